@@ -1,0 +1,396 @@
+//! Verifies Zoom webhooks and puts accepted events on the events queue.
+//!
+//! Order of checks: route → body size → connection → signature (over the raw bytes, constant time) →
+//! timestamp window → JSON. Every rejection is logged with its reason and never with the secret, the
+//! signature or the body.
+
+use shared::error::Error;
+use shared::ids::{ConnectionId, Vendor};
+use shared::messages::IngestMessage;
+use shared::ports::{ConfigStore, Queue, SecretStore, send_json};
+use shared::zoom::event::{ZoomWebhook, classify};
+use shared::zoom::signature::{self, SignatureError};
+
+/// Bodies above this are refused with 413. Zoom recording events are a few KiB to tens of KiB; the limit keeps
+/// the queued message under SQS's 256 KiB.
+pub const MAX_BODY_BYTES: usize = 192 * 1024;
+
+/// A response: status and JSON body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    pub status: u16,
+    pub body: String,
+}
+
+fn reply(status: u16, body: serde_json::Value) -> Reply {
+    Reply {
+        status,
+        body: body.to_string(),
+    }
+}
+
+fn reject(status: u16, connection: &str, reason: &str) -> Reply {
+    tracing::warn!(status, connection, reason, "webhook rejected");
+    reply(status, serde_json::json!({ "error": reason }))
+}
+
+/// The request parts the validator looks at.
+pub struct Incoming<'a> {
+    pub method: &'a str,
+    pub path: &'a str,
+    pub header: &'a (dyn Fn(&str) -> Option<String> + Sync),
+    pub body: &'a [u8],
+    pub now_secs: i64,
+}
+
+/// The validator with its ports.
+pub struct Validator<C, S, Q> {
+    pub config: C,
+    pub secrets: S,
+    pub events: Q,
+}
+
+/// Extracts `(vendor, connection id)` from `.../webhooks/{vendor}/{connection_id}`.
+pub fn route(path: &str) -> Option<(&str, &str)> {
+    let rest = &path[path.find("/webhooks/")? + "/webhooks/".len()..];
+    let (vendor, conn) = rest.split_once('/')?;
+    let conn = conn.trim_end_matches('/');
+    (!vendor.is_empty() && !conn.is_empty() && !conn.contains('/')).then_some((vendor, conn))
+}
+
+impl<C: ConfigStore, S: SecretStore, Q: Queue> Validator<C, S, Q> {
+    pub async fn handle(&self, req: Incoming<'_>) -> Reply {
+        let Some((vendor, conn_raw)) = route(req.path) else {
+            return reject(404, "", "no such route");
+        };
+        if req.method != "POST" {
+            return reject(405, conn_raw, "only POST is accepted");
+        }
+        if req.body.len() > MAX_BODY_BYTES {
+            return reject(413, conn_raw, "body larger than 192 KiB");
+        }
+        let (Ok(vendor), Ok(conn_id)) = (Vendor::parse(vendor), ConnectionId::parse(conn_raw))
+        else {
+            return reject(404, conn_raw, "unknown connection");
+        };
+        let conn = match self.config.connection(&conn_id).await {
+            Ok(Some(c)) if c.vendor == vendor && c.enabled => c,
+            Ok(_) => return reject(404, conn_raw, "unknown connection"),
+            Err(e) => return unavailable(conn_raw, "configuration", &e),
+        };
+        let secret = match self.secrets.secret(&conn.webhook_secret_ref).await {
+            Ok(s) => s,
+            Err(e) => return unavailable(conn_raw, "secret", &e),
+        };
+        match vendor {
+            Vendor::Zoom => {
+                let sig = (req.header)("x-zm-signature");
+                let ts = (req.header)("x-zm-request-timestamp");
+                if let Err(e) = signature::verify(
+                    secret.expose().as_bytes(),
+                    sig.as_deref(),
+                    ts.as_deref(),
+                    req.body,
+                    req.now_secs,
+                    conn.timestamp_window(),
+                ) {
+                    let reason = match e {
+                        SignatureError::Stale { .. } => "stale timestamp",
+                        SignatureError::MissingSignature => "missing signature",
+                        SignatureError::BadTimestamp => "missing or bad timestamp",
+                        SignatureError::Malformed | SignatureError::Mismatch => "bad signature",
+                    };
+                    tracing::warn!(connection = conn_raw, detail = %e, "zoom signature check failed");
+                    return reject(401, conn_raw, reason);
+                }
+                let event = match classify(req.body) {
+                    Ok(ev) => ev,
+                    Err(e) => {
+                        tracing::warn!(connection = conn_raw, detail = %e, "malformed zoom event");
+                        return reject(400, conn_raw, "malformed event body");
+                    }
+                };
+                match event {
+                    ZoomWebhook::UrlValidation { plain_token } => {
+                        let encrypted = signature::url_validation_token(
+                            secret.expose().as_bytes(),
+                            &plain_token,
+                        );
+                        tracing::info!(connection = conn_raw, "answered endpoint.url_validation");
+                        reply(
+                            200,
+                            serde_json::json!({ "plainToken": plain_token, "encryptedToken": encrypted }),
+                        )
+                    }
+                    ZoomWebhook::Ignored { event } => {
+                        tracing::info!(
+                            connection = conn_raw,
+                            event,
+                            "event acknowledged, not ingested"
+                        );
+                        reply(
+                            200,
+                            serde_json::json!({ "status": "ignored", "event": event }),
+                        )
+                    }
+                    ZoomWebhook::Recording { event } => {
+                        let msg = IngestMessage {
+                            vendor,
+                            connection_id: conn_id,
+                            event: event.clone(),
+                            received_at_ms: req.now_secs * 1000,
+                            body: String::from_utf8_lossy(req.body).into_owned(),
+                        };
+                        match send_json(&self.events, &msg).await {
+                            Ok(()) => {
+                                tracing::info!(connection = conn_raw, event, "event accepted");
+                                reply(
+                                    200,
+                                    serde_json::json!({ "status": "accepted", "event": event }),
+                                )
+                            }
+                            Err(e) => unavailable(conn_raw, "events queue", &e),
+                        }
+                    }
+                }
+            }
+            Vendor::Webex => reject(404, conn_raw, "webex webhooks are not enabled yet"),
+        }
+    }
+}
+
+fn unavailable(connection: &str, what: &str, e: &Error) -> Reply {
+    tracing::error!(connection, what, error = %e, "dependency failed; the vendor will retry");
+    reply(
+        503,
+        serde_json::json!({ "error": format!("{what} unavailable, retry later") }),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::config::{Connection, DeletePlan, HostPattern};
+    use shared::fakes::{MemoryConfig, MemoryQueue, StaticSecrets};
+    use shared::ids::{AccountId, TenantId, UserId};
+    use std::collections::HashMap;
+
+    const SECRET: &str = "4fv1RkqGQUq5sWbEz6hA5A";
+    const COMPLETED: &[u8] = include_bytes!("../../../events/zoom/recording.completed.json");
+    const VALIDATION: &[u8] = include_bytes!("../../../events/zoom/endpoint.url_validation.json");
+    const STARTED: &[u8] = include_bytes!("../../../events/zoom/meeting.started.json");
+    const NOW: i64 = 1_767_225_700;
+
+    fn validator() -> Validator<MemoryConfig, StaticSecrets, MemoryQueue> {
+        let conn = Connection {
+            id: ConnectionId::parse("zoom-main").unwrap(),
+            tenant: TenantId::parse("uni").unwrap(),
+            vendor: Vendor::Zoom,
+            account_id: AccountId::parse("ACCT123").unwrap(),
+            webhook_secret_ref: "archiver/uni/zoom-main/webhook-secret".into(),
+            credentials_ref: None,
+            api_base_url: "https://api.zoom.us/v2".into(),
+            oauth_base_url: "https://zoom.us".into(),
+            download_hosts: vec![HostPattern::parse("*.zoom.us").unwrap()],
+            max_age_secs: 300,
+            max_future_secs: 60,
+            delete_plan: DeletePlan::Retain,
+            default_owner: UserId::parse("media").unwrap(),
+            enabled: true,
+        };
+        Validator {
+            config: MemoryConfig {
+                connections: vec![conn],
+                users: vec![],
+            },
+            secrets: StaticSecrets(HashMap::from([(
+                "archiver/uni/zoom-main/webhook-secret".to_owned(),
+                SECRET.to_owned(),
+            )])),
+            events: MemoryQueue::default(),
+        }
+    }
+
+    async fn post(
+        v: &Validator<MemoryConfig, StaticSecrets, MemoryQueue>,
+        path: &str,
+        headers: &[(&str, String)],
+        body: &[u8],
+        now: i64,
+    ) -> Reply {
+        let headers: HashMap<String, String> = headers
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
+        let lookup = move |name: &str| headers.get(name).cloned();
+        v.handle(Incoming {
+            method: "POST",
+            path,
+            header: &lookup,
+            body,
+            now_secs: now,
+        })
+        .await
+    }
+
+    fn signed(ts: i64, body: &[u8]) -> Vec<(&'static str, String)> {
+        vec![
+            (
+                "x-zm-signature",
+                signature::sign(SECRET.as_bytes(), ts, body),
+            ),
+            ("x-zm-request-timestamp", ts.to_string()),
+        ]
+    }
+
+    #[tokio::test]
+    async fn accepts_a_signed_recording_event() {
+        let v = validator();
+        let r = post(
+            &v,
+            "/webhooks/zoom/zoom-main",
+            &signed(NOW, COMPLETED),
+            COMPLETED,
+            NOW,
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let sent = v.events.bodies();
+        assert_eq!(sent.len(), 1);
+        let msg: IngestMessage = serde_json::from_str(&sent[0]).unwrap();
+        assert_eq!(msg.body.as_bytes(), COMPLETED);
+        assert_eq!(msg.event, "recording.completed");
+    }
+
+    #[tokio::test]
+    async fn answers_url_validation_with_the_published_vector() {
+        let v = validator();
+        let ts = 1720705455;
+        let r = post(
+            &v,
+            "/webhooks/zoom/zoom-main",
+            &signed(ts, VALIDATION),
+            VALIDATION,
+            ts,
+        )
+        .await;
+        assert_eq!(r.status, 200);
+        let body: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+        assert_eq!(body["plainToken"], "xys8n8PGS7mAU0m5-YJjRA");
+        assert_eq!(
+            body["encryptedToken"],
+            "2fffc6a967dde4f68024025a5bd991c5ae1e5313b4e6365be4883e3e81d479b3"
+        );
+        assert!(v.events.bodies().is_empty());
+    }
+
+    #[tokio::test]
+    async fn rejections_have_their_status_and_enqueue_nothing() {
+        let v = validator();
+        let mut forged = signed(NOW, COMPLETED);
+        forged[0].1 = signature::sign(b"wrong-secret", NOW, COMPLETED);
+        let cases: Vec<(&str, Vec<(&str, String)>, Vec<u8>, i64, u16)> = vec![
+            (
+                "/webhooks/zoom/nope",
+                signed(NOW, COMPLETED),
+                COMPLETED.to_vec(),
+                NOW,
+                404,
+            ),
+            (
+                "/webhooks/webex/zoom-main",
+                signed(NOW, COMPLETED),
+                COMPLETED.to_vec(),
+                NOW,
+                404,
+            ),
+            (
+                "/elsewhere",
+                signed(NOW, COMPLETED),
+                COMPLETED.to_vec(),
+                NOW,
+                404,
+            ),
+            (
+                "/webhooks/zoom/zoom-main",
+                forged,
+                COMPLETED.to_vec(),
+                NOW,
+                401,
+            ),
+            (
+                "/webhooks/zoom/zoom-main",
+                vec![],
+                COMPLETED.to_vec(),
+                NOW,
+                401,
+            ),
+            (
+                "/webhooks/zoom/zoom-main",
+                signed(NOW - 301, COMPLETED),
+                COMPLETED.to_vec(),
+                NOW,
+                401,
+            ),
+            (
+                "/webhooks/zoom/zoom-main",
+                signed(NOW, b"{not json"),
+                b"{not json".to_vec(),
+                NOW,
+                400,
+            ),
+            (
+                "/webhooks/zoom/zoom-main",
+                vec![],
+                vec![b' '; MAX_BODY_BYTES + 1],
+                NOW,
+                413,
+            ),
+        ];
+        for (path, headers, body, now, want) in cases {
+            let r = post(&v, path, &headers, &body, now).await;
+            assert_eq!(r.status, want, "{path}: {}", r.body);
+            assert!(!r.body.contains(SECRET));
+        }
+        assert!(v.events.bodies().is_empty());
+    }
+
+    #[tokio::test]
+    async fn events_we_do_not_ingest_are_acknowledged_only() {
+        let v = validator();
+        let r = post(
+            &v,
+            "/webhooks/zoom/zoom-main",
+            &signed(NOW, STARTED),
+            STARTED,
+            NOW,
+        )
+        .await;
+        assert_eq!(r.status, 200);
+        assert!(r.body.contains("ignored"));
+        assert!(v.events.bodies().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_queue_outage_asks_zoom_to_retry() {
+        let v = validator();
+        *v.events.fail.lock().unwrap() = true;
+        let r = post(
+            &v,
+            "/webhooks/zoom/zoom-main",
+            &signed(NOW, COMPLETED),
+            COMPLETED,
+            NOW,
+        )
+        .await;
+        assert_eq!(r.status, 503);
+    }
+
+    #[test]
+    fn routes() {
+        assert_eq!(route("/webhooks/zoom/abc"), Some(("zoom", "abc")));
+        assert_eq!(route("/prod/webhooks/zoom/abc/"), Some(("zoom", "abc")));
+        assert_eq!(route("/webhooks/zoom/"), None);
+        assert_eq!(route("/webhooks/zoom/a/b"), None);
+    }
+}

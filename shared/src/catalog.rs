@@ -1,0 +1,300 @@
+//! The catalog: what we know about every recording and file, and the idempotent state transitions the stages
+//! make on it. Ports are split by the stage that uses them; the DynamoDB adapter implements all of them.
+//!
+//! Exactly-once comes from at-least-once delivery plus conditional transitions:
+//! - a file entry is created only if absent (the per-file idempotency key is its primary key);
+//! - a file is handed to the downloader while `planned`, downloaded under a lease, and completed only from
+//!   `downloading`; a recording is archived only once all of its known files are done.
+
+use crate::config::DeletePlan;
+use crate::error::Error;
+use crate::ids::{AccountId, ConnectionId, Email, FileId, InstanceId, TenantId, UserId, Vendor};
+use crate::model::{
+    DownloadSource, FileKind, FileState, MeetingKind, Recording, RecordingFile, RecordingKey,
+    RecordingState,
+};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+
+/// A recording (meeting instance) as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecordingEntry {
+    pub tenant: TenantId,
+    pub connection_id: ConnectionId,
+    pub vendor: Vendor,
+    pub account_id: AccountId,
+    pub instance_id: InstanceId,
+    pub meeting_id: String,
+    pub topic: String,
+    pub kind: MeetingKind,
+    pub host_id: Option<String>,
+    pub host_email: Option<Email>,
+    pub start_time: DateTime<Utc>,
+    pub timezone: Option<String>,
+    pub duration_minutes: Option<u32>,
+    pub state: RecordingState,
+    /// The S3 folder of this recording (see [`crate::keys`]).
+    pub s3_prefix: String,
+    pub owner: Option<UserId>,
+    /// Which owner rule decided (`host_vendor_id`, `host_email`, `default_owner`).
+    pub owner_rule: Option<String>,
+    #[serde(default)]
+    pub file_ids: BTreeSet<String>,
+    #[serde(default)]
+    pub done_ids: BTreeSet<String>,
+    #[serde(default)]
+    pub failed_ids: BTreeSet<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub archived_at: Option<DateTime<Utc>>,
+    pub deletion: Option<DeletionEntry>,
+}
+
+impl RecordingEntry {
+    pub fn key(&self) -> RecordingKey {
+        RecordingKey {
+            vendor: self.vendor,
+            account: self.account_id.clone(),
+            instance: self.instance_id.clone(),
+        }
+    }
+
+    /// A new entry for a normalised recording.
+    pub fn new(
+        rec: &Recording,
+        tenant: TenantId,
+        connection_id: ConnectionId,
+        now: DateTime<Utc>,
+    ) -> Self {
+        let s3_prefix = crate::keys::recording_prefix(
+            &tenant,
+            rec.vendor,
+            &rec.account,
+            rec.start_time,
+            &rec.meeting_id,
+            &rec.instance,
+        );
+        Self {
+            tenant,
+            connection_id,
+            vendor: rec.vendor,
+            account_id: rec.account.clone(),
+            instance_id: rec.instance.clone(),
+            meeting_id: rec.meeting_id.clone(),
+            topic: rec.topic.clone(),
+            kind: rec.kind,
+            host_id: rec.host.vendor_user_id.clone(),
+            host_email: rec.host.email.clone(),
+            start_time: rec.start_time,
+            timezone: rec.timezone.clone(),
+            duration_minutes: rec.duration_minutes,
+            state: RecordingState::PendingOwner,
+            s3_prefix,
+            owner: None,
+            owner_rule: None,
+            file_ids: BTreeSet::new(),
+            done_ids: BTreeSet::new(),
+            failed_ids: BTreeSet::new(),
+            created_at: now,
+            updated_at: now,
+            archived_at: None,
+            deletion: None,
+        }
+    }
+
+    /// Whether every known file is archived.
+    pub fn all_done(&self) -> bool {
+        !self.file_ids.is_empty() && self.file_ids.is_subset(&self.done_ids)
+    }
+}
+
+/// What became of the vendor copy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeletionEntry {
+    pub plan: DeletePlan,
+    /// `retained` or `scheduled` (execution is a later stage).
+    pub status: String,
+    pub due_at: Option<DateTime<Utc>>,
+    pub planned_at: DateTime<Utc>,
+}
+
+/// One file as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileEntry {
+    pub file_id: FileId,
+    pub kind: FileKind,
+    pub vendor_type: String,
+    pub extension: String,
+    pub segment_start: DateTime<Utc>,
+    pub recording_end: Option<DateTime<Utc>>,
+    pub expected_size: Option<u64>,
+    pub state: FileState,
+    /// Where the bytes go.
+    pub s3_key: String,
+    /// Where the bytes come from; removed once archived. Holds a short-lived token: never log it.
+    pub source: Option<DownloadSource>,
+    /// `event_ts` of the delivery whose token is in `source`.
+    pub source_issued_at_ms: i64,
+    #[serde(default)]
+    pub attempts: u32,
+    pub lease_until_ms: Option<i64>,
+    pub last_error: Option<String>,
+    pub stored: Option<StoredObject>,
+}
+
+impl FileEntry {
+    pub fn new(file: &RecordingFile, s3_prefix: &str) -> Self {
+        let issued = match &file.source {
+            DownloadSource::ZoomUrl { issued_at_ms, .. } => *issued_at_ms,
+            DownloadSource::WebexRecording { .. } => 0,
+        };
+        Self {
+            file_id: file.id.clone(),
+            kind: file.kind.clone(),
+            vendor_type: file.vendor_type.clone(),
+            extension: file.extension.clone(),
+            segment_start: file.segment_start,
+            recording_end: file.recording_end,
+            expected_size: file.expected_size,
+            state: FileState::Planned,
+            s3_key: crate::keys::file_key(s3_prefix, file),
+            source: Some(file.source.clone()),
+            source_issued_at_ms: issued,
+            attempts: 0,
+            lease_until_ms: None,
+            last_error: None,
+            stored: None,
+        }
+    }
+}
+
+/// What the downloader put in S3, verified.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredObject {
+    pub bucket: String,
+    pub key: String,
+    pub bytes: u64,
+    pub sha256: String,
+    pub etag: String,
+    pub part_size: u64,
+    pub parts: u32,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    pub duration_ms: u64,
+}
+
+/// Outcome of trying to take a file's download lease.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Lease {
+    /// We hold it until `lease_until_ms`.
+    Acquired(Box<FileEntry>),
+    /// Another worker holds a live lease: this delivery is a duplicate.
+    Busy,
+    /// Nothing to do: archived or failed for good.
+    Finished(FileState),
+    /// No such file.
+    Missing,
+}
+
+/// Enqueue's view.
+#[async_trait]
+pub trait IngestCatalog: Send + Sync {
+    /// Creates the recording if new and registers the given file ids on it (idempotent). If the recording was
+    /// already archived and new files arrive, it goes back to `archiving`.
+    async fn upsert_recording(
+        &self,
+        entry: &RecordingEntry,
+        file_ids: &[FileId],
+    ) -> Result<RecordingEntry, Error>;
+    /// Creates a file entry only if absent. `true` if this call created it.
+    async fn create_file(&self, key: &RecordingKey, file: &FileEntry) -> Result<bool, Error>;
+    /// Replaces the download source of a still-pending file if `issued_at_ms` is fresher. `true` if replaced.
+    async fn refresh_source(
+        &self,
+        key: &RecordingKey,
+        file_id: &FileId,
+        source: &DownloadSource,
+        issued_at_ms: i64,
+    ) -> Result<bool, Error>;
+    async fn get_file(
+        &self,
+        key: &RecordingKey,
+        file_id: &FileId,
+    ) -> Result<Option<FileEntry>, Error>;
+}
+
+/// The owner resolver's view.
+#[async_trait]
+pub trait OwnerCatalog: Send + Sync {
+    async fn get_recording(&self, key: &RecordingKey) -> Result<Option<RecordingEntry>, Error>;
+    /// Sets the owner and moves `pending_owner` → `archiving`.
+    async fn set_owner(&self, key: &RecordingKey, owner: &UserId, rule: &str) -> Result<(), Error>;
+    async fn get_file(
+        &self,
+        key: &RecordingKey,
+        file_id: &FileId,
+    ) -> Result<Option<FileEntry>, Error>;
+    /// `planned` → `queued`; `false` if the file was not `planned`.
+    async fn mark_queued(&self, key: &RecordingKey, file_id: &FileId) -> Result<bool, Error>;
+}
+
+/// The downloader's view.
+#[async_trait]
+pub trait TransferCatalog: Send + Sync {
+    async fn get_recording(&self, key: &RecordingKey) -> Result<Option<RecordingEntry>, Error>;
+    async fn acquire(
+        &self,
+        key: &RecordingKey,
+        file_id: &FileId,
+        now_ms: i64,
+        lease_ms: i64,
+    ) -> Result<Lease, Error>;
+    /// `downloading` → `archived`, recording what was stored; drops the download source.
+    async fn complete(
+        &self,
+        key: &RecordingKey,
+        file_id: &FileId,
+        stored: &StoredObject,
+    ) -> Result<(), Error>;
+    /// `downloading` → `retrying` (the queue will redeliver).
+    async fn retry_later(
+        &self,
+        key: &RecordingKey,
+        file_id: &FileId,
+        error: &str,
+    ) -> Result<(), Error>;
+    /// `downloading` → `failed` for good; the recording becomes `failed`.
+    async fn fail(&self, key: &RecordingKey, file_id: &FileId, error: &str) -> Result<(), Error>;
+    /// Adds the file to the recording's done set; returns the recording as it is now.
+    async fn mark_done(
+        &self,
+        key: &RecordingKey,
+        file_id: &FileId,
+    ) -> Result<RecordingEntry, Error>;
+    /// `archiving` → `archived` when every known file is done. `true` if this call archived it.
+    async fn mark_archived(&self, key: &RecordingKey, now: DateTime<Utc>) -> Result<bool, Error>;
+}
+
+/// The deletion scheduler's view.
+#[async_trait]
+pub trait DeletionCatalog: Send + Sync {
+    async fn get_recording(&self, key: &RecordingKey) -> Result<Option<RecordingEntry>, Error>;
+    async fn set_deletion(&self, key: &RecordingKey, deletion: &DeletionEntry)
+    -> Result<(), Error>;
+}
+
+/// Read access for admins.
+#[async_trait]
+pub trait CatalogReader: Send + Sync {
+    async fn get_recording(&self, key: &RecordingKey) -> Result<Option<RecordingEntry>, Error>;
+    async fn list_files(&self, key: &RecordingKey) -> Result<Vec<FileEntry>, Error>;
+    /// Recordings of a tenant in a state, newest first.
+    async fn list_by_state(
+        &self,
+        tenant: &TenantId,
+        state: RecordingState,
+        limit: i32,
+    ) -> Result<Vec<RecordingEntry>, Error>;
+}

@@ -1,0 +1,596 @@
+//! Tenant configuration: tenants, vendor connections and users, and the validation of the admin's file.
+//!
+//! [`ConfigFile`] is what an admin writes; [`ConfigFile::validate`] turns it into a [`TenantConfig`] or into
+//! a list of every problem, each naming its field. Only validated records are ever stored.
+
+use crate::ids::{AccountId, ConnectionId, Email, TenantId, UserId, Vendor};
+use crate::zoom::signature::TimestampWindow;
+use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
+
+/// What happens at the vendor once a recording is archived.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "mode", rename_all = "snake_case", deny_unknown_fields)]
+pub enum DeletePlan {
+    /// Keep the vendor copy.
+    Retain,
+    /// Delete the vendor copy `days` after archiving (`action`: recoverable trash or permanent delete).
+    DeleteAfter {
+        days: u32,
+        #[serde(default)]
+        action: DeleteAction,
+    },
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeleteAction {
+    /// Zoom trash: recoverable for 30 days.
+    #[default]
+    Trash,
+    Delete,
+}
+
+/// A host-name pattern for the download allow-list: `zoom.us` (exactly) or `*.zoom.us` (any subdomain).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct HostPattern(String);
+
+impl HostPattern {
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let s = s.trim().to_ascii_lowercase();
+        let body = s.strip_prefix("*.").unwrap_or(&s);
+        if body.is_empty()
+            || body.starts_with('.')
+            || body.ends_with('.')
+            || !body
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+        {
+            return Err(format!("'{s}' is not a host name or *.domain pattern"));
+        }
+        Ok(Self(s))
+    }
+    pub fn matches(&self, host: &str) -> bool {
+        let host = host.to_ascii_lowercase();
+        match self.0.strip_prefix("*.") {
+            Some(domain) => host.len() > domain.len() + 1 && host.ends_with(&format!(".{domain}")),
+            None => host == self.0,
+        }
+    }
+}
+impl TryFrom<String> for HostPattern {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        Self::parse(&s)
+    }
+}
+impl From<HostPattern> for String {
+    fn from(h: HostPattern) -> String {
+        h.0
+    }
+}
+
+/// A tenant record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tenant {
+    pub id: TenantId,
+    pub name: String,
+}
+
+/// One connected vendor account. Looked up by id from the webhook URL.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Connection {
+    pub id: ConnectionId,
+    pub tenant: TenantId,
+    pub vendor: Vendor,
+    pub account_id: AccountId,
+    /// Secrets Manager id of the webhook secret token.
+    pub webhook_secret_ref: String,
+    /// Secrets Manager id of the API credentials (OAuth client), if any.
+    pub credentials_ref: Option<String>,
+    pub api_base_url: String,
+    pub oauth_base_url: String,
+    /// Hosts a download (and every redirect of it) may go to.
+    pub download_hosts: Vec<HostPattern>,
+    pub max_age_secs: i64,
+    pub max_future_secs: i64,
+    pub delete_plan: DeletePlan,
+    pub default_owner: UserId,
+    pub enabled: bool,
+}
+
+impl Connection {
+    pub fn timestamp_window(&self) -> TimestampWindow {
+        TimestampWindow {
+            max_age_secs: self.max_age_secs,
+            max_future_secs: self.max_future_secs,
+        }
+    }
+    /// Whether `host` is on this connection's download allow-list.
+    pub fn download_host_allowed(&self, host: &str) -> bool {
+        self.download_hosts.iter().any(|p| p.matches(host))
+    }
+}
+
+/// A user of the tenant's directory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub id: UserId,
+    pub tenant: TenantId,
+    pub email: Email,
+    pub name: String,
+    /// The user's ids at the vendors (Zoom user id, Webex person id).
+    pub vendor_ids: Vec<VendorUserId>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VendorUserId {
+    pub vendor: Vendor,
+    pub id: String,
+}
+
+/// A validated configuration for one tenant, ready to store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantConfig {
+    pub tenant: Tenant,
+    pub connections: Vec<Connection>,
+    pub users: Vec<User>,
+    /// Secret values the admin supplied (connection id, secret id, value), to write to Secrets Manager.
+    pub secrets: Vec<SecretToWrite>,
+}
+
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretToWrite {
+    pub secret_id: String,
+    pub value: String,
+}
+
+impl std::fmt::Debug for SecretToWrite {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SecretToWrite")
+            .field("secret_id", &self.secret_id)
+            .finish_non_exhaustive()
+    }
+}
+
+// ---- the admin's file ----------------------------------------------------------------------------------
+
+/// The file an admin applies with `archiver-admin apply` (YAML or JSON).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    pub tenant: TenantEntry,
+    #[serde(default)]
+    pub connections: Vec<ConnectionEntry>,
+    #[serde(default)]
+    pub users: Vec<UserEntry>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantEntry {
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectionEntry {
+    pub id: String,
+    pub vendor: String,
+    pub account_id: String,
+    /// Name of an environment variable that holds the webhook secret token; the CLI stores it in Secrets
+    /// Manager. Either this or `webhook_secret_ref` (an existing secret) is required.
+    pub webhook_secret_env: Option<String>,
+    pub webhook_secret_ref: Option<String>,
+    pub credentials_ref: Option<String>,
+    pub api_base_url: Option<String>,
+    pub oauth_base_url: Option<String>,
+    pub download_hosts: Option<Vec<String>>,
+    pub max_age_secs: Option<i64>,
+    pub max_future_secs: Option<i64>,
+    pub delete_plan: Option<DeletePlan>,
+    pub default_owner: String,
+    pub enabled: Option<bool>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserEntry {
+    pub id: String,
+    pub email: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub zoom_user_ids: Vec<String>,
+    #[serde(default)]
+    pub webex_person_ids: Vec<String>,
+}
+
+/// One problem in an admin's file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {reason}")]
+pub struct ConfigProblem {
+    pub field: String,
+    pub reason: String,
+}
+
+/// Defaults for a vendor's endpoints and download hosts.
+pub fn vendor_defaults(vendor: Vendor) -> (&'static str, &'static str, &'static [&'static str]) {
+    match vendor {
+        Vendor::Zoom => (
+            "https://api.zoom.us/v2",
+            "https://zoom.us",
+            &["zoom.us", "*.zoom.us"],
+        ),
+        Vendor::Webex => (
+            "https://webexapis.com/v1",
+            "https://webexapis.com/v1",
+            &["*.webex.com", "*.webexcontent.com"],
+        ),
+    }
+}
+
+/// The secret id a connection's webhook secret is stored under.
+pub fn webhook_secret_id(prefix: &str, tenant: &TenantId, conn: &ConnectionId) -> String {
+    format!("{prefix}{tenant}/{conn}/webhook-secret")
+}
+
+#[derive(Default)]
+struct Problems(Vec<ConfigProblem>);
+
+impl Problems {
+    fn add(&mut self, field: impl Into<String>, reason: impl Into<String>) {
+        self.0.push(ConfigProblem {
+            field: field.into(),
+            reason: reason.into(),
+        });
+    }
+    fn check_url(&mut self, field: String, url: &str) {
+        let ok = url
+            .strip_prefix("https://")
+            .or_else(|| url.strip_prefix("http://"))
+            .is_some_and(|rest| !rest.is_empty() && !rest.starts_with('/'));
+        if !ok {
+            self.add(field, format!("'{url}' is not an http(s) URL"));
+        }
+    }
+}
+
+impl ConfigFile {
+    /// Checks everything and reports every problem at once. `env` looks up environment variables (injected
+    /// so tests need not touch the process environment); `secrets_prefix` names where secrets go.
+    pub fn validate(
+        self,
+        secrets_prefix: &str,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<TenantConfig, Vec<ConfigProblem>> {
+        let mut p = Problems::default();
+        let tenant_id = TenantId::parse(&self.tenant.id)
+            .map_err(|e| p.add("tenant.id", e.reason))
+            .ok();
+        if self.tenant.name.trim().is_empty() {
+            p.add("tenant.name", "must not be empty");
+        }
+        let (users, user_ids) = validate_users(&self.users, tenant_id.as_ref(), &mut p);
+        let mut connections = Vec::new();
+        let mut secrets = Vec::new();
+        let mut seen = HashSet::new();
+        for (i, c) in self.connections.iter().enumerate() {
+            let f = |n: &str| format!("connections[{i}].{n}");
+            let id = ConnectionId::parse(&c.id)
+                .map_err(|e| p.add(f("id"), e.reason))
+                .ok();
+            if let Some(id) = &id
+                && !seen.insert(id.clone())
+            {
+                p.add(f("id"), format!("duplicate connection '{id}'"));
+            }
+            let vendor = Vendor::parse(&c.vendor)
+                .map_err(|e| p.add(f("vendor"), e.reason))
+                .ok();
+            let account = AccountId::parse(&c.account_id)
+                .map_err(|e| p.add(f("account_id"), e.reason))
+                .ok();
+            let owner = UserId::parse(&c.default_owner)
+                .map_err(|e| p.add(f("default_owner"), e.reason))
+                .ok();
+            if let Some(owner) = &owner
+                && !user_ids.contains(owner)
+            {
+                p.add(
+                    f("default_owner"),
+                    format!("'{owner}' is not one of the users in this file"),
+                );
+            }
+            let window = TimestampWindow::default();
+            let max_age = c.max_age_secs.unwrap_or(window.max_age_secs);
+            let max_future = c.max_future_secs.unwrap_or(window.max_future_secs);
+            if !(60..=86_400).contains(&max_age) {
+                p.add(
+                    f("max_age_secs"),
+                    format!("{max_age} is outside 60..=86400"),
+                );
+            }
+            if !(0..=3_600).contains(&max_future) {
+                p.add(
+                    f("max_future_secs"),
+                    format!("{max_future} is outside 0..=3600"),
+                );
+            }
+            if let Some(DeletePlan::DeleteAfter { days, .. }) = &c.delete_plan
+                && *days > 3650
+            {
+                p.add(f("delete_plan.days"), format!("{days} is more than 3650"));
+            }
+            let Some(vendor) = vendor else { continue };
+            let (api, oauth, hosts) = vendor_defaults(vendor);
+            let api_base_url = c.api_base_url.clone().unwrap_or_else(|| api.into());
+            let oauth_base_url = c.oauth_base_url.clone().unwrap_or_else(|| oauth.into());
+            p.check_url(f("api_base_url"), &api_base_url);
+            p.check_url(f("oauth_base_url"), &oauth_base_url);
+            let raw_hosts = c
+                .download_hosts
+                .clone()
+                .unwrap_or_else(|| hosts.iter().map(|h| h.to_string()).collect());
+            if raw_hosts.is_empty() {
+                p.add(f("download_hosts"), "must list at least one host");
+            }
+            let mut download_hosts = Vec::new();
+            for (j, h) in raw_hosts.iter().enumerate() {
+                match HostPattern::parse(h) {
+                    Ok(pat) => download_hosts.push(pat),
+                    Err(r) => p.add(f(&format!("download_hosts[{j}]")), r),
+                }
+            }
+            let secret_ref = match (&c.webhook_secret_env, &c.webhook_secret_ref) {
+                (Some(_), Some(_)) => {
+                    p.add(
+                        f("webhook_secret_env"),
+                        "give either webhook_secret_env or webhook_secret_ref, not both",
+                    );
+                    None
+                }
+                (None, None) => {
+                    p.add(
+                        f("webhook_secret_env"),
+                        "a webhook secret is required (webhook_secret_env or webhook_secret_ref)",
+                    );
+                    None
+                }
+                (None, Some(r)) if r.trim().is_empty() => {
+                    p.add(f("webhook_secret_ref"), "must not be empty");
+                    None
+                }
+                (None, Some(r)) => Some(r.clone()),
+                (Some(var), None) => match env(var) {
+                    Some(v) if v.len() >= 8 => match (&tenant_id, &id) {
+                        (Some(t), Some(cid)) => {
+                            let sid = webhook_secret_id(secrets_prefix, t, cid);
+                            secrets.push(SecretToWrite {
+                                secret_id: sid.clone(),
+                                value: v,
+                            });
+                            Some(sid)
+                        }
+                        _ => None,
+                    },
+                    Some(_) => {
+                        p.add(
+                            f("webhook_secret_env"),
+                            format!("the value of ${var} is shorter than 8 characters"),
+                        );
+                        None
+                    }
+                    None => {
+                        p.add(
+                            f("webhook_secret_env"),
+                            format!("environment variable ${var} is not set"),
+                        );
+                        None
+                    }
+                },
+            };
+            if let (Some(id), Some(account), Some(owner), Some(tenant), Some(secret)) =
+                (id, account, owner, tenant_id.clone(), secret_ref)
+            {
+                connections.push(Connection {
+                    id,
+                    tenant,
+                    vendor,
+                    account_id: account,
+                    webhook_secret_ref: secret,
+                    credentials_ref: c.credentials_ref.clone(),
+                    api_base_url,
+                    oauth_base_url,
+                    download_hosts,
+                    max_age_secs: max_age,
+                    max_future_secs: max_future,
+                    delete_plan: c.delete_plan.clone().unwrap_or(DeletePlan::Retain),
+                    default_owner: owner,
+                    enabled: c.enabled.unwrap_or(true),
+                });
+            }
+        }
+        match tenant_id {
+            Some(id) if p.0.is_empty() => Ok(TenantConfig {
+                tenant: Tenant {
+                    id,
+                    name: self.tenant.name.trim().to_owned(),
+                },
+                connections,
+                users,
+                secrets,
+            }),
+            _ => Err(p.0),
+        }
+    }
+}
+
+fn validate_users(
+    entries: &[UserEntry],
+    tenant: Option<&TenantId>,
+    p: &mut Problems,
+) -> (Vec<User>, HashSet<UserId>) {
+    let mut users = Vec::new();
+    let mut ids = HashSet::new();
+    let mut emails = HashSet::new();
+    for (i, u) in entries.iter().enumerate() {
+        let f = |n: &str| format!("users[{i}].{n}");
+        let id = UserId::parse(&u.id)
+            .map_err(|e| p.add(f("id"), e.reason))
+            .ok();
+        let email = Email::parse(&u.email)
+            .map_err(|e| p.add(f("email"), e.reason))
+            .ok();
+        if let Some(id) = &id
+            && !ids.insert(id.clone())
+        {
+            p.add(f("id"), format!("duplicate user '{id}'"));
+        }
+        if let Some(email) = &email
+            && !emails.insert(email.clone())
+        {
+            p.add(f("email"), format!("'{email}' is used by another user"));
+        }
+        let vendor_ids: Vec<VendorUserId> = u
+            .zoom_user_ids
+            .iter()
+            .map(|z| (Vendor::Zoom, z))
+            .chain(u.webex_person_ids.iter().map(|w| (Vendor::Webex, w)))
+            .map(|(vendor, id)| VendorUserId {
+                vendor,
+                id: id.trim().to_owned(),
+            })
+            .collect();
+        if vendor_ids.iter().any(|v| v.id.is_empty()) {
+            p.add(f("zoom_user_ids"), "vendor user ids must not be empty");
+        }
+        if let (Some(id), Some(email), Some(tenant)) = (id, email, tenant) {
+            users.push(User {
+                id,
+                tenant: tenant.clone(),
+                email,
+                name: u.name.clone(),
+                vendor_ids,
+            });
+        }
+    }
+    (users, ids)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(json: serde_json::Value) -> ConfigFile {
+        serde_json::from_value(json).unwrap()
+    }
+
+    fn good() -> serde_json::Value {
+        serde_json::json!({
+            "tenant": {"id": "uni-example", "name": "Example University"},
+            "connections": [{
+                "id": "zoom-main", "vendor": "zoom", "account_id": "ACCT123",
+                "webhook_secret_env": "ZOOM_SECRET", "default_owner": "media-team",
+                "delete_plan": {"mode": "delete_after", "days": 30}
+            }],
+            "users": [
+                {"id": "media-team", "email": "media@example.edu", "name": "Media team"},
+                {"id": "alice", "email": "Alice@Example.edu", "zoom_user_ids": ["HOSTid1"]}
+            ]
+        })
+    }
+
+    fn env(var: &str) -> Option<String> {
+        (var == "ZOOM_SECRET").then(|| "s3cret-token-value".to_owned())
+    }
+
+    #[test]
+    fn a_good_file_validates_with_defaults() {
+        let cfg = file(good()).validate("archiver/", env).unwrap();
+        assert_eq!(cfg.tenant.id.as_str(), "uni-example");
+        let c = &cfg.connections[0];
+        assert_eq!(c.api_base_url, "https://api.zoom.us/v2");
+        assert_eq!(
+            c.webhook_secret_ref,
+            "archiver/uni-example/zoom-main/webhook-secret"
+        );
+        assert_eq!(c.max_age_secs, 7200);
+        assert!(c.download_host_allowed("us02web.zoom.us"));
+        assert!(c.download_host_allowed("zoom.us"));
+        assert!(!c.download_host_allowed("evilzoom.us"));
+        assert!(!c.download_host_allowed("zoom.us.evil.com"));
+        assert_eq!(cfg.secrets.len(), 1);
+        assert_eq!(cfg.secrets[0].value, "s3cret-token-value");
+        assert!(!format!("{:?}", cfg.secrets).contains("s3cret"));
+        assert_eq!(cfg.users[1].email.as_str(), "alice@example.edu");
+        assert_eq!(
+            c.delete_plan,
+            DeletePlan::DeleteAfter {
+                days: 30,
+                action: DeleteAction::Trash
+            }
+        );
+    }
+
+    #[test]
+    fn every_problem_is_reported_with_its_field() {
+        let mut v = good();
+        v["tenant"]["id"] = "Bad Tenant".into();
+        v["connections"][0]["vendor"] = "teams".into();
+        v["users"][0]["email"] = "nope".into();
+        v["users"][1]["id"] = "media-team".into();
+        let problems = file(v).validate("archiver/", env).unwrap_err();
+        let fields: Vec<_> = problems.iter().map(|p| p.field.as_str()).collect();
+        assert!(fields.contains(&"tenant.id"), "{problems:?}");
+        assert!(fields.contains(&"connections[0].vendor"), "{problems:?}");
+        assert!(fields.contains(&"users[0].email"), "{problems:?}");
+        assert!(fields.contains(&"users[1].id"), "{problems:?}");
+    }
+
+    #[test]
+    fn secrets_and_owners_are_checked() {
+        let mut v = good();
+        v["connections"][0]["default_owner"] = "ghost".into();
+        v["connections"][0]["download_hosts"] = serde_json::json!(["*."]);
+        let problems = file(v).validate("archiver/", |_| None).unwrap_err();
+        let text: Vec<_> = problems.iter().map(|p| p.to_string()).collect();
+        assert!(
+            text.iter()
+                .any(|t| t.contains("default_owner") && t.contains("ghost")),
+            "{text:?}"
+        );
+        assert!(
+            text.iter()
+                .any(|t| t.contains("ZOOM_SECRET") && t.contains("not set")),
+            "{text:?}"
+        );
+        assert!(
+            text.iter().any(|t| t.contains("download_hosts[0]")),
+            "{text:?}"
+        );
+    }
+
+    #[test]
+    fn unknown_fields_are_refused() {
+        let mut v = good();
+        v["connections"][0]["secret"] = "inline".into();
+        assert!(serde_json::from_value::<ConfigFile>(v).is_err());
+    }
+
+    #[test]
+    fn host_patterns() {
+        let p = HostPattern::parse("*.zoom.us").unwrap();
+        assert!(p.matches("a.zoom.us"));
+        assert!(!p.matches("zoom.us"));
+        assert!(HostPattern::parse("").is_err());
+        assert!(HostPattern::parse("a b").is_err());
+        assert!(
+            HostPattern::parse("127.0.0.1")
+                .unwrap()
+                .matches("127.0.0.1")
+        );
+    }
+}

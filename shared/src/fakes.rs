@@ -1,0 +1,178 @@
+//! In-memory fakes of the ports, for unit tests.
+
+use crate::config::{Connection, User};
+use crate::error::Error;
+use crate::ids::{ConnectionId, Email, TenantId, Vendor};
+use crate::ports::*;
+use async_trait::async_trait;
+use bytes::Bytes;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// A queue that keeps what it was sent; `fail` makes every send fail transiently.
+#[derive(Default, Clone)]
+pub struct MemoryQueue {
+    pub sent: Arc<Mutex<Vec<String>>>,
+    pub fail: Arc<Mutex<bool>>,
+}
+
+impl MemoryQueue {
+    pub fn bodies(&self) -> Vec<String> {
+        self.sent.lock().unwrap().clone()
+    }
+}
+
+#[async_trait]
+impl Queue for MemoryQueue {
+    async fn send(&self, body: String) -> Result<(), Error> {
+        if *self.fail.lock().unwrap() {
+            return Err(Error::transient("queue unavailable"));
+        }
+        self.sent.lock().unwrap().push(body);
+        Ok(())
+    }
+}
+
+/// Fixed secrets.
+#[derive(Default, Clone)]
+pub struct StaticSecrets(pub HashMap<String, String>);
+
+#[async_trait]
+impl SecretStore for StaticSecrets {
+    async fn secret(&self, id: &str) -> Result<SecretString, Error> {
+        self.0
+            .get(id)
+            .map(SecretString::new)
+            .ok_or_else(|| Error::permanent(format!("no secret {id}")))
+    }
+}
+
+/// Connections and users in memory.
+#[derive(Default, Clone)]
+pub struct MemoryConfig {
+    pub connections: Vec<Connection>,
+    pub users: Vec<User>,
+}
+
+#[async_trait]
+impl ConfigStore for MemoryConfig {
+    async fn connection(&self, id: &ConnectionId) -> Result<Option<Connection>, Error> {
+        Ok(self.connections.iter().find(|c| &c.id == id).cloned())
+    }
+}
+
+#[async_trait]
+impl UserDirectory for MemoryConfig {
+    async fn by_vendor_id(
+        &self,
+        tenant: &TenantId,
+        vendor: Vendor,
+        id: &str,
+    ) -> Result<Option<User>, Error> {
+        Ok(self
+            .users
+            .iter()
+            .find(|u| {
+                &u.tenant == tenant
+                    && u.vendor_ids
+                        .iter()
+                        .any(|v| v.vendor == vendor && v.id == id)
+            })
+            .cloned())
+    }
+    async fn by_email(&self, tenant: &TenantId, email: &Email) -> Result<Option<User>, Error> {
+        Ok(self
+            .users
+            .iter()
+            .find(|u| &u.tenant == tenant && &u.email == email)
+            .cloned())
+    }
+}
+
+/// What a [`MemorySink`] saw of one upload.
+#[derive(Debug, Default, Clone)]
+pub struct UploadRecord {
+    pub key: String,
+    pub parts: Vec<(u32, usize)>,
+    pub data: Vec<u8>,
+    pub completed: bool,
+    pub aborted: bool,
+    pub sha256: Option<String>,
+    pub metadata: Vec<(String, String)>,
+}
+
+/// An object sink in memory. `fail_part` makes that part number fail transiently.
+#[derive(Default, Clone)]
+pub struct MemorySink {
+    pub uploads: Arc<Mutex<Vec<UploadRecord>>>,
+    pub fail_part: Option<u32>,
+}
+
+struct MemoryUpload {
+    index: usize,
+    sink: MemorySink,
+}
+
+#[async_trait]
+impl ObjectSink for MemorySink {
+    fn bucket(&self) -> &str {
+        "memory"
+    }
+    async fn start(&self, target: &ObjectTarget) -> Result<Box<dyn MultipartUpload>, Error> {
+        let mut u = self.uploads.lock().unwrap();
+        u.push(UploadRecord {
+            key: target.key.clone(),
+            metadata: target.metadata.clone(),
+            ..Default::default()
+        });
+        Ok(Box::new(MemoryUpload {
+            index: u.len() - 1,
+            sink: self.clone(),
+        }))
+    }
+    async fn record_sha256(
+        &self,
+        target: &ObjectTarget,
+        sha256: &str,
+        _size: u64,
+    ) -> Result<(), Error> {
+        let mut u = self.uploads.lock().unwrap();
+        let rec = u
+            .iter_mut()
+            .rev()
+            .find(|r| r.key == target.key && r.completed)
+            .ok_or_else(|| Error::permanent("no such object"))?;
+        rec.sha256 = Some(sha256.to_owned());
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl MultipartUpload for MemoryUpload {
+    async fn upload_part(&self, number: u32, bytes: Bytes) -> Result<String, Error> {
+        if self.sink.fail_part == Some(number) {
+            return Err(Error::transient("part upload failed"));
+        }
+        let mut u = self.sink.uploads.lock().unwrap();
+        let rec = &mut u[self.index];
+        rec.parts.push((number, bytes.len()));
+        // Parts may finish out of order; keep them by number.
+        rec.parts.sort();
+        Ok(format!("etag-{number}-{}", bytes.len()))
+    }
+    async fn complete(&self, parts: Vec<(u32, String)>) -> Result<String, Error> {
+        let mut u = self.sink.uploads.lock().unwrap();
+        let rec = &mut u[self.index];
+        if parts.iter().map(|(n, _)| *n).collect::<Vec<_>>()
+            != rec.parts.iter().map(|(n, _)| *n).collect::<Vec<_>>()
+        {
+            return Err(Error::permanent("parts do not match"));
+        }
+        rec.completed = true;
+        Ok(format!("\"multipart-{}\"", parts.len()))
+    }
+    async fn abort(&self) -> Result<(), Error> {
+        self.sink.uploads.lock().unwrap()[self.index].aborted = true;
+        Ok(())
+    }
+}

@@ -1,0 +1,349 @@
+//! Identifiers as parse-don't-validate newtypes.
+//!
+//! Every id that reaches the domain has been checked once, here; afterwards the type says it is valid.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Why an identifier was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {reason}")]
+pub struct InvalidId {
+    pub field: &'static str,
+    pub reason: String,
+}
+
+fn invalid(field: &'static str, reason: impl Into<String>) -> InvalidId {
+    InvalidId {
+        field,
+        reason: reason.into(),
+    }
+}
+
+/// A short, admin-chosen slug: lower-case letters, digits and `-`, 1 to 64 characters, starting with a letter
+/// or digit. Used for tenants, connections and users so they can appear in S3 keys and URLs unchanged.
+fn check_slug(field: &'static str, s: &str) -> Result<(), InvalidId> {
+    if s.is_empty() || s.len() > 64 {
+        return Err(invalid(field, "must be 1 to 64 characters"));
+    }
+    if !s
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
+        return Err(invalid(
+            field,
+            format!("'{s}' may only hold lower-case letters, digits and '-'"),
+        ));
+    }
+    if s.starts_with('-') {
+        return Err(invalid(field, format!("'{s}' must not start with '-'")));
+    }
+    Ok(())
+}
+
+macro_rules! slug_id {
+    ($(#[$doc:meta])* $name:ident, $field:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        impl $name {
+            pub fn parse(s: impl Into<String>) -> Result<Self, InvalidId> {
+                let s = s.into();
+                check_slug($field, &s)?;
+                Ok(Self(s))
+            }
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+        impl TryFrom<String> for $name {
+            type Error = InvalidId;
+            fn try_from(s: String) -> Result<Self, InvalidId> {
+                Self::parse(s)
+            }
+        }
+        impl From<$name> for String {
+            fn from(v: $name) -> String {
+                v.0
+            }
+        }
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+slug_id!(
+    /// A tenant: one institution (or one department) with its own users, connections and S3 prefix.
+    TenantId,
+    "tenant_id"
+);
+slug_id!(
+    /// One connected vendor account of a tenant; it appears in the webhook URL.
+    ConnectionId,
+    "connection_id"
+);
+slug_id!(
+    /// A user of the tenant's directory (the owner of archived recordings).
+    UserId,
+    "user_id"
+);
+
+/// Opaque ids chosen by a vendor (account ids, meeting instance uuids, file ids). Non-empty, at most 512 bytes,
+/// no control characters. Zoom uuids may contain `/`, `//`, `+` and `=`: they are kept byte-exact here and
+/// encoded only where they are used (URL paths, S3 keys).
+fn check_opaque(field: &'static str, s: &str) -> Result<(), InvalidId> {
+    if s.is_empty() {
+        return Err(invalid(field, "must not be empty"));
+    }
+    if s.len() > 512 {
+        return Err(invalid(field, "longer than 512 bytes"));
+    }
+    if s.chars().any(char::is_control) {
+        return Err(invalid(field, "contains control characters"));
+    }
+    Ok(())
+}
+
+macro_rules! opaque_id {
+    ($(#[$doc:meta])* $name:ident, $field:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        impl $name {
+            pub fn parse(s: impl Into<String>) -> Result<Self, InvalidId> {
+                let s = s.into();
+                check_opaque($field, &s)?;
+                Ok(Self(s))
+            }
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+        impl TryFrom<String> for $name {
+            type Error = InvalidId;
+            fn try_from(s: String) -> Result<Self, InvalidId> {
+                Self::parse(s)
+            }
+        }
+        impl From<$name> for String {
+            fn from(v: $name) -> String {
+                v.0
+            }
+        }
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+opaque_id!(
+    /// The vendor account (Zoom `account_id`, Webex `orgId`).
+    AccountId,
+    "account_id"
+);
+opaque_id!(
+    /// One meeting *instance* (Zoom `uuid`, Webex ended-instance `meetingId`).
+    InstanceId,
+    "instance_id"
+);
+opaque_id!(
+    /// One file of a recording (Zoom `recording_files[].id`, Webex recording id + link kind).
+    FileId,
+    "file_id"
+);
+
+impl InstanceId {
+    /// A form of the id that is safe in S3 keys and file names, and reversible: Zoom uuids are base64, so
+    /// this maps the base64 alphabet to its URL-safe variant (`+`→`-`, `/`→`_`) and drops `=` padding.
+    /// Other characters outside `[A-Za-z0-9._-]` are percent-encoded so that distinct ids never collide.
+    pub fn key_safe(&self) -> String {
+        key_safe(self.as_str())
+    }
+}
+
+impl FileId {
+    /// See [`InstanceId::key_safe`].
+    pub fn key_safe(&self) -> String {
+        key_safe(self.as_str())
+    }
+}
+
+fn key_safe(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            'A'..='Z' | 'a'..='z' | '0'..='9' | '.' => out.push(c),
+            '+' => out.push('-'),
+            '/' => out.push('_'),
+            '=' => {}
+            // Literal '-' and '_' would collide with the mapped '+' and '/', so they are escaped.
+            other => {
+                let mut buf = [0u8; 4];
+                for b in other.encode_utf8(&mut buf).bytes() {
+                    out.push_str(&format!("%{b:02X}"));
+                }
+            }
+        }
+    }
+    // '=' only ever appears as padding at the end of base64, so dropping it is reversible for Zoom uuids;
+    // for anything else keep a marker of how many were dropped so that ids stay distinct.
+    let pads = s.chars().rev().take_while(|c| *c == '=').count();
+    let inner_pads = s.matches('=').count() - pads;
+    if inner_pads > 0 {
+        out.push_str(&format!("~{}", s.matches('=').count()));
+    }
+    out
+}
+
+/// A lower-cased e-mail address with one `@` and a dot in the domain.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(s: impl AsRef<str>) -> Result<Self, InvalidId> {
+        let s = s.as_ref().trim().to_ascii_lowercase();
+        let Some((local, domain)) = s.split_once('@') else {
+            return Err(invalid("email", format!("'{s}' has no '@'")));
+        };
+        if local.is_empty() || domain.is_empty() || domain.contains('@') || !domain.contains('.') {
+            return Err(invalid("email", format!("'{s}' is not an e-mail address")));
+        }
+        if s.len() > 254 || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(invalid("email", format!("'{s}' is not an e-mail address")));
+        }
+        Ok(Self(s))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+impl TryFrom<String> for Email {
+    type Error = InvalidId;
+    fn try_from(s: String) -> Result<Self, InvalidId> {
+        Self::parse(s)
+    }
+}
+impl From<Email> for String {
+    fn from(v: Email) -> String {
+        v.0
+    }
+}
+impl fmt::Display for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The video platforms we archive from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Vendor {
+    Zoom,
+    Webex,
+}
+
+impl Vendor {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Vendor::Zoom => "zoom",
+            Vendor::Webex => "webex",
+        }
+    }
+    pub fn parse(s: &str) -> Result<Self, InvalidId> {
+        match s {
+            "zoom" => Ok(Vendor::Zoom),
+            "webex" => Ok(Vendor::Webex),
+            other => Err(invalid(
+                "vendor",
+                format!("'{other}' is not one of zoom, webex"),
+            )),
+        }
+    }
+}
+
+impl fmt::Display for Vendor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn slugs_accept_and_reject() {
+        assert!(TenantId::parse("uni-example").is_ok());
+        assert!(TenantId::parse("").is_err());
+        assert!(TenantId::parse("Uni").is_err());
+        assert!(TenantId::parse("-x").is_err());
+        assert!(ConnectionId::parse("a/b").is_err());
+        let e = TenantId::parse("a b").unwrap_err();
+        assert_eq!(e.field, "tenant_id");
+    }
+
+    #[test]
+    fn opaque_ids_keep_zoom_uuid_bytes() {
+        for raw in ["/Ab+cd//EfGh==", "abc//def", "+x=", "plain"] {
+            let id = InstanceId::parse(raw).unwrap();
+            assert_eq!(id.as_str(), raw);
+        }
+        assert!(InstanceId::parse("").is_err());
+        assert!(InstanceId::parse("a\nb").is_err());
+    }
+
+    #[test]
+    fn key_safe_is_safe_and_distinct() {
+        let ids = [
+            "/Ab+cd//EfGh==",
+            "_Ab-cd__EfGh",
+            "/Ab+cd//EfGh=",
+            "Ab+cd//EfGh==",
+            "ab=cd",
+            "ab==cd",
+            "a-b",
+            "a+b",
+            "a_b",
+            "a/b",
+        ];
+        let mut seen = HashSet::new();
+        for raw in ids {
+            let k = InstanceId::parse(raw).unwrap().key_safe();
+            assert!(
+                k.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.%~".contains(c)),
+                "{k}"
+            );
+            seen.insert(k);
+        }
+        // "/Ab+cd//EfGh==" and "/Ab+cd//EfGh=" differ only in padding, which base64 makes redundant;
+        // every other pair stays distinct.
+        assert_eq!(seen.len(), ids.len() - 1);
+        assert_eq!(
+            InstanceId::parse("/Ab+cd//EfGh==").unwrap().key_safe(),
+            "_Ab-cd__EfGh"
+        );
+    }
+
+    #[test]
+    fn email_is_normalised() {
+        assert_eq!(
+            Email::parse(" Host@Example.ORG ").unwrap().as_str(),
+            "host@example.org"
+        );
+        assert!(Email::parse("nobody").is_err());
+        assert!(Email::parse("a@b").is_err());
+        assert!(Email::parse("a@@b.c").is_err());
+    }
+}

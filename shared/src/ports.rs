@@ -1,0 +1,99 @@
+//! Narrow ports to the outside world, one per capability. AWS adapters live in [`crate::aws`], in-memory
+//! fakes in [`crate::fakes`] (feature `fakes`).
+
+use crate::config::{Connection, User};
+use crate::error::Error;
+use crate::ids::{ConnectionId, Email, TenantId, Vendor};
+use async_trait::async_trait;
+use bytes::Bytes;
+use std::fmt;
+
+/// Reads tenant configuration.
+#[async_trait]
+pub trait ConfigStore: Send + Sync {
+    async fn connection(&self, id: &ConnectionId) -> Result<Option<Connection>, Error>;
+}
+
+/// Looks users up in a tenant's directory.
+#[async_trait]
+pub trait UserDirectory: Send + Sync {
+    async fn by_vendor_id(
+        &self,
+        tenant: &TenantId,
+        vendor: Vendor,
+        id: &str,
+    ) -> Result<Option<User>, Error>;
+    async fn by_email(&self, tenant: &TenantId, email: &Email) -> Result<Option<User>, Error>;
+}
+
+/// A secret value that never prints.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretString(String);
+
+impl SecretString {
+    pub fn new(s: impl Into<String>) -> Self {
+        Self(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SecretString {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SecretString(***)")
+    }
+}
+
+/// Reads secrets.
+#[async_trait]
+pub trait SecretStore: Send + Sync {
+    async fn secret(&self, id: &str) -> Result<SecretString, Error>;
+}
+
+/// Sends a message body to one queue.
+#[async_trait]
+pub trait Queue: Send + Sync {
+    async fn send(&self, body: String) -> Result<(), Error>;
+}
+
+/// Serialises `msg` and sends it.
+pub async fn send_json<T: serde::Serialize + Sync>(q: &dyn Queue, msg: &T) -> Result<(), Error> {
+    let body = serde_json::to_string(msg).map_err(Error::permanent)?;
+    q.send(body).await
+}
+
+/// Where an object is written, with its metadata.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectTarget {
+    pub key: String,
+    pub content_type: String,
+    /// `x-amz-meta-*` pairs.
+    pub metadata: Vec<(String, String)>,
+}
+
+/// A multipart upload in progress.
+#[async_trait]
+pub trait MultipartUpload: Send + Sync {
+    /// Uploads part `number` (1-based); returns its ETag.
+    async fn upload_part(&self, number: u32, bytes: Bytes) -> Result<String, Error>;
+    /// Completes with the parts' ETags in order; returns the object's ETag.
+    async fn complete(&self, parts: Vec<(u32, String)>) -> Result<String, Error>;
+    async fn abort(&self) -> Result<(), Error>;
+}
+
+/// Starts multipart uploads into the media bucket.
+#[async_trait]
+pub trait ObjectSink: Send + Sync {
+    fn bucket(&self) -> &str;
+    async fn start(&self, target: &ObjectTarget) -> Result<Box<dyn MultipartUpload>, Error>;
+    /// Records the SHA-256, known only at the end of the stream, on the finished object: always as the object
+    /// tag `sha256`, and for objects up to 5 GiB also in the metadata (`x-amz-meta-sha256`, by copying the
+    /// object onto itself with the full metadata of `target`).
+    async fn record_sha256(
+        &self,
+        target: &ObjectTarget,
+        sha256: &str,
+        size: u64,
+    ) -> Result<(), Error>;
+}
