@@ -1,0 +1,228 @@
+//! The admin CLI's commands. Exit codes: 0 ok, 1 not found, 2 invalid input.
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use serde::Serialize;
+use shared::aws::{catalog::DynamoCatalog, config::DynamoConfig, secrets::SecretsManager};
+use shared::catalog::{CatalogReader, FileEntry, RecordingEntry};
+use shared::config::{ConfigFile, ConfigProblem, TenantConfig};
+use shared::ids::{AccountId, InstanceId, TenantId, Vendor};
+use shared::model::{RecordingKey, RecordingState};
+use std::path::{Path, PathBuf};
+
+#[derive(Parser, Debug)]
+#[command(name = "archiver-admin", version, about = "Configure the recording archiver and inspect its catalog")]
+pub struct Cli {
+    /// The configuration table.
+    #[arg(long, env = "CONFIG_TABLE", global = true, default_value = "")]
+    pub config_table: String,
+    /// The catalog table.
+    #[arg(long, env = "CATALOG_TABLE", global = true, default_value = "")]
+    pub catalog_table: String,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Validate a tenant file (YAML or JSON) and write it: secrets to Secrets Manager, records to DynamoDB.
+    Apply {
+        file: PathBuf,
+        /// Where webhook secrets are stored (must match the template's SecretsPrefix).
+        #[arg(long, default_value = "archiver/")]
+        secrets_prefix: String,
+        /// Only validate; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Print one recording's catalog entry and files as JSON.
+    Show {
+        #[arg(long, default_value = "zoom")]
+        vendor: String,
+        /// The vendor account id.
+        #[arg(long)]
+        account: String,
+        /// The meeting instance id (Zoom uuid, as Zoom sends it).
+        #[arg(long)]
+        instance: String,
+    },
+    /// List a tenant's recordings in a state (pending_owner, archiving, archived, failed), newest first.
+    List {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long, default_value = "archived")]
+        state: String,
+        #[arg(long, default_value_t = 50)]
+        limit: i32,
+    },
+}
+
+/// Reads and validates a tenant file; every problem is returned with its field.
+pub fn load(path: &Path, secrets_prefix: &str) -> Result<Result<TenantConfig, Vec<ConfigProblem>>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let parsed: Result<ConfigFile, String> = if path.extension().is_some_and(|e| e == "json") {
+        serde_json::from_str(&text).map_err(|e| e.to_string())
+    } else {
+        serde_norway::from_str(&text).map_err(|e| e.to_string())
+    };
+    Ok(match parsed {
+        Ok(file) => file.validate(secrets_prefix, |v| std::env::var(v).ok()),
+        Err(e) => Err(vec![ConfigProblem { field: path.display().to_string(), reason: e }]),
+    })
+}
+
+/// What `show` prints of a file: everything but the download source (it holds a token).
+#[derive(Serialize)]
+struct FileView<'a> {
+    #[serde(flatten)]
+    file: FileViewInner<'a>,
+}
+
+#[derive(Serialize)]
+struct FileViewInner<'a> {
+    file_id: &'a str,
+    kind: &'a shared::model::FileKind,
+    vendor_type: &'a str,
+    segment_start: String,
+    expected_size: Option<u64>,
+    state: shared::model::FileState,
+    s3_key: &'a str,
+    attempts: u32,
+    last_error: Option<&'a str>,
+    stored: Option<&'a shared::catalog::StoredObject>,
+}
+
+/// The JSON `show` prints.
+pub fn entry_json(rec: &RecordingEntry, files: &[FileEntry]) -> serde_json::Value {
+    let mut files: Vec<_> = files.iter().collect();
+    files.sort_by(|a, b| (a.segment_start, a.file_id.as_str()).cmp(&(b.segment_start, b.file_id.as_str())));
+    let views: Vec<_> = files
+        .iter()
+        .map(|f| FileView {
+            file: FileViewInner {
+                file_id: f.file_id.as_str(),
+                kind: &f.kind,
+                vendor_type: &f.vendor_type,
+                segment_start: f.segment_start.to_rfc3339(),
+                expected_size: f.expected_size,
+                state: f.state,
+                s3_key: &f.s3_key,
+                attempts: f.attempts,
+                last_error: f.last_error.as_deref(),
+                stored: f.stored.as_ref(),
+            },
+        })
+        .collect();
+    let mut segments: Vec<_> = files.iter().map(|f| f.segment_start).collect();
+    segments.sort();
+    segments.dedup();
+    serde_json::json!({
+        "recording": rec,
+        "segments": segments.len(),
+        "files": views,
+    })
+}
+
+pub async fn run(cli: Cli) -> Result<i32> {
+    let aws = shared::aws::sdk_config().await;
+    let ddb = aws_sdk_dynamodb::Client::new(&aws);
+    let need = |name: &str, v: &str| -> Result<()> {
+        anyhow::ensure!(!v.is_empty(), "--{name} (or its environment variable) is required");
+        Ok(())
+    };
+    match cli.command {
+        Command::Apply { file, secrets_prefix, dry_run } => {
+            let cfg = match load(&file, &secrets_prefix)? {
+                Ok(cfg) => cfg,
+                Err(problems) => {
+                    eprintln!("{} is not valid:", file.display());
+                    for p in problems {
+                        eprintln!("  {}: {}", p.field, p.reason);
+                    }
+                    return Ok(2);
+                }
+            };
+            if dry_run {
+                println!("{} is valid: tenant {}, {} connection(s), {} user(s)", file.display(), cfg.tenant.id, cfg.connections.len(), cfg.users.len());
+                return Ok(0);
+            }
+            need("config-table", &cli.config_table)?;
+            let secrets = SecretsManager::new(aws_sdk_secretsmanager::Client::new(&aws));
+            for s in &cfg.secrets {
+                secrets.put(&s.secret_id, &s.value).await.with_context(|| format!("writing secret {}", s.secret_id))?;
+                println!("secret {} stored", s.secret_id);
+            }
+            DynamoConfig::new(ddb, cli.config_table).apply(&cfg).await?;
+            println!("tenant {} applied: {} connection(s), {} user(s)", cfg.tenant.id, cfg.connections.len(), cfg.users.len());
+            for c in &cfg.connections {
+                println!("  webhook for {}: POST <api>/webhooks/{}/{}", c.id, c.vendor, c.id);
+            }
+            Ok(0)
+        }
+        Command::Show { vendor, account, instance } => {
+            need("catalog-table", &cli.catalog_table)?;
+            let key = RecordingKey {
+                vendor: Vendor::parse(&vendor)?,
+                account: AccountId::parse(account)?,
+                instance: InstanceId::parse(instance)?,
+            };
+            let catalog = DynamoCatalog::new(ddb, cli.catalog_table);
+            let Some(rec) = CatalogReader::get_recording(&catalog, &key).await? else {
+                eprintln!("no recording {key} in the catalog");
+                return Ok(1);
+            };
+            let files = catalog.list_files(&key).await?;
+            println!("{}", serde_json::to_string_pretty(&entry_json(&rec, &files))?);
+            Ok(0)
+        }
+        Command::List { tenant, state, limit } => {
+            need("catalog-table", &cli.catalog_table)?;
+            let tenant = TenantId::parse(tenant)?;
+            let Some(state) = RecordingState::parse(&state) else {
+                eprintln!("state must be one of pending_owner, archiving, archived, failed");
+                return Ok(2);
+            };
+            let catalog = DynamoCatalog::new(ddb, cli.catalog_table);
+            for r in catalog.list_by_state(&tenant, state, limit).await? {
+                println!(
+                    "{}\t{}\t{}\t{}/{} files\t{}",
+                    r.start_time.to_rfc3339(),
+                    r.key(),
+                    r.owner.as_ref().map(|o| o.as_str()).unwrap_or("-"),
+                    r.done_ids.len(),
+                    r.file_ids.len(),
+                    r.topic
+                );
+            }
+            Ok(0)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_file_validates_and_bad_files_name_fields() {
+        let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/example-tenant.yaml");
+        // The example takes its secret from $ZOOM_WEBHOOK_SECRET; without it, that is the one problem.
+        let res = load(&example, "archiver/").unwrap();
+        match res {
+            Ok(cfg) => assert_eq!(cfg.tenant.id.as_str(), "example-university"),
+            Err(p) => {
+                assert_eq!(p.len(), 1, "{p:?}");
+                assert!(p[0].field.contains("webhook_secret_env"), "{p:?}");
+            }
+        }
+        let dir = std::env::temp_dir().join(format!("admin-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let bad = dir.join("bad.yaml");
+        std::fs::write(&bad, "tenant: {id: Bad, name: x}\nconnections: []\nusers: [{id: a, email: nope}]\n").unwrap();
+        let problems = load(&bad, "archiver/").unwrap().unwrap_err();
+        let fields: Vec<_> = problems.iter().map(|p| p.field.as_str()).collect();
+        assert_eq!(fields, ["tenant.id", "users[0].email"]);
+        std::fs::write(&bad, "tenant: [").unwrap();
+        assert!(load(&bad, "archiver/").unwrap().is_err());
+    }
+}

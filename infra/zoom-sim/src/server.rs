@@ -1,0 +1,711 @@
+//! HTTP side: `/rec/download`, the CDN, and the REST lookup.
+
+use std::collections::HashMap;
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{self, Path};
+use axum::http::header::{
+    ACCEPT_RANGES, AUTHORIZATION, CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_LENGTH,
+    CONTENT_RANGE, CONTENT_TYPE, LOCATION, RANGE, RETRY_AFTER,
+};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use bytes::Bytes;
+use percent_encoding::percent_decode_str;
+
+use crate::content::{BLOCK, Generator, content_type_for};
+use crate::payload::{self, ObjectCtx};
+use crate::signing::{hmac_sha256, unix_now};
+use crate::{
+    DEFAULT_ACCESS_TOKEN_TTL_SECS, Fault, Grant, MAX_ACCESS_TOKEN_TTL_SECS, Scope, Shared,
+};
+
+/// `Key-Pair-Id` of the simulated CDN's signed URLs.
+const KEY_PAIR_ID: &str = "K1ZOOMSIM2EXAMPLE";
+/// Lifetime of a signed CDN URL.
+const CDN_URL_TTL_SECS: i64 = 6 * 3600;
+
+const HTML_ONLY_HOST: &str = "Only the host can download this recording. Please contact the host for a copy of this recording.";
+const HTML_GONE: &str = "This recording does not exist.";
+
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/rec/download/{file_id}", get(rec_download))
+        .route("/cdn/{file_id}", get(cdn))
+        .route("/v2/meetings/{*rest}", get(meeting_recordings))
+        .fallback(fallback)
+        .with_state(shared)
+}
+
+type Sim = extract::State<Arc<Shared>>;
+
+// ---------------------------------------------------------------------------------------
+// /rec/download
+
+async fn rec_download(
+    extract::State(sh): Sim,
+    Path(file_id): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let query = parse_query(uri.query());
+    let token = bearer(&headers);
+    let now = unix_now();
+    {
+        let mut guard = sh.lock();
+        let st = &mut *guard;
+        let Some(f) = st.files.get_mut(&file_id) else {
+            return html_page(HTML_GONE);
+        };
+        f.stats.download_requests += 1;
+        f.stats.last_bearer = token.clone();
+        match f.fault.clone() {
+            Some(Fault::RateLimited {
+                times,
+                retry_after_secs,
+            }) if times > 0 => {
+                f.fault = (times > 1).then_some(Fault::RateLimited {
+                    times: times - 1,
+                    retry_after_secs,
+                });
+                f.stats.rate_limited += 1;
+                return rate_limited(retry_after_secs);
+            }
+            Some(Fault::ServerError { times }) if times > 0 => {
+                f.fault = (times > 1).then_some(Fault::ServerError { times: times - 1 });
+                f.stats.server_errors += 1;
+                return service_unavailable();
+            }
+            _ => {}
+        }
+        let message = if f.fault == Some(Fault::Deleted) {
+            Some(HTML_GONE)
+        } else if query.contains_key("access_token")
+            || f.fault == Some(Fault::Html200)
+            || !token_ok(&st.tokens, token.as_deref(), &f.uuid, now)
+        {
+            Some(HTML_ONLY_HOST)
+        } else {
+            None
+        };
+        if let Some(message) = message {
+            f.stats.html_responses += 1;
+            return html_page(message);
+        }
+        f.stats.redirects += 1;
+    }
+    tracing::debug!(%file_id, "zoom-sim: 302 to CDN");
+    let location = cdn_url(&sh, &file_id, now);
+    Response::builder()
+        .status(StatusCode::FOUND)
+        .header(LOCATION, location)
+        .header(CONTENT_LENGTH, 0)
+        .body(Body::empty())
+        .expect("valid response")
+}
+
+fn token_ok(tokens: &HashMap<String, Grant>, token: Option<&str>, uuid: &str, now: i64) -> bool {
+    let Some(g) = token.and_then(|t| tokens.get(t)) else {
+        return false;
+    };
+    !g.revoked
+        && g.exp > now
+        && match &g.scope {
+            Scope::Api => true,
+            Scope::Recording(u) => u == uuid,
+        }
+}
+
+fn html_page(message: &str) -> Response {
+    let body = format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>Error - Zoom</title></head><body><div id=\"app\"><div class=\"error-page\">\
+         <h1 class=\"error-title\">Error</h1><p class=\"error-message\">{message}</p>\
+         <a href=\"https://zoom.us/signin\">Sign in</a></div></div></body></html>"
+    );
+    (
+        StatusCode::OK,
+        [
+            (CONTENT_TYPE, "text/html; charset=utf-8"),
+            (CACHE_CONTROL, "no-cache, no-store"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+fn rate_limited(retry_after_secs: u64) -> Response {
+    let mut r = json_response(
+        StatusCode::TOO_MANY_REQUESTS,
+        r#"{"code":429,"message":"You have reached the maximum per-second rate limit for this API. Try again later."}"#
+            .to_owned(),
+    );
+    let h = r.headers_mut();
+    h.insert(RETRY_AFTER, HeaderValue::from(retry_after_secs));
+    h.insert("x-ratelimit-type", HeaderValue::from_static("QPS"));
+    h.insert("x-ratelimit-category", HeaderValue::from_static("Light"));
+    h.insert("x-ratelimit-limit", HeaderValue::from_static("80"));
+    h.insert("x-ratelimit-remaining", HeaderValue::from_static("0"));
+    r
+}
+
+fn service_unavailable() -> Response {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [(CONTENT_TYPE, "text/html")],
+        "<html><head><title>503 Service Temporarily Unavailable</title></head><body>\
+         <center><h1>503 Service Temporarily Unavailable</h1></center></body></html>",
+    )
+        .into_response()
+}
+
+// ---------------------------------------------------------------------------------------
+// CDN
+
+fn cdn_resource(sh: &Shared, file_id: &str) -> String {
+    format!("{}/cdn/{}", sh.cdn_base, payload::encode_segment(file_id))
+}
+
+/// A CloudFront-style signed URL: `Policy` (base64url JSON), `Signature` (HMAC of the
+/// policy with the CDN's key), `Key-Pair-Id`.
+fn cdn_url(sh: &Shared, file_id: &str, now: i64) -> String {
+    let resource = cdn_resource(sh, file_id);
+    let policy = serde_json::json!({
+        "Statement": [{
+            "Resource": resource,
+            "Condition": {"DateLessThan": {"AWS:EpochTime": now + CDN_URL_TTL_SECS}}
+        }]
+    });
+    let policy = URL_SAFE_NO_PAD.encode(policy.to_string());
+    let sig = URL_SAFE_NO_PAD.encode(hmac_sha256(&sh.cdn_key, &[policy.as_bytes()]));
+    format!("{resource}?Policy={policy}&Signature={sig}&Key-Pair-Id={KEY_PAIR_ID}")
+}
+
+fn signature_ok(sh: &Shared, file_id: &str, q: &HashMap<String, String>, now: i64) -> bool {
+    let (Some(policy), Some(sig), Some(kp)) =
+        (q.get("Policy"), q.get("Signature"), q.get("Key-Pair-Id"))
+    else {
+        return false;
+    };
+    let expected = URL_SAFE_NO_PAD.encode(hmac_sha256(&sh.cdn_key, &[policy.as_bytes()]));
+    if kp != KEY_PAIR_ID || !constant_time_eq(expected.as_bytes(), sig.as_bytes()) {
+        return false;
+    }
+    let Some(p) = URL_SAFE_NO_PAD
+        .decode(policy)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+    else {
+        return false;
+    };
+    let st = &p["Statement"][0];
+    st["Resource"].as_str() == Some(cdn_resource(sh, file_id).as_str())
+        && st["Condition"]["DateLessThan"]["AWS:EpochTime"]
+            .as_i64()
+            .is_some_and(|exp| exp > now)
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn xml_error(status: StatusCode, code: &str, message: &str) -> Response {
+    (
+        status,
+        [(CONTENT_TYPE, "application/xml")],
+        format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>{message}</Message></Error>"
+        ),
+    )
+        .into_response()
+}
+
+enum RangeReq {
+    Full,
+    /// `start..end` (end exclusive).
+    Partial(u64, u64),
+    Unsatisfiable,
+}
+
+/// One `bytes=` range (`N-`, `N-M`, `-N`); anything else is ignored (full body), as a
+/// server may.
+fn parse_range(h: Option<&HeaderValue>, size: u64) -> RangeReq {
+    let Some(spec) = h
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().strip_prefix("bytes="))
+    else {
+        return RangeReq::Full;
+    };
+    if spec.contains(',') {
+        return RangeReq::Full;
+    }
+    let Some((a, b)) = spec.split_once('-') else {
+        return RangeReq::Full;
+    };
+    let (a, b) = (a.trim(), b.trim());
+    if a.is_empty() {
+        return match b.parse::<u64>() {
+            Ok(0) => RangeReq::Unsatisfiable,
+            Ok(n) if size > 0 => RangeReq::Partial(size.saturating_sub(n), size),
+            Ok(_) => RangeReq::Unsatisfiable,
+            Err(_) => RangeReq::Full,
+        };
+    }
+    let Ok(start) = a.parse::<u64>() else {
+        return RangeReq::Full;
+    };
+    let end = if b.is_empty() {
+        size
+    } else {
+        match b.parse::<u64>() {
+            Ok(last) if last >= start => (last + 1).min(size),
+            _ => return RangeReq::Full,
+        }
+    };
+    if start >= size {
+        RangeReq::Unsatisfiable
+    } else {
+        RangeReq::Partial(start, end)
+    }
+}
+
+struct BodyState {
+    shared: Arc<Shared>,
+    file_id: String,
+    generator: Generator,
+    pos: u64,
+    end: u64,
+    /// Stop (with an error, so the connection is closed) at this offset.
+    cut: Option<u64>,
+    failed: bool,
+}
+
+async fn next_chunk(mut s: BodyState) -> Option<(Result<Bytes, io::Error>, BodyState)> {
+    if s.failed || s.pos >= s.end {
+        return None;
+    }
+    if s.cut.is_some_and(|c| s.pos >= c) {
+        // Let hyper flush the headers and the bytes so far before the connection dies:
+        // the client must see a short body, not a missing response.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        s.failed = true;
+        return Some((
+            Err(io::Error::new(
+                io::ErrorKind::ConnectionAborted,
+                "zoom-sim: simulated connection drop",
+            )),
+            s,
+        ));
+    }
+    let mut next = ((s.pos / BLOCK) + 1) * BLOCK;
+    next = next.min(s.end);
+    if let Some(c) = s.cut {
+        next = next.min(c);
+    }
+    let mut buf = vec![0u8; (next - s.pos) as usize];
+    s.generator.fill(s.pos, &mut buf);
+    s.pos = next;
+    {
+        let mut st = s.shared.lock();
+        if let Some(f) = st.files.get_mut(&s.file_id) {
+            f.stats.bytes_served += buf.len() as u64;
+            if s.pos == s.end {
+                f.stats.complete_bodies += 1;
+            }
+        }
+    }
+    Some((Ok(Bytes::from(buf)), s))
+}
+
+struct CdnPlan {
+    generator: Generator,
+    start: u64,
+    end: u64,
+    partial: bool,
+    cut: Option<u64>,
+    slow_ms: Option<u64>,
+    content_type: &'static str,
+    file_name: String,
+}
+
+async fn cdn(
+    extract::State(sh): Sim,
+    Path(file_id): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let query = parse_query(uri.query());
+    let now = unix_now();
+    let plan = {
+        let mut guard = sh.lock();
+        let Some(f) = guard.files.get_mut(&file_id) else {
+            return xml_error(
+                StatusCode::NOT_FOUND,
+                "NoSuchKey",
+                "The specified key does not exist.",
+            );
+        };
+        f.stats.cdn_requests += 1;
+        if headers.contains_key(AUTHORIZATION) {
+            f.stats.auth_leaks += 1;
+            tracing::warn!(%file_id, "zoom-sim: Authorization header leaked to the CDN");
+            return xml_error(
+                StatusCode::BAD_REQUEST,
+                "InvalidArgument",
+                "Only one auth mechanism allowed; only the Signature query string parameter or the Authorization header should be specified",
+            );
+        }
+        if !signature_ok(&sh, &file_id, &query, now) {
+            f.stats.bad_signatures += 1;
+            return xml_error(StatusCode::FORBIDDEN, "AccessDenied", "Access denied");
+        }
+        if f.fault == Some(Fault::Deleted) {
+            return xml_error(
+                StatusCode::NOT_FOUND,
+                "NoSuchKey",
+                "The specified key does not exist.",
+            );
+        }
+        let size = f.spec.size;
+        let (start, end, partial) = match parse_range(headers.get(RANGE), size) {
+            RangeReq::Full => (0, size, false),
+            RangeReq::Partial(a, b) => (a, b, true),
+            RangeReq::Unsatisfiable => {
+                let mut r = xml_error(
+                    StatusCode::RANGE_NOT_SATISFIABLE,
+                    "InvalidRange",
+                    "The requested range is not satisfiable",
+                );
+                r.headers_mut().insert(
+                    CONTENT_RANGE,
+                    HeaderValue::from_str(&format!("bytes */{size}")).expect("ascii"),
+                );
+                return r;
+            }
+        };
+        if partial {
+            f.stats.range_requests += 1;
+        }
+        let slow_ms = match f.fault {
+            Some(Fault::SlowStart { millis }) => Some(millis),
+            _ => None,
+        };
+        let mut cut = None;
+        if let Some(Fault::DropAfter { bytes, times }) = f.fault.clone()
+            && times > 0
+        {
+            f.fault = (times > 1).then_some(Fault::DropAfter {
+                bytes,
+                times: times - 1,
+            });
+            if start.saturating_add(bytes) < end {
+                cut = Some(start + bytes);
+                f.stats.dropped_connections += 1;
+            }
+        }
+        CdnPlan {
+            generator: f.generator,
+            start,
+            end,
+            partial,
+            cut,
+            slow_ms,
+            content_type: content_type_for(&f.spec.file_extension),
+            file_name: f.file_name.clone(),
+        }
+    };
+
+    if let Some(ms) = plan.slow_ms {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+    }
+
+    let size = plan.generator.size;
+    let stream = futures_util::stream::unfold(
+        BodyState {
+            shared: sh.clone(),
+            file_id,
+            generator: plan.generator,
+            pos: plan.start,
+            end: plan.end,
+            cut: plan.cut,
+            failed: false,
+        },
+        next_chunk,
+    );
+    let mut builder = Response::builder()
+        .status(if plan.partial {
+            StatusCode::PARTIAL_CONTENT
+        } else {
+            StatusCode::OK
+        })
+        .header(CONTENT_TYPE, plan.content_type)
+        .header(CONTENT_LENGTH, plan.end - plan.start)
+        .header(
+            CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{}\"", plan.file_name),
+        )
+        .header(ACCEPT_RANGES, "bytes");
+    if plan.partial {
+        builder = builder.header(
+            CONTENT_RANGE,
+            format!("bytes {}-{}/{size}", plan.start, plan.end - 1),
+        );
+    }
+    builder
+        .body(Body::from_stream(stream))
+        .expect("valid response")
+}
+
+// ---------------------------------------------------------------------------------------
+// REST: GET /v2/meetings/{meetingId}/recordings
+
+fn json_response(status: StatusCode, body: String) -> Response {
+    (
+        status,
+        [(CONTENT_TYPE, "application/json;charset=UTF-8")],
+        body,
+    )
+        .into_response()
+}
+
+fn api_error(status: StatusCode, code: u32, message: &str) -> Response {
+    json_response(
+        status,
+        serde_json::json!({"code": code, "message": message}).to_string(),
+    )
+}
+
+fn no_recording() -> Response {
+    api_error(
+        StatusCode::NOT_FOUND,
+        3301,
+        "This recording does not exist.",
+    )
+}
+
+/// Zoom's rule: an instance UUID that starts with `/` or contains `//` must be double
+/// URL-encoded; others may be encoded once. Returns the meeting id or UUID, or `None`
+/// where Zoom would not find the recording.
+fn decode_meeting_id(raw: &str) -> Option<String> {
+    if raw.is_empty() || raw.contains('/') {
+        // An unencoded `/` splits the path: no such recording.
+        return None;
+    }
+    let once = percent_decode_str(raw).decode_utf8().ok()?.into_owned();
+    if once.contains('%') {
+        return Some(percent_decode_str(&once).decode_utf8().ok()?.into_owned());
+    }
+    if once.starts_with('/') || once.contains("//") {
+        return None;
+    }
+    Some(once)
+}
+
+async fn meeting_recordings(extract::State(sh): Sim, uri: Uri, headers: HeaderMap) -> Response {
+    let query = parse_query(uri.query());
+    let Some(raw_id) = uri
+        .path()
+        .strip_prefix("/v2/meetings/")
+        .and_then(|r| r.strip_suffix("/recordings"))
+    else {
+        return api_error(StatusCode::NOT_FOUND, 404, "Not found");
+    };
+    let now = unix_now();
+
+    if query.contains_key("access_token") {
+        return api_error(
+            StatusCode::UNAUTHORIZED,
+            124,
+            "Invalid access token, this access token is not supported as query parameter string.",
+        );
+    }
+    let api_ok = bearer(&headers).is_some_and(|t| {
+        sh.lock()
+            .tokens
+            .get(&t)
+            .is_some_and(|g| !g.revoked && g.exp > now && g.scope == Scope::Api)
+    });
+    if !api_ok {
+        return api_error(StatusCode::UNAUTHORIZED, 124, "Invalid access token.");
+    }
+    let ttl = match query.get("ttl") {
+        None => DEFAULT_ACCESS_TOKEN_TTL_SECS,
+        Some(t) => match t.parse::<i64>() {
+            Ok(t) if (0..=MAX_ACCESS_TOKEN_TTL_SECS).contains(&t) => t,
+            _ => return api_error(StatusCode::BAD_REQUEST, 300, "Invalid field: ttl"),
+        },
+    };
+    let want_token = query
+        .get("include_fields")
+        .is_some_and(|v| v.split(',').any(|f| f.trim() == "download_access_token"));
+
+    let Some(id) = decode_meeting_id(raw_id) else {
+        return no_recording();
+    };
+
+    let object = {
+        let st = sh.lock();
+        let rec = if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) {
+            // A meeting number finds only the latest instance.
+            let n: u64 = match id.parse() {
+                Ok(n) => n,
+                Err(_) => return no_recording(),
+            };
+            st.recordings
+                .values()
+                .filter(|r| r.spec.meeting_id == n)
+                .max_by_key(|r| r.spec.start_time)
+        } else {
+            st.recordings.get(&id)
+        };
+        let Some(rec) = rec else {
+            return no_recording();
+        };
+        let files: Vec<_> = rec
+            .spec
+            .files
+            .iter()
+            .filter(|f| {
+                st.files
+                    .get(&f.id)
+                    .is_some_and(|e| e.uuid == rec.spec.uuid && e.fault != Some(Fault::Deleted))
+            })
+            .collect();
+        if files.is_empty() {
+            return no_recording();
+        }
+        payload::recording_object(
+            &rec.spec,
+            files,
+            &ObjectCtx {
+                api_base: &sh.api_base,
+                url_query: None,
+                share_url: &rec.share_url,
+                password: &rec.password,
+                play_passcode: &rec.play_passcode,
+                type_as_string: true,
+            },
+        )
+    };
+    let mut object = object;
+    if want_token {
+        object.download_access_token =
+            Some(sh.issue_token(Scope::Recording(object.uuid.clone()), ttl));
+    }
+    let mut r = json_response(
+        StatusCode::OK,
+        serde_json::to_string(&object).expect("serializes"),
+    );
+    r.headers_mut()
+        .insert("x-ratelimit-category", HeaderValue::from_static("Light"));
+    r
+}
+
+// ---------------------------------------------------------------------------------------
+// helpers
+
+async fn fallback(uri: Uri) -> Response {
+    tracing::debug!(%uri, "zoom-sim: no route");
+    (StatusCode::NOT_FOUND, "Not Found").into_response()
+}
+
+fn bearer(headers: &HeaderMap) -> Option<String> {
+    let v = headers.get(AUTHORIZATION)?.to_str().ok()?.trim();
+    let (scheme, token) = v.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_owned())
+}
+
+/// `application/x-www-form-urlencoded` query → map (last value wins).
+fn parse_query(q: Option<&str>) -> HashMap<String, String> {
+    let dec = |s: &str| {
+        percent_decode_str(&s.replace('+', " "))
+            .decode_utf8_lossy()
+            .into_owned()
+    };
+    q.unwrap_or("")
+        .split('&')
+        .filter(|kv| !kv.is_empty())
+        .map(|kv| match kv.split_once('=') {
+            Some((k, v)) => (dec(k), dec(v)),
+            None => (dec(kv), String::new()),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn meeting_id_decoding_follows_zoom_rules() {
+        let uuid = "/Ab+cd//EfGh==";
+        let double = crate::encode_meeting_id(uuid);
+        assert_eq!(double, "%252FAb%252Bcd%252F%252FEfGh%253D%253D");
+        assert_eq!(decode_meeting_id(&double).as_deref(), Some(uuid));
+        // Encoded once: the `/` prefix / `//` break it.
+        assert_eq!(decode_meeting_id("%2FAb%2Bcd%2F%2FEfGh%3D%3D"), None);
+        assert_eq!(decode_meeting_id("/Ab+cd//EfGh=="), None);
+        // Harmless uuids work encoded once or not at all.
+        assert_eq!(
+            decode_meeting_id("Ab%2Bcd%2FEf%3D%3D").as_deref(),
+            Some("Ab+cd/Ef==")
+        );
+        assert_eq!(decode_meeting_id("Abcd%3D%3D").as_deref(), Some("Abcd=="));
+        assert_eq!(
+            decode_meeting_id("81234567890").as_deref(),
+            Some("81234567890")
+        );
+    }
+
+    #[test]
+    fn ranges() {
+        let hv = |s: &str| HeaderValue::from_str(s).unwrap();
+        assert!(matches!(parse_range(None, 10), RangeReq::Full));
+        assert!(matches!(
+            parse_range(Some(&hv("bytes=4-")), 10),
+            RangeReq::Partial(4, 10)
+        ));
+        assert!(matches!(
+            parse_range(Some(&hv("bytes=4-5")), 10),
+            RangeReq::Partial(4, 6)
+        ));
+        assert!(matches!(
+            parse_range(Some(&hv("bytes=4-99")), 10),
+            RangeReq::Partial(4, 10)
+        ));
+        assert!(matches!(
+            parse_range(Some(&hv("bytes=-3")), 10),
+            RangeReq::Partial(7, 10)
+        ));
+        assert!(matches!(
+            parse_range(Some(&hv("bytes=10-")), 10),
+            RangeReq::Unsatisfiable
+        ));
+        assert!(matches!(
+            parse_range(Some(&hv("bytes=5-4")), 10),
+            RangeReq::Full
+        ));
+        assert!(matches!(
+            parse_range(Some(&hv("items=1-")), 10),
+            RangeReq::Full
+        ));
+    }
+
+    #[test]
+    fn query_parsing() {
+        let q = parse_query(Some("a=1&b=x%2By&c&include_fields=download_access_token"));
+        assert_eq!(q["a"], "1");
+        assert_eq!(q["b"], "x+y");
+        assert_eq!(q["c"], "");
+        assert_eq!(q["include_fields"], "download_access_token");
+    }
+}

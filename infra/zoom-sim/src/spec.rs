@@ -1,0 +1,288 @@
+//! What a test asks the simulator to hold: one recording (one meeting instance) and
+//! its files.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use chrono::{DateTime, Duration, TimeZone as _, Utc};
+use sha2::{Digest, Sha256};
+
+/// One recording: a meeting (or webinar) instance and its files.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordingSpec {
+    pub account_id: String,
+    pub host_id: String,
+    pub host_email: String,
+    pub topic: String,
+    /// Meeting number (`object.id`), reused by every instance of a recurring meeting.
+    pub meeting_id: u64,
+    /// Instance UUID (`object.uuid`), base64-like, may contain `/`, `//`, `+`, `=`.
+    pub uuid: String,
+    /// `object.type`: 1 instant, 2 scheduled, 8 recurring, 5/6/9 webinar, …
+    pub object_type: u32,
+    pub start_time: DateTime<Utc>,
+    /// IANA time zone name.
+    pub timezone: String,
+    /// Every file, including a transcript (`file_type` `TRANSCRIPT`), which is delivered
+    /// by `recording.transcript_completed` instead of `recording.completed`.
+    pub files: Vec<FileSpec>,
+}
+
+/// One recording file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileSpec {
+    /// File UUID (`recording_files[].id`).
+    pub id: String,
+    /// `MP4`, `M4A`, `CHAT`, `TRANSCRIPT`, `TIMELINE`, `CC`, `SUMMARY`, … (open-ended).
+    pub file_type: String,
+    /// `MP4`, `M4A`, `TXT`, `VTT`, `JSON`, `CSV`, …
+    pub file_extension: String,
+    /// `shared_screen_with_speaker_view`, `gallery_view`, `audio_only`, `chat_file`, …
+    pub recording_type: String,
+    pub recording_start: DateTime<Utc>,
+    pub recording_end: DateTime<Utc>,
+    pub size: u64,
+    /// Seed of the deterministic content.
+    pub seed: u64,
+}
+
+impl FileSpec {
+    /// True for files that arrive with `recording.transcript_completed`.
+    pub fn is_transcript(&self) -> bool {
+        self.file_type.eq_ignore_ascii_case("TRANSCRIPT")
+    }
+}
+
+fn digest(parts: &[&[u8]]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update((p.len() as u64).to_be_bytes());
+        h.update(p);
+    }
+    h.finalize().into()
+}
+
+fn u64_of(d: &[u8; 32], at: usize) -> u64 {
+    u64::from_be_bytes(d[at..at + 8].try_into().expect("8 bytes"))
+}
+
+/// A UUID-formatted (8-4-4-4-12 hex) id derived from a prefix and a label.
+fn file_uuid(prefix: &str, label: &str) -> String {
+    let h = hex::encode(&digest(&[b"file", prefix.as_bytes(), label.as_bytes()])[..16]);
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
+/// A Zoom-style instance UUID that starts with `/` and contains `//`, `+` and `==`
+/// (the cases that need double URL-encoding), unique per prefix.
+fn instance_uuid(prefix: &str) -> String {
+    let b = STANDARD.encode(&digest(&[b"uuid", prefix.as_bytes()])[..16]);
+    // 22 significant characters + "==".
+    format!("/{}//{}+{}==", &b[0..5], &b[5..11], &b[11..18])
+}
+
+impl RecordingSpec {
+    /// A realistic meeting with one stop/start, so two segments (distinct
+    /// `recording_start`):
+    ///
+    /// - segment 1: MP4 `shared_screen_with_speaker_view`, MP4 `gallery_view`,
+    ///   M4A `audio_only`, CHAT (TXT) `chat_file`, TIMELINE (JSON) `timeline`;
+    /// - segment 2: MP4 `shared_screen_with_speaker_view`, M4A `audio_only`;
+    /// - a TRANSCRIPT (VTT) `audio_transcript` spanning the meeting, delivered later by
+    ///   `recording.transcript_completed`.
+    ///
+    /// Sizes scale with `scale_bytes` and are never multiples of 1 MiB: with
+    /// `scale_bytes` = 8 MiB the media add up to about 40 MB. Everything (ids, uuid,
+    /// meeting number, times, seeds) is derived from `prefix`, so ids are unique per
+    /// prefix and the same prefix always gives the same spec. The uuid starts with `/`
+    /// and contains `//`, `+` and `=`; the topic contains non-ASCII characters.
+    pub fn realistic(prefix: &str, scale_bytes: u64) -> RecordingSpec {
+        let d = digest(&[b"recording", prefix.as_bytes()]);
+        let s = scale_bytes;
+        let start = Utc
+            .with_ymd_and_hms(2026, 1, 5, 9, 0, 0)
+            .single()
+            .expect("valid date")
+            + Duration::days((u64_of(&d, 8) % 300) as i64)
+            + Duration::minutes((u64_of(&d, 16) % 8 * 15) as i64);
+        let seg1 = (
+            start + Duration::seconds(70),
+            start + Duration::seconds(29 * 60 + 2),
+        );
+        let seg2 = (
+            start + Duration::seconds(35 * 60),
+            start + Duration::seconds(48 * 60 + 40),
+        );
+        let seed_base = u64_of(&d, 24);
+
+        let file = |n: u64,
+                    label: &str,
+                    file_type: &str,
+                    ext: &str,
+                    rtype: &str,
+                    seg: (DateTime<Utc>, DateTime<Utc>),
+                    size: u64| FileSpec {
+            id: file_uuid(prefix, label),
+            file_type: file_type.into(),
+            file_extension: ext.into(),
+            recording_type: rtype.into(),
+            recording_start: seg.0,
+            recording_end: seg.1,
+            size,
+            seed: seed_base.wrapping_add(n.wrapping_mul(0x1000_0001)),
+        };
+
+        let files = vec![
+            file(
+                1,
+                "seg1-ssv",
+                "MP4",
+                "MP4",
+                "shared_screen_with_speaker_view",
+                seg1,
+                2 * s + 123_457,
+            ),
+            file(
+                2,
+                "seg1-gallery",
+                "MP4",
+                "MP4",
+                "gallery_view",
+                seg1,
+                s * 3 / 2 + 98_765,
+            ),
+            file(
+                3,
+                "seg1-audio",
+                "M4A",
+                "M4A",
+                "audio_only",
+                seg1,
+                s / 4 + 31_337,
+            ),
+            file(
+                4,
+                "seg1-chat",
+                "CHAT",
+                "TXT",
+                "chat_file",
+                seg1,
+                s / 512 + 1_234,
+            ),
+            file(
+                5,
+                "seg1-timeline",
+                "TIMELINE",
+                "JSON",
+                "timeline",
+                seg1,
+                s / 1024 + 777,
+            ),
+            file(
+                6,
+                "seg2-ssv",
+                "MP4",
+                "MP4",
+                "shared_screen_with_speaker_view",
+                seg2,
+                s + 54_321,
+            ),
+            file(
+                7,
+                "seg2-audio",
+                "M4A",
+                "M4A",
+                "audio_only",
+                seg2,
+                s / 8 + 4_321,
+            ),
+            file(
+                8,
+                "transcript",
+                "TRANSCRIPT",
+                "VTT",
+                "audio_transcript",
+                (seg1.0, seg2.1),
+                s / 256 + 2_345,
+            ),
+        ];
+
+        RecordingSpec {
+            account_id: URL_SAFE_NO_PAD.encode(&digest(&[b"acct", prefix.as_bytes()])[..16]),
+            host_id: URL_SAFE_NO_PAD.encode(&digest(&[b"host", prefix.as_bytes()])[..16]),
+            host_email: format!("host-{}@example.edu", &hex::encode(d)[..8]),
+            topic: format!("{prefix} – Wöchentliche Übung 📚"),
+            meeting_id: 81_000_000_000 + u64_of(&d, 0) % 9_000_000_000,
+            uuid: instance_uuid(prefix),
+            object_type: 8,
+            start_time: start,
+            timezone: "Europe/Berlin".into(),
+            files,
+        }
+    }
+
+    /// The same recording as a webinar (`object.type` 5).
+    pub fn as_webinar(mut self) -> RecordingSpec {
+        self.object_type = 5;
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::{BTreeSet, HashSet};
+
+    #[test]
+    fn realistic_shape() {
+        let r = RecordingSpec::realistic("t1", 8 * 1024 * 1024);
+        assert!(r.uuid.starts_with('/'));
+        assert!(r.uuid.contains("//") && r.uuid.contains('+') && r.uuid.ends_with("=="));
+        assert_eq!(r.uuid.len(), 24);
+        assert_eq!(r.files.len(), 8);
+        let starts: BTreeSet<_> = r
+            .files
+            .iter()
+            .filter(|f| !f.is_transcript())
+            .map(|f| f.recording_start)
+            .collect();
+        assert_eq!(starts.len(), 2, "two segments");
+        let media: u64 = r
+            .files
+            .iter()
+            .filter(|f| !f.is_transcript())
+            .map(|f| f.size)
+            .sum();
+        assert!((20_000_000..100_000_000).contains(&media), "{media}");
+        for f in &r.files {
+            assert_ne!(f.size % (1024 * 1024), 0, "{}", f.id);
+            assert!(f.recording_start < f.recording_end);
+        }
+        assert_eq!(r.files.iter().filter(|f| f.is_transcript()).count(), 1);
+        let ids: HashSet<_> = r.files.iter().map(|f| &f.id).collect();
+        assert_eq!(ids.len(), r.files.len());
+        let seeds: HashSet<_> = r.files.iter().map(|f| f.seed).collect();
+        assert_eq!(seeds.len(), r.files.len());
+    }
+
+    #[test]
+    fn deterministic_and_unique_per_prefix() {
+        assert_eq!(
+            RecordingSpec::realistic("a", 1000),
+            RecordingSpec::realistic("a", 1000)
+        );
+        let a = RecordingSpec::realistic("a", 1000);
+        let b = RecordingSpec::realistic("b", 1000);
+        assert_ne!(a.uuid, b.uuid);
+        assert_ne!(a.meeting_id, b.meeting_id);
+        for f in &a.files {
+            assert!(b.files.iter().all(|g| g.id != f.id));
+        }
+        assert_eq!(a.clone().as_webinar().object_type, 5);
+    }
+}
