@@ -1,1 +1,116 @@
-//! Test support.
+//! Support for the integration and end-to-end tests: AWS resources on the local endpoint, created from
+//! `template.yaml` under a unique stack name so tests can share one moto server.
+
+use anyhow::{Context, Result};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// A name that no other test (or earlier run against the same moto) uses.
+pub fn unique(prefix: &str) -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis()
+        % 1_000_000_000;
+    format!("{prefix}-{t}-{}", N.fetch_add(1, Ordering::SeqCst))
+}
+
+/// The SDK configuration for the local endpoint. Integration tests need `AWS_ENDPOINT_URL` (the README's
+/// test command starts moto and sets it).
+pub async fn aws() -> Result<aws_config::SdkConfig> {
+    let endpoint = std::env::var("AWS_ENDPOINT_URL").context(
+        "AWS_ENDPOINT_URL is not set: run the tests with ./infra/test.sh, or start moto (infra/bootstrap.sh; \
+         .venv-aws/bin/moto_server -p 5000) and export AWS_ENDPOINT_URL=http://127.0.0.1:5000",
+    )?;
+    anyhow::ensure!(!endpoint.is_empty(), "AWS_ENDPOINT_URL is empty");
+    // SAFETY-free defaults for the local endpoint; real credentials are never needed.
+    for (k, v) in [
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("AWS_REGION", "us-east-1"),
+    ] {
+        if std::env::var(k).is_err() {
+            // Tests run single-process; setting defaults before any SDK call is the documented way.
+            unsafe { std::env::set_var(k, v) };
+        }
+    }
+    Ok(aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await)
+}
+
+/// Creates every resource of `template.yaml` for `stack` and returns logical id → physical name
+/// (table name, queue URL, bucket name).
+pub async fn provision(stack: &str) -> Result<(aws_config::SdkConfig, BTreeMap<String, String>)> {
+    let conf = aws().await?;
+    let text = std::fs::read_to_string(repo_root().join("template.yaml"))?;
+    let template = local_stack::template::Template::parse(&text)?;
+    let mut plan = template.plan(stack, "us-east-1")?;
+    local_stack::provision::provision(&local_stack::provision::Clients::new(&conf), &mut plan)
+        .await?;
+    Ok((conf, plan.context.refs().clone()))
+}
+
+/// A tenant with one Zoom connection whose account is the simulated recording's, the host as a user, and a
+/// default owner. Downloads are allowed from the simulator's two host names only.
+pub struct TestTenant {
+    pub tenant: String,
+    pub connection: String,
+    pub secret: String,
+    pub config: shared::config::TenantConfig,
+}
+
+/// Applies a [`TestTenant`] through the same validation and writes as `archiver-admin apply`.
+pub async fn apply_tenant(
+    conf: &aws_config::SdkConfig,
+    config_table: &str,
+    account_id: &str,
+    host: Option<(&str, &str)>,
+    delete_plan: serde_json::Value,
+) -> Result<TestTenant> {
+    let tenant = unique("uni");
+    let connection = unique("zoom");
+    let secret = format!("whsec-{}", unique("s"));
+    let mut users = vec![
+        serde_json::json!({"id": "media-team", "email": format!("media@{tenant}.example.edu")}),
+    ];
+    if let Some((host_id, host_email)) = host {
+        users.push(
+            serde_json::json!({"id": "host-user", "email": host_email, "zoom_user_ids": [host_id]}),
+        );
+    }
+    let file = serde_json::json!({
+        "tenant": {"id": tenant, "name": "Test University"},
+        "connections": [{
+            "id": connection, "vendor": "zoom", "account_id": account_id,
+            "webhook_secret_env": "TEST_WEBHOOK_SECRET", "default_owner": "media-team",
+            "download_hosts": ["127.0.0.1", "localhost"], "delete_plan": delete_plan
+        }],
+        "users": users,
+    });
+    let file: shared::config::ConfigFile = serde_json::from_value(file)?;
+    let config = file
+        .validate("archiver/", |v| {
+            (v == "TEST_WEBHOOK_SECRET").then(|| secret.clone())
+        })
+        .map_err(|p| anyhow::anyhow!("invalid test tenant: {p:?}"))?;
+    let secrets =
+        shared::aws::secrets::SecretsManager::new(aws_sdk_secretsmanager::Client::new(conf));
+    for s in &config.secrets {
+        secrets.put(&s.secret_id, &s.value).await?;
+    }
+    shared::aws::config::DynamoConfig::new(aws_sdk_dynamodb::Client::new(conf), config_table)
+        .apply(&config)
+        .await?;
+    Ok(TestTenant {
+        tenant,
+        connection,
+        secret,
+        config,
+    })
+}

@@ -1,6 +1,6 @@
 //! Deletion scheduler: archived queue → deletion plan in the catalog.
 
-mod handler;
+use deletion_scheduler::handler;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};

@@ -1,6 +1,6 @@
 //! Downloader: download queue → vendor → S3 multipart upload → catalog → archived queue.
 
-mod handler;
+use downloader::handler;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};

@@ -1,6 +1,6 @@
 //! Enqueue: events queue → catalog → owner queue.
 
-mod handler;
+use enqueue::handler;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};

@@ -1,6 +1,6 @@
 //! Owner resolver: owner queue → catalog (owner) → download queue.
 
-mod handler;
+use owner_resolver::handler;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};

@@ -1,6 +1,6 @@
 //! Webhook validator: HTTP entry point for Zoom (and later Webex) webhooks.
 
-mod handler;
+use webhook_validator::handler;
 
 use handler::{Incoming, Validator};
 use lambda_http::{Body, Error, Request, Response, run, service_fn};

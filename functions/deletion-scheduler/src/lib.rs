@@ -1,0 +1,3 @@
+//! The deletion-scheduler function's handler, as a library so that integration tests can drive it.
+
+pub mod handler;

@@ -1,0 +1,3 @@
+//! The owner-resolver function's handler, as a library so that integration tests can drive it.
+
+pub mod handler;

@@ -1,0 +1,336 @@
+//! The handlers wired to their real AWS adapters on moto, driven in-process: idempotent enqueue under
+//! concurrent duplicates, late transcripts, owner resolution, failures recorded, deletion planned.
+
+use archiver_tests::{TestTenant, apply_tenant, provision, unique};
+use aws_sdk_sqs::Client as Sqs;
+use deletion_scheduler::handler::DeletionScheduler;
+use downloader::handler::Downloader;
+use enqueue::handler::Enqueue;
+use futures_util::future::join_all;
+use owner_resolver::handler::OwnerResolver;
+use shared::aws::{catalog::DynamoCatalog, config::DynamoConfig, s3::S3Sink, sqs::SqsQueue};
+use shared::batch::Outcome;
+use shared::catalog::CatalogReader;
+use shared::ids::{AccountId, ConnectionId, InstanceId, Vendor};
+use shared::messages::IngestMessage;
+use shared::model::{FileState, RecordingKey, RecordingState};
+use std::collections::BTreeMap;
+use std::time::Duration;
+use zoom_sim::{Fault, RecordingSpec, SimRecording, ZoomSim};
+
+const MIB: u64 = 1024 * 1024;
+
+struct Pipeline {
+    res: BTreeMap<String, String>,
+    tenant: TestTenant,
+    sqs: Sqs,
+    s3: aws_sdk_s3::Client,
+    catalog: DynamoCatalog,
+    enqueue: Enqueue<DynamoConfig, DynamoCatalog, SqsQueue>,
+    owner: OwnerResolver<DynamoConfig, DynamoCatalog, SqsQueue>,
+    downloader: Downloader<DynamoConfig, DynamoCatalog, S3Sink, SqsQueue>,
+    deletion: DeletionScheduler<DynamoConfig, DynamoCatalog>,
+}
+
+impl Pipeline {
+    async fn new(rec: &SimRecording, delete_plan: serde_json::Value) -> Pipeline {
+        let (conf, res) = provision(&unique("it")).await.unwrap();
+        let r = |id: &str| res[id].clone();
+        let tenant = apply_tenant(
+            &conf,
+            &r("ConfigTable"),
+            &rec.account_id,
+            Some((&rec.host_id, &rec.host_email)),
+            delete_plan,
+        )
+        .await
+        .unwrap();
+        let ddb = aws_sdk_dynamodb::Client::new(&conf);
+        let sqs = Sqs::new(&conf);
+        let s3 = shared::aws::s3_client(&conf);
+        let config = DynamoConfig::new(ddb.clone(), r("ConfigTable"));
+        let catalog = DynamoCatalog::new(ddb, r("CatalogTable"));
+        Pipeline {
+            enqueue: Enqueue {
+                config: config.clone(),
+                catalog: catalog.clone(),
+                owners: SqsQueue::new(sqs.clone(), r("OwnerQueue")),
+            },
+            owner: OwnerResolver {
+                config: config.clone(),
+                catalog: catalog.clone(),
+                downloads: SqsQueue::new(sqs.clone(), r("DownloadQueue")),
+                rules: shared::owner::default_rules(),
+            },
+            downloader: Downloader {
+                config: config.clone(),
+                catalog: catalog.clone(),
+                sink: S3Sink::new(s3.clone(), r("MediaBucket")),
+                archived: SqsQueue::new(sqs.clone(), r("ArchivedQueue")),
+                lease: Duration::from_secs(900),
+                read_timeout: Duration::from_secs(30),
+            },
+            deletion: DeletionScheduler {
+                config,
+                catalog: catalog.clone(),
+            },
+            catalog,
+            res,
+            tenant,
+            sqs,
+            s3,
+        }
+    }
+
+    fn message(&self, event: &str, body: String) -> IngestMessage {
+        IngestMessage {
+            vendor: Vendor::Zoom,
+            connection_id: ConnectionId::parse(&self.tenant.connection).unwrap(),
+            event: event.into(),
+            received_at_ms: 0,
+            body,
+        }
+    }
+
+    /// Delivers queued messages to the handlers until every queue is empty.
+    async fn drain(&self) {
+        let mut idle_rounds = 0;
+        while idle_rounds < 2 {
+            let mut handled = 0;
+            for q in ["OwnerQueue", "DownloadQueue", "ArchivedQueue"] {
+                let out = self
+                    .sqs
+                    .receive_message()
+                    .queue_url(&self.res[q])
+                    .max_number_of_messages(10)
+                    .send()
+                    .await
+                    .unwrap();
+                for m in out.messages.unwrap_or_default() {
+                    handled += 1;
+                    let body = m.body.clone().unwrap_or_default();
+                    let outcome = match q {
+                        "OwnerQueue" => match self
+                            .owner
+                            .handle(serde_json::from_str(&body).unwrap())
+                            .await
+                        {
+                            Ok(_) => Outcome::Done,
+                            Err(o) => o,
+                        },
+                        "DownloadQueue" => {
+                            self.downloader
+                                .handle(serde_json::from_str(&body).unwrap())
+                                .await
+                        }
+                        _ => match self
+                            .deletion
+                            .handle(serde_json::from_str(&body).unwrap(), chrono::Utc::now())
+                            .await
+                        {
+                            Ok(_) => Outcome::Done,
+                            Err(o) => o,
+                        },
+                    };
+                    if let Outcome::Retry(reason) = outcome {
+                        panic!("unexpected retry from {q}: {reason}");
+                    }
+                    self.sqs
+                        .delete_message()
+                        .queue_url(&self.res[q])
+                        .receipt_handle(m.receipt_handle.unwrap())
+                        .send()
+                        .await
+                        .unwrap();
+                }
+            }
+            idle_rounds = if handled == 0 { idle_rounds + 1 } else { 0 };
+        }
+    }
+}
+
+fn key_of(rec: &SimRecording) -> RecordingKey {
+    RecordingKey {
+        vendor: Vendor::Zoom,
+        account: AccountId::parse(&rec.account_id).unwrap(),
+        instance: InstanceId::parse(&rec.uuid).unwrap(),
+    }
+}
+
+#[tokio::test]
+async fn concurrent_duplicates_create_each_file_once_and_one_object_each() {
+    let sim = ZoomSim::start().await.unwrap();
+    let rec = sim.add_recording(RecordingSpec::realistic(&unique("dup"), MIB));
+    let p = Pipeline::new(&rec, serde_json::json!({"mode": "retain"})).await;
+    let bodies: Vec<String> = (0..20)
+        .map(|i| {
+            if i % 2 == 0 {
+                rec.recording_completed_body()
+            } else {
+                rec.with_fresh_token().recording_completed_body()
+            }
+        })
+        .collect();
+    let results = join_all(bodies.into_iter().map(|b| {
+        p.enqueue
+            .handle(p.message("recording.completed", b), chrono::Utc::now())
+    }))
+    .await;
+    let created: usize = results.iter().map(|r| r.as_ref().unwrap().created).sum();
+    let n = rec.media_files().len();
+    assert_eq!(created, n, "each file is created by exactly one delivery");
+    p.drain().await;
+    let key = key_of(&rec);
+    let entry = CatalogReader::get_recording(&p.catalog, &key)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(entry.state, RecordingState::Archived);
+    assert_eq!(entry.file_ids.len(), n);
+    let files = p.catalog.list_files(&key).await.unwrap();
+    assert_eq!(files.len(), n);
+    for f in &files {
+        let sim_file = rec.file(f.file_id.as_str()).unwrap();
+        let stored = f.stored.as_ref().expect("stored");
+        assert_eq!(
+            (stored.sha256.as_str(), stored.bytes),
+            (sim_file.sha256.as_str(), sim_file.size)
+        );
+        assert!(
+            f.source.is_none(),
+            "the download token is dropped once archived"
+        );
+        assert_eq!(
+            sim.stats(&f.file_id.to_string()).complete_bodies,
+            1,
+            "downloaded exactly once"
+        );
+    }
+    let objects =
+        p.s3.list_objects_v2()
+            .bucket(&p.res["MediaBucket"])
+            .send()
+            .await
+            .unwrap()
+            .contents
+            .unwrap_or_default();
+    assert_eq!(objects.len(), n);
+    assert!(objects.iter().all(|o| {
+        o.key()
+            .unwrap()
+            .starts_with(&format!("tenants/{}/zoom/", p.tenant.tenant))
+    }));
+}
+
+#[tokio::test]
+async fn a_late_transcript_joins_the_entry_and_the_owner_is_the_host() {
+    let sim = ZoomSim::start().await.unwrap();
+    let rec = sim.add_recording(RecordingSpec::realistic(&unique("late"), MIB));
+    let p = Pipeline::new(
+        &rec,
+        serde_json::json!({"mode": "delete_after", "days": 14}),
+    )
+    .await;
+    p.enqueue
+        .handle(
+            p.message("recording.completed", rec.recording_completed_body()),
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap();
+    p.drain().await;
+    let key = key_of(&rec);
+    let first = CatalogReader::get_recording(&p.catalog, &key)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(first.state, RecordingState::Archived);
+    assert_eq!(first.owner.as_ref().map(|o| o.as_str()), Some("host-user"));
+    assert_eq!(first.owner_rule.as_deref(), Some("host_vendor_id"));
+    let deletion = first.deletion.clone().expect("deletion planned");
+    assert_eq!(deletion.status, "scheduled");
+    assert_eq!(
+        deletion.due_at,
+        first.archived_at.map(|a| a + chrono::Duration::days(14))
+    );
+
+    p.enqueue
+        .handle(
+            p.message(
+                "recording.transcript_completed",
+                rec.transcript_completed_body(),
+            ),
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap();
+    p.drain().await;
+    let after = CatalogReader::get_recording(&p.catalog, &key)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(after.state, RecordingState::Archived);
+    assert_eq!(after.file_ids.len(), rec.files().len());
+    let files = p.catalog.list_files(&key).await.unwrap();
+    let t = rec.transcript_file().unwrap();
+    let tf = files
+        .iter()
+        .find(|f| f.file_id.as_str() == t.id)
+        .expect("transcript on the same entry");
+    assert_eq!(tf.stored.as_ref().unwrap().sha256, t.sha256);
+    let segments: std::collections::BTreeSet<_> = files.iter().map(|f| f.segment_start).collect();
+    assert!(segments.len() >= 2);
+}
+
+#[tokio::test]
+async fn an_html_page_is_recorded_as_a_failure_with_nothing_stored() {
+    let sim = ZoomSim::start().await.unwrap();
+    let rec = sim.add_recording(RecordingSpec::realistic(&unique("html"), MIB));
+    let bad = rec.media_files()[0].id.clone();
+    sim.set_fault(&bad, Fault::Html200);
+    let p = Pipeline::new(&rec, serde_json::json!({"mode": "retain"})).await;
+    p.enqueue
+        .handle(
+            p.message("recording.completed", rec.recording_completed_body()),
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap();
+    p.drain().await;
+    let key = key_of(&rec);
+    let entry = CatalogReader::get_recording(&p.catalog, &key)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(entry.state, RecordingState::Failed);
+    let files = p.catalog.list_files(&key).await.unwrap();
+    let f = files.iter().find(|f| f.file_id.as_str() == bad).unwrap();
+    assert_eq!(f.state, FileState::Failed);
+    assert!(
+        f.last_error
+            .as_deref()
+            .unwrap()
+            .starts_with("html_instead_of_media")
+    );
+    let listed =
+        p.s3.list_objects_v2()
+            .bucket(&p.res["MediaBucket"])
+            .prefix(&f.s3_key)
+            .send()
+            .await
+            .unwrap();
+    assert_eq!(listed.key_count, Some(0));
+    let uploads =
+        p.s3.list_multipart_uploads()
+            .bucket(&p.res["MediaBucket"])
+            .send()
+            .await
+            .unwrap();
+    assert!(uploads.uploads.unwrap_or_default().is_empty());
+    let failed = p
+        .catalog
+        .list_by_state(&entry.tenant, RecordingState::Failed, 10)
+        .await
+        .unwrap();
+    assert_eq!(failed.len(), 1);
+}
