@@ -1,0 +1,74 @@
+//! `local-stack`: runs the whole pipeline locally until Ctrl-C (see the `local_stack` crate).
+
+use std::path::{Path, PathBuf};
+
+use clap::Parser;
+use local_stack::{DEFAULT_STACK_NAME, LocalStack, StackOptions};
+
+/// Run the archiver locally: moto (or AWS_ENDPOINT_URL), the resources of template.yaml,
+/// every function under `cargo lambda watch`, and an SQS-to-Lambda bridge.
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Args {
+    /// Stands in for the CloudFormation stack name (resource names derive from it).
+    #[arg(long, default_value = DEFAULT_STACK_NAME)]
+    stack_name: String,
+    /// Port of `cargo lambda watch` on 127.0.0.1 (default: a free port).
+    #[arg(long)]
+    port: Option<u16>,
+    /// Repository root (default: the nearest directory upwards with a template.yaml).
+    #[arg(long)]
+    repo_root: Option<PathBuf>,
+}
+
+fn find_repo_root() -> Option<PathBuf> {
+    let cwd = std::env::current_dir().ok()?;
+    cwd.ancestors()
+        .find(|d| d.join("template.yaml").is_file() && d.join("Cargo.toml").is_file())
+        .map(Path::to_path_buf)
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let args = Args::parse();
+    let mut opts = StackOptions {
+        stack_name: args.stack_name,
+        invoke_port: args.port,
+        ..StackOptions::default()
+    };
+    if let Some(root) = args.repo_root.or_else(find_repo_root) {
+        opts.repo_root = root;
+    }
+
+    let stack = LocalStack::start(opts).await?;
+    println!("AWS endpoint:   {}", stack.endpoint_url());
+    println!("invoke base:    {}", stack.invoke_base());
+    println!("resources:");
+    for (id, value) in stack.resources() {
+        println!("  {id:<26} {value}");
+    }
+    println!(
+        "Zoom webhook:   POST {}",
+        stack.webhook_url("zoom", "<connection_id>")
+    );
+    println!(
+        "SDK env:        AWS_ENDPOINT_URL={} AWS_REGION={} AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test",
+        stack.endpoint_url(),
+        stack
+            .function_env()
+            .get("AWS_REGION")
+            .map(String::as_str)
+            .unwrap_or("us-east-1")
+    );
+    println!("Press Ctrl-C to stop.");
+
+    tokio::signal::ctrl_c().await?;
+    println!("stopping...");
+    stack.shutdown().await;
+    Ok(())
+}
