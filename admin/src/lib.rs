@@ -11,7 +11,11 @@ use shared::model::{RecordingKey, RecordingState};
 use std::path::{Path, PathBuf};
 
 #[derive(Parser, Debug)]
-#[command(name = "archiver-admin", version, about = "Configure the recording archiver and inspect its catalog")]
+#[command(
+    name = "archiver-admin",
+    version,
+    about = "Configure the recording archiver and inspect its catalog"
+)]
 pub struct Cli {
     /// The configuration table.
     #[arg(long, env = "CONFIG_TABLE", global = true, default_value = "")]
@@ -59,7 +63,8 @@ pub enum Command {
 
 /// Reads and validates a tenant file; every problem is returned with its field.
 pub fn load(path: &Path, secrets_prefix: &str) -> Result<Result<TenantConfig, Vec<ConfigProblem>>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let parsed: Result<ConfigFile, String> = if path.extension().is_some_and(|e| e == "json") {
         serde_json::from_str(&text).map_err(|e| e.to_string())
     } else {
@@ -67,7 +72,10 @@ pub fn load(path: &Path, secrets_prefix: &str) -> Result<Result<TenantConfig, Ve
     };
     Ok(match parsed {
         Ok(file) => file.validate(secrets_prefix, |v| std::env::var(v).ok()),
-        Err(e) => Err(vec![ConfigProblem { field: path.display().to_string(), reason: e }]),
+        Err(e) => Err(vec![ConfigProblem {
+            field: path.display().to_string(),
+            reason: e,
+        }]),
     })
 }
 
@@ -95,7 +103,9 @@ struct FileViewInner<'a> {
 /// The JSON `show` prints.
 pub fn entry_json(rec: &RecordingEntry, files: &[FileEntry]) -> serde_json::Value {
     let mut files: Vec<_> = files.iter().collect();
-    files.sort_by(|a, b| (a.segment_start, a.file_id.as_str()).cmp(&(b.segment_start, b.file_id.as_str())));
+    files.sort_by(|a, b| {
+        (a.segment_start, a.file_id.as_str()).cmp(&(b.segment_start, b.file_id.as_str()))
+    });
     let views: Vec<_> = files
         .iter()
         .map(|f| FileView {
@@ -127,11 +137,18 @@ pub async fn run(cli: Cli) -> Result<i32> {
     let aws = shared::aws::sdk_config().await;
     let ddb = aws_sdk_dynamodb::Client::new(&aws);
     let need = |name: &str, v: &str| -> Result<()> {
-        anyhow::ensure!(!v.is_empty(), "--{name} (or its environment variable) is required");
+        anyhow::ensure!(
+            !v.is_empty(),
+            "--{name} (or its environment variable) is required"
+        );
         Ok(())
     };
     match cli.command {
-        Command::Apply { file, secrets_prefix, dry_run } => {
+        Command::Apply {
+            file,
+            secrets_prefix,
+            dry_run,
+        } => {
             let cfg = match load(&file, &secrets_prefix)? {
                 Ok(cfg) => cfg,
                 Err(problems) => {
@@ -143,23 +160,44 @@ pub async fn run(cli: Cli) -> Result<i32> {
                 }
             };
             if dry_run {
-                println!("{} is valid: tenant {}, {} connection(s), {} user(s)", file.display(), cfg.tenant.id, cfg.connections.len(), cfg.users.len());
+                println!(
+                    "{} is valid: tenant {}, {} connection(s), {} user(s)",
+                    file.display(),
+                    cfg.tenant.id,
+                    cfg.connections.len(),
+                    cfg.users.len()
+                );
                 return Ok(0);
             }
             need("config-table", &cli.config_table)?;
             let secrets = SecretsManager::new(aws_sdk_secretsmanager::Client::new(&aws));
             for s in &cfg.secrets {
-                secrets.put(&s.secret_id, &s.value).await.with_context(|| format!("writing secret {}", s.secret_id))?;
+                secrets
+                    .put(&s.secret_id, &s.value)
+                    .await
+                    .with_context(|| format!("writing secret {}", s.secret_id))?;
                 println!("secret {} stored", s.secret_id);
             }
             DynamoConfig::new(ddb, cli.config_table).apply(&cfg).await?;
-            println!("tenant {} applied: {} connection(s), {} user(s)", cfg.tenant.id, cfg.connections.len(), cfg.users.len());
+            println!(
+                "tenant {} applied: {} connection(s), {} user(s)",
+                cfg.tenant.id,
+                cfg.connections.len(),
+                cfg.users.len()
+            );
             for c in &cfg.connections {
-                println!("  webhook for {}: POST <api>/webhooks/{}/{}", c.id, c.vendor, c.id);
+                println!(
+                    "  webhook for {}: POST <api>/webhooks/{}/{}",
+                    c.id, c.vendor, c.id
+                );
             }
             Ok(0)
         }
-        Command::Show { vendor, account, instance } => {
+        Command::Show {
+            vendor,
+            account,
+            instance,
+        } => {
             need("catalog-table", &cli.catalog_table)?;
             let key = RecordingKey {
                 vendor: Vendor::parse(&vendor)?,
@@ -172,10 +210,17 @@ pub async fn run(cli: Cli) -> Result<i32> {
                 return Ok(1);
             };
             let files = catalog.list_files(&key).await?;
-            println!("{}", serde_json::to_string_pretty(&entry_json(&rec, &files))?);
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&entry_json(&rec, &files))?
+            );
             Ok(0)
         }
-        Command::List { tenant, state, limit } => {
+        Command::List {
+            tenant,
+            state,
+            limit,
+        } => {
             need("catalog-table", &cli.catalog_table)?;
             let tenant = TenantId::parse(tenant)?;
             let Some(state) = RecordingState::parse(&state) else {
@@ -218,7 +263,11 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("admin-test-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let bad = dir.join("bad.yaml");
-        std::fs::write(&bad, "tenant: {id: Bad, name: x}\nconnections: []\nusers: [{id: a, email: nope}]\n").unwrap();
+        std::fs::write(
+            &bad,
+            "tenant: {id: Bad, name: x}\nconnections: []\nusers: [{id: a, email: nope}]\n",
+        )
+        .unwrap();
         let problems = load(&bad, "archiver/").unwrap().unwrap_err();
         let fields: Vec<_> = problems.iter().map(|p| p.field.as_str()).collect();
         assert_eq!(fields, ["tenant.id", "users[0].email"]);

@@ -397,7 +397,7 @@ mod tests {
         ] {
             let p = part_size_for(Some(size));
             assert!(
-                p >= MIN_PART_SIZE && p % MIB == 0 && p <= MAX_PART_SIZE,
+                p >= MIN_PART_SIZE && p.is_multiple_of(MIB) && p <= MAX_PART_SIZE,
                 "{size}: {p}"
             );
             assert!(

@@ -7,8 +7,8 @@
 use archiver_tests::{TestTenant, apply_tenant, repo_root, unique};
 use futures_util::future::join_all;
 use local_stack::{LocalStack, StackOptions};
-use shared::catalog::{CatalogReader, RecordingEntry};
 use shared::aws::catalog::DynamoCatalog;
+use shared::catalog::{CatalogReader, RecordingEntry};
 use shared::ids::{AccountId, InstanceId, Vendor};
 use shared::model::{FileState, RecordingKey, RecordingState};
 use std::future::Future;
@@ -46,15 +46,25 @@ impl World {
     }
 
     async fn post(&self, t: &TestTenant, body: &str) -> (u16, String) {
-        deliver(&self.http, &self.url(t), &t.secret, unix_now(), body).await.expect("delivery")
+        deliver(&self.http, &self.url(t), &t.secret, unix_now(), body)
+            .await
+            .expect("delivery")
     }
 
     async fn entry(&self, rec: &SimRecording) -> Option<RecordingEntry> {
-        CatalogReader::get_recording(&self.catalog, &key_of(rec)).await.unwrap()
+        CatalogReader::get_recording(&self.catalog, &key_of(rec))
+            .await
+            .unwrap()
     }
 
     /// Waits until the recording is in `state` with `files` files known.
-    async fn wait_for(&self, rec: &SimRecording, state: RecordingState, files: usize, limit: Duration) -> Result<RecordingEntry, String> {
+    async fn wait_for(
+        &self,
+        rec: &SimRecording,
+        state: RecordingState,
+        files: usize,
+        limit: Duration,
+    ) -> Result<RecordingEntry, String> {
         let start = Instant::now();
         loop {
             if let Some(e) = self.entry(rec).await
@@ -64,35 +74,79 @@ impl World {
                 return Ok(e);
             }
             if start.elapsed() > limit {
-                return Err(format!("recording not {state:?} with {files} files after {limit:?}: {:?}", self.entry(rec).await.map(|e| (e.state, e.file_ids.len(), e.done_ids.len()))));
+                return Err(format!(
+                    "recording not {state:?} with {files} files after {limit:?}: {:?}",
+                    self.entry(rec)
+                        .await
+                        .map(|e| (e.state, e.file_ids.len(), e.done_ids.len()))
+                ));
             }
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
     }
 
     async fn objects_under(&self, prefix: &str) -> Vec<String> {
-        let out = self.s3.list_objects_v2().bucket(&self.bucket).prefix(prefix).send().await.unwrap();
-        out.contents.unwrap_or_default().into_iter().filter_map(|o| o.key).collect()
+        let out = self
+            .s3
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(prefix)
+            .send()
+            .await
+            .unwrap();
+        out.contents
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|o| o.key)
+            .collect()
     }
 
     /// Checks every listed file of `rec` is in S3 with the simulator's SHA-256, once.
-    async fn verify_archived(&self, rec: &SimRecording, entry: &RecordingEntry, ids: &[String]) -> Result<(), String> {
+    async fn verify_archived(
+        &self,
+        rec: &SimRecording,
+        entry: &RecordingEntry,
+        ids: &[String],
+    ) -> Result<(), String> {
         let files = self.catalog.list_files(&key_of(rec)).await.unwrap();
         let objects = self.objects_under(&entry.s3_prefix).await;
         if objects.len() != ids.len() {
-            return Err(format!("{} objects under {}, expected {}", objects.len(), entry.s3_prefix, ids.len()));
+            return Err(format!(
+                "{} objects under {}, expected {}",
+                objects.len(),
+                entry.s3_prefix,
+                ids.len()
+            ));
         }
         for id in ids {
             let sim_file = rec.file(id).unwrap();
-            let f = files.iter().find(|f| f.file_id.as_str() == id).ok_or(format!("file {id} not in catalog"))?;
+            let f = files
+                .iter()
+                .find(|f| f.file_id.as_str() == id)
+                .ok_or(format!("file {id} not in catalog"))?;
             let stored = f.stored.as_ref().ok_or(format!("file {id} not stored"))?;
             if stored.sha256 != sim_file.sha256 || stored.bytes != sim_file.size {
-                return Err(format!("file {id}: catalog has {} bytes {} expected {} {}", stored.bytes, stored.sha256, sim_file.size, sim_file.sha256));
+                return Err(format!(
+                    "file {id}: catalog has {} bytes {} expected {} {}",
+                    stored.bytes, stored.sha256, sim_file.size, sim_file.sha256
+                ));
             }
-            let head = self.s3.head_object().bucket(&self.bucket).key(&f.s3_key).send().await.map_err(|e| format!("{id}: {e}"))?;
+            let head = self
+                .s3
+                .head_object()
+                .bucket(&self.bucket)
+                .key(&f.s3_key)
+                .send()
+                .await
+                .map_err(|e| format!("{id}: {e}"))?;
             let meta = head.metadata.unwrap_or_default();
-            if meta.get("sha256") != Some(&sim_file.sha256) || head.content_length != Some(sim_file.size as i64) {
-                return Err(format!("object {} has metadata {meta:?} and length {:?}", f.s3_key, head.content_length));
+            if meta.get("sha256") != Some(&sim_file.sha256)
+                || head.content_length != Some(sim_file.size as i64)
+            {
+                return Err(format!(
+                    "object {} has metadata {meta:?} and length {:?}",
+                    f.s3_key, head.content_length
+                ));
             }
             if self.sim.stats(id).auth_leaks != 0 {
                 return Err(format!("file {id}: Authorization header reached the CDN"));
@@ -118,32 +172,62 @@ type Scenario = for<'a> fn(&'a World) -> Pin<Box<dyn Future<Output = Result<(), 
 
 fn url_validation(w: &World) -> Pin<Box<dyn Future<Output = Result<(), String>> + '_>> {
     Box::pin(async move {
-        let rec = w.sim.add_recording(RecordingSpec::realistic(&unique("val"), MIB));
+        let rec = w
+            .sim
+            .add_recording(RecordingSpec::realistic(&unique("val"), MIB));
         let t = w.tenant_for(&rec).await;
-        let (status, body) = w.post(&t, &zoom_sim::url_validation_body("plain-123")).await;
+        let (status, body) = w
+            .post(&t, &zoom_sim::url_validation_body("plain-123"))
+            .await;
         check(status == 200, format!("status {status}: {body}"))?;
         let v: serde_json::Value = serde_json::from_str(&body).map_err(|e| e.to_string())?;
         check(v["plainToken"] == "plain-123", body.clone())?;
-        check(v["encryptedToken"] == zoom_sim::expected_encrypted_token(&t.secret, "plain-123"), body)
+        check(
+            v["encryptedToken"] == zoom_sim::expected_encrypted_token(&t.secret, "plain-123"),
+            body,
+        )
     })
 }
 
-fn archive_with_twenty_concurrent_duplicates(w: &World) -> Pin<Box<dyn Future<Output = Result<(), String>> + '_>> {
+fn archive_with_twenty_concurrent_duplicates(
+    w: &World,
+) -> Pin<Box<dyn Future<Output = Result<(), String>> + '_>> {
     Box::pin(async move {
-        let rec = w.sim.add_recording(RecordingSpec::realistic(&unique("e2e"), 8 * MIB));
+        let rec = w
+            .sim
+            .add_recording(RecordingSpec::realistic(&unique("e2e"), 8 * MIB));
         let t = w.tenant_for(&rec).await;
         let total: u64 = rec.media_files().iter().map(|f| f.size).sum();
         check(total > 20 * MIB, format!("only {total} bytes of media"))?;
         // Zoom's duplicates: the same event, some with a different download token, all at once.
         let bodies: Vec<String> = (0..24)
-            .map(|i| if i % 3 == 0 { rec.with_fresh_token().recording_completed_body() } else { rec.recording_completed_body() })
+            .map(|i| {
+                if i % 3 == 0 {
+                    rec.with_fresh_token().recording_completed_body()
+                } else {
+                    rec.recording_completed_body()
+                }
+            })
             .collect();
         let replies = join_all(bodies.iter().map(|b| w.post(&t, b))).await;
-        check(replies.iter().all(|(s, _)| *s == 200), format!("{:?}", replies.iter().map(|r| r.0).collect::<Vec<_>>()))?;
+        check(
+            replies.iter().all(|(s, _)| *s == 200),
+            format!("{:?}", replies.iter().map(|r| r.0).collect::<Vec<_>>()),
+        )?;
         let ids: Vec<String> = rec.media_files().iter().map(|f| f.id.clone()).collect();
-        let entry = w.wait_for(&rec, RecordingState::Archived, ids.len(), Duration::from_secs(600)).await?;
+        let entry = w
+            .wait_for(
+                &rec,
+                RecordingState::Archived,
+                ids.len(),
+                Duration::from_secs(600),
+            )
+            .await?;
         w.verify_archived(&rec, &entry, &ids).await?;
-        check(entry.owner.as_ref().map(|o| o.as_str()) == Some("host-user"), format!("owner {:?}", entry.owner))?;
+        check(
+            entry.owner.as_ref().map(|o| o.as_str()) == Some("host-user"),
+            format!("owner {:?}", entry.owner),
+        )?;
         for id in &ids {
             let n = w.sim.stats(id).complete_bodies;
             check(n == 1, format!("file {id} downloaded {n} times"))?;
@@ -153,55 +237,123 @@ fn archive_with_twenty_concurrent_duplicates(w: &World) -> Pin<Box<dyn Future<Ou
         loop {
             let e = w.entry(&rec).await.unwrap();
             if let Some(d) = e.deletion {
-                check(d.status == "scheduled" && d.due_at == e.archived_at.map(|a| a + chrono::Duration::days(30)), format!("{d:?}"))?;
+                check(
+                    d.status == "scheduled"
+                        && d.due_at == e.archived_at.map(|a| a + chrono::Duration::days(30)),
+                    format!("{d:?}"),
+                )?;
                 break;
             }
-            check(start.elapsed() < Duration::from_secs(60), "no deletion plan")?;
+            check(
+                start.elapsed() < Duration::from_secs(60),
+                "no deletion plan",
+            )?;
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
         // The late transcript lands on the same entry.
         let (status, _) = w.post(&t, &rec.transcript_completed_body()).await;
         check(status == 200, format!("transcript delivery: {status}"))?;
         let all: Vec<String> = rec.files().iter().map(|f| f.id.clone()).collect();
-        let entry = w.wait_for(&rec, RecordingState::Archived, all.len(), Duration::from_secs(120)).await?;
+        let entry = w
+            .wait_for(
+                &rec,
+                RecordingState::Archived,
+                all.len(),
+                Duration::from_secs(120),
+            )
+            .await?;
         w.verify_archived(&rec, &entry, &all).await?;
-        println!("    archived {} files ({:.1} MiB) in {} segments under {}", all.len(), total as f64 / MIB as f64, 2, entry.s3_prefix);
+        println!(
+            "    archived {} files ({:.1} MiB) in {} segments under {}",
+            all.len(),
+            total as f64 / MIB as f64,
+            2,
+            entry.s3_prefix
+        );
         Ok(())
     })
 }
 
 fn rejections_enqueue_nothing(w: &World) -> Pin<Box<dyn Future<Output = Result<(), String>> + '_>> {
     Box::pin(async move {
-        let rec = w.sim.add_recording(RecordingSpec::realistic(&unique("bad"), MIB));
+        let rec = w
+            .sim
+            .add_recording(RecordingSpec::realistic(&unique("bad"), MIB));
         let t = w.tenant_for(&rec).await;
         let body = rec.recording_completed_body();
         let url = w.url(&t);
-        let forged = deliver(&w.http, &url, "not-the-secret", unix_now(), &body).await.map_err(|e| e.to_string())?;
+        let forged = deliver(&w.http, &url, "not-the-secret", unix_now(), &body)
+            .await
+            .map_err(|e| e.to_string())?;
         check(forged.0 == 401, format!("forged: {forged:?}"))?;
-        let stale = deliver(&w.http, &url, &t.secret, unix_now() - 3 * 3600, &body).await.map_err(|e| e.to_string())?;
+        let stale = deliver(&w.http, &url, &t.secret, unix_now() - 3 * 3600, &body)
+            .await
+            .map_err(|e| e.to_string())?;
         check(stale.0 == 401, format!("stale: {stale:?}"))?;
-        let malformed = deliver(&w.http, &url, &t.secret, unix_now(), "{\"event\": \"recording.completed\", ").await.map_err(|e| e.to_string())?;
+        let malformed = deliver(
+            &w.http,
+            &url,
+            &t.secret,
+            unix_now(),
+            "{\"event\": \"recording.completed\", ",
+        )
+        .await
+        .map_err(|e| e.to_string())?;
         check(malformed.0 == 400, format!("malformed: {malformed:?}"))?;
-        let unknown = deliver(&w.http, &w.stack.webhook_url("zoom", "no-such-connection"), &t.secret, unix_now(), &body).await.map_err(|e| e.to_string())?;
+        let unknown = deliver(
+            &w.http,
+            &w.stack.webhook_url("zoom", "no-such-connection"),
+            &t.secret,
+            unix_now(),
+            &body,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
         check(unknown.0 == 404, format!("unknown connection: {unknown:?}"))?;
-        let huge = format!("{{\"event\":\"recording.completed\",\"pad\":\"{}\"}}", "x".repeat(300 * 1024));
-        let too_big = deliver(&w.http, &url, &t.secret, unix_now(), &huge).await.map_err(|e| e.to_string())?;
+        let huge = format!(
+            "{{\"event\":\"recording.completed\",\"pad\":\"{}\"}}",
+            "x".repeat(300 * 1024)
+        );
+        let too_big = deliver(&w.http, &url, &t.secret, unix_now(), &huge)
+            .await
+            .map_err(|e| e.to_string())?;
         check(too_big.0 == 413, format!("too big: {too_big:?}"))?;
-        let ignored = deliver(&w.http, &url, &t.secret, unix_now(), r#"{"event":"meeting.started","event_ts":1,"payload":{"account_id":"x","object":{}}}"#).await.map_err(|e| e.to_string())?;
-        check(ignored.0 == 200 && ignored.1.contains("ignored"), format!("ignored event: {ignored:?}"))?;
+        let ignored = deliver(
+            &w.http,
+            &url,
+            &t.secret,
+            unix_now(),
+            r#"{"event":"meeting.started","event_ts":1,"payload":{"account_id":"x","object":{}}}"#,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        check(
+            ignored.0 == 200 && ignored.1.contains("ignored"),
+            format!("ignored event: {ignored:?}"),
+        )?;
         // Give the pipeline time to act on anything that slipped through.
         tokio::time::sleep(Duration::from_secs(5)).await;
-        check(w.entry(&rec).await.is_none(), "a rejected delivery reached the catalog")?;
+        check(
+            w.entry(&rec).await.is_none(),
+            "a rejected delivery reached the catalog",
+        )?;
         for f in rec.files() {
-            check(w.sim.stats(&f.id).download_requests == 0, format!("file {} was downloaded", f.id))?;
+            check(
+                w.sim.stats(&f.id).download_requests == 0,
+                format!("file {} was downloaded", f.id),
+            )?;
         }
         Ok(())
     })
 }
 
-fn html_200_is_a_recorded_failure(w: &World) -> Pin<Box<dyn Future<Output = Result<(), String>> + '_>> {
+fn html_200_is_a_recorded_failure(
+    w: &World,
+) -> Pin<Box<dyn Future<Output = Result<(), String>> + '_>> {
     Box::pin(async move {
-        let rec = w.sim.add_recording(RecordingSpec::realistic(&unique("html"), MIB));
+        let rec = w
+            .sim
+            .add_recording(RecordingSpec::realistic(&unique("html"), MIB));
         let bad = rec.media_files()[1].id.clone();
         w.sim.set_fault(&bad, Fault::Html200);
         let t = w.tenant_for(&rec).await;
@@ -216,17 +368,40 @@ fn html_200_is_a_recorded_failure(w: &World) -> Pin<Box<dyn Future<Output = Resu
             {
                 break e;
             }
-            check(start.elapsed() < Duration::from_secs(120), format!("not failed: {:?}", w.entry(&rec).await.map(|e| e.state)))?;
+            check(
+                start.elapsed() < Duration::from_secs(120),
+                format!("not failed: {:?}", w.entry(&rec).await.map(|e| e.state)),
+            )?;
             tokio::time::sleep(Duration::from_millis(250)).await;
         };
         let files = w.catalog.list_files(&key_of(&rec)).await.unwrap();
         let f = files.iter().find(|f| f.file_id.as_str() == bad).unwrap();
         check(f.state == FileState::Failed, format!("{:?}", f.state))?;
-        check(f.last_error.as_deref().is_some_and(|e| e.starts_with("html_instead_of_media")), format!("{:?}", f.last_error))?;
-        check(w.objects_under(&f.s3_key).await.is_empty(), "an object was left for the HTML download")?;
-        check(w.objects_under(&entry.s3_prefix).await.len() == n - 1, "the other files are archived")?;
-        let uploads = w.s3.list_multipart_uploads().bucket(&w.bucket).prefix(&entry.s3_prefix).send().await.unwrap();
-        check(uploads.uploads.unwrap_or_default().is_empty(), "a multipart upload was left open")
+        check(
+            f.last_error
+                .as_deref()
+                .is_some_and(|e| e.starts_with("html_instead_of_media")),
+            format!("{:?}", f.last_error),
+        )?;
+        check(
+            w.objects_under(&f.s3_key).await.is_empty(),
+            "an object was left for the HTML download",
+        )?;
+        check(
+            w.objects_under(&entry.s3_prefix).await.len() == n - 1,
+            "the other files are archived",
+        )?;
+        let uploads =
+            w.s3.list_multipart_uploads()
+                .bucket(&w.bucket)
+                .prefix(&entry.s3_prefix)
+                .send()
+                .await
+                .unwrap();
+        check(
+            uploads.uploads.unwrap_or_default().is_empty(),
+            "a multipart upload was left open",
+        )
     })
 }
 
@@ -236,11 +411,20 @@ fn main() {
     let code = rt.block_on(async move {
         let scenarios: Vec<(&str, Scenario)> = vec![
             ("url_validation", url_validation),
-            ("archive_with_twenty_concurrent_duplicates", archive_with_twenty_concurrent_duplicates),
+            (
+                "archive_with_twenty_concurrent_duplicates",
+                archive_with_twenty_concurrent_duplicates,
+            ),
             ("rejections_enqueue_nothing", rejections_enqueue_nothing),
-            ("html_200_is_a_recorded_failure", html_200_is_a_recorded_failure),
+            (
+                "html_200_is_a_recorded_failure",
+                html_200_is_a_recorded_failure,
+            ),
         ];
-        let selected: Vec<_> = scenarios.into_iter().filter(|(n, _)| filter.as_deref().is_none_or(|f| n.contains(f))).collect();
+        let selected: Vec<_> = scenarios
+            .into_iter()
+            .filter(|(n, _)| filter.as_deref().is_none_or(|f| n.contains(f)))
+            .collect();
         println!("running {} end-to-end scenarios", selected.len());
         let opts = StackOptions {
             repo_root: repo_root(),
@@ -257,12 +441,19 @@ fn main() {
                 return 1;
             }
         };
-        println!("local stack up in {:.1}s at {}", started.elapsed().as_secs_f64(), stack.invoke_base());
+        println!(
+            "local stack up in {:.1}s at {}",
+            started.elapsed().as_secs_f64(),
+            stack.invoke_base()
+        );
         let conf = stack.sdk_config().await;
         let world = World {
             sim: ZoomSim::start().await.expect("zoom simulator"),
             http: reqwest::Client::new(),
-            catalog: DynamoCatalog::new(aws_sdk_dynamodb::Client::new(&conf), stack.physical("CatalogTable").unwrap()),
+            catalog: DynamoCatalog::new(
+                aws_sdk_dynamodb::Client::new(&conf),
+                stack.physical("CatalogTable").unwrap(),
+            ),
             s3: shared::aws::s3_client(&conf),
             bucket: stack.physical("MediaBucket").unwrap().to_owned(),
             conf,
@@ -278,7 +469,10 @@ fn main() {
                 }
                 Err(e) => {
                     failed += 1;
-                    println!("test {name} ... FAILED ({:.1}s)\n    {e}", t.elapsed().as_secs_f64());
+                    println!(
+                        "test {name} ... FAILED ({:.1}s)\n    {e}",
+                        t.elapsed().as_secs_f64()
+                    );
                 }
             }
         }

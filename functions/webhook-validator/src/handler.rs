@@ -289,7 +289,8 @@ mod tests {
         let v = validator();
         let mut forged = signed(NOW, COMPLETED);
         forged[0].1 = signature::sign(b"wrong-secret", NOW, COMPLETED);
-        let cases: Vec<(&str, Vec<(&str, String)>, Vec<u8>, i64, u16)> = vec![
+        type Case<'a> = (&'a str, Vec<(&'a str, String)>, Vec<u8>, i64, u16);
+        let cases: Vec<Case> = vec![
             (
                 "/webhooks/zoom/nope",
                 signed(NOW, COMPLETED),

@@ -126,6 +126,24 @@ fn env_or(key: &str, default: &str) -> String {
         .unwrap_or_else(|| default.to_string())
 }
 
+/// Variables cargo sets for the crate it runs (not user configuration such as `CARGO_HOME`).
+fn is_crate_env(key: &str) -> bool {
+    key.starts_with("CARGO_PKG_")
+        || key.starts_with("CARGO_BIN_")
+        || matches!(
+            key,
+            "CARGO"
+                | "CARGO_MANIFEST_DIR"
+                | "CARGO_MANIFEST_PATH"
+                | "CARGO_MANIFEST_LINKS"
+                | "CARGO_CRATE_NAME"
+                | "CARGO_PRIMARY_PACKAGE"
+                | "CARGO_TARGET_TMPDIR"
+                | "CARGO_RUSTC_CURRENT_DIR"
+                | "OUT_DIR"
+        )
+}
+
 /// Where cargo puts its output for `repo_root` (honours `CARGO_TARGET_DIR`).
 fn target_dir(repo_root: &Path) -> PathBuf {
     match std::env::var_os("CARGO_TARGET_DIR") {
@@ -329,6 +347,15 @@ impl LocalStack {
             .arg(&stack.env_file)
             .arg("--ignore-changes")
             .current_dir(&repo_root);
+        // When started from `cargo test`, this process carries the test crate's CARGO_* variables. Build
+        // scripts (ring's) track some of them, so passing them on would make `cargo lambda watch` rebuild
+        // half the dependency tree whenever it runs from a different place than a plain `cargo build`.
+        for (key, _) in std::env::vars_os() {
+            let key = key.to_string_lossy().into_owned();
+            if is_crate_env(&key) {
+                cmd.env_remove(&key);
+            }
+        }
         // cargo-lambda's helpers (zig) live next to it in the venv.
         if let Some(bin_dir) = cargo_lambda.parent() {
             let mut paths = vec![bin_dir.to_path_buf()];
