@@ -135,7 +135,7 @@ impl ObjectSink for MemorySink {
         target: &ObjectTarget,
         sha256: &str,
         _size: u64,
-    ) -> Result<(), Error> {
+    ) -> Result<Option<String>, Error> {
         let mut u = self.uploads.lock().unwrap();
         let rec = u
             .iter_mut()
@@ -143,7 +143,7 @@ impl ObjectSink for MemorySink {
             .find(|r| r.key == target.key && r.completed)
             .ok_or_else(|| Error::permanent("no such object"))?;
         rec.sha256 = Some(sha256.to_owned());
-        Ok(())
+        Ok(None)
     }
 }
 

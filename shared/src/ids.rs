@@ -162,9 +162,10 @@ opaque_id!(
 );
 
 impl InstanceId {
-    /// A form of the id that is safe in S3 keys and file names, and reversible: Zoom uuids are base64, so
-    /// this maps the base64 alphabet to its URL-safe variant (`+`→`-`, `/`→`_`) and drops `=` padding.
-    /// Other characters outside `[A-Za-z0-9._-]` are percent-encoded so that distinct ids never collide.
+    /// A form of the id that is safe and readable in S3 keys, and distinct for distinct ids: letters, digits
+    /// and `-` stay as they are (UUID-style ids read unchanged); the base64 characters of Zoom uuids map to
+    /// `+`→`.` and `/`→`_`, trailing `=` padding is dropped (redundant in base64), and anything else is
+    /// percent-encoded. Only ids that differ in nothing but trailing `=` share a form.
     pub fn key_safe(&self) -> String {
         key_safe(self.as_str())
     }
@@ -179,13 +180,11 @@ impl FileId {
 
 fn key_safe(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
+    for c in s.trim_end_matches('=').chars() {
         match c {
-            'A'..='Z' | 'a'..='z' | '0'..='9' | '.' => out.push(c),
-            '+' => out.push('-'),
+            'A'..='Z' | 'a'..='z' | '0'..='9' | '-' => out.push(c),
+            '+' => out.push('.'),
             '/' => out.push('_'),
-            '=' => {}
-            // Literal '-' and '_' would collide with the mapped '+' and '/', so they are escaped.
             other => {
                 let mut buf = [0u8; 4];
                 for b in other.encode_utf8(&mut buf).bytes() {
@@ -193,13 +192,6 @@ fn key_safe(s: &str) -> String {
                 }
             }
         }
-    }
-    // '=' only ever appears as padding at the end of base64, so dropping it is reversible for Zoom uuids;
-    // for anything else keep a marker of how many were dropped so that ids stay distinct.
-    let pads = s.chars().rev().take_while(|c| *c == '=').count();
-    let inner_pads = s.matches('=').count() - pads;
-    if inner_pads > 0 {
-        out.push_str(&format!("~{}", s.matches('=').count()));
     }
     out
 }
@@ -332,7 +324,11 @@ mod tests {
         assert_eq!(seen.len(), ids.len() - 1);
         assert_eq!(
             InstanceId::parse("/Ab+cd//EfGh==").unwrap().key_safe(),
-            "_Ab-cd__EfGh"
+            "_Ab.cd__EfGh"
+        );
+        assert_eq!(
+            FileId::parse("2e5785b8-75a2-c872").unwrap().key_safe(),
+            "2e5785b8-75a2-c872"
         );
     }
 

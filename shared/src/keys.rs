@@ -107,7 +107,7 @@ mod tests {
         );
         assert_eq!(
             prefix,
-            "tenants/uni/zoom/ACCT123/2026/01/01/81234567890/_Ab-cd__EfGh/"
+            "tenants/uni/zoom/ACCT123/2026/01/01/81234567890/_Ab.cd__EfGh/"
         );
         let f = file(
             "f1/x",
@@ -118,7 +118,7 @@ mod tests {
         );
         assert_eq!(
             file_key(&prefix, &f),
-            "tenants/uni/zoom/ACCT123/2026/01/01/81234567890/_Ab-cd__EfGh/20260101T090110Z_video-shared_screen_with_speaker_view_cc_f1_x.mp4"
+            "tenants/uni/zoom/ACCT123/2026/01/01/81234567890/_Ab.cd__EfGh/20260101T090110Z_video-shared_screen_with_speaker_view_cc_f1_x.mp4"
         );
         assert_eq!(file_key(&prefix, &f), file_key(&prefix, &f.clone()));
     }

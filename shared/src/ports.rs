@@ -89,11 +89,12 @@ pub trait ObjectSink: Send + Sync {
     async fn start(&self, target: &ObjectTarget) -> Result<Box<dyn MultipartUpload>, Error>;
     /// Records the SHA-256, known only at the end of the stream, on the finished object: always as the object
     /// tag `sha256`, and for objects up to 5 GiB also in the metadata (`x-amz-meta-sha256`, by copying the
-    /// object onto itself with the full metadata of `target`).
+    /// object onto itself with the full metadata of `target`). Returns the object's new ETag when the copy
+    /// changed it.
     async fn record_sha256(
         &self,
         target: &ObjectTarget,
         sha256: &str,
         size: u64,
-    ) -> Result<(), Error>;
+    ) -> Result<Option<String>, Error>;
 }

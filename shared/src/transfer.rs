@@ -53,6 +53,10 @@ pub enum TransferError {
     },
     #[error("size mismatch: expected {expected} bytes, got {got}")]
     SizeMismatch { expected: u64, got: u64 },
+    #[error("the download redirects in a loop")]
+    RedirectLoop,
+    #[error("plain http to '{0}' would expose the download token; only https is allowed")]
+    InsecureScheme(String),
     #[error("file needs more than {MAX_PARTS} parts")]
     TooLarge,
     #[error("network: {0}")]
@@ -85,6 +89,8 @@ impl TransferError {
             TransferError::Status { .. } => "http_status",
             TransferError::SizeMismatch { .. } => "size_mismatch",
             TransferError::TooLarge => "too_large",
+            TransferError::RedirectLoop => "redirect_loop",
+            TransferError::InsecureScheme(_) => "insecure_scheme",
             TransferError::Network(_) => "network",
             TransferError::Storage(_) | TransferError::StoragePermanent(_) => "storage",
         }
@@ -173,6 +179,10 @@ pub async fn copy_to_sink(
     if !allowed(&host) {
         return Err(TransferError::ForbiddenHost(host));
     }
+    // Plain http is only for simulators on this machine.
+    if parsed.scheme() != "https" && !matches!(host.as_str(), "127.0.0.1" | "localhost" | "[::1]") {
+        return Err(TransferError::InsecureScheme(host));
+    }
     let mut req = client.get(parsed);
     if let Some(t) = token {
         req = req.bearer_auth(t);
@@ -225,7 +235,10 @@ pub async fn copy_to_sink(
                     return Err(e.into());
                 }
             };
-            sink.record_sha256(target, &sha256, bytes).await?;
+            let etag = sink
+                .record_sha256(target, &sha256, bytes)
+                .await?
+                .unwrap_or(etag);
             Ok(Transferred {
                 bytes,
                 sha256,

@@ -91,6 +91,11 @@ async fn a_multi_part_file_lands_byte_exact_with_its_sha256() {
         .await
         .unwrap();
     assert_eq!(head.content_length, Some(file.size as i64));
+    assert_eq!(
+        head.e_tag.as_deref(),
+        Some(t.etag.as_str()),
+        "the recorded ETag is the object's current one"
+    );
     let meta = head.metadata.unwrap_or_default();
     assert_eq!(meta.get("sha256"), Some(&file.sha256));
     assert_eq!(meta.get("tenant").map(String::as_str), Some("uni"));

@@ -5,7 +5,7 @@ use shared::batch::Outcome;
 use shared::catalog::{Lease, StoredObject, TransferCatalog};
 use shared::error::{Class, Error};
 use shared::messages::{ArchivedMessage, DownloadMessage};
-use shared::model::{DownloadSource, FileKind, FileState};
+use shared::model::{DownloadSource, FileState};
 use shared::ports::{ConfigStore, ObjectSink, ObjectTarget, Queue, send_json};
 use shared::transfer::{TransferError, copy_to_sink, http_client};
 use std::time::Duration;
@@ -25,14 +25,14 @@ fn retry(e: Error) -> Outcome {
     Outcome::from_class(e.class(), e.to_string())
 }
 
-fn content_type(ext: &str, kind: &FileKind) -> &'static str {
-    match (ext, kind) {
-        ("mp4", _) => "video/mp4",
-        ("m4a", _) => "audio/mp4",
-        ("vtt", _) => "text/vtt",
-        ("txt", _) => "text/plain; charset=utf-8",
-        ("json", _) => "application/json",
-        ("csv", _) => "text/csv",
+fn content_type(ext: &str) -> &'static str {
+    match ext {
+        "mp4" => "video/mp4",
+        "m4a" => "audio/mp4",
+        "vtt" => "text/vtt",
+        "txt" => "text/plain; charset=utf-8",
+        "json" => "application/json",
+        "csv" => "text/csv",
         _ => "application/octet-stream",
     }
 }
@@ -113,7 +113,7 @@ impl<C: ConfigStore, K: TransferCatalog, S: ObjectSink, Q: Queue> Downloader<C, 
         };
         let target = ObjectTarget {
             key: file.s3_key.clone(),
-            content_type: content_type(&file.extension, &file.kind).into(),
+            content_type: content_type(&file.extension).into(),
             metadata: vec![
                 ("tenant".into(), rec.tenant.to_string()),
                 ("vendor".into(), rec.vendor.to_string()),

@@ -7,13 +7,14 @@
 use shared::error::Error;
 use shared::ids::{ConnectionId, Vendor};
 use shared::messages::IngestMessage;
-use shared::ports::{ConfigStore, Queue, SecretStore, send_json};
+use shared::ports::{ConfigStore, Queue, SecretStore};
 use shared::zoom::event::{ZoomWebhook, classify};
 use shared::zoom::signature::{self, SignatureError};
 
-/// Bodies above this are refused with 413. Zoom recording events are a few KiB to tens of KiB; the limit keeps
-/// the queued message under SQS's 256 KiB.
+/// Bodies above this are refused with 413. Zoom recording events are a few KiB to tens of KiB.
 pub const MAX_BODY_BYTES: usize = 192 * 1024;
+/// SQS's message limit; a body whose queued form (JSON-escaped) would exceed it is refused with 413 too.
+pub const MAX_MESSAGE_BYTES: usize = 256 * 1024;
 
 /// A response: status and JSON body.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -141,7 +142,13 @@ impl<C: ConfigStore, S: SecretStore, Q: Queue> Validator<C, S, Q> {
                             received_at_ms: req.now_secs * 1000,
                             body: String::from_utf8_lossy(req.body).into_owned(),
                         };
-                        match send_json(&self.events, &msg).await {
+                        let Ok(queued) = serde_json::to_string(&msg) else {
+                            return reject(400, conn_raw, "body is not UTF-8 JSON");
+                        };
+                        if queued.len() > MAX_MESSAGE_BYTES {
+                            return reject(413, conn_raw, "event too large to queue");
+                        }
+                        match self.events.send(queued).await {
                             Ok(()) => {
                                 tracing::info!(connection = conn_raw, event, "event accepted");
                                 reply(

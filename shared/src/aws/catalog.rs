@@ -450,18 +450,23 @@ impl TransferCatalog for DynamoCatalog {
     }
 
     async fn fail(&self, key: &RecordingKey, file_id: &FileId, error: &str) -> Result<(), Error> {
-        self.update_file(
-            key,
-            file_id,
-            "SET #st = :f, last_error = :e REMOVE lease_until_ms, #src",
-            "#st = :d",
-            vec![
-                (":f", to_av(&FileState::Failed)?),
-                (":e", s(error)),
-                (":d", to_av(&FileState::Downloading)?),
-            ],
-        )
-        .await?;
+        let applied = self
+            .update_file(
+                key,
+                file_id,
+                "SET #st = :f, last_error = :e REMOVE lease_until_ms, #src",
+                "#st = :d",
+                vec![
+                    (":f", to_av(&FileState::Failed)?),
+                    (":e", s(error)),
+                    (":d", to_av(&FileState::Downloading)?),
+                ],
+            )
+            .await?;
+        if applied.is_none() {
+            // Another worker finished the file meanwhile; the recording is not ours to fail.
+            return Ok(());
+        }
         let out = self
             .client
             .update_item()

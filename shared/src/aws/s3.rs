@@ -68,7 +68,7 @@ impl ObjectSink for S3Sink {
         target: &ObjectTarget,
         sha256: &str,
         size: u64,
-    ) -> Result<(), Error> {
+    ) -> Result<Option<String>, Error> {
         let tag = Tag::builder()
             .key("sha256")
             .value(sha256)
@@ -105,11 +105,13 @@ impl ObjectSink for S3Sink {
             for (k, v) in &target.metadata {
                 req = req.metadata(k, v);
             }
-            req.send()
+            let out = req
+                .send()
                 .await
                 .map_err(|e| sdk_error("CopyObject(metadata)", e))?;
+            return Ok(out.copy_object_result.and_then(|r| r.e_tag));
         }
-        Ok(())
+        Ok(None)
     }
 }
 
