@@ -114,3 +114,102 @@ pub async fn resolve(
     }
     Ok(None)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{DeletePlan, HostPattern, User, VendorUserId};
+    use crate::fakes::MemoryConfig;
+    use crate::ids::{AccountId, ConnectionId, Email, TenantId, Vendor};
+
+    fn conn() -> Connection {
+        Connection {
+            id: ConnectionId::parse("zoom-main").unwrap(),
+            tenant: TenantId::parse("uni").unwrap(),
+            vendor: Vendor::Zoom,
+            account_id: AccountId::parse("ACCT").unwrap(),
+            webhook_secret_ref: "s".into(),
+            credentials_ref: None,
+            api_base_url: "https://api.zoom.us/v2".into(),
+            oauth_base_url: "https://zoom.us".into(),
+            download_hosts: vec![HostPattern::parse("*.zoom.us").unwrap()],
+            max_age_secs: 7200,
+            max_future_secs: 300,
+            delete_plan: DeletePlan::Retain,
+            default_owner: UserId::parse("media").unwrap(),
+            enabled: true,
+        }
+    }
+
+    fn user(id: &str, email: &str, zoom: &[&str]) -> User {
+        User {
+            id: UserId::parse(id).unwrap(),
+            tenant: TenantId::parse("uni").unwrap(),
+            email: Email::parse(email).unwrap(),
+            name: String::new(),
+            vendor_ids: zoom
+                .iter()
+                .map(|z| VendorUserId {
+                    vendor: Vendor::Zoom,
+                    id: z.to_string(),
+                })
+                .collect(),
+        }
+    }
+
+    fn recording(host_id: Option<&str>, email: Option<&str>) -> RecordingEntry {
+        let raw = include_bytes!("../../events/zoom/recording.completed.json");
+        let rec = crate::zoom::event::normalise(raw).unwrap();
+        let mut e = RecordingEntry::new(
+            &rec,
+            TenantId::parse("uni").unwrap(),
+            conn().id,
+            chrono::Utc::now(),
+        );
+        e.host_id = host_id.map(str::to_owned);
+        e.host_email = email.map(|m| Email::parse(m).unwrap());
+        e
+    }
+
+    #[tokio::test]
+    async fn rules_apply_in_order() {
+        let dir = MemoryConfig {
+            connections: vec![],
+            users: vec![
+                user("alice", "alice@uni.edu", &["Z1"]),
+                user("bob", "bob@uni.edu", &[]),
+            ],
+        };
+        let rules = default_rules();
+        let c = conn();
+        let cases = [
+            (Some("Z1"), Some("bob@uni.edu"), "alice", "host_vendor_id"),
+            (Some("unknown"), Some("BOB@uni.edu"), "bob", "host_email"),
+            (None, Some("nobody@uni.edu"), "media", "default_owner"),
+            (None, None, "media", "default_owner"),
+        ];
+        for (host, email, owner, rule) in cases {
+            let got = resolve(&rules, &recording(host, email), &c, &dir)
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(
+                (got.owner.as_str(), got.rule),
+                (owner, rule),
+                "{host:?} {email:?}"
+            );
+        }
+        // A user of another tenant never matches.
+        let mut other = user("eve", "eve@uni.edu", &["Z9"]);
+        other.tenant = TenantId::parse("other").unwrap();
+        let dir = MemoryConfig {
+            connections: vec![],
+            users: vec![other],
+        };
+        let got = resolve(&rules, &recording(Some("Z9"), None), &c, &dir)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(got.owner.as_str(), "media");
+    }
+}
