@@ -25,6 +25,47 @@ impl Outcome {
     }
 }
 
+impl From<crate::error::Error> for Outcome {
+    fn from(e: crate::error::Error) -> Self {
+        Outcome::from_class(e.class(), e.to_string())
+    }
+}
+
+/// `Done` for a success, else the failure's outcome.
+pub fn outcome<T>(r: Result<T, Outcome>) -> Outcome {
+    r.map_or_else(|o| o, |_| Outcome::Done)
+}
+
+/// A record that must exist; a missing one can never succeed, so the message is dropped.
+pub fn require<T>(found: Option<T>, what: impl std::fmt::Display) -> Result<T, Outcome> {
+    found.ok_or_else(|| Outcome::Dropped(format!("{what} does not exist")))
+}
+
+/// Runs a Lambda SQS consumer: every record's body is parsed as `T` and handed to `handle`; failures
+/// worth retrying are reported as batch item failures.
+pub async fn serve<T, F, Fut>(handle: F) -> Result<(), lambda_runtime::Error>
+where
+    T: serde::de::DeserializeOwned,
+    F: Fn(T) -> Fut,
+    Fut: Future<Output = Outcome>,
+{
+    let handle = &handle;
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |ev: lambda_runtime::LambdaEvent<SqsEvent>| async move {
+            Ok::<SqsBatchResponse, lambda_runtime::Error>(
+                process_batch(ev.payload, |m| async move {
+                    match parse_body::<T>(&m) {
+                        Ok(msg) => handle(msg).await,
+                        Err(o) => o,
+                    }
+                })
+                .await,
+            )
+        },
+    ))
+    .await
+}
+
 /// Processes every record concurrently and reports the ones to retry.
 pub async fn process_batch<F, Fut>(event: SqsEvent, f: F) -> SqsBatchResponse
 where

@@ -41,8 +41,9 @@ fn check_slug(field: &'static str, s: &str) -> Result<(), InvalidId> {
     Ok(())
 }
 
-macro_rules! slug_id {
-    ($(#[$doc:meta])* $name:ident, $field:literal) => {
+/// A string newtype checked once by `$check` when parsed (and when deserialised).
+macro_rules! checked_id {
+    ($(#[$doc:meta])* $name:ident, $field:literal, $check:ident) => {
         $(#[$doc])*
         #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[serde(try_from = "String", into = "String")]
@@ -51,7 +52,7 @@ macro_rules! slug_id {
         impl $name {
             pub fn parse(s: impl Into<String>) -> Result<Self, InvalidId> {
                 let s = s.into();
-                check_slug($field, &s)?;
+                $check($field, &s)?;
                 Ok(Self(s))
             }
             pub fn as_str(&self) -> &str {
@@ -77,20 +78,23 @@ macro_rules! slug_id {
     };
 }
 
-slug_id!(
+checked_id!(
     /// A tenant: one institution (or one department) with its own users, connections and S3 prefix.
     TenantId,
-    "tenant_id"
+    "tenant_id",
+    check_slug
 );
-slug_id!(
+checked_id!(
     /// One connected vendor account of a tenant; it appears in the webhook URL.
     ConnectionId,
-    "connection_id"
+    "connection_id",
+    check_slug
 );
-slug_id!(
+checked_id!(
     /// A user of the tenant's directory (the owner of archived recordings).
     UserId,
-    "user_id"
+    "user_id",
+    check_slug
 );
 
 /// Opaque ids chosen by a vendor (account ids, meeting instance uuids, file ids). Non-empty, at most 512 bytes,
@@ -109,56 +113,23 @@ fn check_opaque(field: &'static str, s: &str) -> Result<(), InvalidId> {
     Ok(())
 }
 
-macro_rules! opaque_id {
-    ($(#[$doc:meta])* $name:ident, $field:literal) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-        #[serde(try_from = "String", into = "String")]
-        pub struct $name(String);
-
-        impl $name {
-            pub fn parse(s: impl Into<String>) -> Result<Self, InvalidId> {
-                let s = s.into();
-                check_opaque($field, &s)?;
-                Ok(Self(s))
-            }
-            pub fn as_str(&self) -> &str {
-                &self.0
-            }
-        }
-        impl TryFrom<String> for $name {
-            type Error = InvalidId;
-            fn try_from(s: String) -> Result<Self, InvalidId> {
-                Self::parse(s)
-            }
-        }
-        impl From<$name> for String {
-            fn from(v: $name) -> String {
-                v.0
-            }
-        }
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.0)
-            }
-        }
-    };
-}
-
-opaque_id!(
+checked_id!(
     /// The vendor account (Zoom `account_id`, Webex `orgId`).
     AccountId,
-    "account_id"
+    "account_id",
+    check_opaque
 );
-opaque_id!(
+checked_id!(
     /// One meeting *instance* (Zoom `uuid`, Webex ended-instance `meetingId`).
     InstanceId,
-    "instance_id"
+    "instance_id",
+    check_opaque
 );
-opaque_id!(
+checked_id!(
     /// One file of a recording (Zoom `recording_files[].id`, Webex recording id + link kind).
     FileId,
-    "file_id"
+    "file_id",
+    check_opaque
 );
 
 impl InstanceId {

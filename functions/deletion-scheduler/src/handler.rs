@@ -1,9 +1,8 @@
 //! Deletion scheduler: records what happens to the vendor copy of an archived recording. Executing the
 //! deletion (after verifying the archived copy) is a later stage; nothing is deleted here.
 
-use shared::batch::Outcome;
+use shared::batch::{Outcome, require};
 use shared::catalog::{DeletionCatalog, DeletionEntry};
-use shared::error::Error;
 use shared::messages::ArchivedMessage;
 use shared::ports::ConfigStore;
 
@@ -12,44 +11,23 @@ pub struct DeletionScheduler<C, K> {
     pub catalog: K,
 }
 
-fn retry(e: Error) -> Outcome {
-    Outcome::from_class(e.class(), e.to_string())
-}
-
 impl<C: ConfigStore, K: DeletionCatalog> DeletionScheduler<C, K> {
     pub async fn handle(
         &self,
         msg: ArchivedMessage,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<DeletionEntry, Outcome> {
-        let Some(conn) = self
-            .config
-            .connection(&msg.connection_id)
-            .await
-            .map_err(retry)?
-        else {
-            return Err(Outcome::Dropped(format!(
-                "connection {} no longer exists",
-                msg.connection_id
-            )));
-        };
-        let Some(rec) = self
-            .catalog
-            .get_recording(&msg.recording)
-            .await
-            .map_err(retry)?
-        else {
-            return Err(Outcome::Dropped(format!(
-                "recording {} is not in the catalog",
-                msg.recording
-            )));
-        };
+        let conn = require(
+            self.config.connection(&msg.connection_id).await?,
+            format!("connection {}", msg.connection_id),
+        )?;
+        let rec = require(
+            self.catalog.get_recording(&msg.recording).await?,
+            format!("recording {}", msg.recording),
+        )?;
         let archived_at = rec.archived_at.unwrap_or(now);
         let plan = shared::deletion::plan(&conn.delete_plan, archived_at, now);
-        self.catalog
-            .set_deletion(&msg.recording, &plan)
-            .await
-            .map_err(retry)?;
+        self.catalog.set_deletion(&msg.recording, &plan).await?;
         tracing::info!(recording = %msg.recording, status = plan.status, due_at = ?plan.due_at, "deletion planned");
         Ok(plan)
     }

@@ -2,10 +2,9 @@
 
 use deletion_scheduler::handler;
 
-use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
-use lambda_runtime::{Error, LambdaEvent, run, service_fn};
+use lambda_runtime::Error;
 use shared::aws::{catalog::DynamoCatalog, config::DynamoConfig};
-use shared::batch::{Outcome, parse_body, process_batch};
+use shared::batch::{outcome, serve};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -19,19 +18,5 @@ async fn main() -> Result<(), Error> {
         catalog: DynamoCatalog::new(ddb, catalog_table),
     };
     let scheduler = &scheduler;
-    run(service_fn(move |ev: LambdaEvent<SqsEvent>| async move {
-        Ok::<SqsBatchResponse, Error>(
-            process_batch(ev.payload, |m| async move {
-                match parse_body(&m) {
-                    Ok(msg) => match scheduler.handle(msg, chrono::Utc::now()).await {
-                        Ok(_) => Outcome::Done,
-                        Err(o) => o,
-                    },
-                    Err(o) => o,
-                }
-            })
-            .await,
-        )
-    }))
-    .await
+    serve(|msg| async move { outcome(scheduler.handle(msg, chrono::Utc::now()).await) }).await
 }

@@ -1,9 +1,9 @@
 //! Downloader: copies one file from the vendor into S3 under a lease, verifies it, records it, and passes
 //! the recording on once its last file is archived.
 
-use shared::batch::Outcome;
+use shared::batch::{Outcome, require};
 use shared::catalog::{Lease, StoredObject, TransferCatalog};
-use shared::error::{Class, Error};
+use shared::error::Class;
 use shared::messages::{ArchivedMessage, DownloadMessage};
 use shared::model::{DownloadSource, FileState};
 use shared::ports::{ConfigStore, ObjectSink, ObjectTarget, Queue, send_json};
@@ -19,10 +19,6 @@ pub struct Downloader<C, K, S, Q> {
     pub lease: Duration,
     /// Longest pause while reading the download before it counts as dropped.
     pub read_timeout: Duration,
-}
-
-fn retry(e: Error) -> Outcome {
-    Outcome::from_class(e.class(), e.to_string())
 }
 
 fn content_type(ext: &str) -> &'static str {
@@ -46,17 +42,10 @@ impl<C: ConfigStore, K: TransferCatalog, S: ObjectSink, Q: Queue> Downloader<C, 
     }
 
     async fn run(&self, msg: &DownloadMessage) -> Result<(), Outcome> {
-        let Some(conn) = self
-            .config
-            .connection(&msg.connection_id)
-            .await
-            .map_err(retry)?
-        else {
-            return Err(Outcome::Dropped(format!(
-                "connection {} no longer exists",
-                msg.connection_id
-            )));
-        };
+        let conn = require(
+            self.config.connection(&msg.connection_id).await?,
+            format!("connection {}", msg.connection_id),
+        )?;
         let now = chrono::Utc::now();
         let lease = self
             .catalog
@@ -66,8 +55,7 @@ impl<C: ConfigStore, K: TransferCatalog, S: ObjectSink, Q: Queue> Downloader<C, 
                 now.timestamp_millis(),
                 self.lease.as_millis() as i64,
             )
-            .await
-            .map_err(retry)?;
+            .await?;
         let file = match lease {
             Lease::Acquired(f) => f,
             Lease::Busy => {
@@ -89,25 +77,17 @@ impl<C: ConfigStore, K: TransferCatalog, S: ObjectSink, Q: Queue> Downloader<C, 
                 )));
             }
         };
-        let Some(rec) = self
-            .catalog
-            .get_recording(&msg.recording)
-            .await
-            .map_err(retry)?
-        else {
-            return Err(Outcome::Dropped(format!(
-                "recording {} is not in the catalog",
-                msg.recording
-            )));
-        };
+        let rec = require(
+            self.catalog.get_recording(&msg.recording).await?,
+            format!("recording {}", msg.recording),
+        )?;
         let (url, token) = match &file.source {
             Some(DownloadSource::ZoomUrl { url, token, .. }) => (url.clone(), token.clone()),
             _ => {
                 let reason = "no usable download source";
                 self.catalog
                     .fail(&msg.recording, &msg.file_id, reason)
-                    .await
-                    .map_err(retry)?;
+                    .await?;
                 return Err(Outcome::Dropped(reason.into()));
             }
         };
@@ -155,8 +135,7 @@ impl<C: ConfigStore, K: TransferCatalog, S: ObjectSink, Q: Queue> Downloader<C, 
                 };
                 self.catalog
                     .complete(&msg.recording, &msg.file_id, &stored)
-                    .await
-                    .map_err(retry)?;
+                    .await?;
                 tracing::info!(recording = %msg.recording, file = %msg.file_id, bytes = t.bytes, sha256 = t.sha256, ms = stored.duration_ms, "file archived");
                 self.after_archived(msg).await
             }
@@ -170,32 +149,25 @@ impl<C: ConfigStore, K: TransferCatalog, S: ObjectSink, Q: Queue> Downloader<C, 
             Class::Retryable => {
                 self.catalog
                     .retry_later(&msg.recording, &msg.file_id, &reason)
-                    .await
-                    .map_err(retry)?;
+                    .await?;
                 Err(Outcome::Retry(reason))
             }
             Class::Permanent => {
                 self.catalog
                     .fail(&msg.recording, &msg.file_id, &reason)
-                    .await
-                    .map_err(retry)?;
+                    .await?;
                 Err(Outcome::Dropped(reason))
             }
         }
     }
 
     async fn after_archived(&self, msg: &DownloadMessage) -> Result<(), Outcome> {
-        let rec = self
-            .catalog
-            .mark_done(&msg.recording, &msg.file_id)
-            .await
-            .map_err(retry)?;
+        let rec = self.catalog.mark_done(&msg.recording, &msg.file_id).await?;
         if rec.all_done()
             && self
                 .catalog
                 .mark_archived(&msg.recording, chrono::Utc::now())
-                .await
-                .map_err(retry)?
+                .await?
         {
             send_json(
                 &self.archived,
@@ -205,8 +177,7 @@ impl<C: ConfigStore, K: TransferCatalog, S: ObjectSink, Q: Queue> Downloader<C, 
                     archived_at_ms: chrono::Utc::now().timestamp_millis(),
                 },
             )
-            .await
-            .map_err(retry)?;
+            .await?;
             tracing::info!(recording = %msg.recording, files = rec.file_ids.len(), "recording archived");
         }
         Ok(())

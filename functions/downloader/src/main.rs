@@ -2,10 +2,9 @@
 
 use downloader::handler;
 
-use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
-use lambda_runtime::{Error, LambdaEvent, run, service_fn};
+use lambda_runtime::Error;
 use shared::aws::{catalog::DynamoCatalog, config::DynamoConfig, s3::S3Sink, sqs::SqsQueue};
-use shared::batch::{parse_body, process_batch};
+use shared::batch::serve;
 use std::time::Duration;
 
 #[tokio::main]
@@ -33,16 +32,5 @@ async fn main() -> Result<(), Error> {
         read_timeout: Duration::from_secs(60),
     };
     let downloader = &downloader;
-    run(service_fn(move |ev: LambdaEvent<SqsEvent>| async move {
-        Ok::<SqsBatchResponse, Error>(
-            process_batch(ev.payload, |m| async move {
-                match parse_body(&m) {
-                    Ok(msg) => downloader.handle(msg).await,
-                    Err(o) => o,
-                }
-            })
-            .await,
-        )
-    }))
-    .await
+    serve(|msg| downloader.handle(msg)).await
 }

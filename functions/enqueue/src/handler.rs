@@ -1,9 +1,8 @@
 //! Enqueue: normalises a verified vendor event into the catalog, idempotently per file, and hands the files
 //! that still wait for an owner to the owner resolver.
 
-use shared::batch::Outcome;
+use shared::batch::{Outcome, require};
 use shared::catalog::{FileEntry, IngestCatalog, RecordingEntry};
-use shared::error::Error;
 use shared::ids::Vendor;
 use shared::messages::{IngestMessage, ResolveOwnerMessage};
 use shared::model::{DownloadSource, FileState, RecordingKey};
@@ -23,30 +22,16 @@ pub struct Summary {
     pub handed_over: usize,
 }
 
-fn retry(e: Error) -> Outcome {
-    Outcome::from_class(e.class(), e.to_string())
-}
-
 impl<C: ConfigStore, K: IngestCatalog, Q: Queue> Enqueue<C, K, Q> {
     pub async fn handle(
         &self,
         msg: IngestMessage,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<Summary, Outcome> {
-        let conn = match self
-            .config
-            .connection(&msg.connection_id)
-            .await
-            .map_err(retry)?
-        {
-            Some(c) => c,
-            None => {
-                return Err(Outcome::Dropped(format!(
-                    "connection {} no longer exists",
-                    msg.connection_id
-                )));
-            }
-        };
+        let conn = require(
+            self.config.connection(&msg.connection_id).await?,
+            format!("connection {}", msg.connection_id),
+        )?;
         let rec = match msg.vendor {
             Vendor::Zoom => shared::zoom::event::normalise(msg.body.as_bytes())
                 .map_err(|e| Outcome::Dropped(format!("unusable {} event: {e}", msg.event)))?,
@@ -63,16 +48,12 @@ impl<C: ConfigStore, K: IngestCatalog, Q: Queue> Enqueue<C, K, Q> {
         let key = RecordingKey::of(&rec);
         let entry = RecordingEntry::new(&rec, conn.tenant.clone(), conn.id.clone(), now);
         let ids: Vec<_> = rec.files.iter().map(|f| f.id.clone()).collect();
-        let stored = self
-            .catalog
-            .upsert_recording(&entry, &ids)
-            .await
-            .map_err(retry)?;
+        let stored = self.catalog.upsert_recording(&entry, &ids).await?;
         let mut summary = Summary::default();
         let mut waiting = Vec::new();
         for file in &rec.files {
             let fe = FileEntry::new(file, &stored.s3_prefix);
-            if self.catalog.create_file(&key, &fe).await.map_err(retry)? {
+            if self.catalog.create_file(&key, &fe).await? {
                 summary.created += 1;
                 waiting.push(file.id.clone());
                 continue;
@@ -81,13 +62,12 @@ impl<C: ConfigStore, K: IngestCatalog, Q: Queue> Enqueue<C, K, Q> {
                 && self
                     .catalog
                     .refresh_source(&key, &file.id, &file.source, *issued_at_ms)
-                    .await
-                    .map_err(retry)?
+                    .await?
             {
                 summary.refreshed += 1;
             }
             // Files left `planned` by an earlier, interrupted delivery are handed over again.
-            if let Some(existing) = self.catalog.get_file(&key, &file.id).await.map_err(retry)?
+            if let Some(existing) = self.catalog.get_file(&key, &file.id).await?
                 && existing.state == FileState::Planned
             {
                 waiting.push(file.id.clone());
@@ -103,8 +83,7 @@ impl<C: ConfigStore, K: IngestCatalog, Q: Queue> Enqueue<C, K, Q> {
                     file_ids: waiting,
                 },
             )
-            .await
-            .map_err(retry)?;
+            .await?;
         }
         tracing::info!(
             recording = %key, event = msg.event, created = summary.created, refreshed = summary.refreshed,

@@ -2,10 +2,9 @@
 
 use enqueue::handler;
 
-use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
-use lambda_runtime::{Error, LambdaEvent, run, service_fn};
+use lambda_runtime::Error;
 use shared::aws::{catalog::DynamoCatalog, config::DynamoConfig, sqs::SqsQueue};
-use shared::batch::{Outcome, parse_body, process_batch};
+use shared::batch::{outcome, serve};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -24,19 +23,5 @@ async fn main() -> Result<(), Error> {
         owners: SqsQueue::new(aws_sdk_sqs::Client::new(&aws), owner_url),
     };
     let enqueue = &enqueue;
-    run(service_fn(move |ev: LambdaEvent<SqsEvent>| async move {
-        Ok::<SqsBatchResponse, Error>(
-            process_batch(ev.payload, |m| async move {
-                match parse_body(&m) {
-                    Ok(msg) => match enqueue.handle(msg, chrono::Utc::now()).await {
-                        Ok(_) => Outcome::Done,
-                        Err(o) => o,
-                    },
-                    Err(o) => o,
-                }
-            })
-            .await,
-        )
-    }))
-    .await
+    serve(|msg| async move { outcome(enqueue.handle(msg, chrono::Utc::now()).await) }).await
 }

@@ -1,8 +1,7 @@
 //! Owner resolver: decides who owns a recording, records it, and sends one download job per file.
 
-use shared::batch::Outcome;
+use shared::batch::{Outcome, require};
 use shared::catalog::OwnerCatalog;
-use shared::error::Error;
 use shared::messages::{DownloadMessage, ResolveOwnerMessage};
 use shared::model::FileState;
 use shared::owner::{OwnerRule, resolve};
@@ -16,48 +15,27 @@ pub struct OwnerResolver<C, K, Q> {
     pub rules: Vec<Box<dyn OwnerRule>>,
 }
 
-fn retry(e: Error) -> Outcome {
-    Outcome::from_class(e.class(), e.to_string())
-}
-
 impl<C: ConfigStore + UserDirectory, K: OwnerCatalog, Q: Queue> OwnerResolver<C, K, Q> {
     /// Returns how many download jobs were sent.
     pub async fn handle(&self, msg: ResolveOwnerMessage) -> Result<usize, Outcome> {
-        let Some(conn) = self
-            .config
-            .connection(&msg.connection_id)
-            .await
-            .map_err(retry)?
-        else {
-            return Err(Outcome::Dropped(format!(
-                "connection {} no longer exists",
-                msg.connection_id
-            )));
-        };
-        let Some(rec) = self
-            .catalog
-            .get_recording(&msg.recording)
-            .await
-            .map_err(retry)?
-        else {
-            return Err(Outcome::Dropped(format!(
-                "recording {} is not in the catalog",
-                msg.recording
-            )));
-        };
+        let conn = require(
+            self.config.connection(&msg.connection_id).await?,
+            format!("connection {}", msg.connection_id),
+        )?;
+        let rec = require(
+            self.catalog.get_recording(&msg.recording).await?,
+            format!("recording {}", msg.recording),
+        )?;
         let owner = match &rec.owner {
             Some(o) => o.clone(),
             None => {
-                let found = resolve(&self.rules, &rec, &conn, &self.config)
-                    .await
-                    .map_err(retry)?;
+                let found = resolve(&self.rules, &rec, &conn, &self.config).await?;
                 let found =
                     found.ok_or_else(|| Outcome::Dropped("no owner rule matched".into()))?;
                 tracing::info!(recording = %msg.recording, owner = %found.owner, rule = found.rule, "owner resolved");
                 self.catalog
                     .set_owner(&msg.recording, &found.owner, found.rule)
-                    .await
-                    .map_err(retry)?;
+                    .await?;
                 found.owner
             }
         };
@@ -66,17 +44,11 @@ impl<C: ConfigStore + UserDirectory, K: OwnerCatalog, Q: Queue> OwnerResolver<C,
             let rule = rec.owner_rule.clone().unwrap_or_default();
             self.catalog
                 .set_owner(&msg.recording, &owner, &rule)
-                .await
-                .map_err(retry)?;
+                .await?;
         }
         let mut sent = 0;
         for file_id in &msg.file_ids {
-            let Some(file) = self
-                .catalog
-                .get_file(&msg.recording, file_id)
-                .await
-                .map_err(retry)?
-            else {
+            let Some(file) = self.catalog.get_file(&msg.recording, file_id).await? else {
                 continue;
             };
             if file.state != FileState::Planned {
@@ -92,12 +64,8 @@ impl<C: ConfigStore + UserDirectory, K: OwnerCatalog, Q: Queue> OwnerResolver<C,
                     file_id: file_id.clone(),
                 },
             )
-            .await
-            .map_err(retry)?;
-            self.catalog
-                .mark_queued(&msg.recording, file_id)
-                .await
-                .map_err(retry)?;
+            .await?;
+            self.catalog.mark_queued(&msg.recording, file_id).await?;
             sent += 1;
         }
         Ok(sent)
