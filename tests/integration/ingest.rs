@@ -334,3 +334,84 @@ async fn an_html_page_is_recorded_as_a_failure_with_nothing_stored() {
         .unwrap();
     assert_eq!(failed.len(), 1);
 }
+
+#[tokio::test]
+async fn a_fresher_token_replaces_the_pending_one_and_an_older_one_does_not() {
+    let sim = ZoomSim::start().await.unwrap();
+    let rec = sim.add_recording(RecordingSpec::realistic(&unique("tok"), MIB));
+    let p = Pipeline::new(&rec, serde_json::json!({"mode": "retain"})).await;
+    let with = |token: &str, event_ts: i64| {
+        let mut v: serde_json::Value =
+            serde_json::from_str(&rec.recording_completed_body()).unwrap();
+        v["download_token"] = token.into();
+        v["event_ts"] = event_ts.into();
+        v.to_string()
+    };
+    let n = rec.media_files().len();
+    let first = p
+        .enqueue
+        .handle(
+            p.message("recording.completed", with("token-1", 1_000)),
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!((first.created, first.refreshed), (n, 0));
+    let newer = p
+        .enqueue
+        .handle(
+            p.message("recording.completed", with(&rec.download_token, 2_000)),
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!((newer.created, newer.refreshed), (0, n));
+    let older = p
+        .enqueue
+        .handle(
+            p.message("recording.completed", with("token-0", 500)),
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!((older.created, older.refreshed), (0, 0));
+    let key = key_of(&rec);
+    for f in p.catalog.list_files(&key).await.unwrap() {
+        match f.source {
+            Some(shared::model::DownloadSource::ZoomUrl {
+                token,
+                issued_at_ms,
+                ..
+            }) => {
+                assert_eq!(
+                    (token.as_deref(), issued_at_ms),
+                    (Some(rec.download_token.as_str()), 2_000)
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    // Once archived, a file keeps no token and takes none.
+    p.drain().await;
+    let entry = CatalogReader::get_recording(&p.catalog, &key)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        entry.state,
+        RecordingState::Archived,
+        "downloaded with the refreshed token"
+    );
+    let again = p
+        .enqueue
+        .handle(
+            p.message("recording.completed", with("token-3", 3_000)),
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (again.created, again.refreshed, again.handed_over),
+        (0, 0, 0)
+    );
+}
