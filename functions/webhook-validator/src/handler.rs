@@ -175,20 +175,59 @@ fn unavailable(connection: &str, what: &str, e: &Error) -> Reply {
 }
 
 #[cfg(test)]
-mod tests {
+mod tests_support {
     use super::*;
     use shared::config::{Connection, DeletePlan, HostPattern};
     use shared::fakes::{MemoryConfig, MemoryQueue, StaticSecrets};
     use shared::ids::{AccountId, TenantId, UserId};
     use std::collections::HashMap;
 
-    const SECRET: &str = "4fv1RkqGQUq5sWbEz6hA5A";
-    const COMPLETED: &[u8] = include_bytes!("../../../events/zoom/recording.completed.json");
-    const VALIDATION: &[u8] = include_bytes!("../../../events/zoom/endpoint.url_validation.json");
-    const STARTED: &[u8] = include_bytes!("../../../events/zoom/meeting.started.json");
-    const NOW: i64 = 1_767_225_700;
+    pub const SECRET: &str = "4fv1RkqGQUq5sWbEz6hA5A";
+    pub const COMPLETED: &[u8] = include_bytes!("../../../events/zoom/recording.completed.json");
+    pub const VALIDATION: &[u8] =
+        include_bytes!("../../../events/zoom/endpoint.url_validation.json");
+    pub const STARTED: &[u8] = include_bytes!("../../../events/zoom/meeting.started.json");
+    pub const NOW: i64 = 1_767_225_700;
 
-    fn validator() -> Validator<MemoryConfig, StaticSecrets, MemoryQueue> {
+    thread_local! {
+        static CAPTURE: std::cell::RefCell<Option<std::sync::Arc<std::sync::Mutex<Vec<u8>>>>> =
+            const { std::cell::RefCell::new(None) };
+    }
+
+    /// Writes log lines to this thread's capture buffer, if any.
+    struct ThreadWriter;
+
+    impl std::io::Write for ThreadWriter {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            CAPTURE.with(|c| {
+                if let Some(c) = &*c.borrow() {
+                    c.lock().unwrap().extend_from_slice(buf);
+                }
+            });
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// One process-wide subscriber (so no callsite is cached as disabled by a test running without one);
+    /// it keeps what this thread logs from now on.
+    pub fn capture_logs() -> std::sync::Arc<std::sync::Mutex<Vec<u8>>> {
+        let buf = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        CAPTURE.with(|c| *c.borrow_mut() = Some(buf.clone()));
+        buf
+    }
+
+    pub fn validator() -> Validator<MemoryConfig, StaticSecrets, MemoryQueue> {
+        static INIT: std::sync::Once = std::sync::Once::new();
+        INIT.call_once(|| {
+            let subscriber = tracing_subscriber::fmt()
+                .with_writer(|| ThreadWriter)
+                .with_ansi(false)
+                .finish();
+            let _ = tracing::subscriber::set_global_default(subscriber);
+        });
         let conn = Connection {
             id: ConnectionId::parse("zoom-main").unwrap(),
             tenant: TenantId::parse("uni").unwrap(),
@@ -218,7 +257,7 @@ mod tests {
         }
     }
 
-    async fn post(
+    pub async fn post(
         v: &Validator<MemoryConfig, StaticSecrets, MemoryQueue>,
         path: &str,
         headers: &[(&str, String)],
@@ -240,7 +279,7 @@ mod tests {
         .await
     }
 
-    fn signed(ts: i64, body: &[u8]) -> Vec<(&'static str, String)> {
+    pub fn signed(ts: i64, body: &[u8]) -> Vec<(&'static str, String)> {
         vec![
             (
                 "x-zm-signature",
@@ -249,6 +288,12 @@ mod tests {
             ("x-zm-request-timestamp", ts.to_string()),
         ]
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tests_support::*;
+    use super::*;
 
     #[tokio::test]
     async fn accepts_a_signed_recording_event() {
@@ -400,5 +445,48 @@ mod tests {
         assert_eq!(route("/prod/webhooks/zoom/abc/"), Some(("zoom", "abc")));
         assert_eq!(route("/webhooks/zoom/"), None);
         assert_eq!(route("/webhooks/zoom/a/b"), None);
+    }
+}
+
+#[cfg(test)]
+mod log_tests {
+    use super::tests_support::*;
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn rejections_are_logged_with_a_reason_and_without_secrets() {
+        let v = validator();
+        let captured = capture_logs();
+        let good = signed(NOW, COMPLETED);
+        let mut forged = good.clone();
+        forged[0].1 = shared::zoom::signature::sign(b"wrong-secret", NOW, COMPLETED);
+        post(&v, "/webhooks/zoom/zoom-main", &forged, COMPLETED, NOW).await;
+        post(
+            &v,
+            "/webhooks/zoom/zoom-main",
+            &signed(NOW - 999, COMPLETED),
+            COMPLETED,
+            NOW,
+        )
+        .await;
+        post(&v, "/webhooks/zoom/zoom-main", &good, COMPLETED, NOW).await;
+        let logs = String::from_utf8(captured.lock().unwrap().clone()).unwrap();
+        assert!(
+            logs.contains("webhook rejected") && logs.contains("bad signature"),
+            "{logs}"
+        );
+        assert!(logs.contains("stale timestamp"), "{logs}");
+        assert!(logs.contains("event accepted"), "{logs}");
+        let body: serde_json::Value = serde_json::from_slice(COMPLETED).unwrap();
+        let token = body["download_token"].as_str().unwrap();
+        let topic = body["payload"]["object"]["topic"].as_str().unwrap();
+        for secret in [
+            SECRET,
+            good[0].1.as_str(),
+            forged[0].1.as_str(),
+            token,
+            topic,
+        ] {
+            assert!(!logs.contains(secret), "logs leak {secret}: {logs}");
+        }
     }
 }
