@@ -92,6 +92,22 @@ impl Pipeline {
         }
     }
 
+    /// Runs enqueue on one delivery, as the events queue would.
+    async fn ingest(&self, event: &str, body: String) -> enqueue::handler::Summary {
+        self.enqueue
+            .handle(self.message(event, body), chrono::Utc::now())
+            .await
+            .unwrap()
+    }
+
+    /// The catalog entry, which must exist.
+    async fn entry(&self, key: &RecordingKey) -> shared::catalog::RecordingEntry {
+        CatalogReader::get_recording(&self.catalog, key)
+            .await
+            .unwrap()
+            .unwrap()
+    }
+
     /// Delivers queued messages to the handlers until every queue is empty.
     async fn drain(&self) {
         let mut idle_rounds = 0;
@@ -181,10 +197,7 @@ async fn concurrent_duplicates_create_each_file_once_and_one_object_each() {
     assert_eq!(created, n, "each file is created by exactly one delivery");
     p.drain().await;
     let key = key_of(&rec);
-    let entry = CatalogReader::get_recording(&p.catalog, &key)
-        .await
-        .unwrap()
-        .unwrap();
+    let entry = p.entry(&key).await;
     assert_eq!(entry.state, RecordingState::Archived);
     assert_eq!(entry.file_ids.len(), n);
     let files = p.catalog.list_files(&key).await.unwrap();
@@ -231,19 +244,11 @@ async fn a_late_transcript_joins_the_entry_and_the_owner_is_the_host() {
         serde_json::json!({"mode": "delete_after", "days": 14}),
     )
     .await;
-    p.enqueue
-        .handle(
-            p.message("recording.completed", rec.recording_completed_body()),
-            chrono::Utc::now(),
-        )
-        .await
-        .unwrap();
+    p.ingest("recording.completed", rec.recording_completed_body())
+        .await;
     p.drain().await;
     let key = key_of(&rec);
-    let first = CatalogReader::get_recording(&p.catalog, &key)
-        .await
-        .unwrap()
-        .unwrap();
+    let first = p.entry(&key).await;
     assert_eq!(first.state, RecordingState::Archived);
     assert_eq!(first.owner.as_ref().map(|o| o.as_str()), Some("host-user"));
     assert_eq!(first.owner_rule.as_deref(), Some("host_vendor_id"));
@@ -254,21 +259,13 @@ async fn a_late_transcript_joins_the_entry_and_the_owner_is_the_host() {
         first.archived_at.map(|a| a + chrono::Duration::days(14))
     );
 
-    p.enqueue
-        .handle(
-            p.message(
-                "recording.transcript_completed",
-                rec.transcript_completed_body(),
-            ),
-            chrono::Utc::now(),
-        )
-        .await
-        .unwrap();
+    p.ingest(
+        "recording.transcript_completed",
+        rec.transcript_completed_body(),
+    )
+    .await;
     p.drain().await;
-    let after = CatalogReader::get_recording(&p.catalog, &key)
-        .await
-        .unwrap()
-        .unwrap();
+    let after = p.entry(&key).await;
     assert_eq!(after.state, RecordingState::Archived);
     assert_eq!(after.file_ids.len(), rec.files().len());
     let files = p.catalog.list_files(&key).await.unwrap();
@@ -289,19 +286,11 @@ async fn an_html_page_is_recorded_as_a_failure_with_nothing_stored() {
     let bad = rec.media_files()[0].id.clone();
     sim.set_fault(&bad, Fault::Html200);
     let p = Pipeline::new(&rec, serde_json::json!({"mode": "retain"})).await;
-    p.enqueue
-        .handle(
-            p.message("recording.completed", rec.recording_completed_body()),
-            chrono::Utc::now(),
-        )
-        .await
-        .unwrap();
+    p.ingest("recording.completed", rec.recording_completed_body())
+        .await;
     p.drain().await;
     let key = key_of(&rec);
-    let entry = CatalogReader::get_recording(&p.catalog, &key)
-        .await
-        .unwrap()
-        .unwrap();
+    let entry = p.entry(&key).await;
     assert_eq!(entry.state, RecordingState::Failed);
     let files = p.catalog.list_files(&key).await.unwrap();
     let f = files.iter().find(|f| f.file_id.as_str() == bad).unwrap();
@@ -393,10 +382,7 @@ async fn a_fresher_token_replaces_the_pending_one_and_an_older_one_does_not() {
     }
     // Once archived, a file keeps no token and takes none.
     p.drain().await;
-    let entry = CatalogReader::get_recording(&p.catalog, &key)
-        .await
-        .unwrap()
-        .unwrap();
+    let entry = p.entry(&key).await;
     assert_eq!(
         entry.state,
         RecordingState::Archived,
