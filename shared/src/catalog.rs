@@ -40,6 +40,12 @@ pub struct RecordingEntry {
     pub owner: Option<UserId>,
     /// Which owner rule decided (`host_vendor_id`, `host_email`, `default_owner`).
     pub owner_rule: Option<String>,
+    /// The vendor's ids of the recording: the Zoom meeting uuid, or every Webex recording (segment) id.
+    #[serde(default)]
+    pub vendor_recording_ids: BTreeSet<String>,
+    /// Who took part, when the vendor reports it (Webex `meetingParticipants`), for owner rules and admins.
+    #[serde(default)]
+    pub attendees: Option<Attendees>,
     #[serde(default)]
     pub file_ids: BTreeSet<String>,
     #[serde(default)]
@@ -90,6 +96,8 @@ impl RecordingEntry {
             start_time: rec.start_time,
             timezone: rec.timezone.clone(),
             duration_minutes: rec.duration_minutes,
+            vendor_recording_ids: rec.vendor_recording_ids.iter().cloned().collect(),
+            attendees: None,
             state: RecordingState::PendingOwner,
             s3_prefix,
             owner: None,
@@ -104,10 +112,51 @@ impl RecordingEntry {
         }
     }
 
+    /// The title is the vendor's topic; this is the description that goes with it: meeting id, instance,
+    /// the vendor's recording ids and when recording started, in UTC.
+    pub fn description(&self) -> String {
+        let ids: Vec<&str> = self
+            .vendor_recording_ids
+            .iter()
+            .map(String::as_str)
+            .collect();
+        let label = if ids.len() == 1 {
+            "recording"
+        } else {
+            "recordings"
+        };
+        format!(
+            "{vendor} meeting {meeting} (instance {instance}); {label} {ids}; recorded {start} UTC",
+            vendor = match self.vendor {
+                Vendor::Zoom => "Zoom",
+                Vendor::Webex => "Webex",
+            },
+            meeting = self.meeting_id,
+            instance = self.instance_id,
+            ids = if ids.is_empty() {
+                "-".to_owned()
+            } else {
+                ids.join(", ")
+            },
+            start = self.start_time.format("%Y-%m-%d %H:%M:%S"),
+        )
+    }
+
     /// Whether every known file is archived.
     pub fn all_done(&self) -> bool {
         !self.file_ids.is_empty() && self.file_ids.is_subset(&self.done_ids)
     }
+}
+
+/// The people of a meeting as the vendor lists them (e-mails lower-cased), and the co-hosts found in the
+/// tenant's directory.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Attendees {
+    pub host: Option<Email>,
+    pub co_hosts: Vec<Email>,
+    pub participants: Vec<Email>,
+    /// Directory users among the co-hosts: the recording's co-owners.
+    pub co_users: Vec<UserId>,
 }
 
 /// What became of the vendor copy.
@@ -118,6 +167,12 @@ pub struct DeletionEntry {
     pub status: String,
     pub due_at: Option<DateTime<Utc>>,
     pub planned_at: DateTime<Utc>,
+    /// The vendor calls the execution stage will make, written down when planned (empty when retained).
+    #[serde(default)]
+    pub vendor_calls: Vec<String>,
+    /// What the execution stage must know or check first (e.g. Webex needs the host's e-mail).
+    #[serde(default)]
+    pub notes: Vec<String>,
 }
 
 /// One file as stored.
@@ -148,7 +203,7 @@ impl FileEntry {
     pub fn new(file: &RecordingFile, s3_prefix: &str) -> Self {
         let issued = match &file.source {
             DownloadSource::ZoomUrl { issued_at_ms, .. } => *issued_at_ms,
-            DownloadSource::WebexRecording { .. } => 0,
+            DownloadSource::WebexRecording { .. } | DownloadSource::WebexTranscript { .. } => 0,
         };
         Self {
             file_id: file.id.clone(),

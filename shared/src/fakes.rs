@@ -47,6 +47,45 @@ impl SecretStore for StaticSecrets {
     }
 }
 
+/// Secrets in memory that can be written, counting the writes.
+#[derive(Default, Clone)]
+pub struct MemorySecrets {
+    pub values: Arc<Mutex<HashMap<String, String>>>,
+    pub writes: Arc<Mutex<Vec<String>>>,
+}
+
+impl MemorySecrets {
+    pub fn with(id: &str, value: &str) -> Self {
+        let s = Self::default();
+        s.values.lock().unwrap().insert(id.into(), value.into());
+        s
+    }
+    pub fn get(&self, id: &str) -> Option<String> {
+        self.values.lock().unwrap().get(id).cloned()
+    }
+}
+
+#[async_trait]
+impl SecretStore for MemorySecrets {
+    async fn secret(&self, id: &str) -> Result<SecretString, Error> {
+        self.get(id)
+            .map(SecretString::new)
+            .ok_or_else(|| Error::permanent(format!("no secret {id}")))
+    }
+}
+
+#[async_trait]
+impl crate::ports::SecretWriter for MemorySecrets {
+    async fn put_secret(&self, id: &str, value: &SecretString) -> Result<(), Error> {
+        self.values
+            .lock()
+            .unwrap()
+            .insert(id.into(), value.expose().into());
+        self.writes.lock().unwrap().push(id.into());
+        Ok(())
+    }
+}
+
 /// Connections and users in memory.
 #[derive(Default, Clone)]
 pub struct MemoryConfig {

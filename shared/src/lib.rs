@@ -15,6 +15,7 @@ pub mod owner;
 pub mod ports;
 pub mod telemetry;
 pub mod transfer;
+pub mod webex;
 pub mod zoom;
 
 #[cfg(any(test, feature = "fakes"))]

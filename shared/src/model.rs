@@ -73,8 +73,25 @@ pub enum DownloadSource {
         token: Option<String>,
         issued_at_ms: i64,
     },
-    /// Webex: temporary direct links are fetched at download time from the recording (next issue).
-    WebexRecording { recording_id: String, link: String },
+    /// Webex: `temporaryDirectDownloadLinks` are fetched from `GET /recordings/{recording_id}?hostEmail=` at
+    /// download time (they expire 3 h after that request) and downloaded without an Authorization header.
+    WebexRecording {
+        recording_id: String,
+        link: WebexLink,
+        host_email: Option<Email>,
+    },
+    /// Webex: a transcript from `meetingTranscripts`, downloaded from the API (`vttDownloadLink`) with the
+    /// connection's bearer token.
+    WebexTranscript { transcript_id: String, url: String },
+}
+
+/// Which of a Webex recording's temporary links a file comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WebexLink {
+    Recording,
+    Audio,
+    Transcript,
 }
 
 impl fmt::Debug for DownloadSource {
@@ -85,11 +102,17 @@ impl fmt::Debug for DownloadSource {
                 .debug_struct("ZoomUrl")
                 .field("issued_at_ms", issued_at_ms)
                 .finish_non_exhaustive(),
-            DownloadSource::WebexRecording { recording_id, link } => f
+            DownloadSource::WebexRecording {
+                recording_id, link, ..
+            } => f
                 .debug_struct("WebexRecording")
                 .field("recording_id", recording_id)
                 .field("link", link)
-                .finish(),
+                .finish_non_exhaustive(),
+            DownloadSource::WebexTranscript { transcript_id, .. } => f
+                .debug_struct("WebexTranscript")
+                .field("transcript_id", transcript_id)
+                .finish_non_exhaustive(),
         }
     }
 }
@@ -125,6 +148,8 @@ pub struct Recording {
     pub start_time: DateTime<Utc>,
     pub timezone: Option<String>,
     pub duration_minutes: Option<u32>,
+    /// The vendor's ids of what this event announced: the Zoom meeting uuid, or the Webex recording ids.
+    pub vendor_recording_ids: Vec<String>,
     pub files: Vec<RecordingFile>,
 }
 

@@ -51,6 +51,13 @@ pub trait SecretStore: Send + Sync {
     async fn secret(&self, id: &str) -> Result<SecretString, Error>;
 }
 
+/// Writes secrets (token rotation, generated webhook secrets).
+#[async_trait]
+pub trait SecretWriter: Send + Sync {
+    /// Creates the secret or stores a new current version of it, in one call.
+    async fn put_secret(&self, id: &str, value: &SecretString) -> Result<(), Error>;
+}
+
 /// Sends a message body to one queue.
 #[async_trait]
 pub trait Queue: Send + Sync {

@@ -67,17 +67,20 @@ pub enum TransferError {
     StoragePermanent(String),
 }
 
+/// Whether an HTTP error status can go away by itself: throttling (429, Webex's 423), timeouts and 5xx.
+pub fn status_class(status: u16) -> Class {
+    if matches!(status, 408 | 423 | 429) || status >= 500 {
+        Class::Retryable
+    } else {
+        Class::Permanent
+    }
+}
+
 impl TransferError {
     pub fn class(&self) -> Class {
         match self {
             TransferError::Network(_) | TransferError::Storage(_) => Class::Retryable,
-            TransferError::Status { status, .. } => {
-                if *status == 429 || *status == 408 || *status >= 500 {
-                    Class::Retryable
-                } else {
-                    Class::Permanent
-                }
-            }
+            TransferError::Status { status, .. } => status_class(*status),
             _ => Class::Permanent,
         }
     }

@@ -1,7 +1,7 @@
-//! Verifies Zoom webhooks and puts accepted events on the events queue.
+//! Verifies Zoom and Webex webhooks and puts accepted events on the events queue.
 //!
 //! Order of checks: route → body size → connection → signature (over the raw bytes, constant time) →
-//! timestamp window → JSON. Every rejection is logged with its reason and never with the secret, the
+//! timestamp window (Zoom; Webex signs none) → JSON. Every rejection is logged with its reason and never with the secret, the
 //! signature or the body.
 
 use shared::error::Error;
@@ -9,6 +9,8 @@ use shared::ids::{ConnectionId, Vendor};
 use shared::messages::IngestMessage;
 use shared::ports::{ConfigStore, Queue, SecretStore};
 use shared::zoom::event::{ZoomWebhook, classify};
+use shared::webex::event::{self as webex_event, WebexWebhook};
+use shared::webex::signature::{self as webex_signature, SignatureError as WebexSignatureError};
 use shared::zoom::signature::{self, SignatureError};
 
 /// Bodies above this are refused with 413. Zoom recording events are a few KiB to tens of KiB.
@@ -83,87 +85,123 @@ impl<C: ConfigStore, S: SecretStore, Q: Queue> Validator<C, S, Q> {
             Ok(s) => s,
             Err(e) => return unavailable(conn_raw, "secret", &e),
         };
-        match vendor {
-            Vendor::Zoom => {
-                let sig = (req.header)("x-zm-signature");
-                let ts = (req.header)("x-zm-request-timestamp");
-                if let Err(e) = signature::verify(
-                    secret.expose().as_bytes(),
-                    sig.as_deref(),
-                    ts.as_deref(),
-                    req.body,
-                    req.now_secs,
-                    conn.timestamp_window(),
-                ) {
-                    let reason = match e {
-                        SignatureError::Stale { .. } => "stale timestamp",
-                        SignatureError::MissingSignature => "missing signature",
-                        SignatureError::BadTimestamp => "missing or bad timestamp",
-                        SignatureError::Malformed | SignatureError::Mismatch => "bad signature",
-                    };
-                    tracing::warn!(connection = conn_raw, detail = %e, "zoom signature check failed");
-                    return reject(401, conn_raw, reason);
-                }
-                let event = match classify(req.body) {
-                    Ok(ev) => ev,
-                    Err(e) => {
-                        tracing::warn!(connection = conn_raw, detail = %e, "malformed zoom event");
-                        return reject(400, conn_raw, "malformed event body");
-                    }
-                };
-                match event {
-                    ZoomWebhook::UrlValidation { plain_token } => {
-                        let encrypted = signature::url_validation_token(
-                            secret.expose().as_bytes(),
-                            &plain_token,
-                        );
-                        tracing::info!(connection = conn_raw, "answered endpoint.url_validation");
-                        reply(
-                            200,
-                            serde_json::json!({ "plainToken": plain_token, "encryptedToken": encrypted }),
-                        )
-                    }
-                    ZoomWebhook::Ignored { event } => {
-                        tracing::info!(
-                            connection = conn_raw,
-                            event,
-                            "event acknowledged, not ingested"
-                        );
-                        reply(
-                            200,
-                            serde_json::json!({ "status": "ignored", "event": event }),
-                        )
-                    }
-                    ZoomWebhook::Recording { event } => {
-                        let msg = IngestMessage {
-                            vendor,
-                            connection_id: conn_id,
-                            event: event.clone(),
-                            received_at_ms: req.now_secs * 1000,
-                            body: String::from_utf8_lossy(req.body).into_owned(),
-                        };
-                        let Ok(queued) = serde_json::to_string(&msg) else {
-                            return reject(400, conn_raw, "body is not UTF-8 JSON");
-                        };
-                        if queued.len() > MAX_MESSAGE_BYTES {
-                            return reject(413, conn_raw, "event too large to queue");
-                        }
-                        match self.events.send(queued).await {
-                            Ok(()) => {
-                                tracing::info!(connection = conn_raw, event, "event accepted");
-                                reply(
-                                    200,
-                                    serde_json::json!({ "status": "accepted", "event": event }),
-                                )
-                            }
-                            Err(e) => unavailable(conn_raw, "events queue", &e),
-                        }
-                    }
-                }
+        let accepted = match vendor {
+            Vendor::Zoom => match self.zoom(&req, &conn, secret.expose(), conn_raw) {
+                Ok(event) => event,
+                Err(reply) => return reply,
+            },
+            Vendor::Webex => match webex(&req, secret.expose(), conn_raw) {
+                Ok(event) => event,
+                Err(reply) => return reply,
+            },
+        };
+        let msg = IngestMessage {
+            vendor,
+            connection_id: conn_id,
+            event: accepted.clone(),
+            received_at_ms: req.now_secs * 1000,
+            body: String::from_utf8_lossy(req.body).into_owned(),
+        };
+        let Ok(queued) = serde_json::to_string(&msg) else {
+            return reject(400, conn_raw, "body is not UTF-8 JSON");
+        };
+        if queued.len() > MAX_MESSAGE_BYTES {
+            return reject(413, conn_raw, "event too large to queue");
+        }
+        match self.events.send(queued).await {
+            Ok(()) => {
+                tracing::info!(connection = conn_raw, event = accepted, "event accepted");
+                reply(
+                    200,
+                    serde_json::json!({ "status": "accepted", "event": accepted }),
+                )
             }
-            Vendor::Webex => reject(404, conn_raw, "webex webhooks are not enabled yet"),
+            Err(e) => unavailable(conn_raw, "events queue", &e),
         }
     }
+
+    /// Zoom: signature and timestamp, then the event. `Ok(event)` to queue; `Err(reply)` answers at once
+    /// (rejections, `endpoint.url_validation`, ignored events).
+    fn zoom(
+        &self,
+        req: &Incoming<'_>,
+        conn: &shared::config::Connection,
+        secret: &str,
+        conn_raw: &str,
+    ) -> Result<String, Reply> {
+        let sig = (req.header)("x-zm-signature");
+        let ts = (req.header)("x-zm-request-timestamp");
+        if let Err(e) = signature::verify(
+            secret.as_bytes(),
+            sig.as_deref(),
+            ts.as_deref(),
+            req.body,
+            req.now_secs,
+            conn.timestamp_window(),
+        ) {
+            let reason = match e {
+                SignatureError::Stale { .. } => "stale timestamp",
+                SignatureError::MissingSignature => "missing signature",
+                SignatureError::BadTimestamp => "missing or bad timestamp",
+                SignatureError::Malformed | SignatureError::Mismatch => "bad signature",
+            };
+            tracing::warn!(connection = conn_raw, detail = %e, "zoom signature check failed");
+            return Err(reject(401, conn_raw, reason));
+        }
+        let event = classify(req.body).map_err(|e| {
+            tracing::warn!(connection = conn_raw, detail = %e, "malformed zoom event");
+            reject(400, conn_raw, "malformed event body")
+        })?;
+        match event {
+            ZoomWebhook::UrlValidation { plain_token } => {
+                let encrypted = signature::url_validation_token(secret.as_bytes(), &plain_token);
+                tracing::info!(connection = conn_raw, "answered endpoint.url_validation");
+                Err(reply(
+                    200,
+                    serde_json::json!({ "plainToken": plain_token, "encryptedToken": encrypted }),
+                ))
+            }
+            ZoomWebhook::Ignored { event } => Err(ignored(conn_raw, event)),
+            ZoomWebhook::Recording { event } => Ok(event),
+        }
+    }
+}
+
+/// Webex: `X-Spark-Signature` (HMAC-SHA1 of the raw body), then the notification. Webex signs no timestamp;
+/// replays are absorbed by per-file idempotency downstream.
+fn webex(req: &Incoming<'_>, secret: &str, conn_raw: &str) -> Result<String, Reply> {
+    let sig = (req.header)("x-spark-signature");
+    if let Err(e) = webex_signature::verify(secret.as_bytes(), sig.as_deref(), req.body) {
+        let reason = match e {
+            WebexSignatureError::MissingSignature => "missing signature",
+            WebexSignatureError::Malformed | WebexSignatureError::Mismatch => "bad signature",
+        };
+        if sig.is_none() && (req.header)("x-webex-signature").is_some() {
+            tracing::warn!(connection = conn_raw, "request carries X-Webex-Signature, which is not a documented Webex header; only X-Spark-Signature is verified");
+        }
+        tracing::warn!(connection = conn_raw, detail = %e, "webex signature check failed");
+        return Err(reject(401, conn_raw, reason));
+    }
+    match webex_event::classify(req.body) {
+        Ok(WebexWebhook::Ingest(n)) => Ok(n.event),
+        Ok(WebexWebhook::Ignored { event }) => Err(ignored(conn_raw, event)),
+        Err(e) => {
+            tracing::warn!(connection = conn_raw, detail = %e, "malformed webex notification");
+            Err(reject(400, conn_raw, "malformed event body"))
+        }
+    }
+}
+
+fn ignored(conn_raw: &str, event: String) -> Reply {
+    tracing::info!(
+        connection = conn_raw,
+        event,
+        "event acknowledged, not ingested"
+    );
+    reply(
+        200,
+        serde_json::json!({ "status": "ignored", "event": event }),
+    )
 }
 
 fn unavailable(connection: &str, what: &str, e: &Error) -> Reply {
@@ -188,6 +226,19 @@ mod tests_support {
         include_bytes!("../../../events/zoom/endpoint.url_validation.json");
     pub const STARTED: &[u8] = include_bytes!("../../../events/zoom/meeting.started.json");
     pub const NOW: i64 = 1_767_225_700;
+    pub const WEBEX_SECRET: &str = "webex-whsec-7f3a";
+    pub const WEBEX_ORG: &str = "Y2lzY29zcGFyazovL3VzL09SR0FOSVpBVElPTi9lMWQ3MzQ0Ny1hZjY3LTQ1ZTYtOGM2Mi0xMTVlNDQ3Y2QzMmQ";
+    pub const WEBEX_RECORDING: &[u8] =
+        include_bytes!("../../../events/webex/recordings.created.json");
+    pub const WEBEX_TRANSCRIPT: &[u8] =
+        include_bytes!("../../../events/webex/meetingTranscripts.created.json");
+
+    pub fn spark(body: &[u8]) -> Vec<(&'static str, String)> {
+        vec![(
+            "x-spark-signature",
+            shared::webex::signature::sign(WEBEX_SECRET.as_bytes(), body),
+        )]
+    }
 
     thread_local! {
         static CAPTURE: std::cell::RefCell<Option<std::sync::Arc<std::sync::Mutex<Vec<u8>>>>> =
@@ -244,15 +295,28 @@ mod tests_support {
             default_owner: UserId::parse("media").unwrap(),
             enabled: true,
         };
+        let webex = Connection {
+            id: ConnectionId::parse("webex-main").unwrap(),
+            vendor: Vendor::Webex,
+            account_id: AccountId::parse(WEBEX_ORG).unwrap(),
+            webhook_secret_ref: "archiver/uni/webex-main/webhook-secret".into(),
+            ..conn.clone()
+        };
         Validator {
             config: MemoryConfig {
-                connections: vec![conn],
+                connections: vec![conn, webex],
                 users: vec![],
             },
-            secrets: StaticSecrets(HashMap::from([(
-                "archiver/uni/zoom-main/webhook-secret".to_owned(),
-                SECRET.to_owned(),
-            )])),
+            secrets: StaticSecrets(HashMap::from([
+                (
+                    "archiver/uni/zoom-main/webhook-secret".to_owned(),
+                    SECRET.to_owned(),
+                ),
+                (
+                    "archiver/uni/webex-main/webhook-secret".to_owned(),
+                    WEBEX_SECRET.to_owned(),
+                ),
+            ])),
             events: MemoryQueue::default(),
         }
     }
@@ -358,6 +422,13 @@ mod tests {
                 404,
             ),
             (
+                "/webhooks/zoom/webex-main",
+                spark(WEBEX_RECORDING),
+                WEBEX_RECORDING.to_vec(),
+                NOW,
+                404,
+            ),
+            (
                 "/elsewhere",
                 signed(NOW, COMPLETED),
                 COMPLETED.to_vec(),
@@ -437,6 +508,59 @@ mod tests {
         )
         .await;
         assert_eq!(r.status, 503);
+    }
+
+    #[tokio::test]
+    async fn webex_notifications_are_verified_then_queued() {
+        let v = validator();
+        for (body, event) in [
+            (WEBEX_RECORDING, "recordings.created"),
+            (WEBEX_TRANSCRIPT, "meetingTranscripts.created"),
+        ] {
+            // Webex signs no timestamp: any `now` is fine.
+            let r = post(&v, "/webhooks/webex/webex-main", &spark(body), body, NOW + 86_400).await;
+            assert_eq!(r.status, 200, "{}", r.body);
+            let msg: IngestMessage =
+                serde_json::from_str(v.events.bodies().last().unwrap()).unwrap();
+            assert_eq!((msg.vendor, msg.event.as_str()), (Vendor::Webex, event));
+            assert_eq!(msg.body.as_bytes(), body);
+        }
+        assert_eq!(v.events.bodies().len(), 2);
+
+        let ignored = br#"{"resource":"meetings","event":"ended","orgId":"O","data":{"id":"m"}}"#;
+        let r = post(&v, "/webhooks/webex/webex-main", &spark(ignored), ignored, NOW).await;
+        assert_eq!((r.status, r.body.contains("ignored")), (200, true));
+        assert_eq!(v.events.bodies().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn webex_rejections_enqueue_nothing() {
+        let v = validator();
+        let path = "/webhooks/webex/webex-main";
+        let forged = vec![(
+            "x-spark-signature",
+            shared::webex::signature::sign(b"guess", WEBEX_RECORDING),
+        )];
+        let mut tampered = WEBEX_RECORDING.to_vec();
+        tampered[10] ^= 1;
+        let no_data = br#"{"resource":"recordings","event":"created","orgId":"O"}"#;
+        let sha256_only = vec![("x-webex-signature", "sha256=00".to_owned())];
+        type Case<'a> = (Vec<(&'a str, String)>, Vec<u8>, u16);
+        let cases: Vec<Case> = vec![
+            (forged, WEBEX_RECORDING.to_vec(), 401),
+            (vec![], WEBEX_RECORDING.to_vec(), 401),
+            (sha256_only, WEBEX_RECORDING.to_vec(), 401),
+            (spark(WEBEX_RECORDING), tampered, 401),
+            (spark(b"{not json"), b"{not json".to_vec(), 400),
+            (spark(no_data), no_data.to_vec(), 400),
+            (vec![], vec![b' '; MAX_BODY_BYTES + 1], 413),
+        ];
+        for (headers, body, want) in cases {
+            let r = post(&v, path, &headers, &body, NOW).await;
+            assert_eq!(r.status, want, "{headers:?}: {}", r.body);
+            assert!(!r.body.contains(WEBEX_SECRET));
+        }
+        assert!(v.events.bodies().is_empty());
     }
 
     #[test]

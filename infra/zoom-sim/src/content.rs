@@ -110,15 +110,24 @@ pub fn content_type_for(file_extension: &str) -> &'static str {
     }
 }
 
-/// A file's content generator.
+/// A file's content generator: deterministic bytes from `(kind, seed, size)`. Public so
+/// that other simulators (`webex-sim`) serve the same kind of content.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Generator {
+pub struct Generator {
+    /// How the bytes look.
     pub kind: ContentKind,
+    /// Seed: different seeds give different content.
     pub seed: u64,
+    /// File size in bytes.
     pub size: u64,
 }
 
 impl Generator {
+    /// A generator for a file of `size` bytes.
+    pub fn new(kind: ContentKind, seed: u64, size: u64) -> Generator {
+        Generator { kind, seed, size }
+    }
+
     /// Fill `buf` with the bytes at `offset..offset + buf.len()`. Panics if that runs past
     /// the end of the file.
     pub fn fill(&self, offset: u64, buf: &mut [u8]) {

@@ -45,14 +45,13 @@ use rand::Rng as _;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use content::{ContentKind, content_type_for};
+pub use content::{ContentKind, Generator, content_type_for};
 pub use signing::{
     ZOOM_USER_AGENT, deliver, expected_encrypted_token, jwt_claims, jwt_exp, random_plain_token,
     sign, test_vector, unix_now, url_validation_body,
 };
 pub use spec::{FileSpec, RecordingSpec};
 
-use content::Generator;
 use payload::{Envelope, ObjectCtx, Payload};
 
 /// Lifetime of a webhook `download_token` (Zoom: about 24 hours).

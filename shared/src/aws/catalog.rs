@@ -23,8 +23,10 @@ pub struct DynamoCatalog {
 
 const META: &str = "META";
 /// Attributes of a recording that the update expressions manage themselves.
-const MANAGED: [&str; 10] = [
+const MANAGED: [&str; 12] = [
     "file_ids",
+    "vendor_recording_ids",
+    "attendees",
     "done_ids",
     "failed_ids",
     "state",
@@ -218,12 +220,23 @@ impl IngestCatalog for DynamoCatalog {
         );
         values.insert(":now".into(), now_str(entry.updated_at));
         let mut expr = format!("SET {}", sets.join(", "));
+        let mut adds = Vec::new();
         if !file_ids.is_empty() {
-            expr.push_str(" ADD file_ids :ids");
+            adds.push("file_ids :ids");
             values.insert(
                 ":ids".into(),
                 AttributeValue::Ss(file_ids.iter().map(|f| f.to_string()).collect()),
             );
+        }
+        if !entry.vendor_recording_ids.is_empty() {
+            adds.push("vendor_recording_ids :vids");
+            values.insert(
+                ":vids".into(),
+                AttributeValue::Ss(entry.vendor_recording_ids.iter().cloned().collect()),
+            );
+        }
+        if !adds.is_empty() {
+            expr.push_str(&format!(" ADD {}", adds.join(", ")));
         }
         let out = self
             .client

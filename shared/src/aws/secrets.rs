@@ -1,7 +1,7 @@
 //! Secrets Manager adapter of [`SecretStore`], with a TTL cache that lives across invocations.
 
 use crate::error::{Error, sdk_error};
-use crate::ports::{SecretStore, SecretString};
+use crate::ports::{SecretStore, SecretString, SecretWriter};
 use async_trait::async_trait;
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -96,6 +96,13 @@ impl SecretStore for SecretsManager {
         out.secret_string
             .map(SecretString::new)
             .ok_or_else(|| Error::permanent(format!("secret {id} has no string value")))
+    }
+}
+
+#[async_trait]
+impl SecretWriter for SecretsManager {
+    async fn put_secret(&self, id: &str, value: &SecretString) -> Result<(), Error> {
+        self.put(id, value.expose()).await
     }
 }
 

@@ -199,6 +199,7 @@ pub fn normalise(raw_body: &[u8]) -> Result<Recording, ZoomEventError> {
         AccountId::parse(account).map_err(|e| field_err("payload.account_id", e.reason))?;
     let instance =
         InstanceId::parse(obj.uuid).map_err(|e| field_err("payload.object.uuid", e.reason))?;
+    let obj_uuid = instance.to_string();
     let start_time = match obj.start_time.as_deref() {
         Some(s) => parse_time("payload.object.start_time", s)?,
         None => return Err(field_err("payload.object.start_time", "missing")),
@@ -284,6 +285,7 @@ pub fn normalise(raw_body: &[u8]) -> Result<Recording, ZoomEventError> {
         start_time,
         timezone: obj.timezone.filter(|t| !t.is_empty()),
         duration_minutes: obj.duration.and_then(|d| u32::try_from(d).ok()),
+        vendor_recording_ids: vec![obj_uuid],
         files,
     })
 }

@@ -1,0 +1,1155 @@
+//! `webex-sim`: an in-process stand-in for Cisco Webex, for integration and e2e tests.
+//!
+//! It serves on `127.0.0.1` only and behaves like Webex where our importer can tell (see
+//! the project's protocol reference, sections 8 and 9):
+//!
+//! - OAuth: `POST /v1/access_token` with `grant_type=refresh_token` (client credentials in
+//!   the form body only), rotating refresh tokens by default;
+//! - every other `/v1` endpoint wants `Authorization: Bearer` with a live access token;
+//! - `GET /v1/recordings/{id}?hostEmail=` with `temporaryDirectDownloadLinks` that point to
+//!   a signed, expiring CDN URL; the CDN answers an HTML login page to a request that
+//!   carries a bearer token and 403 HTML to an expired or forged link;
+//! - `GET /v1/admin/recordings`, `/v1/meetingParticipants`, `/v1/meetingTranscripts` (+
+//!   `/download`) with `Link: <…>; rel="next"` paging;
+//! - webhook CRUD (`/v1/webhooks`) and [`WebexSim::publish_recordings`] /
+//!   [`WebexSim::publish_transcript`], signed with `X-Spark-Signature` ([`sign`]);
+//! - queued API faults ([`ApiFault`]) and per-file / per-API statistics.
+//!
+//! File bytes come from `zoom_sim::Generator`, so they are deterministic and never held in
+//! memory as a whole.
+//!
+//! ```no_run
+//! # async fn demo() -> anyhow::Result<()> {
+//! use webex_sim::{MeetingSpec, WebexSim};
+//! let sim = WebexSim::start().await?;
+//! let m = sim.add_meeting(MeetingSpec::realistic("demo", "host@example.com", chrono::Utc::now(), 64 * 1024));
+//! let creds = sim.integration_credentials();
+//! let url = format!("{}/recordings/{}?hostEmail=host%40example.com", sim.api_base(), m.recordings[0].id);
+//! let rec: serde_json::Value = reqwest::Client::new().get(url).bearer_auth(&creds.access_token)
+//!     .send().await?.json().await?;
+//! # let _ = rec; Ok(()) }
+//! ```
+
+mod server;
+mod signing;
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use anyhow::Context as _;
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use rand::Rng as _;
+use serde::Serialize;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use zoom_sim::{ContentKind, Generator};
+
+pub use signing::{WEBEX_USER_AGENT, deliver, sign};
+
+/// The `siteUrl` of every meeting in the simulator.
+pub const SITE_URL: &str = "sim.webex.com";
+/// Default access-token lifetime (14 days).
+pub const DEFAULT_ACCESS_TOKEN_TTL_SECS: i64 = 14 * 24 * 3600;
+/// `refresh_token_expires_in` the token endpoint reports (90 days).
+pub const REFRESH_TOKEN_TTL_SECS: i64 = 7_776_000;
+/// Default lifetime of `temporaryDirectDownloadLinks` (3 hours).
+pub const DEFAULT_LINK_TTL_SECS: i64 = 3 * 3600;
+/// Webhook id used in the bodies of [`SimMeeting::recording_created_body`] and
+/// [`SimTranscript::created_body`].
+pub const MANUAL_WEBHOOK_ID: &str = "sim-manual-webhook";
+/// `scope` of the tokens the simulator issues.
+pub const SCOPES: &str = "meeting:admin_recordings_read meeting:admin_transcripts_read \
+     meeting:admin_participants_read meeting:admin_recordings_write spark:kms";
+
+/// One kind of temporary direct download link of a recording.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum LinkKind {
+    /// `recordingDownloadLink`: the MP4.
+    Recording,
+    /// `audioDownloadLink`: the MP3.
+    Audio,
+    /// `transcriptDownloadLink`: the VTT.
+    Transcript,
+}
+
+impl LinkKind {
+    /// The CDN path segment: `recording`, `audio`, `transcript`.
+    pub fn path_segment(self) -> &'static str {
+        match self {
+            LinkKind::Recording => "recording",
+            LinkKind::Audio => "audio",
+            LinkKind::Transcript => "transcript",
+        }
+    }
+
+    /// File extension: `mp4`, `mp3`, `vtt`.
+    pub fn extension(self) -> &'static str {
+        match self {
+            LinkKind::Recording => "mp4",
+            LinkKind::Audio => "mp3",
+            LinkKind::Transcript => "vtt",
+        }
+    }
+
+    /// `Content-Type` the CDN serves.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            LinkKind::Recording => "video/mp4",
+            LinkKind::Audio => "audio/mpeg",
+            LinkKind::Transcript => "text/vtt",
+        }
+    }
+
+    pub(crate) fn from_segment(s: &str) -> Option<LinkKind> {
+        [LinkKind::Recording, LinkKind::Audio, LinkKind::Transcript]
+            .into_iter()
+            .find(|k| k.path_segment() == s)
+    }
+
+    fn content_kind(self) -> ContentKind {
+        match self {
+            LinkKind::Transcript => ContentKind::Vtt,
+            _ => ContentKind::Binary,
+        }
+    }
+}
+
+/// A fault injected into the `/v1` API (never the CDN, never `/v1/access_token`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ApiFault {
+    /// The next `count` API requests answer `status` (429 or 423) with
+    /// `Retry-After: <retry_after_secs>` and a JSON body `{"message","trackingId"}`.
+    RateLimit {
+        status: u16,
+        count: u32,
+        retry_after_secs: u64,
+    },
+    /// The next `count` API requests answer `status` (503 or 504) with a JSON body and no
+    /// `Retry-After`.
+    ServerError { status: u16, count: u32 },
+    /// From now on, `Link: rel="next"` URLs keep only `max` and the cursor and drop every
+    /// filter (as WebexPythonSDK PR #169 observed).
+    DropFiltersOnNext,
+}
+
+/// What a test asks the simulator to create: one meeting instance and its recordings.
+#[derive(Clone, Debug)]
+pub struct MeetingSpec {
+    pub topic: String,
+    pub host_email: String,
+    /// Webex person id of the host (`hostUserId` in webhooks).
+    pub host_person_id: String,
+    pub start: DateTime<Utc>,
+    /// One Webex recording per segment (stopping and restarting makes several).
+    pub segments: Vec<SegmentSpec>,
+    /// The `meetingParticipants` items.
+    pub participants: Vec<ParticipantSpec>,
+    /// `serviceType`, e.g. `MeetingCenter`.
+    pub service_type: String,
+}
+
+/// One recording segment of a meeting.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SegmentSpec {
+    /// Seconds from the meeting start to pressing "record".
+    pub offset_secs: i64,
+    pub duration_secs: i64,
+    /// Size of the MP4.
+    pub video_bytes: u64,
+    /// Size of the MP3 (`None`: no `audioDownloadLink`).
+    pub audio_bytes: Option<u64>,
+    /// Whether the recording has a `transcriptDownloadLink` (and the meeting instance a
+    /// `meetingTranscripts` item).
+    pub transcript: bool,
+}
+
+/// One `meetingParticipants` item.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParticipantSpec {
+    pub email: String,
+    pub display_name: String,
+    pub host: bool,
+    pub co_host: bool,
+}
+
+impl Default for MeetingSpec {
+    /// An empty `MeetingCenter` meeting starting now, with a random host person id.
+    fn default() -> Self {
+        MeetingSpec {
+            topic: "Webex meeting".to_owned(),
+            host_email: "host@example.com".to_owned(),
+            host_person_id: spark_id("PEOPLE", &uuid()),
+            start: Utc::now(),
+            segments: Vec::new(),
+            participants: Vec::new(),
+            service_type: "MeetingCenter".to_owned(),
+        }
+    }
+}
+
+impl MeetingSpec {
+    /// One 45-minute segment (video + MP3 audio + transcript), the host, 2 co-hosts and 20
+    /// attendees (3 pages of participants at `max=10`). Video is `scale_bytes` long, audio
+    /// `scale_bytes / 8`, both at least 1 KiB.
+    pub fn realistic(
+        topic: &str,
+        host_email: &str,
+        start: DateTime<Utc>,
+        scale_bytes: u64,
+    ) -> MeetingSpec {
+        let domain = host_email.split_once('@').map_or("example.com", |(_, d)| d);
+        let mut participants = vec![ParticipantSpec {
+            email: host_email.to_owned(),
+            display_name: display_name(host_email),
+            host: true,
+            co_host: false,
+        }];
+        for i in 1..=2 {
+            participants.push(ParticipantSpec {
+                email: format!("cohost{i}@{domain}"),
+                display_name: format!("Co-host {i}"),
+                host: false,
+                co_host: true,
+            });
+        }
+        for i in 1..=20 {
+            participants.push(ParticipantSpec {
+                email: format!("attendee{i:02}@{domain}"),
+                display_name: format!("Attendee {i:02}"),
+                host: false,
+                co_host: false,
+            });
+        }
+        MeetingSpec {
+            topic: topic.to_owned(),
+            host_email: host_email.to_owned(),
+            start,
+            segments: vec![SegmentSpec {
+                offset_secs: 60,
+                duration_secs: 45 * 60,
+                video_bytes: scale_bytes.max(1024),
+                audio_bytes: Some((scale_bytes / 8).max(1024)),
+                transcript: true,
+            }],
+            participants,
+            ..MeetingSpec::default()
+        }
+    }
+
+    /// `n` stop/start segments like the first one, each starting `duration + 60 s` after
+    /// the previous one.
+    pub fn with_segments(mut self, n: usize) -> MeetingSpec {
+        let template = self.segments.first().cloned().unwrap_or(SegmentSpec {
+            offset_secs: 0,
+            duration_secs: 600,
+            video_bytes: 64 * 1024,
+            audio_bytes: None,
+            transcript: false,
+        });
+        self.segments = (0..n as i64)
+            .map(|i| SegmentSpec {
+                offset_secs: template.offset_secs + i * (template.duration_secs + 60),
+                ..template.clone()
+            })
+            .collect();
+        self
+    }
+}
+
+/// A meeting instance registered with the simulator.
+#[derive(Clone, Debug)]
+pub struct SimMeeting {
+    /// `<32 hex>_I_<digits>`: the ended instance (`meetingId` of recordings).
+    pub instance_id: String,
+    /// 32 hex digits (`meetingSeriesId`).
+    pub series_id: String,
+    /// `<series>_<yyyymmddThhmmssZ>` (`scheduledMeetingId`).
+    pub scheduled_meeting_id: String,
+    pub topic: String,
+    pub host_email: String,
+    pub host_person_id: String,
+    pub start: DateTime<Utc>,
+    /// One per segment, in segment order.
+    pub recordings: Vec<SimRecording>,
+    /// The instance's `meetingTranscripts` item, when a segment has `transcript: true`.
+    pub transcript: Option<SimTranscript>,
+}
+
+/// One Webex recording (one segment of a meeting).
+#[derive(Clone, Debug)]
+pub struct SimRecording {
+    /// 32 hex digits.
+    pub id: String,
+    /// When "record" was pressed.
+    pub time_recorded: DateTime<Utc>,
+    /// When the file was generated (after the segment ended).
+    pub create_time: DateTime<Utc>,
+    pub duration_secs: i64,
+    pub files: Vec<SimFile>,
+}
+
+impl SimRecording {
+    /// The file behind one kind of link, if the recording has it.
+    pub fn file(&self, kind: LinkKind) -> Option<&SimFile> {
+        self.files.iter().find(|f| f.kind == kind)
+    }
+}
+
+/// One downloadable file of a recording, with what a test needs to check a download.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SimFile {
+    pub kind: LinkKind,
+    pub size: u64,
+    /// Lower-case hex SHA-256 of the whole file.
+    pub sha256: String,
+    pub content_type: String,
+    /// `mp4`, `mp3` or `vtt`.
+    pub extension: String,
+}
+
+/// A `meetingTranscripts` item.
+#[derive(Clone, Debug)]
+pub struct SimTranscript {
+    pub id: String,
+    pub meeting_instance_id: String,
+    /// Size of the VTT download.
+    pub size: u64,
+    /// Lower-case hex SHA-256 of the VTT bytes.
+    pub sha256: String,
+    topic: String,
+    host_person_id: String,
+    created: DateTime<Utc>,
+    seed: u64,
+}
+
+/// Per-file download statistics (CDN files and transcript downloads).
+#[derive(Default, Clone, Debug)]
+pub struct FileStats {
+    /// Requests for the file (refused ones included).
+    pub requests: u64,
+    /// Bodies streamed to their end.
+    pub complete_bodies: u64,
+    pub bytes_served: u64,
+    /// Requests refused because the link had expired.
+    pub expired_link_hits: u64,
+    /// CDN requests that carried an `Authorization` header (answered by a login page).
+    pub auth_leaks: u64,
+    /// HTML answers (login page, expired or forged link).
+    pub html_responses: u64,
+}
+
+/// What the `/v1` API saw.
+#[derive(Default, Clone, Debug)]
+pub struct ApiStats {
+    /// Every `/v1` request, `/v1/access_token` included.
+    pub requests: u64,
+    pub rate_limited: u64,
+    pub server_errors: u64,
+    /// 401s for a missing, unknown or expired bearer.
+    pub unauthorized: u64,
+    /// Successful refresh-token grants.
+    pub token_refreshes: u64,
+    /// `GET /v1/recordings/{id}` requests that reached the handler.
+    pub recording_gets: u64,
+    /// Sets of `temporaryDirectDownloadLinks` handed out.
+    pub link_sets_issued: u64,
+    /// Webhook POSTs made by `publish_*`.
+    pub webhook_deliveries: u64,
+    /// `"METHOD /v1/path?query"` of each API request, in order.
+    pub paths: Vec<String>,
+}
+
+/// A webhook registered through `POST /v1/webhooks`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SimWebhook {
+    pub id: String,
+    pub name: String,
+    pub target_url: String,
+    pub resource: String,
+    pub event: String,
+    pub filter: Option<String>,
+    pub secret: Option<String>,
+    /// `active` or `inactive`.
+    pub status: String,
+    pub owned_by: Option<String>,
+}
+
+/// An OAuth integration grant issued by [`WebexSim::integration_credentials`].
+#[derive(Clone)]
+pub struct SimCredentials {
+    pub client_id: String,
+    pub client_secret: String,
+    pub access_token: String,
+    pub refresh_token: String,
+    /// When `access_token` expires.
+    pub expires_at: DateTime<Utc>,
+}
+
+impl fmt::Debug for SimCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SimCredentials")
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"<redacted>")
+            .field("access_token", &"<redacted>")
+            .field("refresh_token", &"<redacted>")
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Webhook bodies
+
+/// The webhook a delivery body names.
+struct HookMeta<'a> {
+    id: &'a str,
+    name: &'a str,
+    target_url: &'a str,
+    owned_by: &'a str,
+    created_by: &'a str,
+    app_id: &'a str,
+    created: DateTime<Utc>,
+}
+
+/// The webhook named by manual bodies: [`MANUAL_WEBHOOK_ID`], owned by the org, created
+/// by `created_by`.
+fn manual_hook(created_by: &str) -> HookMeta<'_> {
+    HookMeta {
+        id: MANUAL_WEBHOOK_ID,
+        name: MANUAL_WEBHOOK_ID,
+        target_url: "https://archiver.example.com/webex/webhook",
+        owned_by: "org",
+        created_by,
+        app_id: app_id(),
+        created: Utc::now(),
+    }
+}
+
+/// `data` of a `recordings`/`meetingTranscripts` `created` event.
+#[derive(Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct EventData {
+    id: String,
+    meeting_id: String,
+    site_url: String,
+    host_user_id: String,
+    topic: String,
+    create_time: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct EventBody<'a> {
+    id: &'a str,
+    name: &'a str,
+    target_url: &'a str,
+    resource: &'a str,
+    event: &'a str,
+    org_id: &'a str,
+    created_by: &'a str,
+    app_id: &'a str,
+    owned_by: &'a str,
+    status: &'a str,
+    created: String,
+    actor_id: &'a str,
+    data: &'a EventData,
+}
+
+fn event_body(hook: &HookMeta<'_>, resource: &str, org_id: &str, data: &EventData) -> String {
+    serde_json::to_string(&EventBody {
+        id: hook.id,
+        name: hook.name,
+        target_url: hook.target_url,
+        resource,
+        event: "created",
+        org_id,
+        created_by: hook.created_by,
+        app_id: hook.app_id,
+        owned_by: hook.owned_by,
+        status: "active",
+        created: iso(hook.created),
+        actor_id: &data.host_user_id,
+        data,
+    })
+    .expect("event body serializes")
+}
+
+impl SimMeeting {
+    fn recording_data(&self, i: usize) -> EventData {
+        let r = &self.recordings[i];
+        EventData {
+            id: r.id.clone(),
+            meeting_id: self.instance_id.clone(),
+            site_url: SITE_URL.to_owned(),
+            host_user_id: self.host_person_id.clone(),
+            topic: self.topic.clone(),
+            create_time: iso(r.create_time),
+        }
+    }
+
+    /// The raw JSON Webex POSTs for `recordings`/`created` about recording `i` (panics if
+    /// out of range), as from a webhook with id [`MANUAL_WEBHOOK_ID`] owned by the org.
+    /// `createdBy` and `actorId` are the host.
+    pub fn recording_created_body(&self, i: usize, org_id: &str) -> String {
+        let data = self.recording_data(i);
+        event_body(&manual_hook(&self.host_person_id), "recordings", org_id, &data)
+    }
+}
+
+impl SimTranscript {
+    fn data(&self) -> EventData {
+        EventData {
+            id: self.id.clone(),
+            meeting_id: self.meeting_instance_id.clone(),
+            site_url: SITE_URL.to_owned(),
+            host_user_id: self.host_person_id.clone(),
+            topic: self.topic.clone(),
+            create_time: iso(self.created),
+        }
+    }
+
+    /// The raw JSON Webex POSTs for `meetingTranscripts`/`created`, as from a webhook with
+    /// id [`MANUAL_WEBHOOK_ID`].
+    pub fn created_body(&self, org_id: &str) -> String {
+        let data = self.data();
+        event_body(&manual_hook(&self.host_person_id), "meetingTranscripts", org_id, &data)
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// State
+
+pub(crate) struct FileEntry {
+    pub generator: Generator,
+    pub stats: FileStats,
+}
+
+pub(crate) struct MeetingEntry {
+    pub meeting: SimMeeting,
+    pub participants: Vec<ParticipantSpec>,
+    pub service_type: String,
+    pub password: String,
+    pub host_display_name: String,
+}
+
+pub(crate) struct RecEntry {
+    /// Index into `State::meetings`.
+    pub meeting: usize,
+    pub rec: SimRecording,
+    pub files: HashMap<LinkKind, FileEntry>,
+}
+
+pub(crate) struct TranscriptEntry {
+    pub transcript: SimTranscript,
+    pub start: DateTime<Utc>,
+    pub file: FileEntry,
+}
+
+pub(crate) struct HookEntry {
+    pub hook: SimWebhook,
+    pub created: DateTime<Utc>,
+    pub failures: u32,
+}
+
+/// A queued [`ApiFault::RateLimit`] (with `retry_after`) or [`ApiFault::ServerError`].
+pub(crate) struct QueuedFault {
+    pub status: u16,
+    pub remaining: u32,
+    pub retry_after: Option<u64>,
+}
+
+pub(crate) struct State {
+    pub access_tokens: HashMap<String, i64>,
+    pub refresh_tokens: HashSet<String>,
+    pub access_ttl: i64,
+    pub rotate: bool,
+    pub link_ttl: i64,
+    pub expire_next: HashMap<String, u32>,
+    pub faults: VecDeque<QueuedFault>,
+    pub drop_filters: bool,
+    pub meetings: Vec<MeetingEntry>,
+    pub recordings: HashMap<String, RecEntry>,
+    /// In creation order.
+    pub transcripts: Vec<TranscriptEntry>,
+    /// In creation order.
+    pub webhooks: Vec<HookEntry>,
+    pub api: ApiStats,
+}
+
+pub(crate) struct Shared {
+    state: Mutex<State>,
+    pub base_url: String,
+    pub org_id: String,
+    pub client_id: String,
+    pub client_secret: String,
+    /// Person id of the admin the integration acts for (`createdBy` of webhooks).
+    pub admin_id: String,
+    pub cdn_key: [u8; 32],
+    http: reqwest::Client,
+}
+
+impl Shared {
+    /// Lock the state. Never held across an `.await`.
+    pub fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn api_base(&self) -> String {
+        format!("{}/v1", self.base_url)
+    }
+
+    /// A new access token (TTL from the state) and its expiry.
+    pub fn issue_access_token(&self, st: &mut State) -> (String, i64) {
+        let token = format!(
+            "{}_PF84_{}",
+            b64(&format!("{}{}", uuid(), &uuid()[..12])),
+            &self.org_uuid()
+        );
+        let exp = Utc::now().timestamp() + st.access_ttl;
+        st.access_tokens.insert(token.clone(), exp);
+        (token, exp)
+    }
+
+    pub fn issue_refresh_token(&self, st: &mut State) -> String {
+        let token = format!(
+            "{}_PF84_{}",
+            b64(&format!("{}{}", uuid(), uuid())),
+            self.org_uuid()
+        );
+        st.refresh_tokens.insert(token.clone());
+        token
+    }
+
+    fn org_uuid(&self) -> String {
+        use base64::Engine as _;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(&self.org_id)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .and_then(|s| s.rsplit('/').next().map(str::to_owned))
+            .unwrap_or_default()
+    }
+}
+
+/// The running simulator. Serves on 127.0.0.1 until dropped or [`WebexSim::shutdown`].
+pub struct WebexSim {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl fmt::Debug for WebexSim {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WebexSim").field("addr", &self.addr).finish()
+    }
+}
+
+impl WebexSim {
+    /// Start on an ephemeral port of 127.0.0.1. Needs a Tokio runtime.
+    pub async fn start() -> anyhow::Result<WebexSim> {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .context("binding 127.0.0.1:0")?;
+        let addr = listener.local_addr()?;
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(10))
+            .build()
+            .context("building the webhook client")?;
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State {
+                access_tokens: HashMap::new(),
+                refresh_tokens: HashSet::new(),
+                access_ttl: DEFAULT_ACCESS_TOKEN_TTL_SECS,
+                rotate: true,
+                link_ttl: DEFAULT_LINK_TTL_SECS,
+                expire_next: HashMap::new(),
+                faults: VecDeque::new(),
+                drop_filters: false,
+                meetings: Vec::new(),
+                recordings: HashMap::new(),
+                transcripts: Vec::new(),
+                webhooks: Vec::new(),
+                api: ApiStats::default(),
+            }),
+            base_url: format!("http://127.0.0.1:{}", addr.port()),
+            org_id: spark_id("ORGANIZATION", &uuid()),
+            client_id: format!("C{}", hex::encode(rand::rng().random::<[u8; 32]>())),
+            client_secret: hex::encode(rand::rng().random::<[u8; 32]>()),
+            admin_id: spark_id("PEOPLE", &uuid()),
+            cdn_key: rand::rng().random(),
+            http,
+        });
+        let (stop, stopped) = oneshot::channel::<()>();
+        let app = server::router(shared.clone());
+        let task = tokio::spawn(async move {
+            let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
+                let _ = stopped.await;
+            });
+            if let Err(e) = serve.await {
+                tracing::warn!(error = %e, "webex-sim server stopped with an error");
+            }
+        });
+        tracing::debug!(%addr, "webex-sim listening");
+        Ok(WebexSim {
+            shared,
+            addr,
+            stop: Some(stop),
+            task: Some(task),
+        })
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn base_url(&self) -> String {
+        self.shared.base_url.clone()
+    }
+
+    /// `base_url() + "/v1"`: what `https://webexapis.com/v1` is on Webex.
+    pub fn api_base(&self) -> String {
+        self.shared.api_base()
+    }
+
+    /// The organisation id (Webex-style base64 of `ciscospark://us/ORGANIZATION/<uuid>`).
+    pub fn org_id(&self) -> String {
+        self.shared.org_id.clone()
+    }
+
+    /// `sim.webex.com`.
+    pub fn site_url(&self) -> String {
+        SITE_URL.to_owned()
+    }
+
+    /// A fresh OAuth integration grant: the sim's client id/secret, a new access token
+    /// (lifetime = [`WebexSim::set_access_token_ttl`]) and a new refresh token.
+    pub fn integration_credentials(&self) -> SimCredentials {
+        let mut st = self.shared.lock();
+        let (access_token, exp) = self.shared.issue_access_token(&mut st);
+        let refresh_token = self.shared.issue_refresh_token(&mut st);
+        SimCredentials {
+            client_id: self.shared.client_id.clone(),
+            client_secret: self.shared.client_secret.clone(),
+            access_token,
+            refresh_token,
+            expires_at: DateTime::from_timestamp(exp, 0).unwrap_or_default(),
+        }
+    }
+
+    /// Lifetime of access tokens issued from now on (default 14 days; negative = born
+    /// expired).
+    pub fn set_access_token_ttl(&self, secs: i64) {
+        self.shared.lock().access_ttl = secs;
+    }
+
+    /// Whether each refresh returns a new refresh token and invalidates the one used
+    /// (default `true`).
+    pub fn set_rotate_refresh_tokens(&self, on: bool) {
+        self.shared.lock().rotate = on;
+    }
+
+    /// Lifetime of temporary direct download links issued from now on (default 3 h).
+    pub fn set_link_ttl(&self, secs: i64) {
+        self.shared.lock().link_ttl = secs;
+    }
+
+    /// The next `n` `GET /v1/recordings/{id}` responses for this recording carry links
+    /// that have already expired.
+    pub fn expire_next_links(&self, recording_id: &str, n: u32) {
+        *self
+            .shared
+            .lock()
+            .expire_next
+            .entry(recording_id.to_owned())
+            .or_default() += n;
+    }
+
+    /// Queue an API fault (or switch on [`ApiFault::DropFiltersOnNext`]).
+    pub fn set_fault(&self, fault: ApiFault) {
+        let mut st = self.shared.lock();
+        let queued = match fault {
+            ApiFault::DropFiltersOnNext => {
+                st.drop_filters = true;
+                return;
+            }
+            ApiFault::RateLimit {
+                status,
+                count,
+                retry_after_secs,
+            } => QueuedFault {
+                status,
+                remaining: count,
+                retry_after: Some(retry_after_secs),
+            },
+            ApiFault::ServerError { status, count } => QueuedFault {
+                status,
+                remaining: count,
+                retry_after: None,
+            },
+        };
+        st.faults.push_back(queued);
+    }
+
+    /// Register a meeting instance: one recording per segment, file hashes computed by
+    /// streaming each file's generator once, and a `meetingTranscripts` item when a
+    /// segment has `transcript: true`.
+    pub fn add_meeting(&self, spec: MeetingSpec) -> SimMeeting {
+        let series_id = hex32();
+        let instance_id = format!(
+            "{series_id}_I_{}",
+            rand::rng().random_range(100_000_000_000_000_000u64..1_000_000_000_000_000_000)
+        );
+        let scheduled_meeting_id = format!("{series_id}_{}", spec.start.format("%Y%m%dT%H%M%SZ"));
+        let mut entries = Vec::new();
+        let mut recordings = Vec::new();
+        for seg in &spec.segments {
+            let time_recorded = spec.start + Duration::seconds(seg.offset_secs);
+            let create_time = time_recorded + Duration::seconds(seg.duration_secs + 120);
+            let mut files = Vec::new();
+            let mut generators = HashMap::new();
+            let sizes = [
+                (LinkKind::Recording, Some(seg.video_bytes)),
+                (LinkKind::Audio, seg.audio_bytes),
+                (
+                    LinkKind::Transcript,
+                    seg.transcript.then(|| transcript_size(seg.duration_secs)),
+                ),
+            ];
+            for (kind, size) in sizes {
+                let Some(size) = size else { continue };
+                let generator = Generator::new(kind.content_kind(), rand::rng().random(), size);
+                files.push(SimFile {
+                    kind,
+                    size,
+                    sha256: generator.sha256_hex(),
+                    content_type: kind.content_type().to_owned(),
+                    extension: kind.extension().to_owned(),
+                });
+                generators.insert(kind, generator);
+            }
+            let rec = SimRecording {
+                id: hex32(),
+                time_recorded,
+                create_time,
+                duration_secs: seg.duration_secs,
+                files,
+            };
+            entries.push((rec.clone(), generators));
+            recordings.push(rec);
+        }
+        let host_display_name = spec
+            .participants
+            .iter()
+            .find(|p| p.host)
+            .map_or_else(|| display_name(&spec.host_email), |p| p.display_name.clone());
+        let mut meeting = SimMeeting {
+            instance_id,
+            series_id,
+            scheduled_meeting_id,
+            topic: spec.topic,
+            host_email: spec.host_email,
+            host_person_id: spec.host_person_id,
+            start: spec.start,
+            recordings,
+            transcript: None,
+        };
+        if spec.segments.iter().any(|s| s.transcript) {
+            let end = meeting
+                .recordings
+                .iter()
+                .map(|r| r.create_time)
+                .max()
+                .unwrap_or(meeting.start);
+            let total: i64 = spec.segments.iter().map(|s| s.duration_secs).sum();
+            meeting.transcript = Some(self.new_transcript(&meeting, end, total));
+        }
+
+        let mut st = self.shared.lock();
+        let idx = st.meetings.len();
+        for (rec, generators) in entries {
+            let files = generators
+                .into_iter()
+                .map(|(k, generator)| {
+                    let stats = FileStats::default();
+                    (k, FileEntry { generator, stats })
+                })
+                .collect();
+            st.recordings.insert(
+                rec.id.clone(),
+                RecEntry {
+                    meeting: idx,
+                    rec,
+                    files,
+                },
+            );
+        }
+        if let Some(t) = &meeting.transcript {
+            push_transcript(&mut st, t.clone(), meeting.start);
+        }
+        st.meetings.push(MeetingEntry {
+            meeting: meeting.clone(),
+            participants: spec.participants,
+            service_type: spec.service_type,
+            password: format!("Sim{}", rand::rng().random_range(1000..9999)),
+            host_display_name,
+        });
+        meeting
+    }
+
+    /// A transcript that appears later for an existing meeting instance (panics for an
+    /// unknown instance id).
+    pub fn add_transcript(&self, meeting_instance_id: &str) -> SimTranscript {
+        let meeting = self
+            .shared
+            .lock()
+            .meetings
+            .iter()
+            .find(|m| m.meeting.instance_id == meeting_instance_id)
+            .map(|m| m.meeting.clone())
+            .unwrap_or_else(|| panic!("webex-sim: unknown meeting instance {meeting_instance_id}"));
+        let total: i64 = meeting.recordings.iter().map(|r| r.duration_secs).sum();
+        let t = self.new_transcript(&meeting, Utc::now(), total.max(600));
+        push_transcript(&mut self.shared.lock(), t.clone(), meeting.start);
+        t
+    }
+
+    fn new_transcript(&self, m: &SimMeeting, created: DateTime<Utc>, secs: i64) -> SimTranscript {
+        let generator = Generator::new(ContentKind::Vtt, rand::rng().random(), transcript_size(secs));
+        SimTranscript {
+            id: hex32(),
+            meeting_instance_id: m.instance_id.clone(),
+            size: generator.size,
+            sha256: generator.sha256_hex(),
+            topic: m.topic.clone(),
+            host_person_id: m.host_person_id.clone(),
+            created,
+            seed: generator.seed,
+        }
+    }
+
+    /// CDN statistics of one file (zero for an unknown one).
+    pub fn file_stats(&self, recording_id: &str, kind: LinkKind) -> FileStats {
+        self.shared
+            .lock()
+            .recordings
+            .get(recording_id)
+            .and_then(|r| r.files.get(&kind))
+            .map(|f| f.stats.clone())
+            .unwrap_or_default()
+    }
+
+    /// Statistics of `GET /v1/meetingTranscripts/{id}/download`.
+    pub fn transcript_stats(&self, transcript_id: &str) -> FileStats {
+        self.shared
+            .lock()
+            .transcripts
+            .iter()
+            .find(|t| t.transcript.id == transcript_id)
+            .map(|t| t.file.stats.clone())
+            .unwrap_or_default()
+    }
+
+    /// What the API saw so far.
+    pub fn api_stats(&self) -> ApiStats {
+        self.shared.lock().api.clone()
+    }
+
+    /// The webhooks registered through the API, in creation order.
+    pub fn webhooks(&self) -> Vec<SimWebhook> {
+        self.shared
+            .lock()
+            .webhooks
+            .iter()
+            .map(|h| h.hook.clone())
+            .collect()
+    }
+
+    /// Set a webhook's status (e.g. `inactive`), as Webex does on its own.
+    pub fn set_webhook_status(&self, webhook_id: &str, status: &str) {
+        if let Some(h) = self
+            .shared
+            .lock()
+            .webhooks
+            .iter_mut()
+            .find(|h| h.hook.id == webhook_id)
+        {
+            h.hook.status = status.to_owned();
+            h.failures = 0;
+        }
+    }
+
+    /// Send `recordings`/`created` for every recording of the meeting to every active
+    /// webhook with resource `recordings` and event `created` (filters ignored), signed
+    /// with the webhook's secret when it has one. Returns `(webhook id, HTTP status or 0
+    /// on a connection error)` per delivery. Three consecutive failures (non-2xx or no
+    /// connection) make a webhook `inactive`.
+    pub async fn publish_recordings(&self, meeting: &SimMeeting) -> Vec<(String, u16)> {
+        let data: Vec<EventData> = (0..meeting.recordings.len())
+            .map(|i| meeting.recording_data(i))
+            .collect();
+        self.publish("recordings", &data).await
+    }
+
+    /// Send `meetingTranscripts`/`created` for one transcript, as
+    /// [`WebexSim::publish_recordings`] does for recordings.
+    pub async fn publish_transcript(&self, t: &SimTranscript) -> Vec<(String, u16)> {
+        self.publish("meetingTranscripts", &[t.data()]).await
+    }
+
+    async fn publish(&self, resource: &str, items: &[EventData]) -> Vec<(String, u16)> {
+        let mut out = Vec::new();
+        for data in items {
+            let ids: Vec<String> = self
+                .shared
+                .lock()
+                .webhooks
+                .iter()
+                .filter(|h| h.hook.resource == resource && h.hook.event == "created")
+                .map(|h| h.hook.id.clone())
+                .collect();
+            for id in ids {
+                // Built under the lock, sent without it; a webhook made inactive by an
+                // earlier delivery of this call is skipped.
+                let job = {
+                    let st = self.shared.lock();
+                    st.webhooks
+                        .iter()
+                        .find(|h| h.hook.id == id && h.hook.status == "active")
+                        .map(|h| {
+                            let meta = HookMeta {
+                                id: &h.hook.id,
+                                name: &h.hook.name,
+                                target_url: &h.hook.target_url,
+                                owned_by: h.hook.owned_by.as_deref().unwrap_or("creator"),
+                                created_by: &self.shared.admin_id,
+                                app_id: app_id(),
+                                created: h.created,
+                            };
+                            let body = event_body(&meta, resource, &self.shared.org_id, data);
+                            (h.hook.target_url.clone(), h.hook.secret.clone(), body)
+                        })
+                };
+                let Some((url, secret, body)) = job else {
+                    continue;
+                };
+                let status = match deliver(&self.shared.http, &url, secret.as_deref(), &body).await
+                {
+                    Ok((s, _)) => s,
+                    Err(e) => {
+                        tracing::debug!(error = %e, %url, "webex-sim: webhook delivery failed");
+                        0
+                    }
+                };
+                let mut st = self.shared.lock();
+                st.api.webhook_deliveries += 1;
+                if let Some(h) = st.webhooks.iter_mut().find(|h| h.hook.id == id) {
+                    if (200..300).contains(&status) {
+                        h.failures = 0;
+                    } else {
+                        h.failures += 1;
+                        if h.failures >= 3 {
+                            h.hook.status = "inactive".to_owned();
+                        }
+                    }
+                }
+                drop(st);
+                out.push((id, status));
+            }
+        }
+        out
+    }
+
+    /// Stop serving and wait (up to 5 s) for the server task to end.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(mut task) = self.task.take()
+            && tokio::time::timeout(std::time::Duration::from_secs(5), &mut task)
+                .await
+                .is_err()
+        {
+            task.abort();
+        }
+    }
+}
+
+impl Drop for WebexSim {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// helpers
+
+fn push_transcript(st: &mut State, t: SimTranscript, start: DateTime<Utc>) {
+    let generator = Generator::new(ContentKind::Vtt, t.seed, t.size);
+    st.transcripts.push(TranscriptEntry {
+        transcript: t,
+        start,
+        file: FileEntry {
+            generator,
+            stats: FileStats::default(),
+        },
+    });
+}
+
+/// About 40 bytes of VTT per second, at least 1 KiB.
+fn transcript_size(duration_secs: i64) -> u64 {
+    (duration_secs.max(0) as u64 * 40).max(1024)
+}
+
+/// ISO-8601 UTC with seconds, as Webex writes times (`2026-01-05T09:01:10Z`).
+pub(crate) fn iso(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+pub(crate) fn hex32() -> String {
+    hex::encode(rand::rng().random::<[u8; 16]>())
+}
+
+pub(crate) fn uuid() -> String {
+    let h = hex32();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    )
+}
+
+fn b64(s: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s)
+}
+
+/// A Webex-style id: base64 of `ciscospark://us/{kind}/{uuid}`.
+pub(crate) fn spark_id(kind: &str, uuid: &str) -> String {
+    b64(&format!("ciscospark://us/{kind}/{uuid}"))
+}
+
+/// The `appId` of the simulated integration.
+pub(crate) fn app_id() -> &'static str {
+    // base64 of "ciscospark://us/APPLICATION/webex-sim"
+    "Y2lzY29zcGFyazovL3VzL0FQUExJQ0FUSU9OL3dlYmV4LXNpbQ"
+}
+
+fn display_name(email: &str) -> String {
+    let local = email.split('@').next().unwrap_or(email);
+    local
+        .split(['.', '_', '-'])
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let mut c = w.chars();
+            c.next()
+                .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+                .unwrap_or_default()
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}

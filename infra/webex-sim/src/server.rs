@@ -1,0 +1,966 @@
+//! HTTP side: the `/v1` API (behind one gate for stats, faults and auth), the CDN and
+//! the web pages.
+
+use std::io;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Path, Request, State};
+use axum::http::header::{
+    ACCEPT_RANGES, AUTHORIZATION, CONTENT_DISPOSITION, CONTENT_LENGTH, CONTENT_RANGE,
+    CONTENT_TYPE, LINK, RANGE, RETRY_AFTER,
+};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use bytes::Bytes;
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
+use serde_json::{Value, json};
+use zoom_sim::Generator;
+
+use crate::signing::hmac_sha256_hex;
+use crate::{
+    FileStats, HookEntry, LinkKind, MeetingEntry, REFRESH_TOKEN_TTL_SECS, RecEntry, SCOPES,
+    SITE_URL, Shared, SimRecording, SimWebhook, State as SimState, app_id, iso, spark_id, uuid,
+};
+
+type Sim = State<Arc<Shared>>;
+type Query = Vec<(String, String)>;
+
+const CHUNK: u64 = 64 * 1024;
+const MSG_UNAUTHORIZED: &str =
+    "The request requires a valid access token set in the Authorization request header.";
+const MSG_NOT_FOUND: &str = "The requested resource could not be found.";
+
+pub(crate) fn router(sh: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/v1/access_token", post(access_token))
+        .route("/v1/recordings/{id}", get(get_recording))
+        .route("/v1/admin/recordings", get(admin_recordings))
+        .route("/v1/meetingParticipants", get(participants))
+        .route("/v1/meetingTranscripts", get(transcripts))
+        .route("/v1/meetingTranscripts/{id}/download", get(transcript_download))
+        .route("/v1/webhooks", get(list_webhooks).post(create_webhook))
+        .route(
+            "/v1/webhooks/{id}",
+            get(get_webhook).put(update_webhook).delete(delete_webhook),
+        )
+        .route("/cdn/{rec}/{kind}", get(cdn))
+        .route("/lsr.php", get(web_page))
+        .route("/recordingservice/{*rest}", get(web_page))
+        .fallback(fallback)
+        .layer(middleware::from_fn_with_state(sh.clone(), gate))
+        .with_state(sh)
+}
+
+// ---------------------------------------------------------------------------------------
+// The /v1 gate: stats, queued faults, bearer check
+
+async fn gate(State(sh): Sim, req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    if path != "/v1" && !path.starts_with("/v1/") {
+        return next.run(req).await;
+    }
+    let is_token = path == "/v1/access_token";
+    let line = format!(
+        "{} {}",
+        req.method(),
+        req.uri().path_and_query().map_or(path, |p| p.as_str())
+    );
+    {
+        let mut st = sh.lock();
+        st.api.requests += 1;
+        st.api.paths.push(line);
+        if !is_token && let Some(r) = take_fault(&mut st) {
+            return r;
+        }
+    }
+    if !is_token {
+        let now = Utc::now().timestamp();
+        let mut st = sh.lock();
+        let ok = bearer(req.headers())
+            .and_then(|t| st.access_tokens.get(&t).copied())
+            .is_some_and(|exp| exp > now);
+        if !ok {
+            st.api.unauthorized += 1;
+            return api_error(StatusCode::UNAUTHORIZED, MSG_UNAUTHORIZED);
+        }
+    }
+    next.run(req).await
+}
+
+fn take_fault(st: &mut SimState) -> Option<Response> {
+    while st.faults.front().is_some_and(|f| f.remaining == 0) {
+        st.faults.pop_front();
+    }
+    let f = st.faults.front_mut()?;
+    f.remaining -= 1;
+    let (status, retry_after) = (f.status, f.retry_after);
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+    let message = status.canonical_reason().unwrap_or("Error");
+    match retry_after {
+        Some(secs) => {
+            st.api.rate_limited += 1;
+            let mut r = json_response(
+                status,
+                &json!({"message": message, "trackingId": tracking_id()}),
+            );
+            r.headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from(secs));
+            Some(r)
+        }
+        None => {
+            st.api.server_errors += 1;
+            Some(api_error(status, message))
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// OAuth
+
+async fn access_token(State(sh): Sim, body: Bytes) -> Response {
+    let form = parse_query(Some(&String::from_utf8_lossy(&body)));
+    let field = |k: &str| q_get(&form, k);
+    if field("client_id") != Some(sh.client_id.as_str())
+        || field("client_secret") != Some(sh.client_secret.as_str())
+    {
+        // Also where the credentials came as Basic auth: Webex wants them in the body.
+        return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", None);
+    }
+    if field("grant_type") != Some("refresh_token") {
+        return oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type", None);
+    }
+    let used = field("refresh_token").unwrap_or_default();
+    let mut st = sh.lock();
+    if !st.refresh_tokens.contains(used) {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            Some("The refresh token provided is expired, revoked, malformed, or invalid."),
+        );
+    }
+    let refresh_token = if st.rotate {
+        st.refresh_tokens.remove(used);
+        sh.issue_refresh_token(&mut st)
+    } else {
+        used.to_owned()
+    };
+    let (access_token, _) = sh.issue_access_token(&mut st);
+    st.api.token_refreshes += 1;
+    json_response(
+        StatusCode::OK,
+        &json!({
+            "access_token": access_token,
+            "expires_in": st.access_ttl,
+            "refresh_token": refresh_token,
+            "refresh_token_expires_in": REFRESH_TOKEN_TTL_SECS,
+            "token_type": "Bearer",
+            "scope": SCOPES,
+        }),
+    )
+}
+
+fn oauth_error(status: StatusCode, error: &str, description: Option<&str>) -> Response {
+    let mut v = json!({"error": error});
+    if let Some(d) = description {
+        v["error_description"] = d.into();
+    }
+    json_response(status, &v)
+}
+
+// ---------------------------------------------------------------------------------------
+// Recordings
+
+fn recording_json(sh: &Shared, m: &MeetingEntry, r: &SimRecording) -> Value {
+    let base = &sh.base_url;
+    json!({
+        "id": r.id,
+        "meetingId": m.meeting.instance_id,
+        "scheduledMeetingId": m.meeting.scheduled_meeting_id,
+        "meetingSeriesId": m.meeting.series_id,
+        "topic": m.meeting.topic,
+        "createTime": iso(r.create_time),
+        "timeRecorded": iso(r.time_recorded),
+        "siteUrl": SITE_URL,
+        "downloadUrl": format!("{base}/lsr.php?RCID={}", r.id),
+        "playbackUrl": format!("{base}/recordingservice/sites/sim/recording/playback/{}", r.id),
+        "password": m.password,
+        "format": "MP4",
+        "serviceType": m.service_type,
+        "durationSeconds": r.duration_secs,
+        "sizeBytes": r.file(LinkKind::Recording).map_or(0, |f| f.size),
+        "shareToMe": false,
+        "integrationTags": [],
+        "status": "available",
+    })
+}
+
+fn link_sig(sh: &Shared, rec_id: &str, kind: LinkKind, expires: i64) -> String {
+    let msg = format!("/cdn/{rec_id}/{}:{expires}", kind.path_segment());
+    hmac_sha256_hex(&sh.cdn_key, msg.as_bytes())
+}
+
+fn cdn_link(sh: &Shared, rec_id: &str, kind: LinkKind, expires: i64) -> String {
+    format!(
+        "{}/cdn/{rec_id}/{}?expires={expires}&sig={}",
+        sh.base_url,
+        kind.path_segment(),
+        link_sig(sh, rec_id, kind, expires)
+    )
+}
+
+fn host_matches(m: &MeetingEntry, host: Option<&str>) -> bool {
+    host.is_none_or(|h| h.eq_ignore_ascii_case(&m.meeting.host_email))
+}
+
+async fn get_recording(State(sh): Sim, Path(id): Path<String>, uri: Uri) -> Response {
+    let q = parse_query(uri.query());
+    let mut st = sh.lock();
+    st.api.recording_gets += 1;
+    let found = st.recordings.get(&id).and_then(|e| {
+        let m = &st.meetings[e.meeting];
+        // Without the right hostEmail, an admin does not see another user's recording.
+        let host = q_get(&q, "hostEmail")?;
+        host_matches(m, Some(host)).then(|| (recording_json(&sh, m, &e.rec), e.rec.clone()))
+    });
+    let Some((mut obj, rec)) = found else {
+        return api_error(StatusCode::NOT_FOUND, MSG_NOT_FOUND);
+    };
+    let now = Utc::now().timestamp();
+    let expired = match st.expire_next.get_mut(&id) {
+        Some(n) if *n > 0 => {
+            *n -= 1;
+            true
+        }
+        _ => false,
+    };
+    let expires = if expired { now - 60 } else { now + st.link_ttl };
+    let mut links = serde_json::Map::new();
+    for (kind, key) in [
+        (LinkKind::Recording, "recordingDownloadLink"),
+        (LinkKind::Audio, "audioDownloadLink"),
+        (LinkKind::Transcript, "transcriptDownloadLink"),
+    ] {
+        if rec.file(kind).is_some() {
+            links.insert(key.into(), cdn_link(&sh, &id, kind, expires).into());
+        }
+    }
+    let expiration = DateTime::from_timestamp(expires, 0).unwrap_or_default();
+    links.insert("expiration".into(), iso(expiration).into());
+    obj["temporaryDirectDownloadLinks"] = links.into();
+    st.api.link_sets_issued += 1;
+    json_response(StatusCode::OK, &obj)
+}
+
+async fn admin_recordings(State(sh): Sim, uri: Uri) -> Response {
+    let q = parse_query(uri.query());
+    let (max, cursor) = match paging(&q) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let (from, to) = match time_window(&q) {
+        Ok(w) => w,
+        Err(r) => return r,
+    };
+    let meeting_id = q_get(&q, "meetingId");
+    let host = q_get(&q, "hostEmail");
+    let site_ok = q_get(&q, "siteUrl").is_none_or(|s| s.eq_ignore_ascii_case(SITE_URL));
+    let st = sh.lock();
+    let mut recs: Vec<&RecEntry> = st
+        .recordings
+        .values()
+        .filter(|e| {
+            let m = &st.meetings[e.meeting];
+            let when = e.rec.create_time;
+            host_matches(m, host)
+                && match meeting_id {
+                    // With meetingId, siteUrl/from/to are ignored (as on Webex).
+                    Some(id) => [
+                        &m.meeting.instance_id,
+                        &m.meeting.scheduled_meeting_id,
+                        &m.meeting.series_id,
+                    ]
+                    .contains(&&id.to_owned()),
+                    None => {
+                        site_ok
+                            && from.is_none_or(|f| when >= f)
+                            && to.is_none_or(|t| when < t)
+                    }
+                }
+        })
+        .collect();
+    recs.sort_by(|a, b| {
+        (b.rec.create_time, &b.rec.id).cmp(&(a.rec.create_time, &a.rec.id))
+    });
+    let items = recs
+        .into_iter()
+        .map(|e| {
+            let m = &st.meetings[e.meeting];
+            let mut obj = recording_json(&sh, m, &e.rec);
+            obj["hostEmail"] = m.meeting.host_email.clone().into();
+            obj["hostDisplayName"] = m.host_display_name.clone().into();
+            obj
+        })
+        .collect();
+    page(&sh, st.drop_filters, uri.path(), &q, items, max, cursor)
+}
+
+// ---------------------------------------------------------------------------------------
+// Participants and transcripts
+
+async fn participants(State(sh): Sim, uri: Uri) -> Response {
+    let q = parse_query(uri.query());
+    let (max, cursor) = match paging(&q) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let Some(meeting_id) = q_get(&q, "meetingId") else {
+        return api_error(StatusCode::BAD_REQUEST, "meetingId is required.");
+    };
+    let host = q_get(&q, "hostEmail");
+    let st = sh.lock();
+    let mut items = Vec::new();
+    for m in st
+        .meetings
+        .iter()
+        .filter(|m| m.meeting.instance_id == meeting_id && host_matches(m, host))
+    {
+        let end = m
+            .meeting
+            .recordings
+            .iter()
+            .map(|r| r.time_recorded + Duration::seconds(r.duration_secs + 60))
+            .max()
+            .unwrap_or(m.meeting.start + Duration::hours(1));
+        for (i, p) in m.participants.iter().enumerate() {
+            let joined = m.meeting.start + Duration::seconds((i as i64 * 17) % 300);
+            items.push(json!({
+                "id": format!("{}_{:08x}-0000-4000-8000-{:012x}", m.meeting.instance_id, i, i),
+                "orgId": sh.org_id,
+                "host": p.host,
+                "coHost": p.co_host,
+                "email": p.email,
+                "displayName": p.display_name,
+                "invitee": false,
+                "state": "end",
+                "joinedTime": iso(joined),
+                "leftTime": iso(end),
+                "meetingId": m.meeting.instance_id,
+                "hostEmail": m.meeting.host_email,
+                "devices": [],
+            }));
+        }
+    }
+    page(&sh, st.drop_filters, uri.path(), &q, items, max, cursor)
+}
+
+async fn transcripts(State(sh): Sim, uri: Uri) -> Response {
+    let q = parse_query(uri.query());
+    let (max, cursor) = match paging(&q) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let (from, to) = match time_window(&q) {
+        Ok(w) => w,
+        Err(r) => return r,
+    };
+    let meeting_id = q_get(&q, "meetingId");
+    let host = q_get(&q, "hostEmail");
+    let api_base = sh.api_base();
+    let st = sh.lock();
+    let mut items: Vec<(DateTime<Utc>, Value)> = Vec::new();
+    for t in &st.transcripts {
+        let t_id = &t.transcript.id;
+        let Some(m) = st
+            .meetings
+            .iter()
+            .find(|m| m.meeting.instance_id == t.transcript.meeting_instance_id)
+        else {
+            continue;
+        };
+        let wanted = meeting_id.is_none_or(|id| id == m.meeting.instance_id)
+            && host_matches(m, host)
+            && from.is_none_or(|f| t.start >= f)
+            && to.is_none_or(|x| t.start < x);
+        if !wanted {
+            continue;
+        }
+        items.push((
+            t.transcript.created,
+            json!({
+                "id": t_id,
+                "siteUrl": SITE_URL,
+                "startTime": iso(t.start),
+                "meetingTopic": m.meeting.topic,
+                "meetingId": m.meeting.instance_id,
+                "scheduledMeetingId": m.meeting.scheduled_meeting_id,
+                "meetingSeriesId": m.meeting.series_id,
+                "hostUserId": m.meeting.host_person_id,
+                "vttDownloadLink": format!("{api_base}/meetingTranscripts/{t_id}/download?format=vtt"),
+                "txtDownloadLink": format!("{api_base}/meetingTranscripts/{t_id}/download?format=txt"),
+                "status": "available",
+            }),
+        ));
+    }
+    items.sort_by(|a, b| b.0.cmp(&a.0));
+    let items = items.into_iter().map(|(_, v)| v).collect();
+    page(&sh, st.drop_filters, uri.path(), &q, items, max, cursor)
+}
+
+async fn transcript_download(
+    State(sh): Sim,
+    Path(id): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let q = parse_query(uri.query());
+    let content_type = match q_get(&q, "format").unwrap_or("vtt") {
+        "vtt" => "text/vtt",
+        // Same cues; Webex's txt rendering is not modelled.
+        "txt" => "text/plain",
+        _ => return api_error(StatusCode::BAD_REQUEST, "format must be vtt or txt."),
+    };
+    let generator = {
+        let mut st = sh.lock();
+        let Some(t) = st.transcripts.iter_mut().find(|t| t.transcript.id == id) else {
+            return api_error(StatusCode::NOT_FOUND, MSG_NOT_FOUND);
+        };
+        t.file.stats.requests += 1;
+        t.file.generator
+    };
+    let name = format!("{id}.{}", q_get(&q, "format").unwrap_or("vtt"));
+    serve(sh, Target::Transcript(id), generator, &headers, content_type, &name)
+}
+
+// ---------------------------------------------------------------------------------------
+// Webhooks
+
+fn webhook_json(sh: &Shared, h: &HookEntry) -> Value {
+    let w = &h.hook;
+    let mut v = json!({
+        "id": w.id,
+        "name": w.name,
+        "targetUrl": w.target_url,
+        "resource": w.resource,
+        "event": w.event,
+        "orgId": sh.org_id,
+        "createdBy": sh.admin_id,
+        "appId": app_id(),
+        "ownedBy": w.owned_by.as_deref().unwrap_or("creator"),
+        "status": w.status,
+        "created": iso(h.created),
+    });
+    if let Some(f) = &w.filter {
+        v["filter"] = f.clone().into();
+    }
+    if let Some(s) = &w.secret {
+        v["secret"] = s.clone().into();
+    }
+    v
+}
+
+/// The JSON body as an object, and a string field of it.
+fn json_body(body: &[u8]) -> Result<serde_json::Map<String, Value>, Response> {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(m)) => Ok(m),
+        _ => Err(api_error(
+            StatusCode::BAD_REQUEST,
+            "The request body is not a JSON object.",
+        )),
+    }
+}
+
+fn str_field(
+    m: &serde_json::Map<String, Value>,
+    key: &str,
+    required: bool,
+) -> Result<Option<String>, Response> {
+    match m.get(key) {
+        Some(Value::String(s)) if !s.is_empty() => Ok(Some(s.clone())),
+        None | Some(Value::Null) if !required => Ok(None),
+        _ => Err(api_error(
+            StatusCode::BAD_REQUEST,
+            &format!("Missing or invalid field: {key}."),
+        )),
+    }
+}
+
+async fn create_webhook(State(sh): Sim, body: Bytes) -> Response {
+    let parsed = json_body(&body).and_then(|m| {
+        Ok(SimWebhook {
+            id: spark_id("WEBHOOK", &uuid()),
+            name: str_field(&m, "name", true)?.unwrap_or_default(),
+            target_url: str_field(&m, "targetUrl", true)?.unwrap_or_default(),
+            resource: str_field(&m, "resource", true)?.unwrap_or_default(),
+            event: str_field(&m, "event", true)?.unwrap_or_default(),
+            filter: str_field(&m, "filter", false)?,
+            secret: str_field(&m, "secret", false)?,
+            status: "active".to_owned(),
+            owned_by: str_field(&m, "ownedBy", false)?,
+        })
+    });
+    let hook = match parsed {
+        Ok(h) => h,
+        Err(r) => return r,
+    };
+    let entry = HookEntry {
+        hook,
+        created: Utc::now(),
+        failures: 0,
+    };
+    let v = webhook_json(&sh, &entry);
+    sh.lock().webhooks.push(entry);
+    json_response(StatusCode::OK, &v)
+}
+
+async fn list_webhooks(State(sh): Sim, uri: Uri) -> Response {
+    let q = parse_query(uri.query());
+    let (max, cursor) = match paging(&q) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let st = sh.lock();
+    let items = st.webhooks.iter().map(|h| webhook_json(&sh, h)).collect();
+    page(&sh, st.drop_filters, uri.path(), &q, items, max, cursor)
+}
+
+async fn get_webhook(State(sh): Sim, Path(id): Path<String>) -> Response {
+    let st = sh.lock();
+    match st.webhooks.iter().find(|h| h.hook.id == id) {
+        Some(h) => json_response(StatusCode::OK, &webhook_json(&sh, h)),
+        None => api_error(StatusCode::NOT_FOUND, MSG_NOT_FOUND),
+    }
+}
+
+async fn update_webhook(State(sh): Sim, Path(id): Path<String>, body: Bytes) -> Response {
+    let parsed = json_body(&body).and_then(|m| {
+        let status = str_field(&m, "status", false)?;
+        if status.as_deref().is_some_and(|s| s != "active" && s != "inactive") {
+            return Err(api_error(
+                StatusCode::BAD_REQUEST,
+                "status must be active or inactive.",
+            ));
+        }
+        Ok((
+            str_field(&m, "name", true)?.unwrap_or_default(),
+            str_field(&m, "targetUrl", true)?.unwrap_or_default(),
+            str_field(&m, "secret", false)?,
+            status,
+        ))
+    });
+    let (name, target_url, secret, status) = match parsed {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let mut st = sh.lock();
+    let Some(h) = st.webhooks.iter_mut().find(|h| h.hook.id == id) else {
+        return api_error(StatusCode::NOT_FOUND, MSG_NOT_FOUND);
+    };
+    h.hook.name = name;
+    h.hook.target_url = target_url;
+    if secret.is_some() {
+        h.hook.secret = secret;
+    }
+    if let Some(s) = status {
+        h.hook.status = s;
+        h.failures = 0;
+    }
+    json_response(StatusCode::OK, &webhook_json(&sh, h))
+}
+
+async fn delete_webhook(State(sh): Sim, Path(id): Path<String>) -> Response {
+    let mut st = sh.lock();
+    let before = st.webhooks.len();
+    st.webhooks.retain(|h| h.hook.id != id);
+    if st.webhooks.len() == before {
+        return api_error(StatusCode::NOT_FOUND, MSG_NOT_FOUND);
+    }
+    StatusCode::NO_CONTENT.into_response()
+}
+
+// ---------------------------------------------------------------------------------------
+// CDN and web pages
+
+async fn cdn(
+    State(sh): Sim,
+    Path((rec_id, kind)): Path<(String, String)>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let Some(kind) = LinkKind::from_segment(&kind) else {
+        return html(StatusCode::NOT_FOUND, "Not Found", "The file does not exist.");
+    };
+    let q = parse_query(uri.query());
+    let expires = q_get(&q, "expires").and_then(|e| e.parse::<i64>().ok());
+    let sig = q_get(&q, "sig").unwrap_or_default();
+    let generator = {
+        let mut st = sh.lock();
+        let Some(f) = st
+            .recordings
+            .get_mut(&rec_id)
+            .and_then(|r| r.files.get_mut(&kind))
+        else {
+            return html(StatusCode::NOT_FOUND, "Not Found", "The file does not exist.");
+        };
+        f.stats.requests += 1;
+        if headers.contains_key(AUTHORIZATION) {
+            // What Webex does when a bearer token is sent to the pre-signed link.
+            tracing::warn!(%rec_id, "webex-sim: Authorization header sent to the CDN");
+            f.stats.auth_leaks += 1;
+            f.stats.html_responses += 1;
+            return login_page();
+        }
+        let Some(expires) =
+            expires.filter(|&e| ct_eq(link_sig(&sh, &rec_id, kind, e).as_bytes(), sig.as_bytes()))
+        else {
+            f.stats.html_responses += 1;
+            return html(StatusCode::FORBIDDEN, "Access Denied", "Invalid signature.");
+        };
+        if Utc::now().timestamp() > expires {
+            f.stats.expired_link_hits += 1;
+            f.stats.html_responses += 1;
+            return html(
+                StatusCode::FORBIDDEN,
+                "Link expired",
+                "This download link has expired. Request a new link from the recording.",
+            );
+        }
+        f.generator
+    };
+    let name = format!("{rec_id}.{}", kind.extension());
+    serve(
+        sh,
+        Target::File(rec_id, kind),
+        generator,
+        &headers,
+        kind.content_type(),
+        &name,
+    )
+}
+
+async fn web_page() -> Response {
+    html(
+        StatusCode::OK,
+        "Webex Recording",
+        "Sign in to view or download this recording.",
+    )
+}
+
+fn login_page() -> Response {
+    let body = "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+        <title>Webex - Sign In</title></head><body><div class=\"login\">\
+        <h1>Sign in to Webex</h1><form method=\"post\" action=\"https://idbroker.webex.com/idb/UI/Login\">\
+        <input type=\"email\" name=\"IDToken1\" placeholder=\"Email address\">\
+        <button type=\"submit\">Next</button></form></div></body></html>";
+    (
+        StatusCode::OK,
+        [(CONTENT_TYPE, "text/html;charset=UTF-8")],
+        body,
+    )
+        .into_response()
+}
+
+fn html(status: StatusCode, title: &str, message: &str) -> Response {
+    let body = format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title>\
+         </head><body><h1>{title}</h1><p>{message}</p></body></html>"
+    );
+    (status, [(CONTENT_TYPE, "text/html;charset=UTF-8")], body).into_response()
+}
+
+async fn fallback(uri: Uri) -> Response {
+    tracing::debug!(%uri, "webex-sim: no route");
+    if uri.path().starts_with("/v1/") {
+        api_error(StatusCode::NOT_FOUND, MSG_NOT_FOUND)
+    } else {
+        html(StatusCode::NOT_FOUND, "Not Found", "Not Found")
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Streaming file bodies
+
+/// Whose statistics a streamed body updates.
+enum Target {
+    File(String, LinkKind),
+    Transcript(String),
+}
+
+fn stats_mut<'a>(st: &'a mut SimState, t: &Target) -> Option<&'a mut FileStats> {
+    match t {
+        Target::File(rec, kind) => st
+            .recordings
+            .get_mut(rec)
+            .and_then(|r| r.files.get_mut(kind))
+            .map(|f| &mut f.stats),
+        Target::Transcript(id) => st
+            .transcripts
+            .iter_mut()
+            .find(|t| &t.transcript.id == id)
+            .map(|t| &mut t.file.stats),
+    }
+}
+
+/// 200 with the whole file, or 206 for `Range: bytes=N-` / `bytes=N-M`.
+fn serve(
+    sh: Arc<Shared>,
+    target: Target,
+    generator: Generator,
+    headers: &HeaderMap,
+    content_type: &str,
+    file_name: &str,
+) -> Response {
+    let size = generator.size;
+    let range = headers
+        .get(RANGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| parse_range(v, size));
+    let (start, end) = match range {
+        Some(Ok(r)) => r,
+        Some(Err(())) => {
+            return Response::builder()
+                .status(StatusCode::RANGE_NOT_SATISFIABLE)
+                .header(CONTENT_RANGE, format!("bytes */{size}"))
+                .body(Body::empty())
+                .expect("valid response");
+        }
+        None => (0, size),
+    };
+    let stream = futures_util::stream::unfold(
+        (sh, target, start),
+        move |(sh, target, pos)| async move {
+            if pos >= end {
+                return None;
+            }
+            let next = ((pos / CHUNK + 1) * CHUNK).min(end);
+            let mut buf = vec![0u8; (next - pos) as usize];
+            generator.fill(pos, &mut buf);
+            if let Some(s) = stats_mut(&mut sh.lock(), &target) {
+                s.bytes_served += buf.len() as u64;
+                if next == end {
+                    s.complete_bodies += 1;
+                }
+            }
+            Some((Ok::<_, io::Error>(Bytes::from(buf)), (sh, target, next)))
+        },
+    );
+    let mut b = Response::builder()
+        .status(if range.is_some() {
+            StatusCode::PARTIAL_CONTENT
+        } else {
+            StatusCode::OK
+        })
+        .header(CONTENT_TYPE, content_type)
+        .header(CONTENT_LENGTH, end - start)
+        .header(ACCEPT_RANGES, "bytes")
+        .header(
+            CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{file_name}\""),
+        );
+    if range.is_some() {
+        b = b.header(CONTENT_RANGE, format!("bytes {start}-{}/{size}", end - 1));
+    }
+    b.body(Body::from_stream(stream)).expect("valid response")
+}
+
+/// `bytes=N-` or `bytes=N-M` → `Some(Ok(start..end))`, `Some(Err)` if unsatisfiable,
+/// `None` (serve everything) for anything else.
+fn parse_range(v: &str, size: u64) -> Option<Result<(u64, u64), ()>> {
+    let (a, b) = v.trim().strip_prefix("bytes=")?.split_once('-')?;
+    let start: u64 = a.trim().parse().ok()?;
+    let end = match b.trim() {
+        "" => size,
+        b => (b.parse::<u64>().ok()?.checked_add(1)?).min(size),
+    };
+    if start >= size {
+        Some(Err(()))
+    } else if end <= start {
+        None
+    } else {
+        Some(Ok((start, end)))
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Paging, queries, JSON
+
+/// `max` (1..=100, default 10) and `cursor` (an offset, default 0).
+fn paging(q: &Query) -> Result<(usize, usize), Response> {
+    let max = match q_get(q, "max") {
+        None => 10,
+        Some(m) => match m.parse::<usize>() {
+            Ok(m) if (1..=100).contains(&m) => m,
+            _ => {
+                return Err(api_error(
+                    StatusCode::BAD_REQUEST,
+                    "max must be an integer between 1 and 100.",
+                ));
+            }
+        },
+    };
+    let cursor = match q_get(q, "cursor").map(str::parse::<usize>) {
+        None => 0,
+        Some(Ok(c)) => c,
+        Some(Err(_)) => return Err(api_error(StatusCode::BAD_REQUEST, "Invalid cursor.")),
+    };
+    Ok((max, cursor))
+}
+
+type Window = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
+/// `from` (inclusive) and `to` (exclusive): RFC 3339 or a plain date (midnight UTC).
+fn time_window(q: &Query) -> Result<Window, Response> {
+    let parse = |k: &str| -> Result<Option<DateTime<Utc>>, Response> {
+        let Some(v) = q_get(q, k) else {
+            return Ok(None);
+        };
+        DateTime::parse_from_rfc3339(v)
+            .map(|t| t.with_timezone(&Utc))
+            .ok()
+            .or_else(|| {
+                NaiveDate::parse_from_str(v, "%Y-%m-%d")
+                    .ok()
+                    .and_then(|d| d.and_hms_opt(0, 0, 0))
+                    .map(|d| d.and_utc())
+            })
+            .map(Some)
+            .ok_or_else(|| api_error(StatusCode::BAD_REQUEST, &format!("Invalid {k}.")))
+    };
+    Ok((parse("from")?, parse("to")?))
+}
+
+const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// `{"items": [...]}` for one page, plus `Link: <…>; rel="next"` when more remain. The
+/// next link keeps the request's filters unless [`crate::ApiFault::DropFiltersOnNext`].
+fn page(
+    sh: &Shared,
+    drop_filters: bool,
+    path: &str,
+    q: &Query,
+    items: Vec<Value>,
+    max: usize,
+    cursor: usize,
+) -> Response {
+    let start = cursor.min(items.len());
+    let end = (start + max).min(items.len());
+    let mut r = json_response(StatusCode::OK, &json!({"items": &items[start..end]}));
+    if end < items.len() {
+        let mut pairs: Vec<(String, String)> = if drop_filters {
+            Vec::new()
+        } else {
+            q.iter()
+                .filter(|(k, _)| k != "max" && k != "cursor")
+                .cloned()
+                .collect()
+        };
+        pairs.push(("max".into(), max.to_string()));
+        pairs.push(("cursor".into(), end.to_string()));
+        let query: Vec<String> = pairs
+            .iter()
+            .map(|(k, v)| {
+                format!(
+                    "{}={}",
+                    utf8_percent_encode(k, QUERY_VALUE),
+                    utf8_percent_encode(v, QUERY_VALUE)
+                )
+            })
+            .collect();
+        let link = format!("<{}{path}?{}>; rel=\"next\"", sh.base_url, query.join("&"));
+        if let Ok(v) = HeaderValue::from_str(&link) {
+            r.headers_mut().insert(LINK, v);
+        }
+    }
+    r
+}
+
+/// `application/x-www-form-urlencoded` → pairs, in order.
+fn parse_query(q: Option<&str>) -> Query {
+    let dec = |s: &str| {
+        percent_decode_str(&s.replace('+', " "))
+            .decode_utf8_lossy()
+            .into_owned()
+    };
+    q.unwrap_or("")
+        .split('&')
+        .filter(|kv| !kv.is_empty())
+        .map(|kv| match kv.split_once('=') {
+            Some((k, v)) => (dec(k), dec(v)),
+            None => (dec(kv), String::new()),
+        })
+        .collect()
+}
+
+/// First value of `k`.
+fn q_get<'a>(q: &'a Query, k: &str) -> Option<&'a str> {
+    q.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str())
+}
+
+fn bearer(headers: &HeaderMap) -> Option<String> {
+    let v = headers.get(AUTHORIZATION)?.to_str().ok()?.trim();
+    let (scheme, token) = v.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_owned())
+}
+
+fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn tracking_id() -> String {
+    format!("ROUTER_{}", uuid().to_uppercase())
+}
+
+fn json_response(status: StatusCode, v: &Value) -> Response {
+    (
+        status,
+        [(CONTENT_TYPE, "application/json;charset=UTF-8")],
+        v.to_string(),
+    )
+        .into_response()
+}
+
+/// Webex's error shape: `{"message","errors":[{"description"}],"trackingId"}`.
+fn api_error(status: StatusCode, message: &str) -> Response {
+    json_response(
+        status,
+        &json!({
+            "message": message,
+            "errors": [{"description": message}],
+            "trackingId": tracking_id(),
+        }),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges() {
+        assert_eq!(parse_range("bytes=4-", 10), Some(Ok((4, 10))));
+        assert_eq!(parse_range("bytes=4-5", 10), Some(Ok((4, 6))));
+        assert_eq!(parse_range("bytes=4-99", 10), Some(Ok((4, 10))));
+        assert_eq!(parse_range("bytes=10-", 10), Some(Err(())));
+        assert_eq!(parse_range("bytes=5-4", 10), None);
+        assert_eq!(parse_range("bytes=-3", 10), None);
+        assert_eq!(parse_range("items=1-", 10), None);
+    }
+
+    #[test]
+    fn query_parsing_keeps_order() {
+        let q = parse_query(Some("b=2&a=x%40y.com&c&b=3"));
+        assert_eq!(q[0], ("b".into(), "2".into()));
+        assert_eq!(q_get(&q, "a"), Some("x@y.com"));
+        assert_eq!(q_get(&q, "c"), Some(""));
+        assert_eq!(q_get(&q, "b"), Some("2"));
+    }
+}
