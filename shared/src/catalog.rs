@@ -291,6 +291,8 @@ pub trait OwnerCatalog: Send + Sync {
         key: &RecordingKey,
         file_id: &FileId,
     ) -> Result<Option<FileEntry>, Error>;
+    /// Records who took part in the meeting.
+    async fn set_attendees(&self, key: &RecordingKey, attendees: &Attendees) -> Result<(), Error>;
     /// `planned` → `queued`; `false` if the file was not `planned`.
     async fn mark_queued(&self, key: &RecordingKey, file_id: &FileId) -> Result<bool, Error>;
 }

@@ -185,6 +185,9 @@ pub struct ConnectionEntry {
     pub webhook_secret_env: Option<String>,
     pub webhook_secret_ref: Option<String>,
     pub credentials_ref: Option<String>,
+    /// Name of an environment variable holding the API credentials JSON (Webex: see
+    /// [`crate::webex::auth::Credentials`]); the CLI checks it and stores it in Secrets Manager.
+    pub credentials_env: Option<String>,
     pub api_base_url: Option<String>,
     pub oauth_base_url: Option<String>,
     pub download_hosts: Option<Vec<String>>,
@@ -230,6 +233,11 @@ pub fn vendor_defaults(vendor: Vendor) -> (&'static str, &'static str, &'static 
             &["*.webex.com", "*.webexcontent.com"],
         ),
     }
+}
+
+/// The secret id a connection's API credentials are stored under.
+pub fn credentials_secret_id(prefix: &str, tenant: &TenantId, conn: &ConnectionId) -> String {
+    format!("{prefix}{tenant}/{conn}/credentials")
 }
 
 /// The secret id a connection's webhook secret is stored under.
@@ -352,6 +360,11 @@ impl ConfigFile {
                     );
                     None
                 }
+                // Webex: `archiver-admin webex-webhooks ensure` generates the secret and stores it here.
+                (None, None) if vendor == Vendor::Webex => match (&tenant_id, &id) {
+                    (Some(t), Some(cid)) => Some(webhook_secret_id(secrets_prefix, t, cid)),
+                    _ => None,
+                },
                 (None, None) => {
                     p.add(
                         f("webhook_secret_env"),
@@ -392,6 +405,61 @@ impl ConfigFile {
                     }
                 },
             };
+            let credentials_ref = match (&c.credentials_env, &c.credentials_ref) {
+                (Some(_), Some(_)) => {
+                    p.add(
+                        f("credentials_env"),
+                        "give either credentials_env or credentials_ref, not both",
+                    );
+                    None
+                }
+                (None, Some(r)) if r.trim().is_empty() => {
+                    p.add(f("credentials_ref"), "must not be empty");
+                    None
+                }
+                (None, r) => r.clone(),
+                (Some(var), None) => match env(var) {
+                    Some(v) => match (vendor, &tenant_id, &id) {
+                        (Vendor::Webex, Some(t), Some(cid)) => {
+                            match crate::webex::auth::Credentials::parse(&v) {
+                                Ok(_) => {
+                                    let sid = credentials_secret_id(secrets_prefix, t, cid);
+                                    secrets.push(SecretToWrite {
+                                        secret_id: sid.clone(),
+                                        value: v,
+                                    });
+                                    Some(sid)
+                                }
+                                Err(e) => {
+                                    p.add(f("credentials_env"), format!("${var}: {e}"));
+                                    None
+                                }
+                            }
+                        }
+                        (Vendor::Zoom, _, _) => {
+                            p.add(
+                                f("credentials_env"),
+                                "Zoom API credentials are not used yet; leave it out",
+                            );
+                            None
+                        }
+                        _ => None,
+                    },
+                    None => {
+                        p.add(
+                            f("credentials_env"),
+                            format!("environment variable ${var} is not set"),
+                        );
+                        None
+                    }
+                },
+            };
+            if vendor == Vendor::Webex && credentials_ref.is_none() && c.credentials_env.is_none() {
+                p.add(
+                    f("credentials_env"),
+                    "Webex needs API credentials (credentials_env with the token JSON, or credentials_ref)",
+                );
+            }
             if let (Some(id), Some(account), Some(owner), Some(tenant), Some(secret)) =
                 (id, account, owner, tenant_id.clone(), secret_ref)
             {
@@ -401,7 +469,7 @@ impl ConfigFile {
                     vendor,
                     account_id: account,
                     webhook_secret_ref: secret,
-                    credentials_ref: c.credentials_ref.clone(),
+                    credentials_ref,
                     api_base_url,
                     oauth_base_url,
                     download_hosts,
@@ -570,6 +638,56 @@ mod tests {
         assert!(
             text.iter().any(|t| t.contains("download_hosts[0]")),
             "{text:?}"
+        );
+    }
+
+    #[test]
+    fn webex_connections_need_credentials_and_get_a_generated_secret_slot() {
+        let mut v = good();
+        v["connections"] = serde_json::json!([{
+            "id": "webex-main", "vendor": "webex", "account_id": "ORG1",
+            "credentials_env": "WEBEX_CREDS", "default_owner": "media-team"
+        }]);
+        let creds = r#"{"kind":"integration","client_id":"c","client_secret":"s","access_token":"a",
+            "expires_at":"2026-12-01T00:00:00Z","refresh_token":"r"}"#;
+        let cfg = file(v.clone())
+            .validate("archiver/", |var| {
+                (var == "WEBEX_CREDS").then(|| creds.to_owned())
+            })
+            .unwrap();
+        let c = &cfg.connections[0];
+        assert_eq!(c.api_base_url, "https://webexapis.com/v1");
+        assert_eq!(
+            c.webhook_secret_ref,
+            "archiver/uni-example/webex-main/webhook-secret"
+        );
+        assert_eq!(
+            c.credentials_ref.as_deref(),
+            Some("archiver/uni-example/webex-main/credentials")
+        );
+        assert_eq!(cfg.secrets.len(), 1, "only the credentials are written now");
+
+        // Bad JSON in the variable, or no credentials at all, are reported by field.
+        let problems = file(v.clone())
+            .validate("archiver/", |_| Some("{\"kind\":\"integration\"}".into()))
+            .unwrap_err();
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.field == "connections[0].credentials_env"
+                    && p.reason.contains("missing field")),
+            "{problems:?}"
+        );
+        v["connections"][0]
+            .as_object_mut()
+            .unwrap()
+            .remove("credentials_env");
+        let problems = file(v).validate("archiver/", |_| None).unwrap_err();
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.reason.contains("Webex needs API credentials")),
+            "{problems:?}"
         );
     }
 

@@ -160,7 +160,9 @@ mod tests {
         let p = plan(&trash, &webex, "https://webexapis.com/v1", at, at);
         assert_eq!(
             p.vendor_calls,
-            vec![r#"POST https://webexapis.com/v1/recordings/softDelete?hostEmail={hostEmail} {"recordingIds":["r1","r2"]}"#]
+            vec![
+                r#"POST https://webexapis.com/v1/recordings/softDelete?hostEmail={hostEmail} {"recordingIds":["r1","r2"]}"#
+            ]
         );
         assert!(p.notes.iter().any(|n| n.contains("host e-mail unknown")));
     }

@@ -215,3 +215,115 @@ impl MultipartUpload for MemoryUpload {
         Ok(())
     }
 }
+
+/// A Webex API in memory: recordings (as the single GET returns them, `host_email` set as the admin list has
+/// it), transcripts and participants; every call is logged.
+#[derive(Default, Clone)]
+pub struct FakeWebex {
+    pub recordings: Arc<Mutex<Vec<crate::webex::api::WebexRecording>>>,
+    pub transcripts: Arc<Mutex<Vec<crate::webex::api::WebexTranscript>>>,
+    pub participants: Arc<Mutex<Vec<crate::webex::api::WebexParticipant>>>,
+    pub calls: Arc<Mutex<Vec<String>>>,
+}
+
+impl FakeWebex {
+    fn log(&self, call: String) {
+        self.calls.lock().unwrap().push(call);
+    }
+}
+
+#[async_trait]
+impl crate::webex::api::WebexApi for FakeWebex {
+    async fn recording(
+        &self,
+        id: &str,
+        host_email: Option<&Email>,
+    ) -> Result<crate::webex::api::WebexRecording, Error> {
+        self.log(format!("recording {id}"));
+        let found = self
+            .recordings
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|r| r.id == id)
+            .cloned();
+        match found {
+            // Like Webex, an admin must name the host.
+            Some(r) if r.host_email.as_deref() == host_email.map(Email::as_str) => {
+                Ok(crate::webex::api::WebexRecording {
+                    host_email: None,
+                    ..r
+                })
+            }
+            _ => Err(Error::permanent(format!(
+                "GET /recordings/{id}: HTTP 404 Not Found"
+            ))),
+        }
+    }
+    async fn admin_recordings(
+        &self,
+        meeting_id: &str,
+    ) -> Result<Vec<crate::webex::api::WebexRecording>, Error> {
+        self.log(format!("admin_recordings {meeting_id}"));
+        Ok(self
+            .recordings
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| r.meeting_id.as_deref() == Some(meeting_id))
+            .map(|r| crate::webex::api::WebexRecording {
+                temporary_direct_download_links: None,
+                ..r.clone()
+            })
+            .collect())
+    }
+    async fn transcripts(
+        &self,
+        meeting_id: &str,
+        _: Option<&Email>,
+    ) -> Result<Vec<crate::webex::api::WebexTranscript>, Error> {
+        self.log(format!("transcripts {meeting_id}"));
+        Ok(self
+            .transcripts
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|t| t.meeting_id.as_deref() == Some(meeting_id))
+            .cloned()
+            .collect())
+    }
+    async fn participants(
+        &self,
+        meeting_id: &str,
+        _: Option<&Email>,
+    ) -> Result<Vec<crate::webex::api::WebexParticipant>, Error> {
+        self.log(format!("participants {meeting_id}"));
+        Ok(self.participants.lock().unwrap().clone())
+    }
+    async fn bearer(&self) -> Result<SecretString, Error> {
+        Ok(SecretString::new("fake-bearer"))
+    }
+    async fn webhooks(&self) -> Result<Vec<crate::webex::api::Webhook>, Error> {
+        Ok(vec![])
+    }
+    async fn create_webhook(
+        &self,
+        _: &crate::webex::api::WebhookRequest,
+    ) -> Result<crate::webex::api::Webhook, Error> {
+        Err(Error::permanent("not supported by the fake"))
+    }
+    async fn update_webhook(
+        &self,
+        _: &str,
+        _: &crate::webex::api::WebhookRequest,
+    ) -> Result<crate::webex::api::Webhook, Error> {
+        Err(Error::permanent("not supported by the fake"))
+    }
+}
+
+#[async_trait]
+impl crate::webex::WebexConnections for FakeWebex {
+    async fn api(&self, _: &Connection) -> Result<Arc<dyn crate::webex::api::WebexApi>, Error> {
+        Ok(Arc::new(self.clone()))
+    }
+}

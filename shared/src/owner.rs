@@ -1,10 +1,14 @@
 //! Owner resolution: an ordered chain of rules; the first that finds a user wins. The full option set
-//! (co-users, categories, opt-in/out) plugs in here as further rules.
+//! (categories, opt-in/out) plugs in here as further rules.
+//!
+//! Where the vendor lists a meeting's people ([`AttendeeSource`]; Webex `meetingParticipants`), they are
+//! recorded on the entry: the host (a fallback when the recording itself names none), the co-hosts (those in
+//! the directory become co-users) and the participants.
 
-use crate::catalog::RecordingEntry;
+use crate::catalog::{Attendees, RecordingEntry};
 use crate::config::Connection;
 use crate::error::Error;
-use crate::ids::UserId;
+use crate::ids::{Email, UserId};
 use crate::ports::UserDirectory;
 use async_trait::async_trait;
 
@@ -31,6 +35,8 @@ pub trait OwnerRule: Send + Sync {
 pub struct HostVendorId;
 /// The host's e-mail, mapped through the directory.
 pub struct HostEmail;
+/// The participant the vendor flags as host (Webex `meetingParticipants` `host: true`), by e-mail.
+pub struct ParticipantHost;
 /// The connection's default owner.
 pub struct DefaultOwner;
 
@@ -74,6 +80,24 @@ impl OwnerRule for HostEmail {
 }
 
 #[async_trait]
+impl OwnerRule for ParticipantHost {
+    fn name(&self) -> &'static str {
+        "participant_host"
+    }
+    async fn resolve(
+        &self,
+        rec: &RecordingEntry,
+        conn: &Connection,
+        users: &dyn UserDirectory,
+    ) -> Result<Option<UserId>, Error> {
+        let Some(email) = rec.attendees.as_ref().and_then(|a| a.host.as_ref()) else {
+            return Ok(None);
+        };
+        Ok(users.by_email(&conn.tenant, email).await?.map(|u| u.id))
+    }
+}
+
+#[async_trait]
 impl OwnerRule for DefaultOwner {
     fn name(&self) -> &'static str {
         "default_owner"
@@ -88,13 +112,86 @@ impl OwnerRule for DefaultOwner {
     }
 }
 
-/// The default chain: host id → host e-mail → the connection's default owner.
+/// The default chain: host id → host e-mail → participant flagged host → the connection's default owner.
 pub fn default_rules() -> Vec<Box<dyn OwnerRule>> {
     vec![
         Box::new(HostVendorId),
         Box::new(HostEmail),
+        Box::new(ParticipantHost),
         Box::new(DefaultOwner),
     ]
+}
+
+/// Lists a meeting's people at the vendor.
+#[async_trait]
+pub trait AttendeeSource: Send + Sync {
+    /// `None` where the vendor offers no list for this recording (Zoom here: its participant reports are a
+    /// separate API with their own scopes, not used yet).
+    async fn attendees(
+        &self,
+        conn: &Connection,
+        rec: &RecordingEntry,
+    ) -> Result<Option<Attendees>, Error>;
+}
+
+/// [`AttendeeSource`] over the vendors' APIs: Webex `meetingParticipants` (every page).
+pub struct VendorAttendees<W>(pub W);
+
+#[async_trait]
+impl<W: crate::webex::WebexConnections> AttendeeSource for VendorAttendees<W> {
+    async fn attendees(
+        &self,
+        conn: &Connection,
+        rec: &RecordingEntry,
+    ) -> Result<Option<Attendees>, Error> {
+        if rec.vendor != crate::ids::Vendor::Webex {
+            return Ok(None);
+        }
+        let api = self.0.api(conn).await?;
+        let people = api
+            .participants(rec.instance_id.as_str(), rec.host_email.as_ref())
+            .await?;
+        Ok(Some(attendees_of(&people)))
+    }
+}
+
+/// Sorts Webex participants into host, co-hosts and participants (unique e-mails, in listing order).
+pub fn attendees_of(people: &[crate::webex::api::WebexParticipant]) -> Attendees {
+    let mut a = Attendees::default();
+    for p in people {
+        let Some(email) = p.email.as_deref().and_then(|e| Email::parse(e).ok()) else {
+            continue;
+        };
+        if p.host && a.host.is_none() {
+            a.host = Some(email.clone());
+        }
+        if p.co_host && !a.co_hosts.contains(&email) {
+            a.co_hosts.push(email.clone());
+        }
+        if !a.participants.contains(&email) {
+            a.participants.push(email);
+        }
+    }
+    a
+}
+
+/// Fills `co_users`: the co-hosts who are users of the tenant's directory (never the owner).
+pub async fn resolve_co_users(
+    attendees: &mut Attendees,
+    conn: &Connection,
+    owner: Option<&UserId>,
+    users: &dyn UserDirectory,
+) -> Result<(), Error> {
+    attendees.co_users.clear();
+    for email in &attendees.co_hosts {
+        if let Some(u) = users.by_email(&conn.tenant, email).await?
+            && Some(&u.id) != owner
+            && !attendees.co_users.contains(&u.id)
+        {
+            attendees.co_users.push(u.id);
+        }
+    }
+    Ok(())
 }
 
 /// Runs the rules in order.

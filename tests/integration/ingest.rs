@@ -14,11 +14,14 @@ use shared::catalog::CatalogReader;
 use shared::ids::{AccountId, ConnectionId, InstanceId, Vendor};
 use shared::messages::IngestMessage;
 use shared::model::{FileState, RecordingKey, RecordingState};
+use shared::owner::VendorAttendees;
 use std::collections::BTreeMap;
 use std::time::Duration;
 use zoom_sim::{Fault, RecordingSpec, SimRecording, ZoomSim};
 
 const MIB: u64 = 1024 * 1024;
+
+type Webex = std::sync::Arc<shared::webex::HttpWebexConnections>;
 
 struct Pipeline {
     res: BTreeMap<String, String>,
@@ -26,9 +29,9 @@ struct Pipeline {
     sqs: Sqs,
     s3: aws_sdk_s3::Client,
     catalog: DynamoCatalog,
-    enqueue: Enqueue<DynamoConfig, DynamoCatalog, SqsQueue>,
-    owner: OwnerResolver<DynamoConfig, DynamoCatalog, SqsQueue>,
-    downloader: Downloader<DynamoConfig, DynamoCatalog, S3Sink, SqsQueue>,
+    enqueue: Enqueue<DynamoConfig, DynamoCatalog, SqsQueue, Webex>,
+    owner: OwnerResolver<DynamoConfig, DynamoCatalog, SqsQueue, VendorAttendees<Webex>>,
+    downloader: Downloader<DynamoConfig, DynamoCatalog, S3Sink, SqsQueue, Webex>,
     deletion: DeletionScheduler<DynamoConfig, DynamoCatalog>,
 }
 
@@ -50,17 +53,20 @@ impl Pipeline {
         let s3 = shared::aws::s3_client(&conf);
         let config = DynamoConfig::new(ddb.clone(), r("ConfigTable"));
         let catalog = DynamoCatalog::new(ddb, r("CatalogTable"));
+        let webex: Webex = std::sync::Arc::new(shared::aws::webex_connections(&conf));
         Pipeline {
             enqueue: Enqueue {
                 config: config.clone(),
                 catalog: catalog.clone(),
                 owners: SqsQueue::new(sqs.clone(), r("OwnerQueue")),
+                webex: webex.clone(),
             },
             owner: OwnerResolver {
                 config: config.clone(),
                 catalog: catalog.clone(),
                 downloads: SqsQueue::new(sqs.clone(), r("DownloadQueue")),
                 rules: shared::owner::default_rules(),
+                attendees: VendorAttendees(webex.clone()),
             },
             downloader: Downloader {
                 config: config.clone(),
@@ -69,6 +75,7 @@ impl Pipeline {
                 archived: SqsQueue::new(sqs.clone(), r("ArchivedQueue")),
                 lease: Duration::from_secs(900),
                 read_timeout: Duration::from_secs(30),
+                webex,
             },
             deletion: DeletionScheduler {
                 config,

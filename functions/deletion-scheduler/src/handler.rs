@@ -26,7 +26,13 @@ impl<C: ConfigStore, K: DeletionCatalog> DeletionScheduler<C, K> {
             format!("recording {}", msg.recording),
         )?;
         let archived_at = rec.archived_at.unwrap_or(now);
-        let plan = shared::deletion::plan(&conn.delete_plan, &rec, &conn.api_base_url, archived_at, now);
+        let plan = shared::deletion::plan(
+            &conn.delete_plan,
+            &rec,
+            &conn.api_base_url,
+            archived_at,
+            now,
+        );
         self.catalog.set_deletion(&msg.recording, &plan).await?;
         tracing::info!(recording = %msg.recording, status = plan.status, due_at = ?plan.due_at, "deletion planned");
         Ok(plan)

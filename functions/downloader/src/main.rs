@@ -28,6 +28,7 @@ async fn main() -> Result<(), Error> {
         catalog: DynamoCatalog::new(ddb, catalog_table),
         sink: S3Sink::new(shared::aws::s3_client(&aws), bucket),
         archived: SqsQueue::new(aws_sdk_sqs::Client::new(&aws), archived_url),
+        webex: shared::aws::webex_connections(&aws),
         lease: Duration::from_secs(lease_secs),
         read_timeout: Duration::from_secs(60),
     };

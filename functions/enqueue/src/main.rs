@@ -1,4 +1,4 @@
-//! Enqueue: events queue → catalog → owner queue.
+//! Enqueue: events queue → (Webex REST API) → catalog → owner queue.
 
 use enqueue::handler;
 
@@ -21,6 +21,7 @@ async fn main() -> Result<(), Error> {
         config: DynamoConfig::new(ddb.clone(), config_table),
         catalog: DynamoCatalog::new(ddb, catalog_table),
         owners: SqsQueue::new(aws_sdk_sqs::Client::new(&aws), owner_url),
+        webex: shared::aws::webex_connections(&aws),
     };
     let enqueue = &enqueue;
     serve(|msg| async move { outcome(enqueue.handle(msg, chrono::Utc::now()).await) }).await

@@ -22,6 +22,7 @@ async fn main() -> Result<(), Error> {
         catalog: DynamoCatalog::new(ddb, catalog_table),
         downloads: SqsQueue::new(aws_sdk_sqs::Client::new(&aws), download_url),
         rules: shared::owner::default_rules(),
+        attendees: shared::owner::VendorAttendees(shared::aws::webex_connections(&aws)),
     };
     let resolver = &resolver;
     serve(|msg| async move { outcome(resolver.handle(msg).await) }).await

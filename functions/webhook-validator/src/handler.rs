@@ -8,9 +8,9 @@ use shared::error::Error;
 use shared::ids::{ConnectionId, Vendor};
 use shared::messages::IngestMessage;
 use shared::ports::{ConfigStore, Queue, SecretStore};
-use shared::zoom::event::{ZoomWebhook, classify};
 use shared::webex::event::{self as webex_event, WebexWebhook};
 use shared::webex::signature::{self as webex_signature, SignatureError as WebexSignatureError};
+use shared::zoom::event::{ZoomWebhook, classify};
 use shared::zoom::signature::{self, SignatureError};
 
 /// Bodies above this are refused with 413. Zoom recording events are a few KiB to tens of KiB.
@@ -177,7 +177,10 @@ fn webex(req: &Incoming<'_>, secret: &str, conn_raw: &str) -> Result<String, Rep
             WebexSignatureError::Malformed | WebexSignatureError::Mismatch => "bad signature",
         };
         if sig.is_none() && (req.header)("x-webex-signature").is_some() {
-            tracing::warn!(connection = conn_raw, "request carries X-Webex-Signature, which is not a documented Webex header; only X-Spark-Signature is verified");
+            tracing::warn!(
+                connection = conn_raw,
+                "request carries X-Webex-Signature, which is not a documented Webex header; only X-Spark-Signature is verified"
+            );
         }
         tracing::warn!(connection = conn_raw, detail = %e, "webex signature check failed");
         return Err(reject(401, conn_raw, reason));
@@ -227,7 +230,8 @@ mod tests_support {
     pub const STARTED: &[u8] = include_bytes!("../../../events/zoom/meeting.started.json");
     pub const NOW: i64 = 1_767_225_700;
     pub const WEBEX_SECRET: &str = "webex-whsec-7f3a";
-    pub const WEBEX_ORG: &str = "Y2lzY29zcGFyazovL3VzL09SR0FOSVpBVElPTi9lMWQ3MzQ0Ny1hZjY3LTQ1ZTYtOGM2Mi0xMTVlNDQ3Y2QzMmQ";
+    pub const WEBEX_ORG: &str =
+        "Y2lzY29zcGFyazovL3VzL09SR0FOSVpBVElPTi9lMWQ3MzQ0Ny1hZjY3LTQ1ZTYtOGM2Mi0xMTVlNDQ3Y2QzMmQ";
     pub const WEBEX_RECORDING: &[u8] =
         include_bytes!("../../../events/webex/recordings.created.json");
     pub const WEBEX_TRANSCRIPT: &[u8] =
@@ -518,7 +522,14 @@ mod tests {
             (WEBEX_TRANSCRIPT, "meetingTranscripts.created"),
         ] {
             // Webex signs no timestamp: any `now` is fine.
-            let r = post(&v, "/webhooks/webex/webex-main", &spark(body), body, NOW + 86_400).await;
+            let r = post(
+                &v,
+                "/webhooks/webex/webex-main",
+                &spark(body),
+                body,
+                NOW + 86_400,
+            )
+            .await;
             assert_eq!(r.status, 200, "{}", r.body);
             let msg: IngestMessage =
                 serde_json::from_str(v.events.bodies().last().unwrap()).unwrap();
@@ -528,7 +539,14 @@ mod tests {
         assert_eq!(v.events.bodies().len(), 2);
 
         let ignored = br#"{"resource":"meetings","event":"ended","orgId":"O","data":{"id":"m"}}"#;
-        let r = post(&v, "/webhooks/webex/webex-main", &spark(ignored), ignored, NOW).await;
+        let r = post(
+            &v,
+            "/webhooks/webex/webex-main",
+            &spark(ignored),
+            ignored,
+            NOW,
+        )
+        .await;
         assert_eq!((r.status, r.body.contains("ignored")), (200, true));
         assert_eq!(v.events.bodies().len(), 2);
     }

@@ -361,6 +361,21 @@ impl OwnerCatalog for DynamoCatalog {
         self.file(key, file_id).await
     }
 
+    async fn set_attendees(&self, key: &RecordingKey, attendees: &Attendees) -> Result<(), Error> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(self.key(key.partition_key(), META)))
+            .update_expression("SET attendees = :a, updated_at = :now")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":a", to_av(attendees)?)
+            .expression_attribute_values(":now", now_str(Utc::now()))
+            .send()
+            .await
+            .map_err(|e| sdk_error("UpdateItem(attendees)", e))?;
+        Ok(())
+    }
+
     async fn mark_queued(&self, key: &RecordingKey, file_id: &FileId) -> Result<bool, Error> {
         Ok(self
             .update_file(

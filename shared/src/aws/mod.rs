@@ -19,3 +19,13 @@ pub fn s3_client(conf: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
             .build(),
     )
 }
+
+/// The Webex API clients of a function: credentials read from and rotated into Secrets Manager.
+pub fn webex_connections(conf: &aws_config::SdkConfig) -> crate::webex::HttpWebexConnections {
+    crate::webex::HttpWebexConnections::new(
+        std::sync::Arc::new(secrets::SecretsManager::new(
+            aws_sdk_secretsmanager::Client::new(conf),
+        )),
+        crate::webex::api::RetryPolicy::default(),
+    )
+}

@@ -301,12 +301,22 @@ impl HttpWebex {
                             wait.as_secs()
                         )));
                     }
-                    tracing::info!(call = what, status = status.as_u16(), wait_secs = wait.as_secs_f32(), "webex rate limit; waiting as told");
+                    tracing::info!(
+                        call = what,
+                        status = status.as_u16(),
+                        wait_secs = wait.as_secs_f32(),
+                        "webex rate limit; waiting as told"
+                    );
                     tokio::time::sleep(wait).await;
                 }
                 500 | 502 | 503 | 504 if !last => {
                     let wait = retry_after(&resp).unwrap_or_else(|| self.backoff(attempt));
-                    tracing::info!(call = what, status = status.as_u16(), wait_ms = wait.as_millis() as u64, "webex unavailable; backing off");
+                    tracing::info!(
+                        call = what,
+                        status = status.as_u16(),
+                        wait_ms = wait.as_millis() as u64,
+                        "webex unavailable; backing off"
+                    );
                     tokio::time::sleep(wait.min(self.retry.max_wait)).await;
                 }
                 _ => return Err(status_error(what, status, resp).await),
@@ -460,7 +470,14 @@ impl WebexApi for HttpWebex {
 
 /// `Retry-After` in seconds (Webex's form), capped at one day.
 fn retry_after(resp: &reqwest::Response) -> Option<Duration> {
-    let secs: u64 = resp.headers().get(RETRY_AFTER)?.to_str().ok()?.trim().parse().ok()?;
+    let secs: u64 = resp
+        .headers()
+        .get(RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
     Some(Duration::from_secs(secs.min(86_400)))
 }
 
@@ -551,7 +568,8 @@ mod tests {
             ("meetingId", "m#1".to_owned()),
             ("hostEmail", "a@b.edu".to_owned()),
         ];
-        let next = keep_filters(&cur, "/v1/meetingParticipants?max=100&cursor=2", &filters).unwrap();
+        let next =
+            keep_filters(&cur, "/v1/meetingParticipants?max=100&cursor=2", &filters).unwrap();
         let q: Vec<(String, String)> = next.query_pairs().into_owned().collect();
         assert!(q.contains(&("meetingId".into(), "m#1".into())), "{q:?}");
         assert!(q.contains(&("hostEmail".into(), "a@b.edu".into())));

@@ -36,7 +36,9 @@ pub struct Notification {
 pub enum WebexWebhook {
     Ingest(Notification),
     /// Any other resource or event: acknowledged, not ingested.
-    Ignored { event: String },
+    Ignored {
+        event: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

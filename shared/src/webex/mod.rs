@@ -6,3 +6,83 @@ pub mod auth;
 pub mod event;
 pub mod normalise;
 pub mod signature;
+
+use crate::config::Connection;
+use crate::error::Error;
+use api::{HttpWebex, RetryPolicy, WebexApi};
+use async_trait::async_trait;
+use auth::{SecretReadWrite, TokenSource};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// Gives the Webex API of a connection (its base URL and its credentials).
+#[async_trait]
+pub trait WebexConnections: Send + Sync {
+    async fn api(&self, conn: &Connection) -> Result<Arc<dyn WebexApi>, Error>;
+}
+
+/// One [`HttpWebex`] per connection, kept for the life of the function instance so its access token is reused
+/// across invocations.
+pub struct HttpWebexConnections {
+    http: reqwest::Client,
+    secrets: Arc<dyn SecretReadWrite>,
+    retry: RetryPolicy,
+    cache: Mutex<HashMap<(String, String, String), Arc<HttpWebex>>>,
+}
+
+impl HttpWebexConnections {
+    pub fn new(secrets: Arc<dyn SecretReadWrite>, retry: RetryPolicy) -> Self {
+        let http = reqwest::Client::builder()
+            .connect_timeout(std::time::Duration::from_secs(10))
+            .timeout(std::time::Duration::from_secs(60))
+            .user_agent(concat!("recording-archiver/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .expect("static HTTP client configuration");
+        Self {
+            http,
+            secrets,
+            retry,
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+#[async_trait]
+impl WebexConnections for HttpWebexConnections {
+    async fn api(&self, conn: &Connection) -> Result<Arc<dyn WebexApi>, Error> {
+        let creds = conn.credentials_ref.clone().ok_or_else(|| {
+            Error::permanent(format!(
+                "connection {} has no credentials_ref: Webex needs API credentials",
+                conn.id
+            ))
+        })?;
+        // A changed base URL or credentials secret gives a new client.
+        let key = (
+            conn.id.to_string(),
+            conn.api_base_url.clone(),
+            creds.clone(),
+        );
+        let mut cache = self.cache.lock().expect("client cache");
+        let client = cache.entry(key).or_insert_with(|| {
+            Arc::new(HttpWebex::new(
+                &conn.api_base_url,
+                self.http.clone(),
+                TokenSource::new(
+                    creds,
+                    self.secrets.clone(),
+                    &conn.oauth_base_url,
+                    self.http.clone(),
+                ),
+                self.retry,
+            ))
+        });
+        Ok(client.clone())
+    }
+}
+
+#[async_trait]
+impl<T: WebexConnections + ?Sized> WebexConnections for Arc<T> {
+    async fn api(&self, conn: &Connection) -> Result<Arc<dyn WebexApi>, Error> {
+        (**self).api(conn).await
+    }
+}

@@ -40,13 +40,20 @@ pub fn file_id(recording_id: &str, link: WebexLink) -> Result<FileId, WebexMapEr
     FileId::parse(raw).map_err(|e| rec_err(recording_id, e.reason))
 }
 
-fn files_of(seg: &WebexRecording, host_email: Option<&Email>) -> Result<Vec<RecordingFile>, WebexMapError> {
+fn files_of(
+    seg: &WebexRecording,
+    host_email: Option<&Email>,
+) -> Result<Vec<RecordingFile>, WebexMapError> {
     let start = seg
         .time_recorded
         .or(seg.create_time)
         .ok_or_else(|| rec_err(&seg.id, "neither timeRecorded nor createTime"))?;
     let end = seg.duration_seconds.map(|d| start + Duration::seconds(d));
-    let format = seg.format.clone().unwrap_or_else(|| "MP4".into()).to_ascii_uppercase();
+    let format = seg
+        .format
+        .clone()
+        .unwrap_or_else(|| "MP4".into())
+        .to_ascii_uppercase();
     let (video_kind, video_ext) = match format.as_str() {
         "MP4" | "UPLOADED" => (
             FileKind::Video {
@@ -67,24 +74,28 @@ fn files_of(seg: &WebexRecording, host_email: Option<&Email>) -> Result<Vec<Reco
             "bin",
         ),
     };
-    let links = seg.temporary_direct_download_links.clone().unwrap_or_default();
+    let links = seg
+        .temporary_direct_download_links
+        .clone()
+        .unwrap_or_default();
     let source = |link| DownloadSource::WebexRecording {
         recording_id: seg.id.clone(),
         link,
         host_email: host_email.cloned(),
     };
-    let file = |link, kind, vendor_type: &str, ext: &str, size| -> Result<RecordingFile, WebexMapError> {
-        Ok(RecordingFile {
-            id: file_id(&seg.id, link)?,
-            kind,
-            vendor_type: vendor_type.to_owned(),
-            extension: ext.to_owned(),
-            segment_start: start,
-            recording_end: end,
-            expected_size: size,
-            source: source(link),
-        })
-    };
+    let file =
+        |link, kind, vendor_type: &str, ext: &str, size| -> Result<RecordingFile, WebexMapError> {
+            Ok(RecordingFile {
+                id: file_id(&seg.id, link)?,
+                kind,
+                vendor_type: vendor_type.to_owned(),
+                extension: ext.to_owned(),
+                segment_start: start,
+                recording_end: end,
+                expected_size: size,
+                source: source(link),
+            })
+        };
     // The video is always planned: if Webex withholds its link ("Prevent downloading"), the failure is recorded
     // for an admin instead of the recording silently missing a file.
     let mut files = vec![file(
@@ -162,7 +173,8 @@ pub fn recording(
         },
         start_time,
         timezone: None,
-        duration_minutes: (total_secs > 0).then(|| u32::try_from((total_secs + 59) / 60).unwrap_or(u32::MAX)),
+        duration_minutes: (total_secs > 0)
+            .then(|| u32::try_from((total_secs + 59) / 60).unwrap_or(u32::MAX)),
         vendor_recording_ids: segments.iter().map(|s| s.id.clone()).collect(),
         files,
     })
@@ -258,7 +270,10 @@ mod tests {
         assert_eq!(r.instance.as_str(), "m_I_1");
         assert_eq!(r.meeting_id, "series1");
         assert_eq!(r.topic, "BIO 101");
-        assert_eq!(r.start_time, "2026-11-20T10:00:00Z".parse::<DateTime<Utc>>().unwrap());
+        assert_eq!(
+            r.start_time,
+            "2026-11-20T10:00:00Z".parse::<DateTime<Utc>>().unwrap()
+        );
         assert_eq!(r.segments().len(), 2);
         assert_eq!(r.duration_minutes, Some(60));
         let ids: Vec<_> = r.files.iter().map(|f| f.id.as_str().to_owned()).collect();
@@ -273,20 +288,38 @@ mod tests {
 
         let err = recording(
             &org,
-            &[seg("r1", "m_I_1", "2026-11-20T10:00:00Z", false), seg("x", "m_I_2", "2026-11-20T10:00:00Z", false)],
+            &[
+                seg("r1", "m_I_1", "2026-11-20T10:00:00Z", false),
+                seg("x", "m_I_2", "2026-11-20T10:00:00Z", false),
+            ],
             None,
             None,
         )
         .unwrap_err();
-        assert!(err.to_string().contains("another meeting instance"), "{err}");
+        assert!(
+            err.to_string().contains("another meeting instance"),
+            "{err}"
+        );
         assert_eq!(recording(&org, &[], None, None), Err(WebexMapError::Empty));
     }
 
     #[test]
     fn same_topic_on_other_days_are_other_entries() {
         let org = AccountId::parse("ORG").unwrap();
-        let a = recording(&org, &[seg("r1", "m_I_1", "2026-11-13T10:00:00Z", false)], None, None).unwrap();
-        let b = recording(&org, &[seg("r9", "m_I_2", "2026-11-20T10:00:00Z", false)], None, None).unwrap();
+        let a = recording(
+            &org,
+            &[seg("r1", "m_I_1", "2026-11-13T10:00:00Z", false)],
+            None,
+            None,
+        )
+        .unwrap();
+        let b = recording(
+            &org,
+            &[seg("r9", "m_I_2", "2026-11-20T10:00:00Z", false)],
+            None,
+            None,
+        )
+        .unwrap();
         assert_eq!(a.topic, b.topic);
         assert_ne!(a.instance, b.instance);
     }
@@ -304,6 +337,11 @@ mod tests {
         assert_eq!(r.files[0].kind, FileKind::Transcript);
         let mut bad = t.clone();
         bad.vtt_download_link = None;
-        assert!(transcript(&org, &bad, None).unwrap_err().to_string().contains("vttDownloadLink"));
+        assert!(
+            transcript(&org, &bad, None)
+                .unwrap_err()
+                .to_string()
+                .contains("vttDownloadLink")
+        );
     }
 }
