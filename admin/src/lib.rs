@@ -1,5 +1,7 @@
 //! The admin CLI's commands. Exit codes: 0 ok, 1 not found, 2 invalid input.
 
+pub mod webex;
+
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use serde::Serialize;
@@ -46,9 +48,14 @@ pub enum Command {
         /// The vendor account id.
         #[arg(long)]
         account: String,
-        /// The meeting instance id (Zoom uuid, as Zoom sends it).
+        /// The meeting instance id (Zoom uuid as Zoom sends it; Webex `meetingId` of the ended instance).
         #[arg(long)]
         instance: String,
+    },
+    /// Create, repair (reactivate, re-key) or list the org-wide Webex webhooks of a connection.
+    WebexWebhooks {
+        #[command(subcommand)]
+        action: WebhookAction,
     },
     /// List a tenant's recordings in a state (pending_owner, archiving, archived, failed), newest first.
     List {
@@ -58,6 +65,27 @@ pub enum Command {
         state: String,
         #[arg(long, default_value_t = 50)]
         limit: i32,
+    },
+}
+
+#[derive(Subcommand, Debug, Clone)]
+pub enum WebhookAction {
+    /// Create the `recordings`/`created` and `meetingTranscripts`/`created` webhooks (ownedBy org) if missing,
+    /// reactivate inactive ones, and make their secret the one in Secrets Manager (generated on first use).
+    Ensure {
+        #[arg(long)]
+        connection: String,
+        /// The stack output `WebhookBaseUrl` (`https://…/webhooks`).
+        #[arg(long)]
+        webhook_base_url: String,
+    },
+    /// List the org's webhooks with their status; `*` marks the ones that point at this connection.
+    List {
+        #[arg(long)]
+        connection: String,
+        /// The stack output `WebhookBaseUrl`.
+        #[arg(long)]
+        webhook_base_url: String,
     },
 }
 
@@ -127,6 +155,8 @@ pub fn entry_json(rec: &RecordingEntry, files: &[FileEntry]) -> serde_json::Valu
     segments.sort();
     segments.dedup();
     serde_json::json!({
+        "title": rec.topic,
+        "description": rec.description(),
         "recording": rec,
         "segments": segments.len(),
         "files": views,
@@ -190,6 +220,64 @@ pub async fn run(cli: Cli) -> Result<i32> {
                     "  webhook for {}: POST <api>/webhooks/{}/{}",
                     c.id, c.vendor, c.id
                 );
+            }
+            Ok(0)
+        }
+        Command::WebexWebhooks { action } => {
+            need("config-table", &cli.config_table)?;
+            let (WebhookAction::Ensure {
+                connection,
+                webhook_base_url,
+            }
+            | WebhookAction::List {
+                connection,
+                webhook_base_url,
+            }) = action.clone();
+            let id = shared::ids::ConnectionId::parse(&connection)?;
+            let store = DynamoConfig::new(ddb, cli.config_table);
+            let Some(conn) = shared::ports::ConfigStore::connection(&store, &id).await? else {
+                eprintln!("no connection {connection}");
+                return Ok(1);
+            };
+            if conn.vendor != Vendor::Webex {
+                eprintln!(
+                    "connection {connection} is a {} connection, not webex",
+                    conn.vendor
+                );
+                return Ok(2);
+            }
+            let api =
+                shared::webex::WebexConnections::api(&shared::aws::webex_connections(&aws), &conn)
+                    .await?;
+            let target = webex::target_url(&webhook_base_url, &conn);
+            match action {
+                WebhookAction::Ensure { .. } => {
+                    let secrets = SecretsManager::new(aws_sdk_secretsmanager::Client::new(&aws));
+                    let (secret, generated) = webex::webhook_secret(&secrets, &conn).await?;
+                    if generated {
+                        println!(
+                            "webhook secret generated and stored in {}",
+                            conn.webhook_secret_ref
+                        );
+                    }
+                    for r in webex::ensure(api.as_ref(), &conn, &target, &secret).await? {
+                        println!("{r}");
+                    }
+                }
+                WebhookAction::List { .. } => {
+                    for (ours, w) in webex::list(api.as_ref(), &target).await? {
+                        println!(
+                            "{}{}\t{}.{}\t{}\t{}\t{}",
+                            if ours { "* " } else { "  " },
+                            w.id,
+                            w.resource,
+                            w.event,
+                            w.status,
+                            w.owned_by.as_deref().unwrap_or("creator"),
+                            w.target_url
+                        );
+                    }
+                }
             }
             Ok(0)
         }

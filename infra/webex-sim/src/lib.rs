@@ -494,7 +494,12 @@ impl SimMeeting {
     /// `createdBy` and `actorId` are the host.
     pub fn recording_created_body(&self, i: usize, org_id: &str) -> String {
         let data = self.recording_data(i);
-        event_body(&manual_hook(&self.host_person_id), "recordings", org_id, &data)
+        event_body(
+            &manual_hook(&self.host_person_id),
+            "recordings",
+            org_id,
+            &data,
+        )
     }
 }
 
@@ -514,7 +519,12 @@ impl SimTranscript {
     /// id [`MANUAL_WEBHOOK_ID`].
     pub fn created_body(&self, org_id: &str) -> String {
         let data = self.data();
-        event_body(&manual_hook(&self.host_person_id), "meetingTranscripts", org_id, &data)
+        event_body(
+            &manual_hook(&self.host_person_id),
+            "meetingTranscripts",
+            org_id,
+            &data,
+        )
     }
 }
 
@@ -560,6 +570,7 @@ pub(crate) struct QueuedFault {
     pub retry_after: Option<u64>,
 }
 
+#[derive(Default)]
 pub(crate) struct State {
     pub access_tokens: HashMap<String, i64>,
     pub refresh_tokens: HashSet<String>,
@@ -582,6 +593,7 @@ pub(crate) struct Shared {
     state: Mutex<State>,
     pub base_url: String,
     pub org_id: String,
+    org_uuid: String,
     pub client_id: String,
     pub client_secret: String,
     /// Person id of the admin the integration acts for (`createdBy` of webhooks).
@@ -600,36 +612,24 @@ impl Shared {
         format!("{}/v1", self.base_url)
     }
 
-    /// A new access token (TTL from the state) and its expiry.
+    /// A Webex-looking token: `<base64>_PF84_<org uuid>`.
+    fn new_token(&self) -> String {
+        format!("{}_PF84_{}", b64(&(uuid() + &uuid())), self.org_uuid)
+    }
+
+    /// A new access token (TTL from the state) and its expiry (Unix seconds).
     pub fn issue_access_token(&self, st: &mut State) -> (String, i64) {
-        let token = format!(
-            "{}_PF84_{}",
-            b64(&format!("{}{}", uuid(), &uuid()[..12])),
-            &self.org_uuid()
-        );
+        let token = self.new_token();
         let exp = Utc::now().timestamp() + st.access_ttl;
         st.access_tokens.insert(token.clone(), exp);
         (token, exp)
     }
 
+    /// A new refresh token.
     pub fn issue_refresh_token(&self, st: &mut State) -> String {
-        let token = format!(
-            "{}_PF84_{}",
-            b64(&format!("{}{}", uuid(), uuid())),
-            self.org_uuid()
-        );
+        let token = self.new_token();
         st.refresh_tokens.insert(token.clone());
         token
-    }
-
-    fn org_uuid(&self) -> String {
-        use base64::Engine as _;
-        base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(&self.org_id)
-            .ok()
-            .and_then(|b| String::from_utf8(b).ok())
-            .and_then(|s| s.rsplit('/').next().map(str::to_owned))
-            .unwrap_or_default()
     }
 }
 
@@ -643,7 +643,9 @@ pub struct WebexSim {
 
 impl fmt::Debug for WebexSim {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("WebexSim").field("addr", &self.addr).finish()
+        f.debug_struct("WebexSim")
+            .field("addr", &self.addr)
+            .finish()
     }
 }
 
@@ -654,28 +656,21 @@ impl WebexSim {
             .await
             .context("binding 127.0.0.1:0")?;
         let addr = listener.local_addr()?;
+        let org_uuid = uuid();
         let http = reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(10))
             .build()
             .context("building the webhook client")?;
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
-                access_tokens: HashMap::new(),
-                refresh_tokens: HashSet::new(),
                 access_ttl: DEFAULT_ACCESS_TOKEN_TTL_SECS,
                 rotate: true,
                 link_ttl: DEFAULT_LINK_TTL_SECS,
-                expire_next: HashMap::new(),
-                faults: VecDeque::new(),
-                drop_filters: false,
-                meetings: Vec::new(),
-                recordings: HashMap::new(),
-                transcripts: Vec::new(),
-                webhooks: Vec::new(),
-                api: ApiStats::default(),
+                ..State::default()
             }),
             base_url: format!("http://127.0.0.1:{}", addr.port()),
-            org_id: spark_id("ORGANIZATION", &uuid()),
+            org_id: spark_id("ORGANIZATION", &org_uuid),
+            org_uuid,
             client_id: format!("C{}", hex::encode(rand::rng().random::<[u8; 32]>())),
             client_secret: hex::encode(rand::rng().random::<[u8; 32]>()),
             admin_id: spark_id("PEOPLE", &uuid()),
@@ -801,12 +796,17 @@ impl WebexSim {
         );
         let scheduled_meeting_id = format!("{series_id}_{}", spec.start.format("%Y%m%dT%H%M%SZ"));
         let mut entries = Vec::new();
-        let mut recordings = Vec::new();
         for seg in &spec.segments {
             let time_recorded = spec.start + Duration::seconds(seg.offset_secs);
             let create_time = time_recorded + Duration::seconds(seg.duration_secs + 120);
-            let mut files = Vec::new();
-            let mut generators = HashMap::new();
+            let mut rec = SimRecording {
+                id: hex32(),
+                time_recorded,
+                create_time,
+                duration_secs: seg.duration_secs,
+                files: Vec::new(),
+            };
+            let mut files = HashMap::new();
             let sizes = [
                 (LinkKind::Recording, Some(seg.video_bytes)),
                 (LinkKind::Audio, seg.audio_bytes),
@@ -818,30 +818,27 @@ impl WebexSim {
             for (kind, size) in sizes {
                 let Some(size) = size else { continue };
                 let generator = Generator::new(kind.content_kind(), rand::rng().random(), size);
-                files.push(SimFile {
+                rec.files.push(SimFile {
                     kind,
                     size,
                     sha256: generator.sha256_hex(),
                     content_type: kind.content_type().to_owned(),
                     extension: kind.extension().to_owned(),
                 });
-                generators.insert(kind, generator);
+                let stats = FileStats::default();
+                files.insert(kind, FileEntry { generator, stats });
             }
-            let rec = SimRecording {
-                id: hex32(),
-                time_recorded,
-                create_time,
-                duration_secs: seg.duration_secs,
+            // The meeting index is set when the entry is stored.
+            entries.push(RecEntry {
+                meeting: 0,
+                rec,
                 files,
-            };
-            entries.push((rec.clone(), generators));
-            recordings.push(rec);
+            });
         }
-        let host_display_name = spec
-            .participants
-            .iter()
-            .find(|p| p.host)
-            .map_or_else(|| display_name(&spec.host_email), |p| p.display_name.clone());
+        let host_display_name = spec.participants.iter().find(|p| p.host).map_or_else(
+            || display_name(&spec.host_email),
+            |p| p.display_name.clone(),
+        );
         let mut meeting = SimMeeting {
             instance_id,
             series_id,
@@ -850,7 +847,7 @@ impl WebexSim {
             host_email: spec.host_email,
             host_person_id: spec.host_person_id,
             start: spec.start,
-            recordings,
+            recordings: entries.iter().map(|e| e.rec.clone()).collect(),
             transcript: None,
         };
         if spec.segments.iter().any(|s| s.transcript) {
@@ -866,22 +863,9 @@ impl WebexSim {
 
         let mut st = self.shared.lock();
         let idx = st.meetings.len();
-        for (rec, generators) in entries {
-            let files = generators
-                .into_iter()
-                .map(|(k, generator)| {
-                    let stats = FileStats::default();
-                    (k, FileEntry { generator, stats })
-                })
-                .collect();
-            st.recordings.insert(
-                rec.id.clone(),
-                RecEntry {
-                    meeting: idx,
-                    rec,
-                    files,
-                },
-            );
+        for mut e in entries {
+            e.meeting = idx;
+            st.recordings.insert(e.rec.id.clone(), e);
         }
         if let Some(t) = &meeting.transcript {
             push_transcript(&mut st, t.clone(), meeting.start);
@@ -914,7 +898,11 @@ impl WebexSim {
     }
 
     fn new_transcript(&self, m: &SimMeeting, created: DateTime<Utc>, secs: i64) -> SimTranscript {
-        let generator = Generator::new(ContentKind::Vtt, rand::rng().random(), transcript_size(secs));
+        let generator = Generator::new(
+            ContentKind::Vtt,
+            rand::rng().random(),
+            transcript_size(secs),
+        );
         SimTranscript {
             id: hex32(),
             meeting_instance_id: m.instance_id.clone(),

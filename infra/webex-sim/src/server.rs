@@ -8,8 +8,8 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, Request, State};
 use axum::http::header::{
-    ACCEPT_RANGES, AUTHORIZATION, CONTENT_DISPOSITION, CONTENT_LENGTH, CONTENT_RANGE,
-    CONTENT_TYPE, LINK, RANGE, RETRY_AFTER,
+    ACCEPT_RANGES, AUTHORIZATION, CONTENT_DISPOSITION, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE,
+    LINK, RANGE, RETRY_AFTER,
 };
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::middleware::{self, Next};
@@ -42,7 +42,10 @@ pub(crate) fn router(sh: Arc<Shared>) -> Router {
         .route("/v1/admin/recordings", get(admin_recordings))
         .route("/v1/meetingParticipants", get(participants))
         .route("/v1/meetingTranscripts", get(transcripts))
-        .route("/v1/meetingTranscripts/{id}/download", get(transcript_download))
+        .route(
+            "/v1/meetingTranscripts/{id}/download",
+            get(transcript_download),
+        )
         .route("/v1/webhooks", get(list_webhooks).post(create_webhook))
         .route(
             "/v1/webhooks/{id}",
@@ -108,8 +111,7 @@ fn take_fault(st: &mut SimState) -> Option<Response> {
                 status,
                 &json!({"message": message, "trackingId": tracking_id()}),
             );
-            r.headers_mut()
-                .insert(RETRY_AFTER, HeaderValue::from(secs));
+            r.headers_mut().insert(RETRY_AFTER, HeaderValue::from(secs));
             Some(r)
         }
         None => {
@@ -260,11 +262,11 @@ async fn admin_recordings(State(sh): Sim, uri: Uri) -> Response {
     let q = parse_query(uri.query());
     let (max, cursor) = match paging(&q) {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let (from, to) = match time_window(&q) {
         Ok(w) => w,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let meeting_id = q_get(&q, "meetingId");
     let host = q_get(&q, "hostEmail");
@@ -286,16 +288,12 @@ async fn admin_recordings(State(sh): Sim, uri: Uri) -> Response {
                     ]
                     .contains(&&id.to_owned()),
                     None => {
-                        site_ok
-                            && from.is_none_or(|f| when >= f)
-                            && to.is_none_or(|t| when < t)
+                        site_ok && from.is_none_or(|f| when >= f) && to.is_none_or(|t| when < t)
                     }
                 }
         })
         .collect();
-    recs.sort_by(|a, b| {
-        (b.rec.create_time, &b.rec.id).cmp(&(a.rec.create_time, &a.rec.id))
-    });
+    recs.sort_by(|a, b| (b.rec.create_time, &b.rec.id).cmp(&(a.rec.create_time, &a.rec.id)));
     let items = recs
         .into_iter()
         .map(|e| {
@@ -316,7 +314,7 @@ async fn participants(State(sh): Sim, uri: Uri) -> Response {
     let q = parse_query(uri.query());
     let (max, cursor) = match paging(&q) {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let Some(meeting_id) = q_get(&q, "meetingId") else {
         return api_error(StatusCode::BAD_REQUEST, "meetingId is required.");
@@ -362,11 +360,11 @@ async fn transcripts(State(sh): Sim, uri: Uri) -> Response {
     let q = parse_query(uri.query());
     let (max, cursor) = match paging(&q) {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let (from, to) = match time_window(&q) {
         Ok(w) => w,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let meeting_id = q_get(&q, "meetingId");
     let host = q_get(&q, "hostEmail");
@@ -406,7 +404,7 @@ async fn transcripts(State(sh): Sim, uri: Uri) -> Response {
             }),
         ));
     }
-    items.sort_by(|a, b| b.0.cmp(&a.0));
+    items.sort_by_key(|(created, _)| std::cmp::Reverse(*created));
     let items = items.into_iter().map(|(_, v)| v).collect();
     page(&sh, st.drop_filters, uri.path(), &q, items, max, cursor)
 }
@@ -433,7 +431,14 @@ async fn transcript_download(
         t.file.generator
     };
     let name = format!("{id}.{}", q_get(&q, "format").unwrap_or("vtt"));
-    serve(sh, Target::Transcript(id), generator, &headers, content_type, &name)
+    serve(
+        sh,
+        Target::Transcript(id),
+        generator,
+        &headers,
+        content_type,
+        &name,
+    )
 }
 
 // ---------------------------------------------------------------------------------------
@@ -463,49 +468,49 @@ fn webhook_json(sh: &Shared, h: &HookEntry) -> Value {
     v
 }
 
-/// The JSON body as an object, and a string field of it.
-fn json_body(body: &[u8]) -> Result<serde_json::Map<String, Value>, Response> {
+type JsonObject = serde_json::Map<String, Value>;
+
+/// The request body as a JSON object.
+fn json_body(body: &[u8]) -> Result<JsonObject, BadRequest> {
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(m)) => Ok(m),
-        _ => Err(api_error(
-            StatusCode::BAD_REQUEST,
-            "The request body is not a JSON object.",
-        )),
+        _ => Err(BadRequest("The request body is not a JSON object.".into())),
     }
 }
 
-fn str_field(
-    m: &serde_json::Map<String, Value>,
-    key: &str,
-    required: bool,
-) -> Result<Option<String>, Response> {
+/// An optional string field (absent or null → `None`).
+fn opt_field(m: &JsonObject, key: &str) -> Result<Option<String>, BadRequest> {
     match m.get(key) {
-        Some(Value::String(s)) if !s.is_empty() => Ok(Some(s.clone())),
-        None | Some(Value::Null) if !required => Ok(None),
-        _ => Err(api_error(
-            StatusCode::BAD_REQUEST,
-            &format!("Missing or invalid field: {key}."),
-        )),
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        _ => Err(BadRequest(format!("Invalid field: {key}."))),
     }
+}
+
+/// A required, non-empty string field.
+fn req_field(m: &JsonObject, key: &str) -> Result<String, BadRequest> {
+    opt_field(m, key)?
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| BadRequest(format!("Missing required field: {key}.")))
 }
 
 async fn create_webhook(State(sh): Sim, body: Bytes) -> Response {
     let parsed = json_body(&body).and_then(|m| {
         Ok(SimWebhook {
             id: spark_id("WEBHOOK", &uuid()),
-            name: str_field(&m, "name", true)?.unwrap_or_default(),
-            target_url: str_field(&m, "targetUrl", true)?.unwrap_or_default(),
-            resource: str_field(&m, "resource", true)?.unwrap_or_default(),
-            event: str_field(&m, "event", true)?.unwrap_or_default(),
-            filter: str_field(&m, "filter", false)?,
-            secret: str_field(&m, "secret", false)?,
+            name: req_field(&m, "name")?,
+            target_url: req_field(&m, "targetUrl")?,
+            resource: req_field(&m, "resource")?,
+            event: req_field(&m, "event")?,
+            filter: opt_field(&m, "filter")?,
+            secret: opt_field(&m, "secret")?,
             status: "active".to_owned(),
-            owned_by: str_field(&m, "ownedBy", false)?,
+            owned_by: opt_field(&m, "ownedBy")?,
         })
     });
     let hook = match parsed {
         Ok(h) => h,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let entry = HookEntry {
         hook,
@@ -521,7 +526,7 @@ async fn list_webhooks(State(sh): Sim, uri: Uri) -> Response {
     let q = parse_query(uri.query());
     let (max, cursor) = match paging(&q) {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let st = sh.lock();
     let items = st.webhooks.iter().map(|h| webhook_json(&sh, h)).collect();
@@ -538,23 +543,23 @@ async fn get_webhook(State(sh): Sim, Path(id): Path<String>) -> Response {
 
 async fn update_webhook(State(sh): Sim, Path(id): Path<String>, body: Bytes) -> Response {
     let parsed = json_body(&body).and_then(|m| {
-        let status = str_field(&m, "status", false)?;
-        if status.as_deref().is_some_and(|s| s != "active" && s != "inactive") {
-            return Err(api_error(
-                StatusCode::BAD_REQUEST,
-                "status must be active or inactive.",
-            ));
+        let status = opt_field(&m, "status")?;
+        if status
+            .as_deref()
+            .is_some_and(|s| s != "active" && s != "inactive")
+        {
+            return Err(BadRequest("status must be active or inactive.".into()));
         }
         Ok((
-            str_field(&m, "name", true)?.unwrap_or_default(),
-            str_field(&m, "targetUrl", true)?.unwrap_or_default(),
-            str_field(&m, "secret", false)?,
+            req_field(&m, "name")?,
+            req_field(&m, "targetUrl")?,
+            opt_field(&m, "secret")?,
             status,
         ))
     });
     let (name, target_url, secret, status) = match parsed {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let mut st = sh.lock();
     let Some(h) = st.webhooks.iter_mut().find(|h| h.hook.id == id) else {
@@ -592,7 +597,11 @@ async fn cdn(
     headers: HeaderMap,
 ) -> Response {
     let Some(kind) = LinkKind::from_segment(&kind) else {
-        return html(StatusCode::NOT_FOUND, "Not Found", "The file does not exist.");
+        return html(
+            StatusCode::NOT_FOUND,
+            "Not Found",
+            "The file does not exist.",
+        );
     };
     let q = parse_query(uri.query());
     let expires = q_get(&q, "expires").and_then(|e| e.parse::<i64>().ok());
@@ -604,7 +613,11 @@ async fn cdn(
             .get_mut(&rec_id)
             .and_then(|r| r.files.get_mut(&kind))
         else {
-            return html(StatusCode::NOT_FOUND, "Not Found", "The file does not exist.");
+            return html(
+                StatusCode::NOT_FOUND,
+                "Not Found",
+                "The file does not exist.",
+            );
         };
         f.stats.requests += 1;
         if headers.contains_key(AUTHORIZATION) {
@@ -730,9 +743,8 @@ fn serve(
         }
         None => (0, size),
     };
-    let stream = futures_util::stream::unfold(
-        (sh, target, start),
-        move |(sh, target, pos)| async move {
+    let stream =
+        futures_util::stream::unfold((sh, target, start), move |(sh, target, pos)| async move {
             if pos >= end {
                 return None;
             }
@@ -746,8 +758,7 @@ fn serve(
                 }
             }
             Some((Ok::<_, io::Error>(Bytes::from(buf)), (sh, target, next)))
-        },
-    );
+        });
     let mut b = Response::builder()
         .status(if range.is_some() {
             StatusCode::PARTIAL_CONTENT
@@ -789,15 +800,14 @@ fn parse_range(v: &str, size: u64) -> Option<Result<(u64, u64), ()>> {
 // Paging, queries, JSON
 
 /// `max` (1..=100, default 10) and `cursor` (an offset, default 0).
-fn paging(q: &Query) -> Result<(usize, usize), Response> {
+fn paging(q: &Query) -> Result<(usize, usize), BadRequest> {
     let max = match q_get(q, "max") {
         None => 10,
         Some(m) => match m.parse::<usize>() {
             Ok(m) if (1..=100).contains(&m) => m,
             _ => {
-                return Err(api_error(
-                    StatusCode::BAD_REQUEST,
-                    "max must be an integer between 1 and 100.",
+                return Err(BadRequest(
+                    "max must be an integer between 1 and 100.".into(),
                 ));
             }
         },
@@ -805,7 +815,7 @@ fn paging(q: &Query) -> Result<(usize, usize), Response> {
     let cursor = match q_get(q, "cursor").map(str::parse::<usize>) {
         None => 0,
         Some(Ok(c)) => c,
-        Some(Err(_)) => return Err(api_error(StatusCode::BAD_REQUEST, "Invalid cursor.")),
+        Some(Err(_)) => return Err(BadRequest("Invalid cursor.".into())),
     };
     Ok((max, cursor))
 }
@@ -813,8 +823,8 @@ fn paging(q: &Query) -> Result<(usize, usize), Response> {
 type Window = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
 
 /// `from` (inclusive) and `to` (exclusive): RFC 3339 or a plain date (midnight UTC).
-fn time_window(q: &Query) -> Result<Window, Response> {
-    let parse = |k: &str| -> Result<Option<DateTime<Utc>>, Response> {
+fn time_window(q: &Query) -> Result<Window, BadRequest> {
+    let parse = |k: &str| -> Result<Option<DateTime<Utc>>, BadRequest> {
         let Some(v) = q_get(q, k) else {
             return Ok(None);
         };
@@ -828,7 +838,7 @@ fn time_window(q: &Query) -> Result<Window, Response> {
                     .map(|d| d.and_utc())
             })
             .map(Some)
-            .ok_or_else(|| api_error(StatusCode::BAD_REQUEST, &format!("Invalid {k}.")))
+            .ok_or_else(|| BadRequest(format!("Invalid {k}.")))
     };
     Ok((parse("from")?, parse("to")?))
 }
@@ -926,6 +936,15 @@ fn json_response(status: StatusCode, v: &Value) -> Response {
         v.to_string(),
     )
         .into_response()
+}
+
+/// A 400 with Webex's error body.
+struct BadRequest(String);
+
+impl IntoResponse for BadRequest {
+    fn into_response(self) -> Response {
+        api_error(StatusCode::BAD_REQUEST, &self.0)
+    }
 }
 
 /// Webex's error shape: `{"message","errors":[{"description"}],"trackingId"}`.

@@ -1,0 +1,880 @@
+//! Black-box tests of the Webex simulator over HTTP.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::http::{HeaderMap, StatusCode};
+use chrono::{TimeZone, Utc};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use webex_sim::{
+    ApiFault, LinkKind, MANUAL_WEBHOOK_ID, MeetingSpec, SimCredentials, SimMeeting, WebexSim, sign,
+};
+
+const HOST: &str = "Prof.Ada@Example.edu";
+
+fn client() -> reqwest::Client {
+    reqwest::Client::new()
+}
+
+fn meeting(sim: &WebexSim, segments: usize) -> SimMeeting {
+    let start = Utc.with_ymd_and_hms(2026, 1, 5, 9, 0, 0).unwrap();
+    sim.add_meeting(
+        MeetingSpec::realistic("Lecture 1", HOST, start, 200_000).with_segments(segments),
+    )
+}
+
+async fn get(url: &str, token: Option<&str>) -> reqwest::Response {
+    let mut req = client().get(url);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    req.send().await.unwrap()
+}
+
+async fn get_json(url: &str, token: &str) -> (u16, HeaderMap, Value) {
+    let r = get(url, Some(token)).await;
+    let (status, headers) = (r.status().as_u16(), r.headers().clone());
+    (status, headers, r.json().await.unwrap())
+}
+
+fn recording_url(sim: &WebexSim, id: &str, host: &str) -> String {
+    format!(
+        "{}/recordings/{id}?hostEmail={}",
+        sim.api_base(),
+        host.replace('@', "%40")
+    )
+}
+
+async fn refresh(sim: &WebexSim, c: &SimCredentials, refresh_token: &str) -> (u16, Value) {
+    let body = format!(
+        "grant_type=refresh_token&client_id={}&client_secret={}&refresh_token={refresh_token}",
+        c.client_id, c.client_secret
+    );
+    let r = client()
+        .post(format!("{}/access_token", sim.api_base()))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.json().await.unwrap())
+}
+
+fn next_link(h: &HeaderMap) -> Option<String> {
+    let v = h.get("link")?.to_str().unwrap();
+    let url = v.strip_prefix('<')?.split_once(">; rel=\"next\"")?.0;
+    Some(url.to_owned())
+}
+
+fn sha256(b: &[u8]) -> String {
+    hex::encode(Sha256::digest(b))
+}
+
+#[tokio::test]
+async fn token_refresh_rotates_and_refuses_the_old_token() {
+    let sim = WebexSim::start().await.unwrap();
+    let c = sim.integration_credentials();
+    assert!(!format!("{c:?}").contains(&c.access_token));
+    assert!(!format!("{c:?}").contains(&c.client_secret));
+    assert!(c.expires_at > Utc::now() + chrono::Duration::days(13));
+
+    let (status, v) = refresh(&sim, &c, &c.refresh_token).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["token_type"], "Bearer");
+    assert_eq!(v["expires_in"], 14 * 24 * 3600);
+    assert_eq!(v["refresh_token_expires_in"], 7_776_000);
+    let (access, rotated) = (
+        v["access_token"].as_str().unwrap(),
+        v["refresh_token"].as_str().unwrap(),
+    );
+    assert_ne!(rotated, c.refresh_token);
+    assert_eq!(
+        get(&format!("{}/webhooks", sim.api_base()), Some(access))
+            .await
+            .status(),
+        200
+    );
+
+    let (status, v) = refresh(&sim, &c, &c.refresh_token).await;
+    assert_eq!((status, v["error"].as_str()), (400, Some("invalid_grant")));
+    assert_eq!(refresh(&sim, &c, rotated).await.0, 200);
+
+    // Wrong secret, or the client in Basic auth instead of the body: invalid_client.
+    let bad = SimCredentials {
+        client_secret: "nope".into(),
+        ..c.clone()
+    };
+    let (status, v) = refresh(&sim, &bad, &c.refresh_token).await;
+    assert_eq!((status, v["error"].as_str()), (401, Some("invalid_client")));
+    let r = client()
+        .post(format!("{}/access_token", sim.api_base()))
+        .basic_auth(&c.client_id, Some(&c.client_secret))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("grant_type=refresh_token&refresh_token={rotated}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+
+    sim.set_rotate_refresh_tokens(false);
+    let c2 = sim.integration_credentials();
+    for _ in 0..2 {
+        let (status, v) = refresh(&sim, &c2, &c2.refresh_token).await;
+        assert_eq!(
+            (status, v["refresh_token"].as_str()),
+            (200, Some(c2.refresh_token.as_str()))
+        );
+    }
+    assert_eq!(sim.api_stats().token_refreshes, 4);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn api_needs_a_live_bearer() {
+    let sim = WebexSim::start().await.unwrap();
+    let url = format!("{}/webhooks", sim.api_base());
+    let r = get(&url, None).await;
+    assert_eq!(r.status(), 401);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(
+        v["message"],
+        "The request requires a valid access token set in the Authorization request header."
+    );
+    assert!(v["trackingId"].as_str().is_some_and(|t| !t.is_empty()));
+    assert_eq!(get(&url, Some("made-up")).await.status(), 401);
+    sim.set_access_token_ttl(-5);
+    let expired = sim.integration_credentials();
+    assert!(expired.expires_at < Utc::now());
+    assert_eq!(get(&url, Some(&expired.access_token)).await.status(), 401);
+    sim.set_access_token_ttl(3600);
+    assert_eq!(
+        get(&url, Some(&sim.integration_credentials().access_token))
+            .await
+            .status(),
+        200
+    );
+    let stats = sim.api_stats();
+    assert_eq!((stats.unauthorized, stats.requests), (3, 4));
+    assert_eq!(stats.paths[0], "GET /v1/webhooks");
+}
+
+#[tokio::test]
+async fn recording_get_needs_host_email_and_has_links() {
+    let sim = WebexSim::start().await.unwrap();
+    let m = meeting(&sim, 1);
+    let t = sim.integration_credentials().access_token;
+    let rec = &m.recordings[0];
+    let no_host = format!("{}/recordings/{}", sim.api_base(), rec.id);
+    let (status, _, v) = get_json(&no_host, &t).await;
+    assert_eq!(
+        (status, v["message"].as_str()),
+        (404, Some("The requested resource could not be found."))
+    );
+    assert_eq!(
+        get_json(&recording_url(&sim, &rec.id, "other@example.edu"), &t)
+            .await
+            .0,
+        404
+    );
+
+    let (status, _, v) = get_json(&recording_url(&sim, &rec.id, &HOST.to_lowercase()), &t).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["id"], rec.id.as_str());
+    assert_eq!(v["meetingId"], m.instance_id.as_str());
+    assert_eq!(v["meetingSeriesId"], m.series_id.as_str());
+    assert_eq!(v["scheduledMeetingId"], m.scheduled_meeting_id.as_str());
+    assert_eq!(v["siteUrl"], "sim.webex.com");
+    assert_eq!(v["format"], "MP4");
+    assert_eq!(v["serviceType"], "MeetingCenter");
+    assert_eq!(v["sizeBytes"], 200_000);
+    assert!(v.get("hostEmail").is_none());
+    let links = &v["temporaryDirectDownloadLinks"];
+    for k in [
+        "recordingDownloadLink",
+        "audioDownloadLink",
+        "transcriptDownloadLink",
+        "expiration",
+    ] {
+        assert!(links[k].is_string(), "{k}: {links}");
+    }
+    let exp = chrono::DateTime::parse_from_rfc3339(links["expiration"].as_str().unwrap()).unwrap();
+    let ttl = exp.timestamp() - Utc::now().timestamp();
+    assert!((3 * 3600 - 5..=3 * 3600).contains(&ttl), "{ttl}");
+    assert!(m.instance_id.contains("_I_") && m.instance_id.starts_with(&m.series_id));
+
+    // downloadUrl and playbackUrl are web pages.
+    for k in ["downloadUrl", "playbackUrl"] {
+        let r = get(v[k].as_str().unwrap(), None).await;
+        assert_eq!(r.status(), 200);
+        assert!(
+            r.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html")
+        );
+    }
+    // A segment without audio or transcript has no such links.
+    let mut spec = MeetingSpec::realistic("Video only", HOST, Utc::now(), 4096);
+    spec.segments[0].audio_bytes = None;
+    spec.segments[0].transcript = false;
+    let bare = sim.add_meeting(spec);
+    assert!(bare.transcript.is_none());
+    let (_, _, v) = get_json(&recording_url(&sim, &bare.recordings[0].id, HOST), &t).await;
+    let links = v["temporaryDirectDownloadLinks"].as_object().unwrap();
+    assert!(links.contains_key("recordingDownloadLink"));
+    assert!(
+        !links.contains_key("audioDownloadLink") && !links.contains_key("transcriptDownloadLink")
+    );
+    let s = sim.api_stats();
+    assert_eq!((s.recording_gets, s.link_sets_issued), (4, 2));
+}
+
+#[tokio::test]
+async fn cdn_serves_the_files_without_auth() {
+    let sim = WebexSim::start().await.unwrap();
+    let m = meeting(&sim, 1);
+    let t = sim.integration_credentials().access_token;
+    let rec = &m.recordings[0];
+    let (_, _, v) = get_json(&recording_url(&sim, &rec.id, HOST), &t).await;
+    let links = &v["temporaryDirectDownloadLinks"];
+    for (kind, key, ctype) in [
+        (LinkKind::Recording, "recordingDownloadLink", "video/mp4"),
+        (LinkKind::Audio, "audioDownloadLink", "audio/mpeg"),
+        (LinkKind::Transcript, "transcriptDownloadLink", "text/vtt"),
+    ] {
+        let file = rec.file(kind).unwrap();
+        assert_eq!(file.content_type, ctype);
+        let r = get(links[key].as_str().unwrap(), None).await;
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers()["content-type"], ctype);
+        assert_eq!(
+            r.headers()["content-length"],
+            file.size.to_string().as_str()
+        );
+        let body = r.bytes().await.unwrap();
+        assert_eq!(
+            (body.len() as u64, sha256(&body)),
+            (file.size, file.sha256.clone())
+        );
+        let s = sim.file_stats(&rec.id, kind);
+        assert_eq!(
+            (s.requests, s.complete_bodies, s.bytes_served),
+            (1, 1, file.size)
+        );
+        assert_eq!(
+            (s.auth_leaks, s.html_responses, s.expired_link_hits),
+            (0, 0, 0)
+        );
+    }
+    assert_eq!(rec.file(LinkKind::Audio).unwrap().size, 25_000);
+    let vtt = get(links["transcriptDownloadLink"].as_str().unwrap(), None)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(vtt.starts_with("WEBVTT\n\n"));
+
+    // Resume with a Range request.
+    let url = links["recordingDownloadLink"].as_str().unwrap();
+    let whole = get(url, None).await.bytes().await.unwrap();
+    let r = client()
+        .get(url)
+        .header("range", "bytes=150000-")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 206);
+    assert_eq!(r.headers()["content-range"], "bytes 150000-199999/200000");
+    assert_eq!(r.bytes().await.unwrap(), whole.slice(150_000..));
+
+    // A bearer token sent to the CDN gets the HTML login page, counted as a leak.
+    let r = get(url, Some(&t)).await;
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(r.text().await.unwrap().contains("Sign in"));
+    let s = sim.file_stats(&rec.id, LinkKind::Recording);
+    assert_eq!((s.auth_leaks, s.html_responses, s.requests), (1, 1, 4));
+
+    // A forged signature: 403 HTML.
+    let r = get(&url.replace("sig=", "sig=0"), None).await;
+    assert_eq!(r.status(), 403);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+}
+
+#[tokio::test]
+async fn direct_links_expire() {
+    let sim = WebexSim::start().await.unwrap();
+    let m = meeting(&sim, 1);
+    let rec = &m.recordings[0];
+    let t = sim.integration_credentials().access_token;
+    let link = |v: &Value| {
+        v["temporaryDirectDownloadLinks"]["recordingDownloadLink"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+
+    sim.expire_next_links(&rec.id, 1);
+    let (_, _, v) = get_json(&recording_url(&sim, &rec.id, HOST), &t).await;
+    let exp = chrono::DateTime::parse_from_rfc3339(
+        v["temporaryDirectDownloadLinks"]["expiration"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(exp < Utc::now());
+    let r = get(&link(&v), None).await;
+    assert_eq!(r.status(), 403);
+    assert!(r.text().await.unwrap().contains("expired"));
+    let (_, _, v) = get_json(&recording_url(&sim, &rec.id, HOST), &t).await;
+    assert_eq!(get(&link(&v), None).await.status(), 200);
+
+    sim.set_link_ttl(1);
+    let (_, _, v) = get_json(&recording_url(&sim, &rec.id, HOST), &t).await;
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let r = get(&link(&v), None).await;
+    assert_eq!(r.status(), 403);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let s = sim.file_stats(&rec.id, LinkKind::Recording);
+    assert_eq!(
+        (s.expired_link_hits, s.html_responses, s.complete_bodies),
+        (2, 2, 1)
+    );
+}
+
+#[tokio::test]
+async fn participants_page_with_link_headers() {
+    let sim = WebexSim::start().await.unwrap();
+    let m = meeting(&sim, 1);
+    let _other = meeting(&sim, 1); // its participants must not leak into the pages
+    let t = sim.integration_credentials().access_token;
+    let first = format!(
+        "{}/meetingParticipants?meetingId={}&hostEmail=prof.ada%40example.edu&max=10",
+        sim.api_base(),
+        m.instance_id
+    );
+    let mut url = Some(first.clone());
+    let (mut pages, mut items) = (0, Vec::new());
+    while let Some(u) = url {
+        let (status, h, v) = get_json(&u, &t).await;
+        assert_eq!(status, 200, "{v}");
+        items.extend(v["items"].as_array().unwrap().clone());
+        url = next_link(&h);
+        if let Some(n) = &url {
+            assert!(n.starts_with(&sim.api_base()), "{n}");
+            assert!(
+                n.contains(&format!("meetingId={}", m.instance_id))
+                    && n.contains("hostEmail=")
+                    && n.contains("max=10"),
+                "{n}"
+            );
+        }
+        pages += 1;
+    }
+    assert_eq!((pages, items.len()), (3, 23));
+    assert_eq!(items.iter().filter(|p| p["host"] == true).count(), 1);
+    assert_eq!(items.iter().filter(|p| p["coHost"] == true).count(), 2);
+    assert!(
+        items
+            .iter()
+            .all(|p| p["meetingId"] == m.instance_id.as_str() && p["state"] == "end")
+    );
+    let host = items.iter().find(|p| p["host"] == true).unwrap();
+    assert_eq!(host["email"], HOST);
+    let ids: std::collections::HashSet<_> =
+        items.iter().map(|p| p["id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), 23);
+    assert!(sim.api_stats().paths.contains(&format!(
+        "GET {}",
+        first.strip_prefix(&sim.base_url()).unwrap()
+    )));
+
+    assert_eq!(
+        get_json(&format!("{}/meetingParticipants", sim.api_base()), &t)
+            .await
+            .0,
+        400
+    );
+    let too_many = format!(
+        "{}/meetingParticipants?meetingId={}&max=101",
+        sim.api_base(),
+        m.instance_id
+    );
+    assert_eq!(get_json(&too_many, &t).await.0, 400);
+    let (_, _, v) = get_json(
+        &format!("{}/meetingParticipants?meetingId=nope", sim.api_base()),
+        &t,
+    )
+    .await;
+    assert_eq!(v["items"].as_array().unwrap().len(), 0);
+
+    // With the PR #169 behaviour the next link loses meetingId; following it blindly fails.
+    sim.set_fault(ApiFault::DropFiltersOnNext);
+    let (_, h, _) = get_json(&first, &t).await;
+    let next = next_link(&h).unwrap();
+    assert!(
+        !next.contains("meetingId") && !next.contains("hostEmail"),
+        "{next}"
+    );
+    assert!(
+        next.contains("max=10") && next.contains("cursor=10"),
+        "{next}"
+    );
+    assert_eq!(get_json(&next, &t).await.0, 400);
+}
+
+#[tokio::test]
+async fn api_faults_then_recovery() {
+    let sim = WebexSim::start().await.unwrap();
+    let c = sim.integration_credentials();
+    let url = format!("{}/webhooks", sim.api_base());
+    sim.set_fault(ApiFault::RateLimit {
+        status: 429,
+        count: 2,
+        retry_after_secs: 7,
+    });
+    sim.set_fault(ApiFault::ServerError {
+        status: 503,
+        count: 1,
+    });
+    // The token endpoint is never faulted and does not use up a fault.
+    assert_eq!(refresh(&sim, &c, &c.refresh_token).await.0, 200);
+    for _ in 0..2 {
+        let r = get(&url, Some(&c.access_token)).await;
+        assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(r.headers()["retry-after"], "7");
+        let v: Value = r.json().await.unwrap();
+        assert!(v["message"].is_string() && v["trackingId"].is_string());
+    }
+    let r = get(&url, None).await; // faults come before auth
+    assert_eq!(r.status(), 503);
+    assert!(r.headers().get("retry-after").is_none());
+    assert_eq!(get(&url, Some(&c.access_token)).await.status(), 200);
+    sim.set_fault(ApiFault::RateLimit {
+        status: 423,
+        count: 1,
+        retry_after_secs: 1,
+    });
+    assert_eq!(get(&url, Some(&c.access_token)).await.status(), 423);
+    let s = sim.api_stats();
+    assert_eq!(
+        (s.rate_limited, s.server_errors, s.unauthorized, s.requests),
+        (3, 1, 0, 6)
+    );
+}
+
+#[tokio::test]
+async fn admin_list_and_transcripts() {
+    let sim = WebexSim::start().await.unwrap();
+    let m = meeting(&sim, 2);
+    let start = Utc.with_ymd_and_hms(2026, 2, 1, 9, 0, 0).unwrap();
+    let later = sim.add_meeting(MeetingSpec::realistic(
+        "Other host",
+        "bob@example.edu",
+        start,
+        4096,
+    ));
+    let t = sim.integration_credentials().access_token;
+    let api = sim.api_base();
+
+    let (_, _, v) = get_json(
+        &format!("{api}/admin/recordings?meetingId={}", m.series_id),
+        &t,
+    )
+    .await;
+    let items = v["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    assert!(
+        items[0]["createTime"].as_str() > items[1]["createTime"].as_str(),
+        "newest first"
+    );
+    assert_eq!(items[0]["hostEmail"], HOST);
+    assert_eq!(items[0]["hostDisplayName"], "Prof Ada");
+    assert!(items[0].get("temporaryDirectDownloadLinks").is_none());
+    let (_, _, v) = get_json(
+        &format!("{api}/admin/recordings?hostEmail=bob%40example.edu"),
+        &t,
+    )
+    .await;
+    assert_eq!(v["items"][0]["id"], later.recordings[0].id.as_str());
+    let (_, _, v) = get_json(
+        &format!("{api}/admin/recordings?from=2026-01-20T00:00:00Z&to=2026-03-01T00:00:00Z"),
+        &t,
+    )
+    .await;
+    assert_eq!(v["items"].as_array().unwrap().len(), 1);
+    let (_, h, v) = get_json(&format!("{api}/admin/recordings?max=1"), &t).await;
+    assert_eq!(v["items"][0]["id"], later.recordings[0].id.as_str());
+    assert!(next_link(&h).unwrap().contains("cursor=1"));
+
+    // meetingTranscripts: one per instance, plus one added later.
+    let list = format!(
+        "{api}/meetingTranscripts?meetingId={}&hostEmail=prof.ada%40example.edu",
+        m.instance_id
+    );
+    let (_, _, v) = get_json(&list, &t).await;
+    let items = v["items"].as_array().unwrap();
+    let first = m.transcript.clone().unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["id"], first.id.as_str());
+    assert_eq!(items[0]["meetingId"], m.instance_id.as_str());
+    assert_eq!(items[0]["hostUserId"], m.host_person_id.as_str());
+    let vtt = items[0]["vttDownloadLink"].as_str().unwrap().to_owned();
+    assert!(
+        items[0]["txtDownloadLink"]
+            .as_str()
+            .unwrap()
+            .ends_with("format=txt")
+    );
+    assert_eq!(get(&vtt, None).await.status(), 401);
+    let r = get(&vtt, Some(&t)).await;
+    assert_eq!(
+        (
+            r.status().as_u16(),
+            r.headers()["content-type"].to_str().unwrap()
+        ),
+        (200, "text/vtt")
+    );
+    let body = r.bytes().await.unwrap();
+    assert_eq!(
+        (body.len() as u64, sha256(&body)),
+        (first.size, first.sha256.clone())
+    );
+    assert!(body.starts_with(b"WEBVTT"));
+    let s = sim.transcript_stats(&first.id);
+    assert_eq!(
+        (s.requests, s.complete_bodies, s.bytes_served),
+        (1, 1, first.size)
+    );
+
+    let added = sim.add_transcript(&m.instance_id);
+    let (_, _, v) = get_json(&list, &t).await;
+    assert_eq!(v["items"][0]["id"], added.id.as_str(), "newest first");
+    assert_eq!(v["items"].as_array().unwrap().len(), 2);
+}
+
+/// What the test receiver saw: path, signature check (None = no header), body.
+type Seen = Arc<Mutex<Vec<(String, Option<bool>, Value)>>>;
+
+async fn receiver(secret: &'static str) -> (String, Seen) {
+    let seen: Seen = Arc::default();
+    let s = seen.clone();
+    let app = axum::Router::new().route(
+        "/{path}",
+        axum::routing::post(
+            move |axum::extract::Path(path): axum::extract::Path<String>,
+                  h: HeaderMap,
+                  body: String| {
+                let s = s.clone();
+                async move {
+                    assert_eq!(h["content-type"], "application/json");
+                    let verified = h
+                        .get("x-spark-signature")
+                        .map(|v| v.to_str().unwrap() == sign(secret, body.as_bytes()));
+                    let code = if path == "fail" {
+                        StatusCode::INTERNAL_SERVER_ERROR
+                    } else {
+                        StatusCode::OK
+                    };
+                    s.lock()
+                        .unwrap()
+                        .push((path, verified, serde_json::from_str(&body).unwrap()));
+                    code
+                }
+            },
+        ),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, seen)
+}
+
+async fn create_hook(sim: &WebexSim, t: &str, body: Value) -> (u16, Value) {
+    let r = client()
+        .post(format!("{}/webhooks", sim.api_base()))
+        .bearer_auth(t)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn webhook_crud_and_signed_delivery() {
+    let sim = WebexSim::start().await.unwrap();
+    let (rx, seen) = receiver("s3cret").await;
+    let t = sim.integration_credentials().access_token;
+    let (status, v) = create_hook(
+        &sim,
+        &t,
+        serde_json::json!({"name": "x", "resource": "recordings", "event": "created"}),
+    )
+    .await;
+    assert_eq!(
+        (status, v["message"].as_str()),
+        (400, Some("Missing required field: targetUrl."))
+    );
+
+    let hook = serde_json::json!({"name": "rec-ingest", "targetUrl": format!("{rx}/ok"), "resource": "recordings",
+        "event": "created", "secret": "s3cret", "ownedBy": "org", "filter": "hostEmail=prof.ada@example.edu"});
+    let (status, signed) = create_hook(&sim, &t, hook).await;
+    assert_eq!(status, 200, "{signed}");
+    assert_eq!(
+        (signed["status"].as_str(), signed["secret"].as_str()),
+        (Some("active"), Some("s3cret"))
+    );
+    assert_eq!(signed["orgId"], sim.org_id().as_str());
+    let signed_id = signed["id"].as_str().unwrap().to_owned();
+    let plain = serde_json::json!({"name": "plain", "targetUrl": format!("{rx}/plain"), "resource": "recordings", "event": "created"});
+    let plain_id = create_hook(&sim, &t, plain).await.1["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let off = serde_json::json!({"name": "off", "targetUrl": format!("{rx}/off"), "resource": "recordings", "event": "created"});
+    let off_id = create_hook(&sim, &t, off).await.1["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let tr = serde_json::json!({"name": "tr", "targetUrl": format!("{rx}/tr"), "resource": "meetingTranscripts", "event": "created", "secret": "s3cret"});
+    let tr_id = create_hook(&sim, &t, tr).await.1["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    sim.set_webhook_status(&off_id, "inactive");
+
+    let (_, _, v) = get_json(&format!("{}/webhooks", sim.api_base()), &t).await;
+    assert_eq!(v["items"].as_array().unwrap().len(), 4);
+    let (status, _, v) = get_json(&format!("{}/webhooks/{signed_id}", sim.api_base()), &t).await;
+    assert_eq!(
+        (status, v["name"].as_str(), v["ownedBy"].as_str()),
+        (200, Some("rec-ingest"), Some("org"))
+    );
+
+    let m = meeting(&sim, 2);
+    let out = sim.publish_recordings(&m).await;
+    let expected: Vec<(String, u16)> = [&signed_id, &plain_id, &signed_id, &plain_id]
+        .iter()
+        .map(|id| ((*id).clone(), 200))
+        .collect();
+    assert_eq!(out, expected);
+    {
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen.len(), 4);
+        let signed_bodies: Vec<_> = seen.iter().filter(|(p, _, _)| p == "ok").collect();
+        assert!(signed_bodies.iter().all(|(_, ok, _)| *ok == Some(true)));
+        assert!(
+            seen.iter()
+                .filter(|(p, _, _)| p == "plain")
+                .all(|(_, ok, _)| ok.is_none())
+        );
+        let body = &signed_bodies[1].2;
+        assert_eq!(body["id"], signed_id.as_str());
+        assert_eq!(
+            (body["resource"].as_str(), body["event"].as_str()),
+            (Some("recordings"), Some("created"))
+        );
+        assert_eq!(body["name"], "rec-ingest");
+        assert_eq!(body["orgId"], sim.org_id().as_str());
+        assert_eq!(body["data"]["id"], m.recordings[1].id.as_str());
+        assert_eq!(body["data"]["meetingId"], m.instance_id.as_str());
+        assert_eq!(body["data"]["siteUrl"], "sim.webex.com");
+        assert_eq!(body["data"]["hostUserId"], m.host_person_id.as_str());
+    }
+    let out = sim.publish_transcript(m.transcript.as_ref().unwrap()).await;
+    assert_eq!(out, vec![(tr_id.clone(), 200)]);
+    {
+        let seen = seen.lock().unwrap();
+        let (_, ok, body) = seen.last().unwrap();
+        assert_eq!(*ok, Some(true));
+        assert_eq!(body["resource"], "meetingTranscripts");
+        assert_eq!(
+            body["data"]["id"],
+            m.transcript.as_ref().unwrap().id.as_str()
+        );
+        assert_eq!(body["data"]["meetingId"], m.instance_id.as_str());
+    }
+    assert_eq!(sim.api_stats().webhook_deliveries, 5);
+
+    // PUT: rename, change secret, reactivate; DELETE.
+    let r = client()
+        .put(format!("{}/webhooks/{off_id}", sim.api_base()))
+        .bearer_auth(&t)
+        .json(&serde_json::json!({"name": "on-again", "targetUrl": format!("{rx}/off"), "status": "active"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(
+        (v["name"].as_str(), v["status"].as_str()),
+        (Some("on-again"), Some("active"))
+    );
+    let del = client()
+        .delete(format!("{}/webhooks/{plain_id}", sim.api_base()))
+        .bearer_auth(&t)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(del.status(), 204);
+    assert_eq!(
+        get_json(&format!("{}/webhooks/{plain_id}", sim.api_base()), &t)
+            .await
+            .0,
+        404
+    );
+    let hooks = sim.webhooks();
+    assert_eq!(hooks.len(), 3);
+    assert!(hooks.iter().all(|h| h.status == "active"));
+    assert_eq!(hooks[0].secret.as_deref(), Some("s3cret"));
+    assert_eq!(
+        hooks[0].filter.as_deref(),
+        Some("hostEmail=prof.ada@example.edu")
+    );
+}
+
+#[tokio::test]
+async fn failing_webhook_goes_inactive_and_is_skipped() {
+    let sim = WebexSim::start().await.unwrap();
+    let (rx, seen) = receiver("k").await;
+    let t = sim.integration_credentials().access_token;
+    let hook = |name: &str, url: String| serde_json::json!({"name": name, "targetUrl": url, "resource": "recordings", "event": "created", "secret": "k"});
+    let bad = create_hook(&sim, &t, hook("bad", format!("{rx}/fail")))
+        .await
+        .1["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let good = create_hook(&sim, &t, hook("good", format!("{rx}/ok")))
+        .await
+        .1["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let m = meeting(&sim, 3);
+    let out = sim.publish_recordings(&m).await;
+    assert_eq!(
+        out.iter().filter(|(id, s)| *id == bad && *s == 500).count(),
+        3
+    );
+    assert_eq!(
+        out.iter()
+            .filter(|(id, s)| *id == good && *s == 200)
+            .count(),
+        3
+    );
+    let status = |id: &str| {
+        sim.webhooks()
+            .into_iter()
+            .find(|h| h.id == id)
+            .unwrap()
+            .status
+    };
+    assert_eq!(
+        (status(&bad), status(&good)),
+        ("inactive".to_owned(), "active".to_owned())
+    );
+
+    let out = sim.publish_recordings(&m).await;
+    assert!(out.iter().all(|(id, _)| *id == good) && out.len() == 3);
+    assert_eq!(
+        seen.lock()
+            .unwrap()
+            .iter()
+            .filter(|(p, _, _)| p == "fail")
+            .count(),
+        3
+    );
+
+    // Connection errors count as failures too (status 0).
+    sim.set_webhook_status(&bad, "active");
+    let dead = create_hook(&sim, &t, hook("dead", "http://127.0.0.1:9/none".into()))
+        .await
+        .1["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let out = sim.publish_recordings(&m).await;
+    assert!(out.contains(&(dead.clone(), 0)));
+    assert_eq!(status(&dead), "inactive");
+}
+
+#[tokio::test]
+async fn manual_bodies_have_the_webex_shape() {
+    let sim = WebexSim::start().await.unwrap();
+    let m = meeting(&sim, 2);
+    let body = m.recording_created_body(1, &sim.org_id());
+    let keys = "{\"id\":\"sim-manual-webhook\",\"name\":";
+    assert!(body.starts_with(keys), "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    let order: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    let mut expected = [
+        "id",
+        "name",
+        "targetUrl",
+        "resource",
+        "event",
+        "orgId",
+        "createdBy",
+        "appId",
+        "ownedBy",
+        "status",
+        "created",
+        "actorId",
+        "data",
+    ];
+    expected.sort_unstable();
+    assert_eq!(order, expected);
+    let pos = |k: &str| body.find(&format!("\"{k}\":")).unwrap();
+    assert!(
+        pos("targetUrl") < pos("resource")
+            && pos("created") < pos("actorId")
+            && pos("actorId") < pos("data")
+    );
+    assert_eq!(v["id"], MANUAL_WEBHOOK_ID);
+    assert_eq!(
+        (v["ownedBy"].as_str(), v["status"].as_str()),
+        (Some("org"), Some("active"))
+    );
+    assert_eq!(v["data"]["id"], m.recordings[1].id.as_str());
+    assert_eq!(
+        v["data"]["createTime"],
+        m.recordings[1]
+            .create_time
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            .as_str()
+    );
+    assert_eq!(v["data"]["topic"], "Lecture 1");
+    assert_eq!(v["actorId"], m.host_person_id.as_str());
+    let tv: Value =
+        serde_json::from_str(&m.transcript.as_ref().unwrap().created_body(&sim.org_id())).unwrap();
+    assert_eq!(
+        (tv["resource"].as_str(), tv["data"]["meetingId"].as_str()),
+        (Some("meetingTranscripts"), Some(m.instance_id.as_str()))
+    );
+    assert!(
+        sim.org_id()
+            .starts_with("Y2lzY29zcGFyazovL3VzL09SR0FOSVpBVElPTi")
+    );
+    assert_eq!(
+        m.recordings[1].time_recorded - m.recordings[0].time_recorded,
+        chrono::Duration::seconds(45 * 60 + 60)
+    );
+}
