@@ -114,3 +114,81 @@ pub async fn apply_tenant(
         config,
     })
 }
+
+/// The credentials JSON (`shared::webex::auth::Credentials`) of a fresh simulator grant.
+pub fn webex_credentials_json(sim: &webex_sim::WebexSim) -> String {
+    let c = sim.integration_credentials();
+    serde_json::json!({
+        "kind": "integration",
+        "client_id": c.client_id,
+        "client_secret": c.client_secret,
+        "access_token": c.access_token,
+        "expires_at": c.expires_at.to_rfc3339(),
+        "refresh_token": c.refresh_token,
+    })
+    .to_string()
+}
+
+/// A tenant with one Webex connection to the simulator's org: API and OAuth at the simulator, downloads
+/// allowed from 127.0.0.1 only, credentials stored through `credentials_env` as an admin would. With
+/// `webhook_secret` `None` the secret is left for `archiver-admin webex-webhooks ensure` to generate.
+pub async fn apply_webex_tenant(
+    conf: &aws_config::SdkConfig,
+    config_table: &str,
+    sim: &webex_sim::WebexSim,
+    host_email: &str,
+    webhook_secret: Option<&str>,
+    delete_plan: serde_json::Value,
+) -> Result<TestTenant> {
+    let tenant = unique("uni");
+    let connection = unique("webex");
+    let creds = webex_credentials_json(sim);
+    let mut conn = serde_json::json!({
+        "id": connection, "vendor": "webex", "account_id": sim.org_id(),
+        "credentials_env": "TEST_WEBEX_CREDENTIALS", "default_owner": "media-team",
+        "api_base_url": sim.api_base(), "oauth_base_url": sim.api_base(),
+        "download_hosts": ["127.0.0.1"], "delete_plan": delete_plan
+    });
+    if webhook_secret.is_some() {
+        conn["webhook_secret_env"] = "TEST_WEBHOOK_SECRET".into();
+    }
+    let file = serde_json::json!({
+        "tenant": {"id": tenant, "name": "Test University"},
+        "connections": [conn],
+        "users": [
+            {"id": "media-team", "email": format!("media@{tenant}.example.edu")},
+            {"id": "host-user", "email": host_email},
+            {"id": "cohost-user", "email": cohost_email(host_email)},
+        ],
+    });
+    let file: shared::config::ConfigFile = serde_json::from_value(file)?;
+    let secret = webhook_secret.unwrap_or_default().to_owned();
+    let config = file
+        .validate("archiver/", |v| match v {
+            "TEST_WEBHOOK_SECRET" => Some(secret.clone()),
+            "TEST_WEBEX_CREDENTIALS" => Some(creds.clone()),
+            _ => None,
+        })
+        .map_err(|p| anyhow::anyhow!("invalid test tenant: {p:?}"))?;
+    let secrets =
+        shared::aws::secrets::SecretsManager::new(aws_sdk_secretsmanager::Client::new(conf));
+    for s in &config.secrets {
+        secrets.put(&s.secret_id, &s.value).await?;
+    }
+    shared::aws::config::DynamoConfig::new(aws_sdk_dynamodb::Client::new(conf), config_table)
+        .apply(&config)
+        .await?;
+    Ok(TestTenant {
+        tenant,
+        connection,
+        secret,
+        config,
+    })
+}
+
+/// The first co-host `webex_sim::MeetingSpec::realistic` invents for a host (a directory user in
+/// [`apply_webex_tenant`]).
+pub fn cohost_email(host_email: &str) -> String {
+    let domain = host_email.split_once('@').map_or("example.com", |(_, d)| d);
+    format!("cohost1@{domain}")
+}

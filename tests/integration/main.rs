@@ -1,6 +1,8 @@
-//! Integration tests against a moto server through the real AWS SDK, with the Zoom simulator on 127.0.0.1.
+//! Integration tests against a moto server through the real AWS SDK, with the Zoom and Webex simulators on
+//! 127.0.0.1.
 //! Run them with `./infra/test.sh` (which starts moto and sets `AWS_ENDPOINT_URL`).
 
 mod admin;
 mod ingest;
 mod transfer;
+mod webex;

@@ -1,0 +1,225 @@
+//! The Webex REST adapter and the admin CLI's webhook registration against the Webex simulator, with
+//! credentials in Secrets Manager on moto: refresh-token rotation persisted before use, Retry-After, 5xx
+//! back-off, next links that drop filters, and creating / repairing org-wide webhooks.
+
+use archiver_admin::webex::{ensure, target_url, webhook_secret};
+use archiver_tests::{aws, unique, webex_credentials_json};
+use shared::aws::secrets::SecretsManager;
+use shared::config::Connection;
+use shared::error::Class;
+use shared::ids::Email;
+use shared::ports::{SecretStore, SecretWriter};
+use shared::webex::api::{HttpWebex, RetryPolicy, WebexApi};
+use shared::webex::auth::{Credentials, TokenSource};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use webex_sim::{ApiFault, MeetingSpec, WebexSim};
+
+fn client(sim: &WebexSim, secrets: &SecretsManager, secret_id: &str) -> HttpWebex {
+    let http = reqwest::Client::new();
+    HttpWebex::new(
+        &sim.api_base(),
+        http.clone(),
+        TokenSource::new(secret_id, Arc::new(secrets.clone()), &sim.api_base(), http),
+        RetryPolicy {
+            max_attempts: 5,
+            max_wait: Duration::from_secs(5),
+            backoff: Duration::from_millis(50),
+        },
+    )
+}
+
+async fn stored(secrets: &SecretsManager, id: &str) -> Credentials {
+    Credentials::parse(secrets.secret(id).await.unwrap().expose()).unwrap()
+}
+
+#[tokio::test]
+async fn tokens_rotate_through_secrets_manager_and_limits_are_respected() {
+    let conf = aws().await.unwrap();
+    let secrets = SecretsManager::new(aws_sdk_secretsmanager::Client::new(&conf));
+    let sim = WebexSim::start().await.unwrap();
+    let host = "prof.ada@uni.example.edu";
+    let meeting = sim.add_meeting(MeetingSpec::realistic(
+        "CHEM 210",
+        host,
+        chrono::Utc::now() - chrono::Duration::hours(2),
+        4096,
+    ));
+    // The stored access token is about to expire: the first call must refresh, store, then use.
+    sim.set_access_token_ttl(60);
+    let id = format!("archiver/{}/credentials", unique("t"));
+    secrets.put(&id, &webex_credentials_json(&sim)).await.unwrap();
+    let before = stored(&secrets, &id).await;
+    sim.set_access_token_ttl(3600);
+    let api = client(&sim, &secrets, &id);
+    let email = Email::parse(host).unwrap();
+    let rec = api
+        .recording(&meeting.recordings[0].id, Some(&email))
+        .await
+        .unwrap();
+    assert_eq!(rec.meeting_id.as_deref(), Some(meeting.instance_id.as_str()));
+    assert!(rec.temporary_direct_download_links.is_some());
+    let after = stored(&secrets, &id).await;
+    assert_eq!(sim.api_stats().token_refreshes, 1);
+    assert_ne!(after.access_token, before.access_token);
+    assert_ne!(
+        after.refresh_token, before.refresh_token,
+        "the rotated refresh token was stored"
+    );
+    assert!(after.expires_at > chrono::Utc::now() + chrono::Duration::minutes(50));
+
+    // Another function instance starts from the stored token: no second refresh.
+    let other = client(&sim, &secrets, &id);
+    other.admin_recordings(&meeting.instance_id).await.unwrap();
+    assert_eq!(sim.api_stats().token_refreshes, 1);
+
+    // A revoked/rotated token (401) is refreshed once, with the *stored* refresh token.
+    sim.set_access_token_ttl(3600);
+    let third = client(&sim, &secrets, &id);
+    let mut c = stored(&secrets, &id).await;
+    c.access_token = "revoked-token".into();
+    secrets
+        .put_secret(
+            &id,
+            &shared::ports::SecretString::new(serde_json::to_string(&c).unwrap()),
+        )
+        .await
+        .unwrap();
+    third.admin_recordings(&meeting.instance_id).await.unwrap();
+    assert_eq!(sim.api_stats().token_refreshes, 2);
+
+    // 429 with Retry-After: 1 is waited out; two 503s are backed off; the call succeeds.
+    sim.set_fault(ApiFault::RateLimit {
+        status: 429,
+        count: 1,
+        retry_after_secs: 1,
+    });
+    sim.set_fault(ApiFault::ServerError {
+        status: 503,
+        count: 2,
+    });
+    let t = Instant::now();
+    let people = third.participants(&meeting.instance_id, Some(&email)).await.unwrap();
+    assert!(t.elapsed() >= Duration::from_secs(1), "Retry-After was honoured");
+    let stats = sim.api_stats();
+    assert_eq!((stats.rate_limited, stats.server_errors), (1, 2));
+    assert_eq!(people.len(), 23);
+
+    // Next links that drop meetingId/hostEmail: the filters are put back, so the pages are still this
+    // meeting's (the simulator answers 400 to a participants page without meetingId).
+    let second = sim.add_meeting(MeetingSpec::realistic(
+        "CHEM 210",
+        host,
+        chrono::Utc::now() - chrono::Duration::days(7),
+        4096,
+    ));
+    sim.set_fault(ApiFault::DropFiltersOnNext);
+    let people = third.participants(&second.instance_id, Some(&email)).await.unwrap();
+    assert_eq!(people.len(), 23);
+    assert_eq!(people.iter().filter(|p| p.host).count(), 1);
+    let paths = sim.api_stats().paths;
+    let pages: Vec<_> = paths
+        .iter()
+        .filter(|p| p.contains("meetingParticipants") && p.contains(&second.instance_id))
+        .collect();
+    assert!(pages.len() >= 1, "{paths:?}");
+
+    // A Retry-After longer than we may wait in a function is a retryable error for the queue.
+    sim.set_fault(ApiFault::RateLimit {
+        status: 423,
+        count: 1,
+        retry_after_secs: 120,
+    });
+    let err = third.admin_recordings(&meeting.instance_id).await.unwrap_err();
+    assert_eq!(err.class(), Class::Retryable, "{err}");
+    assert!(err.to_string().contains("retry after 120s"), "{err}");
+
+    // Unknown recording: permanent, with the vendor's message.
+    let err = third.recording("nope", Some(&email)).await.unwrap_err();
+    assert_eq!(err.class(), Class::Permanent, "{err}");
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn refused_refresh_is_permanent_and_keeps_the_stored_secret() {
+    let conf = aws().await.unwrap();
+    let secrets = SecretsManager::new(aws_sdk_secretsmanager::Client::new(&conf));
+    let sim = WebexSim::start().await.unwrap();
+    sim.set_access_token_ttl(60);
+    let id = format!("archiver/{}/credentials", unique("t"));
+    let mut c = Credentials::parse(&webex_credentials_json(&sim)).unwrap();
+    c.refresh_token = "revoked".into();
+    let json = serde_json::to_string(&c).unwrap();
+    secrets.put(&id, &json).await.unwrap();
+    let api = client(&sim, &secrets, &id);
+    let err = api.admin_recordings("m_I_1").await.unwrap_err();
+    assert_eq!(err.class(), Class::Permanent);
+    assert!(err.to_string().contains("re-authorise"), "{err}");
+    assert!(!err.to_string().contains(&c.client_secret));
+    assert_eq!(secrets.secret(&id).await.unwrap().expose(), json);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn admin_cli_creates_and_repairs_org_webhooks() {
+    let conf = aws().await.unwrap();
+    let secrets = SecretsManager::new(aws_sdk_secretsmanager::Client::new(&conf));
+    let sim = WebexSim::start().await.unwrap();
+    let tenant = unique("uni");
+    let cred_id = format!("archiver/{tenant}/webex/credentials");
+    secrets
+        .put(&cred_id, &webex_credentials_json(&sim))
+        .await
+        .unwrap();
+    let conn: Connection = serde_json::from_value(serde_json::json!({
+        "id": "webex-main", "tenant": tenant, "vendor": "webex", "account_id": sim.org_id(),
+        "webhook_secret_ref": format!("archiver/{tenant}/webex-main/webhook-secret"),
+        "credentials_ref": cred_id, "api_base_url": sim.api_base(), "oauth_base_url": sim.api_base(),
+        "download_hosts": ["127.0.0.1"], "max_age_secs": 7200, "max_future_secs": 300,
+        "delete_plan": {"mode": "retain"}, "default_owner": "media", "enabled": true
+    }))
+    .unwrap();
+    let api = client(&sim, &secrets, &cred_id);
+    let target = target_url("https://api.example.com/webhooks/", &conn);
+    assert_eq!(target, "https://api.example.com/webhooks/webex/webex-main");
+
+    // First run: a secret is generated and stored, both webhooks are created org-wide with it.
+    let (secret, generated) = webhook_secret(&secrets, &conn).await.unwrap();
+    assert!(generated && secret.expose().len() == 64);
+    let report = ensure(&api, &conn, &target, &secret).await.unwrap();
+    let actions: Vec<_> = report.iter().map(|r| r.action.as_str()).collect();
+    assert_eq!(actions, ["created", "created"]);
+    let hooks = sim.webhooks();
+    assert_eq!(hooks.len(), 2);
+    for h in &hooks {
+        assert_eq!(h.target_url, target);
+        assert_eq!(h.owned_by.as_deref(), Some("org"));
+        assert_eq!(h.secret.as_deref(), Some(secret.expose()));
+        assert_eq!(h.status, "active");
+    }
+
+    // Second run: the same secret is reused and nothing changes.
+    let (again, generated) = webhook_secret(&secrets, &conn).await.unwrap();
+    assert!(!generated && again.expose() == secret.expose());
+    let report = ensure(&api, &conn, &target, &again).await.unwrap();
+    assert!(report.iter().all(|r| r.action == "ok"), "{report:?}");
+
+    // Webex disabled one after failed deliveries: it is reactivated, and the other is re-keyed if its
+    // secret differs from ours.
+    let rec_hook = hooks.iter().find(|h| h.resource == "recordings").unwrap();
+    sim.set_webhook_status(&rec_hook.id, "inactive");
+    let rotated = shared::ports::SecretString::new(archiver_admin::webex::generate_secret());
+    let report = ensure(&api, &conn, &target, &rotated).await.unwrap();
+    let by_resource = |r: &str| report.iter().find(|x| x.resource == r).unwrap().clone();
+    assert_eq!(
+        by_resource("recordings").action,
+        "reactivated, secret updated"
+    );
+    assert_eq!(by_resource("meetingTranscripts").action, "secret updated");
+    assert!(
+        sim.webhooks()
+            .iter()
+            .all(|h| h.status == "active" && h.secret.as_deref() == Some(rotated.expose()))
+    );
+    sim.shutdown().await;
+}
