@@ -309,4 +309,66 @@ mod tests {
             .unwrap();
         assert_eq!(got.owner.as_str(), "media");
     }
+
+    #[tokio::test]
+    async fn webex_participants_give_host_fallback_and_co_users() {
+        let webex = crate::fakes::FakeWebex::default();
+        let person = |email: &str, host, co_host| crate::webex::api::WebexParticipant {
+            id: None,
+            host,
+            co_host,
+            email: Some(email.into()),
+            display_name: None,
+        };
+        *webex.participants.lock().unwrap() = vec![
+            person("Bob@Uni.edu", true, false),
+            person("alice@uni.edu", false, true),
+            person("stranger@else.org", false, true),
+            person("alice@uni.edu", false, true),
+            person("student@uni.edu", false, false),
+        ];
+        let dir = MemoryConfig {
+            connections: vec![],
+            users: vec![
+                user("alice", "alice@uni.edu", &[]),
+                user("bob", "bob@uni.edu", &[]),
+            ],
+        };
+        let mut c = conn();
+        c.vendor = crate::ids::Vendor::Webex;
+        let mut rec = recording(None, None);
+        rec.vendor = crate::ids::Vendor::Webex;
+        let mut people = VendorAttendees(webex.clone())
+            .attendees(&c, &rec)
+            .await
+            .unwrap()
+            .expect("webex lists participants");
+        assert_eq!(people.host.as_ref().map(Email::as_str), Some("bob@uni.edu"));
+        assert_eq!(people.co_hosts.len(), 2, "unique co-hosts");
+        assert_eq!(people.participants.len(), 4);
+        rec.attendees = Some(people.clone());
+        let got = resolve(&default_rules(), &rec, &c, &dir)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((got.owner.as_str(), got.rule), ("bob", "participant_host"));
+        resolve_co_users(&mut people, &c, Some(&got.owner), &dir)
+            .await
+            .unwrap();
+        assert_eq!(people.co_users, vec![UserId::parse("alice").unwrap()]);
+        assert!(
+            webex.calls.lock().unwrap()[0].starts_with("participants "),
+            "{:?}",
+            webex.calls
+        );
+        // Zoom: no participant list is read.
+        let zoom = recording(None, None);
+        assert_eq!(
+            VendorAttendees(webex)
+                .attendees(&conn(), &zoom)
+                .await
+                .unwrap(),
+            None
+        );
+    }
 }

@@ -206,3 +206,182 @@ async fn webex_transcript(
     shared::webex::normalise::transcript(&n.org_id, t, host)
         .map_err(|e| Outcome::Dropped(format!("unusable webex transcript: {e}")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use async_trait::async_trait;
+    use shared::catalog::{FileEntry, RecordingEntry};
+    use shared::config::{DeletePlan, HostPattern};
+    use shared::error::Error;
+    use shared::fakes::{FakeWebex, MemoryConfig, MemoryQueue};
+    use shared::ids::{AccountId, ConnectionId, FileId, TenantId, UserId};
+    use shared::model::RecordingKey;
+    use std::sync::Mutex;
+
+    /// Just enough catalog: entries and files in memory, created once.
+    #[derive(Default)]
+    struct Catalog {
+        entries: Mutex<Vec<RecordingEntry>>,
+        files: Mutex<Vec<(RecordingKey, FileEntry)>>,
+    }
+
+    #[async_trait]
+    impl IngestCatalog for Catalog {
+        async fn upsert_recording(
+            &self,
+            entry: &RecordingEntry,
+            ids: &[FileId],
+        ) -> Result<RecordingEntry, Error> {
+            let mut entries = self.entries.lock().unwrap();
+            if !entries.iter().any(|e| e.key() == entry.key()) {
+                entries.push(entry.clone());
+            }
+            let e = entries.iter_mut().find(|e| e.key() == entry.key()).unwrap();
+            e.file_ids.extend(ids.iter().map(|i| i.to_string()));
+            e.vendor_recording_ids
+                .extend(entry.vendor_recording_ids.iter().cloned());
+            Ok(e.clone())
+        }
+        async fn create_file(&self, key: &RecordingKey, file: &FileEntry) -> Result<bool, Error> {
+            let mut files = self.files.lock().unwrap();
+            if files
+                .iter()
+                .any(|(k, f)| k == key && f.file_id == file.file_id)
+            {
+                return Ok(false);
+            }
+            files.push((key.clone(), file.clone()));
+            Ok(true)
+        }
+        async fn refresh_source(
+            &self,
+            _: &RecordingKey,
+            _: &FileId,
+            _: &DownloadSource,
+            _: i64,
+        ) -> Result<bool, Error> {
+            Ok(false)
+        }
+        async fn get_file(
+            &self,
+            key: &RecordingKey,
+            id: &FileId,
+        ) -> Result<Option<FileEntry>, Error> {
+            Ok(self
+                .files
+                .lock()
+                .unwrap()
+                .iter()
+                .find(|(k, f)| k == key && &f.file_id == id)
+                .map(|(_, f)| f.clone()))
+        }
+    }
+
+    const ORG: &str =
+        "Y2lzY29zcGFyazovL3VzL09SR0FOSVpBVElPTi9lMWQ3MzQ0Ny1hZjY3LTQ1ZTYtOGM2Mi0xMTVlNDQ3Y2QzMmQ";
+    const INSTANCE: &str = "f91b6edce9864428af084977b7c68291_I_166641849979635652";
+    const BODY: &str = include_str!("../../../events/webex/recordings.created.json");
+
+    fn segment(id: &str, at: &str) -> shared::webex::api::WebexRecording {
+        serde_json::from_value(serde_json::json!({
+            "id": id, "meetingId": INSTANCE, "meetingSeriesId": "f91b6edce9864428af084977b7c68291",
+            "topic": "BIO 101 Lecture", "timeRecorded": at, "format": "MP4", "durationSeconds": 600,
+            "sizeBytes": 1000, "status": "available", "hostEmail": "prof@uni.edu",
+            "temporaryDirectDownloadLinks": {"recordingDownloadLink": "https://x.webex.com/r",
+                "audioDownloadLink": "https://x.webex.com/a", "expiration": "2030-01-01T00:00:00Z"}
+        }))
+        .unwrap()
+    }
+
+    fn enqueue(webex: FakeWebex) -> Enqueue<MemoryConfig, Catalog, MemoryQueue, FakeWebex> {
+        let conn = shared::config::Connection {
+            id: ConnectionId::parse("webex-main").unwrap(),
+            tenant: TenantId::parse("uni").unwrap(),
+            vendor: Vendor::Webex,
+            account_id: AccountId::parse(ORG).unwrap(),
+            webhook_secret_ref: "s".into(),
+            credentials_ref: Some("c".into()),
+            api_base_url: "https://webexapis.com/v1".into(),
+            oauth_base_url: "https://webexapis.com/v1".into(),
+            download_hosts: vec![HostPattern::parse("*.webex.com").unwrap()],
+            max_age_secs: 7200,
+            max_future_secs: 300,
+            delete_plan: DeletePlan::Retain,
+            default_owner: UserId::parse("media").unwrap(),
+            enabled: true,
+        };
+        Enqueue {
+            config: MemoryConfig {
+                connections: vec![conn],
+                users: vec![],
+            },
+            catalog: Catalog::default(),
+            owners: MemoryQueue::default(),
+            webex,
+        }
+    }
+
+    fn message(body: &str) -> IngestMessage {
+        IngestMessage {
+            vendor: Vendor::Webex,
+            connection_id: ConnectionId::parse("webex-main").unwrap(),
+            event: "recordings.created".into(),
+            received_at_ms: 0,
+            body: body.into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_webex_notification_gathers_every_segment_of_its_instance_once() {
+        let webex = FakeWebex::default();
+        *webex.recordings.lock().unwrap() = vec![
+            segment("4f914b1dfe3c4d11a61730f18c0f5387", "2026-11-20T10:00:00Z"),
+            segment("9a9a9a9a9a9a4d11a61730f18c0f0000", "2026-11-20T10:20:00Z"),
+        ];
+        let e = enqueue(webex.clone());
+        let now = chrono::Utc::now();
+        let s = e.handle(message(BODY), now).await.unwrap();
+        // Two segments × (video + audio), found through the admin list with the host's e-mail.
+        assert_eq!((s.created, s.handed_over), (4, 4));
+        let entry = e.catalog.entries.lock().unwrap()[0].clone();
+        assert_eq!(entry.instance_id.as_str(), INSTANCE);
+        assert_eq!(entry.topic, "BIO 101 Lecture");
+        assert_eq!(entry.host_email.as_ref().unwrap().as_str(), "prof@uni.edu");
+        assert_eq!(entry.vendor_recording_ids.len(), 2);
+        assert!(
+            entry
+                .description()
+                .contains("recorded 2026-11-20 10:00:00 UTC")
+        );
+        let calls = webex.calls.lock().unwrap().clone();
+        assert_eq!(calls[0], format!("admin_recordings {INSTANCE}"));
+        assert_eq!(calls.len(), 3, "{calls:?}");
+
+        // The other segment's notification (or a replay) creates nothing new; files still `planned` (the
+        // owner resolver has not run here) are handed over again, which the resolver absorbs.
+        let s = e.handle(message(BODY), now).await.unwrap();
+        assert_eq!((s.created, s.handed_over), (0, 4));
+        assert_eq!(e.catalog.entries.lock().unwrap().len(), 1);
+        assert_eq!(e.catalog.files.lock().unwrap().len(), 4);
+    }
+
+    #[tokio::test]
+    async fn strangers_and_vanished_recordings_are_dropped() {
+        let e = enqueue(FakeWebex::default());
+        let other_org = BODY.replace(ORG, "T1RIRVJPUkc");
+        let got = e.handle(message(&other_org), chrono::Utc::now()).await;
+        assert!(
+            matches!(got, Err(Outcome::Dropped(ref r)) if r.contains("arrived on connection")),
+            "{got:?}"
+        );
+        // Deleted before we looked: Webex answers 404, nothing is created.
+        let got = e.handle(message(BODY), chrono::Utc::now()).await;
+        assert!(
+            matches!(got, Err(Outcome::Dropped(ref r)) if r.contains("404")),
+            "{got:?}"
+        );
+        assert!(e.catalog.entries.lock().unwrap().is_empty());
+        assert!(e.owners.bodies().is_empty());
+    }
+}
