@@ -48,7 +48,10 @@ async fn tokens_rotate_through_secrets_manager_and_limits_are_respected() {
     // The stored access token is about to expire: the first call must refresh, store, then use.
     sim.set_access_token_ttl(60);
     let id = format!("archiver/{}/credentials", unique("t"));
-    secrets.put(&id, &webex_credentials_json(&sim)).await.unwrap();
+    secrets
+        .put(&id, &webex_credentials_json(&sim))
+        .await
+        .unwrap();
     let before = stored(&secrets, &id).await;
     sim.set_access_token_ttl(3600);
     let api = client(&sim, &secrets, &id);
@@ -57,7 +60,10 @@ async fn tokens_rotate_through_secrets_manager_and_limits_are_respected() {
         .recording(&meeting.recordings[0].id, Some(&email))
         .await
         .unwrap();
-    assert_eq!(rec.meeting_id.as_deref(), Some(meeting.instance_id.as_str()));
+    assert_eq!(
+        rec.meeting_id.as_deref(),
+        Some(meeting.instance_id.as_str())
+    );
     assert!(rec.temporary_direct_download_links.is_some());
     let after = stored(&secrets, &id).await;
     assert_eq!(sim.api_stats().token_refreshes, 1);
@@ -99,8 +105,14 @@ async fn tokens_rotate_through_secrets_manager_and_limits_are_respected() {
         count: 2,
     });
     let t = Instant::now();
-    let people = third.participants(&meeting.instance_id, Some(&email)).await.unwrap();
-    assert!(t.elapsed() >= Duration::from_secs(1), "Retry-After was honoured");
+    let people = third
+        .participants(&meeting.instance_id, Some(&email))
+        .await
+        .unwrap();
+    assert!(
+        t.elapsed() >= Duration::from_secs(1),
+        "Retry-After was honoured"
+    );
     let stats = sim.api_stats();
     assert_eq!((stats.rate_limited, stats.server_errors), (1, 2));
     assert_eq!(people.len(), 23);
@@ -114,7 +126,11 @@ async fn tokens_rotate_through_secrets_manager_and_limits_are_respected() {
         4096,
     ));
     sim.set_fault(ApiFault::DropFiltersOnNext);
-    let people = third.participants(&second.instance_id, Some(&email)).await.unwrap();
+    let small_pages = client(&sim, &secrets, &id).with_page_size(10);
+    let people = small_pages
+        .participants(&second.instance_id, Some(&email))
+        .await
+        .unwrap();
     assert_eq!(people.len(), 23);
     assert_eq!(people.iter().filter(|p| p.host).count(), 1);
     let paths = sim.api_stats().paths;
@@ -122,7 +138,8 @@ async fn tokens_rotate_through_secrets_manager_and_limits_are_respected() {
         .iter()
         .filter(|p| p.contains("meetingParticipants") && p.contains(&second.instance_id))
         .collect();
-    assert!(pages.len() >= 1, "{paths:?}");
+    assert_eq!(pages.len(), 3, "{paths:?}");
+    assert!(pages.iter().all(|p| p.contains("hostEmail=")), "{pages:?}");
 
     // A Retry-After longer than we may wait in a function is a retryable error for the queue.
     sim.set_fault(ApiFault::RateLimit {
@@ -130,7 +147,10 @@ async fn tokens_rotate_through_secrets_manager_and_limits_are_respected() {
         count: 1,
         retry_after_secs: 120,
     });
-    let err = third.admin_recordings(&meeting.instance_id).await.unwrap_err();
+    let err = third
+        .admin_recordings(&meeting.instance_id)
+        .await
+        .unwrap_err();
     assert_eq!(err.class(), Class::Retryable, "{err}");
     assert!(err.to_string().contains("retry after 120s"), "{err}");
 

@@ -228,6 +228,7 @@ pub struct HttpWebex {
     http: reqwest::Client,
     tokens: TokenSource,
     retry: RetryPolicy,
+    page_size: u32,
 }
 
 #[derive(Deserialize)]
@@ -248,7 +249,14 @@ impl HttpWebex {
             http,
             tokens,
             retry,
+            page_size: PAGE_SIZE,
         }
+    }
+
+    /// Asks for smaller pages (1..=100) than the default 100.
+    pub fn with_page_size(mut self, max: u32) -> Self {
+        self.page_size = max.clamp(1, PAGE_SIZE);
+        self
     }
 
     /// Sends one request with auth, retries and rate-limit handling. `what` names the call in errors.
@@ -349,7 +357,7 @@ impl HttpWebex {
             for (k, v) in filters {
                 q.append_pair(k, v);
             }
-            q.append_pair("max", &PAGE_SIZE.to_string());
+            q.append_pair("max", &self.page_size.to_string());
         }
         let mut items = Vec::new();
         for _ in 0..MAX_PAGES {
