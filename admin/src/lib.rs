@@ -57,6 +57,24 @@ pub enum Command {
         #[command(subcommand)]
         action: WebhookAction,
     },
+    /// Obtain a Webex Service App's tokens (with an admin's integration token) and store them as the
+    /// connection's credentials; the functions refresh them from then on.
+    WebexServiceAppToken {
+        #[arg(long)]
+        connection: String,
+        /// The Service App's application id (Developer Portal).
+        #[arg(long)]
+        application_id: String,
+        /// The Service App's client id.
+        #[arg(long)]
+        client_id: String,
+        /// Environment variable holding the Service App's client secret.
+        #[arg(long, default_value = "WEBEX_SERVICE_APP_SECRET")]
+        client_secret_env: String,
+        /// Environment variable holding an integration token with `spark:applications_token`.
+        #[arg(long, default_value = "WEBEX_ISSUER_TOKEN")]
+        issuer_token_env: String,
+    },
     /// List a tenant's recordings in a state (pending_owner, archiving, archived, failed), newest first.
     List {
         #[arg(long)]
@@ -279,6 +297,54 @@ pub async fn run(cli: Cli) -> Result<i32> {
                     }
                 }
             }
+            Ok(0)
+        }
+        Command::WebexServiceAppToken {
+            connection,
+            application_id,
+            client_id,
+            client_secret_env,
+            issuer_token_env,
+        } => {
+            need("config-table", &cli.config_table)?;
+            let read = |var: &str| -> Result<shared::ports::SecretString> {
+                let v = std::env::var(var).with_context(|| format!("${var} is not set"))?;
+                anyhow::ensure!(!v.trim().is_empty(), "${var} is empty");
+                Ok(shared::ports::SecretString::new(v.trim()))
+            };
+            let (secret, issuer) = (read(&client_secret_env)?, read(&issuer_token_env)?);
+            let id = shared::ids::ConnectionId::parse(&connection)?;
+            let store = DynamoConfig::new(ddb, cli.config_table);
+            let Some(conn) = shared::ports::ConfigStore::connection(&store, &id).await? else {
+                eprintln!("no connection {connection}");
+                return Ok(1);
+            };
+            let Some(target) = conn
+                .credentials_ref
+                .clone()
+                .filter(|_| conn.vendor == Vendor::Webex)
+            else {
+                eprintln!("connection {connection} is not a Webex connection with credentials_ref");
+                return Ok(2);
+            };
+            let creds = shared::webex::auth::service_app_token(
+                &reqwest::Client::new(),
+                &conn.api_base_url,
+                &application_id,
+                &issuer,
+                &client_id,
+                &secret,
+                conn.account_id.as_str(),
+            )
+            .await?;
+            let secrets = SecretsManager::new(aws_sdk_secretsmanager::Client::new(&aws));
+            secrets
+                .put(&target, &serde_json::to_string(&creds)?)
+                .await?;
+            println!(
+                "service app tokens stored in {target} (access token valid until {})",
+                creds.expires_at
+            );
             Ok(0)
         }
         Command::Show {

@@ -243,3 +243,54 @@ async fn admin_cli_creates_and_repairs_org_webhooks() {
     );
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn service_app_tokens_are_obtained_then_refreshed_like_any_other() {
+    let conf = aws().await.unwrap();
+    let secrets = SecretsManager::new(aws_sdk_secretsmanager::Client::new(&conf));
+    let sim = WebexSim::start().await.unwrap();
+    let issuer = shared::ports::SecretString::new(sim.integration_credentials().access_token);
+    let app = sim.service_app();
+    let app_secret = shared::ports::SecretString::new(app.client_secret.clone());
+    let http = reqwest::Client::new();
+    // A wrong org is refused with the vendor's message.
+    let err = shared::webex::auth::service_app_token(
+        &http,
+        &sim.api_base(),
+        &app.application_id,
+        &issuer,
+        &app.client_id,
+        &app_secret,
+        "another-org",
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.class(), Class::Permanent, "{err}");
+    // Born almost expired, so the first use refreshes with the Service App's own client credentials.
+    sim.set_access_token_ttl(30);
+    let creds = shared::webex::auth::service_app_token(
+        &http,
+        &sim.api_base(),
+        &app.application_id,
+        &issuer,
+        &app.client_id,
+        &app_secret,
+        &sim.org_id(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(creds.kind, shared::webex::auth::CredentialKind::ServiceApp);
+    sim.set_access_token_ttl(3600);
+    let id = format!("archiver/{}/credentials", unique("sa"));
+    secrets
+        .put(&id, &serde_json::to_string(&creds).unwrap())
+        .await
+        .unwrap();
+    let api = client(&sim, &secrets, &id);
+    assert!(api.webhooks().await.unwrap().is_empty());
+    assert_eq!(sim.api_stats().token_refreshes, 1);
+    let stored = stored(&secrets, &id).await;
+    assert_eq!(stored.client_id, app.client_id);
+    assert_ne!(stored.refresh_token, creds.refresh_token);
+    sim.shutdown().await;
+}

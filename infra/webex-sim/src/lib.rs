@@ -376,6 +376,23 @@ pub struct SimWebhook {
     pub owned_by: Option<String>,
 }
 
+/// The simulated org's Service App.
+#[derive(Clone)]
+pub struct SimServiceApp {
+    pub application_id: String,
+    pub client_id: String,
+    pub client_secret: String,
+}
+
+impl fmt::Debug for SimServiceApp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SimServiceApp")
+            .field("application_id", &self.application_id)
+            .field("client_id", &self.client_id)
+            .finish_non_exhaustive()
+    }
+}
+
 /// An OAuth integration grant issued by [`WebexSim::integration_credentials`].
 #[derive(Clone)]
 pub struct SimCredentials {
@@ -596,6 +613,8 @@ pub(crate) struct Shared {
     org_uuid: String,
     pub client_id: String,
     pub client_secret: String,
+    /// The org's Service App: (application id, client id, client secret).
+    pub service_app: (String, String, String),
     /// Person id of the admin the integration acts for (`createdBy` of webhooks).
     pub admin_id: String,
     pub cdn_key: [u8; 32],
@@ -673,6 +692,11 @@ impl WebexSim {
             org_uuid,
             client_id: format!("C{}", hex::encode(rand::rng().random::<[u8; 32]>())),
             client_secret: hex::encode(rand::rng().random::<[u8; 32]>()),
+            service_app: (
+                spark_id("APPLICATION", &uuid()),
+                format!("C{}", hex::encode(rand::rng().random::<[u8; 32]>())),
+                hex::encode(rand::rng().random::<[u8; 32]>()),
+            ),
             admin_id: spark_id("PEOPLE", &uuid()),
             cdn_key: rand::rng().random(),
             http,
@@ -728,6 +752,18 @@ impl WebexSim {
             access_token,
             refresh_token,
             expires_at: DateTime::from_timestamp(exp, 0).unwrap_or_default(),
+        }
+    }
+
+    /// The org's Service App, authorised by its admin: tokens for it come from
+    /// `POST /v1/applications/{application_id}/token` (called with an integration token) and are then
+    /// refreshed at `/v1/access_token` with the Service App's client id and secret.
+    pub fn service_app(&self) -> SimServiceApp {
+        let (application_id, client_id, client_secret) = self.shared.service_app.clone();
+        SimServiceApp {
+            application_id,
+            client_id,
+            client_secret,
         }
     }
 

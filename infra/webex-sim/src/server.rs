@@ -38,6 +38,7 @@ const MSG_NOT_FOUND: &str = "The requested resource could not be found.";
 pub(crate) fn router(sh: Arc<Shared>) -> Router {
     Router::new()
         .route("/v1/access_token", post(access_token))
+        .route("/v1/applications/{id}/token", post(service_app_token))
         .route("/v1/recordings/{id}", get(get_recording))
         .route("/v1/admin/recordings", get(admin_recordings))
         .route("/v1/meetingParticipants", get(participants))
@@ -127,9 +128,11 @@ fn take_fault(st: &mut SimState) -> Option<Response> {
 async fn access_token(State(sh): Sim, body: Bytes) -> Response {
     let form = parse_query(Some(&String::from_utf8_lossy(&body)));
     let field = |k: &str| q_get(&form, k);
-    if field("client_id") != Some(sh.client_id.as_str())
-        || field("client_secret") != Some(sh.client_secret.as_str())
-    {
+    let integration = field("client_id") == Some(sh.client_id.as_str())
+        && field("client_secret") == Some(sh.client_secret.as_str());
+    let service_app = field("client_id") == Some(sh.service_app.1.as_str())
+        && field("client_secret") == Some(sh.service_app.2.as_str());
+    if !integration && !service_app {
         // Also where the credentials came as Basic auth: Webex wants them in the body.
         return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", None);
     }
@@ -162,6 +165,39 @@ async fn access_token(State(sh): Sim, body: Bytes) -> Response {
             "refresh_token_expires_in": REFRESH_TOKEN_TTL_SECS,
             "token_type": "Bearer",
             "scope": SCOPES,
+        }),
+    )
+}
+
+/// `POST /v1/applications/{id}/token` `{clientId, clientSecret, targetOrgId}`, called with an integration
+/// token: a Service App's first token pair.
+async fn service_app_token(State(sh): Sim, Path(id): Path<String>, body: Bytes) -> Response {
+    let req: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+    let field = |k: &str| req.get(k).and_then(|v| v.as_str());
+    let (app_id, client_id, client_secret) = &sh.service_app;
+    if &id != app_id {
+        return api_error(StatusCode::NOT_FOUND, MSG_NOT_FOUND);
+    }
+    if field("clientId") != Some(client_id.as_str())
+        || field("clientSecret") != Some(client_secret.as_str())
+        || field("targetOrgId") != Some(sh.org_id.as_str())
+    {
+        return api_error(
+            StatusCode::BAD_REQUEST,
+            "clientId, clientSecret or targetOrgId is not valid for this application.",
+        );
+    }
+    let mut st = sh.lock();
+    let refresh_token = sh.issue_refresh_token(&mut st);
+    let (access_token, _) = sh.issue_access_token(&mut st);
+    json_response(
+        StatusCode::OK,
+        &json!({
+            "access_token": access_token,
+            "expires_in": st.access_ttl,
+            "refresh_token": refresh_token,
+            "refresh_token_expires_in": REFRESH_TOKEN_TTL_SECS,
+            "token_type": "Bearer",
         }),
     )
 }

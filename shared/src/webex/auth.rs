@@ -205,6 +205,63 @@ impl TokenSource {
     }
 }
 
+/// A Service App's first token pair: `POST {api_base}/applications/{application_id}/token` with
+/// `{clientId, clientSecret, targetOrgId}`, called with an integration (issuer) token that has the
+/// `spark:applications_token` scope. The result is refreshed like any other credentials afterwards.
+pub async fn service_app_token(
+    http: &reqwest::Client,
+    api_base_url: &str,
+    application_id: &str,
+    issuer_token: &SecretString,
+    client_id: &str,
+    client_secret: &SecretString,
+    target_org_id: &str,
+) -> Result<Credentials, Error> {
+    let url = format!(
+        "{}/applications/{}/token",
+        api_base_url.trim_end_matches('/'),
+        percent_encoding::utf8_percent_encode(application_id, percent_encoding::NON_ALPHANUMERIC)
+    );
+    let resp = http
+        .post(url)
+        .bearer_auth(issuer_token.expose())
+        .json(&serde_json::json!({
+            "clientId": client_id,
+            "clientSecret": client_secret.expose(),
+            "targetOrgId": target_org_id,
+        }))
+        .send()
+        .await
+        .map_err(|e| Error::transient(format!("service app token: {}", e.without_url())))?;
+    let status = resp.status();
+    if !status.is_success() {
+        let body: serde_json::Value = resp.json().await.unwrap_or_default();
+        let msg = body.get("message").and_then(|m| m.as_str()).unwrap_or("");
+        return Err(Error::permanent(format!(
+            "service app token refused (HTTP {status}): {msg}"
+        )));
+    }
+    let t: TokenResponse = resp
+        .json()
+        .await
+        .map_err(|e| Error::transient(format!("service app token response: {e}")))?;
+    let now = Utc::now();
+    let refresh_token = t
+        .refresh_token
+        .ok_or_else(|| Error::permanent("service app token response has no refresh_token"))?;
+    Ok(Credentials {
+        kind: CredentialKind::ServiceApp,
+        client_id: client_id.to_owned(),
+        client_secret: client_secret.expose().to_owned(),
+        access_token: t.access_token,
+        expires_at: now + Duration::seconds(t.expires_in),
+        refresh_token,
+        refresh_token_expires_at: t
+            .refresh_token_expires_in
+            .map(|s| now + Duration::seconds(s)),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
