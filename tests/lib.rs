@@ -65,6 +65,23 @@ pub struct TestTenant {
     pub config: shared::config::TenantConfig,
 }
 
+/// Writes a validated configuration as `archiver-admin apply` does: secrets first, then the records.
+async fn write_config(
+    conf: &aws_config::SdkConfig,
+    config_table: &str,
+    config: &shared::config::TenantConfig,
+) -> Result<()> {
+    let secrets =
+        shared::aws::secrets::SecretsManager::new(aws_sdk_secretsmanager::Client::new(conf));
+    for s in &config.secrets {
+        secrets.put(&s.secret_id, &s.value).await?;
+    }
+    shared::aws::config::DynamoConfig::new(aws_sdk_dynamodb::Client::new(conf), config_table)
+        .apply(config)
+        .await?;
+    Ok(())
+}
+
 /// Applies a [`TestTenant`] through the same validation and writes as `archiver-admin apply`.
 pub async fn apply_tenant(
     conf: &aws_config::SdkConfig,
@@ -99,14 +116,7 @@ pub async fn apply_tenant(
             (v == "TEST_WEBHOOK_SECRET").then(|| secret.clone())
         })
         .map_err(|p| anyhow::anyhow!("invalid test tenant: {p:?}"))?;
-    let secrets =
-        shared::aws::secrets::SecretsManager::new(aws_sdk_secretsmanager::Client::new(conf));
-    for s in &config.secrets {
-        secrets.put(&s.secret_id, &s.value).await?;
-    }
-    shared::aws::config::DynamoConfig::new(aws_sdk_dynamodb::Client::new(conf), config_table)
-        .apply(&config)
-        .await?;
+    write_config(conf, config_table, &config).await?;
     Ok(TestTenant {
         tenant,
         connection,
@@ -170,14 +180,7 @@ pub async fn apply_webex_tenant(
             _ => None,
         })
         .map_err(|p| anyhow::anyhow!("invalid test tenant: {p:?}"))?;
-    let secrets =
-        shared::aws::secrets::SecretsManager::new(aws_sdk_secretsmanager::Client::new(conf));
-    for s in &config.secrets {
-        secrets.put(&s.secret_id, &s.value).await?;
-    }
-    shared::aws::config::DynamoConfig::new(aws_sdk_dynamodb::Client::new(conf), config_table)
-        .apply(&config)
-        .await?;
+    write_config(conf, config_table, &config).await?;
     Ok(TestTenant {
         tenant,
         connection,
