@@ -1,16 +1,20 @@
 //! The README's demo: the whole pipeline on this machine. Starts the local stack (moto, the five function
 //! binaries under `cargo lambda watch`, the SQS bridge) and a Zoom simulator, applies a tenant, lets "Zoom"
 //! complete a realistic recording (two segments, two video layouts, audio, chat, timeline; the transcript
-//! later), shows progress, and prints the catalog entry and the S3 keys.
+//! later), shows progress, and prints the catalog entry and the S3 keys. Then the same for Webex: a Webex
+//! simulator, a tenant with a Webex connection, the org webhooks registered with `archiver-admin
+//! webex-webhooks ensure`, and a stopped-and-restarted meeting (two recordings, then the transcript) that
+//! "Webex" announces with signed notifications.
 
 use anyhow::{Context, Result};
-use archiver_tests::{apply_tenant, repo_root, unique};
+use archiver_tests::{apply_tenant, apply_webex_tenant, repo_root, unique};
 use local_stack::{LocalStack, StackOptions};
 use shared::aws::catalog::DynamoCatalog;
-use shared::catalog::CatalogReader;
+use shared::catalog::{CatalogReader, FileEntry};
 use shared::ids::{AccountId, InstanceId, Vendor};
 use shared::model::{RecordingKey, RecordingState};
 use std::time::{Duration, Instant};
+use webex_sim::{LinkKind, MeetingSpec, WebexSim};
 use zoom_sim::{RecordingSpec, ZoomSim, deliver, unix_now};
 
 async fn wait_archived(catalog: &DynamoCatalog, key: &RecordingKey, files: usize) -> Result<()> {
@@ -44,6 +48,59 @@ async fn wait_archived(catalog: &DynamoCatalog, key: &RecordingKey, files: usize
     }
 }
 
+/// Prints the entry as `archiver-admin show` does and the S3 objects under its prefix; returns its files.
+async fn show(
+    stack: &LocalStack,
+    catalog: &DynamoCatalog,
+    key: &RecordingKey,
+) -> Result<Vec<FileEntry>> {
+    let entry = CatalogReader::get_recording(catalog, key)
+        .await?
+        .context("entry")?;
+    let files = catalog.list_files(key).await?;
+    println!(
+        "\nCatalog entry (archiver-admin show --vendor {} --account '{}' --instance '{}'):",
+        key.vendor, key.account, key.instance
+    );
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&archiver_admin::entry_json(&entry, &files))?
+    );
+    let s3 = stack.s3_client().await;
+    let bucket = stack.physical("MediaBucket").context("no MediaBucket")?;
+    println!("\nS3 objects in {bucket}:");
+    let listed = s3
+        .list_objects_v2()
+        .bucket(bucket)
+        .prefix(&entry.s3_prefix)
+        .send()
+        .await?;
+    for o in listed.contents.unwrap_or_default() {
+        println!(
+            "  {:>10}  {}",
+            o.size.unwrap_or_default(),
+            o.key.unwrap_or_default()
+        );
+    }
+    Ok(files)
+}
+
+/// Whether every `(file id, sha256)` is stored with that SHA-256; prints the verdict.
+fn all_match(files: &[FileEntry], expected: &[(String, String)]) -> bool {
+    let ok = expected.iter().all(|(id, sha)| {
+        files
+            .iter()
+            .find(|e| e.file_id.as_str() == id)
+            .and_then(|e| e.stored.as_ref())
+            .is_some_and(|s| &s.sha256 == sha)
+    });
+    println!(
+        "\nEvery file matches the simulator's SHA-256: {}",
+        if ok { "yes" } else { "NO" }
+    );
+    ok
+}
+
 #[tokio::main]
 async fn main() -> Result<()> {
     println!("Starting the local stack (moto, cargo lambda watch, SQS bridge) …");
@@ -55,6 +112,19 @@ async fn main() -> Result<()> {
     })
     .await
     .context("starting the local stack")?;
+    // `archiver_admin::run` (the Webex part) finds AWS through the environment, as the CLI does.
+    for (k, v) in [
+        ("AWS_ENDPOINT_URL", stack.endpoint_url()),
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("AWS_REGION", "us-east-1"),
+    ] {
+        if std::env::var_os(k).is_none_or(|set| set.is_empty()) {
+            // SAFETY: set before anything else of the demo reads the environment; the stack's own clients
+            // were built from explicit settings.
+            unsafe { std::env::set_var(k, v) };
+        }
+    }
     let conf = stack.sdk_config().await;
     let sim = ZoomSim::start().await?;
     let rec = sim.add_recording(RecordingSpec::realistic(&unique("demo"), 8 * 1024 * 1024));
@@ -130,48 +200,128 @@ async fn main() -> Result<()> {
     wait_archived(&catalog, &key, rec.files().len()).await?;
     tokio::time::sleep(Duration::from_secs(2)).await;
 
-    let entry = CatalogReader::get_recording(&catalog, &key)
-        .await?
-        .context("entry")?;
-    let files = catalog.list_files(&key).await?;
-    println!(
-        "\nCatalog entry (archiver-admin show --account '{}' --instance '{}'):",
-        rec.account_id, rec.uuid
-    );
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&archiver_admin::entry_json(&entry, &files))?
-    );
+    let files = show(&stack, &catalog, &key).await?;
+    let expected: Vec<(String, String)> = rec
+        .files()
+        .iter()
+        .map(|f| (f.id.clone(), f.sha256.clone()))
+        .collect();
+    let zoom_ok = all_match(&files, &expected);
 
-    let s3 = stack.s3_client().await;
-    let bucket = stack.physical("MediaBucket").context("no MediaBucket")?;
-    println!("\nS3 objects in {bucket}:");
-    let listed = s3
-        .list_objects_v2()
-        .bucket(bucket)
-        .prefix(&entry.s3_prefix)
-        .send()
-        .await?;
-    for o in listed.contents.unwrap_or_default() {
-        println!(
-            "  {:>10}  {}",
-            o.size.unwrap_or_default(),
-            o.key.unwrap_or_default()
-        );
-    }
-    let mut ok = true;
-    for f in rec.files() {
-        let stored = files
-            .iter()
-            .find(|e| e.file_id.as_str() == f.id)
-            .and_then(|e| e.stored.as_ref());
-        ok &= stored.is_some_and(|s| s.sha256 == f.sha256);
-    }
-    println!(
-        "\nEvery file matches the simulator's SHA-256: {}",
-        if ok { "yes" } else { "NO" }
-    );
+    let webex_ok = webex(&stack, &conf, &catalog).await?;
     stack.shutdown().await;
-    anyhow::ensure!(ok, "a file did not match");
+    anyhow::ensure!(zoom_ok && webex_ok, "a file did not match");
     Ok(())
+}
+
+/// The Webex part: register the org webhooks, let "Webex" announce a two-segment meeting and later its
+/// transcript, and show what was archived.
+async fn webex(
+    stack: &LocalStack,
+    conf: &aws_config::SdkConfig,
+    catalog: &DynamoCatalog,
+) -> Result<bool> {
+    println!("\n――― Webex ―――\n");
+    let sim = WebexSim::start().await?;
+    let host = "ada.lovelace@university.example.edu";
+    let config_table = stack.physical("ConfigTable").context("no ConfigTable")?;
+    let tenant = apply_webex_tenant(
+        conf,
+        config_table,
+        &sim,
+        host,
+        None,
+        serde_json::json!({"mode": "delete_after", "days": 30, "action": "trash"}),
+    )
+    .await?;
+    let url = stack.webhook_url("webex", &tenant.connection);
+    let base = url
+        .strip_suffix(&format!("/webex/{}", tenant.connection))
+        .context("webhook URL")?
+        .to_owned();
+    println!(
+        "Tenant {} with Webex connection {} (org {})",
+        tenant.tenant,
+        tenant.connection,
+        sim.org_id()
+    );
+    println!(
+        "\n$ archiver-admin webex-webhooks ensure --connection {} --webhook-base-url {base}",
+        tenant.connection
+    );
+    let code = archiver_admin::run(archiver_admin::Cli {
+        config_table: config_table.to_owned(),
+        catalog_table: stack
+            .physical("CatalogTable")
+            .context("no CatalogTable")?
+            .to_owned(),
+        command: archiver_admin::Command::WebexWebhooks {
+            action: archiver_admin::WebhookAction::Ensure {
+                connection: tenant.connection.clone(),
+                webhook_base_url: base,
+            },
+        },
+    })
+    .await?;
+    anyhow::ensure!(code == 0, "webex-webhooks ensure exited {code}");
+
+    let meeting = sim.add_meeting(
+        MeetingSpec::realistic(
+            "BIO 101 Lecture",
+            host,
+            (std::time::SystemTime::now() - Duration::from_secs(2 * 3600)).into(),
+            4 * 1024 * 1024,
+        )
+        .with_segments(2),
+    );
+    let media: u64 = meeting
+        .recordings
+        .iter()
+        .flat_map(|r| r.files.iter().map(|f| f.size))
+        .sum();
+    println!(
+        "\nWebex ends \"{}\", recorded in 2 segments (stop/start): {} files, {:.1} MiB, meeting {}",
+        meeting.topic,
+        meeting
+            .recordings
+            .iter()
+            .map(|r| r.files.len())
+            .sum::<usize>(),
+        media as f64 / 1048576.0,
+        meeting.instance_id
+    );
+    for (i, (_, status)) in sim.publish_recordings(&meeting).await.iter().enumerate() {
+        println!("recordings/created (segment {}) → {status}", i + 1);
+    }
+    let key = RecordingKey {
+        vendor: Vendor::Webex,
+        account: AccountId::parse(sim.org_id())?,
+        instance: InstanceId::parse(&meeting.instance_id)?,
+    };
+    let mut expected: Vec<(String, String)> = meeting
+        .recordings
+        .iter()
+        .flat_map(|r| {
+            r.files.iter().map(|f| {
+                let id = match f.kind {
+                    LinkKind::Recording => r.id.clone(),
+                    LinkKind::Audio => format!("{}-audio", r.id),
+                    LinkKind::Transcript => format!("{}-transcript", r.id),
+                };
+                (id, f.sha256.clone())
+            })
+        })
+        .collect();
+    wait_archived(catalog, &key, expected.len()).await?;
+
+    if let Some(t) = &meeting.transcript {
+        for (_, status) in sim.publish_transcript(t).await {
+            println!("\nmeetingTranscripts/created (later) → {status}");
+        }
+        expected.push((t.id.clone(), t.sha256.clone()));
+        wait_archived(catalog, &key, expected.len()).await?;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let files = show(stack, catalog, &key).await?;
+    Ok(all_match(&files, &expected))
 }

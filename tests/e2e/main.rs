@@ -1,15 +1,18 @@
 //! End to end through the local stack: real function binaries under `cargo lambda watch`, resources from
-//! `template.yaml` on moto, the SQS bridge, and the Zoom simulator sending signed webhooks.
+//! `template.yaml` on moto, the SQS bridge, and the Zoom and Webex simulators sending signed webhooks (the Webex
+//! scenarios are in `webex.rs`).
 //!
 //! A custom harness (one stack for every scenario); it prints `N passed, N failed` and exits non-zero on a
 //! failure. Needs `.venv-aws` (infra/bootstrap.sh); uses `AWS_ENDPOINT_URL` when set, else starts moto.
+
+mod webex;
 
 use archiver_tests::{TestTenant, apply_tenant, repo_root, unique};
 use futures_util::future::join_all;
 use local_stack::{LocalStack, StackOptions};
 use shared::aws::catalog::DynamoCatalog;
-use shared::catalog::{CatalogReader, RecordingEntry};
-use shared::ids::{AccountId, InstanceId, Vendor};
+use shared::catalog::{CatalogReader, DeletionEntry, RecordingEntry};
+use shared::ids::{AccountId, InstanceId, TenantId, Vendor};
 use shared::model::{FileState, RecordingKey, RecordingState};
 use std::future::Future;
 use std::pin::Pin;
@@ -17,6 +20,13 @@ use std::time::{Duration, Instant};
 use zoom_sim::{Fault, RecordingSpec, SimRecording, ZoomSim, deliver, unix_now};
 
 const MIB: u64 = 1024 * 1024;
+
+/// What a file must be in S3: its catalog id, and the simulator's size and SHA-256.
+struct ExpectedFile {
+    id: String,
+    size: u64,
+    sha256: String,
+}
 
 struct World {
     stack: LocalStack,
@@ -52,7 +62,11 @@ impl World {
     }
 
     async fn entry(&self, rec: &SimRecording) -> Option<RecordingEntry> {
-        CatalogReader::get_recording(&self.catalog, &key_of(rec))
+        self.entry_at(&key_of(rec)).await
+    }
+
+    async fn entry_at(&self, key: &RecordingKey) -> Option<RecordingEntry> {
+        CatalogReader::get_recording(&self.catalog, key)
             .await
             .unwrap()
     }
@@ -65,9 +79,20 @@ impl World {
         files: usize,
         limit: Duration,
     ) -> Result<RecordingEntry, String> {
+        self.wait_until(&key_of(rec), state, files, limit).await
+    }
+
+    /// Waits until the recording at `key` is in `state` with `files` files known.
+    async fn wait_until(
+        &self,
+        key: &RecordingKey,
+        state: RecordingState,
+        files: usize,
+        limit: Duration,
+    ) -> Result<RecordingEntry, String> {
         let start = Instant::now();
         loop {
-            if let Some(e) = self.entry(rec).await
+            if let Some(e) = self.entry_at(key).await
                 && e.state == state
                 && e.file_ids.len() == files
             {
@@ -75,14 +100,52 @@ impl World {
             }
             if start.elapsed() > limit {
                 return Err(format!(
-                    "recording not {state:?} with {files} files after {limit:?}: {:?}",
-                    self.entry(rec)
-                        .await
-                        .map(|e| (e.state, e.file_ids.len(), e.done_ids.len()))
+                    "recording {key} not {state:?} with {files} files after {limit:?}: {:?}",
+                    self.entry_at(key).await.map(|e| (
+                        e.state,
+                        e.file_ids.len(),
+                        e.done_ids.len(),
+                        e.failed_ids
+                    ))
                 ));
             }
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
+    }
+
+    /// Waits for the deletion plan the deletion scheduler writes after the archive.
+    async fn wait_deletion(
+        &self,
+        key: &RecordingKey,
+    ) -> Result<(RecordingEntry, DeletionEntry), String> {
+        let start = Instant::now();
+        loop {
+            if let Some(e) = self.entry_at(key).await
+                && let Some(d) = e.deletion.clone()
+            {
+                return Ok((e, d));
+            }
+            check(
+                start.elapsed() < Duration::from_secs(60),
+                format!("no deletion plan for {key}"),
+            )?;
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
+    /// How many catalog entries the tenant has, in any state.
+    async fn entries_of(&self, tenant: &str) -> usize {
+        let tenant = TenantId::parse(tenant).unwrap();
+        let mut n = 0;
+        for state in RecordingState::ALL {
+            n += self
+                .catalog
+                .list_by_state(&tenant, state, 100)
+                .await
+                .unwrap()
+                .len();
+        }
+        n
     }
 
     async fn objects_under(&self, prefix: &str) -> Vec<String> {
@@ -108,29 +171,61 @@ impl World {
         entry: &RecordingEntry,
         ids: &[String],
     ) -> Result<(), String> {
-        let files = self.catalog.list_files(&key_of(rec)).await.unwrap();
+        let expected: Vec<ExpectedFile> = ids
+            .iter()
+            .map(|id| {
+                let f = rec.file(id).unwrap();
+                ExpectedFile {
+                    id: id.clone(),
+                    size: f.size,
+                    sha256: f.sha256.clone(),
+                }
+            })
+            .collect();
+        self.verify_stored(&key_of(rec), entry, &expected).await?;
+        for id in ids {
+            if self.sim.stats(id).auth_leaks != 0 {
+                return Err(format!("file {id}: Authorization header reached the CDN"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks that exactly the `expected` files are under the entry's prefix, each once, with the
+    /// simulator's size and SHA-256 in the catalog, the object's metadata and its `sha256` tag.
+    async fn verify_stored(
+        &self,
+        key: &RecordingKey,
+        entry: &RecordingEntry,
+        expected: &[ExpectedFile],
+    ) -> Result<(), String> {
+        let files = self.catalog.list_files(key).await.unwrap();
         let objects = self.objects_under(&entry.s3_prefix).await;
-        if objects.len() != ids.len() {
+        if objects.len() != expected.len() {
             return Err(format!(
-                "{} objects under {}, expected {}",
+                "{} objects under {}, expected {}: {objects:?}",
                 objects.len(),
                 entry.s3_prefix,
-                ids.len()
+                expected.len()
             ));
         }
-        for id in ids {
-            let sim_file = rec.file(id).unwrap();
+        for want in expected {
+            let id = &want.id;
             let f = files
                 .iter()
                 .find(|f| f.file_id.as_str() == id)
                 .ok_or(format!("file {id} not in catalog"))?;
             let stored = f.stored.as_ref().ok_or(format!("file {id} not stored"))?;
-            if stored.sha256 != sim_file.sha256 || stored.bytes != sim_file.size {
+            if stored.sha256 != want.sha256 || stored.bytes != want.size {
                 return Err(format!(
                     "file {id}: catalog has {} bytes {} expected {} {}",
-                    stored.bytes, stored.sha256, sim_file.size, sim_file.sha256
+                    stored.bytes, stored.sha256, want.size, want.sha256
                 ));
             }
+            check(
+                f.state == FileState::Archived && objects.contains(&f.s3_key),
+                format!("file {id}: {:?} at {}", f.state, f.s3_key),
+            )?;
             let head = self
                 .s3
                 .head_object()
@@ -140,17 +235,28 @@ impl World {
                 .await
                 .map_err(|e| format!("{id}: {e}"))?;
             let meta = head.metadata.unwrap_or_default();
-            if meta.get("sha256") != Some(&sim_file.sha256)
-                || head.content_length != Some(sim_file.size as i64)
+            if meta.get("sha256") != Some(&want.sha256)
+                || head.content_length != Some(want.size as i64)
             {
                 return Err(format!(
                     "object {} has metadata {meta:?} and length {:?}",
                     f.s3_key, head.content_length
                 ));
             }
-            if self.sim.stats(id).auth_leaks != 0 {
-                return Err(format!("file {id}: Authorization header reached the CDN"));
-            }
+            let tags = self
+                .s3
+                .get_object_tagging()
+                .bucket(&self.bucket)
+                .key(&f.s3_key)
+                .send()
+                .await
+                .map_err(|e| format!("{id}: {e}"))?;
+            check(
+                tags.tag_set
+                    .iter()
+                    .any(|t| t.key == "sha256" && t.value == want.sha256),
+                format!("object {} has tags {:?}", f.s3_key, tags.tag_set),
+            )?;
         }
         Ok(())
     }
@@ -233,23 +339,12 @@ fn archive_with_twenty_concurrent_duplicates(
             check(n == 1, format!("file {id} downloaded {n} times"))?;
         }
         // The deletion plan follows the archive.
-        let start = Instant::now();
-        loop {
-            let e = w.entry(&rec).await.unwrap();
-            if let Some(d) = e.deletion {
-                check(
-                    d.status == "scheduled"
-                        && d.due_at == e.archived_at.map(|a| a + chrono::Duration::days(30)),
-                    format!("{d:?}"),
-                )?;
-                break;
-            }
-            check(
-                start.elapsed() < Duration::from_secs(60),
-                "no deletion plan",
-            )?;
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        }
+        let (e, d) = w.wait_deletion(&key_of(&rec)).await?;
+        check(
+            d.status == "scheduled"
+                && d.due_at == e.archived_at.map(|a| a + chrono::Duration::days(30)),
+            format!("{d:?}"),
+        )?;
         // The late transcript lands on the same entry.
         let sent = Instant::now();
         let (status, _) = w.post(&t, &rec.transcript_completed_body()).await;
@@ -431,6 +526,13 @@ fn main() {
                 "html_200_is_a_recorded_failure",
                 html_200_is_a_recorded_failure,
             ),
+            ("webex_archive", webex::archive),
+            ("webex_same_topic_other_days", webex::same_topic_other_days),
+            ("webex_expired_link", webex::expired_link),
+            (
+                "webex_rejections_and_duplicates",
+                webex::rejections_and_duplicates,
+            ),
         ];
         let selected: Vec<_> = scenarios
             .into_iter()
@@ -457,6 +559,21 @@ fn main() {
             started.elapsed().as_secs_f64(),
             stack.invoke_base()
         );
+        // `archiver_admin::run` (the Webex scenarios run `archiver-admin webex-webhooks ensure`) reads the AWS
+        // endpoint from the environment, as the CLI does. Set once, before any scenario runs, to the values the
+        // stack itself uses when they are unset.
+        for (k, v) in [
+            ("AWS_ENDPOINT_URL", stack.endpoint_url()),
+            ("AWS_ACCESS_KEY_ID", "test"),
+            ("AWS_SECRET_ACCESS_KEY", "test"),
+            ("AWS_REGION", "us-east-1"),
+        ] {
+            if std::env::var_os(k).is_none_or(|set| set.is_empty()) {
+                // SAFETY: no scenario has started; the stack's clients were built from explicit settings and
+                // nothing else in this process reads the environment meanwhile.
+                unsafe { std::env::set_var(k, v) };
+            }
+        }
         let conf = stack.sdk_config().await;
         let world = World {
             sim: ZoomSim::start().await.expect("zoom simulator"),

@@ -135,22 +135,37 @@ impl<C: ConfigStore, K: IngestCatalog, Q: Queue, W: WebexConnections> Enqueue<C,
     }
 }
 
-/// The host's e-mail and the recording ids of the notified recording's meeting instance, from the admin list.
+/// What the admin list says about a meeting instance.
+struct Listing {
+    host: Option<Email>,
+    /// Its available recordings (stop/start segments).
+    ids: Vec<String>,
+    /// When its first recording started.
+    first_segment: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// The host's e-mail, the recording ids and the first segment's start of a meeting instance.
 async fn instance_listing(
     api: &dyn shared::webex::api::WebexApi,
     meeting_id: &str,
-) -> Result<(Option<Email>, Vec<String>), Outcome> {
-    let listed = api.admin_recordings(meeting_id).await?;
-    let host = listed
-        .iter()
-        .find_map(|r| r.host_email.as_deref().and_then(|e| Email::parse(e).ok()));
-    let ids = listed
-        .iter()
+) -> Result<Listing, Outcome> {
+    let listed: Vec<_> = api
+        .admin_recordings(meeting_id)
+        .await?
+        .into_iter()
         .filter(|r| r.meeting_id.as_deref() == Some(meeting_id))
         .filter(|r| r.status.as_deref().is_none_or(|s| s == "available"))
-        .map(|r| r.id.clone())
         .collect();
-    Ok((host, ids))
+    Ok(Listing {
+        host: listed
+            .iter()
+            .find_map(|r| r.host_email.as_deref().and_then(|e| Email::parse(e).ok())),
+        ids: listed.iter().map(|r| r.id.clone()).collect(),
+        first_segment: listed
+            .iter()
+            .filter_map(|r| r.time_recorded.or(r.create_time))
+            .min(),
+    })
 }
 
 async fn webex_segments(
@@ -160,9 +175,9 @@ async fn webex_segments(
     let mut host = n.host_email.clone();
     let mut ids = vec![n.data_id.clone()];
     if let Some(meeting) = &n.meeting_id {
-        let (listed_host, siblings) = instance_listing(api, meeting).await?;
-        host = host.or(listed_host);
-        for id in siblings {
+        let listing = instance_listing(api, meeting).await?;
+        host = host.or(listing.host);
+        for id in listing.ids {
             if !ids.contains(&id) {
                 ids.push(id);
             }
@@ -191,10 +206,8 @@ async fn webex_transcript(
         .meeting_id
         .as_deref()
         .ok_or_else(|| Outcome::Dropped("transcript without meetingId".into()))?;
-    let host = match &n.host_email {
-        Some(h) => Some(h.clone()),
-        None => instance_listing(api, meeting).await?.0,
-    };
+    let listing = instance_listing(api, meeting).await?;
+    let host = n.host_email.clone().or(listing.host);
     let listed = api.transcripts(meeting, host.as_ref()).await?;
     let Some(t) = listed.iter().find(|t| t.id == n.data_id) else {
         // Listed a little after the notification at times: let the queue try again.
@@ -203,7 +216,7 @@ async fn webex_transcript(
             n.data_id
         )));
     };
-    shared::webex::normalise::transcript(&n.org_id, t, host)
+    shared::webex::normalise::transcript(&n.org_id, t, host, listing.first_segment)
         .map_err(|e| Outcome::Dropped(format!("unusable webex transcript: {e}")))
 }
 

@@ -595,6 +595,8 @@ pub(crate) struct State {
     pub rotate: bool,
     pub link_ttl: i64,
     pub expire_next: HashMap<String, u32>,
+    /// Recording id → how many more CDN requests are refused although their link is in date.
+    pub refuse_next: HashMap<String, u32>,
     pub faults: VecDeque<QueuedFault>,
     pub drop_filters: bool,
     pub meetings: Vec<MeetingEntry>,
@@ -786,6 +788,15 @@ impl WebexSim {
 
     /// The next `n` `GET /v1/recordings/{id}` responses for this recording carry links
     /// that have already expired.
+    /// The next `n` CDN requests for this recording's files are refused with 403 + the "link expired"
+    /// page although their `expiration` is still ahead (clock skew, or Webex invalidating a link early).
+    pub fn refuse_next_downloads(&self, recording_id: &str, n: u32) {
+        self.shared
+            .lock()
+            .refuse_next
+            .insert(recording_id.to_owned(), n);
+    }
+
     pub fn expire_next_links(&self, recording_id: &str, n: u32) {
         *self
             .shared

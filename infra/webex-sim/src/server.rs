@@ -669,7 +669,25 @@ async fn cdn(
             f.stats.html_responses += 1;
             return html(StatusCode::FORBIDDEN, "Access Denied", "Invalid signature.");
         };
-        if Utc::now().timestamp() > expires {
+        let refused = match st.refuse_next.get_mut(&rec_id) {
+            Some(n) if *n > 0 => {
+                *n -= 1;
+                true
+            }
+            _ => false,
+        };
+        let Some(f) = st
+            .recordings
+            .get_mut(&rec_id)
+            .and_then(|r| r.files.get_mut(&kind))
+        else {
+            return html(
+                StatusCode::NOT_FOUND,
+                "Not Found",
+                "The file does not exist.",
+            );
+        };
+        if refused || Utc::now().timestamp() > expires {
             f.stats.expired_link_hits += 1;
             f.stats.html_responses += 1;
             return html(

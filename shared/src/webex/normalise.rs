@@ -180,11 +180,14 @@ pub fn recording(
     })
 }
 
-/// Maps a `meetingTranscripts` item into a [`Recording`] of its meeting instance with one VTT file.
+/// Maps a `meetingTranscripts` item into a [`Recording`] of its meeting instance with one VTT file. The
+/// transcript covers the whole meeting: with `first_segment` (when the instance's first recording started)
+/// it is filed with that segment instead of counting as a segment of its own.
 pub fn transcript(
     org: &AccountId,
     t: &WebexTranscript,
     host_email: Option<Email>,
+    first_segment: Option<DateTime<Utc>>,
 ) -> Result<Recording, WebexMapError> {
     let err = |reason: &str| WebexMapError::Transcript {
         id: t.id.clone(),
@@ -192,7 +195,9 @@ pub fn transcript(
     };
     let instance_raw = t.meeting_id.clone().ok_or_else(|| err("no meetingId"))?;
     let instance = InstanceId::parse(&instance_raw).map_err(|e| err(&e.reason))?;
-    let start: DateTime<Utc> = t.start_time.ok_or_else(|| err("no startTime"))?;
+    let start: DateTime<Utc> = first_segment
+        .or(t.start_time)
+        .ok_or_else(|| err("no startTime"))?;
     let url = t
         .vtt_download_link
         .clone()
@@ -332,13 +337,19 @@ mod tests {
             "vttDownloadLink": "https://webexapis.com/v1/meetingTranscripts/t1/download?format=vtt"
         }))
         .unwrap();
-        let r = transcript(&org, &t, None).unwrap();
+        let r = transcript(&org, &t, None, None).unwrap();
         assert_eq!((r.instance.as_str(), r.files.len()), ("m_I_1", 1));
+        let first: DateTime<Utc> = "2026-11-20T10:01:00Z".parse().unwrap();
+        let r = transcript(&org, &t, None, Some(first)).unwrap();
+        assert_eq!(
+            r.files[0].segment_start, first,
+            "filed with the first segment"
+        );
         assert_eq!(r.files[0].kind, FileKind::Transcript);
         let mut bad = t.clone();
         bad.vtt_download_link = None;
         assert!(
-            transcript(&org, &bad, None)
+            transcript(&org, &bad, None, None)
                 .unwrap_err()
                 .to_string()
                 .contains("vttDownloadLink")
