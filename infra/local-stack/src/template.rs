@@ -1242,7 +1242,7 @@ mod tests {
             events.arn,
             "arn:aws:sqs:us-east-1:123456789012:archiver-local-events"
         );
-        assert_eq!(events.attributes["VisibilityTimeout"], "180");
+        assert_eq!(events.attributes["VisibilityTimeout"], "360");
         let download = plan
             .queues()
             .find(|q| q.logical_id == "DownloadQueue")

@@ -107,8 +107,8 @@ async fn provisioning_twice_creates_the_template_resources() {
 
     // Queues with their redrive policies.
     for (main, dlq, max, visibility) in [
-        ("events", "events-dlq", 5, "180"),
-        ("owner", "owner-dlq", 5, "180"),
+        ("events", "events-dlq", 5, "360"),
+        ("owner", "owner-dlq", 5, "360"),
         ("download", "download-dlq", 8, "5400"),
         ("archived", "archived-dlq", 5, "180"),
     ] {
