@@ -113,18 +113,7 @@ async fn main() -> Result<()> {
     .await
     .context("starting the local stack")?;
     // `archiver_admin::run` (the Webex part) finds AWS through the environment, as the CLI does.
-    for (k, v) in [
-        ("AWS_ENDPOINT_URL", stack.endpoint_url()),
-        ("AWS_ACCESS_KEY_ID", "test"),
-        ("AWS_SECRET_ACCESS_KEY", "test"),
-        ("AWS_REGION", "us-east-1"),
-    ] {
-        if std::env::var_os(k).is_none_or(|set| set.is_empty()) {
-            // SAFETY: set before anything else of the demo reads the environment; the stack's own clients
-            // were built from explicit settings.
-            unsafe { std::env::set_var(k, v) };
-        }
-    }
+    archiver_tests::export_aws_env(stack.endpoint_url());
     let conf = stack.sdk_config().await;
     let sim = ZoomSim::start().await?;
     let rec = sim.add_recording(RecordingSpec::realistic(&unique("demo"), 8 * 1024 * 1024));

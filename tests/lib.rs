@@ -30,18 +30,26 @@ pub async fn aws() -> Result<aws_config::SdkConfig> {
          .venv-aws/bin/moto_server -p 5000) and export AWS_ENDPOINT_URL=http://127.0.0.1:5000",
     )?;
     anyhow::ensure!(!endpoint.is_empty(), "AWS_ENDPOINT_URL is empty");
-    // SAFETY-free defaults for the local endpoint; real credentials are never needed.
+    export_aws_env(&endpoint);
+    Ok(aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await)
+}
+
+/// Sets `AWS_ENDPOINT_URL` and test credentials and region for whatever is not set yet, so that code which
+/// finds AWS through the environment (the SDK defaults, `archiver_admin::run` like the CLI) uses the local
+/// endpoint. Call it before other threads read the environment.
+pub fn export_aws_env(endpoint: &str) {
     for (k, v) in [
+        ("AWS_ENDPOINT_URL", endpoint),
         ("AWS_ACCESS_KEY_ID", "test"),
         ("AWS_SECRET_ACCESS_KEY", "test"),
         ("AWS_REGION", "us-east-1"),
     ] {
-        if std::env::var(k).is_err() {
-            // Tests run single-process; setting defaults before any SDK call is the documented way.
+        if std::env::var_os(k).is_none_or(|set| set.is_empty()) {
+            // SAFETY: called before any SDK client or scenario reads the environment; real credentials are
+            // never needed for the local endpoint.
             unsafe { std::env::set_var(k, v) };
         }
     }
-    Ok(aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await)
 }
 
 /// Creates every resource of `template.yaml` for `stack` and returns logical id → physical name

@@ -562,18 +562,7 @@ fn main() {
         // `archiver_admin::run` (the Webex scenarios run `archiver-admin webex-webhooks ensure`) reads the AWS
         // endpoint from the environment, as the CLI does. Set once, before any scenario runs, to the values the
         // stack itself uses when they are unset.
-        for (k, v) in [
-            ("AWS_ENDPOINT_URL", stack.endpoint_url()),
-            ("AWS_ACCESS_KEY_ID", "test"),
-            ("AWS_SECRET_ACCESS_KEY", "test"),
-            ("AWS_REGION", "us-east-1"),
-        ] {
-            if std::env::var_os(k).is_none_or(|set| set.is_empty()) {
-                // SAFETY: no scenario has started; the stack's clients were built from explicit settings and
-                // nothing else in this process reads the environment meanwhile.
-                unsafe { std::env::set_var(k, v) };
-            }
-        }
+        archiver_tests::export_aws_env(stack.endpoint_url());
         let conf = stack.sdk_config().await;
         let world = World {
             sim: ZoomSim::start().await.expect("zoom simulator"),

@@ -61,15 +61,7 @@ fn host_email(dept: &str) -> String {
 
 /// Percent-encoding of every byte but ASCII letters and digits (how the deletion plan writes `hostEmail`).
 fn enc(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
+    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
 
 /// The file id the catalog gives a recording's link.

@@ -42,8 +42,6 @@ use anyhow::Context as _;
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use rand::Rng as _;
 use serde::Serialize;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 use zoom_sim::{ContentKind, Generator};
 
 pub use signing::{WEBEX_USER_AGENT, deliver, sign};
@@ -658,8 +656,7 @@ impl Shared {
 pub struct WebexSim {
     shared: Arc<Shared>,
     addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<()>>,
+    server: zoom_sim::Server,
 }
 
 impl fmt::Debug for WebexSim {
@@ -703,22 +700,12 @@ impl WebexSim {
             cdn_key: rand::rng().random(),
             http,
         });
-        let (stop, stopped) = oneshot::channel::<()>();
-        let app = server::router(shared.clone());
-        let task = tokio::spawn(async move {
-            let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
-                let _ = stopped.await;
-            });
-            if let Err(e) = serve.await {
-                tracing::warn!(error = %e, "webex-sim server stopped with an error");
-            }
-        });
+        let server = zoom_sim::Server::spawn("webex-sim", listener, server::router(shared.clone()));
         tracing::debug!(%addr, "webex-sim listening");
         Ok(WebexSim {
             shared,
             addr,
-            stop: Some(stop),
-            task: Some(task),
+            server,
         })
     }
 
@@ -1096,24 +1083,7 @@ impl WebexSim {
 
     /// Stop serving and wait (up to 5 s) for the server task to end.
     pub async fn shutdown(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(mut task) = self.task.take()
-            && tokio::time::timeout(std::time::Duration::from_secs(5), &mut task)
-                .await
-                .is_err()
-        {
-            task.abort();
-        }
-    }
-}
-
-impl Drop for WebexSim {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
+        self.server.shutdown().await;
     }
 }
 

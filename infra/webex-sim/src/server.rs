@@ -17,7 +17,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use bytes::Bytes;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::{Value, json};
 use zoom_sim::Generator;
 
@@ -948,19 +948,7 @@ fn page(
 
 /// `application/x-www-form-urlencoded` → pairs, in order.
 fn parse_query(q: Option<&str>) -> Query {
-    let dec = |s: &str| {
-        percent_decode_str(&s.replace('+', " "))
-            .decode_utf8_lossy()
-            .into_owned()
-    };
-    q.unwrap_or("")
-        .split('&')
-        .filter(|kv| !kv.is_empty())
-        .map(|kv| match kv.split_once('=') {
-            Some((k, v)) => (dec(k), dec(v)),
-            None => (dec(kv), String::new()),
-        })
-        .collect()
+    zoom_sim::query_pairs(q)
 }
 
 /// First value of `k`.

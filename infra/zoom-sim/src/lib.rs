@@ -31,6 +31,7 @@
 
 mod content;
 mod payload;
+mod serve;
 mod server;
 mod signing;
 mod spec;
@@ -42,10 +43,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use anyhow::Context as _;
 use rand::Rng as _;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 pub use content::{ContentKind, Generator, content_type_for};
+pub use serve::{Server, query_pairs};
 pub use signing::{
     ZOOM_USER_AGENT, deliver, expected_encrypted_token, jwt_claims, jwt_exp, random_plain_token,
     sign, test_vector, unix_now, url_validation_body,
@@ -420,8 +420,7 @@ pub fn encode_meeting_id(uuid: &str) -> String {
 pub struct ZoomSim {
     shared: Arc<Shared>,
     addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<()>>,
+    server: Server,
 }
 
 impl fmt::Debug for ZoomSim {
@@ -450,22 +449,12 @@ impl ZoomSim {
             token_key: rng.random(),
             cdn_key: rng.random(),
         });
-        let (stop, stopped) = oneshot::channel::<()>();
-        let app = server::router(shared.clone());
-        let task = tokio::spawn(async move {
-            let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
-                let _ = stopped.await;
-            });
-            if let Err(e) = serve.await {
-                tracing::warn!(error = %e, "zoom-sim server stopped with an error");
-            }
-        });
+        let server = Server::spawn("zoom-sim", listener, server::router(shared.clone()));
         tracing::debug!(%addr, "zoom-sim listening");
         Ok(ZoomSim {
             shared,
             addr,
-            stop: Some(stop),
-            task: Some(task),
+            server,
         })
     }
 
@@ -633,24 +622,7 @@ impl ZoomSim {
 
     /// Stop serving and wait (up to 5 s) for the server task to end.
     pub async fn shutdown(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(mut task) = self.task.take()
-            && tokio::time::timeout(std::time::Duration::from_secs(5), &mut task)
-                .await
-                .is_err()
-        {
-            task.abort();
-        }
-    }
-}
-
-impl Drop for ZoomSim {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
+        self.server.shutdown().await;
     }
 }
 

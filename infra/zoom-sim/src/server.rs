@@ -626,19 +626,7 @@ fn bearer(headers: &HeaderMap) -> Option<String> {
 
 /// `application/x-www-form-urlencoded` query → map (last value wins).
 fn parse_query(q: Option<&str>) -> HashMap<String, String> {
-    let dec = |s: &str| {
-        percent_decode_str(&s.replace('+', " "))
-            .decode_utf8_lossy()
-            .into_owned()
-    };
-    q.unwrap_or("")
-        .split('&')
-        .filter(|kv| !kv.is_empty())
-        .map(|kv| match kv.split_once('=') {
-            Some((k, v)) => (dec(k), dec(v)),
-            None => (dec(kv), String::new()),
-        })
-        .collect()
+    crate::query_pairs(q).into_iter().collect()
 }
 
 #[cfg(test)]
