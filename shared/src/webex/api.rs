@@ -267,11 +267,12 @@ impl HttpWebex {
         body: Option<&serde_json::Value>,
         what: &str,
     ) -> Result<reqwest::Response, Error> {
-        let mut force_refresh = false;
+        // One forced refresh per call, after a 401; later attempts use whatever is current.
+        let (mut refreshed, mut force) = (false, false);
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let token = self.tokens.token(force_refresh).await?;
+            let token = self.tokens.token(std::mem::take(&mut force)).await?;
             let mut req = self
                 .http
                 .request(method.clone(), url)
@@ -296,9 +297,9 @@ impl HttpWebex {
                 return Ok(resp);
             }
             match status.as_u16() {
-                401 if !force_refresh => {
+                401 if !refreshed => {
                     // The token may have been revoked or rotated elsewhere: refresh once.
-                    force_refresh = true;
+                    (refreshed, force) = (true, true);
                     continue;
                 }
                 429 | 423 => {
