@@ -417,6 +417,18 @@ impl ConfigFile {
                     p.add(f("credentials_ref"), "must not be empty");
                     None
                 }
+                (None, Some(r))
+                    if vendor == Vendor::Webex
+                        && !(r.starts_with(secrets_prefix) && r.ends_with("/credentials")) =>
+                {
+                    p.add(
+                        f("credentials_ref"),
+                        format!(
+                            "'{r}' must start with '{secrets_prefix}' and end in '/credentials': the functions may rewrite only such secrets when they rotate Webex tokens"
+                        ),
+                    );
+                    None
+                }
                 (None, r) => r.clone(),
                 (Some(var), None) => match env(var) {
                     Some(v) => match (vendor, &tenant_id, &id) {
@@ -682,6 +694,22 @@ mod tests {
             .as_object_mut()
             .unwrap()
             .remove("credentials_env");
+        v["connections"][0]["credentials_ref"] = "other/webex-token".into();
+        let problems = file(v.clone()).validate("archiver/", |_| None).unwrap_err();
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.field == "connections[0].credentials_ref"
+                    && p.reason.contains("/credentials")),
+            "{problems:?}"
+        );
+        v["connections"][0]["credentials_ref"] =
+            "archiver/uni-example/webex-main/credentials".into();
+        assert!(file(v.clone()).validate("archiver/", |_| None).is_ok());
+        v["connections"][0]
+            .as_object_mut()
+            .unwrap()
+            .remove("credentials_ref");
         let problems = file(v).validate("archiver/", |_| None).unwrap_err();
         assert!(
             problems
