@@ -61,6 +61,18 @@ impl OwnerRule for HostVendorId {
     }
 }
 
+/// The directory user with this e-mail in the connection's tenant, if any.
+async fn user_by_email(
+    users: &dyn UserDirectory,
+    conn: &Connection,
+    email: Option<&Email>,
+) -> Result<Option<UserId>, Error> {
+    let Some(email) = email else {
+        return Ok(None);
+    };
+    Ok(users.by_email(&conn.tenant, email).await?.map(|u| u.id))
+}
+
 #[async_trait]
 impl OwnerRule for HostEmail {
     fn name(&self) -> &'static str {
@@ -72,10 +84,7 @@ impl OwnerRule for HostEmail {
         conn: &Connection,
         users: &dyn UserDirectory,
     ) -> Result<Option<UserId>, Error> {
-        let Some(email) = &rec.host_email else {
-            return Ok(None);
-        };
-        Ok(users.by_email(&conn.tenant, email).await?.map(|u| u.id))
+        user_by_email(users, conn, rec.host_email.as_ref()).await
     }
 }
 
@@ -90,10 +99,8 @@ impl OwnerRule for ParticipantHost {
         conn: &Connection,
         users: &dyn UserDirectory,
     ) -> Result<Option<UserId>, Error> {
-        let Some(email) = rec.attendees.as_ref().and_then(|a| a.host.as_ref()) else {
-            return Ok(None);
-        };
-        Ok(users.by_email(&conn.tenant, email).await?.map(|u| u.id))
+        let host = rec.attendees.as_ref().and_then(|a| a.host.as_ref());
+        user_by_email(users, conn, host).await
     }
 }
 
