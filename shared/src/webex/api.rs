@@ -337,6 +337,32 @@ impl HttpWebex {
         self.retry.backoff * 2u32.saturating_pow(attempt.saturating_sub(1))
     }
 
+    /// `{base}/{collection}/{id}` with `id` as one path segment, escaped.
+    fn item_url(&self, collection: &str, id: &str) -> Result<reqwest::Url, Error> {
+        let mut url = reqwest::Url::parse(&format!("{}/{collection}/", self.base))
+            .map_err(|e| Error::permanent(format!("bad base URL: {e}")))?;
+        url.path_segments_mut()
+            .map_err(|_| Error::permanent("bad base URL"))?
+            .pop_if_empty()
+            .push(id);
+        Ok(url)
+    }
+
+    /// Sends `body` as JSON and reads a JSON answer.
+    async fn send_body<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        url: &str,
+        body: &B,
+        what: &str,
+    ) -> Result<T, Error> {
+        let body = serde_json::to_value(body).map_err(Error::permanent)?;
+        let resp = self.send(method, url, Some(&body), what).await?;
+        resp.json()
+            .await
+            .map_err(|e| Error::transient(format!("{what}: unreadable response: {e}")))
+    }
+
     async fn get_json<T: DeserializeOwned>(&self, url: &str, what: &str) -> Result<T, Error> {
         let resp = self.send(Method::GET, url, None, what).await?;
         resp.json()
@@ -399,12 +425,7 @@ impl WebexApi for HttpWebex {
         id: &str,
         host_email: Option<&Email>,
     ) -> Result<WebexRecording, Error> {
-        let mut url = reqwest::Url::parse(&format!("{}/recordings/", self.base))
-            .map_err(|e| Error::permanent(format!("bad base URL: {e}")))?;
-        url.path_segments_mut()
-            .map_err(|_| Error::permanent("bad base URL"))?
-            .pop_if_empty()
-            .push(id);
+        let mut url = self.item_url("recordings", id)?;
         for (k, v) in host_filter(host_email) {
             url.query_pairs_mut().append_pair(k, &v);
         }
@@ -451,29 +472,15 @@ impl WebexApi for HttpWebex {
     }
 
     async fn create_webhook(&self, req: &WebhookRequest) -> Result<Webhook, Error> {
-        let body = serde_json::to_value(req).map_err(Error::permanent)?;
         let url = format!("{}/webhooks", self.base);
-        let resp = self
-            .send(Method::POST, &url, Some(&body), "POST /webhooks")
-            .await?;
-        resp.json()
+        self.send_body(Method::POST, &url, req, "POST /webhooks")
             .await
-            .map_err(|e| Error::transient(format!("POST /webhooks: {e}")))
     }
 
     async fn update_webhook(&self, id: &str, req: &WebhookRequest) -> Result<Webhook, Error> {
-        let body = serde_json::to_value(req).map_err(Error::permanent)?;
-        let url = format!(
-            "{}/webhooks/{}",
-            self.base,
-            percent_encoding::utf8_percent_encode(id, percent_encoding::NON_ALPHANUMERIC)
-        );
-        let resp = self
-            .send(Method::PUT, &url, Some(&body), "PUT /webhooks/{id}")
-            .await?;
-        resp.json()
+        let url = self.item_url("webhooks", id)?;
+        self.send_body(Method::PUT, url.as_str(), req, "PUT /webhooks/{id}")
             .await
-            .map_err(|e| Error::transient(format!("PUT /webhooks: {e}")))
     }
 }
 
