@@ -73,21 +73,27 @@ pub struct TestTenant {
     pub config: shared::config::TenantConfig,
 }
 
-/// Writes a validated configuration as `archiver-admin apply` does: secrets first, then the records.
-async fn write_config(
+/// Validates a tenant file (JSON) with `env` for its variables and writes it as `archiver-admin apply` does:
+/// secrets first, then the records.
+async fn apply_file(
     conf: &aws_config::SdkConfig,
     config_table: &str,
-    config: &shared::config::TenantConfig,
-) -> Result<()> {
+    file: serde_json::Value,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<shared::config::TenantConfig> {
+    let file: shared::config::ConfigFile = serde_json::from_value(file)?;
+    let config = file
+        .validate("archiver/", env)
+        .map_err(|p| anyhow::anyhow!("invalid test tenant: {p:?}"))?;
     let secrets =
         shared::aws::secrets::SecretsManager::new(aws_sdk_secretsmanager::Client::new(conf));
     for s in &config.secrets {
         secrets.put(&s.secret_id, &s.value).await?;
     }
     shared::aws::config::DynamoConfig::new(aws_sdk_dynamodb::Client::new(conf), config_table)
-        .apply(config)
+        .apply(&config)
         .await?;
-    Ok(())
+    Ok(config)
 }
 
 /// Applies a [`TestTenant`] through the same validation and writes as `archiver-admin apply`.
@@ -118,13 +124,8 @@ pub async fn apply_tenant(
         }],
         "users": users,
     });
-    let file: shared::config::ConfigFile = serde_json::from_value(file)?;
-    let config = file
-        .validate("archiver/", |v| {
-            (v == "TEST_WEBHOOK_SECRET").then(|| secret.clone())
-        })
-        .map_err(|p| anyhow::anyhow!("invalid test tenant: {p:?}"))?;
-    write_config(conf, config_table, &config).await?;
+    let env = |v: &str| (v == "TEST_WEBHOOK_SECRET").then(|| secret.clone());
+    let config = apply_file(conf, config_table, file, env).await?;
     Ok(TestTenant {
         tenant,
         connection,
@@ -179,16 +180,13 @@ pub async fn apply_webex_tenant(
             {"id": "cohost-user", "email": cohost_email(host_email)},
         ],
     });
-    let file: shared::config::ConfigFile = serde_json::from_value(file)?;
     let secret = webhook_secret.unwrap_or_default().to_owned();
-    let config = file
-        .validate("archiver/", |v| match v {
-            "TEST_WEBHOOK_SECRET" => Some(secret.clone()),
-            "TEST_WEBEX_CREDENTIALS" => Some(creds.clone()),
-            _ => None,
-        })
-        .map_err(|p| anyhow::anyhow!("invalid test tenant: {p:?}"))?;
-    write_config(conf, config_table, &config).await?;
+    let env = |v: &str| match v {
+        "TEST_WEBHOOK_SECRET" => Some(secret.clone()),
+        "TEST_WEBEX_CREDENTIALS" => Some(creds.clone()),
+        _ => None,
+    };
+    let config = apply_file(conf, config_table, file, env).await?;
     Ok(TestTenant {
         tenant,
         connection,
