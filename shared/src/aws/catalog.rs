@@ -501,6 +501,7 @@ impl TransferCatalog for DynamoCatalog {
             .table_name(&self.table)
             .set_key(Some(self.key(key.partition_key(), META)))
             .update_expression("ADD failed_ids :id SET updated_at = :now")
+            .condition_expression("attribute_exists(pk)")
             .expression_attribute_values(":id", AttributeValue::Ss(vec![file_id.to_string()]))
             .expression_attribute_values(":now", now_str(Utc::now()))
             .return_values(ReturnValue::AllNew)
