@@ -66,9 +66,20 @@ impl World {
     }
 
     async fn entry_at(&self, key: &RecordingKey) -> Option<RecordingEntry> {
-        CatalogReader::get_recording(&self.catalog, key)
-            .await
-            .unwrap()
+        // moto applies an UpdateItem's actions one by one without isolation, so a read racing the
+        // creating upsert can see a half-built item (DynamoDB itself never shows one): read again.
+        let mut tries = 0;
+        loop {
+            match CatalogReader::get_recording(&self.catalog, key).await {
+                Ok(e) => return e,
+                Err(e) if tries < 5 => {
+                    tries += 1;
+                    eprintln!("    catalog read retried: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => panic!("catalog read failed: {e}"),
+            }
+        }
     }
 
     /// Waits until the recording is in `state` with `files` files known.
