@@ -1,22 +1,26 @@
-//! The domain library of the recording archiver: the vendor-neutral model, vendor protocols, the catalog's
-//! state transitions, ports to the outside world and their AWS adapters.
+//! The library of the recording archiver, in layers (see `docs/architecture.md` §0):
+//! - [`domain`]: the vendor-neutral model, the catalog's state machine, owner and deletion rules, ports and
+//!   errors. Pure; it imports no vendor module and no AWS or HTTP crate.
+//! - vendors, [`zoom`] and [`webex`]: each vendor's protocols, REST clients and flows, over the domain.
+//! - adapters: [`aws`] (DynamoDB, S3, SQS, Secrets Manager), [`transfer`] (streaming HTTP → object sink),
+//!   [`batch`] and [`settings`] (the Lambda runtime side), [`config_file`] (the admin's file, validated).
+//!
+//! The domain's modules are re-exported at the crate root (`shared::ids`, `shared::catalog`, …).
+
+pub mod domain;
+pub use domain::{
+    catalog, config, deletion, error, ids, keys, messages, model, owner, ports, state,
+};
+
+pub mod webex;
+pub mod zoom;
 
 pub mod aws;
 pub mod batch;
-pub mod catalog;
-pub mod config;
-pub mod deletion;
-pub mod error;
-pub mod ids;
-pub mod keys;
-pub mod messages;
-pub mod model;
-pub mod owner;
-pub mod ports;
+pub mod config_file;
+pub mod settings;
 pub mod telemetry;
 pub mod transfer;
-pub mod webex;
-pub mod zoom;
 
 #[cfg(any(test, feature = "fakes"))]
 pub mod fakes;

@@ -67,20 +67,24 @@ pub enum TransferError {
     StoragePermanent(String),
 }
 
-/// Whether an HTTP error status can go away by itself: throttling (429, Webex's 423), timeouts and 5xx.
-pub fn status_class(status: u16) -> Class {
-    if matches!(status, 408 | 423 | 429) || status >= 500 {
-        Class::Retryable
-    } else {
-        Class::Permanent
-    }
-}
-
 impl TransferError {
+    /// Whether the source refused the link itself (403/404/410, or an HTML page instead of media): for a
+    /// temporary link, a fresh one may work.
+    pub fn refused_link(&self) -> bool {
+        matches!(
+            self,
+            TransferError::HtmlInsteadOfMedia
+                | TransferError::Status {
+                    status: 403 | 404 | 410,
+                    ..
+                }
+        )
+    }
+
     pub fn class(&self) -> Class {
         match self {
             TransferError::Network(_) | TransferError::Storage(_) => Class::Retryable,
-            TransferError::Status { status, .. } => status_class(*status),
+            TransferError::Status { status, .. } => Class::of_status(*status),
             _ => Class::Permanent,
         }
     }

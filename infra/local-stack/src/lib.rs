@@ -102,7 +102,8 @@ impl Default for StackOptions {
 }
 
 /// A running local stack. Stop it with [`LocalStack::shutdown`]; dropping it also kills the
-/// child processes, but without waiting for them.
+/// child processes with everything they started (their process groups), but without waiting
+/// for them.
 #[derive(Debug)]
 pub struct LocalStack {
     endpoint: String,
@@ -516,6 +517,49 @@ impl LocalStack {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crate::process::testing::{assert_gone, spawn_with_grandchild};
+
+    /// A stack that owns two process groups standing in for moto and `cargo lambda watch`,
+    /// with the pids of a grandchild in each.
+    async fn stack_with_children() -> (LocalStack, [u32; 2]) {
+        let script = "sleep 1000 & echo $!; wait";
+        let (watch, in_watch) = spawn_with_grandchild("stack-watch", script).await;
+        let (moto, in_moto) = spawn_with_grandchild("stack-moto", script).await;
+        let stack = LocalStack {
+            endpoint: String::new(),
+            invoke_port: 0,
+            region: String::new(),
+            access_key_id: String::new(),
+            secret_access_key: String::new(),
+            physical: BTreeMap::new(),
+            function_env: BTreeMap::new(),
+            functions: Vec::new(),
+            env_file: PathBuf::new(),
+            bridge: None,
+            watch: Some(watch),
+            moto: Some(moto),
+        };
+        (stack, [in_watch, in_moto])
+    }
+
+    #[tokio::test]
+    async fn shutdown_stops_every_process_group() {
+        let (stack, grandchildren) = stack_with_children().await;
+        stack.shutdown().await;
+        for pid in grandchildren {
+            assert_gone(pid, "grandchild after shutdown").await;
+        }
+    }
+
+    #[tokio::test]
+    async fn dropping_the_stack_kills_every_process_group() {
+        let (stack, grandchildren) = stack_with_children().await;
+        drop(stack);
+        for pid in grandchildren {
+            assert_gone(pid, "grandchild after drop").await;
+        }
+    }
 
     #[test]
     fn env_lines_round_trip_through_quoting() {

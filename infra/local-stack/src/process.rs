@@ -1,6 +1,10 @@
 //! Child processes (moto, `cargo lambda watch`) started in their own process group, so that
 //! stopping one also stops whatever it started (cargo, the function binaries), and so that a
 //! Ctrl-C in the terminal reaches only the parent, which then shuts the stack down in order.
+//!
+//! Because the children do not share the parent's group, nothing stops them when the parent
+//! dies without running destructors (SIGKILL, or a signal it does not handle): the binary
+//! therefore handles SIGINT, SIGTERM and SIGHUP and shuts the stack down.
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -66,10 +70,15 @@ impl GroupChild {
         self.log.as_deref()
     }
 
-    /// Fails if the process has already exited (with the end of its log, if any).
+    /// Fails if the process has already exited (with the end of its log, if any). Whatever
+    /// the leader left running in its group is killed then.
     pub(crate) fn ensure_running(&mut self) -> anyhow::Result<()> {
         if let Some(status) = self.child.try_wait()? {
-            self.pgid = None;
+            // Members still running keep the group id from being reused, so this reaches
+            // only processes this child started.
+            if let Some(pgid) = self.pgid.take() {
+                signal_group(pgid, "-KILL");
+            }
             let tail = self.log.as_deref().map(log_tail).unwrap_or_default();
             bail!("{} exited early ({status}){tail}", self.name);
         }
@@ -97,6 +106,7 @@ impl GroupChild {
 }
 
 impl Drop for GroupChild {
+    /// Kills the whole group (SIGKILL), without waiting.
     fn drop(&mut self) {
         if let Some(pgid) = self.pgid.take() {
             signal_group(pgid, "-KILL");
@@ -158,4 +168,94 @@ pub(crate) fn find_tool(repo_root: &Path, name: &str) -> Option<PathBuf> {
             .map(|p| p.join(name))
             .find(|p| p.is_file())
     })
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    //! Helpers for tests: a group leader with a grandchild, and checks on process ids.
+
+    use super::*;
+
+    /// Spawns `sh -c <script>` as a [`GroupChild`]; the script must print the pid of a
+    /// process it started (`sleep 1000 & echo $!`). Returns the child and that pid.
+    pub(crate) async fn spawn_with_grandchild(name: &str, script: &str) -> (GroupChild, u32) {
+        let dir = std::env::temp_dir().join(format!("local-stack-{}-{name}", std::process::id()));
+        let log = dir.join("out.log");
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", script]);
+        let child = GroupChild::spawn(name, cmd, Some(&log)).expect("spawning sh");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            if let Some(pid) = text.lines().next().and_then(|l| l.trim().parse().ok()) {
+                let _ = std::fs::remove_dir_all(&dir);
+                assert!(is_alive(pid), "grandchild {pid} of {name} is not running");
+                return (child, pid);
+            }
+            assert!(Instant::now() < deadline, "{name} printed no pid: {text:?}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Whether `pid` is a live process (a zombie, dead but not yet reaped, counts as gone).
+    pub(crate) fn is_alive(pid: u32) -> bool {
+        let out = std::process::Command::new("ps")
+            .args(["-o", "stat=", "-p", &pid.to_string()])
+            .output()
+            .expect("running ps");
+        let stat = String::from_utf8_lossy(&out.stdout);
+        out.status.success() && !stat.trim().is_empty() && !stat.trim_start().starts_with('Z')
+    }
+
+    /// Waits up to 5 s for `pid` to be gone; panics if it is still running then.
+    pub(crate) async fn assert_gone(pid: u32, what: &str) {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while is_alive(pid) {
+            assert!(Instant::now() < deadline, "{what} ({pid}) is still running");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::*;
+    use super::*;
+
+    #[tokio::test]
+    async fn dropping_a_child_kills_its_whole_group() {
+        let (child, grandchild) = spawn_with_grandchild("drop", "sleep 1000 & echo $!; wait").await;
+        let leader = child.id().unwrap();
+        drop(child);
+        assert_gone(grandchild, "grandchild").await;
+        assert_gone(leader, "leader").await;
+    }
+
+    #[tokio::test]
+    async fn stop_kills_a_group_that_ignores_sigterm() {
+        // The ignored SIGTERM is inherited by the grandchild.
+        let (child, grandchild) =
+            spawn_with_grandchild("stop", "trap '' TERM; sleep 1000 & echo $!; wait").await;
+        let leader = child.id().unwrap();
+        let started = Instant::now();
+        child.stop(Duration::from_millis(300)).await;
+        assert!(started.elapsed() >= Duration::from_millis(300));
+        assert_gone(grandchild, "grandchild").await;
+        assert_gone(leader, "leader").await;
+    }
+
+    #[tokio::test]
+    async fn a_leader_that_exits_early_takes_its_group_with_it() {
+        let (mut child, grandchild) = spawn_with_grandchild("early", "sleep 1000 & echo $!").await;
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let err = loop {
+            match child.ensure_running() {
+                Err(e) => break e.to_string(),
+                Ok(()) => assert!(Instant::now() < deadline, "sh did not exit"),
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        assert!(err.contains("early exited early"), "{err}");
+        assert_gone(grandchild, "grandchild").await;
+    }
 }

@@ -1,11 +1,16 @@
 //! The catalog in DynamoDB. One table; a recording is `pk = REC#<vendor>#<account>#<instance>`, `sk = META`,
 //! its files `sk = FILE#<file id>`. The GSI `by-state` (`gsi1pk = STATE#<tenant>#<state>`,
 //! `gsi1sk = <start time>#<pk>`) lists a tenant's recordings by state.
+//!
+//! The state machine is the domain's ([`crate::state`]): every condition expression here is translated from
+//! a [`FileStep`] or [`RecordingStep`] (`file_condition`, `recording_condition`), never written by hand.
 
 use crate::catalog::*;
-use crate::error::{Error, sdk_error};
+use crate::aws::error::{is_conditional, sdk_error};
+use crate::error::Error;
 use crate::ids::{FileId, TenantId, UserId};
 use crate::model::{DownloadSource, FileState, RecordingKey, RecordingState};
+use crate::state::{self, FileStep, RecordingStep};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
@@ -51,20 +56,54 @@ fn gsi_pk(tenant: &str, state: RecordingState) -> String {
 }
 
 fn to_av<T: serde::Serialize>(v: &T) -> Result<AttributeValue, Error> {
-    serde_dynamo::to_attribute_value(v).map_err(Error::permanent)
+    serde_dynamo::to_attribute_value(v).map_err(Error::data)
 }
 
 fn from_item<T: serde::de::DeserializeOwned>(item: Item) -> Result<T, Error> {
-    serde_dynamo::from_item(item).map_err(|e| Error::permanent(format!("catalog item: {e}")))
+    serde_dynamo::from_item(item).map_err(|e| Error::data(format!("catalog item: {e}")))
 }
 
-fn is_conditional<E, R>(err: &aws_sdk_dynamodb::error::SdkError<E, R>) -> bool
-where
-    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
-{
-    err.as_service_error()
-        .and_then(|e| e.code())
-        .is_some_and(|c| c == "ConditionalCheckFailedException")
+
+type Values = Vec<(String, AttributeValue)>;
+
+/// `#st = :p0` or `#st IN (:p0, :p1, …)` for the given states.
+fn state_in<S: serde::Serialize>(prefix: &str, states: &[S]) -> Result<(String, Values), Error> {
+    let mut values = Vec::new();
+    for (i, st) in states.iter().enumerate() {
+        values.push((format!("{prefix}{i}"), to_av(st)?));
+    }
+    let names: Vec<&str> = values.iter().map(|(n, _)| n.as_str()).collect();
+    let cond = match names.as_slice() {
+        [one] => format!("#st = {one}"),
+        many => format!("#st IN ({})", many.join(", ")),
+    };
+    Ok((cond, values))
+}
+
+/// The condition of a file step, translated from the domain's rule. Uses `:now` (lease) and `:t` (source
+/// freshness), which the caller supplies where the step needs them.
+fn file_condition(step: FileStep) -> Result<(String, Values), Error> {
+    if step.from().is_empty() {
+        return Ok(("attribute_not_exists(pk)".into(), vec![]));
+    }
+    let (mut cond, mut values) = state_in(":from", step.from())?;
+    if step.takes_over_expired_lease() {
+        cond = format!("{cond} OR (#st = :leased AND lease_until_ms < :now)");
+        values.push((":leased".into(), to_av(&FileState::Downloading)?));
+    }
+    if step.needs_fresher_source() {
+        cond = format!("attribute_exists(pk) AND ({cond}) AND source_issued_at_ms < :t");
+    }
+    Ok((cond, values))
+}
+
+/// The condition of a recording step (its `from` states), translated from the domain's rule. The
+/// all-done part of [`RecordingStep::Archive`] is added by `mark_archived`, which knows the sizes.
+fn recording_condition(step: RecordingStep) -> Result<(String, Values), Error> {
+    if step.from().is_empty() {
+        return Ok(("attribute_not_exists(pk)".into(), vec![]));
+    }
+    state_in(":from", step.from())
 }
 
 fn now_str(now: DateTime<Utc>) -> AttributeValue {
@@ -110,61 +149,63 @@ impl DynamoCatalog {
             .transpose()
     }
 
-    /// Moves a recording from `from` to `to` (keeping the GSI in step). `false` if it was not in `from`.
+    /// Takes a recording step (keeping the GSI in step). `false` if the recording's state did not allow it.
     async fn transition(
         &self,
         key: &RecordingKey,
         tenant: &str,
-        from: RecordingState,
-        to: RecordingState,
-        extra_set: Option<(&str, AttributeValue)>,
+        step: RecordingStep,
     ) -> Result<bool, Error> {
-        let mut req = self
+        let (cond, values) = recording_condition(step)?;
+        let req = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(self.key(key.partition_key(), META)))
-            .condition_expression("#st = :from")
+            .update_expression("SET #st = :to, gsi1pk = :g, updated_at = :now")
+            .condition_expression(cond)
             .expression_attribute_names("#st", "state")
-            .expression_attribute_values(":from", to_av(&from)?)
-            .expression_attribute_values(":to", to_av(&to)?)
-            .expression_attribute_values(":g", s(gsi_pk(tenant, to)))
+            .set_expression_attribute_values(Some(values.into_iter().collect()))
+            .expression_attribute_values(":to", to_av(&step.to())?)
+            .expression_attribute_values(":g", s(gsi_pk(tenant, step.to())))
             .expression_attribute_values(":now", now_str(Utc::now()));
-        let mut set = "SET #st = :to, gsi1pk = :g, updated_at = :now".to_owned();
-        if let Some((name, v)) = extra_set {
-            set.push_str(", #x = :x");
-            req = req
-                .expression_attribute_names("#x", name)
-                .expression_attribute_values(":x", v);
-        }
-        match req.update_expression(set).send().await {
+        match req.send().await {
             Ok(_) => Ok(true),
             Err(e) if is_conditional(&e) => Ok(false),
             Err(e) => Err(sdk_error("UpdateItem(state)", e)),
         }
     }
 
-    async fn update_file(
+    /// Takes a file step: `update` (which may use `:to`, the step's target state) under the step's condition.
+    /// `None` if the file's state did not allow it.
+    async fn file_step(
         &self,
         key: &RecordingKey,
         file_id: &FileId,
-        expr: &str,
-        condition: &str,
+        step: FileStep,
+        update: &str,
         values: Vec<(&str, AttributeValue)>,
     ) -> Result<Option<Item>, Error> {
+        let (cond, cond_values) = file_condition(step)?;
         let mut req = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(self.key(key.partition_key(), file_sk(file_id))))
-            .update_expression(expr)
-            .condition_expression(condition)
+            .update_expression(update)
+            .condition_expression(cond)
             .expression_attribute_names("#st", "state")
             .return_values(ReturnValue::AllNew);
         for (alias, name) in [("#src", "source"), ("#sto", "stored")] {
-            if expr.contains(alias) || condition.contains(alias) {
+            if update.contains(alias) {
                 req = req.expression_attribute_names(alias, name);
             }
+        }
+        if let Some(to) = step.to() {
+            req = req.expression_attribute_values(":to", to_av(&to)?);
+        }
+        for (k, v) in cond_values {
+            req = req.expression_attribute_values(k, v);
         }
         for (k, v) in values {
             req = req.expression_attribute_values(k, v);
@@ -184,7 +225,7 @@ impl IngestCatalog for DynamoCatalog {
         entry: &RecordingEntry,
         file_ids: &[FileId],
     ) -> Result<RecordingEntry, Error> {
-        let item = serde_dynamo::to_item::<_, Item>(entry).map_err(Error::permanent)?;
+        let item = serde_dynamo::to_item::<_, Item>(entry).map_err(Error::data)?;
         let mut sets = Vec::new();
         let mut names = HashMap::new();
         let mut values = HashMap::new();
@@ -203,10 +244,10 @@ impl IngestCatalog for DynamoCatalog {
         sets.push("created_at = if_not_exists(created_at, :now)".into());
         sets.push("updated_at = :now".into());
         names.insert("#st".into(), "state".into());
-        values.insert(":pending".into(), to_av(&RecordingState::PendingOwner)?);
+        values.insert(":pending".into(), to_av(&RecordingStep::Create.to())?);
         values.insert(
             ":gpk".into(),
-            s(gsi_pk(entry.tenant.as_str(), RecordingState::PendingOwner)),
+            s(gsi_pk(entry.tenant.as_str(), RecordingStep::Create.to())),
         );
         values.insert(
             ":gsk".into(),
@@ -251,30 +292,24 @@ impl IngestCatalog for DynamoCatalog {
             .await
             .map_err(|e| sdk_error("UpdateItem(recording)", e))?;
         let mut rec: RecordingEntry = from_item(out.attributes.unwrap_or_default())?;
-        if rec.state == RecordingState::Archived && !rec.all_done() {
+        if let Some(step) = state::after_delivery(rec.state, rec.all_done()) {
             // A file arrived after the recording was archived (a late transcript): archive again when done.
-            self.transition(
-                &rec.key(),
-                rec.tenant.as_str(),
-                RecordingState::Archived,
-                RecordingState::Archiving,
-                None,
-            )
-            .await?;
-            rec.state = RecordingState::Archiving;
+            if self.transition(&rec.key(), rec.tenant.as_str(), step).await? {
+                rec.state = step.to();
+            }
         }
         Ok(rec)
     }
 
     async fn create_file(&self, key: &RecordingKey, file: &FileEntry) -> Result<bool, Error> {
-        let mut item = serde_dynamo::to_item::<_, Item>(file).map_err(Error::permanent)?;
+        let mut item = serde_dynamo::to_item::<_, Item>(file).map_err(Error::data)?;
         item.extend(self.key(key.partition_key(), file_sk(&file.file_id)));
         match self
             .client
             .put_item()
             .table_name(&self.table)
             .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
+            .condition_expression(file_condition(FileStep::Create)?.0)
             .send()
             .await
         {
@@ -292,19 +327,12 @@ impl IngestCatalog for DynamoCatalog {
         issued_at_ms: i64,
     ) -> Result<bool, Error> {
         let updated = self
-            .update_file(
+            .file_step(
                 key,
                 file_id,
+                FileStep::RefreshSource,
                 "SET #src = :src, source_issued_at_ms = :t",
-                "attribute_exists(pk) AND source_issued_at_ms < :t AND #st IN (:p, :q, :r, :d)",
-                vec![
-                    (":src", to_av(source)?),
-                    (":t", to_av(&issued_at_ms)?),
-                    (":p", to_av(&FileState::Planned)?),
-                    (":q", to_av(&FileState::Queued)?),
-                    (":r", to_av(&FileState::Retrying)?),
-                    (":d", to_av(&FileState::Downloading)?),
-                ],
+                vec![(":src", to_av(source)?), (":t", to_av(&issued_at_ms)?)],
             )
             .await?;
         Ok(updated.is_some())
@@ -342,14 +370,8 @@ impl OwnerCatalog for DynamoCatalog {
             .await
             .map_err(|e| sdk_error("UpdateItem(owner)", e))?;
         let rec: RecordingEntry = from_item(out.attributes.unwrap_or_default())?;
-        self.transition(
-            key,
-            rec.tenant.as_str(),
-            RecordingState::PendingOwner,
-            RecordingState::Archiving,
-            None,
-        )
-        .await?;
+        self.transition(key, rec.tenant.as_str(), RecordingStep::OwnerSet)
+            .await?;
         Ok(())
     }
 
@@ -378,16 +400,7 @@ impl OwnerCatalog for DynamoCatalog {
 
     async fn mark_queued(&self, key: &RecordingKey, file_id: &FileId) -> Result<bool, Error> {
         Ok(self
-            .update_file(
-                key,
-                file_id,
-                "SET #st = :q",
-                "#st = :p",
-                vec![
-                    (":q", to_av(&FileState::Queued)?),
-                    (":p", to_av(&FileState::Planned)?),
-                ],
-            )
+            .file_step(key, file_id, FileStep::Queue, "SET #st = :to", vec![])
             .await?
             .is_some())
     }
@@ -407,17 +420,14 @@ impl TransferCatalog for DynamoCatalog {
         lease_ms: i64,
     ) -> Result<Lease, Error> {
         let got = self
-            .update_file(
+            .file_step(
                 key,
                 file_id,
-                "SET #st = :d, lease_until_ms = :until, attempts = attempts + :one",
-                "#st IN (:p, :q, :r) OR (#st = :d AND lease_until_ms < :now)",
+                FileStep::Acquire,
+                "SET #st = :to, lease_until_ms = :until, attempts = if_not_exists(attempts, :zero) + :one",
                 vec![
-                    (":d", to_av(&FileState::Downloading)?),
-                    (":p", to_av(&FileState::Planned)?),
-                    (":q", to_av(&FileState::Queued)?),
-                    (":r", to_av(&FileState::Retrying)?),
                     (":until", to_av(&(now_ms + lease_ms))?),
+                    (":zero", to_av(&0u32)?),
                     (":now", to_av(&now_ms)?),
                     (":one", to_av(&1u32)?),
                 ],
@@ -426,13 +436,9 @@ impl TransferCatalog for DynamoCatalog {
         if let Some(item) = got {
             return Ok(Lease::Acquired(Box::new(from_item(item)?)));
         }
-        Ok(match self.file(key, file_id).await? {
-            None => Lease::Missing,
-            Some(f) if matches!(f.state, FileState::Archived | FileState::Failed) => {
-                Lease::Finished(f.state)
-            }
-            Some(_) => Lease::Busy,
-        })
+        Ok(state::lease_refused(
+            self.file(key, file_id).await?.map(|f| f.state),
+        ))
     }
 
     async fn complete(
@@ -441,16 +447,12 @@ impl TransferCatalog for DynamoCatalog {
         file_id: &FileId,
         stored: &StoredObject,
     ) -> Result<(), Error> {
-        self.update_file(
+        self.file_step(
             key,
             file_id,
-            "SET #st = :a, #sto = :s REMOVE #src, lease_until_ms, last_error",
-            "#st = :d",
-            vec![
-                (":a", to_av(&FileState::Archived)?),
-                (":s", to_av(stored)?),
-                (":d", to_av(&FileState::Downloading)?),
-            ],
+            FileStep::Complete,
+            "SET #st = :to, #sto = :s REMOVE #src, lease_until_ms, last_error",
+            vec![(":s", to_av(stored)?)],
         )
         .await?;
         Ok(())
@@ -462,16 +464,12 @@ impl TransferCatalog for DynamoCatalog {
         file_id: &FileId,
         error: &str,
     ) -> Result<(), Error> {
-        self.update_file(
+        self.file_step(
             key,
             file_id,
-            "SET #st = :r, last_error = :e REMOVE lease_until_ms",
-            "#st = :d",
-            vec![
-                (":r", to_av(&FileState::Retrying)?),
-                (":e", s(error)),
-                (":d", to_av(&FileState::Downloading)?),
-            ],
+            FileStep::RetryLater,
+            "SET #st = :to, last_error = :e REMOVE lease_until_ms",
+            vec![(":e", s(error))],
         )
         .await?;
         Ok(())
@@ -479,16 +477,12 @@ impl TransferCatalog for DynamoCatalog {
 
     async fn fail(&self, key: &RecordingKey, file_id: &FileId, error: &str) -> Result<(), Error> {
         let applied = self
-            .update_file(
+            .file_step(
                 key,
                 file_id,
-                "SET #st = :f, last_error = :e REMOVE lease_until_ms, #src",
-                "#st = :d",
-                vec![
-                    (":f", to_av(&FileState::Failed)?),
-                    (":e", s(error)),
-                    (":d", to_av(&FileState::Downloading)?),
-                ],
+                FileStep::Fail,
+                "SET #st = :to, last_error = :e REMOVE lease_until_ms, #src",
+                vec![(":e", s(error))],
             )
             .await?;
         if applied.is_none() {
@@ -509,14 +503,8 @@ impl TransferCatalog for DynamoCatalog {
             .await
             .map_err(|e| sdk_error("UpdateItem(failed_ids)", e))?;
         let rec: RecordingEntry = from_item(out.attributes.unwrap_or_default())?;
-        for from in [RecordingState::Archiving, RecordingState::PendingOwner] {
-            if self
-                .transition(key, rec.tenant.as_str(), from, RecordingState::Failed, None)
-                .await?
-            {
-                break;
-            }
-        }
+        self.transition(key, rec.tenant.as_str(), RecordingStep::Fail)
+            .await?;
         Ok(())
     }
 
@@ -545,24 +533,25 @@ impl TransferCatalog for DynamoCatalog {
         let Some(rec) = self.recording(key).await? else {
             return Ok(false);
         };
-        if !rec.all_done() || rec.state != RecordingState::Archiving {
+        let step = RecordingStep::Archive;
+        if !state::recording_allows(step, Some(rec.state), rec.all_done()) {
             return Ok(false);
         }
         let n = rec.file_ids.len() as i64;
+        let (cond, values) = recording_condition(step)?;
         let res = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(self.key(key.partition_key(), META)))
             .update_expression("SET #st = :to, gsi1pk = :g, archived_at = :now, updated_at = :now")
-            .condition_expression("#st = :from AND size(file_ids) = :n AND size(done_ids) = :n")
+            .condition_expression(format!(
+                "({cond}) AND size(file_ids) = :n AND size(done_ids) = :n"
+            ))
             .expression_attribute_names("#st", "state")
-            .expression_attribute_values(":from", to_av(&RecordingState::Archiving)?)
-            .expression_attribute_values(":to", to_av(&RecordingState::Archived)?)
-            .expression_attribute_values(
-                ":g",
-                s(gsi_pk(rec.tenant.as_str(), RecordingState::Archived)),
-            )
+            .set_expression_attribute_values(Some(values.into_iter().collect()))
+            .expression_attribute_values(":to", to_av(&step.to())?)
+            .expression_attribute_values(":g", s(gsi_pk(rec.tenant.as_str(), step.to())))
             .expression_attribute_values(":now", now_str(now))
             .expression_attribute_values(":n", AttributeValue::N(n.to_string()))
             .send()

@@ -9,7 +9,8 @@
 //! | vendor id alias | `TENANT#<tenant>` | `VENDOR#<vendor>#<id>` → `user_id` |
 
 use crate::config::{Connection, Tenant, TenantConfig, User};
-use crate::error::{Error, sdk_error};
+use crate::aws::error::sdk_error;
+use crate::error::Error;
 use crate::ids::{ConnectionId, Email, TenantId, UserId, Vendor};
 use crate::ports::{ConfigStore, UserDirectory};
 use async_trait::async_trait;

@@ -2,9 +2,50 @@
 
 pub mod catalog;
 pub mod config;
+pub mod error;
 pub mod s3;
 pub mod secrets;
 pub mod sqs;
+
+/// The AWS clients of a function, built once at cold start from one SDK configuration (region, credentials,
+/// and `AWS_ENDPOINT_URL` for local stacks). Building a client makes no call, so every function gets all.
+#[derive(Clone, Debug)]
+pub struct Clients {
+    pub sdk: aws_config::SdkConfig,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub sqs: aws_sdk_sqs::Client,
+    pub s3: aws_sdk_s3::Client,
+    pub secrets: aws_sdk_secretsmanager::Client,
+}
+
+impl Clients {
+    pub async fn load() -> Self {
+        let sdk = sdk_config().await;
+        Self {
+            dynamodb: aws_sdk_dynamodb::Client::new(&sdk),
+            sqs: aws_sdk_sqs::Client::new(&sdk),
+            s3: s3_client(&sdk),
+            secrets: aws_sdk_secretsmanager::Client::new(&sdk),
+            sdk,
+        }
+    }
+    /// The config table as [`config::DynamoConfig`].
+    pub fn config(&self, table: &str) -> config::DynamoConfig {
+        config::DynamoConfig::new(self.dynamodb.clone(), table)
+    }
+    /// The catalog table as [`catalog::DynamoCatalog`].
+    pub fn catalog(&self, table: &str) -> catalog::DynamoCatalog {
+        catalog::DynamoCatalog::new(self.dynamodb.clone(), table)
+    }
+    /// One queue as [`sqs::SqsQueue`].
+    pub fn queue(&self, url: &str) -> sqs::SqsQueue {
+        sqs::SqsQueue::new(self.sqs.clone(), url)
+    }
+    /// The Webex API clients: credentials read from and rotated into Secrets Manager.
+    pub fn webex(&self) -> crate::webex::HttpWebexConnections {
+        webex_connections(&self.sdk)
+    }
+}
 
 /// Loads the shared SDK configuration once (region, credentials, and `AWS_ENDPOINT_URL` for local stacks).
 pub async fn sdk_config() -> aws_config::SdkConfig {

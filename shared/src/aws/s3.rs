@@ -1,6 +1,7 @@
 //! S3 adapter of [`ObjectSink`]: multipart uploads into the media bucket.
 
-use crate::error::{Error, sdk_error};
+use crate::aws::error::sdk_error;
+use crate::error::Error;
 use crate::ports::{MultipartUpload, ObjectSink, ObjectTarget};
 use async_trait::async_trait;
 use aws_sdk_s3::primitives::ByteStream;

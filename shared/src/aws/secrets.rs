@@ -1,6 +1,7 @@
 //! Secrets Manager adapter of [`SecretStore`], with a TTL cache that lives across invocations.
 
-use crate::error::{Error, sdk_error};
+use crate::aws::error::sdk_error;
+use crate::error::Error;
 use crate::ports::{SecretStore, SecretString, SecretWriter};
 use async_trait::async_trait;
 use std::collections::HashMap;

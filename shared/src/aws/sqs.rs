@@ -1,6 +1,7 @@
 //! SQS adapter of [`Queue`].
 
-use crate::error::{Error, sdk_error};
+use crate::aws::error::sdk_error;
+use crate::error::Error;
 use crate::ports::Queue;
 use async_trait::async_trait;
 

@@ -3,7 +3,7 @@
 //! `Link`-header pagination that keeps the request's filters.
 
 use super::auth::TokenSource;
-use crate::error::{Class, Error};
+use crate::error::Error;
 use crate::ids::Email;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -512,10 +512,7 @@ async fn status_error(what: &str, status: StatusCode, resp: reqwest::Response) -
         .and_then(|m| m.as_str())
         .unwrap_or("-");
     let text = format!("{what}: HTTP {status} {message} (trackingId {tracking})");
-    match crate::transfer::status_class(status.as_u16()) {
-        Class::Retryable => Error::transient(text),
-        Class::Permanent => Error::permanent(text),
-    }
+    Error::status(status.as_u16(), text)
 }
 
 /// The URL of a `rel="next"` entry in one `Link` header value (RFC 8288: `<url>; rel="next", <url>; rel="first"`).

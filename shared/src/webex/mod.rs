@@ -2,8 +2,12 @@
 //! Webex recordings and transcripts into the vendor-neutral model.
 
 pub mod api;
+pub mod attendees;
 pub mod auth;
+pub mod deletion;
 pub mod event;
+pub mod ingest;
+pub mod links;
 pub mod normalise;
 pub mod signature;
 
@@ -59,18 +63,18 @@ impl WebexConnections for HttpWebexConnections {
         // A changed base URL or credentials secret gives a new client.
         let key = (
             conn.id.to_string(),
-            conn.api_base_url.clone(),
+            conn.api_base_url.to_string(),
             creds.clone(),
         );
         let mut cache = self.cache.lock().expect("client cache");
         let client = cache.entry(key).or_insert_with(|| {
             Arc::new(HttpWebex::new(
-                &conn.api_base_url,
+                conn.api_base_url.as_str(),
                 self.http.clone(),
                 TokenSource::new(
                     creds,
                     self.secrets.clone(),
-                    &conn.oauth_base_url,
+                    conn.oauth_base_url.as_str(),
                     self.http.clone(),
                 ),
                 self.retry,

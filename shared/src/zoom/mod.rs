@@ -1,6 +1,9 @@
 //! Zoom: webhook signatures, events and REST path encoding.
 
+pub mod deletion;
 pub mod event;
+pub mod ingest;
+pub mod links;
 pub mod signature;
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};

@@ -21,25 +21,7 @@ pub enum SignatureError {
     Stale { skew_secs: i64 },
 }
 
-/// The window a signed timestamp must fall in, relative to now.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TimestampWindow {
-    /// How old a timestamp may be. Zoom retries a failed delivery after about 5, 25 and 85 minutes and it is
-    /// not documented whether a retry is re-signed, so the default keeps every retry valid (2 h); replays
-    /// inside the window are harmless because ingestion is idempotent per file.
-    pub max_age_secs: i64,
-    /// How far in the future a timestamp may be (clock skew).
-    pub max_future_secs: i64,
-}
-
-impl Default for TimestampWindow {
-    fn default() -> Self {
-        Self {
-            max_age_secs: 7200,
-            max_future_secs: 300,
-        }
-    }
-}
+pub use crate::config::TimestampWindow;
 
 /// Verifies `x-zm-signature` = `v0=` + hex(HMAC-SHA256(secret, "v0:{timestamp}:{raw body}")) in constant time,
 /// then the timestamp window. Returns the verified timestamp (seconds).

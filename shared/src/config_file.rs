@@ -1,158 +1,12 @@
-//! Tenant configuration: tenants, vendor connections and users, and the validation of the admin's file.
-//!
-//! [`ConfigFile`] is what an admin writes; [`ConfigFile::validate`] turns it into a [`TenantConfig`] or into
-//! a list of every problem, each naming its field. Only validated records are ever stored.
+//! The admin's configuration file: what `archiver-admin apply` reads, and its validation into the records of
+//! [`crate::config`]. [`ConfigFile::validate`] turns a file into a [`TenantConfig`] or into a list of every
+//! problem, each naming its field. Vendor-specific checks (Webex credentials JSON) are made here, outside the
+//! domain, so the records themselves stay vendor-neutral.
 
+use crate::config::*;
 use crate::ids::{AccountId, ConnectionId, Email, TenantId, UserId, Vendor};
-use crate::zoom::signature::TimestampWindow;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use std::collections::HashSet;
-
-/// What happens at the vendor once a recording is archived.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "mode", rename_all = "snake_case", deny_unknown_fields)]
-pub enum DeletePlan {
-    /// Keep the vendor copy.
-    Retain,
-    /// Delete the vendor copy `days` after archiving (`action`: recoverable trash or permanent delete).
-    DeleteAfter {
-        days: u32,
-        #[serde(default)]
-        action: DeleteAction,
-    },
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DeleteAction {
-    /// Zoom trash: recoverable for 30 days.
-    #[default]
-    Trash,
-    Delete,
-}
-
-/// A host-name pattern for the download allow-list: `zoom.us` (exactly) or `*.zoom.us` (any subdomain).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct HostPattern(String);
-
-impl HostPattern {
-    pub fn parse(s: &str) -> Result<Self, String> {
-        let s = s.trim().to_ascii_lowercase();
-        let body = s.strip_prefix("*.").unwrap_or(&s);
-        if body.is_empty()
-            || body.starts_with('.')
-            || body.ends_with('.')
-            || !body
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
-        {
-            return Err(format!("'{s}' is not a host name or *.domain pattern"));
-        }
-        Ok(Self(s))
-    }
-    pub fn matches(&self, host: &str) -> bool {
-        let host = host.to_ascii_lowercase();
-        match self.0.strip_prefix("*.") {
-            Some(domain) => host.len() > domain.len() + 1 && host.ends_with(&format!(".{domain}")),
-            None => host == self.0,
-        }
-    }
-}
-impl TryFrom<String> for HostPattern {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, String> {
-        Self::parse(&s)
-    }
-}
-impl From<HostPattern> for String {
-    fn from(h: HostPattern) -> String {
-        h.0
-    }
-}
-
-/// A tenant record.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Tenant {
-    pub id: TenantId,
-    pub name: String,
-}
-
-/// One connected vendor account. Looked up by id from the webhook URL.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Connection {
-    pub id: ConnectionId,
-    pub tenant: TenantId,
-    pub vendor: Vendor,
-    pub account_id: AccountId,
-    /// Secrets Manager id of the webhook secret token.
-    pub webhook_secret_ref: String,
-    /// Secrets Manager id of the API credentials (OAuth client), if any.
-    pub credentials_ref: Option<String>,
-    pub api_base_url: String,
-    pub oauth_base_url: String,
-    /// Hosts a download (and every redirect of it) may go to.
-    pub download_hosts: Vec<HostPattern>,
-    pub max_age_secs: i64,
-    pub max_future_secs: i64,
-    pub delete_plan: DeletePlan,
-    pub default_owner: UserId,
-    pub enabled: bool,
-}
-
-impl Connection {
-    pub fn timestamp_window(&self) -> TimestampWindow {
-        TimestampWindow {
-            max_age_secs: self.max_age_secs,
-            max_future_secs: self.max_future_secs,
-        }
-    }
-    /// Whether `host` is on this connection's download allow-list.
-    pub fn download_host_allowed(&self, host: &str) -> bool {
-        self.download_hosts.iter().any(|p| p.matches(host))
-    }
-}
-
-/// A user of the tenant's directory.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct User {
-    pub id: UserId,
-    pub tenant: TenantId,
-    pub email: Email,
-    pub name: String,
-    /// The user's ids at the vendors (Zoom user id, Webex person id).
-    pub vendor_ids: Vec<VendorUserId>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct VendorUserId {
-    pub vendor: Vendor,
-    pub id: String,
-}
-
-/// A validated configuration for one tenant, ready to store.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TenantConfig {
-    pub tenant: Tenant,
-    pub connections: Vec<Connection>,
-    pub users: Vec<User>,
-    /// Secret values the admin supplied (connection id, secret id, value), to write to Secrets Manager.
-    pub secrets: Vec<SecretToWrite>,
-}
-
-#[derive(Clone, PartialEq, Eq)]
-pub struct SecretToWrite {
-    pub secret_id: String,
-    pub value: String,
-}
-
-impl std::fmt::Debug for SecretToWrite {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SecretToWrite")
-            .field("secret_id", &self.secret_id)
-            .finish_non_exhaustive()
-    }
-}
 
 // ---- the admin's file ----------------------------------------------------------------------------------
 
@@ -255,14 +109,8 @@ impl Problems {
             reason: reason.into(),
         });
     }
-    fn check_url(&mut self, field: String, url: &str) {
-        let ok = url
-            .strip_prefix("https://")
-            .or_else(|| url.strip_prefix("http://"))
-            .is_some_and(|rest| !rest.is_empty() && !rest.starts_with('/'));
-        if !ok {
-            self.add(field, format!("'{url}' is not an http(s) URL"));
-        }
+    fn url(&mut self, field: String, url: &str) -> Option<BaseUrl> {
+        BaseUrl::parse(url).map_err(|r| self.add(field, r)).ok()
     }
 }
 
@@ -285,6 +133,7 @@ impl ConfigFile {
         let mut connections = Vec::new();
         let mut secrets = Vec::new();
         let mut seen = HashSet::new();
+        let mut accounts = HashSet::new();
         for (i, c) in self.connections.iter().enumerate() {
             let f = |n: &str| format!("connections[{i}].{n}");
             let id = ConnectionId::parse(&c.id)
@@ -301,6 +150,16 @@ impl ConfigFile {
             let account = AccountId::parse(&c.account_id)
                 .map_err(|e| p.add(f("account_id"), e.reason))
                 .ok();
+            // The catalog keys recordings by vendor account: two connections for one account would apply
+            // each other's owners, download hosts and deletion plans.
+            if let Some(account) = &account
+                && !accounts.insert((c.vendor.trim().to_ascii_lowercase(), account.clone()))
+            {
+                p.add(
+                    f("account_id"),
+                    format!("another connection already serves {} account '{account}'", c.vendor),
+                );
+            }
             let owner = UserId::parse(&c.default_owner)
                 .map_err(|e| p.add(f("default_owner"), e.reason))
                 .ok();
@@ -334,10 +193,9 @@ impl ConfigFile {
             }
             let Some(vendor) = vendor else { continue };
             let (api, oauth, hosts) = vendor_defaults(vendor);
-            let api_base_url = c.api_base_url.clone().unwrap_or_else(|| api.into());
-            let oauth_base_url = c.oauth_base_url.clone().unwrap_or_else(|| oauth.into());
-            p.check_url(f("api_base_url"), &api_base_url);
-            p.check_url(f("oauth_base_url"), &oauth_base_url);
+            let api_base_url = p.url(f("api_base_url"), c.api_base_url.as_deref().unwrap_or(api));
+            let oauth_base_url =
+                p.url(f("oauth_base_url"), c.oauth_base_url.as_deref().unwrap_or(oauth));
             let raw_hosts = c
                 .download_hosts
                 .clone()
@@ -472,9 +330,23 @@ impl ConfigFile {
                     "Webex needs API credentials (credentials_env with the token JSON, or credentials_ref)",
                 );
             }
-            if let (Some(id), Some(account), Some(owner), Some(tenant), Some(secret)) =
-                (id, account, owner, tenant_id.clone(), secret_ref)
-            {
+            if let (
+                Some(id),
+                Some(account),
+                Some(owner),
+                Some(tenant),
+                Some(secret),
+                Some(api_base_url),
+                Some(oauth_base_url),
+            ) = (
+                id,
+                account,
+                owner,
+                tenant_id.clone(),
+                secret_ref,
+                api_base_url,
+                oauth_base_url,
+            ) {
                 connections.push(Connection {
                     id,
                     tenant,
@@ -592,7 +464,7 @@ mod tests {
         let cfg = file(good()).validate("archiver/", env).unwrap();
         assert_eq!(cfg.tenant.id.as_str(), "uni-example");
         let c = &cfg.connections[0];
-        assert_eq!(c.api_base_url, "https://api.zoom.us/v2");
+        assert_eq!(c.api_base_url.as_str(), "https://api.zoom.us/v2");
         assert_eq!(
             c.webhook_secret_ref,
             "archiver/uni-example/zoom-main/webhook-secret"
@@ -668,7 +540,7 @@ mod tests {
             })
             .unwrap();
         let c = &cfg.connections[0];
-        assert_eq!(c.api_base_url, "https://webexapis.com/v1");
+        assert_eq!(c.api_base_url.as_str(), "https://webexapis.com/v1");
         assert_eq!(
             c.webhook_secret_ref,
             "archiver/uni-example/webex-main/webhook-secret"
@@ -720,23 +592,34 @@ mod tests {
     }
 
     #[test]
+    fn one_vendor_account_is_served_by_one_connection_only() {
+        let mut v = good();
+        let mut second = v["connections"][0].clone();
+        second["id"] = "zoom-second".into();
+        v["connections"].as_array_mut().unwrap().push(second);
+        let problems = file(v).validate("archiver/", env).unwrap_err();
+        assert!(
+            problems.iter().any(|p| p.field == "connections[1].account_id"
+                && p.reason.contains("ACCT123")),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn base_urls_are_parsed_at_validation() {
+        let mut v = good();
+        v["connections"][0]["api_base_url"] = "api.zoom.us/v2".into();
+        let problems = file(v).validate("archiver/", env).unwrap_err();
+        assert!(
+            problems.iter().any(|p| p.field == "connections[0].api_base_url"),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
     fn unknown_fields_are_refused() {
         let mut v = good();
         v["connections"][0]["secret"] = "inline".into();
         assert!(serde_json::from_value::<ConfigFile>(v).is_err());
-    }
-
-    #[test]
-    fn host_patterns() {
-        let p = HostPattern::parse("*.zoom.us").unwrap();
-        assert!(p.matches("a.zoom.us"));
-        assert!(!p.matches("zoom.us"));
-        assert!(HostPattern::parse("").is_err());
-        assert!(HostPattern::parse("a b").is_err());
-        assert!(
-            HostPattern::parse("127.0.0.1")
-                .unwrap()
-                .matches("127.0.0.1")
-        );
     }
 }

@@ -132,54 +132,12 @@ pub fn default_rules() -> Vec<Box<dyn OwnerRule>> {
 /// Lists a meeting's people at the vendor.
 #[async_trait]
 pub trait AttendeeSource: Send + Sync {
-    /// `None` where the vendor offers no list for this recording (Zoom here: its participant reports are a
-    /// separate API with their own scopes, not used yet).
+    /// `None` where the vendor offers no list for this recording.
     async fn attendees(
         &self,
         conn: &Connection,
         rec: &RecordingEntry,
     ) -> Result<Option<Attendees>, Error>;
-}
-
-/// [`AttendeeSource`] over the vendors' APIs: Webex `meetingParticipants` (every page).
-pub struct VendorAttendees<W>(pub W);
-
-#[async_trait]
-impl<W: crate::webex::WebexConnections> AttendeeSource for VendorAttendees<W> {
-    async fn attendees(
-        &self,
-        conn: &Connection,
-        rec: &RecordingEntry,
-    ) -> Result<Option<Attendees>, Error> {
-        if rec.vendor != crate::ids::Vendor::Webex {
-            return Ok(None);
-        }
-        let api = self.0.api(conn).await?;
-        let people = api
-            .participants(rec.instance_id.as_str(), rec.host_email.as_ref())
-            .await?;
-        Ok(Some(attendees_of(&people)))
-    }
-}
-
-/// Sorts Webex participants into host, co-hosts and participants (unique e-mails, in listing order).
-pub fn attendees_of(people: &[crate::webex::api::WebexParticipant]) -> Attendees {
-    let mut a = Attendees::default();
-    for p in people {
-        let Some(email) = p.email.as_deref().and_then(|e| Email::parse(e).ok()) else {
-            continue;
-        };
-        if p.host && a.host.is_none() {
-            a.host = Some(email.clone());
-        }
-        if p.co_host && !a.co_hosts.contains(&email) {
-            a.co_hosts.push(email.clone());
-        }
-        if !a.participants.contains(&email) {
-            a.participants.push(email);
-        }
-    }
-    a
 }
 
 /// Fills `co_users`: the co-hosts who are users of the tenant's directory (never the owner).
@@ -222,27 +180,12 @@ pub async fn resolve(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{DeletePlan, HostPattern, User, VendorUserId};
+    use crate::config::{User, VendorUserId};
     use crate::fakes::MemoryConfig;
-    use crate::ids::{AccountId, ConnectionId, Email, TenantId, Vendor};
+    use crate::ids::{Email, TenantId, Vendor};
 
     fn conn() -> Connection {
-        Connection {
-            id: ConnectionId::parse("zoom-main").unwrap(),
-            tenant: TenantId::parse("uni").unwrap(),
-            vendor: Vendor::Zoom,
-            account_id: AccountId::parse("ACCT").unwrap(),
-            webhook_secret_ref: "s".into(),
-            credentials_ref: None,
-            api_base_url: "https://api.zoom.us/v2".into(),
-            oauth_base_url: "https://zoom.us".into(),
-            download_hosts: vec![HostPattern::parse("*.zoom.us").unwrap()],
-            max_age_secs: 7200,
-            max_future_secs: 300,
-            delete_plan: DeletePlan::Retain,
-            default_owner: UserId::parse("media").unwrap(),
-            enabled: true,
-        }
+        crate::fakes::connection(Vendor::Zoom)
     }
 
     fn user(id: &str, email: &str, zoom: &[&str]) -> User {
@@ -262,7 +205,7 @@ mod tests {
     }
 
     fn recording(host_id: Option<&str>, email: Option<&str>) -> RecordingEntry {
-        let raw = include_bytes!("../../events/zoom/recording.completed.json");
+        let raw = include_bytes!("../../../events/zoom/recording.completed.json");
         let rec = crate::zoom::event::normalise(raw).unwrap();
         let mut e = RecordingEntry::new(
             &rec,
@@ -315,67 +258,5 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(got.owner.as_str(), "media");
-    }
-
-    #[tokio::test]
-    async fn webex_participants_give_host_fallback_and_co_users() {
-        let webex = crate::fakes::FakeWebex::default();
-        let person = |email: &str, host, co_host| crate::webex::api::WebexParticipant {
-            id: None,
-            host,
-            co_host,
-            email: Some(email.into()),
-            display_name: None,
-        };
-        *webex.participants.lock().unwrap() = vec![
-            person("Bob@Uni.edu", true, false),
-            person("alice@uni.edu", false, true),
-            person("stranger@else.org", false, true),
-            person("alice@uni.edu", false, true),
-            person("student@uni.edu", false, false),
-        ];
-        let dir = MemoryConfig {
-            connections: vec![],
-            users: vec![
-                user("alice", "alice@uni.edu", &[]),
-                user("bob", "bob@uni.edu", &[]),
-            ],
-        };
-        let mut c = conn();
-        c.vendor = crate::ids::Vendor::Webex;
-        let mut rec = recording(None, None);
-        rec.vendor = crate::ids::Vendor::Webex;
-        let mut people = VendorAttendees(webex.clone())
-            .attendees(&c, &rec)
-            .await
-            .unwrap()
-            .expect("webex lists participants");
-        assert_eq!(people.host.as_ref().map(Email::as_str), Some("bob@uni.edu"));
-        assert_eq!(people.co_hosts.len(), 2, "unique co-hosts");
-        assert_eq!(people.participants.len(), 4);
-        rec.attendees = Some(people.clone());
-        let got = resolve(&default_rules(), &rec, &c, &dir)
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!((got.owner.as_str(), got.rule), ("bob", "participant_host"));
-        resolve_co_users(&mut people, &c, Some(&got.owner), &dir)
-            .await
-            .unwrap();
-        assert_eq!(people.co_users, vec![UserId::parse("alice").unwrap()]);
-        assert!(
-            webex.calls.lock().unwrap()[0].starts_with("participants "),
-            "{:?}",
-            webex.calls
-        );
-        // Zoom: no participant list is read.
-        let zoom = recording(None, None);
-        assert_eq!(
-            VendorAttendees(webex)
-                .attendees(&conn(), &zoom)
-                .await
-                .unwrap(),
-            None
-        );
     }
 }

@@ -163,8 +163,7 @@ pub struct Attendees {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeletionEntry {
     pub plan: DeletePlan,
-    /// `retained` or `scheduled` (execution is a later stage).
-    pub status: String,
+    pub status: DeletionStatus,
     pub due_at: Option<DateTime<Utc>>,
     pub planned_at: DateTime<Utc>,
     /// The vendor calls the execution stage will make, written down when planned (empty when retained).
@@ -173,6 +172,25 @@ pub struct DeletionEntry {
     /// What the execution stage must know or check first (e.g. Webex needs the host's e-mail).
     #[serde(default)]
     pub notes: Vec<String>,
+}
+
+/// Where a recording's vendor copy stands (execution is a later stage).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeletionStatus {
+    /// The connection keeps vendor copies.
+    Retained,
+    /// Due for deletion at `due_at`.
+    Scheduled,
+}
+
+impl DeletionStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeletionStatus::Retained => "retained",
+            DeletionStatus::Scheduled => "scheduled",
+        }
+    }
 }
 
 /// One file as stored.

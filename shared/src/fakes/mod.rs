@@ -1,13 +1,78 @@
-//! In-memory fakes of the ports, for unit tests.
+//! In-memory fakes of the ports, fixtures and a log capture, for every crate's unit tests (feature `fakes`).
+//! [`MemoryCatalog`] is a real catalog in memory that applies the domain's state machine; [`contract`]
+//! checks any catalog against those rules.
 
-use crate::config::{Connection, User};
+mod catalog;
+pub mod contract;
+mod logs;
+
+pub use catalog::MemoryCatalog;
+pub use logs::{capture_logs, install_log_subscriber};
+
+use crate::config::{BaseUrl, Connection, DeletePlan, HostPattern, User};
 use crate::error::Error;
-use crate::ids::{ConnectionId, Email, TenantId, Vendor};
+use crate::ids::{AccountId, ConnectionId, Email, TenantId, UserId, Vendor};
 use crate::ports::*;
 use async_trait::async_trait;
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+
+/// The Zoom account of the sample events in `events/zoom/`.
+pub const ZOOM_ACCOUNT: &str = "R8bT0xVqQ1yZ9cW3nLmKpA";
+/// The Webex org of the sample events in `events/webex/`.
+pub const WEBEX_ORG: &str =
+    "Y2lzY29zcGFyazovL3VzL09SR0FOSVpBVElPTi9lMWQ3MzQ0Ny1hZjY3LTQ1ZTYtOGM2Mi0xMTVlNDQ3Y2QzMmQ";
+
+/// The test connection of a vendor: `zoom-main` or `webex-main` of tenant `uni`, for the account of the
+/// sample events, vendor default URLs and hosts, default owner `media`, retain.
+pub fn connection(vendor: Vendor) -> Connection {
+    let (id, account, api, oauth, hosts, credentials) = match vendor {
+        Vendor::Zoom => (
+            "zoom-main",
+            ZOOM_ACCOUNT,
+            "https://api.zoom.us/v2",
+            "https://zoom.us",
+            "*.zoom.us",
+            None,
+        ),
+        Vendor::Webex => (
+            "webex-main",
+            WEBEX_ORG,
+            "https://webexapis.com/v1",
+            "https://webexapis.com/v1",
+            "*.webex.com",
+            Some("archiver/uni/webex-main/credentials".to_owned()),
+        ),
+    };
+    Connection {
+        id: ConnectionId::parse(id).unwrap(),
+        tenant: TenantId::parse("uni").unwrap(),
+        vendor,
+        account_id: AccountId::parse(account).unwrap(),
+        webhook_secret_ref: format!("archiver/uni/{id}/webhook-secret"),
+        credentials_ref: credentials,
+        api_base_url: BaseUrl::parse(api).unwrap(),
+        oauth_base_url: BaseUrl::parse(oauth).unwrap(),
+        download_hosts: vec![HostPattern::parse(hosts).unwrap()],
+        max_age_secs: 7200,
+        max_future_secs: 300,
+        delete_plan: DeletePlan::Retain,
+        default_owner: UserId::parse("media").unwrap(),
+        enabled: true,
+    }
+}
+
+/// A directory user of tenant `uni`.
+pub fn user(id: &str, email: &str) -> User {
+    User {
+        id: UserId::parse(id).unwrap(),
+        tenant: TenantId::parse("uni").unwrap(),
+        email: Email::parse(email).unwrap(),
+        name: String::new(),
+        vendor_ids: vec![],
+    }
+}
 
 /// A queue that keeps what it was sent; `fail` makes every send fail transiently.
 #[derive(Default, Clone)]

@@ -45,6 +45,35 @@ impl fmt::Debug for SecretString {
     }
 }
 
+/// Where one download attempt gets its bytes: the URL, the bearer if the vendor wants one, and one more host
+/// allowed for this file only (the Webex API host for transcripts). Its `Debug` prints neither URL nor bearer.
+#[derive(Clone)]
+pub struct Fetch {
+    pub url: String,
+    pub bearer: Option<SecretString>,
+    pub extra_host: Option<String>,
+}
+
+impl Fetch {
+    /// A URL that needs no Authorization header (a signed or temporary link).
+    pub fn anonymous(url: String) -> Self {
+        Self {
+            url,
+            bearer: None,
+            extra_host: None,
+        }
+    }
+}
+
+impl fmt::Debug for Fetch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Fetch")
+            .field("bearer", &self.bearer.is_some())
+            .field("extra_host", &self.extra_host)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Reads secrets.
 #[async_trait]
 pub trait SecretStore: Send + Sync {

@@ -1,0 +1,55 @@
+//! AWS SDK errors into [`Error`]: throttling, timeouts, dispatch failures and 5xx are retryable; validation
+//! errors, missing resources and the like are not. The SDK error is kept as the source.
+
+use crate::error::{Class, Error, Kind};
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+
+/// Service error codes that heal by themselves (any service: DynamoDB, S3, SQS, Secrets Manager, KMS).
+fn retryable_code(code: &str) -> bool {
+    code.contains("Throttl")
+        || code.contains("ProvisionedThroughputExceeded")
+        || matches!(
+            code,
+            "RequestLimitExceeded"
+                | "InternalServerError"
+                | "InternalError"
+                | "ServiceUnavailable"
+                | "InternalFailure"
+                | "SlowDown"
+                | "TransactionConflict"
+                | "RequestTimeout"
+        )
+}
+
+/// Classifies an AWS SDK error.
+pub fn classify_sdk<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Class {
+    match err {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            Class::Retryable
+        }
+        SdkError::ServiceError(se) if !retryable_code(se.err().code().unwrap_or_default()) => {
+            Class::Permanent
+        }
+        _ => Class::Retryable,
+    }
+}
+
+/// Converts an SDK error into [`Error`] of kind [`Kind::Aws`], with its class, the operation and the SDK error
+/// as the source.
+pub fn sdk_error<E, R>(op: &str, err: SdkError<E, R>) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    let message = aws_sdk_dynamodb::error::DisplayErrorContext(&err).to_string();
+    Error::new(classify_sdk(&err), Kind::Aws, message)
+        .op(op)
+        .caused_by(err)
+}
+
+/// Whether the error is DynamoDB's answer to a failed condition (the transition was not allowed).
+pub fn is_conditional<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
+    err.as_service_error()
+        .and_then(|e| e.code())
+        .is_some_and(|c| c == "ConditionalCheckFailedException")
+}

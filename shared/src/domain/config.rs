@@ -1,0 +1,259 @@
+//! Tenant configuration records: tenants, vendor connections and users, as stored. Only records validated by
+//! [`crate::config_file`] are ever stored; nothing here knows a vendor's protocol.
+
+use crate::ids::{AccountId, ConnectionId, Email, TenantId, UserId, Vendor};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// The window a signed webhook timestamp must fall in, relative to now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimestampWindow {
+    /// How old a timestamp may be. Zoom retries a failed delivery after about 5, 25 and 85 minutes and it is
+    /// not documented whether a retry is re-signed, so the default keeps every retry valid (2 h); replays
+    /// inside the window are harmless because ingestion is idempotent per file.
+    pub max_age_secs: i64,
+    /// How far in the future a timestamp may be (clock skew).
+    pub max_future_secs: i64,
+}
+
+impl Default for TimestampWindow {
+    fn default() -> Self {
+        Self {
+            max_age_secs: 7200,
+            max_future_secs: 300,
+        }
+    }
+}
+
+/// An http(s) base URL with a host, kept without a trailing slash so that paths join with one `/`
+/// (`https://webexapis.com/v1` + `/recordings`). Parsed once; a stored connection always holds a valid one.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct BaseUrl(url::Url);
+
+impl BaseUrl {
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let url = url::Url::parse(s.trim()).map_err(|e| format!("'{s}' is not a URL: {e}"))?;
+        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
+            return Err(format!("'{s}' is not an http(s) URL with a host"));
+        }
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err(format!("'{s}' must not have a query or fragment"));
+        }
+        Ok(Self(url))
+    }
+    /// The URL as text, without a trailing slash.
+    pub fn as_str(&self) -> &str {
+        self.0.as_str().trim_end_matches('/')
+    }
+    /// `base` + `path` (which starts with `/`).
+    pub fn join(&self, path: &str) -> String {
+        format!("{}/{}", self.as_str(), path.trim_start_matches('/'))
+    }
+    pub fn host(&self) -> &str {
+        self.0.host_str().unwrap_or_default()
+    }
+}
+
+impl fmt::Display for BaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+impl fmt::Debug for BaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "BaseUrl({})", self.as_str())
+    }
+}
+impl TryFrom<String> for BaseUrl {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        Self::parse(&s)
+    }
+}
+impl From<BaseUrl> for String {
+    fn from(u: BaseUrl) -> String {
+        u.as_str().to_owned()
+    }
+}
+
+/// What happens at the vendor once a recording is archived.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "mode", rename_all = "snake_case", deny_unknown_fields)]
+pub enum DeletePlan {
+    /// Keep the vendor copy.
+    Retain,
+    /// Delete the vendor copy `days` after archiving (`action`: recoverable trash or permanent delete).
+    DeleteAfter {
+        days: u32,
+        #[serde(default)]
+        action: DeleteAction,
+    },
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeleteAction {
+    /// Zoom trash: recoverable for 30 days.
+    #[default]
+    Trash,
+    Delete,
+}
+
+/// A host-name pattern for the download allow-list: `zoom.us` (exactly) or `*.zoom.us` (any subdomain).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct HostPattern(String);
+
+impl HostPattern {
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let s = s.trim().to_ascii_lowercase();
+        let body = s.strip_prefix("*.").unwrap_or(&s);
+        if body.is_empty()
+            || body.starts_with('.')
+            || body.ends_with('.')
+            || !body
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+        {
+            return Err(format!("'{s}' is not a host name or *.domain pattern"));
+        }
+        Ok(Self(s))
+    }
+    pub fn matches(&self, host: &str) -> bool {
+        let host = host.to_ascii_lowercase();
+        match self.0.strip_prefix("*.") {
+            Some(domain) => host.len() > domain.len() + 1 && host.ends_with(&format!(".{domain}")),
+            None => host == self.0,
+        }
+    }
+}
+impl TryFrom<String> for HostPattern {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        Self::parse(&s)
+    }
+}
+impl From<HostPattern> for String {
+    fn from(h: HostPattern) -> String {
+        h.0
+    }
+}
+
+/// A tenant record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tenant {
+    pub id: TenantId,
+    pub name: String,
+}
+
+/// One connected vendor account. Looked up by id from the webhook URL.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Connection {
+    pub id: ConnectionId,
+    pub tenant: TenantId,
+    pub vendor: Vendor,
+    pub account_id: AccountId,
+    /// Secrets Manager id of the webhook secret token.
+    pub webhook_secret_ref: String,
+    /// Secrets Manager id of the API credentials (OAuth client), if any.
+    pub credentials_ref: Option<String>,
+    pub api_base_url: BaseUrl,
+    pub oauth_base_url: BaseUrl,
+    /// Hosts a download (and every redirect of it) may go to.
+    pub download_hosts: Vec<HostPattern>,
+    pub max_age_secs: i64,
+    pub max_future_secs: i64,
+    pub delete_plan: DeletePlan,
+    pub default_owner: UserId,
+    pub enabled: bool,
+}
+
+impl Connection {
+    pub fn timestamp_window(&self) -> TimestampWindow {
+        TimestampWindow {
+            max_age_secs: self.max_age_secs,
+            max_future_secs: self.max_future_secs,
+        }
+    }
+    /// Whether `host` is on this connection's download allow-list.
+    pub fn download_host_allowed(&self, host: &str) -> bool {
+        self.download_hosts.iter().any(|p| p.matches(host))
+    }
+}
+
+/// A user of the tenant's directory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub id: UserId,
+    pub tenant: TenantId,
+    pub email: Email,
+    pub name: String,
+    /// The user's ids at the vendors (Zoom user id, Webex person id).
+    pub vendor_ids: Vec<VendorUserId>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VendorUserId {
+    pub vendor: Vendor,
+    pub id: String,
+}
+
+/// A validated configuration for one tenant, ready to store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantConfig {
+    pub tenant: Tenant,
+    pub connections: Vec<Connection>,
+    pub users: Vec<User>,
+    /// Secret values the admin supplied (connection id, secret id, value), to write to Secrets Manager.
+    pub secrets: Vec<SecretToWrite>,
+}
+
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretToWrite {
+    pub secret_id: String,
+    pub value: String,
+}
+
+impl std::fmt::Debug for SecretToWrite {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SecretToWrite")
+            .field("secret_id", &self.secret_id)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_urls_join_with_one_slash_and_refuse_non_http() {
+        let u = BaseUrl::parse("https://zoom.us").unwrap();
+        assert_eq!(u.join("/oauth/token"), "https://zoom.us/oauth/token");
+        let u = BaseUrl::parse("https://webexapis.com/v1/").unwrap();
+        assert_eq!(u.as_str(), "https://webexapis.com/v1");
+        assert_eq!(u.join("/recordings"), "https://webexapis.com/v1/recordings");
+        assert_eq!(u.host(), "webexapis.com");
+        for bad in ["ftp://x", "webexapis.com", "https://", "https://x/?a=1"] {
+            assert!(BaseUrl::parse(bad).is_err(), "{bad}");
+        }
+        let json = serde_json::to_string(&u).unwrap();
+        assert_eq!(json, "\"https://webexapis.com/v1\"");
+        assert!(serde_json::from_str::<BaseUrl>("\"nope\"").is_err());
+    }
+
+    #[test]
+    fn host_patterns() {
+        let p = HostPattern::parse("*.zoom.us").unwrap();
+        assert!(p.matches("a.zoom.us"));
+        assert!(!p.matches("zoom.us"));
+        assert!(HostPattern::parse("").is_err());
+        assert!(HostPattern::parse("a b").is_err());
+        assert!(
+            HostPattern::parse("127.0.0.1")
+                .unwrap()
+                .matches("127.0.0.1")
+        );
+    }
+}

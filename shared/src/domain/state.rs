@@ -1,0 +1,392 @@
+//! The catalog's state machine: every step a stage takes on a file or a recording, the states it may start
+//! from and the state it leads to. These functions are the rules; the DynamoDB adapter only translates them
+//! into condition expressions and the in-memory catalog applies them directly, and a contract test
+//! (`fakes::contract`) checks that both agree with them for every step and every state.
+
+use crate::catalog::Lease;
+use crate::model::{FileState, RecordingState};
+
+/// Every step a stage takes on one file entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FileStep {
+    /// A new file entry; only if absent (the per-file idempotency key is its primary key).
+    Create,
+    /// A later delivery's fresher download source (Zoom's `download_token`), while the file waits for bytes.
+    RefreshSource,
+    /// The download job was sent.
+    Queue,
+    /// The downloader takes the lease (also from a holder whose lease expired: it is dead).
+    Acquire,
+    /// Stored and verified.
+    Complete,
+    /// A failure that can heal: the queue redelivers.
+    RetryLater,
+    /// A failure that cannot: recorded for an admin.
+    Fail,
+}
+
+/// Files that still wait for bytes.
+const PENDING: [FileState; 4] = [
+    FileState::Planned,
+    FileState::Queued,
+    FileState::Retrying,
+    FileState::Downloading,
+];
+
+impl FileStep {
+    pub const ALL: [FileStep; 7] = [
+        FileStep::Create,
+        FileStep::RefreshSource,
+        FileStep::Queue,
+        FileStep::Acquire,
+        FileStep::Complete,
+        FileStep::RetryLater,
+        FileStep::Fail,
+    ];
+
+    /// The catalog operation that takes this step.
+    pub fn operation(self) -> &'static str {
+        match self {
+            FileStep::Create => "create_file",
+            FileStep::RefreshSource => "refresh_source",
+            FileStep::Queue => "mark_queued",
+            FileStep::Acquire => "acquire",
+            FileStep::Complete => "complete",
+            FileStep::RetryLater => "retry_later",
+            FileStep::Fail => "fail",
+        }
+    }
+
+    /// The stage that takes it.
+    pub fn stage(self) -> &'static str {
+        match self {
+            FileStep::Create | FileStep::RefreshSource => "enqueue",
+            FileStep::Queue => "owner-resolver",
+            _ => "downloader",
+        }
+    }
+
+    /// The states a file may be in for this step. Empty for [`FileStep::Create`]: the file must be absent.
+    pub fn from(self) -> &'static [FileState] {
+        match self {
+            FileStep::Create => &[],
+            FileStep::RefreshSource => &PENDING,
+            FileStep::Queue => &[FileState::Planned],
+            FileStep::Acquire => &[FileState::Planned, FileState::Queued, FileState::Retrying],
+            FileStep::Complete | FileStep::RetryLater | FileStep::Fail => {
+                &[FileState::Downloading]
+            }
+        }
+    }
+
+    /// Whether a file `downloading` under an expired lease may also take this step (its holder is dead).
+    pub fn takes_over_expired_lease(self) -> bool {
+        self == FileStep::Acquire
+    }
+
+    /// Whether the step also needs the new source to be fresher than the stored one.
+    pub fn needs_fresher_source(self) -> bool {
+        self == FileStep::RefreshSource
+    }
+
+    /// The state after the step; `None` when the state is unchanged.
+    pub fn to(self) -> Option<FileState> {
+        match self {
+            FileStep::Create => Some(FileState::Planned),
+            FileStep::RefreshSource => None,
+            FileStep::Queue => Some(FileState::Queued),
+            FileStep::Acquire => Some(FileState::Downloading),
+            FileStep::Complete => Some(FileState::Archived),
+            FileStep::RetryLater => Some(FileState::Retrying),
+            FileStep::Fail => Some(FileState::Failed),
+        }
+    }
+}
+
+/// What the rules look at on a stored file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileFacts {
+    pub state: FileState,
+    pub lease_until_ms: Option<i64>,
+    pub source_issued_at_ms: i64,
+}
+
+/// What the step brings: the time, and for [`FileStep::RefreshSource`] when the new source was issued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct StepInput {
+    pub now_ms: i64,
+    pub issued_at_ms: i64,
+}
+
+/// Whether `step` may be taken on `file` (`None`: absent).
+pub fn file_allows(step: FileStep, file: Option<&FileFacts>, input: StepInput) -> bool {
+    let Some(f) = file else {
+        return step == FileStep::Create;
+    };
+    let by_state = step.from().contains(&f.state)
+        || (step.takes_over_expired_lease()
+            && f.state == FileState::Downloading
+            && f.lease_until_ms.is_some_and(|until| until < input.now_ms));
+    by_state && (!step.needs_fresher_source() || f.source_issued_at_ms < input.issued_at_ms)
+}
+
+/// Why a lease was not granted, from the file's state (`None`: absent).
+pub fn lease_refused(current: Option<FileState>) -> Lease {
+    match current {
+        None => Lease::Missing,
+        Some(s @ (FileState::Archived | FileState::Failed)) => Lease::Finished(s),
+        Some(_) => Lease::Busy,
+    }
+}
+
+/// Every step a stage takes on a recording entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RecordingStep {
+    /// The first delivery creates the entry. A later delivery only adds file and vendor recording ids; the
+    /// descriptive attributes stay those of the first.
+    Create,
+    /// The owner is set.
+    OwnerSet,
+    /// Every known file is archived.
+    Archive,
+    /// A file arrived after archiving (a late transcript): archive again when it is done.
+    Reopen,
+    /// A file failed for good.
+    Fail,
+}
+
+impl RecordingStep {
+    pub const ALL: [RecordingStep; 5] = [
+        RecordingStep::Create,
+        RecordingStep::OwnerSet,
+        RecordingStep::Archive,
+        RecordingStep::Reopen,
+        RecordingStep::Fail,
+    ];
+
+    /// The catalog operation that takes this step.
+    pub fn operation(self) -> &'static str {
+        match self {
+            RecordingStep::Create | RecordingStep::Reopen => "upsert_recording",
+            RecordingStep::OwnerSet => "set_owner",
+            RecordingStep::Archive => "mark_archived",
+            RecordingStep::Fail => "fail",
+        }
+    }
+
+    pub fn stage(self) -> &'static str {
+        match self {
+            RecordingStep::Create | RecordingStep::Reopen => "enqueue",
+            RecordingStep::OwnerSet => "owner-resolver",
+            RecordingStep::Archive | RecordingStep::Fail => "downloader",
+        }
+    }
+
+    /// The states a recording may be in for this step. Empty for [`RecordingStep::Create`]: it must be absent.
+    /// A `failed` recording is never reopened: it waits for an admin.
+    pub fn from(self) -> &'static [RecordingState] {
+        match self {
+            RecordingStep::Create => &[],
+            RecordingStep::OwnerSet => &[RecordingState::PendingOwner],
+            RecordingStep::Archive => &[RecordingState::Archiving],
+            RecordingStep::Reopen => &[RecordingState::Archived],
+            RecordingStep::Fail => &[RecordingState::PendingOwner, RecordingState::Archiving],
+        }
+    }
+
+    pub fn to(self) -> RecordingState {
+        match self {
+            RecordingStep::Create => RecordingState::PendingOwner,
+            RecordingStep::OwnerSet | RecordingStep::Reopen => RecordingState::Archiving,
+            RecordingStep::Archive => RecordingState::Archived,
+            RecordingStep::Fail => RecordingState::Failed,
+        }
+    }
+
+    /// Whether the step needs every known file done ([`RecordingStep::Archive`]) or some file not done
+    /// ([`RecordingStep::Reopen`]).
+    pub fn needs_all_done(self) -> Option<bool> {
+        match self {
+            RecordingStep::Archive => Some(true),
+            RecordingStep::Reopen => Some(false),
+            _ => None,
+        }
+    }
+}
+
+/// Whether `step` may be taken on a recording in `current` (`None`: absent) whose known files are all done
+/// (`all_done`) or not.
+pub fn recording_allows(step: RecordingStep, current: Option<RecordingState>, all_done: bool) -> bool {
+    let Some(state) = current else {
+        return step == RecordingStep::Create;
+    };
+    step.from().contains(&state) && step.needs_all_done().is_none_or(|want| want == all_done)
+}
+
+/// What a delivery does to a stored recording once its file ids are added: reopen an archived one that
+/// now has a file not done; otherwise nothing.
+pub fn after_delivery(state: RecordingState, all_done: bool) -> Option<RecordingStep> {
+    recording_allows(RecordingStep::Reopen, Some(state), all_done).then_some(RecordingStep::Reopen)
+}
+
+fn states<S: Copy>(list: &[S], name: impl Fn(S) -> &'static str) -> String {
+    if list.is_empty() {
+        return "(absent)".into();
+    }
+    list.iter().map(|s| name(*s)).collect::<Vec<_>>().join(", ")
+}
+
+/// The file steps as a Markdown table (the one in `docs/architecture.md` §4 is checked against it).
+pub fn file_table() -> String {
+    let mut t = String::from(
+        "| Step (operation) | Stage | From | To |\n|---|---|---|---|\n",
+    );
+    for step in FileStep::ALL {
+        let mut from = states(step.from(), FileState::as_str);
+        if step.takes_over_expired_lease() {
+            from.push_str(", or downloading with an expired lease");
+        }
+        if step.needs_fresher_source() {
+            from.push_str(" (and the new source is fresher)");
+        }
+        let to = step.to().map_or("(unchanged)", FileState::as_str);
+        t.push_str(&format!(
+            "| `{}` | {} | {from} | {to} |\n",
+            step.operation(),
+            step.stage()
+        ));
+    }
+    t
+}
+
+/// The recording steps as a Markdown table (checked against `docs/architecture.md` §4).
+pub fn recording_table() -> String {
+    let mut t = String::from(
+        "| Step (operation) | Stage | From | To |\n|---|---|---|---|\n",
+    );
+    for step in RecordingStep::ALL {
+        let mut from = states(step.from(), RecordingState::as_str);
+        match step.needs_all_done() {
+            Some(true) => from.push_str(" (every known file archived)"),
+            Some(false) => from.push_str(" (a known file not archived)"),
+            None => {}
+        }
+        t.push_str(&format!(
+            "| {:?} (`{}`) | {} | {from} | {} |\n",
+            step,
+            step.operation(),
+            step.stage(),
+            step.to().as_str()
+        ));
+    }
+    t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(state: FileState, lease: Option<i64>) -> FileFacts {
+        FileFacts {
+            state,
+            lease_until_ms: lease,
+            source_issued_at_ms: 100,
+        }
+    }
+
+    const NOW: StepInput = StepInput {
+        now_ms: 1_000,
+        issued_at_ms: 200,
+    };
+
+    #[test]
+    fn which_files_may_be_leased() {
+        for s in [FileState::Planned, FileState::Queued, FileState::Retrying] {
+            assert!(file_allows(FileStep::Acquire, Some(&file(s, None)), NOW));
+        }
+        // A live lease makes a duplicate job a no-op; an expired one is taken over.
+        assert!(!file_allows(
+            FileStep::Acquire,
+            Some(&file(FileState::Downloading, Some(5_000))),
+            NOW
+        ));
+        assert!(file_allows(
+            FileStep::Acquire,
+            Some(&file(FileState::Downloading, Some(999))),
+            NOW
+        ));
+        for s in [FileState::Archived, FileState::Failed] {
+            assert!(!file_allows(FileStep::Acquire, Some(&file(s, None)), NOW));
+        }
+        assert!(!file_allows(FileStep::Acquire, None, NOW));
+        assert_eq!(lease_refused(None), Lease::Missing);
+        assert_eq!(
+            lease_refused(Some(FileState::Failed)),
+            Lease::Finished(FileState::Failed)
+        );
+        assert_eq!(lease_refused(Some(FileState::Downloading)), Lease::Busy);
+    }
+
+    #[test]
+    fn only_the_lease_holder_finishes_and_only_pending_files_take_a_fresher_source() {
+        for step in [FileStep::Complete, FileStep::RetryLater, FileStep::Fail] {
+            for s in PENDING {
+                let ok = file_allows(step, Some(&file(s, Some(5_000))), NOW);
+                assert_eq!(ok, s == FileState::Downloading, "{step:?} from {s:?}");
+            }
+        }
+        assert!(file_allows(
+            FileStep::RefreshSource,
+            Some(&file(FileState::Queued, None)),
+            NOW
+        ));
+        let older = StepInput {
+            issued_at_ms: 50,
+            ..NOW
+        };
+        assert!(!file_allows(
+            FileStep::RefreshSource,
+            Some(&file(FileState::Queued, None)),
+            older
+        ));
+        assert!(!file_allows(
+            FileStep::RefreshSource,
+            Some(&file(FileState::Archived, None)),
+            NOW
+        ));
+        assert!(file_allows(FileStep::Create, None, NOW));
+        assert!(!file_allows(
+            FileStep::Create,
+            Some(&file(FileState::Failed, None)),
+            NOW
+        ));
+    }
+
+    #[test]
+    fn recordings_archive_once_reopen_for_late_files_and_stay_failed() {
+        use RecordingState::*;
+        assert!(recording_allows(RecordingStep::Archive, Some(Archiving), true));
+        assert!(!recording_allows(RecordingStep::Archive, Some(Archiving), false));
+        assert!(!recording_allows(RecordingStep::Archive, Some(Archived), true));
+        assert_eq!(after_delivery(Archived, false), Some(RecordingStep::Reopen));
+        assert_eq!(after_delivery(Archived, true), None);
+        assert_eq!(after_delivery(Failed, false), None, "failed is never reopened");
+        assert!(recording_allows(RecordingStep::Fail, Some(PendingOwner), false));
+        assert!(!recording_allows(RecordingStep::Fail, Some(Archived), true));
+        assert!(recording_allows(RecordingStep::OwnerSet, Some(PendingOwner), false));
+        assert!(!recording_allows(RecordingStep::OwnerSet, Some(Archiving), false));
+        assert!(recording_allows(RecordingStep::Create, None, false));
+        assert!(!recording_allows(RecordingStep::Create, Some(Failed), false));
+    }
+
+    #[test]
+    fn the_architecture_doc_shows_the_state_machine_of_the_code() {
+        let doc = include_str!("../../../docs/architecture.md");
+        for table in [file_table(), recording_table()] {
+            assert!(
+                doc.contains(&table),
+                "docs/architecture.md §4 must contain this table, generated from shared::state:\n{table}"
+            );
+        }
+    }
+}

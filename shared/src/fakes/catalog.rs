@@ -1,0 +1,433 @@
+//! The catalog in memory: every port of [`crate::catalog`], applying the domain's state machine
+//! ([`crate::state`]) directly. Handlers' unit tests run on it; `fakes::contract` checks it, and the DynamoDB
+//! adapter, against the rules.
+
+use crate::catalog::*;
+use crate::error::{Class, Error, Kind};
+use crate::ids::{FileId, TenantId, UserId};
+use crate::model::{DownloadSource, RecordingKey, RecordingState};
+use crate::state::{self, FileFacts, FileStep, RecordingStep, StepInput};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+#[derive(Default)]
+struct Store {
+    recordings: HashMap<RecordingKey, RecordingEntry>,
+    files: HashMap<RecordingKey, BTreeMap<String, FileEntry>>,
+}
+
+/// A catalog in memory. Clones share the same store. [`MemoryCatalog::fail`] makes an operation fail
+/// transiently (an outage), to test what a stage does then.
+#[derive(Default, Clone)]
+pub struct MemoryCatalog {
+    store: Arc<Mutex<Store>>,
+    failing: Arc<Mutex<HashSet<&'static str>>>,
+}
+
+fn missing(what: &str, key: &RecordingKey) -> Error {
+    Error::new(Class::Permanent, Kind::NotFound, format!("{what} {key} does not exist"))
+}
+
+fn facts(f: &FileEntry) -> FileFacts {
+    FileFacts {
+        state: f.state,
+        lease_until_ms: f.lease_until_ms,
+        source_issued_at_ms: f.source_issued_at_ms,
+    }
+}
+
+impl MemoryCatalog {
+    /// From now on, `operation` (a port method's name, e.g. `mark_archived`) fails transiently.
+    pub fn fail(&self, operation: &'static str) {
+        self.failing.lock().unwrap().insert(operation);
+    }
+    /// `operation` works again.
+    pub fn heal(&self, operation: &'static str) {
+        self.failing.lock().unwrap().remove(operation);
+    }
+    fn check(&self, operation: &'static str) -> Result<(), Error> {
+        if self.failing.lock().unwrap().contains(operation) {
+            return Err(Error::transient("catalog unavailable")
+                .kind_of(Kind::Aws)
+                .op(operation));
+        }
+        Ok(())
+    }
+
+    /// Every recording, in no particular order.
+    pub fn recordings(&self) -> Vec<RecordingEntry> {
+        self.store.lock().unwrap().recordings.values().cloned().collect()
+    }
+    /// Every file of a recording, by file id.
+    pub fn files(&self, key: &RecordingKey) -> Vec<FileEntry> {
+        self.store
+            .lock()
+            .unwrap()
+            .files
+            .get(key)
+            .map(|f| f.values().cloned().collect())
+            .unwrap_or_default()
+    }
+    /// Stores an entry as given (for tests that start from a state).
+    pub fn put_recording(&self, entry: RecordingEntry) {
+        self.store
+            .lock()
+            .unwrap()
+            .recordings
+            .insert(entry.key(), entry);
+    }
+    /// Stores a file as given (for tests that start from a state).
+    pub fn put_file(&self, key: &RecordingKey, file: FileEntry) {
+        self.store
+            .lock()
+            .unwrap()
+            .files
+            .entry(key.clone())
+            .or_default()
+            .insert(file.file_id.to_string(), file);
+    }
+
+    /// Applies `step` to a file if the rules allow it; `None` if they do not (or it is absent).
+    fn file_step(
+        &self,
+        key: &RecordingKey,
+        id: &FileId,
+        step: FileStep,
+        input: StepInput,
+        change: impl FnOnce(&mut FileEntry),
+    ) -> Option<FileEntry> {
+        let mut store = self.store.lock().unwrap();
+        let f = store.files.get_mut(key)?.get_mut(id.as_str())?;
+        if !state::file_allows(step, Some(&facts(f)), input) {
+            return None;
+        }
+        if let Some(to) = step.to() {
+            f.state = to;
+        }
+        change(f);
+        Some(f.clone())
+    }
+
+    /// Applies a recording step if the rules allow it. `true` if applied.
+    fn recording_step(&self, key: &RecordingKey, step: RecordingStep, now: DateTime<Utc>) -> bool {
+        let mut store = self.store.lock().unwrap();
+        let Some(rec) = store.recordings.get_mut(key) else {
+            return false;
+        };
+        if !state::recording_allows(step, Some(rec.state), rec.all_done()) {
+            return false;
+        }
+        rec.state = step.to();
+        rec.updated_at = now;
+        if step == RecordingStep::Archive {
+            rec.archived_at = Some(now);
+        }
+        true
+    }
+
+    fn update_recording<T>(
+        &self,
+        key: &RecordingKey,
+        change: impl FnOnce(&mut RecordingEntry) -> T,
+    ) -> Result<T, Error> {
+        let mut store = self.store.lock().unwrap();
+        let rec = store
+            .recordings
+            .get_mut(key)
+            .ok_or_else(|| missing("recording", key))?;
+        rec.updated_at = Utc::now();
+        Ok(change(rec))
+    }
+
+    fn recording(&self, key: &RecordingKey) -> Option<RecordingEntry> {
+        self.store.lock().unwrap().recordings.get(key).cloned()
+    }
+
+    fn file(&self, key: &RecordingKey, id: &FileId) -> Option<FileEntry> {
+        self.store
+            .lock()
+            .unwrap()
+            .files
+            .get(key)
+            .and_then(|f| f.get(id.as_str()))
+            .cloned()
+    }
+}
+
+#[async_trait]
+impl IngestCatalog for MemoryCatalog {
+    async fn upsert_recording(
+        &self,
+        entry: &RecordingEntry,
+        file_ids: &[FileId],
+    ) -> Result<RecordingEntry, Error> {
+        self.check("upsert_recording")?;
+        let key = entry.key();
+        let rec = {
+            let mut store = self.store.lock().unwrap();
+            let rec = store.recordings.entry(key.clone()).or_insert_with(|| {
+                // The first delivery's descriptive attributes; the managed ones start empty.
+                RecordingEntry {
+                    state: RecordingStep::Create.to(),
+                    owner: None,
+                    owner_rule: None,
+                    attendees: None,
+                    file_ids: Default::default(),
+                    done_ids: Default::default(),
+                    failed_ids: Default::default(),
+                    archived_at: None,
+                    deletion: None,
+                    ..entry.clone()
+                }
+            });
+            rec.file_ids.extend(file_ids.iter().map(|f| f.to_string()));
+            rec.vendor_recording_ids
+                .extend(entry.vendor_recording_ids.iter().cloned());
+            rec.updated_at = entry.updated_at;
+            rec.clone()
+        };
+        if let Some(step) = state::after_delivery(rec.state, rec.all_done()) {
+            self.recording_step(&key, step, entry.updated_at);
+        }
+        Ok(self.recording(&key).expect("just stored"))
+    }
+
+    async fn create_file(&self, key: &RecordingKey, file: &FileEntry) -> Result<bool, Error> {
+        self.check("create_file")?;
+        let mut store = self.store.lock().unwrap();
+        let files = store.files.entry(key.clone()).or_default();
+        let existing = files.get(file.file_id.as_str()).map(facts);
+        if !state::file_allows(FileStep::Create, existing.as_ref(), StepInput::default()) {
+            return Ok(false);
+        }
+        files.insert(file.file_id.to_string(), file.clone());
+        Ok(true)
+    }
+
+    async fn refresh_source(
+        &self,
+        key: &RecordingKey,
+        file_id: &FileId,
+        source: &DownloadSource,
+        issued_at_ms: i64,
+    ) -> Result<bool, Error> {
+        self.check("refresh_source")?;
+        let input = StepInput {
+            issued_at_ms,
+            ..Default::default()
+        };
+        Ok(self
+            .file_step(key, file_id, FileStep::RefreshSource, input, |f| {
+                f.source = Some(source.clone());
+                f.source_issued_at_ms = issued_at_ms;
+            })
+            .is_some())
+    }
+
+    async fn get_file(
+        &self,
+        key: &RecordingKey,
+        file_id: &FileId,
+    ) -> Result<Option<FileEntry>, Error> {
+        self.check("get_file")?;
+        Ok(self.file(key, file_id))
+    }
+}
+
+#[async_trait]
+impl OwnerCatalog for MemoryCatalog {
+    async fn get_recording(&self, key: &RecordingKey) -> Result<Option<RecordingEntry>, Error> {
+        self.check("get_recording")?;
+        Ok(self.recording(key))
+    }
+
+    async fn set_owner(&self, key: &RecordingKey, owner: &UserId, rule: &str) -> Result<(), Error> {
+        self.check("set_owner")?;
+        self.update_recording(key, |r| {
+            r.owner = Some(owner.clone());
+            r.owner_rule = Some(rule.to_owned());
+        })?;
+        self.recording_step(key, RecordingStep::OwnerSet, Utc::now());
+        Ok(())
+    }
+
+    async fn get_file(
+        &self,
+        key: &RecordingKey,
+        file_id: &FileId,
+    ) -> Result<Option<FileEntry>, Error> {
+        IngestCatalog::get_file(self, key, file_id).await
+    }
+
+    async fn set_attendees(&self, key: &RecordingKey, attendees: &Attendees) -> Result<(), Error> {
+        self.check("set_attendees")?;
+        self.update_recording(key, |r| r.attendees = Some(attendees.clone()))
+    }
+
+    async fn mark_queued(&self, key: &RecordingKey, file_id: &FileId) -> Result<bool, Error> {
+        self.check("mark_queued")?;
+        Ok(self
+            .file_step(key, file_id, FileStep::Queue, StepInput::default(), |_| {})
+            .is_some())
+    }
+}
+
+#[async_trait]
+impl TransferCatalog for MemoryCatalog {
+    async fn get_recording(&self, key: &RecordingKey) -> Result<Option<RecordingEntry>, Error> {
+        OwnerCatalog::get_recording(self, key).await
+    }
+
+    async fn acquire(
+        &self,
+        key: &RecordingKey,
+        file_id: &FileId,
+        now_ms: i64,
+        lease_ms: i64,
+    ) -> Result<Lease, Error> {
+        self.check("acquire")?;
+        let input = StepInput {
+            now_ms,
+            ..Default::default()
+        };
+        let got = self.file_step(key, file_id, FileStep::Acquire, input, |f| {
+            f.lease_until_ms = Some(now_ms + lease_ms);
+            f.attempts += 1;
+        });
+        Ok(match got {
+            Some(f) => Lease::Acquired(Box::new(f)),
+            None => state::lease_refused(self.file(key, file_id).map(|f| f.state)),
+        })
+    }
+
+    async fn complete(
+        &self,
+        key: &RecordingKey,
+        file_id: &FileId,
+        stored: &StoredObject,
+    ) -> Result<(), Error> {
+        self.check("complete")?;
+        self.file_step(key, file_id, FileStep::Complete, StepInput::default(), |f| {
+            f.stored = Some(stored.clone());
+            (f.source, f.lease_until_ms, f.last_error) = (None, None, None);
+        });
+        Ok(())
+    }
+
+    async fn retry_later(
+        &self,
+        key: &RecordingKey,
+        file_id: &FileId,
+        error: &str,
+    ) -> Result<(), Error> {
+        self.check("retry_later")?;
+        self.file_step(key, file_id, FileStep::RetryLater, StepInput::default(), |f| {
+            f.last_error = Some(error.to_owned());
+            f.lease_until_ms = None;
+        });
+        Ok(())
+    }
+
+    async fn fail(&self, key: &RecordingKey, file_id: &FileId, error: &str) -> Result<(), Error> {
+        self.check("fail")?;
+        let applied = self.file_step(key, file_id, FileStep::Fail, StepInput::default(), |f| {
+            f.last_error = Some(error.to_owned());
+            (f.lease_until_ms, f.source) = (None, None);
+        });
+        if applied.is_none() {
+            // Another worker finished the file meanwhile; the recording is not ours to fail.
+            return Ok(());
+        }
+        self.update_recording(key, |r| r.failed_ids.insert(file_id.to_string()))?;
+        self.recording_step(key, RecordingStep::Fail, Utc::now());
+        Ok(())
+    }
+
+    async fn mark_done(
+        &self,
+        key: &RecordingKey,
+        file_id: &FileId,
+    ) -> Result<RecordingEntry, Error> {
+        self.check("mark_done")?;
+        self.update_recording(key, |r| {
+            r.done_ids.insert(file_id.to_string());
+            r.clone()
+        })
+    }
+
+    async fn mark_archived(&self, key: &RecordingKey, now: DateTime<Utc>) -> Result<bool, Error> {
+        self.check("mark_archived")?;
+        Ok(self.recording_step(key, RecordingStep::Archive, now))
+    }
+}
+
+#[async_trait]
+impl DeletionCatalog for MemoryCatalog {
+    async fn get_recording(&self, key: &RecordingKey) -> Result<Option<RecordingEntry>, Error> {
+        OwnerCatalog::get_recording(self, key).await
+    }
+
+    async fn set_deletion(
+        &self,
+        key: &RecordingKey,
+        deletion: &DeletionEntry,
+    ) -> Result<(), Error> {
+        self.check("set_deletion")?;
+        self.update_recording(key, |r| r.deletion = Some(deletion.clone()))
+    }
+}
+
+#[async_trait]
+impl CatalogReader for MemoryCatalog {
+    async fn get_recording(&self, key: &RecordingKey) -> Result<Option<RecordingEntry>, Error> {
+        OwnerCatalog::get_recording(self, key).await
+    }
+
+    async fn list_files(&self, key: &RecordingKey) -> Result<Vec<FileEntry>, Error> {
+        self.check("list_files")?;
+        Ok(self.files(key))
+    }
+
+    async fn list_by_state(
+        &self,
+        tenant: &TenantId,
+        state: RecordingState,
+        limit: i32,
+    ) -> Result<Vec<RecordingEntry>, Error> {
+        self.check("list_by_state")?;
+        let mut found: Vec<_> = self
+            .recordings()
+            .into_iter()
+            .filter(|r| &r.tenant == tenant && r.state == state)
+            .collect();
+        found.sort_by(|a, b| {
+            (b.start_time, b.key().partition_key()).cmp(&(a.start_time, a.key().partition_key()))
+        });
+        found.truncate(limit.max(1) as usize);
+        Ok(found)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_memory_catalog_follows_the_state_machine() {
+        let disagreements = crate::fakes::contract::check(&MemoryCatalog::default()).await;
+        assert!(disagreements.is_empty(), "{disagreements:#?}");
+    }
+
+    #[tokio::test]
+    async fn an_operation_made_to_fail_fails_transiently_until_healed() {
+        let c = MemoryCatalog::default();
+        let key = crate::fakes::contract::sample_key("x");
+        c.fail("mark_archived");
+        let e = c.mark_archived(&key, Utc::now()).await.unwrap_err();
+        assert_eq!((e.class(), e.kind()), (Class::Retryable, Kind::Aws));
+        c.heal("mark_archived");
+        assert!(!c.mark_archived(&key, Utc::now()).await.unwrap());
+    }
+}

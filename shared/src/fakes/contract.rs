@@ -1,0 +1,309 @@
+//! The catalog contract: takes every file step from every file state, and every recording step from every
+//! recording state, through a catalog's ports, and reports where the catalog disagrees with the domain's
+//! state machine ([`crate::state`]). Run against the in-memory catalog (unit test) and the DynamoDB adapter
+//! on moto (integration test), it shows that both implement the same rules.
+
+use crate::catalog::*;
+use crate::error::Error;
+use crate::ids::{AccountId, FileId, InstanceId, TenantId, Vendor};
+use crate::model::{DownloadSource, FileState, RecordingKey, RecordingState};
+use crate::state::{self, FileFacts, FileStep, RecordingStep, StepInput};
+use async_trait::async_trait;
+use chrono::Utc;
+use std::collections::BTreeSet;
+
+/// Writes entries as given, whatever their state, so a step can start from any state.
+#[async_trait]
+pub trait Seed: Send + Sync {
+    async fn seed_recording(&self, entry: &RecordingEntry) -> Result<(), Error>;
+    async fn seed_file(&self, key: &RecordingKey, file: &FileEntry) -> Result<(), Error>;
+}
+
+#[async_trait]
+impl Seed for super::MemoryCatalog {
+    async fn seed_recording(&self, entry: &RecordingEntry) -> Result<(), Error> {
+        self.put_recording(entry.clone());
+        Ok(())
+    }
+    async fn seed_file(&self, key: &RecordingKey, file: &FileEntry) -> Result<(), Error> {
+        self.put_file(key, file.clone());
+        Ok(())
+    }
+}
+
+const NOW_MS: i64 = 1_800_000_000_000;
+const LIVE_LEASE: i64 = NOW_MS + 60_000;
+const EXPIRED_LEASE: i64 = NOW_MS - 60_000;
+const STORED_ISSUED: i64 = 100;
+const FRESH_ISSUED: i64 = 200;
+
+/// A recording key of the sample Zoom account with the given instance.
+pub fn sample_key(instance: &str) -> RecordingKey {
+    RecordingKey {
+        vendor: Vendor::Zoom,
+        account: AccountId::parse(super::ZOOM_ACCOUNT).unwrap(),
+        instance: InstanceId::parse(instance).unwrap(),
+    }
+}
+
+/// A recording entry of tenant `uni` for `key`, in `state`, with these file ids (all done or not).
+pub fn sample_recording(key: &RecordingKey, state: RecordingState, files: &[&str], all_done: bool) -> RecordingEntry {
+    let raw = include_bytes!("../../../events/zoom/recording.completed.json");
+    let mut rec = crate::zoom::event::normalise(raw).expect("sample event");
+    rec.instance = key.instance.clone();
+    let mut e = RecordingEntry::new(
+        &rec,
+        TenantId::parse("uni").unwrap(),
+        super::connection(Vendor::Zoom).id,
+        Utc::now(),
+    );
+    e.state = state;
+    e.file_ids = files.iter().map(|f| f.to_string()).collect();
+    e.done_ids = if all_done { e.file_ids.clone() } else { BTreeSet::new() };
+    e
+}
+
+/// A file entry `id` in `state`, with a lease until `lease` and a source issued at [`STORED_ISSUED`].
+pub fn sample_file(id: &str, state: FileState, lease: Option<i64>) -> FileEntry {
+    let raw = include_bytes!("../../../events/zoom/recording.completed.json");
+    let rec = crate::zoom::event::normalise(raw).expect("sample event");
+    let mut f = FileEntry::new(&rec.files[0], "tenants/uni/test");
+    f.file_id = FileId::parse(id).unwrap();
+    f.state = state;
+    f.lease_until_ms = lease;
+    f.source_issued_at_ms = STORED_ISSUED;
+    f
+}
+
+fn stored() -> StoredObject {
+    StoredObject {
+        bucket: "b".into(),
+        key: "k".into(),
+        bytes: 1,
+        sha256: "00".into(),
+        etag: "\"e\"".into(),
+        part_size: 1,
+        parts: 1,
+        started_at: Utc::now(),
+        finished_at: Utc::now(),
+        duration_ms: 0,
+    }
+}
+
+/// Where a file starts: absent, or a state with its lease.
+fn file_starts() -> Vec<Option<(FileState, Option<i64>)>> {
+    vec![
+        None,
+        Some((FileState::Planned, None)),
+        Some((FileState::Queued, None)),
+        Some((FileState::Downloading, Some(LIVE_LEASE))),
+        Some((FileState::Downloading, Some(EXPIRED_LEASE))),
+        Some((FileState::Retrying, None)),
+        Some((FileState::Archived, None)),
+        Some((FileState::Failed, None)),
+    ]
+}
+
+/// Runs every step from every state; returns one line per disagreement (empty: the catalog follows the rules).
+pub async fn check<C>(catalog: &C) -> Vec<String>
+where
+    C: IngestCatalog + OwnerCatalog + TransferCatalog + Seed,
+{
+    let mut wrong = Vec::new();
+    let run = Utc::now().timestamp_micros();
+    for (n, (step, start)) in FileStep::ALL
+        .into_iter()
+        .flat_map(|s| file_starts().into_iter().map(move |st| (s, st)))
+        .enumerate()
+    {
+        let key = sample_key(&format!("contract-{run}-file-{n}"));
+        let id = FileId::parse("f1").unwrap();
+        let case = format!("{} from {start:?}", step.operation());
+        if let Err(e) = seed_file_case(catalog, &key, start).await {
+            wrong.push(format!("{case}: seeding failed: {e}"));
+            continue;
+        }
+        let applied = match take_file_step(catalog, &key, &id, step).await {
+            Ok(a) => a,
+            Err(e) => {
+                wrong.push(format!("{case}: {e}"));
+                continue;
+            }
+        };
+        let facts = start.map(|(state, lease)| FileFacts {
+            state,
+            lease_until_ms: lease,
+            source_issued_at_ms: STORED_ISSUED,
+        });
+        let input = StepInput {
+            now_ms: NOW_MS,
+            issued_at_ms: FRESH_ISSUED,
+        };
+        let expected = state::file_allows(step, facts.as_ref(), input);
+        let after = IngestCatalog::get_file(catalog, &key, &id)
+            .await
+            .ok()
+            .flatten()
+            .map(|f| f.state);
+        let expected_state = if expected {
+            step.to().or(start.map(|s| s.0))
+        } else {
+            start.map(|s| s.0)
+        };
+        if applied != expected || after != expected_state {
+            wrong.push(format!(
+                "{case}: rules say allowed={expected} → {expected_state:?}; catalog applied={applied} → {after:?}"
+            ));
+        }
+    }
+    let starts = [
+        None,
+        Some(RecordingState::PendingOwner),
+        Some(RecordingState::Archiving),
+        Some(RecordingState::Archived),
+        Some(RecordingState::Failed),
+    ];
+    let mut n = 0;
+    for step in RecordingStep::ALL {
+        for start in starts {
+            for all_done in [true, false] {
+                n += 1;
+                let key = sample_key(&format!("contract-{run}-rec-{n}"));
+                let case = format!("{:?} from {start:?} (all done: {all_done})", step);
+                if let Some(st) = start
+                    && let Err(e) = catalog
+                        .seed_recording(&sample_recording(&key, st, &["a"], all_done))
+                        .await
+                {
+                    wrong.push(format!("{case}: seeding failed: {e}"));
+                    continue;
+                }
+                // Errors are allowed (e.g. an owner for a recording that does not exist); states are not.
+                let _ = take_recording_step(catalog, &key, step).await;
+                let after = OwnerCatalog::get_recording(catalog, &key)
+                    .await
+                    .ok()
+                    .flatten()
+                    .map(|r| r.state);
+                let expected = expected_recording_state(step, start, all_done);
+                if after != expected {
+                    wrong.push(format!("{case}: rules say {expected:?}; catalog has {after:?}"));
+                }
+            }
+        }
+    }
+    wrong
+}
+
+async fn seed_file_case<C: Seed>(
+    catalog: &C,
+    key: &RecordingKey,
+    start: Option<(FileState, Option<i64>)>,
+) -> Result<(), Error> {
+    catalog
+        .seed_recording(&sample_recording(key, RecordingState::Archiving, &["f1"], false))
+        .await?;
+    if let Some((state, lease)) = start {
+        catalog.seed_file(key, &sample_file("f1", state, lease)).await?;
+    }
+    Ok(())
+}
+
+/// Takes one file step through the ports; `true` if the catalog reports or shows it applied.
+async fn take_file_step<C>(catalog: &C, key: &RecordingKey, id: &FileId, step: FileStep) -> Result<bool, Error>
+where
+    C: IngestCatalog + OwnerCatalog + TransferCatalog,
+{
+    Ok(match step {
+        FileStep::Create => {
+            catalog
+                .create_file(key, &sample_file("f1", FileState::Planned, None))
+                .await?
+        }
+        FileStep::RefreshSource => {
+            let source = DownloadSource::ZoomUrl {
+                url: "https://x.zoom.us/f".into(),
+                token: Some("fresh".into()),
+                issued_at_ms: FRESH_ISSUED,
+            };
+            catalog.refresh_source(key, id, &source, FRESH_ISSUED).await?
+        }
+        FileStep::Queue => catalog.mark_queued(key, id).await?,
+        FileStep::Acquire => matches!(
+            catalog.acquire(key, id, NOW_MS, 1_000).await?,
+            Lease::Acquired(_)
+        ),
+        FileStep::Complete => {
+            catalog.complete(key, id, &stored()).await?;
+            IngestCatalog::get_file(catalog, key, id)
+                .await?
+                .is_some_and(|f| f.state == FileState::Archived && f.stored.is_some())
+        }
+        FileStep::RetryLater => {
+            catalog.retry_later(key, id, "contract").await?;
+            IngestCatalog::get_file(catalog, key, id).await?.is_some_and(|f| {
+                f.state == FileState::Retrying && f.last_error.as_deref() == Some("contract")
+            })
+        }
+        FileStep::Fail => {
+            catalog.fail(key, id, "contract").await?;
+            IngestCatalog::get_file(catalog, key, id).await?.is_some_and(|f| {
+                f.state == FileState::Failed && f.last_error.as_deref() == Some("contract")
+            })
+        }
+    })
+}
+
+async fn take_recording_step<C>(catalog: &C, key: &RecordingKey, step: RecordingStep) -> Result<(), Error>
+where
+    C: IngestCatalog + OwnerCatalog + TransferCatalog + Seed,
+{
+    match step {
+        RecordingStep::Create => {
+            let entry = sample_recording(key, RecordingState::PendingOwner, &[], false);
+            catalog.upsert_recording(&entry, &[]).await?;
+        }
+        RecordingStep::Reopen => {
+            let entry = sample_recording(key, RecordingState::PendingOwner, &[], false);
+            catalog
+                .upsert_recording(&entry, &[FileId::parse("late").unwrap()])
+                .await?;
+        }
+        RecordingStep::OwnerSet => {
+            catalog
+                .set_owner(key, &crate::ids::UserId::parse("media").unwrap(), "test")
+                .await?
+        }
+        RecordingStep::Archive => {
+            catalog.mark_archived(key, Utc::now()).await?;
+        }
+        RecordingStep::Fail => {
+            let f = sample_file("a", FileState::Downloading, Some(LIVE_LEASE));
+            catalog.seed_file(key, &f).await?;
+            catalog.fail(key, &f.file_id, "contract").await?;
+        }
+    }
+    Ok(())
+}
+
+/// The state the rules say a recording is in after the operation of `step`.
+fn expected_recording_state(
+    step: RecordingStep,
+    start: Option<RecordingState>,
+    all_done: bool,
+) -> Option<RecordingState> {
+    match (step, start) {
+        // An upsert creates what is absent; on an existing entry it only adds ids (and may reopen).
+        (RecordingStep::Create | RecordingStep::Reopen, None) => Some(RecordingStep::Create.to()),
+        (RecordingStep::Create, Some(s)) => {
+            Some(state::after_delivery(s, all_done).map_or(s, RecordingStep::to))
+        }
+        // A late file is never done yet.
+        (RecordingStep::Reopen, Some(s)) => {
+            Some(state::after_delivery(s, false).map_or(s, RecordingStep::to))
+        }
+        (_, None) => None,
+        (step, Some(s)) if state::recording_allows(step, Some(s), all_done) => Some(step.to()),
+        (_, Some(s)) => Some(s),
+    }
+}
