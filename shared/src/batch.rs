@@ -2,9 +2,48 @@
 //! failures that are worth retrying are reported back, so SQS redelivers exactly those.
 
 use crate::error::Class;
+use async_trait::async_trait;
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use chrono::{DateTime, Utc};
 use futures_util::future::join_all;
 use std::future::Future;
+
+/// What a stage knows about the invocation it runs in: the time it started and when Lambda will stop it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Invocation {
+    pub now: DateTime<Utc>,
+    /// The invocation's deadline (`None` outside Lambda).
+    pub deadline: Option<DateTime<Utc>>,
+}
+
+impl Invocation {
+    /// Now, with no deadline.
+    pub fn now() -> Self {
+        Self::at(Utc::now())
+    }
+    pub fn at(now: DateTime<Utc>) -> Self {
+        Self {
+            now,
+            deadline: None,
+        }
+    }
+    /// From the Lambda context (its deadline is in epoch milliseconds).
+    pub fn from_lambda(ctx: &lambda_runtime::Context) -> Self {
+        Self {
+            now: Utc::now(),
+            deadline: DateTime::from_timestamp_millis(ctx.deadline as i64),
+        }
+    }
+}
+
+/// The one handler signature of every function: an input and the invocation, to an output. Queue consumers
+/// answer `Result<_, Outcome>`; the webhook validator answers an HTTP reply.
+#[async_trait]
+pub trait Handler: Send + Sync {
+    type Input: Send;
+    type Output: Send;
+    async fn handle(&self, input: Self::Input, at: &Invocation) -> Self::Output;
+}
 
 /// The outcome of one record.
 #[derive(Debug)]
@@ -41,21 +80,20 @@ pub fn require<T>(found: Option<T>, what: impl std::fmt::Display) -> Result<T, O
     found.ok_or_else(|| Outcome::Dropped(format!("{what} does not exist")))
 }
 
-/// Runs a Lambda SQS consumer: every record's body is parsed as `T` and handed to `handle`; failures
-/// worth retrying are reported as batch item failures.
-pub async fn serve<T, F, Fut>(handle: F) -> Result<(), lambda_runtime::Error>
+/// Runs a queue consumer on Lambda: every record's body is parsed as the handler's input and handled;
+/// failures worth retrying are reported as batch item failures.
+pub async fn serve<H, T>(handler: &H) -> Result<(), lambda_runtime::Error>
 where
-    T: serde::de::DeserializeOwned,
-    F: Fn(T) -> Fut,
-    Fut: Future<Output = Outcome>,
+    H: Handler<Output = Result<T, Outcome>>,
+    H::Input: serde::de::DeserializeOwned,
 {
-    let handle = &handle;
     lambda_runtime::run(lambda_runtime::service_fn(
         move |ev: lambda_runtime::LambdaEvent<SqsEvent>| async move {
+            let at = Invocation::from_lambda(&ev.context);
             Ok::<SqsBatchResponse, lambda_runtime::Error>(
                 process_batch(ev.payload, |m| async move {
-                    match parse_body::<T>(&m) {
-                        Ok(msg) => handle(msg).await,
+                    match parse_body::<H::Input>(&m) {
+                        Ok(msg) => outcome(handler.handle(msg, &at).await),
                         Err(o) => o,
                     }
                 })

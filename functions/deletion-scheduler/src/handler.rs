@@ -1,8 +1,11 @@
 //! Deletion scheduler: records what happens to the vendor copy of an archived recording. Executing the
-//! deletion (after verifying the archived copy) is a later stage; nothing is deleted here.
+//! deletion (after verifying the archived copy) is a later stage; nothing is deleted here. When is the
+//! domain's rule (`shared::deletion::plan`); the exact calls are each vendor's (`deletion::calls`).
 
-use shared::batch::{Outcome, require};
+use async_trait::async_trait;
+use shared::batch::{Handler, Invocation, Outcome, require};
 use shared::catalog::{DeletionCatalog, DeletionEntry};
+use shared::ids::Vendor;
 use shared::messages::ArchivedMessage;
 use shared::ports::ConfigStore;
 
@@ -11,12 +14,12 @@ pub struct DeletionScheduler<C, K> {
     pub catalog: K,
 }
 
-impl<C: ConfigStore, K: DeletionCatalog> DeletionScheduler<C, K> {
-    pub async fn handle(
-        &self,
-        msg: ArchivedMessage,
-        now: chrono::DateTime<chrono::Utc>,
-    ) -> Result<DeletionEntry, Outcome> {
+#[async_trait]
+impl<C: ConfigStore, K: DeletionCatalog> Handler for DeletionScheduler<C, K> {
+    type Input = ArchivedMessage;
+    type Output = Result<DeletionEntry, Outcome>;
+
+    async fn handle(&self, msg: ArchivedMessage, at: &Invocation) -> Result<DeletionEntry, Outcome> {
         let conn = require(
             self.config.connection(&msg.connection_id).await?,
             format!("connection {}", msg.connection_id),
@@ -25,16 +28,84 @@ impl<C: ConfigStore, K: DeletionCatalog> DeletionScheduler<C, K> {
             self.catalog.get_recording(&msg.recording).await?,
             format!("recording {}", msg.recording),
         )?;
-        let archived_at = rec.archived_at.unwrap_or(now);
-        let plan = shared::deletion::plan(
-            &conn.delete_plan,
-            &rec,
-            &conn.api_base_url,
-            archived_at,
-            now,
-        );
+        let archived_at = rec.archived_at.unwrap_or(at.now);
+        let plan = shared::deletion::plan(&conn.delete_plan, archived_at, at.now, |action| {
+            match rec.vendor {
+                Vendor::Zoom => shared::zoom::deletion::calls(&rec, &conn.api_base_url, action),
+                Vendor::Webex => shared::webex::deletion::calls(&rec, &conn.api_base_url, action),
+            }
+        });
         self.catalog.set_deletion(&msg.recording, &plan).await?;
-        tracing::info!(recording = %msg.recording, status = plan.status, due_at = ?plan.due_at, "deletion planned");
+        tracing::info!(recording = %msg.recording, status = plan.status.as_str(), due_at = ?plan.due_at, "deletion planned");
         Ok(plan)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::catalog::DeletionStatus;
+    use shared::config::{DeleteAction, DeletePlan};
+    use shared::fakes::contract::{sample_key, sample_recording};
+    use shared::fakes::{MemoryCatalog, MemoryConfig, connection};
+    use shared::model::RecordingState;
+
+    fn scheduler(plan: DeletePlan) -> DeletionScheduler<MemoryConfig, MemoryCatalog> {
+        let mut conn = connection(Vendor::Zoom);
+        conn.delete_plan = plan;
+        DeletionScheduler {
+            config: MemoryConfig {
+                connections: vec![conn],
+                users: vec![],
+            },
+            catalog: MemoryCatalog::default(),
+        }
+    }
+
+    fn archived(s: &DeletionScheduler<MemoryConfig, MemoryCatalog>) -> ArchivedMessage {
+        let key = sample_key("archived-1");
+        let mut rec = sample_recording(&key, RecordingState::Archived, &["a"], true);
+        rec.archived_at = Some("2026-03-01T12:00:00Z".parse().unwrap());
+        s.catalog.put_recording(rec);
+        ArchivedMessage {
+            connection_id: connection(Vendor::Zoom).id,
+            recording: key,
+            archived_at_ms: 0,
+        }
+    }
+
+    #[tokio::test]
+    async fn the_plan_is_due_after_the_catalogs_archive_time_with_the_vendors_call() {
+        let s = scheduler(DeletePlan::DeleteAfter {
+            days: 10,
+            action: DeleteAction::Delete,
+        });
+        let msg = archived(&s);
+        let plan = s.handle(msg.clone(), &Invocation::now()).await.unwrap();
+        assert_eq!(plan.status, DeletionStatus::Scheduled);
+        assert_eq!(plan.due_at, Some("2026-03-11T12:00:00Z".parse().unwrap()));
+        assert!(plan.vendor_calls[0].starts_with("DELETE https://api.zoom.us/v2/meetings/"));
+        assert!(plan.vendor_calls[0].ends_with("action=delete"));
+        let stored = s.catalog.entry(&msg.recording).unwrap();
+        assert_eq!(stored.deletion, Some(plan));
+    }
+
+    #[tokio::test]
+    async fn retain_plans_nothing_a_missing_recording_is_dropped_an_outage_retried() {
+        let s = scheduler(DeletePlan::Retain);
+        let msg = archived(&s);
+        let plan = s.handle(msg.clone(), &Invocation::now()).await.unwrap();
+        assert_eq!((plan.status, plan.vendor_calls.len()), (DeletionStatus::Retained, 0));
+        s.catalog.fail("set_deletion");
+        assert!(matches!(
+            s.handle(msg.clone(), &Invocation::now()).await,
+            Err(Outcome::Retry(_))
+        ));
+        let mut gone = msg;
+        gone.recording = sample_key("never-archived");
+        assert!(matches!(
+            s.handle(gone, &Invocation::now()).await,
+            Err(Outcome::Dropped(_))
+        ));
     }
 }

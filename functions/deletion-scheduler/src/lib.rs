@@ -1,3 +1,4 @@
 //! The deletion-scheduler function's handler, as a library so that integration tests can drive it.
 
 pub mod handler;
+pub mod settings;

@@ -1,22 +1,18 @@
 //! Deletion scheduler: archived queue → deletion plan in the catalog.
 
-use deletion_scheduler::handler;
-
-use lambda_runtime::Error;
-use shared::aws::{catalog::DynamoCatalog, config::DynamoConfig};
-use shared::batch::{outcome, serve};
+use deletion_scheduler::handler::DeletionScheduler;
+use deletion_scheduler::settings::Settings;
+use shared::aws::Clients;
+use shared::settings::Env;
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
+async fn main() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::tracing::init_default_subscriber();
-    let env = shared::telemetry::env;
-    let (config_table, catalog_table) = (env("CONFIG_TABLE")?, env("CATALOG_TABLE")?);
-    let aws = shared::aws::sdk_config().await;
-    let ddb = aws_sdk_dynamodb::Client::new(&aws);
-    let scheduler = handler::DeletionScheduler {
-        config: DynamoConfig::new(ddb.clone(), config_table),
-        catalog: DynamoCatalog::new(ddb, catalog_table),
+    let settings = Settings::from_env(&Env::process())?;
+    let aws = Clients::load().await;
+    let scheduler = DeletionScheduler {
+        config: aws.config(&settings.config_table),
+        catalog: aws.catalog(&settings.catalog_table),
     };
-    let scheduler = &scheduler;
-    serve(|msg| async move { outcome(scheduler.handle(msg, chrono::Utc::now()).await) }).await
+    shared::batch::serve(&scheduler).await
 }

@@ -1,13 +1,15 @@
 //! Downloader: copies one file from the vendor into S3 under a lease, verifies it, records it, and passes
-//! the recording on once its last file is archived.
+//! the recording on once its last file is archived. Where the bytes come from is each vendor's
+//! (`zoom::links::fetch`, `webex::links::fetch`); leasing, streaming, verifying and recording are the same.
 
-use shared::batch::{Outcome, require};
+use async_trait::async_trait;
+use shared::batch::{Handler, Invocation, Outcome, require};
 use shared::catalog::{Lease, StoredObject, TransferCatalog};
 use shared::config::Connection;
 use shared::error::Class;
 use shared::messages::{ArchivedMessage, DownloadMessage};
-use shared::model::{DownloadSource, FileState, WebexLink};
-use shared::ports::{ConfigStore, ObjectSink, ObjectTarget, Queue, send_json};
+use shared::model::{DownloadSource, FileState};
+use shared::ports::{ConfigStore, Fetch, ObjectSink, ObjectTarget, Queue, send_json};
 use shared::transfer::{TransferError, copy_to_sink, http_client};
 use shared::webex::WebexConnections;
 use std::time::Duration;
@@ -38,35 +40,27 @@ fn content_type(ext: &str) -> &'static str {
     }
 }
 
-/// A Webex temporary link is fetched again when it expires within this margin.
-pub const LINK_MARGIN_SECS: i64 = 600;
-/// How many link sets to ask for before giving up for this attempt (the queue retries later).
-const LINK_FETCHES: u32 = 3;
+#[async_trait]
+impl<C: ConfigStore, K: TransferCatalog, S: ObjectSink, Q: Queue, W: WebexConnections> Handler
+    for Downloader<C, K, S, Q, W>
+{
+    type Input = DownloadMessage;
+    type Output = Result<(), Outcome>;
 
-/// Where the bytes come from for one attempt.
-struct Fetch {
-    url: String,
-    bearer: Option<String>,
-    /// Also allow this host (the Webex API host for transcript downloads).
-    extra_host: Option<String>,
+    async fn handle(&self, msg: DownloadMessage, at: &Invocation) -> Result<(), Outcome> {
+        self.run(&msg, at).await
+    }
 }
 
 impl<C: ConfigStore, K: TransferCatalog, S: ObjectSink, Q: Queue, W: WebexConnections>
     Downloader<C, K, S, Q, W>
 {
-    pub async fn handle(&self, msg: DownloadMessage) -> Outcome {
-        match self.run(&msg).await {
-            Ok(()) => Outcome::Done,
-            Err(o) => o,
-        }
-    }
-
-    async fn run(&self, msg: &DownloadMessage) -> Result<(), Outcome> {
+    async fn run(&self, msg: &DownloadMessage, at: &Invocation) -> Result<(), Outcome> {
         let conn = require(
             self.config.connection(&msg.connection_id).await?,
             format!("connection {}", msg.connection_id),
         )?;
-        let now = chrono::Utc::now();
+        let now = at.now;
         let lease = self
             .catalog
             .acquire(
@@ -124,7 +118,7 @@ impl<C: ConfigStore, K: TransferCatalog, S: ObjectSink, Q: Queue, W: WebexConnec
         tracing::info!(recording = %msg.recording, file = %msg.file_id, key = target.key, attempt = file.attempts, "download started");
         let mut refetched = false;
         let result = loop {
-            let fetch = match self.fetch(&conn, &source, msg).await {
+            let fetch = match self.fetch(&conn, &source).await {
                 Ok(f) => f,
                 Err(e) => return self.failed_before_download(msg, e).await,
             };
@@ -136,7 +130,7 @@ impl<C: ConfigStore, K: TransferCatalog, S: ObjectSink, Q: Queue, W: WebexConnec
             let r = copy_to_sink(
                 &client,
                 &fetch.url,
-                fetch.bearer.as_deref(),
+                fetch.bearer.as_ref().map(|b| b.expose()),
                 file.expected_size,
                 &allowed,
                 &self.sink,
@@ -145,16 +139,8 @@ impl<C: ConfigStore, K: TransferCatalog, S: ObjectSink, Q: Queue, W: WebexConnec
             .await;
             // A Webex temporary link can die between our request for it and its use (clock skew, a slow queue):
             // the CDN then refuses with 403/404/410 or an HTML page. Ask for a fresh link once.
-            let link_refused = matches!(
-                &r,
-                Err(TransferError::HtmlInsteadOfMedia)
-                    | Err(TransferError::Status {
-                        status: 403 | 404 | 410,
-                        ..
-                    })
-            );
-            if link_refused && !refetched && matches!(source, DownloadSource::WebexRecording { .. })
-            {
+            let refused = r.as_ref().err().is_some_and(TransferError::refused_link);
+            if refused && !refetched && shared::webex::links::refetch_after_refusal(&source) {
                 tracing::warn!(recording = %msg.recording, file = %msg.file_id, "webex link refused; fetching a fresh one");
                 refetched = true;
                 continue;
@@ -186,61 +172,17 @@ impl<C: ConfigStore, K: TransferCatalog, S: ObjectSink, Q: Queue, W: WebexConnec
         }
     }
 
-    /// The URL (and bearer) for this attempt. Webex links are fetched now, never kept from the webhook.
+    /// The URL (and bearer) for this attempt, from the source's vendor. Webex links are fetched now, never
+    /// kept from the webhook.
     async fn fetch(
         &self,
         conn: &Connection,
         source: &DownloadSource,
-        msg: &DownloadMessage,
     ) -> Result<Fetch, shared::error::Error> {
         match source {
-            DownloadSource::ZoomUrl { url, token, .. } => Ok(Fetch {
-                url: url.clone(),
-                bearer: token.clone(),
-                extra_host: None,
-            }),
-            DownloadSource::WebexRecording {
-                recording_id,
-                link,
-                host_email,
-            } => {
-                let api = self.webex.api(conn).await?;
-                for n in 1..=LINK_FETCHES {
-                    let rec = api.recording(recording_id, host_email.as_ref()).await?;
-                    let links = rec.temporary_direct_download_links.unwrap_or_default();
-                    let fresh = links.expiration.is_none_or(|exp| {
-                        exp - chrono::Utc::now() > chrono::Duration::seconds(LINK_MARGIN_SECS)
-                    });
-                    if !fresh {
-                        tracing::warn!(recording = %msg.recording, file = %msg.file_id, expiration = ?links.expiration, fetch = n, "webex temporary link expired or about to; asking again");
-                        continue;
-                    }
-                    let url = match link {
-                        WebexLink::Recording => links.recording_download_link,
-                        WebexLink::Audio => links.audio_download_link,
-                        WebexLink::Transcript => links.transcript_download_link,
-                    };
-                    return url.filter(|u| !u.is_empty()).map(|url| Fetch { url, bearer: None, extra_host: None }).ok_or_else(|| {
-                        shared::error::Error::permanent(format!(
-                            "webex gave no {link:?} link for recording {recording_id} (downloading prevented for this site? a compliance officer account can still download)"
-                        ))
-                    });
-                }
-                Err(shared::error::Error::transient(format!(
-                    "webex kept returning expired links for recording {recording_id}"
-                )))
-            }
-            DownloadSource::WebexTranscript { url, .. } => {
-                let api = self.webex.api(conn).await?;
-                let bearer = api.bearer().await?;
-                let api_host = reqwest::Url::parse(&conn.api_base_url)
-                    .ok()
-                    .and_then(|u| u.host_str().map(str::to_owned));
-                Ok(Fetch {
-                    url: url.clone(),
-                    bearer: Some(bearer.expose().to_owned()),
-                    extra_host: api_host,
-                })
+            DownloadSource::ZoomUrl { .. } => shared::zoom::links::fetch(source),
+            DownloadSource::WebexRecording { .. } | DownloadSource::WebexTranscript { .. } => {
+                shared::webex::links::fetch(&self.webex, conn, source).await
             }
         }
     }
@@ -301,5 +243,150 @@ impl<C: ConfigStore, K: TransferCatalog, S: ObjectSink, Q: Queue, W: WebexConnec
             tracing::info!(recording = %msg.recording, files = rec.file_ids.len(), "recording archived");
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::catalog::{CatalogReader, FileEntry, RecordingEntry};
+    use shared::config::HostPattern;
+    use shared::fakes::{FakeWebex, MemoryCatalog, MemoryConfig, MemoryQueue, MemorySink, connection};
+    use shared::ids::Vendor;
+    use shared::model::{RecordingKey, RecordingState};
+    use zoom_sim::{Fault, RecordingSpec, ZoomSim};
+
+    type Subject = Downloader<MemoryConfig, MemoryCatalog, MemorySink, MemoryQueue, FakeWebex>;
+
+    fn downloader() -> Subject {
+        let mut conn = connection(Vendor::Zoom);
+        conn.download_hosts = vec![
+            HostPattern::parse("127.0.0.1").unwrap(),
+            HostPattern::parse("localhost").unwrap(),
+        ];
+        Downloader {
+            config: MemoryConfig {
+                connections: vec![conn],
+                users: vec![],
+            },
+            catalog: MemoryCatalog::default(),
+            sink: MemorySink::default(),
+            archived: MemoryQueue::default(),
+            webex: FakeWebex::default(),
+            lease: Duration::from_secs(960),
+            read_timeout: Duration::from_secs(10),
+        }
+    }
+
+    /// A simulated recording whose first media file is catalogued, `queued`, on an `archiving` entry that
+    /// knows only that file. Returns the job and the file's size.
+    fn queued(d: &Subject, sim: &ZoomSim, name: &str) -> (DownloadMessage, u64) {
+        let mut spec = RecordingSpec::realistic(name, 64 * 1024);
+        spec.account_id = shared::fakes::ZOOM_ACCOUNT.into();
+        let sim_rec = sim.add_recording(spec);
+        let rec = shared::zoom::ingest::recording(sim_rec.recording_completed_body().as_bytes())
+            .unwrap();
+        let file = rec.files[0].clone();
+        let conn = connection(Vendor::Zoom);
+        let mut entry = RecordingEntry::new(&rec, conn.tenant, conn.id.clone(), chrono::Utc::now());
+        entry.state = RecordingState::Archiving;
+        entry.file_ids = [file.id.to_string()].into();
+        let key = RecordingKey::of(&rec);
+        let mut fe = FileEntry::new(&file, &entry.s3_prefix);
+        fe.state = FileState::Queued;
+        d.catalog.put_recording(entry);
+        d.catalog.put_file(&key, fe);
+        let size = file.expected_size.unwrap();
+        (
+            DownloadMessage {
+                connection_id: conn.id,
+                recording: key,
+                file_id: file.id,
+            },
+            size,
+        )
+    }
+
+    async fn file(d: &Subject, msg: &DownloadMessage) -> FileEntry {
+        d.catalog.list_files(&msg.recording).await.unwrap()[0].clone()
+    }
+
+    #[tokio::test]
+    async fn a_file_is_stored_verified_and_its_recording_archived_exactly_once() {
+        let sim = ZoomSim::start().await.unwrap();
+        let d = downloader();
+        let (msg, size) = queued(&d, &sim, "dl-ok");
+        d.handle(msg.clone(), &Invocation::now()).await.unwrap();
+        let f = file(&d, &msg).await;
+        assert_eq!(f.state, FileState::Archived);
+        let stored = f.stored.unwrap();
+        assert_eq!(stored.bytes, size);
+        assert!(f.source.is_none(), "the token is dropped once archived");
+        let uploads = d.sink.uploads.lock().unwrap().clone();
+        assert_eq!(uploads.len(), 1);
+        assert!(uploads[0].completed);
+        let uploaded: usize = uploads[0].parts.iter().map(|(_, n)| n).sum();
+        assert_eq!(uploaded as u64, size);
+        assert_eq!(uploads[0].sha256.as_deref(), Some(stored.sha256.as_str()));
+        let rec = d.catalog.entry(&msg.recording).unwrap();
+        assert_eq!(rec.state, RecordingState::Archived);
+        assert_eq!(d.archived.bodies().len(), 1);
+        // A redelivered job finds the file archived: bookkeeping only, no second archive message.
+        d.handle(msg, &Invocation::now()).await.unwrap();
+        assert_eq!(d.archived.bodies().len(), 1);
+        assert_eq!(d.sink.uploads.lock().unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_live_lease_makes_a_duplicate_job_a_no_op() {
+        let sim = ZoomSim::start().await.unwrap();
+        let d = downloader();
+        let (msg, _) = queued(&d, &sim, "dl-busy");
+        let mut f = file(&d, &msg).await;
+        f.state = FileState::Downloading;
+        f.lease_until_ms = Some(chrono::Utc::now().timestamp_millis() + 600_000);
+        d.catalog.put_file(&msg.recording, f);
+        d.handle(msg.clone(), &Invocation::now()).await.unwrap();
+        assert!(d.sink.uploads.lock().unwrap().is_empty());
+        assert_eq!(file(&d, &msg).await.state, FileState::Downloading);
+    }
+
+    #[tokio::test]
+    async fn a_failure_that_heals_is_retried_one_that_cannot_is_recorded_and_dropped() {
+        let sim = ZoomSim::start().await.unwrap();
+        let d = downloader();
+        let (msg, _) = queued(&d, &sim, "dl-5xx");
+        sim.set_fault(msg.file_id.as_str(), Fault::ServerError { times: 1 });
+        let got = d.handle(msg.clone(), &Invocation::now()).await;
+        assert!(matches!(got, Err(Outcome::Retry(_))), "{got:?}");
+        let f = file(&d, &msg).await;
+        assert_eq!(f.state, FileState::Retrying);
+        assert!(f.last_error.unwrap().starts_with("http_status"));
+        // The redelivery succeeds.
+        d.handle(msg.clone(), &Invocation::now()).await.unwrap();
+        assert_eq!(file(&d, &msg).await.state, FileState::Archived);
+
+        let (msg, _) = queued(&d, &sim, "dl-html");
+        sim.set_fault(msg.file_id.as_str(), Fault::Html200);
+        let got = d.handle(msg.clone(), &Invocation::now()).await;
+        assert!(matches!(got, Err(Outcome::Dropped(_))), "{got:?}");
+        let f = file(&d, &msg).await;
+        assert_eq!(f.state, FileState::Failed);
+        assert!(f.last_error.unwrap().starts_with("html_instead_of_media"));
+        let rec = d.catalog.entry(&msg.recording).unwrap();
+        assert_eq!(rec.state, RecordingState::Failed);
+        assert!(rec.failed_ids.contains(msg.file_id.as_str()));
+    }
+
+    #[tokio::test]
+    async fn a_catalog_outage_before_the_lease_retries_without_downloading() {
+        let sim = ZoomSim::start().await.unwrap();
+        let d = downloader();
+        let (msg, _) = queued(&d, &sim, "dl-outage");
+        d.catalog.fail("acquire");
+        let got = d.handle(msg.clone(), &Invocation::now()).await;
+        assert!(matches!(got, Err(Outcome::Retry(_))), "{got:?}");
+        assert_eq!(sim.stats(msg.file_id.as_str()).complete_bodies, 0);
+        assert_eq!(file(&d, &msg).await.state, FileState::Queued);
     }
 }

@@ -1,3 +1,4 @@
 //! The downloader function's handler, as a library so that integration tests can drive it.
 
 pub mod handler;
+pub mod settings;

@@ -1,23 +1,16 @@
-//! Enqueue: normalises a verified vendor event into the catalog, idempotently per file, and hands the files
-//! that still wait for an owner to the owner resolver.
-//!
-//! Zoom events carry everything. A Webex notification names a recording (or transcript) only: the rest comes
-//! from the REST API here: the admin list of the meeting instance (the host's e-mail and every stop/start
-//! segment), then `GET /recordings/{id}` per segment (which links exist). Download links are *not* kept: they
-//! expire 3 h after that request, so the downloader fetches fresh ones.
+//! Enqueue: turns a verified vendor event into the catalog, idempotently per file, and hands the files that
+//! still wait for an owner to the owner resolver. The vendor part is one call per vendor
+//! (`zoom::ingest::recording`, `webex::ingest::recording`, which reads the Webex REST API); everything after
+//! the vendor-neutral `Recording` is the same for both.
 
-use shared::batch::{Outcome, require};
+use async_trait::async_trait;
+use shared::batch::{Handler, Invocation, Outcome, require};
 use shared::catalog::{FileEntry, IngestCatalog, RecordingEntry};
-use shared::config::Connection;
-use shared::error::Class;
-use shared::ids::Email;
 use shared::ids::Vendor;
 use shared::messages::{IngestMessage, ResolveOwnerMessage};
-use shared::model::Recording;
 use shared::model::{DownloadSource, FileState, RecordingKey};
 use shared::ports::{ConfigStore, Queue, send_json};
 use shared::webex::WebexConnections;
-use shared::webex::event::{Notification, Resource, WebexWebhook};
 
 pub struct Enqueue<C, K, Q, W> {
     pub config: C,
@@ -35,20 +28,27 @@ pub struct Summary {
     pub handed_over: usize,
 }
 
-impl<C: ConfigStore, K: IngestCatalog, Q: Queue, W: WebexConnections> Enqueue<C, K, Q, W> {
-    pub async fn handle(
-        &self,
-        msg: IngestMessage,
-        now: chrono::DateTime<chrono::Utc>,
-    ) -> Result<Summary, Outcome> {
+#[async_trait]
+impl<C: ConfigStore, K: IngestCatalog, Q: Queue, W: WebexConnections> Handler for Enqueue<C, K, Q, W> {
+    type Input = IngestMessage;
+    type Output = Result<Summary, Outcome>;
+
+    async fn handle(&self, msg: IngestMessage, at: &Invocation) -> Result<Summary, Outcome> {
         let conn = require(
             self.config.connection(&msg.connection_id).await?,
             format!("connection {}", msg.connection_id),
         )?;
+        if conn.vendor != msg.vendor {
+            return Err(Outcome::Dropped(format!(
+                "a {} event arrived for {} connection {}",
+                msg.vendor, conn.vendor, conn.id
+            )));
+        }
         let rec = match msg.vendor {
-            Vendor::Zoom => shared::zoom::event::normalise(msg.body.as_bytes())
-                .map_err(|e| Outcome::Dropped(format!("unusable {} event: {e}", msg.event)))?,
-            Vendor::Webex => self.webex_recording(&conn, &msg).await?,
+            Vendor::Zoom => shared::zoom::ingest::recording(msg.body.as_bytes())?,
+            Vendor::Webex => {
+                shared::webex::ingest::recording(&self.webex, &conn, msg.body.as_bytes()).await?
+            }
         };
         if rec.account != conn.account_id {
             return Err(Outcome::Dropped(format!(
@@ -57,7 +57,7 @@ impl<C: ConfigStore, K: IngestCatalog, Q: Queue, W: WebexConnections> Enqueue<C,
             )));
         }
         let key = RecordingKey::of(&rec);
-        let entry = RecordingEntry::new(&rec, conn.tenant.clone(), conn.id.clone(), now);
+        let entry = RecordingEntry::new(&rec, conn.tenant.clone(), conn.id.clone(), at.now);
         let ids: Vec<_> = rec.files.iter().map(|f| f.id.clone()).collect();
         let stored = self.catalog.upsert_recording(&entry, &ids).await?;
         let mut summary = Summary::default();
@@ -102,199 +102,21 @@ impl<C: ConfigStore, K: IngestCatalog, Q: Queue, W: WebexConnections> Enqueue<C,
         );
         Ok(summary)
     }
-
-    async fn webex_recording(
-        &self,
-        conn: &Connection,
-        msg: &IngestMessage,
-    ) -> Result<Recording, Outcome> {
-        let n = match shared::webex::event::classify(msg.body.as_bytes()) {
-            Ok(WebexWebhook::Ingest(n)) => n,
-            Ok(WebexWebhook::Ignored { event }) => {
-                return Err(Outcome::Dropped(format!("{event} is not ingested")));
-            }
-            Err(e) => {
-                return Err(Outcome::Dropped(format!(
-                    "unusable {} event: {e}",
-                    msg.event
-                )));
-            }
-        };
-        if n.org_id != conn.account_id {
-            // Checked again for every vendor below; checked here too so no API call is made for a stranger.
-            return Err(Outcome::Dropped(format!(
-                "event for org {} arrived on connection {} of org {}",
-                n.org_id, conn.id, conn.account_id
-            )));
-        }
-        let api = self.webex.api(conn).await?;
-        match n.resource {
-            Resource::Recordings => webex_segments(api.as_ref(), &n).await,
-            Resource::MeetingTranscripts => webex_transcript(api.as_ref(), &n).await,
-        }
-    }
-}
-
-/// What the admin list says about a meeting instance.
-struct Listing {
-    host: Option<Email>,
-    /// Its available recordings (stop/start segments).
-    ids: Vec<String>,
-    /// When its first recording started.
-    first_segment: Option<chrono::DateTime<chrono::Utc>>,
-}
-
-/// The host's e-mail, the recording ids and the first segment's start of a meeting instance.
-async fn instance_listing(
-    api: &dyn shared::webex::api::WebexApi,
-    meeting_id: &str,
-) -> Result<Listing, Outcome> {
-    let listed: Vec<_> = api
-        .admin_recordings(meeting_id)
-        .await?
-        .into_iter()
-        .filter(|r| r.meeting_id.as_deref() == Some(meeting_id))
-        .filter(|r| r.status.as_deref().is_none_or(|s| s == "available"))
-        .collect();
-    Ok(Listing {
-        host: listed
-            .iter()
-            .find_map(|r| r.host_email.as_deref().and_then(|e| Email::parse(e).ok())),
-        ids: listed.iter().map(|r| r.id.clone()).collect(),
-        first_segment: listed
-            .iter()
-            .filter_map(|r| r.time_recorded.or(r.create_time))
-            .min(),
-    })
-}
-
-async fn webex_segments(
-    api: &dyn shared::webex::api::WebexApi,
-    n: &Notification,
-) -> Result<Recording, Outcome> {
-    let mut host = n.host_email.clone();
-    let mut ids = vec![n.data_id.clone()];
-    if let Some(meeting) = &n.meeting_id {
-        let listing = instance_listing(api, meeting).await?;
-        host = host.or(listing.host);
-        for id in listing.ids {
-            if !ids.contains(&id) {
-                ids.push(id);
-            }
-        }
-    }
-    let mut segments = Vec::new();
-    for id in &ids {
-        match api.recording(id, host.as_ref()).await {
-            Ok(r) => segments.push(r),
-            // A sibling that vanished is skipped; its own notification (if any) will say so.
-            Err(e) if id != &n.data_id && e.class() == Class::Permanent => {
-                tracing::warn!(recording = id, error = %e, "sibling segment not readable; skipped");
-            }
-            Err(e) => return Err(e.into()),
-        }
-    }
-    shared::webex::normalise::recording(&n.org_id, &segments, host, n.host_user_id.clone())
-        .map_err(|e| Outcome::Dropped(format!("unusable webex recording: {e}")))
-}
-
-async fn webex_transcript(
-    api: &dyn shared::webex::api::WebexApi,
-    n: &Notification,
-) -> Result<Recording, Outcome> {
-    let meeting = n
-        .meeting_id
-        .as_deref()
-        .ok_or_else(|| Outcome::Dropped("transcript without meetingId".into()))?;
-    let listing = instance_listing(api, meeting).await?;
-    let host = n.host_email.clone().or(listing.host);
-    let listed = api.transcripts(meeting, host.as_ref()).await?;
-    let Some(t) = listed.iter().find(|t| t.id == n.data_id) else {
-        // Listed a little after the notification at times: let the queue try again.
-        return Err(Outcome::Retry(format!(
-            "transcript {} not listed for meeting {meeting} yet",
-            n.data_id
-        )));
-    };
-    shared::webex::normalise::transcript(&n.org_id, t, host, listing.first_segment)
-        .map_err(|e| Outcome::Dropped(format!("unusable webex transcript: {e}")))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use async_trait::async_trait;
-    use shared::catalog::{FileEntry, RecordingEntry};
-    use shared::config::{DeletePlan, HostPattern};
-    use shared::error::Error;
-    use shared::fakes::{FakeWebex, MemoryConfig, MemoryQueue};
-    use shared::ids::{AccountId, ConnectionId, FileId, TenantId, UserId};
-    use shared::model::RecordingKey;
-    use std::sync::Mutex;
+    use shared::error::{Class, Kind};
+    use shared::fakes::{FakeWebex, MemoryCatalog, MemoryConfig, MemoryQueue, WEBEX_ORG, connection};
+    use shared::ids::ConnectionId;
+    use shared::model::RecordingState;
 
-    /// Just enough catalog: entries and files in memory, created once.
-    #[derive(Default)]
-    struct Catalog {
-        entries: Mutex<Vec<RecordingEntry>>,
-        files: Mutex<Vec<(RecordingKey, FileEntry)>>,
-    }
-
-    #[async_trait]
-    impl IngestCatalog for Catalog {
-        async fn upsert_recording(
-            &self,
-            entry: &RecordingEntry,
-            ids: &[FileId],
-        ) -> Result<RecordingEntry, Error> {
-            let mut entries = self.entries.lock().unwrap();
-            if !entries.iter().any(|e| e.key() == entry.key()) {
-                entries.push(entry.clone());
-            }
-            let e = entries.iter_mut().find(|e| e.key() == entry.key()).unwrap();
-            e.file_ids.extend(ids.iter().map(|i| i.to_string()));
-            e.vendor_recording_ids
-                .extend(entry.vendor_recording_ids.iter().cloned());
-            Ok(e.clone())
-        }
-        async fn create_file(&self, key: &RecordingKey, file: &FileEntry) -> Result<bool, Error> {
-            let mut files = self.files.lock().unwrap();
-            if files
-                .iter()
-                .any(|(k, f)| k == key && f.file_id == file.file_id)
-            {
-                return Ok(false);
-            }
-            files.push((key.clone(), file.clone()));
-            Ok(true)
-        }
-        async fn refresh_source(
-            &self,
-            _: &RecordingKey,
-            _: &FileId,
-            _: &DownloadSource,
-            _: i64,
-        ) -> Result<bool, Error> {
-            Ok(false)
-        }
-        async fn get_file(
-            &self,
-            key: &RecordingKey,
-            id: &FileId,
-        ) -> Result<Option<FileEntry>, Error> {
-            Ok(self
-                .files
-                .lock()
-                .unwrap()
-                .iter()
-                .find(|(k, f)| k == key && &f.file_id == id)
-                .map(|(_, f)| f.clone()))
-        }
-    }
-
-    const ORG: &str =
-        "Y2lzY29zcGFyazovL3VzL09SR0FOSVpBVElPTi9lMWQ3MzQ0Ny1hZjY3LTQ1ZTYtOGM2Mi0xMTVlNDQ3Y2QzMmQ";
     const INSTANCE: &str = "f91b6edce9864428af084977b7c68291_I_166641849979635652";
     const BODY: &str = include_str!("../../../events/webex/recordings.created.json");
+    const ZOOM: &str = include_str!("../../../events/zoom/recording.completed.json");
+    const ZOOM_TRANSCRIPT: &str =
+        include_str!("../../../events/zoom/recording.transcript_completed.json");
 
     fn segment(id: &str, at: &str) -> shared::webex::api::WebexRecording {
         serde_json::from_value(serde_json::json!({
@@ -307,42 +129,30 @@ mod tests {
         .unwrap()
     }
 
-    fn enqueue(webex: FakeWebex) -> Enqueue<MemoryConfig, Catalog, MemoryQueue, FakeWebex> {
-        let conn = shared::config::Connection {
-            id: ConnectionId::parse("webex-main").unwrap(),
-            tenant: TenantId::parse("uni").unwrap(),
-            vendor: Vendor::Webex,
-            account_id: AccountId::parse(ORG).unwrap(),
-            webhook_secret_ref: "s".into(),
-            credentials_ref: Some("c".into()),
-            api_base_url: "https://webexapis.com/v1".into(),
-            oauth_base_url: "https://webexapis.com/v1".into(),
-            download_hosts: vec![HostPattern::parse("*.webex.com").unwrap()],
-            max_age_secs: 7200,
-            max_future_secs: 300,
-            delete_plan: DeletePlan::Retain,
-            default_owner: UserId::parse("media").unwrap(),
-            enabled: true,
-        };
+    fn enqueue(webex: FakeWebex) -> Enqueue<MemoryConfig, MemoryCatalog, MemoryQueue, FakeWebex> {
         Enqueue {
             config: MemoryConfig {
-                connections: vec![conn],
+                connections: vec![connection(Vendor::Webex), connection(Vendor::Zoom)],
                 users: vec![],
             },
-            catalog: Catalog::default(),
+            catalog: MemoryCatalog::default(),
             owners: MemoryQueue::default(),
             webex,
         }
     }
 
-    fn message(body: &str) -> IngestMessage {
+    fn message(vendor: Vendor, body: &str) -> IngestMessage {
         IngestMessage {
-            vendor: Vendor::Webex,
-            connection_id: ConnectionId::parse("webex-main").unwrap(),
-            event: "recordings.created".into(),
+            vendor,
+            connection_id: connection(vendor).id,
+            event: "recording".into(),
             received_at_ms: 0,
             body: body.into(),
         }
+    }
+
+    fn at() -> Invocation {
+        Invocation::now()
     }
 
     #[tokio::test]
@@ -353,11 +163,10 @@ mod tests {
             segment("9a9a9a9a9a9a4d11a61730f18c0f0000", "2026-11-20T10:20:00Z"),
         ];
         let e = enqueue(webex.clone());
-        let now = chrono::Utc::now();
-        let s = e.handle(message(BODY), now).await.unwrap();
+        let s = e.handle(message(Vendor::Webex, BODY), &at()).await.unwrap();
         // Two segments × (video + audio), found through the admin list with the host's e-mail.
         assert_eq!((s.created, s.handed_over), (4, 4));
-        let entry = e.catalog.entries.lock().unwrap()[0].clone();
+        let entry = e.catalog.recordings()[0].clone();
         assert_eq!(entry.instance_id.as_str(), INSTANCE);
         assert_eq!(entry.topic, "BIO 101 Lecture");
         assert_eq!(entry.host_email.as_ref().unwrap().as_str(), "prof@uni.edu");
@@ -373,28 +182,72 @@ mod tests {
 
         // The other segment's notification (or a replay) creates nothing new; files still `planned` (the
         // owner resolver has not run here) are handed over again, which the resolver absorbs.
-        let s = e.handle(message(BODY), now).await.unwrap();
+        let s = e.handle(message(Vendor::Webex, BODY), &at()).await.unwrap();
         assert_eq!((s.created, s.handed_over), (0, 4));
-        assert_eq!(e.catalog.entries.lock().unwrap().len(), 1);
-        assert_eq!(e.catalog.files.lock().unwrap().len(), 4);
+        assert_eq!(e.catalog.recordings().len(), 1);
+        assert_eq!(e.catalog.files(&entry.key()).len(), 4);
     }
 
     #[tokio::test]
     async fn strangers_and_vanished_recordings_are_dropped() {
         let e = enqueue(FakeWebex::default());
-        let other_org = BODY.replace(ORG, "T1RIRVJPUkc");
-        let got = e.handle(message(&other_org), chrono::Utc::now()).await;
+        let other_org = BODY.replace(WEBEX_ORG, "T1RIRVJPUkc");
+        let got = e.handle(message(Vendor::Webex, &other_org), &at()).await;
         assert!(
             matches!(got, Err(Outcome::Dropped(ref r)) if r.contains("arrived on connection")),
             "{got:?}"
         );
         // Deleted before we looked: Webex answers 404, nothing is created.
-        let got = e.handle(message(BODY), chrono::Utc::now()).await;
-        assert!(
-            matches!(got, Err(Outcome::Dropped(ref r)) if r.contains("404")),
-            "{got:?}"
-        );
-        assert!(e.catalog.entries.lock().unwrap().is_empty());
+        let got = e.handle(message(Vendor::Webex, BODY), &at()).await;
+        assert!(matches!(got, Err(Outcome::Dropped(_))), "{got:?}");
+        assert!(e.catalog.recordings().is_empty());
         assert!(e.owners.bodies().is_empty());
+        // A Webex event on the Zoom connection never reaches a vendor.
+        let mut wrong = message(Vendor::Webex, BODY);
+        wrong.connection_id = ConnectionId::parse("zoom-main").unwrap();
+        assert!(matches!(
+            e.handle(wrong, &at()).await,
+            Err(Outcome::Dropped(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_zoom_event_creates_each_file_once_and_a_late_transcript_reopens_the_entry() {
+        let e = enqueue(FakeWebex::default());
+        let s = e.handle(message(Vendor::Zoom, ZOOM), &at()).await.unwrap();
+        assert!(s.created > 0);
+        assert_eq!(s.handed_over, s.created);
+        let sent: ResolveOwnerMessage = serde_json::from_str(&e.owners.bodies()[0]).unwrap();
+        assert_eq!(sent.file_ids.len(), s.created);
+        // A duplicate delivery (Zoom retries) creates nothing.
+        let again = e.handle(message(Vendor::Zoom, ZOOM), &at()).await.unwrap();
+        assert_eq!(again.created, 0);
+        // Archive everything, then the transcript arrives: the entry goes back to archiving.
+        let key = sent.recording.clone();
+        let mut rec = e.catalog.recordings()[0].clone();
+        rec.state = RecordingState::Archived;
+        rec.done_ids = rec.file_ids.clone();
+        e.catalog.put_recording(rec);
+        let late = e
+            .handle(message(Vendor::Zoom, ZOOM_TRANSCRIPT), &at())
+            .await
+            .unwrap();
+        assert_eq!(late.created, 1);
+        let rec = e.catalog.entry(&key).unwrap();
+        assert_eq!(rec.state, RecordingState::Archiving);
+    }
+
+    #[tokio::test]
+    async fn a_catalog_outage_is_retried_and_an_unusable_event_is_dropped() {
+        let e = enqueue(FakeWebex::default());
+        e.catalog.fail("upsert_recording");
+        let got = e.handle(message(Vendor::Zoom, ZOOM), &at()).await;
+        assert!(matches!(got, Err(Outcome::Retry(_))), "{got:?}");
+        let err = shared::zoom::ingest::recording(b"{\"event\":\"recording.completed\"}").unwrap_err();
+        assert_eq!((err.class(), err.kind()), (Class::Permanent, Kind::Data));
+        let got = e
+            .handle(message(Vendor::Zoom, "{\"event\":\"recording.completed\"}"), &at())
+            .await;
+        assert!(matches!(got, Err(Outcome::Dropped(_))), "{got:?}");
     }
 }

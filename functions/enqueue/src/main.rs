@@ -1,28 +1,20 @@
 //! Enqueue: events queue → (Webex REST API) → catalog → owner queue.
 
-use enqueue::handler;
-
-use lambda_runtime::Error;
-use shared::aws::{catalog::DynamoCatalog, config::DynamoConfig, sqs::SqsQueue};
-use shared::batch::{outcome, serve};
+use enqueue::handler::Enqueue;
+use enqueue::settings::Settings;
+use shared::aws::Clients;
+use shared::settings::Env;
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
+async fn main() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::tracing::init_default_subscriber();
-    let env = shared::telemetry::env;
-    let (config_table, catalog_table, owner_url) = (
-        env("CONFIG_TABLE")?,
-        env("CATALOG_TABLE")?,
-        env("OWNER_QUEUE_URL")?,
-    );
-    let aws = shared::aws::sdk_config().await;
-    let ddb = aws_sdk_dynamodb::Client::new(&aws);
-    let enqueue = handler::Enqueue {
-        config: DynamoConfig::new(ddb.clone(), config_table),
-        catalog: DynamoCatalog::new(ddb, catalog_table),
-        owners: SqsQueue::new(aws_sdk_sqs::Client::new(&aws), owner_url),
-        webex: shared::aws::webex_connections(&aws),
+    let settings = Settings::from_env(&Env::process())?;
+    let aws = Clients::load().await;
+    let enqueue = Enqueue {
+        config: aws.config(&settings.config_table),
+        catalog: aws.catalog(&settings.catalog_table),
+        owners: aws.queue(&settings.owner_queue_url),
+        webex: aws.webex(),
     };
-    let enqueue = &enqueue;
-    serve(|msg| async move { outcome(enqueue.handle(msg, chrono::Utc::now()).await) }).await
+    shared::batch::serve(&enqueue).await
 }

@@ -1,10 +1,12 @@
 //! Owner resolver: decides who owns a recording, records it (with the meeting's people where the vendor
 //! lists them), and sends one download job per file.
 
-use shared::batch::{Outcome, require};
+use async_trait::async_trait;
+use shared::batch::{Handler, Invocation, Outcome, require};
 use shared::catalog::{OwnerCatalog, RecordingEntry};
 use shared::config::Connection;
 use shared::error::Class;
+use shared::ids::Vendor;
 use shared::messages::{DownloadMessage, ResolveOwnerMessage};
 use shared::model::FileState;
 use shared::owner::{AttendeeSource, OwnerRule, resolve, resolve_co_users};
@@ -16,15 +18,19 @@ pub struct OwnerResolver<C, K, Q, A> {
     pub catalog: K,
     pub downloads: Q,
     pub rules: Vec<Box<dyn OwnerRule>>,
-    /// The meeting's people at the vendor (Webex participants).
+    /// The meeting's people at the vendor (Webex participants; Zoom's are not read yet).
     pub attendees: A,
 }
 
-impl<C: ConfigStore + UserDirectory, K: OwnerCatalog, Q: Queue, A: AttendeeSource>
-    OwnerResolver<C, K, Q, A>
+#[async_trait]
+impl<C: ConfigStore + UserDirectory, K: OwnerCatalog, Q: Queue, A: AttendeeSource> Handler
+    for OwnerResolver<C, K, Q, A>
 {
-    /// Returns how many download jobs were sent.
-    pub async fn handle(&self, msg: ResolveOwnerMessage) -> Result<usize, Outcome> {
+    type Input = ResolveOwnerMessage;
+    /// How many download jobs were sent.
+    type Output = Result<usize, Outcome>;
+
+    async fn handle(&self, msg: ResolveOwnerMessage, _: &Invocation) -> Result<usize, Outcome> {
         let conn = require(
             self.config.connection(&msg.connection_id).await?,
             format!("connection {}", msg.connection_id),
@@ -83,7 +89,11 @@ impl<C: ConfigStore + UserDirectory, K: OwnerCatalog, Q: Queue, A: AttendeeSourc
         }
         Ok(sent)
     }
+}
 
+impl<C: ConfigStore + UserDirectory, K: OwnerCatalog, Q: Queue, A: AttendeeSource>
+    OwnerResolver<C, K, Q, A>
+{
     /// Fetches the meeting's people once. A vendor refusal (no scope, personal room) is logged and skipped: the
     /// owner rules still work without it.
     async fn load_attendees(
@@ -91,7 +101,7 @@ impl<C: ConfigStore + UserDirectory, K: OwnerCatalog, Q: Queue, A: AttendeeSourc
         conn: &Connection,
         rec: &mut RecordingEntry,
     ) -> Result<(), Outcome> {
-        if rec.attendees.is_some() {
+        if rec.attendees.is_some() || rec.vendor != Vendor::Webex {
             return Ok(());
         }
         match self.attendees.attendees(conn, rec).await {
@@ -102,5 +112,161 @@ impl<C: ConfigStore + UserDirectory, K: OwnerCatalog, Q: Queue, A: AttendeeSourc
             Err(e) => return Err(e.into()),
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::catalog::Attendees;
+    use shared::error::Error;
+    use shared::fakes::contract::{sample_file, sample_key, sample_recording};
+    use shared::fakes::{MemoryCatalog, MemoryConfig, MemoryQueue, connection, user};
+    use shared::ids::FileId;
+    use shared::model::RecordingState;
+    use std::sync::Mutex;
+
+    /// Attendees that answer as configured, counting the calls.
+    #[derive(Default)]
+    struct People {
+        answer: Mutex<Option<Result<Option<Attendees>, Error>>>,
+        calls: Mutex<usize>,
+    }
+
+    #[async_trait]
+    impl AttendeeSource for People {
+        async fn attendees(
+            &self,
+            _: &Connection,
+            _: &RecordingEntry,
+        ) -> Result<Option<Attendees>, Error> {
+            *self.calls.lock().unwrap() += 1;
+            self.answer.lock().unwrap().take().unwrap_or(Ok(None))
+        }
+    }
+
+    fn resolver() -> OwnerResolver<MemoryConfig, MemoryCatalog, MemoryQueue, People> {
+        OwnerResolver {
+            config: MemoryConfig {
+                connections: vec![connection(Vendor::Zoom), connection(Vendor::Webex)],
+                users: vec![user("prof", "prof@uni.edu")],
+            },
+            catalog: MemoryCatalog::default(),
+            downloads: MemoryQueue::default(),
+            rules: shared::owner::default_rules(),
+            attendees: People::default(),
+        }
+    }
+
+    /// A recording waiting for its owner with files `a` (planned) and `b` (already queued).
+    fn waiting(r: &OwnerResolver<MemoryConfig, MemoryCatalog, MemoryQueue, People>, host: &str) -> ResolveOwnerMessage {
+        let key = sample_key("owner-1");
+        let mut rec = sample_recording(&key, RecordingState::PendingOwner, &["a", "b"], false);
+        rec.host_id = None;
+        rec.host_email = Some(shared::ids::Email::parse(host).unwrap());
+        r.catalog.put_recording(rec);
+        r.catalog.put_file(&key, sample_file("a", FileState::Planned, None));
+        r.catalog.put_file(&key, sample_file("b", FileState::Queued, None));
+        ResolveOwnerMessage {
+            connection_id: connection(Vendor::Zoom).id,
+            recording: key,
+            file_ids: vec![FileId::parse("a").unwrap(), FileId::parse("b").unwrap()],
+        }
+    }
+
+    #[tokio::test]
+    async fn the_owner_is_set_and_only_planned_files_are_sent_once() {
+        let r = resolver();
+        let msg = waiting(&r, "prof@uni.edu");
+        assert_eq!(r.handle(msg.clone(), &Invocation::now()).await.unwrap(), 1);
+        let rec = r.catalog.entry(&msg.recording).unwrap();
+        assert_eq!(rec.owner.unwrap().as_str(), "prof");
+        assert_eq!(rec.owner_rule.as_deref(), Some("host_email"));
+        assert_eq!(rec.state, RecordingState::Archiving);
+        let job: DownloadMessage = serde_json::from_str(&r.downloads.bodies()[0]).unwrap();
+        assert_eq!(job.file_id.as_str(), "a");
+        // Zoom: no participant list is asked for.
+        assert_eq!(*r.attendees.calls.lock().unwrap(), 0);
+        // A redelivery sends nothing again: `a` is queued now.
+        assert_eq!(r.handle(msg, &Invocation::now()).await.unwrap(), 0);
+        assert_eq!(r.downloads.bodies().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_stranger_goes_to_the_default_owner() {
+        let r = resolver();
+        let msg = waiting(&r, "visitor@else.org");
+        r.handle(msg.clone(), &Invocation::now()).await.unwrap();
+        let rec = r.catalog.entry(&msg.recording).unwrap();
+        assert_eq!(
+            (rec.owner.unwrap().as_str(), rec.owner_rule.as_deref()),
+            ("media", Some("default_owner"))
+        );
+    }
+
+    #[tokio::test]
+    async fn a_queue_outage_retries_and_leaves_the_file_planned() {
+        let r = resolver();
+        let msg = waiting(&r, "prof@uni.edu");
+        *r.downloads.fail.lock().unwrap() = true;
+        assert!(matches!(
+            r.handle(msg.clone(), &Invocation::now()).await,
+            Err(Outcome::Retry(_))
+        ));
+        // Send first, then mark: the file is still planned, so the retry sends it.
+        let a = r.catalog.files(&msg.recording)[0].clone();
+        assert_eq!(a.state, FileState::Planned);
+        *r.downloads.fail.lock().unwrap() = false;
+        assert_eq!(r.handle(msg, &Invocation::now()).await.unwrap(), 1);
+    }
+
+    #[tokio::test]
+    async fn webex_participants_are_read_once_and_a_refusal_does_not_block_the_owner() {
+        let r = resolver();
+        let mut msg = waiting(&r, "nobody@uni.edu");
+        let mut rec = r.catalog.recordings()[0].clone();
+        rec.vendor = Vendor::Webex;
+        r.catalog.put_recording(rec.clone());
+        msg.recording = rec.key();
+        msg.connection_id = connection(Vendor::Webex).id;
+        for f in r.catalog.files(&sample_key("owner-1")) {
+            r.catalog.put_file(&rec.key(), f);
+        }
+        *r.attendees.answer.lock().unwrap() = Some(Ok(Some(Attendees {
+            host: Some(shared::ids::Email::parse("prof@uni.edu").unwrap()),
+            ..Default::default()
+        })));
+        r.handle(msg.clone(), &Invocation::now()).await.unwrap();
+        let got = r.catalog.entry(&msg.recording).unwrap();
+        assert_eq!(
+            (got.owner.unwrap().as_str(), got.owner_rule.as_deref()),
+            ("prof", Some("participant_host"))
+        );
+        assert!(got.attendees.is_some());
+        assert_eq!(*r.attendees.calls.lock().unwrap(), 1);
+
+        // A permanent refusal (no scope) is logged; the owner rules still decide.
+        let r = resolver();
+        let mut msg2 = waiting(&r, "prof@uni.edu");
+        let mut rec = r.catalog.recordings()[0].clone();
+        rec.vendor = Vendor::Webex;
+        r.catalog.put_recording(rec.clone());
+        msg2.recording = rec.key();
+        *r.attendees.answer.lock().unwrap() = Some(Err(Error::permanent("no scope")));
+        r.handle(msg2.clone(), &Invocation::now()).await.unwrap();
+        let got = r.catalog.entry(&msg2.recording).unwrap();
+        assert_eq!(got.owner.unwrap().as_str(), "prof");
+        // A transient one retries the message.
+        let r = resolver();
+        let mut msg3 = waiting(&r, "prof@uni.edu");
+        let mut rec = r.catalog.recordings()[0].clone();
+        rec.vendor = Vendor::Webex;
+        r.catalog.put_recording(rec.clone());
+        msg3.recording = rec.key();
+        *r.attendees.answer.lock().unwrap() = Some(Err(Error::transient("429")));
+        assert!(matches!(
+            r.handle(msg3, &Invocation::now()).await,
+            Err(Outcome::Retry(_))
+        ));
     }
 }

@@ -115,7 +115,19 @@ impl FakeRoot {
 }
 
 impl Drop for FakeRoot {
+    /// Kills what a failing binary left running (each fake leads its own process group), so
+    /// that a failed test leaves no processes behind, then removes the root.
     fn drop(&mut self) {
+        for leader in ["moto.leader", "watch.leader"] {
+            let pid = std::fs::read_to_string(self.0.join(leader))
+                .ok()
+                .and_then(|t| t.trim().parse::<u32>().ok());
+            if let Some(pid) = pid.filter(|&p| is_alive(p)) {
+                let _ = Command::new("kill")
+                    .args(["-KILL", "--", &format!("-{pid}")])
+                    .status();
+            }
+        }
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }

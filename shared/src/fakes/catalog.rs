@@ -56,6 +56,10 @@ impl MemoryCatalog {
         Ok(())
     }
 
+    /// The stored entry of a recording.
+    pub fn entry(&self, key: &RecordingKey) -> Option<RecordingEntry> {
+        self.recording(key)
+    }
     /// Every recording, in no particular order.
     pub fn recordings(&self) -> Vec<RecordingEntry> {
         self.store.lock().unwrap().recordings.values().cloned().collect()

@@ -1,9 +1,10 @@
-//! `local-stack`: runs the whole pipeline locally until Ctrl-C (see the `local_stack` crate).
+//! `local-stack`: runs the whole pipeline locally until Ctrl-C or SIGTERM (see `local_stack`).
 
 use std::path::{Path, PathBuf};
 
 use clap::Parser;
 use local_stack::{DEFAULT_STACK_NAME, LocalStack, StackOptions};
+use tokio::signal::unix::{Signal, SignalKind, signal};
 
 /// Run the archiver locally: moto (or AWS_ENDPOINT_URL), the resources of template.yaml,
 /// every function under `cargo lambda watch`, and an SQS-to-Lambda bridge.
@@ -28,6 +29,34 @@ fn find_repo_root() -> Option<PathBuf> {
         .map(Path::to_path_buf)
 }
 
+/// The signals that stop the stack. The children run in their own process groups, so a signal
+/// the parent does not handle would end it and leave them running (holding their ports).
+struct StopSignals {
+    int: Signal,
+    term: Signal,
+    hup: Signal,
+}
+
+impl StopSignals {
+    /// Handles SIGINT, SIGTERM and SIGHUP from now on (instead of dying of them).
+    fn install() -> std::io::Result<StopSignals> {
+        Ok(StopSignals {
+            int: signal(SignalKind::interrupt())?,
+            term: signal(SignalKind::terminate())?,
+            hup: signal(SignalKind::hangup())?,
+        })
+    }
+
+    /// Waits for the next of them and returns its name.
+    async fn recv(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.int.recv() => "SIGINT",
+            _ = self.term.recv() => "SIGTERM",
+            _ = self.hup.recv() => "SIGHUP",
+        }
+    }
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
@@ -45,7 +74,15 @@ async fn main() -> anyhow::Result<()> {
         opts.repo_root = root;
     }
 
-    let stack = LocalStack::start(opts).await?;
+    let mut signals = StopSignals::install()?;
+    let stack = tokio::select! {
+        stack = LocalStack::start(opts) => stack?,
+        name = signals.recv() => {
+            // Dropping the unfinished start kills the process groups it had started.
+            eprintln!("{name} during startup: stopped");
+            return Ok(());
+        }
+    };
     println!("AWS endpoint:   {}", stack.endpoint_url());
     println!("invoke base:    {}", stack.invoke_base());
     println!("resources:");
@@ -65,10 +102,14 @@ async fn main() -> anyhow::Result<()> {
             .map(String::as_str)
             .unwrap_or("us-east-1")
     );
-    println!("Press Ctrl-C to stop.");
+    println!("Press Ctrl-C (or send SIGTERM) to stop.");
 
-    tokio::signal::ctrl_c().await?;
-    println!("stopping...");
-    stack.shutdown().await;
+    let name = signals.recv().await;
+    println!("{name}: stopping...");
+    tokio::select! {
+        () = stack.shutdown() => {}
+        // Dropping the unfinished shutdown kills the remaining process groups at once.
+        name = signals.recv() => eprintln!("{name} again: killing the remaining processes"),
+    }
     Ok(())
 }
