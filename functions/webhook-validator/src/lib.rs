@@ -2,3 +2,5 @@
 
 pub mod handler;
 pub mod settings;
+#[cfg(test)]
+mod tests;

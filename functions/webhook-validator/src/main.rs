@@ -1,52 +1,40 @@
-//! Webhook validator: HTTP entry point for Zoom (and later Webex) webhooks.
+//! Webhook validator: HTTP entry point for Zoom and Webex webhooks.
 
-use webhook_validator::handler;
-
-use handler::{Incoming, Validator};
 use lambda_http::{Body, Error, Request, Response, run, service_fn};
-use shared::aws::{
-    config::DynamoConfig,
-    secrets::{CachedSecrets, SecretsManager},
-    sqs::SqsQueue,
-};
-use std::time::Duration;
+use shared::aws::Clients;
+use shared::aws::secrets::{CachedSecrets, SecretsManager};
+use shared::batch::{Handler, Invocation};
+use shared::settings::Env;
+use webhook_validator::handler::{Incoming, Validator};
+use webhook_validator::settings::Settings;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
-    let config_table = shared::telemetry::env("CONFIG_TABLE")?;
-    let events_url = shared::telemetry::env("EVENTS_QUEUE_URL")?;
-    let ttl = std::env::var("SECRET_CACHE_TTL_SECS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(300);
-    let aws = shared::aws::sdk_config().await;
+    let settings = Settings::from_env(&Env::process())?;
+    let aws = Clients::load().await;
     let validator = Validator {
-        config: DynamoConfig::new(aws_sdk_dynamodb::Client::new(&aws), config_table),
+        config: aws.config(&settings.config_table),
         secrets: CachedSecrets::new(
-            SecretsManager::new(aws_sdk_secretsmanager::Client::new(&aws)),
-            Duration::from_secs(ttl),
+            SecretsManager::new(aws.secrets.clone()),
+            settings.secret_cache_ttl,
         ),
-        events: SqsQueue::new(aws_sdk_sqs::Client::new(&aws), events_url),
+        events: aws.queue(&settings.events_queue_url),
     };
     let validator = &validator;
     run(service_fn(move |req: Request| async move {
-        let headers = req.headers().clone();
-        let header = move |name: &str| {
-            headers
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
+        let headers = req
+            .headers()
+            .iter()
+            .filter_map(|(k, v)| Some((k.as_str().to_ascii_lowercase(), v.to_str().ok()?.to_owned())))
+            .collect();
+        let incoming = Incoming {
+            method: req.method().as_str().to_owned(),
+            path: req.uri().path().to_owned(),
+            headers,
+            body: req.body().to_vec(),
         };
-        let reply = validator
-            .handle(Incoming {
-                method: req.method().as_str(),
-                path: req.uri().path(),
-                header: &header,
-                body: req.body().as_ref(),
-                now_secs: chrono::Utc::now().timestamp(),
-            })
-            .await;
+        let reply = validator.handle(incoming, &Invocation::now()).await;
         Response::builder()
             .status(reply.status)
             .header("content-type", "application/json")
