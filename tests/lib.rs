@@ -81,7 +81,7 @@ async fn apply_file(
     file: serde_json::Value,
     env: impl Fn(&str) -> Option<String>,
 ) -> Result<shared::config::TenantConfig> {
-    let file: shared::config::ConfigFile = serde_json::from_value(file)?;
+    let file: shared::config_file::ConfigFile = serde_json::from_value(file)?;
     let config = file
         .validate("archiver/", env)
         .map_err(|p| anyhow::anyhow!("invalid test tenant: {p:?}"))?;

@@ -7,7 +7,8 @@ use clap::{Parser, Subcommand};
 use serde::Serialize;
 use shared::aws::{catalog::DynamoCatalog, config::DynamoConfig, secrets::SecretsManager};
 use shared::catalog::{CatalogReader, FileEntry, RecordingEntry};
-use shared::config::{ConfigFile, ConfigProblem, TenantConfig};
+use shared::config::TenantConfig;
+use shared::config_file::{ConfigFile, ConfigProblem};
 use shared::ids::{AccountId, InstanceId, TenantId, Vendor};
 use shared::model::{RecordingKey, RecordingState};
 use std::path::{Path, PathBuf};
@@ -329,7 +330,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
             };
             let creds = shared::webex::auth::service_app_token(
                 &reqwest::Client::new(),
-                &conn.api_base_url,
+                conn.api_base_url.as_str(),
                 &application_id,
                 &issuer,
                 &client_id,

@@ -157,7 +157,10 @@ impl ConfigFile {
             {
                 p.add(
                     f("account_id"),
-                    format!("another connection already serves {} account '{account}'", c.vendor),
+                    format!(
+                        "another connection already serves {} account '{account}'",
+                        c.vendor
+                    ),
                 );
             }
             let owner = UserId::parse(&c.default_owner)
@@ -194,8 +197,10 @@ impl ConfigFile {
             let Some(vendor) = vendor else { continue };
             let (api, oauth, hosts) = vendor_defaults(vendor);
             let api_base_url = p.url(f("api_base_url"), c.api_base_url.as_deref().unwrap_or(api));
-            let oauth_base_url =
-                p.url(f("oauth_base_url"), c.oauth_base_url.as_deref().unwrap_or(oauth));
+            let oauth_base_url = p.url(
+                f("oauth_base_url"),
+                c.oauth_base_url.as_deref().unwrap_or(oauth),
+            );
             let raw_hosts = c
                 .download_hosts
                 .clone()
@@ -599,8 +604,9 @@ mod tests {
         v["connections"].as_array_mut().unwrap().push(second);
         let problems = file(v).validate("archiver/", env).unwrap_err();
         assert!(
-            problems.iter().any(|p| p.field == "connections[1].account_id"
-                && p.reason.contains("ACCT123")),
+            problems
+                .iter()
+                .any(|p| p.field == "connections[1].account_id" && p.reason.contains("ACCT123")),
             "{problems:?}"
         );
     }
@@ -611,7 +617,9 @@ mod tests {
         v["connections"][0]["api_base_url"] = "api.zoom.us/v2".into();
         let problems = file(v).validate("archiver/", env).unwrap_err();
         assert!(
-            problems.iter().any(|p| p.field == "connections[0].api_base_url"),
+            problems
+                .iter()
+                .any(|p| p.field == "connections[0].api_base_url"),
             "{problems:?}"
         );
     }

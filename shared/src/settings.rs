@@ -77,11 +77,7 @@ impl<'a> Env<'a> {
         if !range.contains(&v) {
             return Err(SettingError {
                 name: name.into(),
-                reason: format!(
-                    "{v} is outside {}..={} seconds",
-                    range.start(),
-                    range.end()
-                ),
+                reason: format!("{v} is outside {}..={} seconds", range.start(), range.end()),
             });
         }
         Ok(Duration::from_secs(v))
@@ -102,7 +98,10 @@ mod tests {
         let e = env.secs("LEASE_SECS", 960, 1..=3600).unwrap_err();
         assert_eq!(e.name, "LEASE_SECS");
         assert!(e.reason.contains("'96O' does not parse"), "{e}");
-        assert_eq!(env.secs("OTHER", 960, 1..=3600).unwrap(), Duration::from_secs(960));
+        assert_eq!(
+            env.secs("OTHER", 960, 1..=3600).unwrap(),
+            Duration::from_secs(960)
+        );
         let env = Env::from_pairs(&[("LEASE_SECS", "0")]);
         assert!(env.secs("LEASE_SECS", 960, 1..=3600).is_err());
     }

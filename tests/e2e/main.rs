@@ -352,7 +352,7 @@ fn archive_with_twenty_concurrent_duplicates(
         // The deletion plan follows the archive.
         let (e, d) = w.wait_deletion(&key_of(&rec)).await?;
         check(
-            d.status == "scheduled"
+            d.status.as_str() == "scheduled"
                 && d.due_at == e.archived_at.map(|a| a + chrono::Duration::days(30)),
             format!("{d:?}"),
         )?;

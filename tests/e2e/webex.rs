@@ -265,7 +265,7 @@ pub fn archive(w: &World) -> Run<'_> {
         )?;
         let (e, d) = w.wait_deletion(&key).await?;
         check(
-            d.status == "scheduled"
+            d.status.as_str() == "scheduled"
                 && d.due_at == e.archived_at.map(|t| t + Days::days(30))
                 && d.vendor_calls.len() == 2
                 && rec_ids

@@ -9,12 +9,12 @@ use enqueue::handler::Enqueue;
 use futures_util::future::join_all;
 use owner_resolver::handler::OwnerResolver;
 use shared::aws::{catalog::DynamoCatalog, config::DynamoConfig, s3::S3Sink, sqs::SqsQueue};
-use shared::batch::Outcome;
+use shared::batch::{Handler, Invocation, Outcome};
 use shared::catalog::CatalogReader;
 use shared::ids::{AccountId, ConnectionId, InstanceId, Vendor};
 use shared::messages::IngestMessage;
 use shared::model::{FileState, RecordingKey, RecordingState};
-use shared::owner::VendorAttendees;
+use shared::webex::attendees::WebexAttendees;
 use std::collections::BTreeMap;
 use std::time::Duration;
 use zoom_sim::{Fault, RecordingSpec, SimRecording, ZoomSim};
@@ -30,7 +30,7 @@ struct Pipeline {
     s3: aws_sdk_s3::Client,
     catalog: DynamoCatalog,
     enqueue: Enqueue<DynamoConfig, DynamoCatalog, SqsQueue, Webex>,
-    owner: OwnerResolver<DynamoConfig, DynamoCatalog, SqsQueue, VendorAttendees<Webex>>,
+    owner: OwnerResolver<DynamoConfig, DynamoCatalog, SqsQueue, WebexAttendees<Webex>>,
     downloader: Downloader<DynamoConfig, DynamoCatalog, S3Sink, SqsQueue, Webex>,
     deletion: DeletionScheduler<DynamoConfig, DynamoCatalog>,
 }
@@ -66,7 +66,7 @@ impl Pipeline {
                 catalog: catalog.clone(),
                 downloads: SqsQueue::new(sqs.clone(), r("DownloadQueue")),
                 rules: shared::owner::default_rules(),
-                attendees: VendorAttendees(webex.clone()),
+                attendees: WebexAttendees(webex.clone()),
             },
             downloader: Downloader {
                 config: config.clone(),
@@ -102,7 +102,7 @@ impl Pipeline {
     /// Runs enqueue on one delivery, as the events queue would.
     async fn ingest(&self, event: &str, body: String) -> enqueue::handler::Summary {
         self.enqueue
-            .handle(self.message(event, body), chrono::Utc::now())
+            .handle(self.message(event, body), &Invocation::now())
             .await
             .unwrap()
     }
@@ -135,20 +135,25 @@ impl Pipeline {
                     let outcome = match q {
                         "OwnerQueue" => match self
                             .owner
-                            .handle(serde_json::from_str(&body).unwrap())
+                            .handle(serde_json::from_str(&body).unwrap(), &Invocation::now())
                             .await
                         {
                             Ok(_) => Outcome::Done,
                             Err(o) => o,
                         },
                         "DownloadQueue" => {
-                            self.downloader
-                                .handle(serde_json::from_str(&body).unwrap())
+                            match self
+                                .downloader
+                                .handle(serde_json::from_str(&body).unwrap(), &Invocation::now())
                                 .await
+                            {
+                                Ok(()) => Outcome::Done,
+                                Err(o) => o,
+                            }
                         }
                         _ => match self
                             .deletion
-                            .handle(serde_json::from_str(&body).unwrap(), chrono::Utc::now())
+                            .handle(serde_json::from_str(&body).unwrap(), &Invocation::now())
                             .await
                         {
                             Ok(_) => Outcome::Done,
@@ -194,10 +199,12 @@ async fn concurrent_duplicates_create_each_file_once_and_one_object_each() {
             }
         })
         .collect();
-    let results = join_all(bodies.into_iter().map(|b| {
-        p.enqueue
-            .handle(p.message("recording.completed", b), chrono::Utc::now())
-    }))
+    let at = Invocation::now();
+    let results = join_all(
+        bodies
+            .into_iter()
+            .map(|b| p.enqueue.handle(p.message("recording.completed", b), &at)),
+    )
     .await;
     let created: usize = results.iter().map(|r| r.as_ref().unwrap().created).sum();
     let n = rec.media_files().len();
@@ -260,7 +267,7 @@ async fn a_late_transcript_joins_the_entry_and_the_owner_is_the_host() {
     assert_eq!(first.owner.as_ref().map(|o| o.as_str()), Some("host-user"));
     assert_eq!(first.owner_rule.as_deref(), Some("host_vendor_id"));
     let deletion = first.deletion.clone().expect("deletion planned");
-    assert_eq!(deletion.status, "scheduled");
+    assert_eq!(deletion.status.as_str(), "scheduled");
     assert_eq!(
         deletion.due_at,
         first.archived_at.map(|a| a + chrono::Duration::days(14))
@@ -348,7 +355,7 @@ async fn a_fresher_token_replaces_the_pending_one_and_an_older_one_does_not() {
         .enqueue
         .handle(
             p.message("recording.completed", with("token-1", 1_000)),
-            chrono::Utc::now(),
+            &Invocation::now(),
         )
         .await
         .unwrap();
@@ -357,7 +364,7 @@ async fn a_fresher_token_replaces_the_pending_one_and_an_older_one_does_not() {
         .enqueue
         .handle(
             p.message("recording.completed", with(&rec.download_token, 2_000)),
-            chrono::Utc::now(),
+            &Invocation::now(),
         )
         .await
         .unwrap();
@@ -366,7 +373,7 @@ async fn a_fresher_token_replaces_the_pending_one_and_an_older_one_does_not() {
         .enqueue
         .handle(
             p.message("recording.completed", with("token-0", 500)),
-            chrono::Utc::now(),
+            &Invocation::now(),
         )
         .await
         .unwrap();
@@ -399,7 +406,7 @@ async fn a_fresher_token_replaces_the_pending_one_and_an_older_one_does_not() {
         .enqueue
         .handle(
             p.message("recording.completed", with("token-3", 3_000)),
-            chrono::Utc::now(),
+            &Invocation::now(),
         )
         .await
         .unwrap();

@@ -19,7 +19,11 @@ impl<C: ConfigStore, K: DeletionCatalog> Handler for DeletionScheduler<C, K> {
     type Input = ArchivedMessage;
     type Output = Result<DeletionEntry, Outcome>;
 
-    async fn handle(&self, msg: ArchivedMessage, at: &Invocation) -> Result<DeletionEntry, Outcome> {
+    async fn handle(
+        &self,
+        msg: ArchivedMessage,
+        at: &Invocation,
+    ) -> Result<DeletionEntry, Outcome> {
         let conn = require(
             self.config.connection(&msg.connection_id).await?,
             format!("connection {}", msg.connection_id),
@@ -29,12 +33,15 @@ impl<C: ConfigStore, K: DeletionCatalog> Handler for DeletionScheduler<C, K> {
             format!("recording {}", msg.recording),
         )?;
         let archived_at = rec.archived_at.unwrap_or(at.now);
-        let plan = shared::deletion::plan(&conn.delete_plan, archived_at, at.now, |action| {
-            match rec.vendor {
-                Vendor::Zoom => shared::zoom::deletion::calls(&rec, &conn.api_base_url, action),
-                Vendor::Webex => shared::webex::deletion::calls(&rec, &conn.api_base_url, action),
-            }
-        });
+        let plan =
+            shared::deletion::plan(&conn.delete_plan, archived_at, at.now, |action| {
+                match rec.vendor {
+                    Vendor::Zoom => shared::zoom::deletion::calls(&rec, &conn.api_base_url, action),
+                    Vendor::Webex => {
+                        shared::webex::deletion::calls(&rec, &conn.api_base_url, action)
+                    }
+                }
+            });
         self.catalog.set_deletion(&msg.recording, &plan).await?;
         tracing::info!(recording = %msg.recording, status = plan.status.as_str(), due_at = ?plan.due_at, "deletion planned");
         Ok(plan)
@@ -95,7 +102,10 @@ mod tests {
         let s = scheduler(DeletePlan::Retain);
         let msg = archived(&s);
         let plan = s.handle(msg.clone(), &Invocation::now()).await.unwrap();
-        assert_eq!((plan.status, plan.vendor_calls.len()), (DeletionStatus::Retained, 0));
+        assert_eq!(
+            (plan.status, plan.vendor_calls.len()),
+            (DeletionStatus::Retained, 0)
+        );
         s.catalog.fail("set_deletion");
         assert!(matches!(
             s.handle(msg.clone(), &Invocation::now()).await,

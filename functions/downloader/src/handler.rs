@@ -251,7 +251,9 @@ mod tests {
     use super::*;
     use shared::catalog::{CatalogReader, FileEntry, RecordingEntry};
     use shared::config::HostPattern;
-    use shared::fakes::{FakeWebex, MemoryCatalog, MemoryConfig, MemoryQueue, MemorySink, connection};
+    use shared::fakes::{
+        FakeWebex, MemoryCatalog, MemoryConfig, MemoryQueue, MemorySink, connection,
+    };
     use shared::ids::Vendor;
     use shared::model::{RecordingKey, RecordingState};
     use zoom_sim::{Fault, RecordingSpec, ZoomSim};
@@ -284,8 +286,8 @@ mod tests {
         let mut spec = RecordingSpec::realistic(name, 64 * 1024);
         spec.account_id = shared::fakes::ZOOM_ACCOUNT.into();
         let sim_rec = sim.add_recording(spec);
-        let rec = shared::zoom::ingest::recording(sim_rec.recording_completed_body().as_bytes())
-            .unwrap();
+        let rec =
+            shared::zoom::ingest::recording(sim_rec.recording_completed_body().as_bytes()).unwrap();
         let file = rec.files[0].clone();
         let conn = connection(Vendor::Zoom);
         let mut entry = RecordingEntry::new(&rec, conn.tenant, conn.id.clone(), chrono::Utc::now());

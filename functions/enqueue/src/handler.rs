@@ -29,7 +29,9 @@ pub struct Summary {
 }
 
 #[async_trait]
-impl<C: ConfigStore, K: IngestCatalog, Q: Queue, W: WebexConnections> Handler for Enqueue<C, K, Q, W> {
+impl<C: ConfigStore, K: IngestCatalog, Q: Queue, W: WebexConnections> Handler
+    for Enqueue<C, K, Q, W>
+{
     type Input = IngestMessage;
     type Output = Result<Summary, Outcome>;
 
@@ -108,7 +110,9 @@ impl<C: ConfigStore, K: IngestCatalog, Q: Queue, W: WebexConnections> Handler fo
 mod tests {
     use super::*;
     use shared::error::{Class, Kind};
-    use shared::fakes::{FakeWebex, MemoryCatalog, MemoryConfig, MemoryQueue, WEBEX_ORG, connection};
+    use shared::fakes::{
+        FakeWebex, MemoryCatalog, MemoryConfig, MemoryQueue, WEBEX_ORG, connection,
+    };
     use shared::ids::ConnectionId;
     use shared::model::RecordingState;
 
@@ -243,10 +247,14 @@ mod tests {
         e.catalog.fail("upsert_recording");
         let got = e.handle(message(Vendor::Zoom, ZOOM), &at()).await;
         assert!(matches!(got, Err(Outcome::Retry(_))), "{got:?}");
-        let err = shared::zoom::ingest::recording(b"{\"event\":\"recording.completed\"}").unwrap_err();
+        let err =
+            shared::zoom::ingest::recording(b"{\"event\":\"recording.completed\"}").unwrap_err();
         assert_eq!((err.class(), err.kind()), (Class::Permanent, Kind::Data));
         let got = e
-            .handle(message(Vendor::Zoom, "{\"event\":\"recording.completed\"}"), &at())
+            .handle(
+                message(Vendor::Zoom, "{\"event\":\"recording.completed\"}"),
+                &at(),
+            )
             .await;
         assert!(matches!(got, Err(Outcome::Dropped(_))), "{got:?}");
     }

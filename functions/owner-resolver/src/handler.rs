@@ -159,14 +159,19 @@ mod tests {
     }
 
     /// A recording waiting for its owner with files `a` (planned) and `b` (already queued).
-    fn waiting(r: &OwnerResolver<MemoryConfig, MemoryCatalog, MemoryQueue, People>, host: &str) -> ResolveOwnerMessage {
+    fn waiting(
+        r: &OwnerResolver<MemoryConfig, MemoryCatalog, MemoryQueue, People>,
+        host: &str,
+    ) -> ResolveOwnerMessage {
         let key = sample_key("owner-1");
         let mut rec = sample_recording(&key, RecordingState::PendingOwner, &["a", "b"], false);
         rec.host_id = None;
         rec.host_email = Some(shared::ids::Email::parse(host).unwrap());
         r.catalog.put_recording(rec);
-        r.catalog.put_file(&key, sample_file("a", FileState::Planned, None));
-        r.catalog.put_file(&key, sample_file("b", FileState::Queued, None));
+        r.catalog
+            .put_file(&key, sample_file("a", FileState::Planned, None));
+        r.catalog
+            .put_file(&key, sample_file("b", FileState::Queued, None));
         ResolveOwnerMessage {
             connection_id: connection(Vendor::Zoom).id,
             recording: key,

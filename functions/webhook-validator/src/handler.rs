@@ -7,7 +7,6 @@
 use async_trait::async_trait;
 use shared::batch::{Handler, Invocation};
 use shared::error::Error;
-use std::collections::HashMap;
 use shared::ids::{ConnectionId, Vendor};
 use shared::messages::IngestMessage;
 use shared::ports::{ConfigStore, Queue, SecretStore};
@@ -15,6 +14,7 @@ use shared::webex::event::{self as webex_event, WebexWebhook};
 use shared::webex::signature::{self as webex_signature, SignatureError as WebexSignatureError};
 use shared::zoom::event::{ZoomWebhook, classify};
 use shared::zoom::signature::{self, SignatureError};
+use std::collections::HashMap;
 
 /// Bodies above this are refused with 413. Zoom recording events are a few KiB to tens of KiB.
 pub const MAX_BODY_BYTES: usize = 192 * 1024;

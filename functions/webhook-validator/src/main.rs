@@ -26,7 +26,9 @@ async fn main() -> Result<(), Error> {
         let headers = req
             .headers()
             .iter()
-            .filter_map(|(k, v)| Some((k.as_str().to_ascii_lowercase(), v.to_str().ok()?.to_owned())))
+            .filter_map(|(k, v)| {
+                Some((k.as_str().to_ascii_lowercase(), v.to_str().ok()?.to_owned()))
+            })
             .collect();
         let incoming = Incoming {
             method: req.method().as_str().to_owned(),

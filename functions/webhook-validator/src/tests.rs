@@ -3,11 +3,11 @@
 
 mod support {
     use crate::handler::*;
-    use shared::zoom::signature;
     use shared::batch::{Handler, Invocation};
     use shared::config::Connection;
     use shared::fakes::{MemoryConfig, MemoryQueue, StaticSecrets};
     use shared::ids::Vendor;
+    use shared::zoom::signature;
     use std::collections::HashMap;
 
     pub const SECRET: &str = "4fv1RkqGQUq5sWbEz6hA5A";

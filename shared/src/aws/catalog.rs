@@ -5,8 +5,8 @@
 //! The state machine is the domain's ([`crate::state`]): every condition expression here is translated from
 //! a [`FileStep`] or [`RecordingStep`] (`file_condition`, `recording_condition`), never written by hand.
 
-use crate::catalog::*;
 use crate::aws::error::{is_conditional, sdk_error};
+use crate::catalog::*;
 use crate::error::Error;
 use crate::ids::{FileId, TenantId, UserId};
 use crate::model::{DownloadSource, FileState, RecordingKey, RecordingState};
@@ -62,7 +62,6 @@ fn to_av<T: serde::Serialize>(v: &T) -> Result<AttributeValue, Error> {
 fn from_item<T: serde::de::DeserializeOwned>(item: Item) -> Result<T, Error> {
     serde_dynamo::from_item(item).map_err(|e| Error::data(format!("catalog item: {e}")))
 }
-
 
 type Values = Vec<(String, AttributeValue)>;
 
@@ -294,7 +293,10 @@ impl IngestCatalog for DynamoCatalog {
         let mut rec: RecordingEntry = from_item(out.attributes.unwrap_or_default())?;
         if let Some(step) = state::after_delivery(rec.state, rec.all_done()) {
             // A file arrived after the recording was archived (a late transcript): archive again when done.
-            if self.transition(&rec.key(), rec.tenant.as_str(), step).await? {
+            if self
+                .transition(&rec.key(), rec.tenant.as_str(), step)
+                .await?
+            {
                 rec.state = step.to();
             }
         }

@@ -7,9 +7,13 @@
 //! | user | `TENANT#<tenant>` | `USER#<user>` |
 //! | e-mail alias | `TENANT#<tenant>` | `EMAIL#<email>` → `user_id` |
 //! | vendor id alias | `TENANT#<tenant>` | `VENDOR#<vendor>#<id>` → `user_id` |
+//! | account claim | `ACCOUNT#<vendor>#<account>` | `ACCOUNT` → `tenant`, `connection_id` |
+//!
+//! The catalog keys recordings by vendor account, so one account belongs to one tenant: `apply` claims each
+//! connection's account with a conditional write and refuses an account another tenant holds.
 
-use crate::config::{Connection, Tenant, TenantConfig, User};
 use crate::aws::error::sdk_error;
+use crate::config::{Connection, Tenant, TenantConfig, User};
 use crate::error::Error;
 use crate::ids::{ConnectionId, Email, TenantId, UserId, Vendor};
 use crate::ports::{ConfigStore, UserDirectory};
@@ -107,6 +111,9 @@ impl DynamoConfig {
                 )));
             }
         }
+        for c in &cfg.connections {
+            self.claim_account(c).await?;
+        }
         let t = &cfg.tenant;
         self.put(with_key(t, format!("TENANT#{}", t.id), "TENANT".into())?)
             .await?;
@@ -131,6 +138,39 @@ impl DynamoConfig {
             }
         }
         Ok(())
+    }
+}
+
+impl DynamoConfig {
+    /// Claims the connection's vendor account for its tenant; refused if another tenant holds it.
+    async fn claim_account(&self, c: &Connection) -> Result<(), Error> {
+        let claim = serde_json::json!({"tenant": c.tenant, "connection_id": c.id});
+        let item = with_key(
+            &claim,
+            format!("ACCOUNT#{}#{}", c.vendor, c.account_id),
+            "ACCOUNT".into(),
+        )?;
+        let res = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk) OR tenant = :t")
+            .expression_attribute_values(":t", AttributeValue::S(c.tenant.to_string()))
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(()),
+            Err(e) if crate::aws::error::is_conditional(&e) => Err(Error::new(
+                crate::error::Class::Permanent,
+                crate::error::Kind::Config,
+                format!(
+                    "{} account '{}' of connection '{}' already belongs to another tenant: one account is archived by one tenant only",
+                    c.vendor, c.account_id, c.id
+                ),
+            )),
+            Err(e) => Err(sdk_error("PutItem(account claim)", e)),
+        }
     }
 }
 

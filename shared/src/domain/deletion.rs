@@ -69,6 +69,9 @@ mod tests {
         });
         assert_eq!(p.status, DeletionStatus::Scheduled);
         assert_eq!(p.due_at, Some("2026-01-31T10:00:00Z".parse().unwrap()));
-        assert_eq!((p.vendor_calls, p.notes), (vec!["Trash".into()], vec!["n".into()]));
+        assert_eq!(
+            (p.vendor_calls, p.notes),
+            (vec!["Trash".into()], vec!["n".into()])
+        );
     }
 }

@@ -73,9 +73,7 @@ impl FileStep {
             FileStep::RefreshSource => &PENDING,
             FileStep::Queue => &[FileState::Planned],
             FileStep::Acquire => &[FileState::Planned, FileState::Queued, FileState::Retrying],
-            FileStep::Complete | FileStep::RetryLater | FileStep::Fail => {
-                &[FileState::Downloading]
-            }
+            FileStep::Complete | FileStep::RetryLater | FileStep::Fail => &[FileState::Downloading],
         }
     }
 
@@ -216,7 +214,11 @@ impl RecordingStep {
 
 /// Whether `step` may be taken on a recording in `current` (`None`: absent) whose known files are all done
 /// (`all_done`) or not.
-pub fn recording_allows(step: RecordingStep, current: Option<RecordingState>, all_done: bool) -> bool {
+pub fn recording_allows(
+    step: RecordingStep,
+    current: Option<RecordingState>,
+    all_done: bool,
+) -> bool {
     let Some(state) = current else {
         return step == RecordingStep::Create;
     };
@@ -238,9 +240,7 @@ fn states<S: Copy>(list: &[S], name: impl Fn(S) -> &'static str) -> String {
 
 /// The file steps as a Markdown table (the one in `docs/architecture.md` §4 is checked against it).
 pub fn file_table() -> String {
-    let mut t = String::from(
-        "| Step (operation) | Stage | From | To |\n|---|---|---|---|\n",
-    );
+    let mut t = String::from("| Step (operation) | Stage | From | To |\n|---|---|---|---|\n");
     for step in FileStep::ALL {
         let mut from = states(step.from(), FileState::as_str);
         if step.takes_over_expired_lease() {
@@ -261,9 +261,7 @@ pub fn file_table() -> String {
 
 /// The recording steps as a Markdown table (checked against `docs/architecture.md` §4).
 pub fn recording_table() -> String {
-    let mut t = String::from(
-        "| Step (operation) | Stage | From | To |\n|---|---|---|---|\n",
-    );
+    let mut t = String::from("| Step (operation) | Stage | From | To |\n|---|---|---|---|\n");
     for step in RecordingStep::ALL {
         let mut from = states(step.from(), RecordingState::as_str);
         match step.needs_all_done() {
@@ -365,18 +363,50 @@ mod tests {
     #[test]
     fn recordings_archive_once_reopen_for_late_files_and_stay_failed() {
         use RecordingState::*;
-        assert!(recording_allows(RecordingStep::Archive, Some(Archiving), true));
-        assert!(!recording_allows(RecordingStep::Archive, Some(Archiving), false));
-        assert!(!recording_allows(RecordingStep::Archive, Some(Archived), true));
+        assert!(recording_allows(
+            RecordingStep::Archive,
+            Some(Archiving),
+            true
+        ));
+        assert!(!recording_allows(
+            RecordingStep::Archive,
+            Some(Archiving),
+            false
+        ));
+        assert!(!recording_allows(
+            RecordingStep::Archive,
+            Some(Archived),
+            true
+        ));
         assert_eq!(after_delivery(Archived, false), Some(RecordingStep::Reopen));
         assert_eq!(after_delivery(Archived, true), None);
-        assert_eq!(after_delivery(Failed, false), None, "failed is never reopened");
-        assert!(recording_allows(RecordingStep::Fail, Some(PendingOwner), false));
+        assert_eq!(
+            after_delivery(Failed, false),
+            None,
+            "failed is never reopened"
+        );
+        assert!(recording_allows(
+            RecordingStep::Fail,
+            Some(PendingOwner),
+            false
+        ));
         assert!(!recording_allows(RecordingStep::Fail, Some(Archived), true));
-        assert!(recording_allows(RecordingStep::OwnerSet, Some(PendingOwner), false));
-        assert!(!recording_allows(RecordingStep::OwnerSet, Some(Archiving), false));
+        assert!(recording_allows(
+            RecordingStep::OwnerSet,
+            Some(PendingOwner),
+            false
+        ));
+        assert!(!recording_allows(
+            RecordingStep::OwnerSet,
+            Some(Archiving),
+            false
+        ));
         assert!(recording_allows(RecordingStep::Create, None, false));
-        assert!(!recording_allows(RecordingStep::Create, Some(Failed), false));
+        assert!(!recording_allows(
+            RecordingStep::Create,
+            Some(Failed),
+            false
+        ));
     }
 
     #[test]

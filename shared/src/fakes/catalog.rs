@@ -27,7 +27,11 @@ pub struct MemoryCatalog {
 }
 
 fn missing(what: &str, key: &RecordingKey) -> Error {
-    Error::new(Class::Permanent, Kind::NotFound, format!("{what} {key} does not exist"))
+    Error::new(
+        Class::Permanent,
+        Kind::NotFound,
+        format!("{what} {key} does not exist"),
+    )
 }
 
 fn facts(f: &FileEntry) -> FileFacts {
@@ -62,7 +66,13 @@ impl MemoryCatalog {
     }
     /// Every recording, in no particular order.
     pub fn recordings(&self) -> Vec<RecordingEntry> {
-        self.store.lock().unwrap().recordings.values().cloned().collect()
+        self.store
+            .lock()
+            .unwrap()
+            .recordings
+            .values()
+            .cloned()
+            .collect()
     }
     /// Every file of a recording, by file id.
     pub fn files(&self, key: &RecordingKey) -> Vec<FileEntry> {
@@ -313,10 +323,16 @@ impl TransferCatalog for MemoryCatalog {
         stored: &StoredObject,
     ) -> Result<(), Error> {
         self.check("complete")?;
-        self.file_step(key, file_id, FileStep::Complete, StepInput::default(), |f| {
-            f.stored = Some(stored.clone());
-            (f.source, f.lease_until_ms, f.last_error) = (None, None, None);
-        });
+        self.file_step(
+            key,
+            file_id,
+            FileStep::Complete,
+            StepInput::default(),
+            |f| {
+                f.stored = Some(stored.clone());
+                (f.source, f.lease_until_ms, f.last_error) = (None, None, None);
+            },
+        );
         Ok(())
     }
 
@@ -327,10 +343,16 @@ impl TransferCatalog for MemoryCatalog {
         error: &str,
     ) -> Result<(), Error> {
         self.check("retry_later")?;
-        self.file_step(key, file_id, FileStep::RetryLater, StepInput::default(), |f| {
-            f.last_error = Some(error.to_owned());
-            f.lease_until_ms = None;
-        });
+        self.file_step(
+            key,
+            file_id,
+            FileStep::RetryLater,
+            StepInput::default(),
+            |f| {
+                f.last_error = Some(error.to_owned());
+                f.lease_until_ms = None;
+            },
+        );
         Ok(())
     }
 
@@ -420,7 +442,8 @@ mod tests {
 
     #[tokio::test]
     async fn the_memory_catalog_follows_the_state_machine() {
-        let disagreements = crate::fakes::contract::check(&MemoryCatalog::default()).await;
+        let c = MemoryCatalog::default();
+        let disagreements = crate::fakes::contract::check(&c, &c).await;
         assert!(disagreements.is_empty(), "{disagreements:#?}");
     }
 

@@ -47,7 +47,12 @@ pub fn sample_key(instance: &str) -> RecordingKey {
 }
 
 /// A recording entry of tenant `uni` for `key`, in `state`, with these file ids (all done or not).
-pub fn sample_recording(key: &RecordingKey, state: RecordingState, files: &[&str], all_done: bool) -> RecordingEntry {
+pub fn sample_recording(
+    key: &RecordingKey,
+    state: RecordingState,
+    files: &[&str],
+    all_done: bool,
+) -> RecordingEntry {
     let raw = include_bytes!("../../../events/zoom/recording.completed.json");
     let mut rec = crate::zoom::event::normalise(raw).expect("sample event");
     rec.instance = key.instance.clone();
@@ -59,7 +64,11 @@ pub fn sample_recording(key: &RecordingKey, state: RecordingState, files: &[&str
     );
     e.state = state;
     e.file_ids = files.iter().map(|f| f.to_string()).collect();
-    e.done_ids = if all_done { e.file_ids.clone() } else { BTreeSet::new() };
+    e.done_ids = if all_done {
+        e.file_ids.clone()
+    } else {
+        BTreeSet::new()
+    };
     e
 }
 
@@ -105,9 +114,10 @@ fn file_starts() -> Vec<Option<(FileState, Option<i64>)>> {
 }
 
 /// Runs every step from every state; returns one line per disagreement (empty: the catalog follows the rules).
-pub async fn check<C>(catalog: &C) -> Vec<String>
+pub async fn check<C, S>(catalog: &C, seed: &S) -> Vec<String>
 where
-    C: IngestCatalog + OwnerCatalog + TransferCatalog + Seed,
+    C: IngestCatalog + OwnerCatalog + TransferCatalog,
+    S: Seed,
 {
     let mut wrong = Vec::new();
     let run = Utc::now().timestamp_micros();
@@ -119,7 +129,7 @@ where
         let key = sample_key(&format!("contract-{run}-file-{n}"));
         let id = FileId::parse("f1").unwrap();
         let case = format!("{} from {start:?}", step.operation());
-        if let Err(e) = seed_file_case(catalog, &key, start).await {
+        if let Err(e) = seed_file_case(seed, &key, start).await {
             wrong.push(format!("{case}: seeding failed: {e}"));
             continue;
         }
@@ -171,7 +181,7 @@ where
                 let key = sample_key(&format!("contract-{run}-rec-{n}"));
                 let case = format!("{:?} from {start:?} (all done: {all_done})", step);
                 if let Some(st) = start
-                    && let Err(e) = catalog
+                    && let Err(e) = seed
                         .seed_recording(&sample_recording(&key, st, &["a"], all_done))
                         .await
                 {
@@ -179,7 +189,7 @@ where
                     continue;
                 }
                 // Errors are allowed (e.g. an owner for a recording that does not exist); states are not.
-                let _ = take_recording_step(catalog, &key, step).await;
+                let _ = take_recording_step(catalog, seed, &key, step).await;
                 let after = OwnerCatalog::get_recording(catalog, &key)
                     .await
                     .ok()
@@ -187,7 +197,9 @@ where
                     .map(|r| r.state);
                 let expected = expected_recording_state(step, start, all_done);
                 if after != expected {
-                    wrong.push(format!("{case}: rules say {expected:?}; catalog has {after:?}"));
+                    wrong.push(format!(
+                        "{case}: rules say {expected:?}; catalog has {after:?}"
+                    ));
                 }
             }
         }
@@ -201,16 +213,28 @@ async fn seed_file_case<C: Seed>(
     start: Option<(FileState, Option<i64>)>,
 ) -> Result<(), Error> {
     catalog
-        .seed_recording(&sample_recording(key, RecordingState::Archiving, &["f1"], false))
+        .seed_recording(&sample_recording(
+            key,
+            RecordingState::Archiving,
+            &["f1"],
+            false,
+        ))
         .await?;
     if let Some((state, lease)) = start {
-        catalog.seed_file(key, &sample_file("f1", state, lease)).await?;
+        catalog
+            .seed_file(key, &sample_file("f1", state, lease))
+            .await?;
     }
     Ok(())
 }
 
 /// Takes one file step through the ports; `true` if the catalog reports or shows it applied.
-async fn take_file_step<C>(catalog: &C, key: &RecordingKey, id: &FileId, step: FileStep) -> Result<bool, Error>
+async fn take_file_step<C>(
+    catalog: &C,
+    key: &RecordingKey,
+    id: &FileId,
+    step: FileStep,
+) -> Result<bool, Error>
 where
     C: IngestCatalog + OwnerCatalog + TransferCatalog,
 {
@@ -226,7 +250,9 @@ where
                 token: Some("fresh".into()),
                 issued_at_ms: FRESH_ISSUED,
             };
-            catalog.refresh_source(key, id, &source, FRESH_ISSUED).await?
+            catalog
+                .refresh_source(key, id, &source, FRESH_ISSUED)
+                .await?
         }
         FileStep::Queue => catalog.mark_queued(key, id).await?,
         FileStep::Acquire => matches!(
@@ -241,22 +267,32 @@ where
         }
         FileStep::RetryLater => {
             catalog.retry_later(key, id, "contract").await?;
-            IngestCatalog::get_file(catalog, key, id).await?.is_some_and(|f| {
-                f.state == FileState::Retrying && f.last_error.as_deref() == Some("contract")
-            })
+            IngestCatalog::get_file(catalog, key, id)
+                .await?
+                .is_some_and(|f| {
+                    f.state == FileState::Retrying && f.last_error.as_deref() == Some("contract")
+                })
         }
         FileStep::Fail => {
             catalog.fail(key, id, "contract").await?;
-            IngestCatalog::get_file(catalog, key, id).await?.is_some_and(|f| {
-                f.state == FileState::Failed && f.last_error.as_deref() == Some("contract")
-            })
+            IngestCatalog::get_file(catalog, key, id)
+                .await?
+                .is_some_and(|f| {
+                    f.state == FileState::Failed && f.last_error.as_deref() == Some("contract")
+                })
         }
     })
 }
 
-async fn take_recording_step<C>(catalog: &C, key: &RecordingKey, step: RecordingStep) -> Result<(), Error>
+async fn take_recording_step<C, S>(
+    catalog: &C,
+    seed: &S,
+    key: &RecordingKey,
+    step: RecordingStep,
+) -> Result<(), Error>
 where
-    C: IngestCatalog + OwnerCatalog + TransferCatalog + Seed,
+    C: IngestCatalog + OwnerCatalog + TransferCatalog,
+    S: Seed,
 {
     match step {
         RecordingStep::Create => {
@@ -279,7 +315,7 @@ where
         }
         RecordingStep::Fail => {
             let f = sample_file("a", FileState::Downloading, Some(LIVE_LEASE));
-            catalog.seed_file(key, &f).await?;
+            seed.seed_file(key, &f).await?;
             catalog.fail(key, &f.file_id, "contract").await?;
         }
     }

@@ -53,6 +53,9 @@ mod tests {
         let buf = super::capture_logs();
         tracing::warn!(connection = "c1", "something to see");
         let text = String::from_utf8(buf.lock().unwrap().clone()).unwrap();
-        assert!(text.contains("something to see") && text.contains("c1"), "{text}");
+        assert!(
+            text.contains("something to see") && text.contains("c1"),
+            "{text}"
+        );
     }
 }

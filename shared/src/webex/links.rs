@@ -61,7 +61,9 @@ pub async fn fetch<W: WebexConnections + ?Sized>(
                 extra_host: Some(conn.api_base_url.host().to_owned()),
             })
         }
-        DownloadSource::ZoomUrl { .. } => Err(Error::permanent("not a Webex source").kind_of(Kind::Config)),
+        DownloadSource::ZoomUrl { .. } => {
+            Err(Error::permanent("not a Webex source").kind_of(Kind::Config))
+        }
     }
 }
 

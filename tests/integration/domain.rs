@@ -1,0 +1,104 @@
+//! The domain's rules against the real adapters on moto: the DynamoDB catalog takes every step from every
+//! state exactly as `shared::state` says (the same contract the in-memory catalog passes), and one vendor
+//! account cannot be applied to two tenants.
+
+use archiver_tests::{provision, unique};
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::AttributeValue;
+use shared::aws::catalog::DynamoCatalog;
+use shared::catalog::{FileEntry, RecordingEntry};
+use shared::error::{Error, Kind};
+use shared::fakes::contract::{Seed, check};
+use shared::model::RecordingKey;
+use std::collections::HashMap;
+
+/// Raw writes for seeding states, beside the DynamoDB catalog under test.
+struct Seeded {
+    catalog: DynamoCatalog,
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+}
+
+impl Seeded {
+    async fn put(&self, pk: String, sk: String, body: &impl serde::Serialize) -> Result<(), Error> {
+        let mut item: HashMap<String, AttributeValue> =
+            serde_dynamo::to_item(body).map_err(Error::data)?;
+        item.insert("pk".into(), AttributeValue::S(pk));
+        item.insert("sk".into(), AttributeValue::S(sk));
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|e| shared::aws::error::sdk_error("PutItem(seed)", e))?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Seed for Seeded {
+    async fn seed_recording(&self, entry: &RecordingEntry) -> Result<(), Error> {
+        self.put(entry.key().partition_key(), "META".into(), entry)
+            .await
+    }
+    async fn seed_file(&self, key: &RecordingKey, file: &FileEntry) -> Result<(), Error> {
+        self.put(key.partition_key(), format!("FILE#{}", file.file_id), file)
+            .await
+    }
+}
+
+#[tokio::test]
+async fn the_dynamodb_catalog_follows_the_domains_state_machine() {
+    let (conf, res) = provision(&unique("contract")).await.unwrap();
+    let client = aws_sdk_dynamodb::Client::new(&conf);
+    let table = res["CatalogTable"].clone();
+    let seeded = Seeded {
+        catalog: DynamoCatalog::new(client.clone(), &table),
+        client,
+        table,
+    };
+    let disagreements = check(&seeded.catalog, &seeded).await;
+    assert!(disagreements.is_empty(), "{disagreements:#?}");
+}
+
+#[tokio::test]
+async fn one_vendor_account_belongs_to_one_tenant() {
+    let (conf, res) = provision(&unique("claim")).await.unwrap();
+    let store = shared::aws::config::DynamoConfig::new(
+        aws_sdk_dynamodb::Client::new(&conf),
+        &res["ConfigTable"],
+    );
+    let tenant = |t: &str, conn: &str| {
+        let file: shared::config_file::ConfigFile = serde_json::from_value(serde_json::json!({
+            "tenant": {"id": t, "name": t},
+            "connections": [{"id": conn, "vendor": "zoom", "account_id": "SHARED-ACCT",
+                "webhook_secret_ref": "archiver/x", "default_owner": "media"}],
+            "users": [{"id": "media", "email": "media@example.edu"}]
+        }))
+        .unwrap();
+        file.validate("archiver/", |_| None).unwrap()
+    };
+    let a = unique("uni-a");
+    let b = unique("uni-b");
+    store
+        .apply(&tenant(&a, &format!("{a}-zoom")))
+        .await
+        .unwrap();
+    // Applying the same tenant again (or renaming its connection) is fine.
+    store
+        .apply(&tenant(&a, &format!("{a}-zoom2")))
+        .await
+        .unwrap();
+    let err = store
+        .apply(&tenant(&b, &format!("{b}-zoom")))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), Kind::Config);
+    use shared::ports::ConfigStore;
+    let refused = shared::ids::ConnectionId::parse(format!("{b}-zoom")).unwrap();
+    assert!(
+        store.connection(&refused).await.unwrap().is_none(),
+        "nothing of tenant b was written"
+    );
+}
