@@ -23,6 +23,7 @@ impl Seeded {
     async fn put(&self, pk: String, sk: String, body: &impl serde::Serialize) -> Result<(), Error> {
         let mut item: HashMap<String, AttributeValue> =
             serde_dynamo::to_item(body).map_err(Error::data)?;
+        item.retain(|_, v| !matches!(v, AttributeValue::Null(_)));
         item.insert("pk".into(), AttributeValue::S(pk));
         item.insert("sk".into(), AttributeValue::S(sk));
         self.client
