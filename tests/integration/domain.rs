@@ -21,9 +21,17 @@ struct Seeded {
 
 impl Seeded {
     async fn put(&self, pk: String, sk: String, body: &impl serde::Serialize) -> Result<(), Error> {
-        let mut item: HashMap<String, AttributeValue> =
+        let item: HashMap<String, AttributeValue> =
             serde_dynamo::to_item(body).map_err(Error::data)?;
-        item.retain(|_, v| !matches!(v, AttributeValue::Null(_)));
+        self.put_item(pk, sk, item).await
+    }
+
+    async fn put_item(
+        &self,
+        pk: String,
+        sk: String,
+        mut item: HashMap<String, AttributeValue>,
+    ) -> Result<(), Error> {
         item.insert("pk".into(), AttributeValue::S(pk));
         item.insert("sk".into(), AttributeValue::S(sk));
         self.client
