@@ -48,7 +48,24 @@ impl Seeded {
 #[async_trait]
 impl Seed for Seeded {
     async fn seed_recording(&self, entry: &RecordingEntry) -> Result<(), Error> {
-        self.put(entry.key().partition_key(), "META".into(), entry)
+        // The adapter keeps id sets as DynamoDB string sets (ADD); serde would write lists.
+        let mut item: HashMap<String, AttributeValue> =
+            serde_dynamo::to_item(entry).map_err(Error::data)?;
+        for (name, ids) in [
+            ("file_ids", &entry.file_ids),
+            ("done_ids", &entry.done_ids),
+            ("failed_ids", &entry.failed_ids),
+            ("vendor_recording_ids", &entry.vendor_recording_ids),
+        ] {
+            item.remove(name);
+            if !ids.is_empty() {
+                item.insert(
+                    name.into(),
+                    AttributeValue::Ss(ids.iter().cloned().collect()),
+                );
+            }
+        }
+        self.put_item(entry.key().partition_key(), "META".into(), item)
             .await
     }
     async fn seed_file(&self, key: &RecordingKey, file: &FileEntry) -> Result<(), Error> {
