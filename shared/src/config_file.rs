@@ -8,8 +8,6 @@ use crate::ids::{AccountId, ConnectionId, Email, TenantId, UserId, Vendor};
 use serde::Deserialize;
 use std::collections::HashSet;
 
-// ---- the admin's file ----------------------------------------------------------------------------------
-
 /// The file an admin applies with `archiver-admin apply` (YAML or JSON).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -11,8 +11,3 @@ pub fn init() {
         .without_time()
         .try_init();
 }
-
-/// Reads a required environment variable, naming it when it is missing.
-pub fn env(name: &str) -> Result<String, String> {
-    std::env::var(name).map_err(|_| format!("environment variable {name} is not set"))
-}

@@ -48,14 +48,7 @@ impl<C: ConfigStore, K: TransferCatalog, S: ObjectSink, Q: Queue, W: WebexConnec
     type Output = Result<(), Outcome>;
 
     async fn handle(&self, msg: DownloadMessage, at: &Invocation) -> Result<(), Outcome> {
-        self.run(&msg, at).await
-    }
-}
-
-impl<C: ConfigStore, K: TransferCatalog, S: ObjectSink, Q: Queue, W: WebexConnections>
-    Downloader<C, K, S, Q, W>
-{
-    async fn run(&self, msg: &DownloadMessage, at: &Invocation) -> Result<(), Outcome> {
+        let msg = &msg;
         let conn = require(
             self.config.connection(&msg.connection_id).await?,
             format!("connection {}", msg.connection_id),
@@ -171,7 +164,11 @@ impl<C: ConfigStore, K: TransferCatalog, S: ObjectSink, Q: Queue, W: WebexConnec
             Err(e) => self.failed(msg, e).await,
         }
     }
+}
 
+impl<C: ConfigStore, K: TransferCatalog, S: ObjectSink, Q: Queue, W: WebexConnections>
+    Downloader<C, K, S, Q, W>
+{
     /// The URL (and bearer) for this attempt, from the source's vendor. Webex links are fetched now, never
     /// kept from the webhook.
     async fn fetch(

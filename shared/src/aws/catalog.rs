@@ -96,13 +96,19 @@ fn file_condition(step: FileStep) -> Result<(String, Values), Error> {
     Ok((cond, values))
 }
 
-/// The condition of a recording step (its `from` states), translated from the domain's rule. The
-/// all-done part of [`RecordingStep::Archive`] is added by `mark_archived`, which knows the sizes.
-fn recording_condition(step: RecordingStep) -> Result<(String, Values), Error> {
+/// The condition of a recording step, translated from the domain's rule: its `from` states and, for a step
+/// that needs every known file done, that `known_files` (what the caller read) are all in `done_ids` still, so
+/// a file registered meanwhile makes the write fail.
+fn recording_condition(step: RecordingStep, known_files: usize) -> Result<(String, Values), Error> {
     if step.from().is_empty() {
         return Ok(("attribute_not_exists(pk)".into(), vec![]));
     }
-    state_in(":from", step.from())
+    let (mut cond, mut values) = state_in(":from", step.from())?;
+    if step.needs_all_done() == Some(true) {
+        cond = format!("({cond}) AND size(file_ids) = :n AND size(done_ids) = :n");
+        values.push((":n".into(), AttributeValue::N(known_files.to_string())));
+    }
+    Ok((cond, values))
 }
 
 fn now_str(now: DateTime<Utc>) -> AttributeValue {
@@ -148,26 +154,35 @@ impl DynamoCatalog {
             .transpose()
     }
 
-    /// Takes a recording step (keeping the GSI in step). `false` if the recording's state did not allow it.
+    /// Takes a recording step at `now` (keeping the GSI in step; archiving also sets `archived_at`). `false`
+    /// if the recording's state did not allow it. `known_files` is what the caller read, for a step that
+    /// needs every file done.
     async fn transition(
         &self,
         key: &RecordingKey,
         tenant: &str,
         step: RecordingStep,
+        known_files: usize,
+        now: DateTime<Utc>,
     ) -> Result<bool, Error> {
-        let (cond, values) = recording_condition(step)?;
+        let (cond, values) = recording_condition(step, known_files)?;
+        let update = if step == RecordingStep::Archive {
+            "SET #st = :to, gsi1pk = :g, archived_at = :now, updated_at = :now"
+        } else {
+            "SET #st = :to, gsi1pk = :g, updated_at = :now"
+        };
         let req = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(self.key(key.partition_key(), META)))
-            .update_expression("SET #st = :to, gsi1pk = :g, updated_at = :now")
+            .update_expression(update)
             .condition_expression(cond)
             .expression_attribute_names("#st", "state")
             .set_expression_attribute_values(Some(values.into_iter().collect()))
             .expression_attribute_values(":to", to_av(&step.to())?)
             .expression_attribute_values(":g", s(gsi_pk(tenant, step.to())))
-            .expression_attribute_values(":now", now_str(Utc::now()));
+            .expression_attribute_values(":now", now_str(now));
         match req.send().await {
             Ok(_) => Ok(true),
             Err(e) if is_conditional(&e) => Ok(false),
@@ -294,7 +309,7 @@ impl IngestCatalog for DynamoCatalog {
         if let Some(step) = state::after_delivery(rec.state, rec.all_done()) {
             // A file arrived after the recording was archived (a late transcript): archive again when done.
             if self
-                .transition(&rec.key(), rec.tenant.as_str(), step)
+                .transition(&rec.key(), rec.tenant.as_str(), step, 0, entry.updated_at)
                 .await?
             {
                 rec.state = step.to();
@@ -372,8 +387,14 @@ impl OwnerCatalog for DynamoCatalog {
             .await
             .map_err(|e| sdk_error("UpdateItem(owner)", e))?;
         let rec: RecordingEntry = from_item(out.attributes.unwrap_or_default())?;
-        self.transition(key, rec.tenant.as_str(), RecordingStep::OwnerSet)
-            .await?;
+        self.transition(
+            key,
+            rec.tenant.as_str(),
+            RecordingStep::OwnerSet,
+            0,
+            Utc::now(),
+        )
+        .await?;
         Ok(())
     }
 
@@ -505,7 +526,7 @@ impl TransferCatalog for DynamoCatalog {
             .await
             .map_err(|e| sdk_error("UpdateItem(failed_ids)", e))?;
         let rec: RecordingEntry = from_item(out.attributes.unwrap_or_default())?;
-        self.transition(key, rec.tenant.as_str(), RecordingStep::Fail)
+        self.transition(key, rec.tenant.as_str(), RecordingStep::Fail, 0, Utc::now())
             .await?;
         Ok(())
     }
@@ -539,30 +560,8 @@ impl TransferCatalog for DynamoCatalog {
         if !state::recording_allows(step, Some(rec.state), rec.all_done()) {
             return Ok(false);
         }
-        let n = rec.file_ids.len() as i64;
-        let (cond, values) = recording_condition(step)?;
-        let res = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(self.key(key.partition_key(), META)))
-            .update_expression("SET #st = :to, gsi1pk = :g, archived_at = :now, updated_at = :now")
-            .condition_expression(format!(
-                "({cond}) AND size(file_ids) = :n AND size(done_ids) = :n"
-            ))
-            .expression_attribute_names("#st", "state")
-            .set_expression_attribute_values(Some(values.into_iter().collect()))
-            .expression_attribute_values(":to", to_av(&step.to())?)
-            .expression_attribute_values(":g", s(gsi_pk(rec.tenant.as_str(), step.to())))
-            .expression_attribute_values(":now", now_str(now))
-            .expression_attribute_values(":n", AttributeValue::N(n.to_string()))
-            .send()
-            .await;
-        match res {
-            Ok(_) => Ok(true),
-            Err(e) if is_conditional(&e) => Ok(false),
-            Err(e) => Err(sdk_error("UpdateItem(archive)", e)),
-        }
+        self.transition(key, rec.tenant.as_str(), step, rec.file_ids.len(), now)
+            .await
     }
 }
 

@@ -12,9 +12,9 @@
 //! The catalog keys recordings by vendor account, so one account belongs to one tenant: `apply` claims each
 //! connection's account with a conditional write and refuses an account another tenant holds.
 
-use crate::aws::error::sdk_error;
+use crate::aws::error::{is_conditional, sdk_error};
 use crate::config::{Connection, Tenant, TenantConfig, User};
-use crate::error::Error;
+use crate::error::{Class, Error, Kind};
 use crate::ids::{ConnectionId, Email, TenantId, UserId, Vendor};
 use crate::ports::{ConfigStore, UserDirectory};
 use async_trait::async_trait;
@@ -139,9 +139,7 @@ impl DynamoConfig {
         }
         Ok(())
     }
-}
 
-impl DynamoConfig {
     /// Claims the connection's vendor account for its tenant; refused if another tenant holds it.
     async fn claim_account(&self, c: &Connection) -> Result<(), Error> {
         let claim = serde_json::json!({"tenant": c.tenant, "connection_id": c.id});
@@ -161,9 +159,9 @@ impl DynamoConfig {
             .await;
         match res {
             Ok(_) => Ok(()),
-            Err(e) if crate::aws::error::is_conditional(&e) => Err(Error::new(
-                crate::error::Class::Permanent,
-                crate::error::Kind::Config,
+            Err(e) if is_conditional(&e) => Err(Error::new(
+                Class::Permanent,
+                Kind::Config,
                 format!(
                     "{} account '{}' of connection '{}' already belongs to another tenant: one account is archived by one tenant only",
                     c.vendor, c.account_id, c.id

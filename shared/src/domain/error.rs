@@ -108,9 +108,6 @@ impl Error {
     pub fn operation(&self) -> Option<&str> {
         self.op.as_deref()
     }
-    pub fn is_retryable(&self) -> bool {
-        self.class == Class::Retryable
-    }
 }
 
 impl fmt::Display for Error {

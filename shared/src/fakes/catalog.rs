@@ -62,7 +62,7 @@ impl MemoryCatalog {
 
     /// The stored entry of a recording.
     pub fn entry(&self, key: &RecordingKey) -> Option<RecordingEntry> {
-        self.recording(key)
+        self.store.lock().unwrap().recordings.get(key).cloned()
     }
     /// Every recording, in no particular order.
     pub fn recordings(&self) -> Vec<RecordingEntry> {
@@ -155,10 +155,6 @@ impl MemoryCatalog {
         Ok(change(rec))
     }
 
-    fn recording(&self, key: &RecordingKey) -> Option<RecordingEntry> {
-        self.store.lock().unwrap().recordings.get(key).cloned()
-    }
-
     fn file(&self, key: &RecordingKey, id: &FileId) -> Option<FileEntry> {
         self.store
             .lock()
@@ -205,7 +201,7 @@ impl IngestCatalog for MemoryCatalog {
         if let Some(step) = state::after_delivery(rec.state, rec.all_done()) {
             self.recording_step(&key, step, entry.updated_at);
         }
-        Ok(self.recording(&key).expect("just stored"))
+        Ok(self.entry(&key).expect("just stored"))
     }
 
     async fn create_file(&self, key: &RecordingKey, file: &FileEntry) -> Result<bool, Error> {
@@ -254,7 +250,7 @@ impl IngestCatalog for MemoryCatalog {
 impl OwnerCatalog for MemoryCatalog {
     async fn get_recording(&self, key: &RecordingKey) -> Result<Option<RecordingEntry>, Error> {
         self.check("get_recording")?;
-        Ok(self.recording(key))
+        Ok(self.entry(key))
     }
 
     async fn set_owner(&self, key: &RecordingKey, owner: &UserId, rule: &str) -> Result<(), Error> {

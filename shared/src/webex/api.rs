@@ -3,7 +3,7 @@
 //! `Link`-header pagination that keeps the request's filters.
 
 use super::auth::TokenSource;
-use crate::error::Error;
+use crate::error::{Error, Kind};
 use crate::ids::Email;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -289,7 +289,8 @@ impl HttpWebex {
                     continue;
                 }
                 Err(e) => {
-                    return Err(Error::transient(format!("{what}: {}", e.without_url())));
+                    return Err(Error::transient(format!("{what}: {}", e.without_url()))
+                        .kind_of(Kind::Network));
                 }
             };
             let status = resp.status();

@@ -7,7 +7,7 @@
 //! token that only existed in memory. Before refreshing, the secret is read again: another function may have
 //! refreshed already, and its token is then used instead of refreshing twice.
 
-use crate::error::Error;
+use crate::error::{Error, Kind};
 use crate::ports::{SecretStore, SecretString, SecretWriter};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -168,7 +168,10 @@ impl TokenSource {
             ])
             .send()
             .await
-            .map_err(|e| Error::transient(format!("token refresh: {}", e.without_url())))?;
+            .map_err(|e| {
+                Error::transient(format!("token refresh: {}", e.without_url()))
+                    .kind_of(Kind::Network)
+            })?;
         let status = resp.status();
         if status.is_server_error() || status.as_u16() == 429 {
             return Err(Error::transient(format!("token refresh: HTTP {status}")));
@@ -183,7 +186,8 @@ impl TokenSource {
             return Err(Error::permanent(format!(
                 "token refresh refused (HTTP {status}, {code}): re-authorise the Webex app and store new credentials in {}",
                 self.secret_id
-            )));
+            ))
+            .kind_of(Kind::Auth));
         }
         let t: TokenResponse = resp
             .json()
@@ -232,14 +236,18 @@ pub async fn service_app_token(
         }))
         .send()
         .await
-        .map_err(|e| Error::transient(format!("service app token: {}", e.without_url())))?;
+        .map_err(|e| {
+            Error::transient(format!("service app token: {}", e.without_url()))
+                .kind_of(Kind::Network)
+        })?;
     let status = resp.status();
     if !status.is_success() {
         let body: serde_json::Value = resp.json().await.unwrap_or_default();
         let msg = body.get("message").and_then(|m| m.as_str()).unwrap_or("");
-        return Err(Error::permanent(format!(
-            "service app token refused (HTTP {status}): {msg}"
-        )));
+        return Err(
+            Error::permanent(format!("service app token refused (HTTP {status}): {msg}"))
+                .kind_of(Kind::Auth),
+        );
     }
     let t: TokenResponse = resp
         .json()
