@@ -53,6 +53,8 @@ pub enum Outcome {
     Dropped(String),
     /// Redeliver after the visibility timeout.
     Retry(String),
+    /// Redeliver after this long (the other side's `Retry-After`).
+    RetryAfter(String, std::time::Duration),
 }
 
 impl Outcome {
@@ -123,7 +125,7 @@ where
             Outcome::Dropped(reason) => {
                 tracing::error!(message_id = %id, %reason, "message dropped")
             }
-            Outcome::Retry(reason) => {
+            Outcome::Retry(reason) | Outcome::RetryAfter(reason, _) => {
                 tracing::warn!(message_id = %id, %reason, "message will be retried");
                 let mut failure = BatchItemFailure::default();
                 failure.item_identifier = id;

@@ -292,10 +292,16 @@ impl ConfigFile {
                 }
                 (None, r) => r.clone(),
                 (Some(var), None) => match env(var) {
-                    Some(v) => match (vendor, &tenant_id, &id) {
-                        (Vendor::Webex, Some(t), Some(cid)) => {
-                            match crate::webex::auth::Credentials::parse(&v) {
-                                Ok(_) => {
+                    Some(v) => match (&tenant_id, &id) {
+                        (Some(t), Some(cid)) => {
+                            let checked = match vendor {
+                                Vendor::Webex => crate::webex::auth::Credentials::parse(&v)
+                                    .map(|_| ())
+                                    .map_err(|e| e.to_string()),
+                                Vendor::Zoom => crate::zoom::api::S2sCredentials::parse(&v).map(|_| ()),
+                            };
+                            match checked {
+                                Ok(()) => {
                                     let sid = credentials_secret_id(secrets_prefix, t, cid);
                                     secrets.push(SecretToWrite {
                                         secret_id: sid.clone(),
@@ -308,13 +314,6 @@ impl ConfigFile {
                                     None
                                 }
                             }
-                        }
-                        (Vendor::Zoom, _, _) => {
-                            p.add(
-                                f("credentials_env"),
-                                "Zoom API credentials are not used yet; leave it out",
-                            );
-                            None
                         }
                         _ => None,
                     },

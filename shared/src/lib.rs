@@ -18,6 +18,7 @@ pub mod zoom;
 pub mod aws;
 pub mod batch;
 pub mod config_file;
+pub mod http;
 pub mod settings;
 pub mod telemetry;
 pub mod transfer;

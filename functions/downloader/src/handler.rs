@@ -1,30 +1,48 @@
 //! Downloader: copies one file from the vendor into S3 under a lease, verifies it, records it, and passes
 //! the recording on once its last file is archived. Where the bytes come from is each vendor's
-//! (`zoom::links::fetch`, `webex::links::fetch`); leasing, streaming, verifying and recording are the same.
+//! (`zoom::links::fetch` plus fresh credentials from the Zoom API, `webex::links::fetch`); leasing,
+//! streaming, checkpointing, verifying and recording are the same.
+//!
+//! A transfer that does not fit in one invocation stops before the deadline, leaves its checkpoint on the
+//! file and sends itself a continuation; the next invocation resumes the same multipart upload.
 
 use async_trait::async_trait;
 use shared::batch::{Handler, Invocation, Outcome, require};
-use shared::catalog::{Lease, StoredObject, TransferCatalog};
+use shared::catalog::{Checkpoint, Lease, RecordingEntry, StoredObject, TransferCatalog};
 use shared::config::Connection;
-use shared::error::Class;
+use shared::error::{Class, Error, Kind};
+use shared::ids::FileId;
 use shared::messages::{ArchivedMessage, DownloadMessage};
-use shared::model::{DownloadSource, FileState};
-use shared::ports::{ConfigStore, Fetch, ObjectSink, ObjectTarget, Queue, send_json};
-use shared::transfer::{TransferError, copy_to_sink, http_client};
+use shared::model::{DownloadSource, FileState, RecordingKey};
+use shared::ports::{ConfigStore, Fetch, ObjectSink, ObjectTarget, Queue, SecretString, send_json};
+use shared::transfer::{self, Failed, Finished, HttpSource, Job, Progress, TransferError};
 use shared::webex::WebexConnections;
-use std::time::Duration;
+use shared::zoom::api::ZoomConnections;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-pub struct Downloader<C, K, S, Q, W> {
+/// A Zoom webhook `download_token` is valid for about 24 hours; one older than this is not tried.
+const ZOOM_TOKEN_LIFE_MS: i64 = 23 * 3600 * 1000;
+
+pub struct Downloader<C, K, S, Q, W, Z> {
     pub config: C,
-    pub catalog: K,
+    pub catalog: Arc<K>,
     pub sink: S,
     pub archived: Q,
+    /// The download queue itself: continuations of transfers longer than one invocation.
+    pub downloads: Q,
     /// The Webex API of each Webex connection (fresh temporary links, bearer for transcripts).
     pub webex: W,
+    /// The Zoom API of each Zoom connection (fresh download tokens).
+    pub zoom: Z,
     /// How long a lease lasts: longer than the function timeout, shorter than the queue's visibility timeout.
     pub lease: Duration,
     /// Longest pause while reading the download before it counts as dropped.
     pub read_timeout: Duration,
+    /// Stop starting parts this long before the invocation's deadline (finishing the parts in flight, saving
+    /// the checkpoint and sending the continuation must fit in it).
+    pub deadline_margin: Duration,
+    pub transfer: transfer::Settings,
 }
 
 fn content_type(ext: &str) -> &'static str {
@@ -40,9 +58,58 @@ fn content_type(ext: &str) -> &'static str {
     }
 }
 
+/// Checkpoints go to the file entry, under our lease.
+struct CatalogProgress<K> {
+    catalog: Arc<K>,
+    key: RecordingKey,
+    file_id: FileId,
+    lease_until_ms: i64,
+}
+
 #[async_trait]
-impl<C: ConfigStore, K: TransferCatalog, S: ObjectSink, Q: Queue, W: WebexConnections> Handler
-    for Downloader<C, K, S, Q, W>
+impl<K: TransferCatalog + 'static> Progress for CatalogProgress<K> {
+    async fn save(&self, cp: &Checkpoint) -> Result<bool, Error> {
+        self.catalog
+            .checkpoint(&self.key, &self.file_id, self.lease_until_ms, cp)
+            .await
+    }
+}
+
+/// Where the next attempt gets its credentials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Credentials {
+    /// What the webhook brought (Zoom's `download_token`; Webex links are always fetched now).
+    AsDelivered,
+    /// A fresh `download_access_token` from the Zoom API.
+    FreshZoom,
+    /// A fresh Webex temporary link.
+    FreshWebex,
+}
+
+/// What one file's run came to.
+enum Ran {
+    Stored(transfer::Transferred),
+    Paused(Checkpoint),
+    Failed(String, TransferFailure),
+}
+
+/// A failure and how it can heal.
+struct TransferFailure {
+    class: Class,
+    wait: Option<Duration>,
+    checkpoint: Option<Checkpoint>,
+    lease_lost: bool,
+}
+
+#[async_trait]
+impl<C, K, S, Q, W, Z> Handler for Downloader<C, K, S, Q, W, Z>
+where
+    C: ConfigStore,
+    K: TransferCatalog + 'static,
+    S: ObjectSink,
+    Q: Queue,
+    W: WebexConnections,
+    Z: ZoomConnections,
 {
     type Input = DownloadMessage;
     type Output = Result<(), Outcome>;
@@ -84,6 +151,9 @@ impl<C: ConfigStore, K: TransferCatalog, S: ObjectSink, Q: Queue, W: WebexConnec
                 )));
             }
         };
+        let lease_until_ms = file
+            .lease_until_ms
+            .unwrap_or(now.timestamp_millis() + self.lease.as_millis() as i64);
         let rec = require(
             self.catalog.get_recording(&msg.recording).await?,
             format!("recording {}", msg.recording),
@@ -108,40 +178,35 @@ impl<C: ConfigStore, K: TransferCatalog, S: ObjectSink, Q: Queue, W: WebexConnec
                 ("file-kind".into(), file.kind.slug().into()),
             ],
         };
-        tracing::info!(recording = %msg.recording, file = %msg.file_id, key = target.key, attempt = file.attempts, "download started");
-        let mut refetched = false;
-        let result = loop {
-            let fetch = match self.fetch(&conn, &source).await {
-                Ok(f) => f,
-                Err(e) => return self.failed_before_download(msg, e).await,
-            };
-            let hosts = conn.download_hosts.clone();
-            let extra = fetch.extra_host.clone();
-            let allowed =
-                move |h: &str| hosts.iter().any(|p| p.matches(h)) || extra.as_deref() == Some(h);
-            let client = http_client(allowed.clone(), self.read_timeout);
-            let r = copy_to_sink(
-                &client,
-                &fetch.url,
-                fetch.bearer.as_ref().map(|b| b.expose()),
-                file.expected_size,
-                &allowed,
-                &self.sink,
+        tracing::info!(
+            recording = %msg.recording, file = %msg.file_id, key = target.key, attempt = file.attempts,
+            continuation = msg.continuation, resume_at = file.checkpoint.as_ref().map_or(0, |c| c.offset),
+            "download started"
+        );
+        let stop_at = at.deadline.map(|d| {
+            let left = (d - chrono::Utc::now()).to_std().unwrap_or_default();
+            Instant::now() + left.saturating_sub(self.deadline_margin)
+        });
+        let progress: Arc<dyn Progress> = Arc::new(CatalogProgress {
+            catalog: self.catalog.clone(),
+            key: msg.recording.clone(),
+            file_id: msg.file_id.clone(),
+            lease_until_ms,
+        });
+        let ran = self
+            .run(
+                &conn,
+                &rec,
+                &source,
                 &target,
+                file.expected_size,
+                file.checkpoint.clone(),
+                stop_at,
+                progress,
             )
             .await;
-            // A Webex temporary link can die between our request for it and its use (clock skew, a slow queue):
-            // the CDN then refuses with 403/404/410 or an HTML page. Ask for a fresh link once.
-            let refused = r.as_ref().err().is_some_and(TransferError::refused_link);
-            if refused && !refetched && shared::webex::links::refetch_after_refusal(&source) {
-                tracing::warn!(recording = %msg.recording, file = %msg.file_id, "webex link refused; fetching a fresh one");
-                refetched = true;
-                continue;
-            }
-            break r;
-        };
-        match result {
-            Ok(t) => {
+        match ran {
+            Ran::Stored(t) => {
                 let finished = chrono::Utc::now();
                 let stored = StoredObject {
                     bucket: self.sink.bucket().to_owned(),
@@ -158,60 +223,239 @@ impl<C: ConfigStore, K: TransferCatalog, S: ObjectSink, Q: Queue, W: WebexConnec
                 self.catalog
                     .complete(&msg.recording, &msg.file_id, &stored)
                     .await?;
-                tracing::info!(recording = %msg.recording, file = %msg.file_id, bytes = t.bytes, sha256 = t.sha256, ms = stored.duration_ms, "file archived");
+                tracing::info!(recording = %msg.recording, file = %msg.file_id, bytes = t.bytes, sha256 = t.sha256, ms = stored.duration_ms, resumed_from = t.resumed_from, "file archived");
                 self.after_archived(msg).await
             }
-            Err(e) => self.failed(msg, e).await,
+            Ran::Paused(cp) => self.paused(msg, &cp).await,
+            Ran::Failed(reason, f) => self.failed(msg, &target, reason, f).await,
         }
     }
 }
 
-impl<C: ConfigStore, K: TransferCatalog, S: ObjectSink, Q: Queue, W: WebexConnections>
-    Downloader<C, K, S, Q, W>
+impl<C, K, S, Q, W, Z> Downloader<C, K, S, Q, W, Z>
+where
+    C: ConfigStore,
+    K: TransferCatalog + 'static,
+    S: ObjectSink,
+    Q: Queue,
+    W: WebexConnections,
+    Z: ZoomConnections,
 {
-    /// The URL (and bearer) for this attempt, from the source's vendor. Webex links are fetched now, never
-    /// kept from the webhook.
-    async fn fetch(
+    /// Transfers the file, getting fresh credentials once when the vendor refuses the link or token.
+    #[allow(clippy::too_many_arguments)]
+    async fn run(
         &self,
         conn: &Connection,
+        rec: &RecordingEntry,
         source: &DownloadSource,
-    ) -> Result<Fetch, shared::error::Error> {
-        match source {
-            DownloadSource::ZoomUrl { .. } => shared::zoom::links::fetch(source),
-            DownloadSource::WebexRecording { .. } | DownloadSource::WebexTranscript { .. } => {
-                shared::webex::links::fetch(&self.webex, conn, source).await
+        target: &ObjectTarget,
+        expected_size: Option<u64>,
+        mut resume: Option<Checkpoint>,
+        stop_at: Option<Instant>,
+        progress: Arc<dyn Progress>,
+    ) -> Ran {
+        let mut creds = match source {
+            DownloadSource::ZoomUrl {
+                token,
+                issued_at_ms,
+                ..
+            } if token.is_none()
+                || chrono::Utc::now().timestamp_millis() - issued_at_ms > ZOOM_TOKEN_LIFE_MS =>
+            {
+                Credentials::FreshZoom
             }
+            _ => Credentials::AsDelivered,
+        };
+        let mut tried_fresh = false;
+        loop {
+            let fetch = match self.fetch(conn, rec, source, target, creds).await {
+                Ok(f) => f,
+                Err(e) => {
+                    return Ran::Failed(
+                        format!("vendor_api: {e}"),
+                        TransferFailure {
+                            class: e.class(),
+                            wait: e.retry_after(),
+                            checkpoint: resume,
+                            lease_lost: false,
+                        },
+                    );
+                }
+            };
+            let hosts = conn.download_hosts.clone();
+            let extra = fetch.extra_host.clone();
+            let allowed: transfer::HostCheck = Arc::new(move |h: &str| {
+                hosts.iter().any(|p| p.matches(h)) || extra.as_deref() == Some(h)
+            });
+            let src = HttpSource::new(fetch, allowed, self.read_timeout);
+            let job = Job {
+                sink: &self.sink,
+                target,
+                expected_size,
+                resume: resume.clone(),
+                stop_at,
+                settings: self.transfer,
+            };
+            let error = match transfer::transfer(&src, job, progress.clone()).await {
+                Ok(Finished::Stored(t)) => return Ran::Stored(t),
+                Ok(Finished::Paused(cp)) => return Ran::Paused(cp),
+                Err(Failed { error, checkpoint }) => {
+                    if checkpoint.is_some() {
+                        resume = checkpoint;
+                    }
+                    error
+                }
+            };
+            // A refused link or token: the vendor may hand out a fresh one. Zoom: a `download_access_token`
+            // from the API; Webex: a new temporary link (it can die between our request and its use).
+            if error.refused_link() && !tried_fresh {
+                let next = match source {
+                    DownloadSource::ZoomUrl { .. } if creds != Credentials::FreshZoom => {
+                        Some(Credentials::FreshZoom)
+                    }
+                    _ if shared::webex::links::refetch_after_refusal(source) => {
+                        Some(Credentials::FreshWebex)
+                    }
+                    _ => None,
+                };
+                if let Some(next) = next {
+                    tracing::warn!(file = %target.key, code = error.code(), "the vendor refused the link; getting fresh credentials");
+                    (creds, tried_fresh) = (next, true);
+                    continue;
+                }
+            }
+            return Ran::Failed(
+                format!("{}: {error}", error.code()),
+                TransferFailure {
+                    class: error.class(),
+                    wait: error.retry_after(),
+                    checkpoint: resume,
+                    lease_lost: error == TransferError::LeaseLost,
+                },
+            );
         }
     }
 
-    async fn failed_before_download(
+    /// The URL (and bearer) for this attempt.
+    async fn fetch(
         &self,
-        msg: &DownloadMessage,
-        e: shared::error::Error,
-    ) -> Result<(), Outcome> {
-        self.record_failure(msg, format!("vendor_api: {e}"), e.class())
-            .await
+        conn: &Connection,
+        rec: &RecordingEntry,
+        source: &DownloadSource,
+        target: &ObjectTarget,
+        creds: Credentials,
+    ) -> Result<Fetch, Error> {
+        match (source, creds) {
+            (DownloadSource::ZoomUrl { .. }, Credentials::FreshZoom) => {
+                self.fresh_zoom(conn, rec, source, target).await
+            }
+            (DownloadSource::ZoomUrl { .. }, _) => shared::zoom::links::fetch(source),
+            _ => shared::webex::links::fetch(&self.webex, conn, source).await,
+        }
     }
 
-    async fn failed(&self, msg: &DownloadMessage, e: TransferError) -> Result<(), Outcome> {
-        self.record_failure(msg, format!("{}: {e}", e.code()), e.class())
-            .await
+    /// A fresh `download_access_token` and URL for the file from the Zoom API. Only "the recording no longer
+    /// exists at Zoom" is final; a file not listed yet (a transcript still processing) heals.
+    async fn fresh_zoom(
+        &self,
+        conn: &Connection,
+        rec: &RecordingEntry,
+        source: &DownloadSource,
+        target: &ObjectTarget,
+    ) -> Result<Fetch, Error> {
+        let file_id = target
+            .metadata
+            .iter()
+            .find(|(k, _)| k == "file-id")
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default();
+        let api = match self.zoom.api(conn).await {
+            Ok(a) => a,
+            Err(e) if e.kind() == Kind::Config => {
+                // No API credentials: the webhook's token is all there is.
+                tracing::warn!(connection = %conn.id, "no Zoom API credentials; trying the webhook's token");
+                return shared::zoom::links::fetch(source);
+            }
+            Err(e) => return Err(e),
+        };
+        let Some(found) = api
+            .recording(&rec.account_id, rec.instance_id.as_str())
+            .await?
+        else {
+            return Err(Error::permanent("the recording no longer exists at Zoom").kind_of(Kind::NotFound));
+        };
+        let file = found
+            .files
+            .into_iter()
+            .find(|f| f.id.as_str() == file_id)
+            .ok_or_else(|| {
+                Error::transient(format!(
+                    "Zoom does not list file {file_id} of the recording (yet)"
+                ))
+                .kind_of(Kind::NotReady)
+            })?;
+        match file.source {
+            DownloadSource::ZoomUrl { url, token, .. } => Ok(Fetch {
+                url,
+                bearer: token.map(SecretString::new),
+                extra_host: None,
+            }),
+            _ => Err(Error::permanent("not a Zoom source").kind_of(Kind::Config)),
+        }
     }
 
-    async fn record_failure(
+    /// Stopped before the deadline: the file waits (`retrying`, with its checkpoint) and a continuation is sent.
+    /// A crash between the two leaves the original message, which the queue brings back.
+    async fn paused(&self, msg: &DownloadMessage, cp: &Checkpoint) -> Result<(), Outcome> {
+        let of = cp
+            .size
+            .map_or_else(|| "?".to_owned(), |s| s.to_string());
+        let reason = format!(
+            "paused at {} of {of} bytes before the invocation's deadline; continuing",
+            cp.offset
+        );
+        self.catalog
+            .retry_later(&msg.recording, &msg.file_id, &reason)
+            .await?;
+        send_json(
+            &self.downloads,
+            &DownloadMessage {
+                continuation: msg.continuation + 1,
+                ..msg.clone()
+            },
+        )
+        .await?;
+        tracing::info!(recording = %msg.recording, file = %msg.file_id, offset = cp.offset, parts = cp.parts.len(), "transfer paused; continuation sent");
+        Ok(())
+    }
+
+    async fn failed(
         &self,
         msg: &DownloadMessage,
+        target: &ObjectTarget,
         reason: String,
-        class: Class,
+        f: TransferFailure,
     ) -> Result<(), Outcome> {
-        match class {
+        if f.lease_lost {
+            tracing::warn!(recording = %msg.recording, file = %msg.file_id, "lease lost to another worker; leaving the file to it");
+            return Ok(());
+        }
+        match f.class {
             Class::Retryable => {
                 self.catalog
                     .retry_later(&msg.recording, &msg.file_id, &reason)
                     .await?;
-                Err(Outcome::Retry(reason))
+                Err(match f.wait {
+                    Some(w) => Outcome::RetryAfter(reason, w),
+                    None => Outcome::Retry(reason),
+                })
             }
             Class::Permanent => {
+                if let Some(cp) = &f.checkpoint
+                    && let Err(e) = self.sink.resume(target, &cp.upload_id).abort().await
+                {
+                    tracing::warn!(error = %e, "abort of multipart upload failed; the bucket lifecycle rule cleans it up");
+                }
                 self.catalog
                     .fail(&msg.recording, &msg.file_id, &reason)
                     .await?;
@@ -220,14 +464,15 @@ impl<C: ConfigStore, K: TransferCatalog, S: ObjectSink, Q: Queue, W: WebexConnec
         }
     }
 
+    /// Marks the file done and, when it was the recording's last, announces the recording and marks it
+    /// archived — in that order, so that a crash or a failed send between the two repeats the announcement
+    /// on redelivery instead of losing it (the deletion scheduler takes a repeat as a no-op).
     async fn after_archived(&self, msg: &DownloadMessage) -> Result<(), Outcome> {
         let rec = self.catalog.mark_done(&msg.recording, &msg.file_id).await?;
-        if rec.all_done()
-            && self
-                .catalog
-                .mark_archived(&msg.recording, chrono::Utc::now())
-                .await?
-        {
+        if !rec.all_done() || rec.state == shared::model::RecordingState::Failed {
+            return Ok(());
+        }
+        if rec.state == shared::model::RecordingState::Archiving {
             send_json(
                 &self.archived,
                 &ArchivedMessage {
@@ -237,7 +482,13 @@ impl<C: ConfigStore, K: TransferCatalog, S: ObjectSink, Q: Queue, W: WebexConnec
                 },
             )
             .await?;
-            tracing::info!(recording = %msg.recording, files = rec.file_ids.len(), "recording archived");
+            if self
+                .catalog
+                .mark_archived(&msg.recording, chrono::Utc::now())
+                .await?
+            {
+                tracing::info!(recording = %msg.recording, files = rec.file_ids.len(), "recording archived");
+            }
         }
         Ok(())
     }
@@ -249,13 +500,14 @@ mod tests {
     use shared::catalog::{CatalogReader, FileEntry, RecordingEntry};
     use shared::config::HostPattern;
     use shared::fakes::{
-        FakeWebex, MemoryCatalog, MemoryConfig, MemoryQueue, MemorySink, connection,
+        FakeWebex, FakeZoom, MemoryCatalog, MemoryConfig, MemoryQueue, MemorySink, connection,
     };
     use shared::ids::Vendor;
     use shared::model::{RecordingKey, RecordingState};
-    use zoom_sim::{Fault, RecordingSpec, ZoomSim};
+    use zoom_sim::{Fault, RecordingSpec, SimRecording, ZoomSim};
 
-    type Subject = Downloader<MemoryConfig, MemoryCatalog, MemorySink, MemoryQueue, FakeWebex>;
+    type Subject =
+        Downloader<MemoryConfig, MemoryCatalog, MemorySink, MemoryQueue, FakeWebex, FakeZoom>;
 
     fn downloader() -> Subject {
         let mut conn = connection(Vendor::Zoom);
@@ -268,24 +520,37 @@ mod tests {
                 connections: vec![conn],
                 users: vec![],
             },
-            catalog: MemoryCatalog::default(),
+            catalog: Arc::new(MemoryCatalog::default()),
             sink: MemorySink::default(),
             archived: MemoryQueue::default(),
+            downloads: MemoryQueue::default(),
             webex: FakeWebex::default(),
+            zoom: FakeZoom::default(),
             lease: Duration::from_secs(960),
             read_timeout: Duration::from_secs(10),
+            deadline_margin: Duration::from_secs(1),
+            transfer: transfer::Settings {
+                backoff: Duration::from_millis(5),
+                ..transfer::Settings::default()
+            },
         }
     }
 
-    /// A simulated recording whose first media file is catalogued, `queued`, on an `archiving` entry that
-    /// knows only that file. Returns the job and the file's size.
-    fn queued(d: &Subject, sim: &ZoomSim, name: &str) -> (DownloadMessage, u64) {
-        let mut spec = RecordingSpec::realistic(name, 64 * 1024);
+    /// A simulated recording whose largest media file (of `size` bytes at least) is catalogued, `queued`, on
+    /// an `archiving` entry that knows only that file.
+    fn queued_sized(d: &Subject, sim: &ZoomSim, name: &str, size: u64) -> (DownloadMessage, u64, SimRecording) {
+        let mut spec = RecordingSpec::realistic(name, size);
         spec.account_id = shared::fakes::ZOOM_ACCOUNT.into();
         let sim_rec = sim.add_recording(spec);
         let rec =
             shared::zoom::ingest::recording(sim_rec.recording_completed_body().as_bytes()).unwrap();
-        let file = rec.files[0].clone();
+        let file = rec
+            .files
+            .iter()
+            .filter(|f| f.kind.slug() != "transcript")
+            .max_by_key(|f| f.expected_size)
+            .unwrap()
+            .clone();
         let conn = connection(Vendor::Zoom);
         let mut entry = RecordingEntry::new(&rec, conn.tenant, conn.id.clone(), chrono::Utc::now());
         entry.state = RecordingState::Archiving;
@@ -301,32 +566,42 @@ mod tests {
                 connection_id: conn.id,
                 recording: key,
                 file_id: file.id,
+                continuation: 0,
             },
             size,
+            sim_rec,
         )
+    }
+
+    fn queued(d: &Subject, sim: &ZoomSim, name: &str) -> (DownloadMessage, u64) {
+        let (m, s, _) = queued_sized(d, sim, name, 64 * 1024);
+        (m, s)
     }
 
     async fn file(d: &Subject, msg: &DownloadMessage) -> FileEntry {
         d.catalog.list_files(&msg.recording).await.unwrap()[0].clone()
     }
 
+    fn sim_sha(sim_rec: &SimRecording, msg: &DownloadMessage) -> String {
+        sim_rec.file(msg.file_id.as_str()).unwrap().sha256.clone()
+    }
+
     #[tokio::test]
     async fn a_file_is_stored_verified_and_its_recording_archived_exactly_once() {
         let sim = ZoomSim::start().await.unwrap();
         let d = downloader();
-        let (msg, size) = queued(&d, &sim, "dl-ok");
+        let (msg, size, sim_rec) = queued_sized(&d, &sim, "dl-ok", 64 * 1024);
         d.handle(msg.clone(), &Invocation::now()).await.unwrap();
         let f = file(&d, &msg).await;
         assert_eq!(f.state, FileState::Archived);
         let stored = f.stored.unwrap();
         assert_eq!(stored.bytes, size);
+        assert_eq!(stored.sha256, sim_sha(&sim_rec, &msg));
         assert!(f.source.is_none(), "the token is dropped once archived");
-        let uploads = d.sink.uploads.lock().unwrap().clone();
-        assert_eq!(uploads.len(), 1);
-        assert!(uploads[0].completed);
-        let uploaded: usize = uploads[0].parts.iter().map(|(_, n)| n).sum();
-        assert_eq!(uploaded as u64, size);
-        assert_eq!(uploads[0].sha256.as_deref(), Some(stored.sha256.as_str()));
+        assert!(f.checkpoint.is_none(), "the checkpoint is dropped once archived");
+        let object = d.sink.object(&stored.key).unwrap();
+        assert_eq!(object.data().len() as u64, size);
+        assert_eq!(d.sink.sha256.lock().unwrap()[&stored.key], stored.sha256);
         let rec = d.catalog.entry(&msg.recording).unwrap();
         assert_eq!(rec.state, RecordingState::Archived);
         assert_eq!(d.archived.bodies().len(), 1);
@@ -351,30 +626,146 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_failure_that_heals_is_retried_one_that_cannot_is_recorded_and_dropped() {
+    async fn a_server_hiccup_heals_in_the_same_run_and_a_page_for_a_deleted_file_is_final() {
         let sim = ZoomSim::start().await.unwrap();
         let d = downloader();
         let (msg, _) = queued(&d, &sim, "dl-5xx");
-        sim.set_fault(msg.file_id.as_str(), Fault::ServerError { times: 1 });
-        let got = d.handle(msg.clone(), &Invocation::now()).await;
-        assert!(matches!(got, Err(Outcome::Retry(_))), "{got:?}");
-        let f = file(&d, &msg).await;
-        assert_eq!(f.state, FileState::Retrying);
-        assert!(f.last_error.unwrap().starts_with("http_status"));
-        // The redelivery succeeds.
+        sim.set_fault(msg.file_id.as_str(), Fault::ServerError { times: 2 });
         d.handle(msg.clone(), &Invocation::now()).await.unwrap();
         assert_eq!(file(&d, &msg).await.state, FileState::Archived);
+        assert_eq!(sim.stats(msg.file_id.as_str()).server_errors, 2);
 
-        let (msg, _) = queued(&d, &sim, "dl-html");
-        sim.set_fault(msg.file_id.as_str(), Fault::Html200);
+        // Deleted at Zoom: the webhook token gets a page, the API no longer lists the recording.
+        let (msg, _) = queued(&d, &sim, "dl-gone");
+        sim.set_fault(msg.file_id.as_str(), Fault::Deleted);
         let got = d.handle(msg.clone(), &Invocation::now()).await;
         assert!(matches!(got, Err(Outcome::Dropped(_))), "{got:?}");
         let f = file(&d, &msg).await;
         assert_eq!(f.state, FileState::Failed);
-        assert!(f.last_error.unwrap().starts_with("html_instead_of_media"));
+        assert!(
+            f.last_error.as_deref().unwrap().contains("no longer exists at Zoom"),
+            "{:?}",
+            f.last_error
+        );
+        assert_eq!(*d.zoom.calls.lock().unwrap(), 1, "asked the API once");
         let rec = d.catalog.entry(&msg.recording).unwrap();
         assert_eq!(rec.state, RecordingState::Failed);
         assert!(rec.failed_ids.contains(msg.file_id.as_str()));
+    }
+
+    #[tokio::test]
+    async fn a_refused_webhook_token_is_replaced_by_a_fresh_one_from_the_zoom_api() {
+        let sim = ZoomSim::start().await.unwrap();
+        let d = downloader();
+        let (msg, _, sim_rec) = queued_sized(&d, &sim, "dl-fresh", 64 * 1024);
+        // The webhook's token is revoked (an outage outlived it); Zoom's API hands out a new one.
+        sim.revoke_token(&sim_rec.download_token);
+        let fresh = sim_rec.with_fresh_token();
+        let listed =
+            shared::zoom::ingest::recording(fresh.recording_completed_body().as_bytes()).unwrap();
+        d.zoom
+            .recordings
+            .lock()
+            .unwrap()
+            .insert(sim_rec.uuid.clone(), listed);
+        d.handle(msg.clone(), &Invocation::now()).await.unwrap();
+        let f = file(&d, &msg).await;
+        assert_eq!(f.state, FileState::Archived);
+        assert_eq!(f.stored.unwrap().sha256, sim_sha(&sim_rec, &msg));
+        let stats = sim.stats(msg.file_id.as_str());
+        assert_eq!(stats.html_responses, 1, "the old token got the page once");
+        assert_eq!(stats.last_bearer.as_deref(), Some(fresh.download_token.as_str()));
+    }
+
+    #[tokio::test]
+    async fn a_file_not_listed_yet_is_retried_and_an_api_rate_limit_carries_its_wait() {
+        let sim = ZoomSim::start().await.unwrap();
+        let d = downloader();
+        let (msg, _, sim_rec) = queued_sized(&d, &sim, "dl-notyet", 64 * 1024);
+        sim.revoke_token(&sim_rec.download_token);
+        // The API lists the recording without this file yet.
+        let mut listed =
+            shared::zoom::ingest::recording(sim_rec.recording_completed_body().as_bytes()).unwrap();
+        listed.files.retain(|f| f.id != msg.file_id);
+        d.zoom
+            .recordings
+            .lock()
+            .unwrap()
+            .insert(sim_rec.uuid.clone(), listed);
+        let got = d.handle(msg.clone(), &Invocation::now()).await;
+        assert!(matches!(got, Err(Outcome::Retry(_))), "{got:?}");
+        let f = file(&d, &msg).await;
+        assert_eq!(f.state, FileState::Retrying);
+        assert!(f.last_error.unwrap().contains("(yet)"));
+    }
+
+    #[tokio::test]
+    async fn a_transfer_longer_than_an_invocation_continues_in_the_next_without_resending_parts() {
+        let sim = ZoomSim::start().await.unwrap();
+        let d = downloader();
+        let (first, size, sim_rec) = queued_sized(&d, &sim, "dl-long", 24 * 1024 * 1024);
+        assert!(size > 16 * 1024 * 1024, "{size}");
+        // Every invocation's deadline is already (almost) over: each stores one part, then continues.
+        let tight = || Invocation {
+            now: chrono::Utc::now(),
+            deadline: Some(chrono::Utc::now() + chrono::Duration::milliseconds(100)),
+        };
+        let mut msg = first.clone();
+        let mut runs = 0;
+        loop {
+            runs += 1;
+            assert!(runs < 20, "no progress");
+            d.handle(msg.clone(), &tight()).await.unwrap();
+            let f = file(&d, &msg).await;
+            if f.state == FileState::Archived {
+                break;
+            }
+            assert_eq!(f.state, FileState::Retrying);
+            let cp = f.checkpoint.clone().expect("a checkpoint");
+            assert_eq!(f.progress(), Some((cp.offset, Some(size))));
+            let sent = d.downloads.bodies();
+            msg = serde_json::from_str(sent.last().unwrap()).unwrap();
+            assert_eq!(msg.continuation, runs);
+        }
+        assert!(runs >= 3, "{runs}");
+        let stored = file(&d, &msg).await.stored.unwrap();
+        assert_eq!(stored.sha256, sim_sha(&sim_rec, &msg));
+        assert_eq!(d.sink.object(&stored.key).unwrap().data().len() as u64, size);
+        let uploads = d.sink.uploads.lock().unwrap().clone();
+        assert_eq!(uploads.len(), 1, "one multipart upload across invocations");
+        let mut numbers: Vec<u32> = uploads[0].sent.iter().map(|(n, _)| *n).collect();
+        let all = numbers.len();
+        numbers.dedup();
+        assert_eq!(numbers.len(), all, "no part sent twice: {:?}", uploads[0].sent);
+        // The CDN sent the file's bytes plus at most the partial parts dropped at each pause.
+        let served = sim.stats(msg.file_id.as_str()).bytes_served;
+        assert!(served < size + runs as u64 * 8 * 1024 * 1024, "{served}");
+        assert_eq!(d.archived.bodies().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_cdn_that_drops_the_connection_every_few_mebibytes_still_delivers_the_file() {
+        let sim = ZoomSim::start().await.unwrap();
+        let d = downloader();
+        let (msg, size, sim_rec) = queued_sized(&d, &sim, "dl-cuts", 24 * 1024 * 1024);
+        sim.set_fault(
+            msg.file_id.as_str(),
+            Fault::DropAfter {
+                bytes: 3 * 1024 * 1024,
+                times: u32::MAX,
+            },
+        );
+        d.handle(msg.clone(), &Invocation::now()).await.unwrap();
+        let f = file(&d, &msg).await;
+        assert_eq!(f.state, FileState::Archived);
+        assert_eq!(f.stored.unwrap().sha256, sim_sha(&sim_rec, &msg));
+        let stats = sim.stats(msg.file_id.as_str());
+        assert!(stats.dropped_connections >= 7, "{stats:?}");
+        assert!(
+            stats.bytes_served <= size + 64 * 1024,
+            "resumed from the last byte, not from a part boundary: {} for {size}",
+            stats.bytes_served
+        );
     }
 
     #[tokio::test]
@@ -387,5 +778,28 @@ mod tests {
         assert!(matches!(got, Err(Outcome::Retry(_))), "{got:?}");
         assert_eq!(sim.stats(msg.file_id.as_str()).complete_bodies, 0);
         assert_eq!(file(&d, &msg).await.state, FileState::Queued);
+    }
+
+    #[tokio::test]
+    async fn a_failed_archive_announcement_is_repeated_on_redelivery() {
+        let sim = ZoomSim::start().await.unwrap();
+        let d = downloader();
+        let (msg, _) = queued(&d, &sim, "dl-announce");
+        *d.archived.fail.lock().unwrap() = true;
+        let got = d.handle(msg.clone(), &Invocation::now()).await;
+        *d.archived.fail.lock().unwrap() = false;
+        assert!(matches!(got, Err(Outcome::Retry(_))), "{got:?}");
+        assert_eq!(file(&d, &msg).await.state, FileState::Archived);
+        assert_eq!(
+            d.catalog.entry(&msg.recording).unwrap().state,
+            RecordingState::Archiving,
+            "not marked archived before the announcement went out"
+        );
+        d.handle(msg.clone(), &Invocation::now()).await.unwrap();
+        assert_eq!(d.archived.bodies().len(), 1);
+        assert_eq!(
+            d.catalog.entry(&msg.recording).unwrap().state,
+            RecordingState::Archived
+        );
     }
 }

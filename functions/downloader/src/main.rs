@@ -4,6 +4,8 @@ use downloader::handler::Downloader;
 use downloader::settings::Settings;
 use shared::aws::{Clients, s3::S3Sink};
 use shared::settings::Env;
+use shared::transfer;
+use std::sync::Arc;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
@@ -12,12 +14,19 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let aws = Clients::load().await;
     let downloader = Downloader {
         config: aws.config(&settings.config_table),
-        catalog: aws.catalog(&settings.catalog_table),
+        catalog: Arc::new(aws.catalog(&settings.catalog_table)),
         sink: S3Sink::new(aws.s3.clone(), settings.media_bucket.clone()),
         archived: aws.queue(&settings.archived_queue_url),
+        downloads: aws.queue(&settings.download_queue_url),
         webex: aws.webex(),
+        zoom: aws.zoom(),
         lease: settings.lease,
         read_timeout: settings.read_timeout,
+        deadline_margin: settings.deadline_margin,
+        transfer: transfer::Settings {
+            parts_in_flight: settings.parts_in_flight,
+            ..transfer::Settings::default()
+        },
     };
     shared::batch::serve(&downloader).await
 }

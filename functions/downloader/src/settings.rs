@@ -11,8 +11,12 @@ pub struct Settings {
     pub catalog_table: String,
     pub media_bucket: String,
     pub archived_queue_url: String,
+    /// The download queue itself, for continuations.
+    pub download_queue_url: String,
     pub lease: Duration,
     pub read_timeout: Duration,
+    pub deadline_margin: Duration,
+    pub parts_in_flight: usize,
 }
 
 impl Settings {
@@ -22,21 +26,37 @@ impl Settings {
             catalog_table: env.required("CATALOG_TABLE")?,
             media_bucket: env.required("MEDIA_BUCKET")?,
             archived_queue_url: env.required("ARCHIVED_QUEUE_URL")?,
+            download_queue_url: env.required("DOWNLOAD_QUEUE_URL")?,
             lease: env.secs("LEASE_SECS", 960, 1..=5400)?,
             read_timeout: env.secs("READ_TIMEOUT_SECS", 60, 1..=600)?,
+            deadline_margin: env.secs("DEADLINE_MARGIN_SECS", 60, 1..=600)?,
+            parts_in_flight: parts_in_flight(env)?,
         })
     }
+}
+
+/// `PARTS_IN_FLIGHT`: parts uploading at once (1..=16, default 2). Memory grows by one part size each.
+fn parts_in_flight(env: &Env) -> Result<usize, SettingError> {
+    let n: usize = env.parsed("PARTS_IN_FLIGHT", 2)?;
+    if !(1..=16).contains(&n) {
+        return Err(SettingError {
+            name: "PARTS_IN_FLIGHT".into(),
+            reason: format!("{n} is outside 1..=16"),
+        });
+    }
+    Ok(n)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const BASE: [(&str, &str); 4] = [
+    const BASE: [(&str, &str); 5] = [
         ("CONFIG_TABLE", "c"),
         ("CATALOG_TABLE", "k"),
         ("MEDIA_BUCKET", "b"),
         ("ARCHIVED_QUEUE_URL", "q"),
+        ("DOWNLOAD_QUEUE_URL", "d"),
     ];
 
     #[test]
@@ -49,5 +69,9 @@ mod tests {
         assert_eq!(e.name, "LEASE_SECS");
         let e = Settings::from_env(&Env::from_pairs(&BASE[1..])).unwrap_err();
         assert_eq!(e.name, "CONFIG_TABLE");
+        let mut pairs = BASE.to_vec();
+        pairs.push(("PARTS_IN_FLIGHT", "0"));
+        let e = Settings::from_env(&Env::from_pairs(&pairs)).unwrap_err();
+        assert_eq!(e.name, "PARTS_IN_FLIGHT");
     }
 }

@@ -81,6 +81,7 @@ impl<C: ConfigStore + UserDirectory, K: OwnerCatalog, Q: Queue, A: AttendeeSourc
                     connection_id: conn.id.clone(),
                     recording: msg.recording.clone(),
                     file_id: file_id.clone(),
+                    continuation: 0,
                 },
             )
             .await?;

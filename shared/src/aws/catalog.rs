@@ -79,8 +79,8 @@ fn state_in<S: serde::Serialize>(prefix: &str, states: &[S]) -> Result<(String, 
     Ok((cond, values))
 }
 
-/// The condition of a file step, translated from the domain's rule. Uses `:now` (lease) and `:t` (source
-/// freshness), which the caller supplies where the step needs them.
+/// The condition of a file step, translated from the domain's rule. Uses `:now` (lease), `:t` (source
+/// freshness) and `:lease` (the caller's own lease), which the caller supplies where the step needs them.
 fn file_condition(step: FileStep) -> Result<(String, Values), Error> {
     if step.from().is_empty() {
         return Ok(("attribute_not_exists(pk)".into(), vec![]));
@@ -92,6 +92,9 @@ fn file_condition(step: FileStep) -> Result<(String, Values), Error> {
     }
     if step.needs_fresher_source() {
         cond = format!("attribute_exists(pk) AND ({cond}) AND source_issued_at_ms < :t");
+    }
+    if step.needs_own_lease() {
+        cond = format!("({cond}) AND lease_until_ms = :lease");
     }
     Ok((cond, values))
 }
@@ -474,11 +477,33 @@ impl TransferCatalog for DynamoCatalog {
             key,
             file_id,
             FileStep::Complete,
-            "SET #st = :to, #sto = :s REMOVE #src, lease_until_ms, last_error",
+            "SET #st = :to, #sto = :s REMOVE #src, lease_until_ms, last_error, checkpoint",
             vec![(":s", to_av(stored)?)],
         )
         .await?;
         Ok(())
+    }
+
+    async fn checkpoint(
+        &self,
+        key: &RecordingKey,
+        file_id: &FileId,
+        lease_until_ms: i64,
+        checkpoint: &Checkpoint,
+    ) -> Result<bool, Error> {
+        Ok(self
+            .file_step(
+                key,
+                file_id,
+                FileStep::Checkpoint,
+                "SET checkpoint = :cp",
+                vec![
+                    (":cp", to_av(checkpoint)?),
+                    (":lease", to_av(&lease_until_ms)?),
+                ],
+            )
+            .await?
+            .is_some())
     }
 
     async fn retry_later(
@@ -504,7 +529,7 @@ impl TransferCatalog for DynamoCatalog {
                 key,
                 file_id,
                 FileStep::Fail,
-                "SET #st = :to, last_error = :e REMOVE lease_until_ms, #src",
+                "SET #st = :to, last_error = :e REMOVE lease_until_ms, #src, checkpoint",
                 vec![(":e", s(error))],
             )
             .await?;

@@ -1,5 +1,8 @@
-//! AWS SDK errors into [`Error`]: throttling, timeouts, dispatch failures and 5xx are retryable; validation
-//! errors, missing resources and the like are not. The SDK error is kept as the source.
+//! AWS SDK errors into [`Error`]: throttling, timeouts, dispatch failures and 5xx are retryable, and so are
+//! access and KMS refusals (during a deploy, a role's new policy or a key grant takes a while to reach every
+//! region endpoint; a real misconfiguration ends in the dead-letter queue and the sweep's report, not in a
+//! silently dropped message). Validation errors, missing resources and the like are not. The SDK error is kept
+//! as the source.
 
 use crate::error::{Class, Error, Kind};
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
@@ -18,7 +21,24 @@ fn retryable_code(code: &str) -> bool {
                 | "SlowDown"
                 | "TransactionConflict"
                 | "RequestTimeout"
+                | "AccessDenied"
+                | "AccessDeniedException"
+                | "ExpiredToken"
+                | "ExpiredTokenException"
+                | "UnrecognizedClientException"
+                | "InvalidAccessKeyId"
+                | "SignatureDoesNotMatch"
         )
+        || code.starts_with("KMS")
+        || code.starts_with("Kms")
+}
+
+/// Service error codes that mean "no such thing".
+fn missing_code(code: &str) -> bool {
+    matches!(
+        code,
+        "NoSuchUpload" | "NoSuchKey" | "NotFound" | "ResourceNotFoundException" | "NoSuchBucket"
+    )
 }
 
 /// Classifies an AWS SDK error.
@@ -42,7 +62,12 @@ where
     R: std::fmt::Debug + Send + Sync + 'static,
 {
     let message = aws_sdk_dynamodb::error::DisplayErrorContext(&err).to_string();
-    Error::new(classify_sdk(&err), Kind::Aws, message)
+    let missing = err
+        .as_service_error()
+        .and_then(|e| e.code())
+        .is_some_and(missing_code);
+    let kind = if missing { Kind::NotFound } else { Kind::Aws };
+    Error::new(classify_sdk(&err), kind, message)
         .op(op)
         .caused_by(err)
 }

@@ -45,6 +45,10 @@ impl Clients {
     pub fn webex(&self) -> crate::webex::HttpWebexConnections {
         webex_connections(&self.sdk)
     }
+    /// The Zoom API clients: Server-to-Server OAuth credentials read from Secrets Manager.
+    pub fn zoom(&self) -> crate::zoom::api::HttpZoomConnections {
+        zoom_connections(&self.sdk)
+    }
 }
 
 /// Loads the shared SDK configuration once (region, credentials, and `AWS_ENDPOINT_URL` for local stacks).
@@ -58,6 +62,16 @@ pub fn s3_client(conf: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
         aws_sdk_s3::config::Builder::from(conf)
             .force_path_style(true)
             .build(),
+    )
+}
+
+/// The Zoom API clients of a function: credentials read from Secrets Manager.
+pub fn zoom_connections(conf: &aws_config::SdkConfig) -> crate::zoom::api::HttpZoomConnections {
+    crate::zoom::api::HttpZoomConnections::new(
+        std::sync::Arc::new(secrets::SecretsManager::new(
+            aws_sdk_secretsmanager::Client::new(conf),
+        )),
+        crate::zoom::api::RetryPolicy::default(),
     )
 }
 

@@ -1,15 +1,13 @@
 //! S3 adapter of [`ObjectSink`]: multipart uploads into the media bucket.
 
 use crate::aws::error::sdk_error;
+use crate::catalog::PartDone;
 use crate::error::Error;
 use crate::ports::{MultipartUpload, ObjectSink, ObjectTarget};
 use async_trait::async_trait;
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, MetadataDirective, Tag, Tagging};
+use aws_sdk_s3::types::{ChecksumAlgorithm, CompletedMultipartUpload, CompletedPart, Tag, Tagging};
 use bytes::Bytes;
-
-/// Objects up to this size get the SHA-256 into their metadata by a server-side copy onto themselves.
-pub const MAX_COPY_OBJECT: u64 = 5 * 1024 * 1024 * 1024;
 
 #[derive(Clone, Debug)]
 pub struct S3Sink {
@@ -45,7 +43,9 @@ impl ObjectSink for S3Sink {
             .create_multipart_upload()
             .bucket(&self.bucket)
             .key(&target.key)
-            .content_type(&target.content_type);
+            .content_type(&target.content_type)
+            // Each part carries its CRC32, which S3 checks on arrival and again when completing.
+            .checksum_algorithm(ChecksumAlgorithm::Crc32);
         for (k, v) in &target.metadata {
             req = req.metadata(k, v);
         }
@@ -56,20 +56,37 @@ impl ObjectSink for S3Sink {
         let upload_id = out
             .upload_id
             .ok_or_else(|| Error::transient("CreateMultipartUpload returned no upload id"))?;
-        Ok(Box::new(S3Upload {
+        Ok(self.resume(target, &upload_id))
+    }
+
+    fn resume(&self, target: &ObjectTarget, upload_id: &str) -> Box<dyn MultipartUpload> {
+        Box::new(S3Upload {
             client: self.client.clone(),
             bucket: self.bucket.clone(),
             key: target.key.clone(),
-            upload_id,
-        }))
+            upload_id: upload_id.to_owned(),
+        })
     }
 
-    async fn record_sha256(
-        &self,
-        target: &ObjectTarget,
-        sha256: &str,
-        size: u64,
-    ) -> Result<Option<String>, Error> {
+    async fn stored(&self, key: &str) -> Result<Option<(u64, String)>, Error> {
+        match self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(h) => Ok(Some((
+                h.content_length.unwrap_or_default().max(0) as u64,
+                h.e_tag.unwrap_or_default(),
+            ))),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => Ok(None),
+            Err(e) => Err(sdk_error("HeadObject", e)),
+        }
+    }
+
+    async fn record_sha256(&self, target: &ObjectTarget, sha256: &str) -> Result<(), Error> {
         let tag = Tag::builder()
             .key("sha256")
             .value(sha256)
@@ -88,44 +105,18 @@ impl ObjectSink for S3Sink {
             .send()
             .await
             .map_err(|e| sdk_error("PutObjectTagging", e))?;
-        if size <= MAX_COPY_OBJECT {
-            let source = format!(
-                "{}/{}",
-                self.bucket,
-                percent_encoding::utf8_percent_encode(&target.key, COPY_SOURCE)
-            );
-            let mut req = self
-                .client
-                .copy_object()
-                .bucket(&self.bucket)
-                .key(&target.key)
-                .copy_source(source)
-                .metadata_directive(MetadataDirective::Replace)
-                .content_type(&target.content_type)
-                .metadata("sha256", sha256);
-            for (k, v) in &target.metadata {
-                req = req.metadata(k, v);
-            }
-            let out = req
-                .send()
-                .await
-                .map_err(|e| sdk_error("CopyObject(metadata)", e))?;
-            return Ok(out.copy_object_result.and_then(|r| r.e_tag));
-        }
-        Ok(None)
+        Ok(())
     }
 }
 
-const COPY_SOURCE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-    .remove(b'/')
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~');
-
 #[async_trait]
 impl MultipartUpload for S3Upload {
-    async fn upload_part(&self, number: u32, bytes: Bytes) -> Result<String, Error> {
+    fn id(&self) -> &str {
+        &self.upload_id
+    }
+
+    async fn upload_part(&self, number: u32, bytes: Bytes) -> Result<PartDone, Error> {
+        let len = bytes.len() as u64;
         let out = self
             .client
             .upload_part()
@@ -133,22 +124,35 @@ impl MultipartUpload for S3Upload {
             .key(&self.key)
             .upload_id(&self.upload_id)
             .part_number(number as i32)
-            .content_length(bytes.len() as i64)
+            .content_length(len as i64)
+            .checksum_algorithm(ChecksumAlgorithm::Crc32)
             .body(ByteStream::from(bytes))
+            .customize()
+            // The body is not hashed a second time for the signature: TLS protects it on the way and the
+            // part's CRC32 (computed once by the SDK, checked by S3) guards its integrity.
+            .disable_payload_signing()
             .send()
             .await
             .map_err(|e| sdk_error("UploadPart", e))?;
-        out.e_tag
-            .ok_or_else(|| Error::transient("UploadPart returned no ETag"))
+        let etag = out
+            .e_tag
+            .ok_or_else(|| Error::transient("UploadPart returned no ETag"))?;
+        Ok(PartDone {
+            etag,
+            crc32: out.checksum_crc32,
+            bytes: len,
+        })
     }
 
-    async fn complete(&self, parts: Vec<(u32, String)>) -> Result<String, Error> {
+    async fn complete(&self, parts: &[PartDone]) -> Result<String, Error> {
         let parts = parts
-            .into_iter()
-            .map(|(n, etag)| {
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
                 CompletedPart::builder()
-                    .part_number(n as i32)
-                    .e_tag(etag)
+                    .part_number(i as i32 + 1)
+                    .e_tag(&p.etag)
+                    .set_checksum_crc32(p.crc32.clone())
                     .build()
             })
             .collect();

@@ -215,6 +215,9 @@ pub struct FileEntry {
     pub lease_until_ms: Option<i64>,
     pub last_error: Option<String>,
     pub stored: Option<StoredObject>,
+    /// How far an unfinished transfer got, so the next invocation continues it (see [`Checkpoint`]).
+    #[serde(default)]
+    pub checkpoint: Option<Checkpoint>,
 }
 
 impl FileEntry {
@@ -239,8 +242,48 @@ impl FileEntry {
             lease_until_ms: None,
             last_error: None,
             stored: None,
+            checkpoint: None,
         }
     }
+
+    /// Bytes stored so far and the size, if known: the progress an admin sees while a file transfers.
+    pub fn progress(&self) -> Option<(u64, Option<u64>)> {
+        self.checkpoint
+            .as_ref()
+            .map(|c| (c.offset, c.size.or(self.expected_size)))
+    }
+}
+
+/// A multipart upload in progress, as durable as the parts it lists: written after each part, read by the
+/// next invocation to continue where this one stopped. Parts are never sent twice; the SHA-256 of the whole
+/// object comes from the hash state saved with the last part (the hash continues exactly where it stopped).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    pub upload_id: String,
+    pub part_size: u64,
+    /// The uploaded parts in order: part number `i + 1` is `parts[i]`.
+    pub parts: Vec<PartDone>,
+    /// Bytes in those parts: where the next request starts (`Range: bytes=offset-`).
+    pub offset: u64,
+    /// The file's size, when the vendor announced it or a response told it.
+    pub size: Option<u64>,
+    /// The SHA-256 state after `offset` bytes (opaque to the domain; the transfer adapter encodes it).
+    pub sha256_state: String,
+    pub updated_at_ms: i64,
+}
+
+/// One uploaded part: what completing the upload needs. Short field names keep a 4,000-part checkpoint well
+/// under DynamoDB's 400 KB item limit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartDone {
+    #[serde(rename = "e")]
+    pub etag: String,
+    /// The part's CRC32 (base64) as the store computed it, when it reports one.
+    #[serde(rename = "c", default, skip_serializing_if = "Option::is_none")]
+    pub crc32: Option<String>,
+    /// Bytes in the part.
+    #[serde(rename = "n")]
+    pub bytes: u64,
 }
 
 /// What the downloader put in S3, verified.
@@ -326,21 +369,31 @@ pub trait TransferCatalog: Send + Sync {
         now_ms: i64,
         lease_ms: i64,
     ) -> Result<Lease, Error>;
-    /// `downloading` → `archived`, recording what was stored; drops the download source.
+    /// `downloading` → `archived`, recording what was stored; drops the download source and the checkpoint.
     async fn complete(
         &self,
         key: &RecordingKey,
         file_id: &FileId,
         stored: &StoredObject,
     ) -> Result<(), Error>;
-    /// `downloading` → `retrying` (the queue will redeliver).
+    /// Saves how far the transfer got, while `downloading` under the lease that ends at `lease_until_ms` (ours).
+    /// `false` if the lease is no longer ours (expired and taken over): stop.
+    async fn checkpoint(
+        &self,
+        key: &RecordingKey,
+        file_id: &FileId,
+        lease_until_ms: i64,
+        checkpoint: &Checkpoint,
+    ) -> Result<bool, Error>;
+    /// `downloading` → `retrying` (the queue will redeliver). Keeps the checkpoint.
     async fn retry_later(
         &self,
         key: &RecordingKey,
         file_id: &FileId,
         error: &str,
     ) -> Result<(), Error>;
-    /// `downloading` → `failed` for good; the recording becomes `failed`.
+    /// `downloading` → `failed` for good (the checkpoint is dropped: its upload was aborted); the recording
+    /// becomes `failed`.
     async fn fail(&self, key: &RecordingKey, file_id: &FileId, error: &str) -> Result<(), Error>;
     /// Adds the file to the recording's done set; returns the recording as it is now.
     async fn mark_done(

@@ -57,6 +57,8 @@ pub struct Error {
     op: Option<String>,
     message: String,
     source: Option<Source>,
+    /// How long the other side asked us to wait (`Retry-After`), for a retryable failure.
+    retry_after: Option<std::time::Duration>,
 }
 
 impl Error {
@@ -67,6 +69,7 @@ impl Error {
             op: None,
             message: message.to_string(),
             source: None,
+            retry_after: None,
         }
     }
     /// A failure that can heal by itself.
@@ -99,8 +102,17 @@ impl Error {
         self.source = Some(Box::new(source));
         self
     }
+    /// Records how long the other side asked us to wait before trying again.
+    pub fn wait(mut self, after: std::time::Duration) -> Self {
+        self.retry_after = Some(after);
+        self
+    }
     pub fn class(&self) -> Class {
         self.class
+    }
+    /// The wait the other side asked for, if any (only meaningful for a retryable failure).
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        self.retry_after
     }
     pub fn kind(&self) -> Kind {
         self.kind

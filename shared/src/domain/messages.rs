@@ -26,12 +26,20 @@ pub struct ResolveOwnerMessage {
     pub file_ids: Vec<FileId>,
 }
 
-/// Download queue: owner resolver → downloader, one file each.
+/// Download queue: owner resolver → downloader, one file each; also the downloader's own continuation of a
+/// transfer that did not fit in one invocation (`continuation` > 0), and the sweep's re-drive.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DownloadMessage {
     pub connection_id: ConnectionId,
     pub recording: RecordingKey,
     pub file_id: FileId,
+    /// How many invocations this transfer already took (0 for the first).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub continuation: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// Archived queue: downloader → deletion scheduler, once every known file of a recording is in S3.

@@ -1,6 +1,7 @@
 //! Narrow ports to the outside world, one per capability. AWS adapters live in [`crate::aws`], in-memory
 //! fakes in [`crate::fakes`] (feature `fakes`).
 
+use crate::catalog::PartDone;
 use crate::config::{Connection, User};
 use crate::error::Error;
 use crate::ids::{ConnectionId, Email, TenantId, Vendor};
@@ -111,26 +112,27 @@ pub struct ObjectTarget {
 /// A multipart upload in progress.
 #[async_trait]
 pub trait MultipartUpload: Send + Sync {
-    /// Uploads part `number` (1-based); returns its ETag.
-    async fn upload_part(&self, number: u32, bytes: Bytes) -> Result<String, Error>;
-    /// Completes with the parts' ETags in order; returns the object's ETag.
-    async fn complete(&self, parts: Vec<(u32, String)>) -> Result<String, Error>;
+    /// The store's id of the upload, kept in the checkpoint to continue it later.
+    fn id(&self) -> &str;
+    /// Uploads part `number` (1-based); returns what completing needs (ETag, the part's checksum).
+    async fn upload_part(&self, number: u32, bytes: Bytes) -> Result<PartDone, Error>;
+    /// Completes with every part in order (part `i + 1` is `parts[i]`); returns the object's ETag. An upload
+    /// that no longer exists fails with [`crate::error::Kind::NotFound`].
+    async fn complete(&self, parts: &[PartDone]) -> Result<String, Error>;
     async fn abort(&self) -> Result<(), Error>;
 }
 
-/// Starts multipart uploads into the media bucket.
+/// Starts and continues multipart uploads into the media bucket.
 #[async_trait]
 pub trait ObjectSink: Send + Sync {
     fn bucket(&self) -> &str;
     async fn start(&self, target: &ObjectTarget) -> Result<Box<dyn MultipartUpload>, Error>;
-    /// Records the SHA-256, known only at the end of the stream, on the finished object: always as the object
-    /// tag `sha256`, and for objects up to 5 GiB also in the metadata (`x-amz-meta-sha256`, by copying the
-    /// object onto itself with the full metadata of `target`). Returns the object's new ETag when the copy
-    /// changed it.
-    async fn record_sha256(
-        &self,
-        target: &ObjectTarget,
-        sha256: &str,
-        size: u64,
-    ) -> Result<Option<String>, Error>;
+    /// The upload `upload_id`, started earlier (perhaps by another invocation), to continue. A part sent to an
+    /// upload that no longer exists fails with [`crate::error::Kind::NotFound`].
+    fn resume(&self, target: &ObjectTarget, upload_id: &str) -> Box<dyn MultipartUpload>;
+    /// The size and ETag of the stored object at `key`, if there is one.
+    async fn stored(&self, key: &str) -> Result<Option<(u64, String)>, Error>;
+    /// Records the SHA-256, known only at the end of the stream, on the finished object as its tag `sha256`
+    /// (tagging neither copies the bytes nor changes the ETag).
+    async fn record_sha256(&self, target: &ObjectTarget, sha256: &str) -> Result<(), Error>;
 }

@@ -17,6 +17,8 @@ pub enum FileStep {
     Queue,
     /// The downloader takes the lease (also from a holder whose lease expired: it is dead).
     Acquire,
+    /// How far the transfer got, saved by the lease holder (the state is unchanged).
+    Checkpoint,
     /// Stored and verified.
     Complete,
     /// A failure that can heal: the queue redelivers.
@@ -34,11 +36,12 @@ const PENDING: [FileState; 4] = [
 ];
 
 impl FileStep {
-    pub const ALL: [FileStep; 7] = [
+    pub const ALL: [FileStep; 8] = [
         FileStep::Create,
         FileStep::RefreshSource,
         FileStep::Queue,
         FileStep::Acquire,
+        FileStep::Checkpoint,
         FileStep::Complete,
         FileStep::RetryLater,
         FileStep::Fail,
@@ -51,6 +54,7 @@ impl FileStep {
             FileStep::RefreshSource => "refresh_source",
             FileStep::Queue => "mark_queued",
             FileStep::Acquire => "acquire",
+            FileStep::Checkpoint => "checkpoint",
             FileStep::Complete => "complete",
             FileStep::RetryLater => "retry_later",
             FileStep::Fail => "fail",
@@ -73,13 +77,21 @@ impl FileStep {
             FileStep::RefreshSource => &PENDING,
             FileStep::Queue => &[FileState::Planned],
             FileStep::Acquire => &[FileState::Planned, FileState::Queued, FileState::Retrying],
-            FileStep::Complete | FileStep::RetryLater | FileStep::Fail => &[FileState::Downloading],
+            FileStep::Checkpoint
+            | FileStep::Complete
+            | FileStep::RetryLater
+            | FileStep::Fail => &[FileState::Downloading],
         }
     }
 
     /// Whether a file `downloading` under an expired lease may also take this step (its holder is dead).
     pub fn takes_over_expired_lease(self) -> bool {
         self == FileStep::Acquire
+    }
+
+    /// Whether only the holder of the current lease may take the step (its lease end must be the stored one).
+    pub fn needs_own_lease(self) -> bool {
+        self == FileStep::Checkpoint
     }
 
     /// Whether the step also needs the new source to be fresher than the stored one.
@@ -94,6 +106,7 @@ impl FileStep {
             FileStep::RefreshSource => None,
             FileStep::Queue => Some(FileState::Queued),
             FileStep::Acquire => Some(FileState::Downloading),
+            FileStep::Checkpoint => None,
             FileStep::Complete => Some(FileState::Archived),
             FileStep::RetryLater => Some(FileState::Retrying),
             FileStep::Fail => Some(FileState::Failed),
@@ -109,11 +122,13 @@ pub struct FileFacts {
     pub source_issued_at_ms: i64,
 }
 
-/// What the step brings: the time, and for [`FileStep::RefreshSource`] when the new source was issued.
+/// What the step brings: the time, for [`FileStep::RefreshSource`] when the new source was issued, and for a
+/// step that needs its own lease the end of the lease the caller holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct StepInput {
     pub now_ms: i64,
     pub issued_at_ms: i64,
+    pub lease_until_ms: i64,
 }
 
 /// Whether `step` may be taken on `file` (`None`: absent).
@@ -125,7 +140,9 @@ pub fn file_allows(step: FileStep, file: Option<&FileFacts>, input: StepInput) -
         || (step.takes_over_expired_lease()
             && f.state == FileState::Downloading
             && f.lease_until_ms.is_some_and(|until| until < input.now_ms));
-    by_state && (!step.needs_fresher_source() || f.source_issued_at_ms < input.issued_at_ms)
+    by_state
+        && (!step.needs_fresher_source() || f.source_issued_at_ms < input.issued_at_ms)
+        && (!step.needs_own_lease() || f.lease_until_ms == Some(input.lease_until_ms))
 }
 
 /// Why a lease was not granted, from the file's state (`None`: absent).
@@ -249,6 +266,9 @@ pub fn file_table() -> String {
         if step.needs_fresher_source() {
             from.push_str(" (and the new source is fresher)");
         }
+        if step.needs_own_lease() {
+            from.push_str(" (under the caller's own lease)");
+        }
         let to = step.to().map_or("(unchanged)", FileState::as_str);
         t.push_str(&format!(
             "| `{}` | {} | {from} | {to} |\n",
@@ -295,6 +315,7 @@ mod tests {
     const NOW: StepInput = StepInput {
         now_ms: 1_000,
         issued_at_ms: 200,
+        lease_until_ms: 5_000,
     };
 
     #[test]
@@ -323,6 +344,19 @@ mod tests {
             Lease::Finished(FileState::Failed)
         );
         assert_eq!(lease_refused(Some(FileState::Downloading)), Lease::Busy);
+    }
+
+    #[test]
+    fn only_the_holder_of_the_live_lease_checkpoints() {
+        let mine = file(FileState::Downloading, Some(5_000));
+        assert!(file_allows(FileStep::Checkpoint, Some(&mine), NOW));
+        // Taken over by another worker (a new lease end), or no longer downloading: refused.
+        let theirs = file(FileState::Downloading, Some(9_000));
+        assert!(!file_allows(FileStep::Checkpoint, Some(&theirs), NOW));
+        for s in [FileState::Retrying, FileState::Archived, FileState::Failed] {
+            assert!(!file_allows(FileStep::Checkpoint, Some(&file(s, Some(5_000))), NOW));
+        }
+        assert_eq!(FileStep::Checkpoint.to(), None, "the state is unchanged");
     }
 
     #[test]

@@ -327,9 +327,29 @@ impl TransferCatalog for MemoryCatalog {
             |f| {
                 f.stored = Some(stored.clone());
                 (f.source, f.lease_until_ms, f.last_error) = (None, None, None);
+                f.checkpoint = None;
             },
         );
         Ok(())
+    }
+
+    async fn checkpoint(
+        &self,
+        key: &RecordingKey,
+        file_id: &FileId,
+        lease_until_ms: i64,
+        checkpoint: &Checkpoint,
+    ) -> Result<bool, Error> {
+        self.check("checkpoint")?;
+        let input = StepInput {
+            lease_until_ms,
+            ..Default::default()
+        };
+        Ok(self
+            .file_step(key, file_id, FileStep::Checkpoint, input, |f| {
+                f.checkpoint = Some(checkpoint.clone());
+            })
+            .is_some())
     }
 
     async fn retry_later(
@@ -356,7 +376,7 @@ impl TransferCatalog for MemoryCatalog {
         self.check("fail")?;
         let applied = self.file_step(key, file_id, FileStep::Fail, StepInput::default(), |f| {
             f.last_error = Some(error.to_owned());
-            (f.lease_until_ms, f.source) = (None, None);
+            (f.lease_until_ms, f.source, f.checkpoint) = (None, None, None);
         });
         if applied.is_none() {
             // Another worker finished the file meanwhile; the recording is not ours to fail.

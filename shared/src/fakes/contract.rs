@@ -99,6 +99,22 @@ fn stored() -> StoredObject {
     }
 }
 
+fn checkpoint() -> Checkpoint {
+    Checkpoint {
+        upload_id: "u-1".into(),
+        part_size: 8 * 1024 * 1024,
+        parts: vec![PartDone {
+            etag: "\"e1\"".into(),
+            crc32: Some("AAAAAA==".into()),
+            bytes: 8 * 1024 * 1024,
+        }],
+        offset: 8 * 1024 * 1024,
+        size: Some(20 * 1024 * 1024),
+        sha256_state: "c3RhdGU=".into(),
+        updated_at_ms: NOW_MS,
+    }
+}
+
 /// Where a file starts: absent, or a state with its lease.
 fn file_starts() -> Vec<Option<(FileState, Option<i64>)>> {
     vec![
@@ -148,6 +164,7 @@ where
         let input = StepInput {
             now_ms: NOW_MS,
             issued_at_ms: FRESH_ISSUED,
+            lease_until_ms: LIVE_LEASE,
         };
         let expected = state::file_allows(step, facts.as_ref(), input);
         let after = IngestCatalog::get_file(catalog, &key, &id)
@@ -259,6 +276,12 @@ where
             catalog.acquire(key, id, NOW_MS, 1_000).await?,
             Lease::Acquired(_)
         ),
+        FileStep::Checkpoint => {
+            let cp = checkpoint();
+            let applied = catalog.checkpoint(key, id, LIVE_LEASE, &cp).await?;
+            let stored = IngestCatalog::get_file(catalog, key, id).await?;
+            applied && stored.is_some_and(|f| f.checkpoint == Some(cp))
+        }
         FileStep::Complete => {
             catalog.complete(key, id, &stored()).await?;
             IngestCatalog::get_file(catalog, key, id)

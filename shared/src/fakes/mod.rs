@@ -196,25 +196,70 @@ impl UserDirectory for MemoryConfig {
 /// What a [`MemorySink`] saw of one upload.
 #[derive(Debug, Default, Clone)]
 pub struct UploadRecord {
+    pub id: String,
     pub key: String,
-    pub parts: Vec<(u32, usize)>,
-    pub data: Vec<u8>,
+    /// The parts as stored now, by number (a part sent again replaces the earlier one).
+    pub parts: std::collections::BTreeMap<u32, Bytes>,
+    /// Every part upload in the order they arrived: (number, bytes).
+    pub sent: Vec<(u32, usize)>,
     pub completed: bool,
     pub aborted: bool,
-    pub sha256: Option<String>,
     pub metadata: Vec<(String, String)>,
 }
 
-/// An object sink in memory. `fail_part` makes that part number fail transiently.
+impl UploadRecord {
+    /// The bytes of the object (its parts in order).
+    pub fn data(&self) -> Vec<u8> {
+        self.parts.values().flat_map(|b| b.iter().copied()).collect()
+    }
+}
+
+/// An object sink in memory, keeping every upload and its parts. `fail_part` makes that part number fail
+/// transiently; `fail_parts_from` fails every part from that number on (an outage).
 #[derive(Default, Clone)]
 pub struct MemorySink {
     pub uploads: Arc<Mutex<Vec<UploadRecord>>>,
+    /// Object tags `sha256` by key.
+    pub sha256: Arc<Mutex<HashMap<String, String>>>,
     pub fail_part: Option<u32>,
 }
 
+impl MemorySink {
+    /// The upload with this id.
+    pub fn upload(&self, id: &str) -> Option<UploadRecord> {
+        self.uploads
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|u| u.id == id)
+            .cloned()
+    }
+
+    /// The completed object at `key`.
+    pub fn object(&self, key: &str) -> Option<UploadRecord> {
+        self.uploads
+            .lock()
+            .unwrap()
+            .iter()
+            .rev()
+            .find(|u| u.key == key && u.completed)
+            .cloned()
+    }
+}
+
 struct MemoryUpload {
-    index: usize,
+    id: String,
     sink: MemorySink,
+}
+
+impl MemoryUpload {
+    fn with<T>(&self, f: impl FnOnce(&mut UploadRecord) -> Result<T, Error>) -> Result<T, Error> {
+        let mut u = self.sink.uploads.lock().unwrap();
+        match u.iter_mut().find(|r| r.id == self.id) {
+            Some(rec) if !rec.completed && !rec.aborted => f(rec),
+            _ => Err(Error::permanent("NoSuchUpload").kind_of(crate::error::Kind::NotFound)),
+        }
+    }
 }
 
 #[async_trait]
@@ -224,60 +269,119 @@ impl ObjectSink for MemorySink {
     }
     async fn start(&self, target: &ObjectTarget) -> Result<Box<dyn MultipartUpload>, Error> {
         let mut u = self.uploads.lock().unwrap();
+        let id = format!("upload-{}", u.len() + 1);
         u.push(UploadRecord {
+            id: id.clone(),
             key: target.key.clone(),
             metadata: target.metadata.clone(),
             ..Default::default()
         });
         Ok(Box::new(MemoryUpload {
-            index: u.len() - 1,
+            id,
             sink: self.clone(),
         }))
     }
-    async fn record_sha256(
-        &self,
-        target: &ObjectTarget,
-        sha256: &str,
-        _size: u64,
-    ) -> Result<Option<String>, Error> {
-        let mut u = self.uploads.lock().unwrap();
-        let rec = u
-            .iter_mut()
-            .rev()
-            .find(|r| r.key == target.key && r.completed)
-            .ok_or_else(|| Error::permanent("no such object"))?;
-        rec.sha256 = Some(sha256.to_owned());
-        Ok(None)
+    fn resume(&self, _target: &ObjectTarget, upload_id: &str) -> Box<dyn MultipartUpload> {
+        Box::new(MemoryUpload {
+            id: upload_id.to_owned(),
+            sink: self.clone(),
+        })
+    }
+    async fn stored(&self, key: &str) -> Result<Option<(u64, String)>, Error> {
+        Ok(self
+            .object(key)
+            .map(|o| (o.data().len() as u64, format!("\"multipart-{}\"", o.parts.len()))))
+    }
+    async fn record_sha256(&self, target: &ObjectTarget, sha256: &str) -> Result<(), Error> {
+        if self.object(&target.key).is_none() {
+            return Err(Error::permanent("no such object").kind_of(crate::error::Kind::NotFound));
+        }
+        self.sha256
+            .lock()
+            .unwrap()
+            .insert(target.key.clone(), sha256.to_owned());
+        Ok(())
     }
 }
 
 #[async_trait]
 impl MultipartUpload for MemoryUpload {
-    async fn upload_part(&self, number: u32, bytes: Bytes) -> Result<String, Error> {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    async fn upload_part(&self, number: u32, bytes: Bytes) -> Result<crate::catalog::PartDone, Error> {
         if self.sink.fail_part == Some(number) {
             return Err(Error::transient("part upload failed"));
         }
-        let mut u = self.sink.uploads.lock().unwrap();
-        let rec = &mut u[self.index];
-        rec.parts.push((number, bytes.len()));
-        // Parts may finish out of order; keep them by number.
-        rec.parts.sort();
-        Ok(format!("etag-{number}-{}", bytes.len()))
+        let len = bytes.len();
+        self.with(|rec| {
+            rec.sent.push((number, len));
+            rec.parts.insert(number, bytes);
+            Ok(crate::catalog::PartDone {
+                etag: format!("\"etag-{number}-{len}\""),
+                crc32: None,
+                bytes: len as u64,
+            })
+        })
     }
-    async fn complete(&self, parts: Vec<(u32, String)>) -> Result<String, Error> {
-        let mut u = self.sink.uploads.lock().unwrap();
-        let rec = &mut u[self.index];
-        if parts.iter().map(|(n, _)| *n).collect::<Vec<_>>()
-            != rec.parts.iter().map(|(n, _)| *n).collect::<Vec<_>>()
-        {
-            return Err(Error::permanent("parts do not match"));
-        }
-        rec.completed = true;
-        Ok(format!("\"multipart-{}\"", parts.len()))
+    async fn complete(&self, parts: &[crate::catalog::PartDone]) -> Result<String, Error> {
+        self.with(|rec| {
+            let want: Vec<String> = (1..=parts.len() as u32)
+                .map(|n| {
+                    let len = rec.parts.get(&n).map_or(0, |b| b.len());
+                    format!("\"etag-{n}-{len}\"")
+                })
+                .collect();
+            let got: Vec<String> = parts.iter().map(|p| p.etag.clone()).collect();
+            if want != got {
+                return Err(Error::permanent(format!("InvalidPart: {got:?} vs {want:?}")));
+            }
+            // Parts beyond the list (sent by a run that was cut short) are not part of the object.
+            rec.parts.retain(|n, _| (*n as usize) <= parts.len());
+            rec.completed = true;
+            Ok(format!("\"multipart-{}\"", parts.len()))
+        })
     }
     async fn abort(&self) -> Result<(), Error> {
-        self.sink.uploads.lock().unwrap()[self.index].aborted = true;
-        Ok(())
+        self.with(|rec| {
+            rec.aborted = true;
+            Ok(())
+        })
+    }
+}
+
+/// A Zoom API in memory: the recordings it lists (as `GET /meetings/{uuid}/recordings` answers, files
+/// carrying their fresh token); every call is counted.
+#[derive(Default, Clone)]
+pub struct FakeZoom {
+    pub recordings: Arc<Mutex<HashMap<String, crate::model::Recording>>>,
+    pub calls: Arc<Mutex<u32>>,
+    /// Answer every call with this error instead (class and kind kept).
+    pub fail: Arc<Mutex<Option<(crate::error::Class, crate::error::Kind)>>>,
+}
+
+#[async_trait]
+impl crate::zoom::api::ZoomApi for FakeZoom {
+    async fn recording(
+        &self,
+        _account: &AccountId,
+        uuid: &str,
+    ) -> Result<Option<crate::model::Recording>, Error> {
+        *self.calls.lock().unwrap() += 1;
+        if let Some((class, kind)) = *self.fail.lock().unwrap() {
+            return Err(Error::new(class, kind, "zoom api (fake) refused"));
+        }
+        Ok(self.recordings.lock().unwrap().get(uuid).cloned())
+    }
+}
+
+#[async_trait]
+impl crate::zoom::api::ZoomConnections for FakeZoom {
+    async fn api(
+        &self,
+        _conn: &Connection,
+    ) -> Result<Arc<dyn crate::zoom::api::ZoomApi>, Error> {
+        Ok(Arc::new(self.clone()))
     }
 }
 

@@ -190,10 +190,45 @@ pub fn normalise(raw_body: &[u8]) -> Result<Recording, ZoomEventError> {
             format!("'{}' is not a recording event", ev.event),
         ));
     }
-    let obj = ev.payload.object;
+    let token = ev.download_token.filter(|t| !t.is_empty());
+    normalise_object(
+        ev.payload.object,
+        ev.payload.account_id,
+        token,
+        ev.event_ts.unwrap_or(0),
+    )
+}
+
+/// A recording as `GET /meetings/{uuid}/recordings` returns it: the same object as in the webhook, normalised
+/// the same way, with the `download_access_token` (asked for with `include_fields`) as every file's token.
+/// `account` is the connection's (the REST object may leave it out); `issued_at_ms` when the token was issued.
+pub fn from_api(
+    body: &[u8],
+    account: &AccountId,
+    issued_at_ms: i64,
+) -> Result<Recording, ZoomEventError> {
+    #[derive(Deserialize)]
+    struct ApiRecording {
+        #[serde(flatten)]
+        object: RecordingObject,
+        #[serde(default)]
+        download_access_token: Option<String>,
+    }
+    let r: ApiRecording =
+        serde_json::from_slice(body).map_err(|e| field_err("recording", e.to_string()))?;
+    let token = r.download_access_token.filter(|t| !t.is_empty());
+    normalise_object(r.object, Some(account.to_string()), token, issued_at_ms)
+}
+
+fn normalise_object(
+    obj: RecordingObject,
+    payload_account: Option<String>,
+    token: Option<String>,
+    issued_at_ms: i64,
+) -> Result<Recording, ZoomEventError> {
     let account = obj
         .account_id
-        .or(ev.payload.account_id)
+        .or(payload_account)
         .ok_or_else(|| field_err("payload.object.account_id", "missing"))?;
     let account =
         AccountId::parse(account).map_err(|e| field_err("payload.account_id", e.reason))?;
@@ -215,8 +250,6 @@ pub fn normalise(raw_body: &[u8]) -> Result<Recording, ZoomEventError> {
         }
         _ => None,
     };
-    let issued_at_ms = ev.event_ts.unwrap_or(0);
-    let token = ev.download_token.filter(|t| !t.is_empty());
     let mut files = Vec::new();
     let all = obj
         .recording_files

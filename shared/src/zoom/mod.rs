@@ -1,5 +1,6 @@
-//! Zoom: webhook signatures, events and REST path encoding.
+//! Zoom: webhook signatures, events, the REST API and its path encoding.
 
+pub mod api;
 pub mod deletion;
 pub mod event;
 pub mod ingest;

@@ -1,0 +1,432 @@
+//! The Zoom REST API: Server-to-Server OAuth (`account_credentials`), tokens cached until shortly before they
+//! expire and refreshed on 401, per-connection API and OAuth base URLs (ZoomGov), rate limits (`Retry-After`
+//! in seconds or as an HTTP date, the daily limit) and 5xx back-off with jitter. The deletion and backfill
+//! work builds on [`HttpZoom::send`].
+
+use crate::config::{BaseUrl, Connection};
+use crate::error::{Class, Error, Kind};
+use crate::ids::AccountId;
+use crate::model::Recording;
+use crate::ports::{SecretStore, SecretString};
+use async_trait::async_trait;
+use base64::Engine as _;
+use reqwest::Method;
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The credentials of a Zoom Server-to-Server OAuth app, as JSON in Secrets Manager:
+/// `{"account_id": "…", "client_id": "…", "client_secret": "…"}`.
+#[derive(Clone, Deserialize)]
+pub struct S2sCredentials {
+    pub account_id: String,
+    pub client_id: String,
+    client_secret: String,
+}
+
+impl fmt::Debug for S2sCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("S2sCredentials")
+            .field("account_id", &self.account_id)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"***")
+            .finish()
+    }
+}
+
+impl S2sCredentials {
+    /// Parses and checks the secret's JSON; the error names the field, never a value.
+    pub fn parse(json: &str) -> Result<Self, String> {
+        let c: S2sCredentials = serde_json::from_str(json).map_err(|e| {
+            format!(
+                "not the JSON of a Zoom Server-to-Server OAuth app (account_id, client_id, client_secret): {}",
+                e.to_string().split(" at line").next().unwrap_or_default()
+            )
+        })?;
+        for (name, v) in [
+            ("account_id", &c.account_id),
+            ("client_id", &c.client_id),
+            ("client_secret", &c.client_secret),
+        ] {
+            if v.trim().is_empty() {
+                return Err(format!("{name} is empty"));
+            }
+        }
+        Ok(c)
+    }
+
+    pub fn new(account_id: &str, client_id: &str, client_secret: &str) -> Self {
+        Self {
+            account_id: account_id.into(),
+            client_id: client_id.into(),
+            client_secret: client_secret.into(),
+        }
+    }
+}
+
+/// What the downloader (and later deletion and backfill) asks of Zoom.
+#[async_trait]
+pub trait ZoomApi: Send + Sync {
+    /// The recording of a meeting instance, its files normalised like a webhook's and each carrying a fresh
+    /// `download_access_token`. `None`: Zoom no longer has it (deleted, or never existed).
+    async fn recording(&self, account: &AccountId, uuid: &str) -> Result<Option<Recording>, Error>;
+}
+
+/// The Zoom API of each Zoom connection.
+#[async_trait]
+pub trait ZoomConnections: Send + Sync {
+    async fn api(&self, conn: &Connection) -> Result<Arc<dyn ZoomApi>, Error>;
+}
+
+#[async_trait]
+impl<T: ZoomConnections + ?Sized> ZoomConnections for Arc<T> {
+    async fn api(&self, conn: &Connection) -> Result<Arc<dyn ZoomApi>, Error> {
+        (**self).api(conn).await
+    }
+}
+
+/// Retry policy of the Zoom client.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    pub max_attempts: u32,
+    /// A wait longer than this is not slept through: the call fails as retryable, carrying the wait, and the
+    /// queue brings the message back after it.
+    pub max_wait: Duration,
+    /// First back-off for 5xx and network errors; doubles with jitter.
+    pub backoff: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 5,
+            max_wait: Duration::from_secs(20),
+            backoff: Duration::from_millis(500),
+        }
+    }
+}
+
+/// A token is renewed this long before Zoom says it expires (S2S tokens live an hour).
+const RENEW_BEFORE: Duration = Duration::from_secs(300);
+/// `ttl` asked for a `download_access_token`: long enough for a multi-invocation transfer of a large file.
+const DOWNLOAD_TOKEN_TTL_SECS: u32 = 6 * 3600;
+
+struct Token {
+    value: SecretString,
+    renew_at: Instant,
+}
+
+/// The Zoom REST client of one connection.
+pub struct HttpZoom {
+    api_base: BaseUrl,
+    token_url: String,
+    http: reqwest::Client,
+    secrets: Arc<dyn SecretStore>,
+    credentials_ref: String,
+    retry: RetryPolicy,
+    /// One token per client; the lock makes refreshing single-flight within a function instance.
+    token: tokio::sync::Mutex<Option<Token>>,
+}
+
+#[derive(Deserialize)]
+struct TokenAnswer {
+    access_token: String,
+    #[serde(default)]
+    expires_in: Option<u64>,
+}
+
+impl HttpZoom {
+    pub fn new(
+        conn: &Connection,
+        credentials_ref: impl Into<String>,
+        secrets: Arc<dyn SecretStore>,
+        http: reqwest::Client,
+        retry: RetryPolicy,
+    ) -> Self {
+        Self {
+            api_base: conn.api_base_url.clone(),
+            token_url: conn.oauth_base_url.join("oauth/token"),
+            http,
+            secrets,
+            credentials_ref: credentials_ref.into(),
+            retry,
+            token: tokio::sync::Mutex::new(None),
+        }
+    }
+
+    /// A valid access token: the cached one, or a new one (`force`: after a 401).
+    async fn token(&self, force: bool) -> Result<SecretString, Error> {
+        let mut slot = self.token.lock().await;
+        if let Some(t) = slot.as_ref()
+            && !force
+            && Instant::now() < t.renew_at
+        {
+            return Ok(t.value.clone());
+        }
+        let raw = self.secrets.secret(&self.credentials_ref).await?;
+        let creds = S2sCredentials::parse(raw.expose()).map_err(|e| {
+            Error::permanent(format!("Zoom credentials {}: {e}", self.credentials_ref))
+                .kind_of(Kind::Config)
+        })?;
+        let basic = base64::engine::general_purpose::STANDARD.encode(format!(
+            "{}:{}",
+            creds.client_id, creds.client_secret
+        ));
+        let form = [
+            ("grant_type", "account_credentials"),
+            ("account_id", creds.account_id.as_str()),
+        ];
+        let mut attempt = 0;
+        let answer = loop {
+            attempt += 1;
+            let sent = self
+                .http
+                .post(&self.token_url)
+                .header(reqwest::header::AUTHORIZATION, format!("Basic {basic}"))
+                .form(&form)
+                .send()
+                .await;
+            match self.judge(sent, attempt, "POST /oauth/token").await? {
+                Some(resp) => break resp,
+                None => continue,
+            }
+        };
+        let t: TokenAnswer = answer
+            .json()
+            .await
+            .map_err(|e| Error::transient(format!("POST /oauth/token: unreadable answer: {}", crate::http::describe(&e))))?;
+        let life = Duration::from_secs(t.expires_in.unwrap_or(3600));
+        let renew_at = Instant::now() + life.saturating_sub(RENEW_BEFORE.min(life / 2));
+        let value = SecretString::new(t.access_token);
+        *slot = Some(Token {
+            value: value.clone(),
+            renew_at,
+        });
+        Ok(value)
+    }
+
+    /// Judges one answer: `Ok(Some)` a success, `Ok(None)` try again (after sleeping as told), `Err` give up
+    /// (with the class the answer deserves). 401 is the caller's to handle.
+    async fn judge(
+        &self,
+        sent: Result<reqwest::Response, reqwest::Error>,
+        attempt: u32,
+        what: &str,
+    ) -> Result<Option<reqwest::Response>, Error> {
+        let last = attempt >= self.retry.max_attempts;
+        let resp = match sent {
+            Ok(r) => r,
+            Err(e) => {
+                let err = Error::transient(format!("{what}: {}", crate::http::describe(&e)))
+                    .kind_of(Kind::Network)
+                    .op(what);
+                if last {
+                    return Err(err);
+                }
+                tokio::time::sleep(self.backoff(attempt)).await;
+                return Ok(None);
+            }
+        };
+        let status = resp.status().as_u16();
+        if resp.status().is_success() {
+            return Ok(Some(resp));
+        }
+        if status == 429 {
+            let daily = resp
+                .headers()
+                .get("x-ratelimit-type")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.to_ascii_lowercase().starts_with("daily"));
+            let wait = crate::http::retry_after(resp.headers()).unwrap_or(Duration::from_secs(1));
+            if daily || last || wait > self.retry.max_wait {
+                let what_limit = if daily { "daily limit" } else { "rate limit" };
+                return Err(Error::status(
+                    429,
+                    format!("{what}: Zoom {what_limit}, retry after {}s", wait.as_secs()),
+                )
+                .op(what)
+                .wait(wait));
+            }
+            tracing::info!(call = what, wait_secs = wait.as_secs_f32(), "zoom rate limit; waiting as told");
+            tokio::time::sleep(wait).await;
+            return Ok(None);
+        }
+        if Class::of_status(status) == Class::Retryable && !last {
+            let wait = crate::http::retry_after(resp.headers())
+                .unwrap_or_else(|| self.backoff(attempt))
+                .min(self.retry.max_wait);
+            tracing::info!(call = what, status, wait_ms = wait.as_millis() as u64, "zoom unavailable; backing off");
+            tokio::time::sleep(wait).await;
+            return Ok(None);
+        }
+        Err(status_error(what, resp).await)
+    }
+
+    fn backoff(&self, attempt: u32) -> Duration {
+        crate::http::backoff(self.retry.backoff, attempt, self.retry.max_wait)
+    }
+
+    /// Sends an API request (`path` relative to the API base) with the bearer token, rate-limit handling and
+    /// one token refresh after a 401. 404 is answered as `Ok(None)`.
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        what: &str,
+    ) -> Result<Option<reqwest::Response>, Error> {
+        let url = self.api_base.join(path);
+        let mut refreshed = false;
+        let mut force = false;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let token = self.token(std::mem::take(&mut force)).await?;
+            let sent = self
+                .http
+                .request(method.clone(), &url)
+                .bearer_auth(token.expose())
+                .send()
+                .await;
+            if let Ok(r) = &sent {
+                match r.status().as_u16() {
+                    401 if !refreshed => {
+                        (refreshed, force) = (true, true);
+                        continue;
+                    }
+                    404 => return Ok(None),
+                    _ => {}
+                }
+            }
+            if let Some(resp) = self.judge(sent, attempt, what).await? {
+                return Ok(Some(resp));
+            }
+        }
+    }
+}
+
+async fn status_error(what: &str, resp: reqwest::Response) -> Error {
+    let status = resp.status().as_u16();
+    // Zoom error bodies: {"code": 124, "message": "Invalid access token."}; they hold no secrets.
+    let body: serde_json::Value = resp.json().await.unwrap_or_default();
+    let code = body.get("code").and_then(|c| c.as_i64());
+    let message: String = body
+        .get("message")
+        .or_else(|| body.get("reason"))
+        .and_then(|m| m.as_str())
+        .unwrap_or("")
+        .chars()
+        .take(200)
+        .collect();
+    let text = match code {
+        Some(c) => format!("{what}: HTTP {status} (Zoom code {c}) {message}"),
+        None => format!("{what}: HTTP {status} {message}"),
+    };
+    let err = Error::status(status, text).op(what);
+    if matches!(status, 400 | 401 | 403) {
+        // Wrong or missing credentials or scopes: fixed by an admin, not by time alone — but fixable, so the
+        // work is kept (retryable) and the reason says what to fix.
+        Error::new(Class::Retryable, Kind::Auth, err.to_string()).op(what)
+    } else {
+        err
+    }
+}
+
+#[async_trait]
+impl ZoomApi for HttpZoom {
+    async fn recording(&self, account: &AccountId, uuid: &str) -> Result<Option<Recording>, Error> {
+        let path = format!(
+            "meetings/{}/recordings?include_fields=download_access_token&ttl={DOWNLOAD_TOKEN_TTL_SECS}",
+            super::encode_uuid_for_path(uuid)
+        );
+        let what = "GET /meetings/{uuid}/recordings";
+        let Some(resp) = self.send(Method::GET, &path, what).await? else {
+            return Ok(None);
+        };
+        let body = resp
+            .bytes()
+            .await
+            .map_err(|e| Error::transient(format!("{what}: {}", crate::http::describe(&e))))?;
+        let issued = chrono::Utc::now().timestamp_millis();
+        super::event::from_api(&body, account, issued)
+            .map(Some)
+            .map_err(|e| Error::data(format!("{what}: {e}")).op(what))
+    }
+}
+
+/// One [`HttpZoom`] per connection, kept for the life of the function instance so its token is reused.
+pub struct HttpZoomConnections {
+    http: reqwest::Client,
+    secrets: Arc<dyn SecretStore>,
+    retry: RetryPolicy,
+    cache: Mutex<HashMap<(String, String, String, String), Arc<HttpZoom>>>,
+}
+
+impl HttpZoomConnections {
+    pub fn new(secrets: Arc<dyn SecretStore>, retry: RetryPolicy) -> Self {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(60))
+            .user_agent(concat!("recording-archiver/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .expect("static HTTP client configuration");
+        Self {
+            http,
+            secrets,
+            retry,
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+#[async_trait]
+impl ZoomConnections for HttpZoomConnections {
+    async fn api(&self, conn: &Connection) -> Result<Arc<dyn ZoomApi>, Error> {
+        let creds = conn.credentials_ref.clone().ok_or_else(|| {
+            Error::permanent(format!(
+                "connection {} has no credentials_ref: fresh Zoom download tokens need a Server-to-Server OAuth app",
+                conn.id
+            ))
+            .kind_of(Kind::Config)
+        })?;
+        let key = (
+            conn.id.to_string(),
+            conn.api_base_url.to_string(),
+            conn.oauth_base_url.to_string(),
+            creds.clone(),
+        );
+        let mut cache = self.cache.lock().expect("client cache");
+        let client = cache.entry(key).or_insert_with(|| {
+            Arc::new(HttpZoom::new(
+                conn,
+                creds,
+                self.secrets.clone(),
+                self.http.clone(),
+                self.retry,
+            ))
+        });
+        Ok(client.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_parse_and_never_print_the_secret() {
+        let c = S2sCredentials::parse(
+            r#"{"account_id":"acc","client_id":"cid","client_secret":"very-secret"}"#,
+        )
+        .unwrap();
+        assert!(!format!("{c:?}").contains("very-secret"));
+        let e = S2sCredentials::parse(r#"{"account_id":"acc","client_id":"cid"}"#).unwrap_err();
+        assert!(e.contains("client_secret"), "{e}");
+        let e = S2sCredentials::parse(r#"{"account_id":"","client_id":"c","client_secret":"s"}"#)
+            .unwrap_err();
+        assert_eq!(e, "account_id is empty");
+        let e = S2sCredentials::parse("not json, secret=abc").unwrap_err();
+        assert!(!e.contains("abc"), "{e}");
+    }
+}
