@@ -7,7 +7,18 @@
 //! - binary files (MP4, M4A, TIMELINE, …): 64 KiB blocks, block `b` filled by a
 //!   ChaCha-based `StdRng` seeded from `(seed, b)`;
 //! - transcripts and captions (VTT): `WEBVTT\n\n` followed by fixed-length cues;
-//! - chat (TXT): fixed-length lines in Zoom's chat-file layout.
+//! - chat (TXT): fixed-length lines in Zoom's chat-file layout;
+//! - sparse ([`ContentKind::Sparse`], never chosen by [`ContentKind::for_file`]): cheap
+//!   bytes for multi-GiB files. Every 64 KiB block is one fixed pseudo-random block
+//!   (generated once per process) whose bytes 32..64 are replaced by a per-`(seed, block)`
+//!   stamp, so blocks differ and a resume at a wrong offset changes the hash; block 0
+//!   starts with an MP4 `ftyp` box (not zeros, not `<`, not a BOM). Producing bytes is a
+//!   `memcpy`, so serving 4 GiB costs about what the network copy costs. Its SHA-256
+//!   still has to read every byte (about 3 s for 4 GiB in a dev build); it is computed
+//!   without copying and cached per `(seed, size)` for the life of the process.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
 
 use rand::rngs::StdRng;
 use rand::{RngCore, SeedableRng};
@@ -79,6 +90,10 @@ pub enum ContentKind {
     Vtt,
     /// Zoom chat-file text.
     Chat,
+    /// Cheap binary bytes for very large files (a fixed block with a per-block stamp; see
+    /// the module docs). Never picked by [`ContentKind::for_file`]: ask for it with
+    /// `ZoomSim::add_recording_sparse` / `ZoomSim::add_recording_with`.
+    Sparse,
 }
 
 impl ContentKind {
@@ -145,6 +160,7 @@ impl Generator {
             ContentKind::Chat => {
                 fill_records(offset, buf, b"", CHAT_LINE_LEN, |r| chat_line(self.seed, r))
             }
+            ContentKind::Sparse => self.fill_sparse(offset, buf),
         }
     }
 
@@ -159,7 +175,12 @@ impl Generator {
     }
 
     /// SHA-256 (lower-case hex) of the whole file, streaming block by block.
+    /// [`ContentKind::Sparse`] content is hashed without copying and cached per
+    /// `(seed, size)`.
     pub fn sha256_hex(&self) -> String {
+        if self.kind == ContentKind::Sparse {
+            return self.sparse_sha256_hex();
+        }
         let mut hasher = Sha256::new();
         let mut buf = vec![0u8; BLOCK as usize];
         let mut offset = 0;
@@ -191,6 +212,83 @@ impl Generator {
             offset += n as u64;
             buf = &mut buf[n..];
         }
+    }
+}
+
+/// Bytes 0..32 of a sparse file: an MP4 `ftyp` box (size 0x20, brand `isom`).
+const SPARSE_FTYP: &[u8; 32] = b"\0\0\0\x20ftypisom\0\0\x02\0isomiso2avc1mp41";
+/// Bytes `0..SPARSE_HEAD` of every sparse block differ from the shared block.
+const SPARSE_HEAD: usize = 64;
+
+/// The block every sparse file repeats (pseudo-random, the same for every seed).
+fn sparse_base() -> &'static [u8] {
+    static BASE: OnceLock<Box<[u8]>> = OnceLock::new();
+    BASE.get_or_init(|| {
+        let mut b = vec![0u8; BLOCK as usize];
+        StdRng::seed_from_u64(0x5BA7_5E00_2026_0001).fill_bytes(&mut b);
+        b.into_boxed_slice()
+    })
+}
+
+impl Generator {
+    /// Bytes `0..SPARSE_HEAD` of sparse block `block`: the `ftyp` box (block 0) or the
+    /// shared block's bytes, then a 32-byte stamp of `(seed, block)`.
+    fn sparse_head(&self, block: u64) -> [u8; SPARSE_HEAD] {
+        let mut head = [0u8; SPARSE_HEAD];
+        if block == 0 {
+            head[..32].copy_from_slice(SPARSE_FTYP);
+        } else {
+            head[..32].copy_from_slice(&sparse_base()[..32]);
+        }
+        let mut rng = SplitMix(mix(self.seed ^ 0x5BA7_5E5E_ED00_0000, block));
+        for chunk in head[32..].chunks_exact_mut(8) {
+            chunk.copy_from_slice(&rng.next().to_le_bytes());
+        }
+        head
+    }
+
+    fn fill_sparse(&self, mut offset: u64, mut buf: &mut [u8]) {
+        let base = sparse_base();
+        while !buf.is_empty() {
+            let block = offset / BLOCK;
+            let within = (offset % BLOCK) as usize;
+            let n = (BLOCK as usize - within).min(buf.len());
+            let mut done = 0;
+            if within < SPARSE_HEAD {
+                let head = self.sparse_head(block);
+                done = (SPARSE_HEAD - within).min(n);
+                buf[..done].copy_from_slice(&head[within..within + done]);
+            }
+            buf[done..n].copy_from_slice(&base[within + done..within + n]);
+            offset += n as u64;
+            buf = &mut buf[n..];
+        }
+    }
+
+    fn sparse_sha256_hex(&self) -> String {
+        static CACHE: OnceLock<Mutex<HashMap<(u64, u64), String>>> = OnceLock::new();
+        let cache = CACHE.get_or_init(Default::default);
+        let key = (self.seed, self.size);
+        if let Some(hit) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+            return hit.clone();
+        }
+        let base = sparse_base();
+        let mut hasher = Sha256::new();
+        let mut offset = 0u64;
+        while offset < self.size {
+            let n = (self.size - offset).min(BLOCK) as usize;
+            let head = self.sparse_head(offset / BLOCK);
+            let h = n.min(SPARSE_HEAD);
+            hasher.update(&head[..h]);
+            hasher.update(&base[h..n]);
+            offset += n as u64;
+        }
+        let hex = hex::encode(hasher.finalize());
+        cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key, hex.clone());
+        hex
     }
 }
 
@@ -303,7 +401,12 @@ mod tests {
 
     #[test]
     fn deterministic_and_seed_dependent() {
-        for kind in [ContentKind::Binary, ContentKind::Vtt, ContentKind::Chat] {
+        for kind in [
+            ContentKind::Binary,
+            ContentKind::Vtt,
+            ContentKind::Chat,
+            ContentKind::Sparse,
+        ] {
             let a = Generator {
                 kind,
                 seed: 7,
@@ -328,7 +431,12 @@ mod tests {
 
     #[test]
     fn any_cut_gives_the_same_bytes() {
-        for kind in [ContentKind::Binary, ContentKind::Vtt, ContentKind::Chat] {
+        for kind in [
+            ContentKind::Binary,
+            ContentKind::Vtt,
+            ContentKind::Chat,
+            ContentKind::Sparse,
+        ] {
             let g = Generator {
                 kind,
                 seed: 99,
@@ -352,6 +460,24 @@ mod tests {
             sha.update(&all);
             assert_eq!(hex::encode(sha.finalize()), g.sha256_hex());
         }
+    }
+
+    #[test]
+    fn sparse_blocks_differ_and_start_like_mp4() {
+        let g = Generator::new(ContentKind::Sparse, 5, 3 * BLOCK + 10);
+        let all = whole(&g);
+        assert_eq!(&all[4..12], b"ftypisom");
+        let blocks: Vec<&[u8]> = all.chunks(BLOCK as usize).collect();
+        assert_ne!(blocks[1], blocks[2]);
+        // Only the stamp differs between two full blocks.
+        assert_eq!(blocks[1][SPARSE_HEAD..], blocks[2][SPARSE_HEAD..]);
+        assert_eq!(blocks[3].len(), 10);
+        // Another seed: other stamps, same shared block.
+        let h = Generator::new(ContentKind::Sparse, 6, 3 * BLOCK + 10);
+        assert_ne!(whole(&h)[32..64], all[32..64]);
+        assert_ne!(g.sha256_hex(), h.sha256_hex());
+        // Cached hash is the same as a fresh one.
+        assert_eq!(g.sha256_hex(), g.sha256_hex());
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! `zoom-sim`: an in-process stand-in for Zoom, for tests and the demo.
 //!
 //! It behaves like Zoom where our importer can tell (see the project's protocol
-//! reference, sections 1–4):
+//! reference, sections 1–7):
 //!
 //! - webhooks: [`sign`] / [`deliver`] produce exactly what Zoom POSTs, and
 //!   [`SimRecording::recording_completed_body`] / [`SimRecording::transcript_completed_body`]
@@ -12,9 +12,31 @@
 //! - the CDN (`GET {cdn_base}/cdn/{file_id}?Policy=…&Signature=…&Key-Pair-Id=…`) streams
 //!   deterministic bytes, supports `Range: bytes=N-`, and counts any `Authorization`
 //!   header that leaks to it;
+//! - Server-to-Server OAuth: `POST {api_base}/oauth/token` ([`ZoomSim::oauth_token_url`])
+//!   with `grant_type=account_credentials&account_id=…` (query string or form body) and
+//!   `Authorization: Basic base64(client_id:client_secret)` of [`ZoomSim::s2s_app`]
+//!   answers `{"access_token","token_type":"bearer","expires_in","scope","api_url"}`;
+//!   bad client credentials get 401 `invalid_client`, a wrong grant type or account 400
+//!   (`unsupported_grant_type` / `invalid_request`). Tokens live
+//!   [`ZoomSim::set_api_token_ttl`] seconds (default 3600) and can all be expired at
+//!   once ([`ZoomSim::expire_api_tokens`]: REST 401 code 124 "Access token is expired.");
 //! - `GET /v2/meetings/{meetingId}/recordings` with Zoom's double-encoding rules for
 //!   instance UUIDs and `include_fields=download_access_token`;
-//! - per-file fault injection ([`Fault`]) and per-file statistics ([`FileStats`]).
+//! - per-file fault injection ([`Fault`]: `Html200`, `RateLimited`, `RateLimitedDate`,
+//!   `ServerError`, `Unauthorized`, `HtmlDisguised`, `DropAfter` (also "every response",
+//!   `times: u32::MAX`), `Truncated`, `IgnoreRange`, `SlowStart`, `Deleted`) and per-file
+//!   statistics ([`FileStats`]);
+//! - API-level faults ([`ApiFault`]: QPS 429 with [`RetryAfter`] seconds / HTTP date /
+//!   timestamp / none, `Daily-limit` 429, 503, 500, 401) on the REST API
+//!   ([`ZoomSim::set_api_fault`]) and separately on the token endpoint
+//!   ([`ZoomSim::set_token_fault`]), with sim-wide statistics ([`ApiStats`]);
+//! - cheap content for huge files: [`ZoomSim::add_recording_sparse`] serves binary files
+//!   as [`ContentKind::Sparse`], so a 4 GiB file streams at copy speed; its SHA-256 is
+//!   computed once at registration (about 3 s per 4 GiB in a dev build, cached per
+//!   `(seed, size)`) and also available as [`ZoomSim::file_sha256`].
+//!
+//! Log and `Debug` hygiene: the simulator never logs tokens, credentials or signed URLs,
+//! and the `Debug` output of [`SimRecording`] and [`S2sApp`] hides tokens and secrets.
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
@@ -46,6 +68,7 @@ use rand::Rng as _;
 
 pub use content::{ContentKind, Generator, content_type_for};
 pub use serve::{Server, query_pairs};
+pub use server::http_date;
 pub use signing::{
     ZOOM_USER_AGENT, deliver, expected_encrypted_token, jwt_claims, jwt_exp, random_plain_token,
     sign, test_vector, unix_now, url_validation_body,
@@ -64,6 +87,7 @@ pub const DEFAULT_ACCESS_TOKEN_TTL_SECS: i64 = 24 * 3600;
 pub const MAX_ACCESS_TOKEN_TTL_SECS: i64 = 604_800;
 
 /// A fault injected for one file. Times-limited faults clear themselves once used up.
+/// One fault per file at a time: [`ZoomSim::set_fault`] replaces the previous one.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Fault {
     /// `/rec/download` always answers the HTML page, even with a good token.
@@ -74,13 +98,164 @@ pub enum Fault {
     /// The next `times` `/rec/download` requests get 503.
     ServerError { times: u32 },
     /// The next `times` CDN responses promise the full `Content-Length` and close the
-    /// connection after `bytes` bytes of body.
+    /// connection after `bytes` bytes of body. The cut is relative to where the response
+    /// starts: a `Range: bytes=k-` response is cut at offset `k + bytes`. A response that
+    /// ends before the cut is sent whole (it still uses up a time).
+    /// `times: u32::MAX` means forever: every response is cut after `bytes` bytes.
     DropAfter { bytes: u64, times: u32 },
     /// The file is gone: `/rec/download` answers the HTML page, the CDN 404, and the
     /// REST API leaves it out.
     Deleted,
     /// Every CDN response waits `millis` before sending its headers.
     SlowStart { millis: u64 },
+    /// The CDN ignores `Range` (any `Range` header, even an unsatisfiable one) and
+    /// answers 200 with the whole body.
+    IgnoreRange,
+    /// The next `times` `/rec/download` requests get 401 with
+    /// `{"code":124,"message":"Invalid access token."}`, whatever the token.
+    Unauthorized { times: u32 },
+    /// `/rec/download` always answers 200, `Content-Type: application/octet-stream`, no
+    /// `Content-Length`, with an HTML error page behind a UTF-8 BOM and blank lines
+    /// (`EF BB BF \r\n \n \t \n <!DOCTYPE html>…`). The body is streamed so that the
+    /// first chunk is exactly 1 byte (the BOM's first byte), then the rest in small
+    /// pieces: a client must sniff across chunks.
+    HtmlDisguised,
+    /// Like [`Fault::RateLimited`], but `Retry-After` is an HTTP date (IMF-fixdate,
+    /// `Tue, 01 Dec 2026 10:00:00 GMT`) `secs` seconds from now.
+    RateLimitedDate { times: u32, secs: u64 },
+    /// The CDN's object is only the first `bytes` bytes of the file (fewer than the
+    /// webhook's `file_size`): a full GET answers 200 with `Content-Length: bytes` and
+    /// ends cleanly; ranges are served against the short object (`Content-Range:
+    /// …/bytes`, 416 from `bytes` on). No effect if `bytes` ≥ the file's size.
+    Truncated { bytes: u64 },
+}
+
+/// When a 429 says to come back (`Retry-After`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RetryAfter {
+    /// `Retry-After: <n>` (seconds).
+    Secs(u64),
+    /// `Retry-After: Tue, 01 Dec 2026 10:00:00 GMT`: an IMF-fixdate this many seconds
+    /// from now.
+    HttpDate(u64),
+    /// `Retry-After: 2026-12-02T00:00:00Z`: an RFC 3339 timestamp this many seconds from
+    /// now (the form the protocol reference reports for Zoom's daily limit).
+    Timestamp(u64),
+    /// No `Retry-After` header at all (seen on some Zoom 429s).
+    Omitted,
+}
+
+/// A fault of the REST API as a whole (`/v2/…`, set with [`ZoomSim::set_api_fault`]) or
+/// of the token endpoint (`/oauth/token`, set with [`ZoomSim::set_token_fault`]). Every
+/// variant is used up after `times` requests and then clears itself.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ApiFault {
+    /// 429, `X-RateLimit-Type: QPS`, `X-RateLimit-Category: Light`,
+    /// `{"code":429,"message":"You have reached the maximum per-second rate limit…"}`.
+    RateLimited { times: u32, retry_after: RetryAfter },
+    /// 429, `X-RateLimit-Type: Daily-limit`, Zoom's daily-limit message. `Retry-After`
+    /// is the seconds to the next UTC midnight unless set with
+    /// [`ZoomSim::set_daily_limit_retry_after`].
+    DailyLimit { times: u32 },
+    /// 503 with a load balancer's HTML page.
+    ServerError { times: u32 },
+    /// 500 with `{"code":500,"message":"Internal Error"}`.
+    InternalError { times: u32 },
+    /// REST: 401 `{"code":124,"message":"Invalid access token."}` even with a good
+    /// token. Token endpoint: 401 `invalid_client` even with good credentials.
+    Unauthorized { times: u32 },
+}
+
+impl ApiFault {
+    /// The same fault with one time used up (`None` once all are used).
+    pub(crate) fn used_once(&self) -> Option<ApiFault> {
+        let dec = |t: u32| (t > 1).then(|| t - 1);
+        match self {
+            ApiFault::RateLimited { times, retry_after } => {
+                dec(*times).map(|times| ApiFault::RateLimited {
+                    times,
+                    retry_after: retry_after.clone(),
+                })
+            }
+            ApiFault::DailyLimit { times } => {
+                dec(*times).map(|times| ApiFault::DailyLimit { times })
+            }
+            ApiFault::ServerError { times } => {
+                dec(*times).map(|times| ApiFault::ServerError { times })
+            }
+            ApiFault::InternalError { times } => {
+                dec(*times).map(|times| ApiFault::InternalError { times })
+            }
+            ApiFault::Unauthorized { times } => {
+                dec(*times).map(|times| ApiFault::Unauthorized { times })
+            }
+        }
+    }
+
+    pub(crate) fn times(&self) -> u32 {
+        match self {
+            ApiFault::RateLimited { times, .. }
+            | ApiFault::DailyLimit { times }
+            | ApiFault::ServerError { times }
+            | ApiFault::InternalError { times }
+            | ApiFault::Unauthorized { times } => *times,
+        }
+    }
+}
+
+/// The simulator's one Server-to-Server OAuth app (random per start). `Debug` hides the
+/// secret.
+#[derive(Clone, PartialEq, Eq)]
+pub struct S2sApp {
+    pub account_id: String,
+    pub client_id: String,
+    pub client_secret: String,
+}
+
+impl fmt::Debug for S2sApp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("S2sApp")
+            .field("account_id", &self.account_id)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"<redacted>")
+            .finish()
+    }
+}
+
+impl S2sApp {
+    /// `Basic base64(client_id:client_secret)`: the `Authorization` value for
+    /// `POST /oauth/token`.
+    pub fn basic_auth(&self) -> String {
+        format!(
+            "Basic {}",
+            base64::Engine::encode(
+                &base64::engine::general_purpose::STANDARD,
+                format!("{}:{}", self.client_id, self.client_secret)
+            )
+        )
+    }
+}
+
+/// What the simulator saw and did on the token endpoint and the REST API (sim-wide).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ApiStats {
+    /// `POST /oauth/token` requests, whatever their outcome.
+    pub token_requests: u64,
+    /// Access tokens issued by `/oauth/token`.
+    pub tokens_issued: u64,
+    /// `/oauth/token` refusals: 400 (grant type, account) and 401 (client credentials,
+    /// [`ApiFault::Unauthorized`]).
+    pub token_refusals: u64,
+    /// REST requests (`/v2/…`), whatever their outcome.
+    pub api_requests: u64,
+    /// REST 401s: missing, bad, revoked or expired token, or [`ApiFault::Unauthorized`].
+    pub api_unauthorized: u64,
+    /// 429s sent by the REST API and the token endpoint (QPS and daily).
+    pub api_rate_limited: u64,
+    /// Of those, `Daily-limit` 429s.
+    pub api_daily_limited: u64,
+    /// 5xx sent by the REST API and the token endpoint.
+    pub api_server_errors: u64,
 }
 
 /// What the simulator saw and did for one file.
@@ -93,7 +268,7 @@ pub struct FileStats {
     /// 302 redirects to the CDN.
     pub redirects: u64,
     /// HTML-200 refusals (bad/missing/revoked/expired token, token in query, deleted,
-    /// [`Fault::Html200`]).
+    /// [`Fault::Html200`], [`Fault::HtmlDisguised`]).
     pub html_responses: u64,
     /// CDN requests that carried an `Authorization` header (each answered 400).
     pub auth_leaks: u64,
@@ -107,9 +282,19 @@ pub struct FileStats {
     pub dropped_connections: u64,
     /// CDN responses answered 206 to a `Range` request.
     pub range_requests: u64,
+    /// CDN requests whose `Range` was ignored ([`Fault::IgnoreRange`]: 200, whole body).
+    pub ignored_ranges: u64,
+    /// `/rec/download` 401s ([`Fault::Unauthorized`]).
+    pub unauthorized: u64,
+    /// `/rec/download` HTML pages disguised as binary ([`Fault::HtmlDisguised`]; also
+    /// counted in `html_responses`).
+    pub disguised_html: u64,
+    /// CDN responses served from a short object ([`Fault::Truncated`]).
+    pub truncated_bodies: u64,
     /// Body bytes handed to the connection by the CDN.
     pub bytes_served: u64,
-    /// CDN bodies streamed to their end (full file or range to end).
+    /// CDN bodies streamed to the file's end (full file or range to end; not counted
+    /// for [`Fault::Truncated`] bodies).
     pub complete_bodies: u64,
     /// The bearer token of the last `/rec/download` request, if any.
     pub last_bearer: Option<String>,
@@ -132,6 +317,7 @@ pub(crate) struct Grant {
 
 pub(crate) struct FileEntry {
     pub uuid: String,
+    pub sha256: String,
     pub spec: FileSpec,
     pub generator: Generator,
     pub file_name: String,
@@ -146,11 +332,47 @@ pub(crate) struct RecEntry {
     pub play_passcode: String,
 }
 
-#[derive(Default)]
 pub(crate) struct State {
     pub recordings: HashMap<String, RecEntry>,
     pub files: HashMap<String, FileEntry>,
     pub tokens: HashMap<String, Grant>,
+    pub s2s: S2sApp,
+    pub api_token_ttl: i64,
+    pub api_fault: Option<ApiFault>,
+    pub token_fault: Option<ApiFault>,
+    /// `Retry-After` of [`ApiFault::DailyLimit`]; `None` = seconds to next UTC midnight.
+    pub daily_retry_after: Option<RetryAfter>,
+    pub api_stats: ApiStats,
+}
+
+impl State {
+    fn new() -> State {
+        let mut rng = rand::rng();
+        let alnum = |rng: &mut rand::rngs::ThreadRng, n: usize| -> String {
+            (0..n)
+                .map(|_| rng.sample(rand::distr::Alphanumeric) as char)
+                .collect()
+        };
+        let account: [u8; 16] = rng.random();
+        State {
+            recordings: HashMap::new(),
+            files: HashMap::new(),
+            tokens: HashMap::new(),
+            s2s: S2sApp {
+                account_id: base64::Engine::encode(
+                    &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+                    account,
+                ),
+                client_id: alnum(&mut rng, 22),
+                client_secret: alnum(&mut rng, 32),
+            },
+            api_token_ttl: API_TOKEN_TTL_SECS,
+            api_fault: None,
+            token_fault: None,
+            daily_retry_after: None,
+            api_stats: ApiStats::default(),
+        }
+    }
 }
 
 pub(crate) struct Shared {
@@ -289,7 +511,7 @@ impl fmt::Debug for SimRecording {
             .field("meeting_id", &self.meeting_id)
             .field("topic", &self.topic)
             .field("object_type", &self.object_type)
-            .field("download_token", &self.download_token)
+            .field("download_token", &"<redacted>")
             .field("url_query", &self.url_query)
             .field("files", &self.files)
             .finish_non_exhaustive()
@@ -443,7 +665,7 @@ impl ZoomSim {
         let addr = listener.local_addr()?;
         let mut rng = rand::rng();
         let shared = Arc::new(Shared {
-            state: Mutex::new(State::default()),
+            state: Mutex::new(State::new()),
             api_base: format!("http://127.0.0.1:{}", addr.port()),
             cdn_base: format!("http://localhost:{}", addr.port()),
             token_key: rng.random(),
@@ -478,12 +700,37 @@ impl ZoomSim {
     /// its generator once. Issues a `download_token` for `recording.completed` and another
     /// for `recording.transcript_completed`. A file id registered before is replaced.
     pub fn add_recording(&self, spec: RecordingSpec) -> SimRecording {
+        self.add_recording_with(spec, |f| {
+            ContentKind::for_file(&f.file_type, &f.file_extension)
+        })
+    }
+
+    /// [`ZoomSim::add_recording`], but every file that would be [`ContentKind::Binary`]
+    /// (MP4, M4A, TIMELINE, …) gets [`ContentKind::Sparse`] content: cheap to serve at
+    /// any size (a 4 GiB file streams at copy speed). Text files keep their text. Each
+    /// sparse file's SHA-256 is still computed here (about 3 s per 4 GiB in a dev build,
+    /// then cached per `(seed, size)` for the process).
+    pub fn add_recording_sparse(&self, spec: RecordingSpec) -> SimRecording {
+        self.add_recording_with(spec, |f| {
+            match ContentKind::for_file(&f.file_type, &f.file_extension) {
+                ContentKind::Binary => ContentKind::Sparse,
+                other => other,
+            }
+        })
+    }
+
+    /// [`ZoomSim::add_recording`] with the content kind of each file chosen by `kind`.
+    pub fn add_recording_with(
+        &self,
+        spec: RecordingSpec,
+        kind: impl Fn(&FileSpec) -> ContentKind,
+    ) -> SimRecording {
         let api_base = self.shared.api_base.clone();
         let files: Vec<SimFile> = spec
             .files
             .iter()
             .map(|f| {
-                let kind = ContentKind::for_file(&f.file_type, &f.file_extension);
+                let kind = kind(f);
                 let generator = Generator {
                     kind,
                     seed: f.seed,
@@ -532,6 +779,7 @@ impl ZoomSim {
                     f.id.clone(),
                     FileEntry {
                         uuid: spec.uuid.clone(),
+                        sha256: f.sha256.clone(),
                         spec: f.spec(),
                         generator: f.generator(),
                         file_name: f.file_name.clone(),
@@ -607,10 +855,90 @@ impl ZoomSim {
         }
     }
 
-    /// An OAuth (Server-to-Server) access token, valid for an hour: accepted by the REST
-    /// API and, as on Zoom, for any download.
+    /// An OAuth (Server-to-Server) access token, valid for an hour (or what
+    /// [`ZoomSim::set_api_token_ttl`] set): accepted by the REST API and, as on Zoom, for
+    /// any download. The same kind of token `POST /oauth/token` issues.
     pub fn issue_api_token(&self) -> String {
-        self.shared.issue_token(Scope::Api, API_TOKEN_TTL_SECS)
+        let ttl = self.shared.lock().api_token_ttl;
+        self.shared.issue_token(Scope::Api, ttl)
+    }
+
+    /// `{api_base}/oauth/token`: the Server-to-Server token endpoint (Zoom's is
+    /// `https://zoom.us/oauth/token`).
+    pub fn oauth_token_url(&self) -> String {
+        format!("{}/oauth/token", self.shared.api_base)
+    }
+
+    /// The Server-to-Server OAuth app `/oauth/token` accepts.
+    pub fn s2s_app(&self) -> S2sApp {
+        self.shared.lock().s2s.clone()
+    }
+
+    /// Change the account id of the S2S app (default: random).
+    pub fn set_s2s_account(&self, account_id: &str) {
+        self.shared.lock().s2s.account_id = account_id.to_owned();
+    }
+
+    /// Lifetime (`expires_in`) of API tokens issued from now on by `/oauth/token` and
+    /// [`ZoomSim::issue_api_token`] (default [`API_TOKEN_TTL_SECS`]; ≤ 0 = born expired).
+    pub fn set_api_token_ttl(&self, secs: i64) {
+        self.shared.lock().api_token_ttl = secs;
+    }
+
+    /// Expire every API (OAuth) token issued so far: the REST API answers them 401
+    /// `{"code":124,"message":"Access token is expired."}` and downloads with them get
+    /// the HTML page. Tokens issued afterwards work. Download tokens are not affected.
+    pub fn expire_api_tokens(&self) {
+        let now = unix_now();
+        for g in self.shared.lock().tokens.values_mut() {
+            if g.scope == Scope::Api && g.exp > now - 1 {
+                g.exp = now - 1;
+            }
+        }
+    }
+
+    /// Inject a fault into the REST API (`/v2/…`), replacing any earlier one. It is used
+    /// up by the next `times` REST requests, before their token is checked.
+    pub fn set_api_fault(&self, fault: ApiFault) {
+        self.shared.lock().api_fault = (fault.times() > 0).then_some(fault);
+    }
+
+    /// Remove the REST API's fault.
+    pub fn clear_api_fault(&self) {
+        self.shared.lock().api_fault = None;
+    }
+
+    /// Inject a fault into `POST /oauth/token` (separate from the REST API's), replacing
+    /// any earlier one: 429 / 5xx as for the REST API, and [`ApiFault::Unauthorized`] as
+    /// 401 `invalid_client` even with good credentials.
+    pub fn set_token_fault(&self, fault: ApiFault) {
+        self.shared.lock().token_fault = (fault.times() > 0).then_some(fault);
+    }
+
+    /// Remove the token endpoint's fault.
+    pub fn clear_token_fault(&self) {
+        self.shared.lock().token_fault = None;
+    }
+
+    /// `Retry-After` of [`ApiFault::DailyLimit`] responses; `None` (the default) = the
+    /// seconds to the next UTC midnight. Tests set e.g. `Some(RetryAfter::Secs(1))`.
+    pub fn set_daily_limit_retry_after(&self, retry_after: Option<RetryAfter>) {
+        self.shared.lock().daily_retry_after = retry_after;
+    }
+
+    /// What the token endpoint and the REST API saw and did.
+    pub fn api_stats(&self) -> ApiStats {
+        self.shared.lock().api_stats.clone()
+    }
+
+    /// Lower-case hex SHA-256 of a registered file's whole content (the same value as
+    /// [`SimFile::sha256`]); `None` for an unknown id.
+    pub fn file_sha256(&self, file_id: &str) -> Option<String> {
+        self.shared
+            .lock()
+            .files
+            .get(file_id)
+            .map(|f| f.sha256.clone())
     }
 
     /// A fresh download token for a recording, valid `ttl_secs` (negative = already

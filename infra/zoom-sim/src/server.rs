@@ -14,7 +14,7 @@ use axum::http::header::{
 };
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bytes::Bytes;
@@ -24,7 +24,8 @@ use crate::content::{BLOCK, Generator, content_type_for};
 use crate::payload::{self, ObjectCtx};
 use crate::signing::{hmac_sha256, unix_now};
 use crate::{
-    DEFAULT_ACCESS_TOKEN_TTL_SECS, Fault, Grant, MAX_ACCESS_TOKEN_TTL_SECS, Scope, Shared,
+    ApiFault, DEFAULT_ACCESS_TOKEN_TTL_SECS, Fault, Grant, MAX_ACCESS_TOKEN_TTL_SECS, RetryAfter,
+    Scope, Shared,
 };
 
 /// `Key-Pair-Id` of the simulated CDN's signed URLs.
@@ -39,6 +40,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/rec/download/{file_id}", get(rec_download))
         .route("/cdn/{file_id}", get(cdn))
+        .route("/oauth/token", post(oauth_token))
         .route("/v2/meetings/{*rest}", get(meeting_recordings))
         .fallback(fallback)
         .with_state(shared)
@@ -76,12 +78,30 @@ async fn rec_download(
                     retry_after_secs,
                 });
                 f.stats.rate_limited += 1;
-                return rate_limited(retry_after_secs);
+                return rate_limited(&RetryAfter::Secs(retry_after_secs));
+            }
+            Some(Fault::RateLimitedDate { times, secs }) if times > 0 => {
+                f.fault = (times > 1).then_some(Fault::RateLimitedDate {
+                    times: times - 1,
+                    secs,
+                });
+                f.stats.rate_limited += 1;
+                return rate_limited(&RetryAfter::HttpDate(secs));
             }
             Some(Fault::ServerError { times }) if times > 0 => {
                 f.fault = (times > 1).then_some(Fault::ServerError { times: times - 1 });
                 f.stats.server_errors += 1;
                 return service_unavailable();
+            }
+            Some(Fault::Unauthorized { times }) if times > 0 => {
+                f.fault = (times > 1).then_some(Fault::Unauthorized { times: times - 1 });
+                f.stats.unauthorized += 1;
+                return api_error(StatusCode::UNAUTHORIZED, 124, "Invalid access token.");
+            }
+            Some(Fault::HtmlDisguised) => {
+                f.stats.html_responses += 1;
+                f.stats.disguised_html += 1;
+                return html_disguised(HTML_ONLY_HOST);
             }
             _ => {}
         }
@@ -124,13 +144,7 @@ fn token_ok(tokens: &HashMap<String, Grant>, token: Option<&str>, uuid: &str, no
 }
 
 fn html_page(message: &str) -> Response {
-    let body = format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>Error - Zoom</title></head><body><div id=\"app\"><div class=\"error-page\">\
-         <h1 class=\"error-title\">Error</h1><p class=\"error-message\">{message}</p>\
-         <a href=\"https://zoom.us/signin\">Sign in</a></div></div></body></html>"
-    );
+    let body = html_body(message);
     (
         StatusCode::OK,
         [
@@ -142,14 +156,81 @@ fn html_page(message: &str) -> Response {
         .into_response()
 }
 
-fn rate_limited(retry_after_secs: u64) -> Response {
+fn html_body(message: &str) -> String {
+    format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>Error - Zoom</title></head><body><div id=\"app\"><div class=\"error-page\">\
+         <h1 class=\"error-title\">Error</h1><p class=\"error-message\">{message}</p>\
+         <a href=\"https://zoom.us/signin\">Sign in</a></div></div></body></html>"
+    )
+}
+
+/// The HTML page of [`Fault::HtmlDisguised`]: binary content type, BOM and blank lines
+/// first, chunked; the first chunk is 1 byte, then a pause, then growing pieces.
+fn html_disguised(message: &str) -> Response {
+    let mut body = "\u{FEFF}\r\n \n\t\n".as_bytes().to_vec();
+    body.extend_from_slice(html_body(message).as_bytes());
+    let body = Bytes::from(body);
+    let stream =
+        futures_util::stream::unfold((body, 0usize, 1usize), |(body, pos, n)| async move {
+            if pos >= body.len() {
+                return None;
+            }
+            if pos == 1 {
+                // Make sure the first byte travels alone.
+                tokio::time::sleep(Duration::from_millis(25)).await;
+            }
+            let end = (pos + n).min(body.len());
+            let chunk = body.slice(pos..end);
+            let next = if pos == 0 { 2 } else { (n * 2).min(64) };
+            Some((Ok::<_, io::Error>(chunk), (body, end, next)))
+        });
+    Response::builder()
+        .status(StatusCode::OK)
+        .header(CONTENT_TYPE, "application/octet-stream")
+        .header(CACHE_CONTROL, "no-cache, no-store")
+        .body(Body::from_stream(stream))
+        .expect("valid response")
+}
+
+/// `Retry-After: Tue, 01 Dec 2026 10:00:00 GMT` for a unix time.
+pub fn http_date(unix_secs: i64) -> String {
+    chrono::DateTime::from_timestamp(unix_secs, 0)
+        .unwrap_or_default()
+        .format("%a, %d %b %Y %H:%M:%S GMT")
+        .to_string()
+}
+
+fn retry_after_value(r: &RetryAfter) -> Option<HeaderValue> {
+    let at = |secs: u64| unix_now().saturating_add(i64::try_from(secs).unwrap_or(i64::MAX / 2));
+    let v = match r {
+        RetryAfter::Secs(n) => n.to_string(),
+        RetryAfter::HttpDate(secs) => http_date(at(*secs)),
+        RetryAfter::Timestamp(secs) => chrono::DateTime::from_timestamp(at(*secs), 0)
+            .unwrap_or_default()
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        RetryAfter::Omitted => return None,
+    };
+    HeaderValue::from_str(&v).ok()
+}
+
+/// Seconds from now to the next UTC midnight (1..=86400).
+fn secs_to_utc_midnight() -> u64 {
+    let now = unix_now().rem_euclid(86_400) as u64;
+    86_400 - now
+}
+
+fn rate_limited(retry_after: &RetryAfter) -> Response {
     let mut r = json_response(
         StatusCode::TOO_MANY_REQUESTS,
         r#"{"code":429,"message":"You have reached the maximum per-second rate limit for this API. Try again later."}"#
             .to_owned(),
     );
     let h = r.headers_mut();
-    h.insert(RETRY_AFTER, HeaderValue::from(retry_after_secs));
+    if let Some(v) = retry_after_value(retry_after) {
+        h.insert(RETRY_AFTER, v);
+    }
     h.insert("x-ratelimit-type", HeaderValue::from_static("QPS"));
     h.insert("x-ratelimit-category", HeaderValue::from_static("Light"));
     h.insert("x-ratelimit-limit", HeaderValue::from_static("80"));
@@ -285,6 +366,7 @@ struct BodyState {
     end: u64,
     /// Stop (with an error, so the connection is closed) at this offset.
     cut: Option<u64>,
+    count_complete: bool,
     failed: bool,
 }
 
@@ -317,7 +399,7 @@ async fn next_chunk(mut s: BodyState) -> Option<(Result<Bytes, io::Error>, BodyS
         let mut st = s.shared.lock();
         if let Some(f) = st.files.get_mut(&s.file_id) {
             f.stats.bytes_served += buf.len() as u64;
-            if s.pos == s.end {
+            if s.pos == s.end && s.count_complete {
                 f.stats.complete_bodies += 1;
             }
         }
@@ -327,10 +409,14 @@ async fn next_chunk(mut s: BodyState) -> Option<(Result<Bytes, io::Error>, BodyS
 
 struct CdnPlan {
     generator: Generator,
+    /// Size of the object served (less than the file's for `Truncated`).
+    size: u64,
     start: u64,
     end: u64,
     partial: bool,
     cut: Option<u64>,
+    /// Count a body that reaches `end` in `complete_bodies`.
+    count_complete: bool,
     slow_ms: Option<u64>,
     content_type: &'static str,
     file_name: String,
@@ -374,8 +460,21 @@ async fn cdn(
                 "The specified key does not exist.",
             );
         }
-        let size = f.spec.size;
-        let (start, end, partial) = match parse_range(headers.get(RANGE), size) {
+        // The object the CDN holds: the whole file, or its first bytes (Truncated).
+        let size = match f.fault {
+            Some(Fault::Truncated { bytes }) if bytes < f.spec.size => bytes,
+            _ => f.spec.size,
+        };
+        let truncated = size < f.spec.size;
+        let range_header = if f.fault == Some(Fault::IgnoreRange) {
+            if headers.contains_key(RANGE) {
+                f.stats.ignored_ranges += 1;
+            }
+            None
+        } else {
+            headers.get(RANGE)
+        };
+        let (start, end, partial) = match parse_range(range_header, size) {
             RangeReq::Full => (0, size, false),
             RangeReq::Partial(a, b) => (a, b, true),
             RangeReq::Unsatisfiable => {
@@ -394,6 +493,9 @@ async fn cdn(
         if partial {
             f.stats.range_requests += 1;
         }
+        if truncated {
+            f.stats.truncated_bodies += 1;
+        }
         let slow_ms = match f.fault {
             Some(Fault::SlowStart { millis }) => Some(millis),
             _ => None,
@@ -402,10 +504,13 @@ async fn cdn(
         if let Some(Fault::DropAfter { bytes, times }) = f.fault.clone()
             && times > 0
         {
-            f.fault = (times > 1).then_some(Fault::DropAfter {
-                bytes,
-                times: times - 1,
-            });
+            // u32::MAX: forever.
+            if times != u32::MAX {
+                f.fault = (times > 1).then_some(Fault::DropAfter {
+                    bytes,
+                    times: times - 1,
+                });
+            }
             if start.saturating_add(bytes) < end {
                 cut = Some(start + bytes);
                 f.stats.dropped_connections += 1;
@@ -413,10 +518,12 @@ async fn cdn(
         }
         CdnPlan {
             generator: f.generator,
+            size,
             start,
             end,
             partial,
             cut,
+            count_complete: !truncated,
             slow_ms,
             content_type: content_type_for(&f.spec.file_extension),
             file_name: f.file_name.clone(),
@@ -427,7 +534,7 @@ async fn cdn(
         tokio::time::sleep(Duration::from_millis(ms)).await;
     }
 
-    let size = plan.generator.size;
+    let size = plan.size;
     let stream = futures_util::stream::unfold(
         BodyState {
             shared: sh.clone(),
@@ -436,6 +543,7 @@ async fn cdn(
             pos: plan.start,
             end: plan.end,
             cut: plan.cut,
+            count_complete: plan.count_complete,
             failed: false,
         },
         next_chunk,
@@ -511,6 +619,9 @@ fn decode_meeting_id(raw: &str) -> Option<String> {
 
 async fn meeting_recordings(extract::State(sh): Sim, uri: Uri, headers: HeaderMap) -> Response {
     let query = parse_query(uri.query());
+    if let Some(refusal) = api_gate(&sh, &query, &headers) {
+        return refusal;
+    }
     let Some(raw_id) = uri
         .path()
         .strip_prefix("/v2/meetings/")
@@ -518,24 +629,6 @@ async fn meeting_recordings(extract::State(sh): Sim, uri: Uri, headers: HeaderMa
     else {
         return api_error(StatusCode::NOT_FOUND, 404, "Not found");
     };
-    let now = unix_now();
-
-    if query.contains_key("access_token") {
-        return api_error(
-            StatusCode::UNAUTHORIZED,
-            124,
-            "Invalid access token, this access token is not supported as query parameter string.",
-        );
-    }
-    let api_ok = bearer(&headers).is_some_and(|t| {
-        sh.lock()
-            .tokens
-            .get(&t)
-            .is_some_and(|g| !g.revoked && g.exp > now && g.scope == Scope::Api)
-    });
-    if !api_ok {
-        return api_error(StatusCode::UNAUTHORIZED, 124, "Invalid access token.");
-    }
     let ttl = match query.get("ttl") {
         None => DEFAULT_ACCESS_TOKEN_TTL_SECS,
         Some(t) => match t.parse::<i64>() {
@@ -609,11 +702,210 @@ async fn meeting_recordings(extract::State(sh): Sim, uri: Uri, headers: HeaderMa
     r
 }
 
+/// What every REST request goes through: counted, the API fault (if any) used, then the
+/// bearer token checked. `Some` is the response to send instead.
+fn api_gate(sh: &Shared, query: &HashMap<String, String>, headers: &HeaderMap) -> Option<Response> {
+    let now = unix_now();
+    let token = bearer(headers);
+    let mut st = sh.lock();
+    st.api_stats.api_requests += 1;
+    if let Some(fault) = st.api_fault.clone() {
+        st.api_fault = fault.used_once();
+        let daily = st.daily_retry_after.clone();
+        return Some(api_fault_response(&mut st.api_stats, &fault, daily, false));
+    }
+    let refusal = if query.contains_key("access_token") {
+        Some("Invalid access token, this access token is not supported as query parameter string.")
+    } else {
+        match token.as_deref().and_then(|t| st.tokens.get(t)) {
+            Some(g) if g.scope == Scope::Api && !g.revoked && g.exp <= now => {
+                Some("Access token is expired.")
+            }
+            Some(g) if g.scope == Scope::Api && !g.revoked => None,
+            _ => Some("Invalid access token."),
+        }
+    };
+    refusal.map(|message| {
+        st.api_stats.api_unauthorized += 1;
+        api_error(StatusCode::UNAUTHORIZED, 124, message)
+    })
+}
+
+/// The response of an [`ApiFault`] (REST or token endpoint), counted in `stats`.
+fn api_fault_response(
+    stats: &mut crate::ApiStats,
+    fault: &ApiFault,
+    daily_retry_after: Option<RetryAfter>,
+    token_endpoint: bool,
+) -> Response {
+    match fault {
+        ApiFault::RateLimited { retry_after, .. } => {
+            stats.api_rate_limited += 1;
+            rate_limited(retry_after)
+        }
+        ApiFault::DailyLimit { .. } => {
+            stats.api_rate_limited += 1;
+            stats.api_daily_limited += 1;
+            let retry_after =
+                daily_retry_after.unwrap_or_else(|| RetryAfter::Secs(secs_to_utc_midnight()));
+            daily_limited(&retry_after)
+        }
+        ApiFault::ServerError { .. } => {
+            stats.api_server_errors += 1;
+            service_unavailable()
+        }
+        ApiFault::InternalError { .. } => {
+            stats.api_server_errors += 1;
+            api_error(StatusCode::INTERNAL_SERVER_ERROR, 500, "Internal Error")
+        }
+        ApiFault::Unauthorized { .. } if token_endpoint => {
+            stats.token_refusals += 1;
+            invalid_client()
+        }
+        ApiFault::Unauthorized { .. } => {
+            stats.api_unauthorized += 1;
+            api_error(StatusCode::UNAUTHORIZED, 124, "Invalid access token.")
+        }
+    }
+}
+
+fn daily_limited(retry_after: &RetryAfter) -> Response {
+    let mut r = json_response(
+        StatusCode::TOO_MANY_REQUESTS,
+        r#"{"code":429,"message":"You have reached the maximum daily rate limit for this API. Refer to the response header for details on when you can make another request."}"#
+            .to_owned(),
+    );
+    let h = r.headers_mut();
+    if let Some(v) = retry_after_value(retry_after) {
+        h.insert(RETRY_AFTER, v);
+    }
+    h.insert("x-ratelimit-type", HeaderValue::from_static("Daily-limit"));
+    h.insert("x-ratelimit-category", HeaderValue::from_static("Light"));
+    h.insert("x-ratelimit-limit", HeaderValue::from_static("6000"));
+    h.insert("x-ratelimit-remaining", HeaderValue::from_static("0"));
+    r
+}
+
+// ---------------------------------------------------------------------------------------
+// POST /oauth/token (Server-to-Server OAuth, `account_credentials`)
+
+/// Scopes granted to the simulator's S2S app (granular names).
+const S2S_SCOPES: &str = "cloud_recording:read:list_recording_files:admin \
+    cloud_recording:read:list_user_recordings:admin cloud_recording:read:recording:admin \
+    cloud_recording:delete:meeting_recording:admin cloud_recording:delete:recording_file:admin \
+    user:read:user:admin user:read:list_users:admin";
+
+fn oauth_error(status: StatusCode, reason: &str, error: &str) -> Response {
+    json_response(
+        status,
+        serde_json::json!({"reason": reason, "error": error}).to_string(),
+    )
+}
+
+fn invalid_client() -> Response {
+    oauth_error(
+        StatusCode::UNAUTHORIZED,
+        "Invalid client_id or client_secret",
+        "invalid_client",
+    )
+}
+
+/// `Authorization: Basic base64(id:secret)` → `(id, secret)`.
+fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
+    let v = headers.get(AUTHORIZATION)?.to_str().ok()?.trim();
+    let (scheme, b64) = v.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(b64.trim())
+        .ok()?;
+    let text = String::from_utf8(raw).ok()?;
+    let (id, secret) = text.split_once(':')?;
+    Some((id.to_owned(), secret.to_owned()))
+}
+
+async fn oauth_token(
+    extract::State(sh): Sim,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    // Zoom takes the parameters from the query string or a form body.
+    let mut params = parse_query(uri.query());
+    if let Ok(form) = std::str::from_utf8(&body) {
+        params.extend(crate::query_pairs(Some(form.trim())));
+    }
+    let creds = basic_credentials(&headers);
+    let ttl = {
+        let mut guard = sh.lock();
+        let st = &mut *guard;
+        st.api_stats.token_requests += 1;
+        if let Some(fault) = st.token_fault.clone() {
+            st.token_fault = fault.used_once();
+            let daily = st.daily_retry_after.clone();
+            return api_fault_response(&mut st.api_stats, &fault, daily, true);
+        }
+        let refusal = match params.get("grant_type").map(String::as_str) {
+            None | Some("") => Some(oauth_error(
+                StatusCode::BAD_REQUEST,
+                "Missing grant type",
+                "invalid_request",
+            )),
+            Some("account_credentials") => None,
+            Some(_) => Some(oauth_error(
+                StatusCode::BAD_REQUEST,
+                "unsupported grant type",
+                "unsupported_grant_type",
+            )),
+        };
+        let refusal = refusal.or_else(|| {
+            let good = creds.as_ref().is_some_and(|(id, secret)| {
+                constant_time_eq(id.as_bytes(), st.s2s.client_id.as_bytes())
+                    & constant_time_eq(secret.as_bytes(), st.s2s.client_secret.as_bytes())
+            });
+            (!good).then(invalid_client)
+        });
+        let refusal = refusal.or_else(|| match params.get("account_id") {
+            None => Some(oauth_error(
+                StatusCode::BAD_REQUEST,
+                "Bad Request",
+                "invalid_request",
+            )),
+            Some(a) if *a != st.s2s.account_id => Some(oauth_error(
+                StatusCode::BAD_REQUEST,
+                "Invalid account_id",
+                "invalid_request",
+            )),
+            Some(_) => None,
+        });
+        if let Some(r) = refusal {
+            st.api_stats.token_refusals += 1;
+            return r;
+        }
+        st.api_stats.tokens_issued += 1;
+        st.api_token_ttl
+    };
+    let token = sh.issue_token(Scope::Api, ttl);
+    let body = serde_json::json!({
+        "access_token": token,
+        "token_type": "bearer",
+        "expires_in": ttl,
+        "scope": S2S_SCOPES,
+        "api_url": sh.api_base,
+    });
+    let mut r = json_response(StatusCode::OK, body.to_string());
+    r.headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
 // ---------------------------------------------------------------------------------------
 // helpers
 
 async fn fallback(uri: Uri) -> Response {
-    tracing::debug!(%uri, "zoom-sim: no route");
+    // The path only: a query may carry a token.
+    tracing::debug!(path = uri.path(), "zoom-sim: no route");
     (StatusCode::NOT_FOUND, "Not Found").into_response()
 }
 

@@ -226,6 +226,16 @@ impl RecordingSpec {
         }
     }
 
+    /// A recording with a single MP4 (`shared_screen_with_speaker_view`) of exactly
+    /// `size` bytes; everything else as [`RecordingSpec::realistic`] derives it from
+    /// `prefix`. Meant for big-file tests, e.g. with `ZoomSim::add_recording_sparse`.
+    pub fn single_mp4(prefix: &str, size: u64) -> RecordingSpec {
+        let mut spec = RecordingSpec::realistic(prefix, 0);
+        spec.files.truncate(1);
+        spec.files[0].size = size;
+        spec
+    }
+
     /// The same recording as a webinar (`object.type` 5).
     pub fn as_webinar(mut self) -> RecordingSpec {
         self.object_type = 5;

@@ -7,7 +7,10 @@ use reqwest::StatusCode;
 use reqwest::header::{CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, LOCATION, RANGE};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use zoom_sim::{Fault, FileSpec, RecordingSpec, SimRecording, ZoomSim, encode_meeting_id};
+use zoom_sim::{
+    ApiFault, ContentKind, Fault, FileSpec, RecordingSpec, RetryAfter, SimRecording, ZoomSim,
+    encode_meeting_id,
+};
 
 const KIB: u64 = 1024;
 
@@ -911,6 +914,755 @@ async fn shutdown_stops_serving() {
     sim.shutdown().await;
     let r = client().get(format!("{base}/rec/download/x")).send().await;
     assert!(r.is_err());
+}
+
+// ---------------------------------------------------------------------------------------
+// Server-to-Server OAuth, API faults
+
+/// `POST /oauth/token` with the parameters in the query string.
+async fn token_request(sim: &ZoomSim, auth: Option<&str>, query: &str) -> reqwest::Response {
+    let mut req = client().post(format!("{}?{query}", sim.oauth_token_url()));
+    if let Some(a) = auth {
+        req = req.header(reqwest::header::AUTHORIZATION, a);
+    }
+    req.send().await.unwrap()
+}
+
+/// A fresh S2S access token from the token endpoint.
+async fn s2s_token(sim: &ZoomSim) -> String {
+    let app = sim.s2s_app();
+    let r = token_request(
+        sim,
+        Some(&app.basic_auth()),
+        &format!(
+            "grant_type=account_credentials&account_id={}",
+            app.account_id
+        ),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    r.json::<Value>().await.unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// `GET /v2/meetings/{id}/recordings` with a bearer token.
+async fn lookup(sim: &ZoomSim, rec: &SimRecording, token: &str) -> reqwest::Response {
+    client()
+        .get(format!(
+            "{}/v2/meetings/{}/recordings",
+            sim.api_base(),
+            encode_meeting_id(&rec.uuid)
+        ))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+}
+
+fn header(r: &reqwest::Response, name: &str) -> Option<String> {
+    r.headers()
+        .get(name)
+        .map(|v| v.to_str().unwrap().to_owned())
+}
+
+/// Seconds from now to an IMF-fixdate `Retry-After`.
+fn secs_until_http_date(v: &str) -> i64 {
+    assert!(v.ends_with(" GMT") && v.len() == 29, "{v}");
+    let t = chrono::DateTime::parse_from_rfc2822(v).unwrap();
+    t.timestamp() - zoom_sim::unix_now()
+}
+
+#[tokio::test]
+async fn s2s_token_grant_with_good_and_bad_credentials() {
+    let sim = ZoomSim::start().await.unwrap();
+    let rec = small(&sim, "s2s").await;
+    let app = sim.s2s_app();
+    assert_eq!(app.client_id.len(), 22);
+    assert!(
+        !format!("{app:?}").contains(&app.client_secret),
+        "Debug hides the secret"
+    );
+    let good_q = format!(
+        "grant_type=account_credentials&account_id={}",
+        app.account_id
+    );
+
+    // Parameters in the query string.
+    let r = token_request(&sim, Some(&app.basic_auth()), &good_q).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(
+        header(&r, "content-type")
+            .unwrap()
+            .starts_with("application/json")
+    );
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["token_type"], "bearer");
+    assert_eq!(v["expires_in"], 3600);
+    assert_eq!(v["api_url"], sim.api_base().as_str());
+    assert!(
+        v["scope"]
+            .as_str()
+            .unwrap()
+            .split(' ')
+            .any(|s| s == "cloud_recording:read:list_recording_files:admin")
+    );
+    let token = v["access_token"].as_str().unwrap().to_owned();
+    let exp = zoom_sim::jwt_exp(&token).unwrap();
+    assert!((zoom_sim::unix_now() + 3590..=zoom_sim::unix_now() + 3610).contains(&exp));
+    assert_eq!(lookup(&sim, &rec, &token).await.status(), StatusCode::OK);
+    // An API token also opens downloads.
+    let f = &rec.media_files()[0];
+    let (status, _, _, sha, _) = download(&f.download_url, &token).await;
+    assert_eq!((status, sha.as_str()), (StatusCode::OK, f.sha256.as_str()));
+
+    // Parameters as a form body.
+    let r = client()
+        .post(sim.oauth_token_url())
+        .header(reqwest::header::AUTHORIZATION, app.basic_auth())
+        .form(&[
+            ("grant_type", "account_credentials"),
+            ("account_id", app.account_id.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let form_token = r.json::<Value>().await.unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_ne!(form_token, token);
+    assert_eq!(
+        lookup(&sim, &rec, &form_token).await.status(),
+        StatusCode::OK
+    );
+
+    // Bad client credentials: 401 invalid_client.
+    let b64 = |s: String| {
+        format!(
+            "Basic {}",
+            base64::Engine::encode(&base64::engine::general_purpose::STANDARD, s)
+        )
+    };
+    let wrong_secret = b64(format!("{}:nope", app.client_id));
+    let wrong_client = b64(format!("nope:{}", app.client_secret));
+    for auth in [
+        Some(wrong_secret.as_str()),
+        Some(wrong_client.as_str()),
+        None,
+    ] {
+        let r = token_request(&sim, auth, &good_q).await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{auth:?}");
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["error"], "invalid_client");
+        assert_eq!(v["reason"], "Invalid client_id or client_secret");
+    }
+    // Wrong grant, missing grant, wrong or missing account: 400.
+    for (q, error) in [
+        (
+            format!(
+                "grant_type=client_credentials&account_id={}",
+                app.account_id
+            ),
+            "unsupported_grant_type",
+        ),
+        (format!("account_id={}", app.account_id), "invalid_request"),
+        (
+            "grant_type=account_credentials&account_id=other".to_owned(),
+            "invalid_request",
+        ),
+        (
+            "grant_type=account_credentials".to_owned(),
+            "invalid_request",
+        ),
+    ] {
+        let r = token_request(&sim, Some(&app.basic_auth()), &q).await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{q}");
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["error"], error, "{q}");
+        assert!(v["reason"].is_string());
+    }
+
+    // Account id and ttl are configurable.
+    sim.set_s2s_account("acct-fixed");
+    assert_eq!(
+        token_request(&sim, Some(&app.basic_auth()), &good_q)
+            .await
+            .status(),
+        StatusCode::BAD_REQUEST
+    );
+    sim.set_api_token_ttl(120);
+    let r = token_request(
+        &sim,
+        Some(&app.basic_auth()),
+        "grant_type=account_credentials&account_id=acct-fixed",
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["expires_in"], 120);
+    let exp = zoom_sim::jwt_exp(v["access_token"].as_str().unwrap()).unwrap();
+    assert!((zoom_sim::unix_now() + 110..=zoom_sim::unix_now() + 130).contains(&exp));
+
+    let st = sim.api_stats();
+    assert_eq!(st.token_requests, 11);
+    assert_eq!(st.tokens_issued, 3);
+    assert_eq!(st.token_refusals, 8);
+    assert_eq!(st.api_requests, 2);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn expired_api_tokens_get_401_until_refreshed() {
+    let sim = ZoomSim::start().await.unwrap();
+    let rec = small(&sim, "expire").await;
+    let t1 = s2s_token(&sim).await;
+    let t2 = sim.issue_api_token();
+    for t in [&t1, &t2] {
+        assert_eq!(lookup(&sim, &rec, t).await.status(), StatusCode::OK);
+    }
+    sim.expire_api_tokens();
+    for t in [&t1, &t2] {
+        let r = lookup(&sim, &rec, t).await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["code"], 124);
+        assert_eq!(v["message"], "Access token is expired.");
+    }
+    // Downloads with an expired API token get the HTML page; webhook tokens still work.
+    let f = &rec.media_files()[0];
+    let (_, ct, _, _, _) = download(&f.download_url, &t1).await;
+    assert!(ct.starts_with("text/html"), "{ct}");
+    let (status, ct, _, _, _) = download(&f.download_url, &rec.download_token).await;
+    assert_eq!((status, ct.as_str()), (StatusCode::OK, "video/mp4"));
+    // A revoked token is "invalid", not "expired".
+    let t3 = s2s_token(&sim).await;
+    assert_eq!(lookup(&sim, &rec, &t3).await.status(), StatusCode::OK);
+    sim.revoke_token(&t3);
+    let v: Value = lookup(&sim, &rec, &t3).await.json().await.unwrap();
+    assert_eq!(v["message"], "Invalid access token.");
+    // A refreshed token works.
+    let t4 = s2s_token(&sim).await;
+    assert_eq!(lookup(&sim, &rec, &t4).await.status(), StatusCode::OK);
+    // Born expired (ttl ≤ 0).
+    sim.set_api_token_ttl(-5);
+    let t5 = s2s_token(&sim).await;
+    assert_eq!(
+        lookup(&sim, &rec, &t5).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let st = sim.api_stats();
+    assert_eq!((st.api_requests, st.api_unauthorized), (8, 4));
+    assert_eq!((st.token_requests, st.tokens_issued), (4, 4));
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn api_faults_on_the_rest_api() {
+    let sim = ZoomSim::start().await.unwrap();
+    let rec = small(&sim, "apifault").await;
+    let token = sim.issue_api_token();
+
+    // QPS, Retry-After in seconds, twice; then OK.
+    sim.set_api_fault(ApiFault::RateLimited {
+        times: 2,
+        retry_after: RetryAfter::Secs(2),
+    });
+    for _ in 0..2 {
+        let r = lookup(&sim, &rec, &token).await;
+        assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(header(&r, "retry-after").as_deref(), Some("2"));
+        assert_eq!(header(&r, "x-ratelimit-type").as_deref(), Some("QPS"));
+        assert_eq!(r.json::<Value>().await.unwrap()["code"], 429);
+    }
+    assert_eq!(lookup(&sim, &rec, &token).await.status(), StatusCode::OK);
+
+    // QPS, Retry-After as an HTTP date.
+    sim.set_api_fault(ApiFault::RateLimited {
+        times: 1,
+        retry_after: RetryAfter::HttpDate(90),
+    });
+    let r = lookup(&sim, &rec, &token).await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    let d = secs_until_http_date(&header(&r, "retry-after").unwrap());
+    assert!((85..=91).contains(&d), "{d}");
+    // RFC 3339 timestamp; no header at all.
+    sim.set_api_fault(ApiFault::RateLimited {
+        times: 1,
+        retry_after: RetryAfter::Timestamp(60),
+    });
+    let r = lookup(&sim, &rec, &token).await;
+    let v = header(&r, "retry-after").unwrap();
+    let t = chrono::DateTime::parse_from_rfc3339(&v).unwrap();
+    assert!(v.ends_with('Z') && (55..=61).contains(&(t.timestamp() - zoom_sim::unix_now())));
+    sim.set_api_fault(ApiFault::RateLimited {
+        times: 1,
+        retry_after: RetryAfter::Omitted,
+    });
+    let r = lookup(&sim, &rec, &token).await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(header(&r, "retry-after").is_none());
+
+    // Daily limit: seconds to the next UTC midnight by default, or as configured.
+    sim.set_api_fault(ApiFault::DailyLimit { times: 2 });
+    let r = lookup(&sim, &rec, &token).await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        header(&r, "x-ratelimit-type").as_deref(),
+        Some("Daily-limit")
+    );
+    let secs: i64 = header(&r, "retry-after").unwrap().parse().unwrap();
+    let to_midnight = 86_400 - zoom_sim::unix_now().rem_euclid(86_400);
+    assert!((to_midnight..=to_midnight + 2).contains(&secs), "{secs}");
+    assert!(
+        r.json::<Value>().await.unwrap()["message"]
+            .as_str()
+            .unwrap()
+            .contains("daily")
+    );
+    sim.set_daily_limit_retry_after(Some(RetryAfter::Secs(1)));
+    let r = lookup(&sim, &rec, &token).await;
+    assert_eq!(header(&r, "retry-after").as_deref(), Some("1"));
+    assert_eq!(lookup(&sim, &rec, &token).await.status(), StatusCode::OK);
+
+    // 503, 500.
+    sim.set_api_fault(ApiFault::ServerError { times: 1 });
+    assert_eq!(
+        lookup(&sim, &rec, &token).await.status(),
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    sim.set_api_fault(ApiFault::InternalError { times: 1 });
+    assert_eq!(
+        lookup(&sim, &rec, &token).await.status(),
+        StatusCode::INTERNAL_SERVER_ERROR
+    );
+    // 401 with a good token.
+    sim.set_api_fault(ApiFault::Unauthorized { times: 1 });
+    let r = lookup(&sim, &rec, &token).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(r.json::<Value>().await.unwrap()["code"], 124);
+    assert_eq!(lookup(&sim, &rec, &token).await.status(), StatusCode::OK);
+    // Cleared faults do nothing; downloads never see API faults.
+    sim.set_api_fault(ApiFault::ServerError { times: 5 });
+    sim.clear_api_fault();
+    assert_eq!(lookup(&sim, &rec, &token).await.status(), StatusCode::OK);
+    sim.set_api_fault(ApiFault::ServerError { times: 5 });
+    let f = &rec.media_files()[0];
+    let (status, _, _, sha, _) = download(&f.download_url, &token).await;
+    assert_eq!((status, sha.as_str()), (StatusCode::OK, f.sha256.as_str()));
+    sim.clear_api_fault();
+
+    let st = sim.api_stats();
+    assert_eq!(st.api_requests, 14);
+    assert_eq!(st.api_rate_limited, 7);
+    assert_eq!(st.api_daily_limited, 2);
+    assert_eq!(st.api_server_errors, 2);
+    assert_eq!(st.api_unauthorized, 1);
+    assert_eq!(st.token_requests, 0);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn token_endpoint_faults() {
+    let sim = ZoomSim::start().await.unwrap();
+    let app = sim.s2s_app();
+    let q = format!(
+        "grant_type=account_credentials&account_id={}",
+        app.account_id
+    );
+    sim.set_token_fault(ApiFault::RateLimited {
+        times: 1,
+        retry_after: RetryAfter::Secs(3),
+    });
+    let r = token_request(&sim, Some(&app.basic_auth()), &q).await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(header(&r, "retry-after").as_deref(), Some("3"));
+    sim.set_token_fault(ApiFault::ServerError { times: 1 });
+    let r = token_request(&sim, Some(&app.basic_auth()), &q).await;
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    sim.set_token_fault(ApiFault::Unauthorized { times: 1 });
+    let r = token_request(&sim, Some(&app.basic_auth()), &q).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(r.json::<Value>().await.unwrap()["error"], "invalid_client");
+    // Used up: the next request gets a token; the REST API was never affected.
+    let token = s2s_token(&sim).await;
+    let rec = small(&sim, "tokfault").await;
+    assert_eq!(lookup(&sim, &rec, &token).await.status(), StatusCode::OK);
+    let st = sim.api_stats();
+    assert_eq!(
+        (
+            st.token_requests,
+            st.tokens_issued,
+            st.token_refusals,
+            st.api_rate_limited,
+            st.api_server_errors
+        ),
+        (4, 1, 1, 1, 1)
+    );
+    sim.shutdown().await;
+}
+
+// ---------------------------------------------------------------------------------------
+// New per-file faults
+
+#[tokio::test]
+async fn ignore_range_answers_200_with_the_whole_body() {
+    let sim = ZoomSim::start().await.unwrap();
+    let rec = small(&sim, "ignrange").await;
+    let f = &rec.media_files()[0];
+    sim.set_fault(&f.id, Fault::IgnoreRange);
+    for range in [
+        "bytes=1000-",
+        "bytes=0-9",
+        format!("bytes={}-", f.size).as_str(),
+    ] {
+        let r = client()
+            .get(&f.download_url)
+            .bearer_auth(&rec.download_token)
+            .header(RANGE, range)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{range}");
+        assert!(r.headers().get(CONTENT_RANGE).is_none());
+        assert_eq!(r.content_length(), Some(f.size));
+        assert_eq!(sha_hex(&r.bytes().await.unwrap()), f.sha256);
+    }
+    let st = sim.stats(&f.id);
+    assert_eq!(
+        (st.ignored_ranges, st.range_requests, st.complete_bodies),
+        (3, 0, 3)
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn unauthorized_fault_answers_401_json() {
+    let sim = ZoomSim::start().await.unwrap();
+    let rec = small(&sim, "unauth").await;
+    let f = &rec.media_files()[0];
+    sim.set_fault(&f.id, Fault::Unauthorized { times: 2 });
+    for _ in 0..2 {
+        let r = no_redirect_client()
+            .get(&f.download_url)
+            .bearer_auth(&rec.download_token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        assert!(
+            header(&r, "content-type")
+                .unwrap()
+                .starts_with("application/json")
+        );
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"code":124,"message":"Invalid access token."})
+        );
+    }
+    let (status, _, _, sha, _) = download(&f.download_url, &rec.download_token).await;
+    assert_eq!((status, sha.as_str()), (StatusCode::OK, f.sha256.as_str()));
+    let st = sim.stats(&f.id);
+    assert_eq!(
+        (st.unauthorized, st.download_requests, st.redirects),
+        (2, 3, 1)
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn html_disguised_as_binary_arrives_one_byte_first() {
+    let sim = ZoomSim::start().await.unwrap();
+    let rec = small(&sim, "disguise").await;
+    let f = &rec.media_files()[0];
+    sim.set_fault(&f.id, Fault::HtmlDisguised);
+    let mut r = client()
+        .get(&f.download_url)
+        .bearer_auth(&rec.download_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        header(&r, "content-type").as_deref(),
+        Some("application/octet-stream")
+    );
+    assert!(r.content_length().is_none());
+    let first = r.chunk().await.unwrap().unwrap();
+    assert_eq!(&first[..], &[0xEF], "first chunk is exactly one byte");
+    let mut body = first.to_vec();
+    let mut chunks = 1;
+    while let Some(c) = r.chunk().await.unwrap() {
+        body.extend_from_slice(&c);
+        chunks += 1;
+    }
+    assert!(chunks > 3, "{chunks}");
+    assert!(body.starts_with(b"\xEF\xBB\xBF"), "UTF-8 BOM");
+    let text = std::str::from_utf8(&body[3..]).unwrap();
+    assert!(text.trim_start().starts_with("<!DOCTYPE html>"), "{text}");
+    assert!(text.starts_with(|c: char| c.is_whitespace()));
+    assert!(text.contains("Only the host can download this recording"));
+    let st = sim.stats(&f.id);
+    assert_eq!(
+        (st.disguised_html, st.html_responses, st.cdn_requests),
+        (1, 1, 0)
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn rate_limited_with_an_http_date() {
+    let sim = ZoomSim::start().await.unwrap();
+    let rec = small(&sim, "429date").await;
+    let f = &rec.media_files()[0];
+    sim.set_fault(&f.id, Fault::RateLimitedDate { times: 1, secs: 30 });
+    let r = no_redirect_client()
+        .get(&f.download_url)
+        .bearer_auth(&rec.download_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    let d = secs_until_http_date(&header(&r, "retry-after").unwrap());
+    assert!((25..=31).contains(&d), "{d}");
+    let (status, _, _, sha, _) = download(&f.download_url, &rec.download_token).await;
+    assert_eq!((status, sha.as_str()), (StatusCode::OK, f.sha256.as_str()));
+    assert_eq!(sim.stats(&f.id).rate_limited, 1);
+    assert_eq!(
+        zoom_sim::http_date(1_796_119_200),
+        "Tue, 01 Dec 2026 10:00:00 GMT"
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn truncated_object_is_a_clean_short_body() {
+    let sim = ZoomSim::start().await.unwrap();
+    let rec = small(&sim, "trunc").await;
+    let f = &rec.media_files()[0];
+    let short = 20_000u64;
+    assert!(f.size > short);
+    sim.set_fault(&f.id, Fault::Truncated { bytes: short });
+    let r = client()
+        .get(&f.download_url)
+        .bearer_auth(&rec.download_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.content_length(), Some(short));
+    let body = r.bytes().await.expect("clean end, no transport error");
+    assert_eq!(body.len() as u64, short);
+    assert_eq!(&body[..], &f.bytes_at(0, short as usize)[..]);
+
+    // Ranges are served against the short object.
+    let r = client()
+        .get(&f.download_url)
+        .bearer_auth(&rec.download_token)
+        .header(RANGE, "bytes=15000-")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(
+        header(&r, "content-range").unwrap(),
+        format!("bytes 15000-{}/{short}", short - 1)
+    );
+    assert_eq!(r.bytes().await.unwrap().len(), 5_000);
+    let r = client()
+        .get(&f.download_url)
+        .bearer_auth(&rec.download_token)
+        .header(RANGE, format!("bytes={short}-"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::RANGE_NOT_SATISFIABLE);
+    assert_eq!(
+        header(&r, "content-range").unwrap(),
+        format!("bytes */{short}")
+    );
+    let st = sim.stats(&f.id);
+    assert_eq!((st.truncated_bodies, st.complete_bodies), (2, 0));
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn drop_after_forever_cuts_every_response_relative_to_its_range() {
+    let sim = ZoomSim::start().await.unwrap();
+    let rec = small(&sim, "dropall").await;
+    let f = &rec.media_files()[0];
+    let step = 7_000u64;
+    sim.set_fault(
+        &f.id,
+        Fault::DropAfter {
+            bytes: step,
+            times: u32::MAX,
+        },
+    );
+    let mut got: Vec<u8> = Vec::new();
+    let mut responses = 0u64;
+    while (got.len() as u64) < f.size {
+        let mut req = client()
+            .get(&f.download_url)
+            .bearer_auth(&rec.download_token);
+        if !got.is_empty() {
+            req = req.header(RANGE, format!("bytes={}-", got.len()));
+        }
+        let r = req.send().await.unwrap();
+        let before = got.len() as u64;
+        let mut s = r.bytes_stream();
+        let mut failed = false;
+        while let Some(c) = s.next().await {
+            match c {
+                Ok(c) => got.extend_from_slice(&c),
+                Err(_) => {
+                    failed = true;
+                    break;
+                }
+            }
+        }
+        responses += 1;
+        let n = got.len() as u64 - before;
+        if failed {
+            assert_eq!(n, step, "cut {step} bytes after offset {before}");
+        } else {
+            assert_eq!(got.len() as u64, f.size);
+            assert!(n <= step);
+        }
+        assert!(responses < 1_000);
+    }
+    assert_eq!(sha_hex(&got), f.sha256);
+    assert_eq!(responses, f.size.div_ceil(step));
+    let st = sim.stats(&f.id);
+    assert_eq!(st.dropped_connections, responses - 1);
+    // Still armed.
+    let again = client()
+        .get(&f.download_url)
+        .bearer_auth(&rec.download_token)
+        .send()
+        .await
+        .unwrap();
+    assert!(again.bytes().await.is_err());
+    sim.shutdown().await;
+}
+
+// ---------------------------------------------------------------------------------------
+// Sparse (cheap) content for very large files
+
+#[tokio::test]
+async fn sparse_4_gib_file_is_served_fast() {
+    let sim = ZoomSim::start().await.unwrap();
+    let size = 4 * 1024 * 1024 * 1024 + 12_345;
+    let t0 = Instant::now();
+    let rec = sim.add_recording_sparse(RecordingSpec::single_mp4("huge", size));
+    let add_time = t0.elapsed();
+    let f = &rec.files()[0];
+    assert_eq!((f.size, f.content_kind()), (size, ContentKind::Sparse));
+    assert_eq!(f.content_type, "video/mp4");
+    assert_eq!(sim.file_sha256(&f.id).as_deref(), Some(f.sha256.as_str()));
+    assert_eq!(sim.file_sha256("nope"), None);
+
+    // The start is an MP4 `ftyp` box, not HTML-like.
+    let head = f.bytes_at(0, 12);
+    assert_eq!(&head[4..12], b"ftypisom");
+
+    // The last 10 bytes by Range.
+    let r = client()
+        .get(&f.download_url)
+        .bearer_auth(&rec.download_token)
+        .header(RANGE, format!("bytes={}-", size - 10))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(
+        header(&r, "content-range").unwrap(),
+        format!("bytes {}-{}/{size}", size - 10, size - 1)
+    );
+    let tail = r.bytes().await.unwrap();
+    assert_eq!(&tail[..], &f.bytes_at(size - 10, 10)[..]);
+
+    // The whole file through the redirect, hashed as it streams (a generous timeout:
+    // other builds may share the machine).
+    let t1 = Instant::now();
+    let resp = reqwest::Client::builder()
+        .timeout(Duration::from_secs(600))
+        .build()
+        .unwrap()
+        .get(&f.download_url)
+        .bearer_auth(&rec.download_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.content_length(), Some(size));
+    let mut hasher = Sha256::new();
+    let mut n = 0u64;
+    let mut stream = resp.bytes_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.unwrap();
+        n += chunk.len() as u64;
+        hasher.update(&chunk);
+    }
+    let dl_time = t1.elapsed();
+    assert_eq!(n, size);
+    assert_eq!(hex::encode(hasher.finalize()), f.sha256);
+    eprintln!("sparse 4 GiB: add_recording {add_time:?}, download+hash {dl_time:?}");
+
+    // A second registration of the same content reuses the cached hash.
+    let t2 = Instant::now();
+    let again = sim.add_recording_sparse(RecordingSpec::single_mp4("huge", size));
+    assert!(t2.elapsed() < Duration::from_secs(1));
+    assert_eq!(again.files()[0].sha256, f.sha256);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn add_recording_with_chooses_content_kinds() {
+    let sim = ZoomSim::start().await.unwrap();
+    let spec = RecordingSpec::realistic("kinds", 16 * KIB);
+    let rec = sim.add_recording_sparse(spec.clone());
+    for f in rec.files() {
+        let natural = ContentKind::for_file(&f.file_type, &f.file_extension);
+        let expected = if natural == ContentKind::Binary {
+            ContentKind::Sparse
+        } else {
+            natural
+        };
+        assert_eq!(f.content_kind(), expected, "{}", f.file_type);
+        let token = if f.is_transcript {
+            &rec.transcript_download_token
+        } else {
+            &rec.download_token
+        };
+        let (status, _, _, sha, n) = download(&f.download_url, token).await;
+        assert_eq!((status, n), (StatusCode::OK, f.size));
+        assert_eq!(sha, f.sha256);
+    }
+    let plain = sim.add_recording_with(spec, |_| ContentKind::Binary);
+    assert!(
+        plain
+            .files()
+            .iter()
+            .all(|f| f.content_kind() == ContentKind::Binary)
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn debug_output_hides_tokens() {
+    let sim = ZoomSim::start().await.unwrap();
+    let rec = small(&sim, "debug").await;
+    let dbg = format!("{rec:?}");
+    assert!(!dbg.contains(&rec.download_token), "{dbg}");
+    assert!(!dbg.contains(&rec.transcript_download_token));
+    let app = sim.s2s_app();
+    assert!(!format!("{app:?}").contains(&app.client_secret));
+    assert!(!format!("{sim:?}").contains(&app.client_secret));
+    sim.shutdown().await;
 }
 
 /// Encode every non-alphanumeric character once.

@@ -46,6 +46,11 @@ async fn main() -> anyhow::Result<()> {
     eprintln!("x-zm-request-timestamp: {ts}");
     eprintln!("x-zm-signature:         {sig}");
     eprintln!("api token:              {}", sim.issue_api_token());
+    let app = sim.s2s_app();
+    eprintln!("oauth token url:        {}", sim.oauth_token_url());
+    eprintln!("s2s account_id:         {}", app.account_id);
+    eprintln!("s2s client_id:          {}", app.client_id);
+    eprintln!("s2s client_secret:      {}", app.client_secret);
 
     if let Some(url) = &args.deliver_to {
         let client = reqwest::Client::new();
