@@ -298,7 +298,9 @@ impl ConfigFile {
                                 Vendor::Webex => crate::webex::auth::Credentials::parse(&v)
                                     .map(|_| ())
                                     .map_err(|e| e.to_string()),
-                                Vendor::Zoom => crate::zoom::api::S2sCredentials::parse(&v).map(|_| ()),
+                                Vendor::Zoom => {
+                                    crate::zoom::api::S2sCredentials::parse(&v).map(|_| ())
+                                }
                             };
                             match checked {
                                 Ok(()) => {

@@ -71,10 +71,7 @@ mod tests {
     #[test]
     fn retry_after_in_seconds_or_as_a_date() {
         let now = chrono::Utc.with_ymd_and_hms(2026, 12, 1, 10, 0, 0).unwrap();
-        assert_eq!(
-            retry_after_value(" 7 ", now),
-            Some(Duration::from_secs(7))
-        );
+        assert_eq!(retry_after_value(" 7 ", now), Some(Duration::from_secs(7)));
         assert_eq!(
             retry_after_value("Tue, 01 Dec 2026 10:00:30 GMT", now),
             Some(Duration::from_secs(30))
@@ -97,8 +94,7 @@ mod tests {
             let top = (base * 2u32.pow(attempt - 1)).min(cap);
             assert!(d >= top / 2 && d <= top, "attempt {attempt}: {d:?}");
         }
-        let waits: std::collections::HashSet<_> =
-            (0..20).map(|_| backoff(base, 5, cap)).collect();
+        let waits: std::collections::HashSet<_> = (0..20).map(|_| backoff(base, 5, cap)).collect();
         assert!(waits.len() > 1, "jittered");
     }
 }

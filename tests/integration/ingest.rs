@@ -21,6 +21,7 @@ use zoom_sim::{Fault, RecordingSpec, SimRecording, ZoomSim};
 
 const MIB: u64 = 1024 * 1024;
 
+type Zoom = std::sync::Arc<shared::zoom::api::HttpZoomConnections>;
 type Webex = std::sync::Arc<shared::webex::HttpWebexConnections>;
 
 struct Pipeline {
@@ -31,7 +32,7 @@ struct Pipeline {
     catalog: DynamoCatalog,
     enqueue: Enqueue<DynamoConfig, DynamoCatalog, SqsQueue, Webex>,
     owner: OwnerResolver<DynamoConfig, DynamoCatalog, SqsQueue, WebexAttendees<Webex>>,
-    downloader: Downloader<DynamoConfig, DynamoCatalog, S3Sink, SqsQueue, Webex>,
+    downloader: Downloader<DynamoConfig, DynamoCatalog, S3Sink, SqsQueue, Webex, Zoom>,
     deletion: DeletionScheduler<DynamoConfig, DynamoCatalog>,
 }
 
@@ -70,12 +71,16 @@ impl Pipeline {
             },
             downloader: Downloader {
                 config: config.clone(),
-                catalog: catalog.clone(),
+                catalog: std::sync::Arc::new(catalog.clone()),
                 sink: S3Sink::new(s3.clone(), r("MediaBucket")),
                 archived: SqsQueue::new(sqs.clone(), r("ArchivedQueue")),
+                downloads: SqsQueue::new(sqs.clone(), r("DownloadQueue")),
                 lease: Duration::from_secs(900),
                 read_timeout: Duration::from_secs(30),
+                deadline_margin: Duration::from_secs(30),
+                transfer: shared::transfer::Settings::default(),
                 webex,
+                zoom: std::sync::Arc::new(shared::aws::zoom_connections(&conf)),
             },
             deletion: DeletionScheduler {
                 config,

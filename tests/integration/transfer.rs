@@ -1,12 +1,20 @@
-//! The streaming copy into S3 multipart uploads: verified bytes, abort on failure, nothing left behind.
+//! The streaming copy into S3 multipart uploads over moto: verified bytes, resumable across cuts and
+//! invocations, abort on a final failure, nothing left behind.
 
 use archiver_tests::{aws, unique};
+use async_trait::async_trait;
+use bytes::Bytes;
 use shared::aws::s3::S3Sink;
-use shared::error::Class;
-use shared::ports::ObjectTarget;
-use shared::transfer::{TransferError, copy_to_sink, http_client};
-use std::time::Duration;
-use zoom_sim::{Fault, RecordingSpec, ZoomSim};
+use shared::catalog::{Checkpoint, PartDone};
+use shared::error::{Class, Error};
+use shared::ports::{Fetch, MultipartUpload, ObjectSink, ObjectTarget, SecretString};
+use shared::transfer::{
+    Failed, Finished, HostCheck, HttpSource, Job, Progress, Settings, TransferError, Transferred,
+    transfer,
+};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use zoom_sim::{Fault, RecordingSpec, SimFile, ZoomSim};
 
 const MIB: u64 = 1024 * 1024;
 
@@ -18,8 +26,20 @@ async fn bucket() -> (aws_sdk_s3::Client, String) {
     (s3, name)
 }
 
-fn allow_sim(h: &str) -> bool {
-    h == "127.0.0.1" || h == "localhost"
+fn allow_sim() -> HostCheck {
+    Arc::new(|h: &str| h == "127.0.0.1" || h == "localhost")
+}
+
+fn source(file: &SimFile, token: &str) -> HttpSource {
+    HttpSource::new(
+        Fetch {
+            url: file.download_url.clone(),
+            bearer: Some(SecretString::new(token)),
+            extra_host: None,
+        },
+        allow_sim(),
+        Duration::from_secs(30),
+    )
 }
 
 fn target(key: &str) -> ObjectTarget {
@@ -30,6 +50,101 @@ fn target(key: &str) -> ObjectTarget {
             ("tenant".into(), "uni".into()),
             ("file-id".into(), "f1".into()),
         ],
+    }
+}
+
+/// Checkpoints kept in memory (the catalog's part is tested elsewhere).
+#[derive(Default)]
+struct Saved(Mutex<Vec<Checkpoint>>);
+
+#[async_trait]
+impl Progress for Saved {
+    async fn save(&self, cp: &Checkpoint) -> Result<bool, Error> {
+        self.0.lock().unwrap().push(cp.clone());
+        Ok(true)
+    }
+}
+
+/// The S3 sink, counting every part sent.
+struct Counting {
+    inner: S3Sink,
+    sent: Arc<Mutex<Vec<(String, u32)>>>,
+}
+
+struct CountingUpload {
+    inner: Box<dyn MultipartUpload>,
+    sent: Arc<Mutex<Vec<(String, u32)>>>,
+}
+
+#[async_trait]
+impl ObjectSink for Counting {
+    fn bucket(&self) -> &str {
+        self.inner.bucket()
+    }
+    async fn start(&self, t: &ObjectTarget) -> Result<Box<dyn MultipartUpload>, Error> {
+        Ok(Box::new(CountingUpload {
+            inner: self.inner.start(t).await?,
+            sent: self.sent.clone(),
+        }))
+    }
+    async fn resume(
+        &self,
+        t: &ObjectTarget,
+        id: &str,
+    ) -> Result<Option<Box<dyn MultipartUpload>>, Error> {
+        Ok(self.inner.resume(t, id).await?.map(|inner| {
+            Box::new(CountingUpload {
+                inner,
+                sent: self.sent.clone(),
+            }) as Box<dyn MultipartUpload>
+        }))
+    }
+    async fn stored(&self, key: &str) -> Result<Option<(u64, String)>, Error> {
+        self.inner.stored(key).await
+    }
+    async fn record_sha256(&self, t: &ObjectTarget, sha: &str) -> Result<(), Error> {
+        self.inner.record_sha256(t, sha).await
+    }
+}
+
+#[async_trait]
+impl MultipartUpload for CountingUpload {
+    fn id(&self) -> &str {
+        self.inner.id()
+    }
+    async fn upload_part(&self, n: u32, b: Bytes) -> Result<PartDone, Error> {
+        self.sent
+            .lock()
+            .unwrap()
+            .push((self.inner.id().to_owned(), n));
+        self.inner.upload_part(n, b).await
+    }
+    async fn complete(&self, parts: &[PartDone]) -> Result<String, Error> {
+        self.inner.complete(parts).await
+    }
+    async fn abort(&self) -> Result<(), Error> {
+        self.inner.abort().await
+    }
+}
+
+fn job<'a>(sink: &'a dyn ObjectSink, t: &'a ObjectTarget, size: u64) -> Job<'a> {
+    Job {
+        sink,
+        target: t,
+        expected_size: Some(size),
+        resume: None,
+        stop_at: None,
+        settings: Settings {
+            backoff: Duration::from_millis(10),
+            ..Settings::default()
+        },
+    }
+}
+
+fn stored(r: Result<Finished, Failed>) -> Transferred {
+    match r {
+        Ok(Finished::Stored(t)) => t,
+        other => panic!("expected a stored object, got {other:?}"),
     }
 }
 
@@ -55,34 +170,54 @@ async fn leftovers(s3: &aws_sdk_s3::Client, bucket: &str) -> (usize, usize) {
     (objects, uploads)
 }
 
-#[tokio::test]
-async fn a_multi_part_file_lands_byte_exact_with_its_sha256() {
-    let sim = ZoomSim::start().await.unwrap();
-    let rec = sim.add_recording(RecordingSpec::realistic(&unique("mp"), 8 * MIB));
-    let file = rec
-        .media_files()
+async fn object(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Vec<u8> {
+    s3.get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap()
+        .body
+        .collect()
+        .await
+        .unwrap()
+        .into_bytes()
+        .to_vec()
+}
+
+fn sha256(b: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(b))
+}
+
+fn largest(rec: &zoom_sim::SimRecording) -> SimFile {
+    rec.media_files()
         .into_iter()
         .max_by_key(|f| f.size)
         .unwrap()
-        .clone();
+        .clone()
+}
+
+#[tokio::test]
+async fn a_multi_part_file_lands_byte_exact_with_its_sha256_as_a_tag() {
+    let sim = ZoomSim::start().await.unwrap();
+    let rec = sim.add_recording(RecordingSpec::realistic(&unique("mp"), 8 * MIB));
+    let file = largest(&rec);
     assert!(file.size > 16 * MIB, "needs at least three 8 MiB parts");
     let (s3, bucket) = bucket().await;
     let sink = S3Sink::new(s3.clone(), &bucket);
-    let client = http_client(allow_sim, Duration::from_secs(30));
-    let t = copy_to_sink(
-        &client,
-        &file.download_url,
-        Some(&rec.download_token),
-        Some(file.size),
-        &allow_sim,
-        &sink,
-        &target("a/b.mp4"),
-    )
-    .await
-    .unwrap();
-    assert_eq!(t.bytes, file.size);
-    assert_eq!(t.sha256, file.sha256);
-    assert_eq!(t.parts as u64, file.size.div_ceil(8 * MIB));
+    let t = target("a/b.mp4");
+    let got = stored(
+        transfer(
+            &source(&file, &rec.download_token),
+            job(&sink, &t, file.size),
+            Arc::new(Saved::default()),
+        )
+        .await,
+    );
+    assert_eq!(got.bytes, file.size);
+    assert_eq!(got.sha256, file.sha256);
+    assert_eq!(got.parts as u64, file.size.div_ceil(8 * MIB));
     let head = s3
         .head_object()
         .bucket(&bucket)
@@ -91,13 +226,8 @@ async fn a_multi_part_file_lands_byte_exact_with_its_sha256() {
         .await
         .unwrap();
     assert_eq!(head.content_length, Some(file.size as i64));
-    assert_eq!(
-        head.e_tag.as_deref(),
-        Some(t.etag.as_str()),
-        "the recorded ETag is the object's current one"
-    );
+    assert_eq!(head.e_tag.as_deref(), Some(got.etag.as_str()));
     let meta = head.metadata.unwrap_or_default();
-    assert_eq!(meta.get("sha256"), Some(&file.sha256));
     assert_eq!(meta.get("tenant").map(String::as_str), Some("uni"));
     let tags = s3
         .get_object_tagging()
@@ -111,172 +241,246 @@ async fn a_multi_part_file_lands_byte_exact_with_its_sha256() {
             .iter()
             .any(|t| t.key == "sha256" && t.value == file.sha256)
     );
-    let body = s3
-        .get_object()
-        .bucket(&bucket)
-        .key("a/b.mp4")
-        .send()
-        .await
-        .unwrap()
-        .body
-        .collect()
-        .await
-        .unwrap();
-    assert_eq!(body.into_bytes().len() as u64, file.size);
+    assert_eq!(sha256(&object(&s3, &bucket, "a/b.mp4").await), file.sha256);
     let stats = sim.stats(&file.id);
     assert_eq!(
         stats.auth_leaks, 0,
-        "the Bearer token must not follow the redirect to the CDN host"
+        "the bearer must not follow the redirect"
     );
     assert_eq!(stats.redirects, 1);
+    assert_eq!(leftovers(&s3, &bucket).await, (1, 0));
 }
 
 #[tokio::test]
-async fn html_200_is_a_permanent_failure_and_stores_nothing() {
+async fn web_pages_are_final_failures_and_store_nothing() {
     let sim = ZoomSim::start().await.unwrap();
     let rec = sim.add_recording(RecordingSpec::realistic(&unique("html"), MIB));
     let file = rec.media_files()[0].clone();
     let (s3, bucket) = bucket().await;
     let sink = S3Sink::new(s3.clone(), &bucket);
-    let client = http_client(allow_sim, Duration::from_secs(30));
-    // A wrong token and a deleted file both get Zoom's HTML page with status 200.
+    let t = target("h.mp4");
+    // A wrong token, a page disguised as binary (BOM, blank lines, a first chunk of one byte), a deleted
+    // file: all HTML with status 200.
     for (token, fault) in [
         ("not-a-token", None),
+        (rec.download_token.as_str(), Some(Fault::HtmlDisguised)),
         (rec.download_token.as_str(), Some(Fault::Deleted)),
     ] {
-        if let Some(f) = fault {
-            sim.set_fault(&file.id, f);
+        if let Some(f) = &fault {
+            sim.set_fault(&file.id, f.clone());
         }
-        let err = copy_to_sink(
-            &client,
-            &file.download_url,
-            Some(token),
-            Some(file.size),
-            &allow_sim,
-            &sink,
-            &target("h.mp4"),
+        let failed = transfer(
+            &source(&file, token),
+            job(&sink, &t, file.size),
+            Arc::new(Saved::default()),
         )
         .await
         .unwrap_err();
-        assert_eq!(err, TransferError::HtmlInsteadOfMedia);
-        assert_eq!(err.class(), Class::Permanent);
+        assert_eq!(failed.error, TransferError::HtmlInsteadOfMedia, "{fault:?}");
+        assert_eq!(failed.error.class(), Class::Permanent);
     }
+    assert_eq!(sim.stats(&file.id).disguised_html, 1);
     assert_eq!(leftovers(&s3, &bucket).await, (0, 0));
 }
 
 #[tokio::test]
-async fn a_dropped_connection_aborts_the_upload_and_is_retryable() {
+async fn a_cdn_that_cuts_every_8_mib_delivers_the_file_sending_little_more_than_its_size() {
     let sim = ZoomSim::start().await.unwrap();
-    let rec = sim.add_recording(RecordingSpec::realistic(&unique("drop"), 8 * MIB));
-    let file = rec
-        .media_files()
-        .into_iter()
-        .max_by_key(|f| f.size)
-        .unwrap()
-        .clone();
+    let rec = sim.add_recording(RecordingSpec::single_mp4(&unique("cut"), 40 * MIB));
+    let file = largest(&rec);
     sim.set_fault(
         &file.id,
         Fault::DropAfter {
-            bytes: 9 * MIB,
-            times: 1,
+            bytes: 8 * MIB,
+            times: u32::MAX,
         },
     );
     let (s3, bucket) = bucket().await;
-    let sink = S3Sink::new(s3.clone(), &bucket);
-    let client = http_client(allow_sim, Duration::from_secs(30));
-    let err = copy_to_sink(
-        &client,
-        &file.download_url,
-        Some(&rec.download_token),
-        Some(file.size),
-        &allow_sim,
-        &sink,
-        &target("d.mp4"),
-    )
-    .await
-    .unwrap_err();
-    assert_eq!(err.class(), Class::Retryable, "{err}");
-    assert_eq!(
-        leftovers(&s3, &bucket).await,
-        (0, 0),
-        "the multipart upload must be aborted"
+    let sent = Arc::new(Mutex::new(Vec::new()));
+    let sink = Counting {
+        inner: S3Sink::new(s3.clone(), &bucket),
+        sent: sent.clone(),
+    };
+    let t = target("c.mp4");
+    let got = stored(
+        transfer(
+            &source(&file, &rec.download_token),
+            job(&sink, &t, file.size),
+            Arc::new(Saved::default()),
+        )
+        .await,
     );
-    // The retry succeeds.
-    let t = copy_to_sink(
-        &client,
-        &file.download_url,
-        Some(&rec.download_token),
-        Some(file.size),
-        &allow_sim,
-        &sink,
-        &target("d.mp4"),
-    )
-    .await
-    .unwrap();
-    assert_eq!(t.sha256, file.sha256);
+    assert_eq!(got.sha256, file.sha256);
+    let stats = sim.stats(&file.id);
+    assert!(stats.dropped_connections >= 4, "{stats:?}");
+    assert!(
+        stats.bytes_served <= file.size + MIB,
+        "resumed from the last byte: {} bytes sent for {}",
+        stats.bytes_served,
+        file.size
+    );
+    let parts = sent.lock().unwrap().len() as u64;
+    assert_eq!(parts, file.size.div_ceil(8 * MIB), "no part sent twice");
+    assert_eq!(sha256(&object(&s3, &bucket, "c.mp4").await), file.sha256);
+}
+
+#[tokio::test]
+async fn a_transfer_paused_at_each_deadline_resumes_one_upload_even_when_range_is_ignored() {
+    let sim = ZoomSim::start().await.unwrap();
+    let rec = sim.add_recording(RecordingSpec::single_mp4(&unique("dl"), 30 * MIB));
+    let file = largest(&rec);
+    let (s3, bucket) = bucket().await;
+    let sent = Arc::new(Mutex::new(Vec::new()));
+    let sink = Counting {
+        inner: S3Sink::new(s3.clone(), &bucket),
+        sent: sent.clone(),
+    };
+    let t = target("p.mp4");
+    let mut cp: Option<Checkpoint> = None;
+    let mut runs = 0;
+    let got = loop {
+        runs += 1;
+        assert!(runs < 10);
+        if runs == 2 {
+            // From the second run on, the CDN ignores Range: 200 with the whole body.
+            sim.set_fault(&file.id, Fault::IgnoreRange);
+        }
+        let mut j = job(&sink, &t, file.size);
+        j.resume = cp.clone();
+        j.stop_at = Some(Instant::now());
+        match transfer(
+            &source(&file, &rec.download_token),
+            j,
+            Arc::new(Saved::default()),
+        )
+        .await
+        {
+            Ok(Finished::Paused(next)) => cp = Some(next),
+            other => break stored(other),
+        }
+    };
+    assert!(runs >= 3, "{runs}");
+    assert_eq!(
+        got.sha256, file.sha256,
+        "the hash state survives every pause"
+    );
+    assert!(sim.stats(&file.id).ignored_ranges >= 1);
+    let sent = sent.lock().unwrap().clone();
+    let uploads: std::collections::BTreeSet<_> = sent.iter().map(|(u, _)| u.clone()).collect();
+    assert_eq!(uploads.len(), 1, "one multipart upload across runs");
+    let mut numbers: Vec<u32> = sent.iter().map(|(_, n)| *n).collect();
+    numbers.sort();
+    numbers.dedup();
+    assert_eq!(numbers.len(), sent.len(), "no part sent twice: {sent:?}");
+    assert_eq!(sha256(&object(&s3, &bucket, "p.mp4").await), file.sha256);
     assert_eq!(leftovers(&s3, &bucket).await, (1, 0));
 }
 
 #[tokio::test]
-async fn rate_limits_are_retryable_and_foreign_hosts_refused() {
+async fn a_checkpoint_whose_upload_was_aborted_starts_afresh() {
+    let sim = ZoomSim::start().await.unwrap();
+    let rec = sim.add_recording(RecordingSpec::single_mp4(&unique("gone"), 20 * MIB));
+    let file = largest(&rec);
+    let (s3, bucket) = bucket().await;
+    let sink = S3Sink::new(s3.clone(), &bucket);
+    let t = target("g.mp4");
+    let mut j = job(&sink, &t, file.size);
+    j.stop_at = Some(Instant::now());
+    let Ok(Finished::Paused(cp)) = transfer(
+        &source(&file, &rec.download_token),
+        j,
+        Arc::new(Saved::default()),
+    )
+    .await
+    else {
+        panic!("expected a pause");
+    };
+    // The bucket's lifecycle rule (or the sweep) aborts the abandoned upload.
+    s3.abort_multipart_upload()
+        .bucket(&bucket)
+        .key("g.mp4")
+        .upload_id(&cp.upload_id)
+        .send()
+        .await
+        .unwrap();
+    let mut j = job(&sink, &t, file.size);
+    j.resume = Some(cp);
+    let got = stored(
+        transfer(
+            &source(&file, &rec.download_token),
+            j,
+            Arc::new(Saved::default()),
+        )
+        .await,
+    );
+    assert_eq!(got.resumed_from, 0);
+    assert_eq!(got.sha256, file.sha256);
+    assert_eq!(leftovers(&s3, &bucket).await, (1, 0));
+}
+
+#[tokio::test]
+async fn rate_limits_carry_their_wait_and_foreign_hosts_are_refused() {
     let sim = ZoomSim::start().await.unwrap();
     let rec = sim.add_recording(RecordingSpec::realistic(&unique("rl"), MIB));
     let file = rec.media_files()[0].clone();
     let (s3, bucket) = bucket().await;
     let sink = S3Sink::new(s3.clone(), &bucket);
-    sim.set_fault(
-        &file.id,
-        Fault::RateLimited {
-            times: 1,
-            retry_after_secs: 1,
+    let t = target("r");
+    for (fault, wait) in [
+        (
+            Fault::RateLimited {
+                times: 1,
+                retry_after_secs: 7,
+            },
+            7,
+        ),
+        (Fault::RateLimitedDate { times: 1, secs: 30 }, 30),
+    ] {
+        sim.set_fault(&file.id, fault);
+        let failed = transfer(
+            &source(&file, &rec.download_token),
+            job(&sink, &t, file.size),
+            Arc::new(Saved::default()),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(failed.error.class(), Class::Retryable);
+        let got = failed.error.retry_after().expect("a wait").as_secs();
+        assert!((wait - 2..=wait).contains(&got), "{got} for {wait}");
+    }
+    // Only the API host allowed: the redirect to the CDN host is not followed.
+    let only_api: HostCheck = Arc::new(|h: &str| h == "127.0.0.1");
+    let strict = HttpSource::new(
+        Fetch {
+            url: file.download_url.clone(),
+            bearer: Some(SecretString::new(&rec.download_token)),
+            extra_host: None,
         },
+        only_api.clone(),
+        Duration::from_secs(30),
     );
-    let client = http_client(allow_sim, Duration::from_secs(30));
-    let err = copy_to_sink(
-        &client,
-        &file.download_url,
-        Some(&rec.download_token),
-        Some(file.size),
-        &allow_sim,
-        &sink,
-        &target("r"),
+    let failed = transfer(
+        &strict,
+        job(&sink, &t, file.size),
+        Arc::new(Saved::default()),
     )
     .await
     .unwrap_err();
     assert_eq!(
-        err,
-        TransferError::Status {
-            status: 429,
-            retry_after_secs: Some(1)
-        }
+        failed.error,
+        TransferError::ForbiddenHost("localhost".into())
     );
-    assert_eq!(err.class(), Class::Retryable);
-    // Only the API host is allowed: the redirect to the CDN host is not followed.
-    let only_api = |h: &str| h == "127.0.0.1";
-    let strict = http_client(only_api, Duration::from_secs(30));
-    let err = copy_to_sink(
-        &strict,
-        &file.download_url,
-        Some(&rec.download_token),
-        Some(file.size),
-        &only_api,
-        &sink,
-        &target("r"),
-    )
-    .await
-    .unwrap_err();
-    assert_eq!(err, TransferError::ForbiddenHost("localhost".into()));
-    let err = copy_to_sink(
-        &strict,
-        "https://evil.example.com/x",
-        None,
-        None,
-        &only_api,
-        &sink,
-        &target("r"),
-    )
-    .await
-    .unwrap_err();
-    assert_eq!(err, TransferError::ForbiddenHost("evil.example.com".into()));
+    let evil = HttpSource::new(
+        Fetch::anonymous("https://evil.example.com/x".into()),
+        only_api,
+        Duration::from_secs(30),
+    );
+    let failed = transfer(&evil, job(&sink, &t, 1), Arc::new(Saved::default()))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        failed.error,
+        TransferError::ForbiddenHost("evil.example.com".into())
+    );
     assert_eq!(leftovers(&s3, &bucket).await, (0, 0));
 }

@@ -382,7 +382,9 @@ where
             .recording(&rec.account_id, rec.instance_id.as_str())
             .await?
         else {
-            return Err(Error::permanent("the recording no longer exists at Zoom").kind_of(Kind::NotFound));
+            return Err(
+                Error::permanent("the recording no longer exists at Zoom").kind_of(Kind::NotFound)
+            );
         };
         let file = found
             .files
@@ -407,9 +409,7 @@ where
     /// Stopped before the deadline: the file waits (`retrying`, with its checkpoint) and a continuation is sent.
     /// A crash between the two leaves the original message, which the queue brings back.
     async fn paused(&self, msg: &DownloadMessage, cp: &Checkpoint) -> Result<(), Outcome> {
-        let of = cp
-            .size
-            .map_or_else(|| "?".to_owned(), |s| s.to_string());
+        let of = cp.size.map_or_else(|| "?".to_owned(), |s| s.to_string());
         let reason = format!(
             "paused at {} of {of} bytes before the invocation's deadline; continuing",
             cp.offset
@@ -452,7 +452,8 @@ where
             }
             Class::Permanent => {
                 if let Some(cp) = &f.checkpoint
-                    && let Err(e) = self.sink.resume(target, &cp.upload_id).abort().await
+                    && let Ok(Some(upload)) = self.sink.resume(target, &cp.upload_id).await
+                    && let Err(e) = upload.abort().await
                 {
                     tracing::warn!(error = %e, "abort of multipart upload failed; the bucket lifecycle rule cleans it up");
                 }
@@ -538,7 +539,12 @@ mod tests {
 
     /// A simulated recording whose largest media file (of `size` bytes at least) is catalogued, `queued`, on
     /// an `archiving` entry that knows only that file.
-    fn queued_sized(d: &Subject, sim: &ZoomSim, name: &str, size: u64) -> (DownloadMessage, u64, SimRecording) {
+    fn queued_sized(
+        d: &Subject,
+        sim: &ZoomSim,
+        name: &str,
+        size: u64,
+    ) -> (DownloadMessage, u64, SimRecording) {
         let mut spec = RecordingSpec::realistic(name, size);
         spec.account_id = shared::fakes::ZOOM_ACCOUNT.into();
         let sim_rec = sim.add_recording(spec);
@@ -598,7 +604,10 @@ mod tests {
         assert_eq!(stored.bytes, size);
         assert_eq!(stored.sha256, sim_sha(&sim_rec, &msg));
         assert!(f.source.is_none(), "the token is dropped once archived");
-        assert!(f.checkpoint.is_none(), "the checkpoint is dropped once archived");
+        assert!(
+            f.checkpoint.is_none(),
+            "the checkpoint is dropped once archived"
+        );
         let object = d.sink.object(&stored.key).unwrap();
         assert_eq!(object.data().len() as u64, size);
         assert_eq!(d.sink.sha256.lock().unwrap()[&stored.key], stored.sha256);
@@ -643,7 +652,10 @@ mod tests {
         let f = file(&d, &msg).await;
         assert_eq!(f.state, FileState::Failed);
         assert!(
-            f.last_error.as_deref().unwrap().contains("no longer exists at Zoom"),
+            f.last_error
+                .as_deref()
+                .unwrap()
+                .contains("no longer exists at Zoom"),
             "{:?}",
             f.last_error
         );
@@ -674,7 +686,10 @@ mod tests {
         assert_eq!(f.stored.unwrap().sha256, sim_sha(&sim_rec, &msg));
         let stats = sim.stats(msg.file_id.as_str());
         assert_eq!(stats.html_responses, 1, "the old token got the page once");
-        assert_eq!(stats.last_bearer.as_deref(), Some(fresh.download_token.as_str()));
+        assert_eq!(
+            stats.last_bearer.as_deref(),
+            Some(fresh.download_token.as_str())
+        );
     }
 
     #[tokio::test]
@@ -730,13 +745,21 @@ mod tests {
         assert!(runs >= 3, "{runs}");
         let stored = file(&d, &msg).await.stored.unwrap();
         assert_eq!(stored.sha256, sim_sha(&sim_rec, &msg));
-        assert_eq!(d.sink.object(&stored.key).unwrap().data().len() as u64, size);
+        assert_eq!(
+            d.sink.object(&stored.key).unwrap().data().len() as u64,
+            size
+        );
         let uploads = d.sink.uploads.lock().unwrap().clone();
         assert_eq!(uploads.len(), 1, "one multipart upload across invocations");
         let mut numbers: Vec<u32> = uploads[0].sent.iter().map(|(n, _)| *n).collect();
         let all = numbers.len();
         numbers.dedup();
-        assert_eq!(numbers.len(), all, "no part sent twice: {:?}", uploads[0].sent);
+        assert_eq!(
+            numbers.len(),
+            all,
+            "no part sent twice: {:?}",
+            uploads[0].sent
+        );
         // The CDN sent the file's bytes plus at most the partial parts dropped at each pause.
         let served = sim.stats(msg.file_id.as_str()).bytes_served;
         assert!(served < size + runs as u64 * 8 * 1024 * 1024, "{served}");

@@ -41,14 +41,25 @@ fn missing_code(code: &str) -> bool {
     )
 }
 
-/// Classifies an AWS SDK error.
-pub fn classify_sdk<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Class {
+/// The HTTP response type of every AWS SDK client.
+type Response = aws_sdk_dynamodb::config::http::HttpResponse;
+
+/// Classifies an AWS SDK error: by its code, and a 5xx answer without one (an unreadable error body) as
+/// retryable.
+pub fn classify_sdk<E: ProvideErrorMetadata>(err: &SdkError<E, Response>) -> Class {
     match err {
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
             Class::Retryable
         }
-        SdkError::ServiceError(se) if !retryable_code(se.err().code().unwrap_or_default()) => {
-            Class::Permanent
+        SdkError::ServiceError(se) => {
+            let code = se.err().code();
+            let heals = retryable_code(code.unwrap_or_default())
+                || (code.is_none() && se.raw().status().is_server_error());
+            if heals {
+                Class::Retryable
+            } else {
+                Class::Permanent
+            }
         }
         _ => Class::Retryable,
     }
@@ -56,10 +67,9 @@ pub fn classify_sdk<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Class {
 
 /// Converts an SDK error into [`Error`] of kind [`Kind::Aws`], with its class, the operation and the SDK error
 /// as the source.
-pub fn sdk_error<E, R>(op: &str, err: SdkError<E, R>) -> Error
+pub fn sdk_error<E>(op: &str, err: SdkError<E, Response>) -> Error
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
 {
     let message = aws_sdk_dynamodb::error::DisplayErrorContext(&err).to_string();
     let missing = err
@@ -77,4 +87,34 @@ pub fn is_conditional<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool 
     err.as_service_error()
         .and_then(|e| e.code())
         .is_some_and(|c| c == "ConditionalCheckFailedException")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn throttling_access_and_kms_refusals_heal_validation_errors_do_not() {
+        for code in [
+            "ThrottlingException",
+            "ProvisionedThroughputExceededException",
+            "SlowDown",
+            "AccessDenied",
+            "AccessDeniedException",
+            "KMSThrottlingException",
+            "KMS.DisabledException",
+            "ExpiredToken",
+        ] {
+            assert!(retryable_code(code), "{code}");
+        }
+        for code in [
+            "ValidationException",
+            "NoSuchBucket",
+            "InvalidPart",
+            "MalformedXML",
+        ] {
+            assert!(!retryable_code(code), "{code}");
+        }
+        assert!(missing_code("NoSuchUpload") && missing_code("NoSuchKey"));
+    }
 }

@@ -56,11 +56,17 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
     aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
 }
 
-/// An S3 client; path-style addressing so that local endpoints work.
+/// An S3 client; path-style addressing so that local endpoints work. Response checksums are validated when
+/// a call asks for them (`ChecksumMode::Enabled`), not on every read: the whole-object SHA-256 is our check of
+/// what was stored, and local S3 stand-ins answer multipart objects with a composite CRC32 that the SDK would
+/// wrongly compare against the whole body.
 pub fn s3_client(conf: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
     aws_sdk_s3::Client::from_conf(
         aws_sdk_s3::config::Builder::from(conf)
             .force_path_style(true)
+            .response_checksum_validation(
+                aws_sdk_s3::config::ResponseChecksumValidation::WhenRequired,
+            )
             .build(),
     )
 }

@@ -31,6 +31,17 @@ struct S3Upload {
     upload_id: String,
 }
 
+impl S3Sink {
+    fn upload(&self, target: &ObjectTarget, upload_id: &str) -> Box<dyn MultipartUpload> {
+        Box::new(S3Upload {
+            client: self.client.clone(),
+            bucket: self.bucket.clone(),
+            key: target.key.clone(),
+            upload_id: upload_id.to_owned(),
+        })
+    }
+}
+
 #[async_trait]
 impl ObjectSink for S3Sink {
     fn bucket(&self) -> &str {
@@ -56,16 +67,34 @@ impl ObjectSink for S3Sink {
         let upload_id = out
             .upload_id
             .ok_or_else(|| Error::transient("CreateMultipartUpload returned no upload id"))?;
-        Ok(self.resume(target, &upload_id))
+        Ok(self.upload(target, &upload_id))
     }
 
-    fn resume(&self, target: &ObjectTarget, upload_id: &str) -> Box<dyn MultipartUpload> {
-        Box::new(S3Upload {
-            client: self.client.clone(),
-            bucket: self.bucket.clone(),
-            key: target.key.clone(),
-            upload_id: upload_id.to_owned(),
-        })
+    async fn resume(
+        &self,
+        target: &ObjectTarget,
+        upload_id: &str,
+    ) -> Result<Option<Box<dyn MultipartUpload>>, Error> {
+        let listed = self
+            .client
+            .list_parts()
+            .bucket(&self.bucket)
+            .key(&target.key)
+            .upload_id(upload_id)
+            .max_parts(1)
+            .send()
+            .await;
+        match listed {
+            Ok(_) => Ok(Some(self.upload(target, upload_id))),
+            Err(e) => {
+                let e = sdk_error("ListParts", e);
+                if e.kind() == crate::error::Kind::NotFound {
+                    Ok(None)
+                } else {
+                    Err(e)
+                }
+            }
+        }
     }
 
     async fn stored(&self, key: &str) -> Result<Option<(u64, String)>, Error> {

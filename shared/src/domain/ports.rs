@@ -127,9 +127,13 @@ pub trait MultipartUpload: Send + Sync {
 pub trait ObjectSink: Send + Sync {
     fn bucket(&self) -> &str;
     async fn start(&self, target: &ObjectTarget) -> Result<Box<dyn MultipartUpload>, Error>;
-    /// The upload `upload_id`, started earlier (perhaps by another invocation), to continue. A part sent to an
-    /// upload that no longer exists fails with [`crate::error::Kind::NotFound`].
-    fn resume(&self, target: &ObjectTarget, upload_id: &str) -> Box<dyn MultipartUpload>;
+    /// The upload `upload_id`, started earlier (perhaps by another invocation), to continue; `None` if it no
+    /// longer exists (completed, or aborted by the bucket's lifecycle rule or the sweep).
+    async fn resume(
+        &self,
+        target: &ObjectTarget,
+        upload_id: &str,
+    ) -> Result<Option<Box<dyn MultipartUpload>>, Error>;
     /// The size and ETag of the stored object at `key`, if there is one.
     async fn stored(&self, key: &str) -> Result<Option<(u64, String)>, Error>;
     /// Records the SHA-256, known only at the end of the stream, on the finished object as its tag `sha256`

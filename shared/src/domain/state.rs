@@ -77,10 +77,9 @@ impl FileStep {
             FileStep::RefreshSource => &PENDING,
             FileStep::Queue => &[FileState::Planned],
             FileStep::Acquire => &[FileState::Planned, FileState::Queued, FileState::Retrying],
-            FileStep::Checkpoint
-            | FileStep::Complete
-            | FileStep::RetryLater
-            | FileStep::Fail => &[FileState::Downloading],
+            FileStep::Checkpoint | FileStep::Complete | FileStep::RetryLater | FileStep::Fail => {
+                &[FileState::Downloading]
+            }
         }
     }
 
@@ -354,7 +353,11 @@ mod tests {
         let theirs = file(FileState::Downloading, Some(9_000));
         assert!(!file_allows(FileStep::Checkpoint, Some(&theirs), NOW));
         for s in [FileState::Retrying, FileState::Archived, FileState::Failed] {
-            assert!(!file_allows(FileStep::Checkpoint, Some(&file(s, Some(5_000))), NOW));
+            assert!(!file_allows(
+                FileStep::Checkpoint,
+                Some(&file(s, Some(5_000))),
+                NOW
+            ));
         }
         assert_eq!(FileStep::Checkpoint.to(), None, "the state is unchanged");
     }

@@ -210,7 +210,10 @@ pub struct UploadRecord {
 impl UploadRecord {
     /// The bytes of the object (its parts in order).
     pub fn data(&self) -> Vec<u8> {
-        self.parts.values().flat_map(|b| b.iter().copied()).collect()
+        self.parts
+            .values()
+            .flat_map(|b| b.iter().copied())
+            .collect()
     }
 }
 
@@ -281,16 +284,28 @@ impl ObjectSink for MemorySink {
             sink: self.clone(),
         }))
     }
-    fn resume(&self, _target: &ObjectTarget, upload_id: &str) -> Box<dyn MultipartUpload> {
-        Box::new(MemoryUpload {
-            id: upload_id.to_owned(),
-            sink: self.clone(),
-        })
+    async fn resume(
+        &self,
+        _target: &ObjectTarget,
+        upload_id: &str,
+    ) -> Result<Option<Box<dyn MultipartUpload>>, Error> {
+        let live = self
+            .upload(upload_id)
+            .is_some_and(|u| !u.completed && !u.aborted);
+        Ok(live.then(|| {
+            Box::new(MemoryUpload {
+                id: upload_id.to_owned(),
+                sink: self.clone(),
+            }) as Box<dyn MultipartUpload>
+        }))
     }
     async fn stored(&self, key: &str) -> Result<Option<(u64, String)>, Error> {
-        Ok(self
-            .object(key)
-            .map(|o| (o.data().len() as u64, format!("\"multipart-{}\"", o.parts.len()))))
+        Ok(self.object(key).map(|o| {
+            (
+                o.data().len() as u64,
+                format!("\"multipart-{}\"", o.parts.len()),
+            )
+        }))
     }
     async fn record_sha256(&self, target: &ObjectTarget, sha256: &str) -> Result<(), Error> {
         if self.object(&target.key).is_none() {
@@ -309,7 +324,11 @@ impl MultipartUpload for MemoryUpload {
     fn id(&self) -> &str {
         &self.id
     }
-    async fn upload_part(&self, number: u32, bytes: Bytes) -> Result<crate::catalog::PartDone, Error> {
+    async fn upload_part(
+        &self,
+        number: u32,
+        bytes: Bytes,
+    ) -> Result<crate::catalog::PartDone, Error> {
         if self.sink.fail_part == Some(number) {
             return Err(Error::transient("part upload failed"));
         }
@@ -334,7 +353,9 @@ impl MultipartUpload for MemoryUpload {
                 .collect();
             let got: Vec<String> = parts.iter().map(|p| p.etag.clone()).collect();
             if want != got {
-                return Err(Error::permanent(format!("InvalidPart: {got:?} vs {want:?}")));
+                return Err(Error::permanent(format!(
+                    "InvalidPart: {got:?} vs {want:?}"
+                )));
             }
             // Parts beyond the list (sent by a run that was cut short) are not part of the object.
             rec.parts.retain(|n, _| (*n as usize) <= parts.len());
@@ -377,10 +398,7 @@ impl crate::zoom::api::ZoomApi for FakeZoom {
 
 #[async_trait]
 impl crate::zoom::api::ZoomConnections for FakeZoom {
-    async fn api(
-        &self,
-        _conn: &Connection,
-    ) -> Result<Arc<dyn crate::zoom::api::ZoomApi>, Error> {
+    async fn api(&self, _conn: &Connection) -> Result<Arc<dyn crate::zoom::api::ZoomApi>, Error> {
         Ok(Arc::new(self.clone()))
     }
 }

@@ -253,10 +253,12 @@ pub async fn transfer(
                     key = job.target.key,
                     "the checkpoint's upload no longer exists; starting afresh"
                 );
-                let run = Run::start(&job, None, progress).await.map_err(|error| Failed {
-                    error,
-                    checkpoint: None,
-                })?;
+                let run = Run::start(&job, None, progress)
+                    .await
+                    .map_err(|error| Failed {
+                        error,
+                        checkpoint: None,
+                    })?;
                 run.go(source, &job).await
             }
             other => other,
@@ -343,7 +345,8 @@ impl Checkpointer {
 
 /// The state of one transfer in this invocation.
 struct Run {
-    upload: Arc<dyn MultipartUpload>,
+    /// Started with the first part (so a source that fails to open leaves no upload behind).
+    upload: Option<Arc<dyn MultipartUpload>>,
     part_size: u64,
     /// Stored parts, in order.
     parts: Vec<PartDone>,
@@ -392,28 +395,34 @@ impl Run {
                 .then_some((cp, hasher))
         });
         if let Some((cp, hasher)) = usable {
-            return Ok(Run {
-                upload: Arc::from(job.sink.resume(job.target, &cp.upload_id)),
-                part_size: cp.part_size,
-                stored: cp.offset,
-                stored_hash: cp.sha256_state.clone(),
-                size: cp.size.or(job.expected_size),
-                received: cp.offset,
-                resumed_from: cp.offset,
-                parts: cp.parts,
-                hasher,
-                buf: BytesMut::new(),
-                in_flight: InFlight(VecDeque::new()),
-                checkpoints,
-                started: Instant::now(),
-            });
+            match job.sink.resume(job.target, &cp.upload_id).await? {
+                Some(upload) => {
+                    return Ok(Run {
+                        upload: Some(Arc::from(upload)),
+                        part_size: cp.part_size,
+                        stored: cp.offset,
+                        stored_hash: cp.sha256_state.clone(),
+                        size: cp.size.or(job.expected_size),
+                        received: cp.offset,
+                        resumed_from: cp.offset,
+                        parts: cp.parts,
+                        hasher,
+                        buf: BytesMut::new(),
+                        in_flight: InFlight(VecDeque::new()),
+                        checkpoints,
+                        started: Instant::now(),
+                    });
+                }
+                None => tracing::warn!(
+                    key = job.target.key,
+                    "the checkpoint's upload no longer exists; starting afresh"
+                ),
+            }
         }
         let hasher = Sha256::new();
-        let part_size = part_size_for(job.expected_size);
-        let upload = job.sink.start(job.target).await?;
         Ok(Run {
-            upload: Arc::from(upload),
-            part_size,
+            upload: None,
+            part_size: part_size_for(job.expected_size),
             parts: Vec::new(),
             stored: 0,
             stored_hash: encode_hash(&hasher),
@@ -430,7 +439,11 @@ impl Run {
 
     fn checkpoint(&self) -> Checkpoint {
         Checkpoint {
-            upload_id: self.upload.id().to_owned(),
+            upload_id: self
+                .upload
+                .as_ref()
+                .map(|u| u.id().to_owned())
+                .unwrap_or_default(),
             part_size: self.part_size,
             parts: self.parts.clone(),
             offset: self.stored,
@@ -453,7 +466,11 @@ impl Run {
     }
 
     /// Reads the file to its end (`true`) or until the deadline (`false`).
-    async fn read_all(&mut self, source: &dyn Source, job: &Job<'_>) -> Result<bool, TransferError> {
+    async fn read_all(
+        &mut self,
+        source: &dyn Source,
+        job: &Job<'_>,
+    ) -> Result<bool, TransferError> {
         let mut cuts = 0u32;
         let mut dispatched_here = 0u32;
         loop {
@@ -473,7 +490,8 @@ impl Run {
                     if cuts > job.settings.max_cuts_without_progress {
                         return Err(e);
                     }
-                    let wait = crate::http::backoff(job.settings.backoff, cuts, job.settings.max_backoff);
+                    let wait =
+                        crate::http::backoff(job.settings.backoff, cuts, job.settings.max_backoff);
                     if job.stop_at.is_some_and(|t| Instant::now() + wait >= t) {
                         return if dispatched_here > 0 || !self.parts.is_empty() {
                             Ok(false)
@@ -549,7 +567,8 @@ impl Run {
                         if sniff::sniff(&h, true) == sniff::Sniff::Page {
                             return Err(TransferError::HtmlInsteadOfMedia);
                         }
-                        self.accept(Bytes::from(h), &mut skip, job, dispatched_here).await?;
+                        self.accept(Bytes::from(h), &mut skip, job, dispatched_here)
+                            .await?;
                     }
                     return Ok(Some(true));
                 }
@@ -604,7 +623,7 @@ impl Run {
             self.received += take as u64;
             self.buf.extend_from_slice(&piece);
             if self.buf.len() == part_size {
-                self.dispatch(job.settings.parts_in_flight).await?;
+                self.dispatch(job, job.settings.parts_in_flight).await?;
                 *dispatched_here += 1;
             }
         }
@@ -612,7 +631,7 @@ impl Run {
     }
 
     /// Sends the buffer as the next part, first waiting for the oldest part if too many are in flight.
-    async fn dispatch(&mut self, max_in_flight: usize) -> Result<(), TransferError> {
+    async fn dispatch(&mut self, job: &Job<'_>, max_in_flight: usize) -> Result<(), TransferError> {
         let number = self.next_part();
         if u64::from(number) > MAX_PARTS {
             return Err(TransferError::TooLarge);
@@ -620,8 +639,15 @@ impl Run {
         while self.in_flight.0.len() >= max_in_flight.max(1) {
             self.settle_oldest().await?;
         }
+        let upload = match &self.upload {
+            Some(u) => u.clone(),
+            None => {
+                let u: Arc<dyn MultipartUpload> = Arc::from(job.sink.start(job.target).await?);
+                self.upload = Some(u.clone());
+                u
+            }
+        };
         let part = std::mem::take(&mut self.buf).freeze();
-        let upload = self.upload.clone();
         self.in_flight.0.push_back(Pending {
             task: tokio::spawn(async move { upload.upload_part(number, part).await }),
             end: self.received,
@@ -663,12 +689,13 @@ impl Run {
     async fn complete(&mut self, job: &Job<'_>) -> Result<Transferred, TransferError> {
         // The last part may be short; an empty file is one empty part.
         if !self.buf.is_empty() || (self.parts.is_empty() && self.in_flight.0.is_empty()) {
-            self.dispatch(usize::MAX).await?;
+            self.dispatch(job, usize::MAX).await?;
         }
         self.drain().await?;
         let size = self.stored;
         let sha256 = hex::encode(self.hasher.clone().finalize());
-        let etag = match self.upload.complete(&self.parts).await {
+        let upload = self.upload.clone().expect("a part was sent");
+        let etag = match upload.complete(&self.parts).await {
             Ok(e) => e,
             Err(e) if e.kind() == Kind::NotFound => {
                 // Completed by an earlier run that stopped before recording it: the object is ours if its
@@ -707,9 +734,7 @@ impl Run {
             for p in self.in_flight.0.drain(..) {
                 p.task.abort();
             }
-            if let Err(e) = self.upload.abort().await {
-                tracing::warn!(error = %e, "abort of multipart upload failed; the bucket lifecycle rule cleans it up");
-            }
+            self.abort().await;
             return Failed {
                 error,
                 checkpoint: None,
@@ -723,9 +748,21 @@ impl Run {
         }
         // Keep what is already on its way: the parts in flight finish and are checkpointed.
         let saved = self.drain().await;
+        if self.parts.is_empty() {
+            // Nothing stored: nothing to continue.
+            self.abort().await;
+        }
         Failed {
             checkpoint: (saved.is_ok() && !self.parts.is_empty()).then(|| self.checkpoint()),
             error,
+        }
+    }
+
+    async fn abort(&mut self) {
+        if let Some(u) = self.upload.take()
+            && let Err(e) = u.abort().await
+        {
+            tracing::warn!(error = %e, "abort of multipart upload failed; the bucket lifecycle rule cleans it up");
         }
     }
 }

@@ -87,7 +87,11 @@ mod tests {
         ];
         for page in pages {
             for size in [1, 2, 3, 7, 4096] {
-                assert_eq!(verdict(page, size), Sniff::Page, "{page:?} in chunks of {size}");
+                assert_eq!(
+                    verdict(page, size),
+                    Sniff::Page,
+                    "{page:?} in chunks of {size}"
+                );
             }
         }
     }
@@ -95,7 +99,9 @@ mod tests {
     #[test]
     fn media_and_text_files_are_files() {
         let files: [&[u8]; 6] = [
-            &[0, 0, 0, 0x18, b'f', b't', b'y', b'p', b'm', b'p', b'4', b'2'],
+            &[
+                0, 0, 0, 0x18, b'f', b't', b'y', b'p', b'm', b'p', b'4', b'2',
+            ],
             b"WEBVTT\n\n1\n00:00:00.000 --> 00:00:02.000\nHello",
             b"{\"timeline\":[]}",
             b"10:00:01\t From Ann to Everyone:\thi",
@@ -107,7 +113,11 @@ mod tests {
                 assert_eq!(verdict(f, size), Sniff::File, "{f:?} in chunks of {size}");
             }
         }
-        assert_eq!(sniff(b"", true), Sniff::File, "an empty body is judged by its size");
+        assert_eq!(
+            sniff(b"", true),
+            Sniff::File,
+            "an empty body is judged by its size"
+        );
         assert_eq!(sniff(b"<ht", false), Sniff::NeedMore);
         assert_eq!(sniff(&[b' '; 2000], false), Sniff::File);
     }

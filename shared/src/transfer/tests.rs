@@ -38,7 +38,11 @@ impl MemSource {
 impl Source for MemSource {
     async fn open(&self, offset: u64) -> Result<Opened, TransferError> {
         self.opens.lock().unwrap().push(offset);
-        let start = if self.ignore_range { 0 } else { offset as usize };
+        let start = if self.ignore_range {
+            0
+        } else {
+            offset as usize
+        };
         let mut end = self.data.len();
         if let Some(c) = self.cut_every {
             end = end.min(start + c);
@@ -168,7 +172,12 @@ async fn a_cdn_that_cuts_every_few_mebibytes_is_resumed_from_the_last_byte_recei
     let sink = MemorySink::default();
     let t = target();
     let got = stored(
-        transfer(&src, job(&sink, &t, Some(d.len() as u64)), Arc::new(Saved::default())).await,
+        transfer(
+            &src,
+            job(&sink, &t, Some(d.len() as u64)),
+            Arc::new(Saved::default()),
+        )
+        .await,
     );
     assert_eq!(got.sha256, sha(&d));
     assert_eq!(sink.object("t/a.mp4").unwrap().data(), d);
@@ -190,7 +199,12 @@ async fn a_source_that_ignores_range_is_read_again_and_the_known_bytes_skipped()
     // No: it always stops at 10 MiB, so the transfer can never finish — the cut limit ends it, retryable.
     let sink = MemorySink::default();
     let t = target();
-    let r = transfer(&src, job(&sink, &t, Some(d.len() as u64)), Arc::new(Saved::default())).await;
+    let r = transfer(
+        &src,
+        job(&sink, &t, Some(d.len() as u64)),
+        Arc::new(Saved::default()),
+    )
+    .await;
     let failed = r.unwrap_err();
     assert_eq!(failed.error.class(), Class::Retryable);
     assert_eq!(
@@ -205,7 +219,12 @@ async fn a_source_that_ignores_range_is_read_again_and_the_known_bytes_skipped()
     *src.end_early_once.lock().unwrap() = Some(9 * MIB as usize);
     let sink = MemorySink::default();
     let got = stored(
-        transfer(&src, job(&sink, &t, Some(d.len() as u64)), Arc::new(Saved::default())).await,
+        transfer(
+            &src,
+            job(&sink, &t, Some(d.len() as u64)),
+            Arc::new(Saved::default()),
+        )
+        .await,
     );
     assert_eq!(got.sha256, sha(&d));
     assert_eq!(sink.object("t/a.mp4").unwrap().data(), d);
@@ -240,14 +259,23 @@ async fn past_the_deadline_it_pauses_and_a_later_run_continues_without_sending_a
     assert_eq!(got.sha256, sha(&d), "the hash continues across runs");
     assert_eq!(sink.object("t/a.mp4").unwrap().data(), d);
     assert!(got.resumed_from > 0);
-    assert!(resent(&sink).is_empty(), "parts sent twice: {:?}", resent(&sink));
-    assert_eq!(sink.uploads.lock().unwrap().len(), 1, "one upload across runs");
+    assert!(
+        resent(&sink).is_empty(),
+        "parts sent twice: {:?}",
+        resent(&sink)
+    );
+    assert_eq!(
+        sink.uploads.lock().unwrap().len(),
+        1,
+        "one upload across runs"
+    );
     assert!(runs >= 3, "{runs}");
 }
 
 #[tokio::test]
 async fn web_pages_are_refused_however_they_arrive_and_nothing_is_stored() {
-    let page = b"\xEF\xBB\xBF\n  <!DOCTYPE html><html><body>This recording does not exist.</body></html>";
+    let page =
+        b"\xEF\xBB\xBF\n  <!DOCTYPE html><html><body>This recording does not exist.</body></html>";
     for chunk in [1, 5, 4096] {
         let mut src = MemSource::new(page.to_vec());
         src.chunk = chunk;
@@ -255,7 +283,11 @@ async fn web_pages_are_refused_however_they_arrive_and_nothing_is_stored() {
         let t = target();
         let r = transfer(&src, job(&sink, &t, None), Arc::new(Saved::default())).await;
         let failed = r.unwrap_err();
-        assert_eq!(failed.error, TransferError::HtmlInsteadOfMedia, "chunk {chunk}");
+        assert_eq!(
+            failed.error,
+            TransferError::HtmlInsteadOfMedia,
+            "chunk {chunk}"
+        );
         assert_eq!(failed.error.class(), Class::Permanent);
         let u = sink.uploads.lock().unwrap();
         assert!(u.iter().all(|u| !u.completed && u.sent.is_empty()));
@@ -269,16 +301,32 @@ async fn a_short_body_is_retried_and_a_long_one_refused() {
     let src = MemSource::new(d.clone());
     let sink = MemorySink::default();
     let t = target();
-    let r = transfer(&src, job(&sink, &t, Some(6 * MIB)), Arc::new(Saved::default())).await;
+    let r = transfer(
+        &src,
+        job(&sink, &t, Some(6 * MIB)),
+        Arc::new(Saved::default()),
+    )
+    .await;
     let failed = r.unwrap_err();
-    assert!(matches!(failed.error, TransferError::Short { .. }), "{failed:?}");
+    assert!(
+        matches!(failed.error, TransferError::Short { .. }),
+        "{failed:?}"
+    );
     assert_eq!(failed.error.class(), Class::Retryable);
     assert!(sink.object("t/a.mp4").is_none());
 
     // Announced 4 MiB, the body is 5 MiB: refused for good, the upload aborted.
-    let r = transfer(&src, job(&sink, &t, Some(4 * MIB)), Arc::new(Saved::default())).await;
+    let r = transfer(
+        &src,
+        job(&sink, &t, Some(4 * MIB)),
+        Arc::new(Saved::default()),
+    )
+    .await;
     let failed = r.unwrap_err();
-    assert!(matches!(failed.error, TransferError::TooLong { .. }), "{failed:?}");
+    assert!(
+        matches!(failed.error, TransferError::TooLong { .. }),
+        "{failed:?}"
+    );
     assert_eq!(failed.error.class(), Class::Permanent);
     assert!(sink.object("t/a.mp4").is_none());
 }

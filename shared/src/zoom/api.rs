@@ -170,10 +170,8 @@ impl HttpZoom {
             Error::permanent(format!("Zoom credentials {}: {e}", self.credentials_ref))
                 .kind_of(Kind::Config)
         })?;
-        let basic = base64::engine::general_purpose::STANDARD.encode(format!(
-            "{}:{}",
-            creds.client_id, creds.client_secret
-        ));
+        let basic = base64::engine::general_purpose::STANDARD
+            .encode(format!("{}:{}", creds.client_id, creds.client_secret));
         let form = [
             ("grant_type", "account_credentials"),
             ("account_id", creds.account_id.as_str()),
@@ -193,10 +191,12 @@ impl HttpZoom {
                 None => continue,
             }
         };
-        let t: TokenAnswer = answer
-            .json()
-            .await
-            .map_err(|e| Error::transient(format!("POST /oauth/token: unreadable answer: {}", crate::http::describe(&e))))?;
+        let t: TokenAnswer = answer.json().await.map_err(|e| {
+            Error::transient(format!(
+                "POST /oauth/token: unreadable answer: {}",
+                crate::http::describe(&e)
+            ))
+        })?;
         let life = Duration::from_secs(t.expires_in.unwrap_or(3600));
         let renew_at = Instant::now() + life.saturating_sub(RENEW_BEFORE.min(life / 2));
         let value = SecretString::new(t.access_token);
@@ -249,7 +249,11 @@ impl HttpZoom {
                 .op(what)
                 .wait(wait));
             }
-            tracing::info!(call = what, wait_secs = wait.as_secs_f32(), "zoom rate limit; waiting as told");
+            tracing::info!(
+                call = what,
+                wait_secs = wait.as_secs_f32(),
+                "zoom rate limit; waiting as told"
+            );
             tokio::time::sleep(wait).await;
             return Ok(None);
         }
@@ -257,7 +261,12 @@ impl HttpZoom {
             let wait = crate::http::retry_after(resp.headers())
                 .unwrap_or_else(|| self.backoff(attempt))
                 .min(self.retry.max_wait);
-            tracing::info!(call = what, status, wait_ms = wait.as_millis() as u64, "zoom unavailable; backing off");
+            tracing::info!(
+                call = what,
+                status,
+                wait_ms = wait.as_millis() as u64,
+                "zoom unavailable; backing off"
+            );
             tokio::time::sleep(wait).await;
             return Ok(None);
         }
@@ -355,12 +364,15 @@ impl ZoomApi for HttpZoom {
     }
 }
 
+/// Connection id, API base, OAuth base, credentials secret: a change of any gives a new client.
+type ClientKey = (String, String, String, String);
+
 /// One [`HttpZoom`] per connection, kept for the life of the function instance so its token is reused.
 pub struct HttpZoomConnections {
     http: reqwest::Client,
     secrets: Arc<dyn SecretStore>,
     retry: RetryPolicy,
-    cache: Mutex<HashMap<(String, String, String, String), Arc<HttpZoom>>>,
+    cache: Mutex<HashMap<ClientKey, Arc<HttpZoom>>>,
 }
 
 impl HttpZoomConnections {
