@@ -203,7 +203,7 @@ impl World {
     }
 
     /// Checks that exactly the `expected` files are under the entry's prefix, each once, with the
-    /// simulator's size and SHA-256 in the catalog, the object's metadata and its `sha256` tag.
+    /// simulator's size and SHA-256 in the catalog, the object's size and metadata, and its `sha256` tag.
     async fn verify_stored(
         &self,
         key: &RecordingKey,
@@ -246,7 +246,7 @@ impl World {
                 .await
                 .map_err(|e| format!("{id}: {e}"))?;
             let meta = head.metadata.unwrap_or_default();
-            if meta.get("sha256") != Some(&want.sha256)
+            if meta.get("file-id") != Some(id)
                 || head.content_length != Some(want.size as i64)
             {
                 return Err(format!(

@@ -7,3 +7,4 @@ mod domain;
 mod ingest;
 mod transfer;
 mod webex;
+mod zoom_api;

@@ -32,6 +32,14 @@ impl<C: ConfigStore, K: DeletionCatalog> Handler for DeletionScheduler<C, K> {
             self.catalog.get_recording(&msg.recording).await?,
             format!("recording {}", msg.recording),
         )?;
+        // The downloader announces a recording just before marking it archived; what matters here is that
+        // every known file is stored. A late file reopened it: its own archive sends a new announcement.
+        if !rec.all_done() {
+            return Err(Outcome::Dropped(format!(
+                "recording {} has files not archived yet; its next archive announces it again",
+                msg.recording
+            )));
+        }
         let archived_at = rec.archived_at.unwrap_or(at.now);
         let plan =
             shared::deletion::plan(&conn.delete_plan, archived_at, at.now, |action| {
