@@ -246,9 +246,7 @@ impl World {
                 .await
                 .map_err(|e| format!("{id}: {e}"))?;
             let meta = head.metadata.unwrap_or_default();
-            if meta.get("file-id") != Some(id)
-                || head.content_length != Some(want.size as i64)
-            {
+            if meta.get("file-id") != Some(id) || head.content_length != Some(want.size as i64) {
                 return Err(format!(
                     "object {} has metadata {meta:?} and length {:?}",
                     f.s3_key, head.content_length

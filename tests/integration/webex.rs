@@ -294,3 +294,68 @@ async fn service_app_tokens_are_obtained_then_refreshed_like_any_other() {
     assert_ne!(stored.refresh_token, creds.refresh_token);
     sim.shutdown().await;
 }
+
+/// Secrets as another instance saw them a moment ago: the first read answers `stale`, later ones the store.
+struct SeenEarlier {
+    stale: std::sync::Mutex<Option<shared::ports::SecretString>>,
+    inner: SecretsManager,
+}
+
+#[async_trait::async_trait]
+impl SecretStore for SeenEarlier {
+    async fn secret(&self, id: &str) -> Result<shared::ports::SecretString, shared::error::Error> {
+        if let Some(s) = self.stale.lock().unwrap().take() {
+            return Ok(s);
+        }
+        self.inner.secret(id).await
+    }
+}
+
+#[async_trait::async_trait]
+impl SecretWriter for SeenEarlier {
+    async fn put_secret(
+        &self,
+        id: &str,
+        value: &shared::ports::SecretString,
+    ) -> Result<(), shared::error::Error> {
+        self.inner.put_secret(id, value).await
+    }
+}
+
+#[tokio::test]
+async fn an_instance_that_loses_the_refresh_race_uses_the_winners_tokens() {
+    let conf = aws().await.unwrap();
+    let secrets = SecretsManager::new(aws_sdk_secretsmanager::Client::new(&conf));
+    let sim = WebexSim::start().await.unwrap();
+    sim.set_access_token_ttl(60);
+    let id = format!("archiver/{}/credentials", unique("race"));
+    secrets
+        .put(&id, &webex_credentials_json(&sim))
+        .await
+        .unwrap();
+    sim.set_access_token_ttl(3600);
+    // Instance B read the stored set (about to expire) just before instance A refreshed it.
+    let seen_by_b = secrets.secret(&id).await.unwrap();
+    let http = reqwest::Client::new();
+    let a = TokenSource::new(
+        &id,
+        Arc::new(secrets.clone()),
+        &sim.api_base(),
+        http.clone(),
+    );
+    let token_a = a.token(false).await.unwrap();
+    let b = TokenSource::new(
+        &id,
+        Arc::new(SeenEarlier {
+            stale: std::sync::Mutex::new(Some(seen_by_b)),
+            inner: secrets.clone(),
+        }),
+        &sim.api_base(),
+        http,
+    );
+    // B's refresh uses the rotated-away refresh token: Webex says invalid_grant; B re-reads and goes on.
+    let token_b = b.token(false).await.unwrap();
+    assert_eq!(token_b.expose(), token_a.expose());
+    assert_eq!(sim.api_stats().token_refreshes, 1);
+    assert_eq!(stored(&secrets, &id).await.access_token, token_a.expose());
+}

@@ -82,7 +82,12 @@ async fn a_fresh_download_token_from_the_api_downloads_the_file() {
     api.recording(&account, &rec.uuid).await.unwrap().unwrap();
     assert_eq!(sim.api_stats().token_requests, 2);
     // A recording Zoom no longer has is `None`, not an error.
-    assert!(api.recording(&account, "gone-uuid==").await.unwrap().is_none());
+    assert!(
+        api.recording(&account, "gone-uuid==")
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[tokio::test]
@@ -98,7 +103,10 @@ async fn rate_limits_are_waited_out_or_handed_back_with_their_wait() {
         });
         let started = Instant::now();
         api.recording(&account, &rec.uuid).await.unwrap().unwrap();
-        assert!(started.elapsed() >= Duration::from_millis(900), "waited as told");
+        assert!(
+            started.elapsed() >= Duration::from_millis(900),
+            "waited as told"
+        );
     }
     // 5xx: backed off and retried.
     sim.set_api_fault(ApiFault::ServerError { times: 2 });

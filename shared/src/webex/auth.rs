@@ -142,7 +142,26 @@ impl TokenSource {
             *current = Some(stored);
             return Ok(token);
         }
-        let fresh = self.refresh(&stored).await?;
+        let fresh = match self.refresh(&stored).await {
+            Ok(f) => f,
+            Err(e) if e.kind() == Kind::Auth => {
+                // Single flight across instances: another one may have refreshed between our read and our
+                // refresh (Webex rotates the refresh token, so ours is dead now). It stored the new set
+                // before using it; take that instead of failing.
+                let again = self.load().await?;
+                if again.refresh_token == stored.refresh_token {
+                    return Err(e);
+                }
+                tracing::info!(
+                    secret = self.secret_id,
+                    "another instance refreshed the webex token first; using the stored set"
+                );
+                let token = SecretString::new(again.access_token.clone());
+                *current = Some(again);
+                return Ok(token);
+            }
+            Err(e) => return Err(e),
+        };
         // Persist first: the old refresh token may be dead now.
         self.store
             .put_secret(
