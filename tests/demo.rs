@@ -244,6 +244,7 @@ async fn webex(
             .physical("CatalogTable")
             .context("no CatalogTable")?
             .to_owned(),
+        owner_queue_url: String::new(),
         command: archiver_admin::Command::WebexWebhooks {
             action: archiver_admin::WebhookAction::Ensure {
                 connection: tenant.connection.clone(),

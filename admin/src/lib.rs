@@ -1,5 +1,6 @@
 //! The admin CLI's commands. Exit codes: 0 ok, 1 not found, 2 invalid input.
 
+pub mod retry;
 pub mod webex;
 
 use anyhow::{Context, Result};
@@ -26,6 +27,9 @@ pub struct Cli {
     /// The catalog table.
     #[arg(long, env = "CATALOG_TABLE", global = true, default_value = "")]
     pub catalog_table: String,
+    /// The owner queue (stack output `OwnerQueueUrl`), where `retry` hands reopened files over.
+    #[arg(long, env = "OWNER_QUEUE_URL", global = true, default_value = "")]
+    pub owner_queue_url: String,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -75,6 +79,21 @@ pub enum Command {
         /// Environment variable holding an integration token with `spark:applications_token`.
         #[arg(long, default_value = "WEBEX_ISSUER_TOKEN")]
         issuer_token_env: String,
+    },
+    /// Try failed files again: every failed file of a connection, of one recording (`--instance`), or one
+    /// file (`--instance` and `--file`). They are reopened and handed to the owner resolver, like a webhook's.
+    Retry {
+        #[arg(long)]
+        connection: String,
+        /// The meeting instance id of one recording (as `show` takes it).
+        #[arg(long)]
+        instance: Option<String>,
+        /// One file of that recording.
+        #[arg(long, requires = "instance")]
+        file: Option<String>,
+        /// At most this many failed recordings of the connection.
+        #[arg(long, default_value_t = 500)]
+        limit: i32,
     },
     /// List a tenant's recordings in a state (pending_owner, archiving, archived, failed), newest first.
     List {
@@ -144,7 +163,21 @@ struct FileViewInner<'a> {
     s3_key: &'a str,
     attempts: u32,
     last_error: Option<&'a str>,
+    /// While a transfer is unfinished: bytes stored so far, of how many, and the parts stored.
+    progress: Option<serde_json::Value>,
     stored: Option<&'a shared::catalog::StoredObject>,
+}
+
+/// `{"bytes_done", "bytes_total", "percent", "parts"}` of an unfinished transfer.
+fn progress(f: &FileEntry) -> Option<serde_json::Value> {
+    let (done, total) = f.progress()?;
+    let parts = f.checkpoint.as_ref().map_or(0, |c| c.parts.len());
+    Some(serde_json::json!({
+        "bytes_done": done,
+        "bytes_total": total,
+        "percent": total.filter(|t| *t > 0).map(|t| (done as f64 * 1000.0 / t as f64).round() / 10.0),
+        "parts": parts,
+    }))
 }
 
 /// The JSON `show` prints.
@@ -166,6 +199,7 @@ pub fn entry_json(rec: &RecordingEntry, files: &[FileEntry]) -> serde_json::Valu
                 s3_key: &f.s3_key,
                 attempts: f.attempts,
                 last_error: f.last_error.as_deref(),
+                progress: progress(f),
                 stored: f.stored.as_ref(),
             },
         })
@@ -370,6 +404,39 @@ pub async fn run(cli: Cli) -> Result<i32> {
                 serde_json::to_string_pretty(&entry_json(&rec, &files))?
             );
             Ok(0)
+        }
+        Command::Retry {
+            connection,
+            instance,
+            file,
+            limit,
+        } => {
+            need("config-table", &cli.config_table)?;
+            need("catalog-table", &cli.catalog_table)?;
+            need("owner-queue-url", &cli.owner_queue_url)?;
+            let id = shared::ids::ConnectionId::parse(&connection)?;
+            let store = DynamoConfig::new(ddb.clone(), cli.config_table);
+            let Some(conn) = shared::ports::ConfigStore::connection(&store, &id).await? else {
+                eprintln!("no connection {connection}");
+                return Ok(1);
+            };
+            let scope = retry::Scope {
+                instance: instance.map(InstanceId::parse).transpose()?,
+                file: file.map(shared::ids::FileId::parse).transpose()?,
+                limit,
+            };
+            let catalog = DynamoCatalog::new(ddb, cli.catalog_table);
+            let owners = shared::aws::sqs::SqsQueue::new(
+                aws_sdk_sqs::Client::new(&aws),
+                cli.owner_queue_url,
+            );
+            let report = retry::retry(&catalog, &owners, &conn, &scope, chrono::Utc::now()).await?;
+            for r in &report {
+                println!("{}\t{}\t{}", r.recording, r.file, r.outcome);
+            }
+            let reopened = report.iter().filter(|r| r.outcome == "reopened").count();
+            println!("{reopened} file(s) reopened");
+            Ok(if report.is_empty() { 1 } else { 0 })
         }
         Command::List {
             tenant,

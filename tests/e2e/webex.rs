@@ -166,6 +166,7 @@ async fn ensure(w: &World, connection: &str) -> Result<(), String> {
     let code = archiver_admin::run(Cli {
         config_table: w.stack.physical("ConfigTable").unwrap().to_owned(),
         catalog_table: w.stack.physical("CatalogTable").unwrap().to_owned(),
+        owner_queue_url: String::new(),
         command: Command::WebexWebhooks {
             action: WebhookAction::Ensure {
                 connection: connection.to_owned(),

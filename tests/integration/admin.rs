@@ -21,6 +21,7 @@ async fn apply_validates_then_writes_secrets_and_config() {
     let cli = |command| Cli {
         config_table: res["ConfigTable"].clone(),
         catalog_table: res["CatalogTable"].clone(),
+        owner_queue_url: res["OwnerQueue"].clone(),
         command,
     };
     let apply = |dry_run| Command::Apply {

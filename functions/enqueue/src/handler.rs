@@ -25,6 +25,8 @@ pub struct Enqueue<C, K, Q, W> {
 pub struct Summary {
     pub created: usize,
     pub refreshed: usize,
+    /// Failed files tried again because this delivery brought a fresher token.
+    pub reopened: usize,
     pub handed_over: usize,
 }
 
@@ -79,11 +81,28 @@ impl<C: ConfigStore, K: IngestCatalog, Q: Queue, W: WebexConnections> Handler
             {
                 summary.refreshed += 1;
             }
-            // Files left `planned` by an earlier, interrupted delivery are handed over again.
-            if let Some(existing) = self.catalog.get_file(&key, &file.id).await?
-                && existing.state == FileState::Planned
-            {
-                waiting.push(file.id.clone());
+            let Some(existing) = self.catalog.get_file(&key, &file.id).await? else {
+                continue;
+            };
+            match (existing.state, &file.source) {
+                // Files left `planned` by an earlier, interrupted delivery are handed over again.
+                (FileState::Planned, _) => waiting.push(file.id.clone()),
+                // A file that failed is tried again with a later delivery's fresher token.
+                (FileState::Failed, DownloadSource::ZoomUrl { issued_at_ms, .. })
+                    if *issued_at_ms > existing.source_issued_at_ms =>
+                {
+                    let fresh = Some((&file.source, *issued_at_ms));
+                    if self
+                        .catalog
+                        .reopen_file(&key, &file.id, fresh, at.now)
+                        .await?
+                    {
+                        tracing::info!(recording = %key, file = %file.id, "failed file reopened by a fresher delivery");
+                        summary.reopened += 1;
+                        waiting.push(file.id.clone());
+                    }
+                }
+                _ => {}
             }
         }
         summary.handed_over = waiting.len();
@@ -239,6 +258,50 @@ mod tests {
         assert_eq!(late.created, 1);
         let rec = e.catalog.entry(&key).unwrap();
         assert_eq!(rec.state, RecordingState::Archiving);
+    }
+
+    #[tokio::test]
+    async fn a_later_delivery_with_a_fresher_token_reopens_a_failed_file() {
+        let e = enqueue(FakeWebex::default());
+        let first = e.handle(message(Vendor::Zoom, ZOOM), &at()).await.unwrap();
+        let sent: ResolveOwnerMessage = serde_json::from_str(&e.owners.bodies()[0]).unwrap();
+        let key = sent.recording.clone();
+        // One file failed for good (say, its token expired during an outage); so did the recording.
+        let mut f = e.catalog.files(&key)[0].clone();
+        f.state = FileState::Failed;
+        f.last_error = Some("html_instead_of_media: …".into());
+        let failed_id = f.file_id.clone();
+        e.catalog.put_file(&key, f);
+        let mut rec = e.catalog.entry(&key).unwrap();
+        rec.state = RecordingState::Failed;
+        rec.failed_ids = [failed_id.to_string()].into();
+        e.catalog.put_recording(rec);
+        // A replay of the same delivery (same token) changes nothing.
+        let replay = e.handle(message(Vendor::Zoom, ZOOM), &at()).await.unwrap();
+        assert_eq!(replay.reopened, 0);
+        // A later delivery with a fresh token reopens it and hands it over again.
+        let fresher = ZOOM.replace("\"event_ts\": 1767607512345", "\"event_ts\": 1767611112345");
+        let later = e
+            .handle(message(Vendor::Zoom, &fresher), &at())
+            .await
+            .unwrap();
+        assert_eq!((later.created, later.reopened), (0, 1));
+        let f = e
+            .catalog
+            .files(&key)
+            .into_iter()
+            .find(|f| f.file_id == failed_id)
+            .unwrap();
+        assert_eq!(f.state, FileState::Planned);
+        assert_eq!(f.source_issued_at_ms, 1767611112345);
+        assert!(f.last_error.is_none());
+        let rec = e.catalog.entry(&key).unwrap();
+        assert_eq!(rec.state, RecordingState::PendingOwner);
+        assert!(rec.failed_ids.is_empty());
+        let handed: ResolveOwnerMessage =
+            serde_json::from_str(e.owners.bodies().last().unwrap()).unwrap();
+        assert!(handed.file_ids.contains(&failed_id));
+        assert!(first.created > 1);
     }
 
     #[tokio::test]

@@ -365,6 +365,50 @@ impl IngestCatalog for DynamoCatalog {
     ) -> Result<Option<FileEntry>, Error> {
         self.file(key, file_id).await
     }
+
+    async fn reopen_file(
+        &self,
+        key: &RecordingKey,
+        file_id: &FileId,
+        source: Option<(&DownloadSource, i64)>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, Error> {
+        let mut values = vec![(":zero", to_av(&0u32)?)];
+        let update = match source {
+            Some((src, issued)) => {
+                values.push((":src", to_av(src)?));
+                values.push((":t", to_av(&issued)?));
+                "SET #st = :to, attempts = :zero, #src = :src, source_issued_at_ms = :t REMOVE last_error, lease_until_ms, checkpoint"
+            }
+            None => "SET #st = :to, attempts = :zero REMOVE last_error, lease_until_ms, checkpoint",
+        };
+        if self
+            .file_step(key, file_id, FileStep::Reopen, update, values)
+            .await?
+            .is_none()
+        {
+            return Ok(false);
+        }
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(self.key(key.partition_key(), META)))
+            .update_expression("DELETE failed_ids :id SET updated_at = :now")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":id", AttributeValue::Ss(vec![file_id.to_string()]))
+            .expression_attribute_values(":now", now_str(now))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await
+            .map_err(|e| sdk_error("UpdateItem(failed_ids)", e))?;
+        let rec: RecordingEntry = from_item(out.attributes.unwrap_or_default())?;
+        if rec.failed_ids.is_empty() {
+            self.transition(key, rec.tenant.as_str(), RecordingStep::Retry, 0, now)
+                .await?;
+        }
+        Ok(true)
+    }
 }
 
 #[async_trait]
@@ -529,7 +573,7 @@ impl TransferCatalog for DynamoCatalog {
                 key,
                 file_id,
                 FileStep::Fail,
-                "SET #st = :to, last_error = :e REMOVE lease_until_ms, #src, checkpoint",
+                "SET #st = :to, last_error = :e REMOVE lease_until_ms, checkpoint",
                 vec![(":e", s(error))],
             )
             .await?;

@@ -339,6 +339,16 @@ pub trait IngestCatalog: Send + Sync {
         key: &RecordingKey,
         file_id: &FileId,
     ) -> Result<Option<FileEntry>, Error>;
+    /// `failed` → `planned` (attempts, error and checkpoint cleared; `source` replaced when given); the file
+    /// leaves the recording's failed set, and a `failed` recording with no failed file left goes back to
+    /// `pending_owner` ([`crate::state::RecordingStep::Retry`]). `true` if the file was reopened.
+    async fn reopen_file(
+        &self,
+        key: &RecordingKey,
+        file_id: &FileId,
+        source: Option<(&DownloadSource, i64)>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, Error>;
 }
 
 /// The owner resolver's view.
@@ -392,8 +402,8 @@ pub trait TransferCatalog: Send + Sync {
         file_id: &FileId,
         error: &str,
     ) -> Result<(), Error>;
-    /// `downloading` → `failed` for good (the checkpoint is dropped: its upload was aborted); the recording
-    /// becomes `failed`.
+    /// `downloading` → `failed` for good (the checkpoint is dropped: its upload was aborted; the source is
+    /// kept for a retry); the recording becomes `failed`.
     async fn fail(&self, key: &RecordingKey, file_id: &FileId, error: &str) -> Result<(), Error>;
     /// Adds the file to the recording's done set; returns the recording as it is now.
     async fn mark_done(

@@ -25,6 +25,8 @@ pub enum FileStep {
     RetryLater,
     /// A failure that cannot: recorded for an admin.
     Fail,
+    /// A failed file is tried again: an admin's `retry`, or a later webhook with a fresher token.
+    Reopen,
 }
 
 /// Files that still wait for bytes.
@@ -36,7 +38,7 @@ const PENDING: [FileState; 4] = [
 ];
 
 impl FileStep {
-    pub const ALL: [FileStep; 8] = [
+    pub const ALL: [FileStep; 9] = [
         FileStep::Create,
         FileStep::RefreshSource,
         FileStep::Queue,
@@ -45,6 +47,7 @@ impl FileStep {
         FileStep::Complete,
         FileStep::RetryLater,
         FileStep::Fail,
+        FileStep::Reopen,
     ];
 
     /// The catalog operation that takes this step.
@@ -58,6 +61,7 @@ impl FileStep {
             FileStep::Complete => "complete",
             FileStep::RetryLater => "retry_later",
             FileStep::Fail => "fail",
+            FileStep::Reopen => "reopen_file",
         }
     }
 
@@ -65,6 +69,7 @@ impl FileStep {
     pub fn stage(self) -> &'static str {
         match self {
             FileStep::Create | FileStep::RefreshSource => "enqueue",
+            FileStep::Reopen => "enqueue, admin",
             FileStep::Queue => "owner-resolver",
             _ => "downloader",
         }
@@ -80,6 +85,7 @@ impl FileStep {
             FileStep::Checkpoint | FileStep::Complete | FileStep::RetryLater | FileStep::Fail => {
                 &[FileState::Downloading]
             }
+            FileStep::Reopen => &[FileState::Failed],
         }
     }
 
@@ -109,6 +115,7 @@ impl FileStep {
             FileStep::Complete => Some(FileState::Archived),
             FileStep::RetryLater => Some(FileState::Retrying),
             FileStep::Fail => Some(FileState::Failed),
+            FileStep::Reopen => Some(FileState::Planned),
         }
     }
 }
@@ -167,15 +174,18 @@ pub enum RecordingStep {
     Reopen,
     /// A file failed for good.
     Fail,
+    /// Its last failed file was reopened: the recording goes through owner resolution again.
+    Retry,
 }
 
 impl RecordingStep {
-    pub const ALL: [RecordingStep; 5] = [
+    pub const ALL: [RecordingStep; 6] = [
         RecordingStep::Create,
         RecordingStep::OwnerSet,
         RecordingStep::Archive,
         RecordingStep::Reopen,
         RecordingStep::Fail,
+        RecordingStep::Retry,
     ];
 
     /// The catalog operation that takes this step.
@@ -185,19 +195,21 @@ impl RecordingStep {
             RecordingStep::OwnerSet => "set_owner",
             RecordingStep::Archive => "mark_archived",
             RecordingStep::Fail => "fail",
+            RecordingStep::Retry => "reopen_file",
         }
     }
 
     pub fn stage(self) -> &'static str {
         match self {
             RecordingStep::Create | RecordingStep::Reopen => "enqueue",
+            RecordingStep::Retry => "enqueue, admin",
             RecordingStep::OwnerSet => "owner-resolver",
             RecordingStep::Archive | RecordingStep::Fail => "downloader",
         }
     }
 
     /// The states a recording may be in for this step. Empty for [`RecordingStep::Create`]: it must be absent.
-    /// A `failed` recording is never reopened: it waits for an admin.
+    /// A `failed` recording is not reopened by a late file: it waits for its failed files to be retried.
     pub fn from(self) -> &'static [RecordingState] {
         match self {
             RecordingStep::Create => &[],
@@ -205,6 +217,7 @@ impl RecordingStep {
             RecordingStep::Archive => &[RecordingState::Archiving],
             RecordingStep::Reopen => &[RecordingState::Archived],
             RecordingStep::Fail => &[RecordingState::PendingOwner, RecordingState::Archiving],
+            RecordingStep::Retry => &[RecordingState::Failed],
         }
     }
 
@@ -214,6 +227,7 @@ impl RecordingStep {
             RecordingStep::OwnerSet | RecordingStep::Reopen => RecordingState::Archiving,
             RecordingStep::Archive => RecordingState::Archived,
             RecordingStep::Fail => RecordingState::Failed,
+            RecordingStep::Retry => RecordingState::PendingOwner,
         }
     }
 

@@ -244,6 +244,35 @@ impl IngestCatalog for MemoryCatalog {
         self.check("get_file")?;
         Ok(self.file(key, file_id))
     }
+
+    async fn reopen_file(
+        &self,
+        key: &RecordingKey,
+        file_id: &FileId,
+        source: Option<(&DownloadSource, i64)>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, Error> {
+        self.check("reopen_file")?;
+        let reopened = self.file_step(key, file_id, FileStep::Reopen, StepInput::default(), |f| {
+            f.attempts = 0;
+            (f.last_error, f.lease_until_ms, f.checkpoint) = (None, None, None);
+            if let Some((src, issued)) = source {
+                f.source = Some(src.clone());
+                f.source_issued_at_ms = issued;
+            }
+        });
+        if reopened.is_none() {
+            return Ok(false);
+        }
+        let none_failed = self.update_recording(key, |r| {
+            r.failed_ids.remove(file_id.as_str());
+            r.failed_ids.is_empty()
+        })?;
+        if none_failed {
+            self.recording_step(key, RecordingStep::Retry, now);
+        }
+        Ok(true)
+    }
 }
 
 #[async_trait]
@@ -376,7 +405,7 @@ impl TransferCatalog for MemoryCatalog {
         self.check("fail")?;
         let applied = self.file_step(key, file_id, FileStep::Fail, StepInput::default(), |f| {
             f.last_error = Some(error.to_owned());
-            (f.lease_until_ms, f.source, f.checkpoint) = (None, None, None);
+            (f.lease_until_ms, f.checkpoint) = (None, None);
         });
         if applied.is_none() {
             // Another worker finished the file meanwhile; the recording is not ours to fail.

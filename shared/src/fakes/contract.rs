@@ -296,6 +296,7 @@ where
                     f.state == FileState::Retrying && f.last_error.as_deref() == Some("contract")
                 })
         }
+        FileStep::Reopen => catalog.reopen_file(key, id, None, Utc::now()).await?,
         FileStep::Fail => {
             catalog.fail(key, id, "contract").await?;
             IngestCatalog::get_file(catalog, key, id)
@@ -340,6 +341,13 @@ where
             let f = sample_file("a", FileState::Downloading, Some(LIVE_LEASE));
             seed.seed_file(key, &f).await?;
             catalog.fail(key, &f.file_id, "contract").await?;
+        }
+        RecordingStep::Retry => {
+            let f = sample_file("a", FileState::Failed, None);
+            seed.seed_file(key, &f).await?;
+            catalog
+                .reopen_file(key, &f.file_id, None, Utc::now())
+                .await?;
         }
     }
     Ok(())
