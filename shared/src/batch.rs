@@ -106,6 +106,25 @@ where
     .await
 }
 
+/// Runs a scheduled function (an EventBridge schedule's event, whatever its shape) on Lambda: the handler's
+/// report is the result; an error fails the invocation, and the next schedule runs it again.
+pub async fn serve_scheduled<H, T>(handler: &H) -> Result<(), lambda_runtime::Error>
+where
+    H: Handler<Input = serde_json::Value, Output = Result<T, crate::error::Error>>,
+    T: serde::Serialize,
+{
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |ev: lambda_runtime::LambdaEvent<serde_json::Value>| async move {
+            let at = Invocation::from_lambda(&ev.context);
+            handler
+                .handle(ev.payload, &at)
+                .await
+                .map_err(|e| lambda_runtime::Error::from(e.to_string()))
+        },
+    ))
+    .await
+}
+
 /// Processes every record concurrently and reports the ones to retry.
 pub async fn process_batch<F, Fut>(event: SqsEvent, f: F) -> SqsBatchResponse
 where

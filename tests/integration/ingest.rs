@@ -78,6 +78,7 @@ impl Pipeline {
                 lease: Duration::from_secs(900),
                 read_timeout: Duration::from_secs(30),
                 deadline_margin: Duration::from_secs(30),
+                redelivery: Duration::from_secs(5400),
                 transfer: shared::transfer::Settings::default(),
                 webex,
                 zoom: std::sync::Arc::new(shared::aws::zoom_connections(&conf)),

@@ -42,6 +42,8 @@ pub struct Downloader<C, K, S, Q, W, Z> {
     /// Stop starting parts this long before the invocation's deadline (finishing the parts in flight, saving
     /// the checkpoint and sending the continuation must fit in it).
     pub deadline_margin: Duration,
+    /// When the queue brings a message back that was not deleted (its visibility timeout).
+    pub redelivery: Duration,
     pub transfer: transfer::Settings,
 }
 
@@ -414,8 +416,10 @@ where
             "paused at {} of {of} bytes before the invocation's deadline; continuing",
             cp.offset
         );
+        // The continuation is due at once; give it a minute before the sweep would call the file stuck.
+        let due = chrono::Utc::now().timestamp_millis() + 60_000;
         self.catalog
-            .retry_later(&msg.recording, &msg.file_id, &reason)
+            .retry_later(&msg.recording, &msg.file_id, &reason, due)
             .await?;
         send_json(
             &self.downloads,
@@ -442,8 +446,10 @@ where
         }
         match f.class {
             Class::Retryable => {
+                let wait = f.wait.unwrap_or(self.redelivery);
+                let due = chrono::Utc::now().timestamp_millis() + wait.as_millis() as i64;
                 self.catalog
-                    .retry_later(&msg.recording, &msg.file_id, &reason)
+                    .retry_later(&msg.recording, &msg.file_id, &reason, due)
                     .await?;
                 Err(match f.wait {
                     Some(w) => Outcome::RetryAfter(reason, w),
@@ -530,6 +536,7 @@ mod tests {
             lease: Duration::from_secs(960),
             read_timeout: Duration::from_secs(10),
             deadline_margin: Duration::from_secs(1),
+            redelivery: Duration::from_secs(5400),
             transfer: transfer::Settings {
                 backoff: Duration::from_millis(5),
                 ..transfer::Settings::default()

@@ -23,6 +23,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         lease: settings.lease,
         read_timeout: settings.read_timeout,
         deadline_margin: settings.deadline_margin,
+        redelivery: settings.redelivery,
         transfer: transfer::Settings {
             parts_in_flight: settings.parts_in_flight,
             ..transfer::Settings::default()

@@ -16,6 +16,8 @@ pub struct Settings {
     pub lease: Duration,
     pub read_timeout: Duration,
     pub deadline_margin: Duration,
+    /// The download queue's visibility timeout: when a message that was not deleted comes back.
+    pub redelivery: Duration,
     pub parts_in_flight: usize,
 }
 
@@ -30,6 +32,7 @@ impl Settings {
             lease: env.secs("LEASE_SECS", 960, 1..=5400)?,
             read_timeout: env.secs("READ_TIMEOUT_SECS", 60, 1..=600)?,
             deadline_margin: env.secs("DEADLINE_MARGIN_SECS", 60, 1..=600)?,
+            redelivery: env.secs("REDELIVERY_SECS", 5400, 1..=43_200)?,
             parts_in_flight: parts_in_flight(env)?,
         })
     }

@@ -1275,8 +1275,16 @@ mod tests {
                 "downloader",
                 "enqueue",
                 "owner-resolver",
+                "sweeper",
                 "webhook-validator"
             ]
+        );
+        // The sweeper runs on a schedule: no queue feeds it, no route calls it.
+        let sweeper = by_bin("sweeper");
+        assert!(sweeper.sqs_events.is_empty() && sweeper.http_events.is_empty());
+        assert_eq!(
+            sweeper.environment["DOWNLOAD_DLQ_URL"],
+            "http://moto/123456789012/archiver-local-download-dlq"
         );
 
         let hook = by_bin("webhook-validator");

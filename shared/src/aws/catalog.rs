@@ -555,13 +555,14 @@ impl TransferCatalog for DynamoCatalog {
         key: &RecordingKey,
         file_id: &FileId,
         error: &str,
+        not_before_ms: i64,
     ) -> Result<(), Error> {
         self.file_step(
             key,
             file_id,
             FileStep::RetryLater,
-            "SET #st = :to, last_error = :e REMOVE lease_until_ms",
-            vec![(":e", s(error))],
+            "SET #st = :to, last_error = :e, not_before_ms = :nb REMOVE lease_until_ms",
+            vec![(":e", s(error)), (":nb", to_av(&not_before_ms)?)],
         )
         .await?;
         Ok(())
@@ -712,6 +713,35 @@ impl CatalogReader for DynamoCatalog {
             .send()
             .await
             .map_err(|e| sdk_error("Query(by-state)", e))?;
+        out.items
+            .unwrap_or_default()
+            .into_iter()
+            .map(from_item)
+            .collect()
+    }
+
+    async fn list_started_before(
+        &self,
+        tenant: &TenantId,
+        state: RecordingState,
+        before: DateTime<Utc>,
+        limit: i32,
+    ) -> Result<Vec<RecordingEntry>, Error> {
+        // `gsi1sk` begins with the start time (RFC 3339, seconds, UTC), so it sorts by it.
+        let cutoff = before.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("by-state")
+            .key_condition_expression("gsi1pk = :g AND gsi1sk < :before")
+            .expression_attribute_values(":g", s(gsi_pk(tenant.as_str(), state)))
+            .expression_attribute_values(":before", s(cutoff))
+            .scan_index_forward(true)
+            .limit(limit.max(1))
+            .send()
+            .await
+            .map_err(|e| sdk_error("Query(by-state, before)", e))?;
         out.items
             .unwrap_or_default()
             .into_iter()

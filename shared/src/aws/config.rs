@@ -180,6 +180,36 @@ impl ConfigStore for DynamoConfig {
 }
 
 #[async_trait]
+impl crate::ports::ConnectionList for DynamoConfig {
+    async fn connections(&self) -> Result<Vec<Connection>, Error> {
+        let mut found = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .filter_expression("sk = :c")
+                .expression_attribute_values(":c", AttributeValue::S("CONN".into()))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| sdk_error("Scan(connections)", e))?;
+            for item in out.items.unwrap_or_default() {
+                found.push(
+                    serde_dynamo::from_item(item)
+                        .map_err(|e| Error::data(format!("connection item: {e}")))?,
+                );
+            }
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(found),
+            }
+        }
+    }
+}
+
+#[async_trait]
 impl UserDirectory for DynamoConfig {
     async fn by_vendor_id(
         &self,

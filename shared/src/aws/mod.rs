@@ -2,6 +2,7 @@
 
 pub mod catalog;
 pub mod config;
+pub mod dlq;
 pub mod error;
 pub mod s3;
 pub mod secrets;

@@ -214,3 +214,67 @@ impl MultipartUpload for S3Upload {
         Ok(())
     }
 }
+
+/// The media bucket's unfinished multipart uploads.
+#[derive(Clone, Debug)]
+pub struct S3Uploads {
+    client: aws_sdk_s3::Client,
+    bucket: String,
+}
+
+impl S3Uploads {
+    pub fn new(client: aws_sdk_s3::Client, bucket: impl Into<String>) -> Self {
+        Self {
+            client,
+            bucket: bucket.into(),
+        }
+    }
+}
+
+#[async_trait]
+impl crate::ports::Uploads for S3Uploads {
+    async fn started_before(
+        &self,
+        before: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<(String, String)>, Error> {
+        let mut found = Vec::new();
+        let (mut key_marker, mut id_marker) = (None, None);
+        loop {
+            let out = self
+                .client
+                .list_multipart_uploads()
+                .bucket(&self.bucket)
+                .set_key_marker(key_marker)
+                .set_upload_id_marker(id_marker)
+                .send()
+                .await
+                .map_err(|e| sdk_error("ListMultipartUploads", e))?;
+            for u in out.uploads.unwrap_or_default() {
+                let started = u
+                    .initiated
+                    .and_then(|t| chrono::DateTime::from_timestamp(t.secs(), 0));
+                if let (Some(key), Some(id), Some(at)) = (u.key, u.upload_id, started)
+                    && at < before
+                {
+                    found.push((key, id));
+                }
+            }
+            if out.is_truncated != Some(true) {
+                return Ok(found);
+            }
+            (key_marker, id_marker) = (out.next_key_marker, out.next_upload_id_marker);
+        }
+    }
+
+    async fn abort(&self, key: &str, upload_id: &str) -> Result<(), Error> {
+        self.client
+            .abort_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key)
+            .upload_id(upload_id)
+            .send()
+            .await
+            .map_err(|e| sdk_error("AbortMultipartUpload", e))?;
+        Ok(())
+    }
+}

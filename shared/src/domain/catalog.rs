@@ -218,6 +218,9 @@ pub struct FileEntry {
     /// How far an unfinished transfer got, so the next invocation continues it (see [`Checkpoint`]).
     #[serde(default)]
     pub checkpoint: Option<Checkpoint>,
+    /// A `retrying` file's next attempt is due then (its message's redelivery); until then it is not stuck.
+    #[serde(default)]
+    pub not_before_ms: Option<i64>,
 }
 
 impl FileEntry {
@@ -243,6 +246,7 @@ impl FileEntry {
             last_error: None,
             stored: None,
             checkpoint: None,
+            not_before_ms: None,
         }
     }
 
@@ -395,12 +399,14 @@ pub trait TransferCatalog: Send + Sync {
         lease_until_ms: i64,
         checkpoint: &Checkpoint,
     ) -> Result<bool, Error>;
-    /// `downloading` → `retrying` (the queue will redeliver). Keeps the checkpoint.
+    /// `downloading` → `retrying` (the queue will redeliver, not before `not_before_ms`; the sweep leaves
+    /// the file alone until then). Keeps the checkpoint.
     async fn retry_later(
         &self,
         key: &RecordingKey,
         file_id: &FileId,
         error: &str,
+        not_before_ms: i64,
     ) -> Result<(), Error>;
     /// `downloading` → `failed` for good (the checkpoint is dropped: its upload was aborted; the source is
     /// kept for a retry); the recording becomes `failed`.
@@ -433,6 +439,14 @@ pub trait CatalogReader: Send + Sync {
         &self,
         tenant: &TenantId,
         state: RecordingState,
+        limit: i32,
+    ) -> Result<Vec<RecordingEntry>, Error>;
+    /// Recordings of a tenant in a state that started before `before`, oldest first (the sweep's view).
+    async fn list_started_before(
+        &self,
+        tenant: &TenantId,
+        state: RecordingState,
+        before: DateTime<Utc>,
         limit: i32,
     ) -> Result<Vec<RecordingEntry>, Error>;
 }

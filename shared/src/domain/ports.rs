@@ -15,6 +15,12 @@ pub trait ConfigStore: Send + Sync {
     async fn connection(&self, id: &ConnectionId) -> Result<Option<Connection>, Error>;
 }
 
+/// Lists every connection (the sweeps' view of the configuration).
+#[async_trait]
+pub trait ConnectionList: Send + Sync {
+    async fn connections(&self) -> Result<Vec<Connection>, Error>;
+}
+
 /// Looks users up in a tenant's directory.
 #[async_trait]
 pub trait UserDirectory: Send + Sync {
@@ -139,4 +145,45 @@ pub trait ObjectSink: Send + Sync {
     /// Records the SHA-256, known only at the end of the stream, on the finished object as its tag `sha256`
     /// (tagging neither copies the bytes nor changes the ETag).
     async fn record_sha256(&self, target: &ObjectTarget, sha256: &str) -> Result<(), Error>;
+}
+
+/// A message that reached a dead-letter queue. Its receipt never prints.
+#[derive(Clone)]
+pub struct DeadLetter {
+    pub body: String,
+    pub receipt: SecretString,
+    /// How often the sweep already sent it back.
+    pub redrives: u32,
+}
+
+impl fmt::Debug for DeadLetter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DeadLetter")
+            .field("redrives", &self.redrives)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One dead-letter queue and the queue its messages came from.
+#[async_trait]
+pub trait DeadLetters: Send + Sync {
+    /// Which queue this is, for reports.
+    fn name(&self) -> &str;
+    /// Up to `max` messages (each hidden for a while, as any receive).
+    async fn receive(&self, max: usize) -> Result<Vec<DeadLetter>, Error>;
+    /// Sends the body back to the source queue, counting the re-drive, and removes it here.
+    async fn redrive(&self, letter: &DeadLetter) -> Result<(), Error>;
+    /// Removes it here: its work was settled another way.
+    async fn discard(&self, letter: &DeadLetter) -> Result<(), Error>;
+}
+
+/// Multipart uploads in the media bucket that were started and never completed.
+#[async_trait]
+pub trait Uploads: Send + Sync {
+    /// (key, upload id) of the uploads started before `before`.
+    async fn started_before(
+        &self,
+        before: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<(String, String)>, Error>;
+    async fn abort(&self, key: &str, upload_id: &str) -> Result<(), Error>;
 }

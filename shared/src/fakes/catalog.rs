@@ -386,6 +386,7 @@ impl TransferCatalog for MemoryCatalog {
         key: &RecordingKey,
         file_id: &FileId,
         error: &str,
+        not_before_ms: i64,
     ) -> Result<(), Error> {
         self.check("retry_later")?;
         self.file_step(
@@ -396,6 +397,7 @@ impl TransferCatalog for MemoryCatalog {
             |f| {
                 f.last_error = Some(error.to_owned());
                 f.lease_until_ms = None;
+                f.not_before_ms = Some(not_before_ms);
             },
         );
         Ok(())
@@ -476,6 +478,24 @@ impl CatalogReader for MemoryCatalog {
         found.sort_by(|a, b| {
             (b.start_time, b.key().partition_key()).cmp(&(a.start_time, a.key().partition_key()))
         });
+        found.truncate(limit.max(1) as usize);
+        Ok(found)
+    }
+
+    async fn list_started_before(
+        &self,
+        tenant: &TenantId,
+        state: RecordingState,
+        before: DateTime<Utc>,
+        limit: i32,
+    ) -> Result<Vec<RecordingEntry>, Error> {
+        self.check("list_started_before")?;
+        let mut found: Vec<_> = self
+            .recordings()
+            .into_iter()
+            .filter(|r| &r.tenant == tenant && r.state == state && r.start_time < before)
+            .collect();
+        found.sort_by_key(|r| (r.start_time, r.key().partition_key()));
         found.truncate(limit.max(1) as usize);
         Ok(found)
     }

@@ -289,7 +289,7 @@ where
                 .is_some_and(|f| f.state == FileState::Archived && f.stored.is_some())
         }
         FileStep::RetryLater => {
-            catalog.retry_later(key, id, "contract").await?;
+            catalog.retry_later(key, id, "contract", NOW_MS).await?;
             IngestCatalog::get_file(catalog, key, id)
                 .await?
                 .is_some_and(|f| {

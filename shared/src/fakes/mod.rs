@@ -166,6 +166,13 @@ impl ConfigStore for MemoryConfig {
 }
 
 #[async_trait]
+impl ConnectionList for MemoryConfig {
+    async fn connections(&self) -> Result<Vec<Connection>, Error> {
+        Ok(self.connections.clone())
+    }
+}
+
+#[async_trait]
 impl UserDirectory for MemoryConfig {
     async fn by_vendor_id(
         &self,

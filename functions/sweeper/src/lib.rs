@@ -1,0 +1,4 @@
+//! The sweeper function's handler, as a library so that integration tests can drive it.
+
+pub mod handler;
+pub mod settings;
