@@ -61,6 +61,14 @@ impl<C: ConfigStore, K: IngestCatalog, Q: Queue, W: WebexConnections> Handler
             )));
         }
         let key = RecordingKey::of(&rec);
+        if !rec.notes.is_empty() {
+            // What normalisation left out, one line per recording; notes hold no tokens or URLs. They are kept
+            // on the entry too (`ingest_notes`).
+            tracing::warn!(
+                recording = %key, event = msg.event, notes = rec.notes.join("; "),
+                "recording ingested with parts of the event left out"
+            );
+        }
         let entry = RecordingEntry::new(&rec, conn.tenant.clone(), conn.id.clone(), at.now);
         let ids: Vec<_> = rec.files.iter().map(|f| f.id.clone()).collect();
         let stored = self.catalog.upsert_recording(&entry, &ids).await?;
@@ -140,6 +148,8 @@ mod tests {
     const ZOOM: &str = include_str!("../../../events/zoom/recording.completed.json");
     const ZOOM_TRANSCRIPT: &str =
         include_str!("../../../events/zoom/recording.transcript_completed.json");
+    const ZOOM_DOCS_EXAMPLE: &str =
+        include_str!("../../../events/zoom/recording.completed.docs-example.json");
 
     fn segment(id: &str, at: &str) -> shared::webex::api::WebexRecording {
         serde_json::from_value(serde_json::json!({
@@ -320,5 +330,103 @@ mod tests {
             )
             .await;
         assert!(matches!(got, Err(Outcome::Dropped(_))), "{got:?}");
+    }
+
+    #[tokio::test]
+    async fn zooms_docs_example_keeps_both_audio_files_filed_under_the_recording_date() {
+        let e = enqueue(FakeWebex::default());
+        let s = e
+            .handle(message(Vendor::Zoom, ZOOM_DOCS_EXAMPLE), &at())
+            .await
+            .unwrap();
+        assert_eq!((s.created, s.handed_over), (3, 3));
+        let entry = e.catalog.recordings()[0].clone();
+        assert_eq!(entry.file_ids.len(), 3);
+        // A recurring meeting: `start_time` is the series' first occurrence, the folder the recording's date.
+        assert_eq!(entry.start_time.to_rfc3339(), "2026-02-02T15:00:00+00:00");
+        assert!(
+            entry.s3_prefix.contains("/2026/03/16/"),
+            "{}",
+            entry.s3_prefix
+        );
+        let files = e.catalog.files(&entry.key());
+        let keys: std::collections::BTreeSet<_> = files.iter().map(|f| f.s3_key.clone()).collect();
+        assert_eq!(keys.len(), 3);
+        let participant = files
+            .iter()
+            .find(|f| f.file_name.is_some())
+            .expect("the participant's audio");
+        assert_eq!(
+            participant.file_name.as_deref(),
+            Some("Audio only - Student Example")
+        );
+        assert_eq!(participant.recording_type.as_deref(), Some("audio_only"));
+        assert_eq!(participant.status.as_deref(), Some("completed"));
+        assert!(
+            entry
+                .ingest_notes
+                .iter()
+                .any(|n| n.contains("participant_audio_files[0].id"))
+        );
+    }
+
+    #[tokio::test]
+    async fn a_degraded_zoom_event_is_ingested_and_its_notes_merge_over_deliveries() {
+        let e = enqueue(FakeWebex::default());
+        let captured = shared::fakes::capture_logs();
+        let with = |edit: &dyn Fn(&mut serde_json::Value)| {
+            let mut v: serde_json::Value = serde_json::from_str(ZOOM).unwrap();
+            edit(&mut v["payload"]["object"]);
+            v.to_string()
+        };
+        let first = with(&|o| o["host_email"] = "jdoe@localhost".into());
+        let s = e
+            .handle(message(Vendor::Zoom, &first), &at())
+            .await
+            .unwrap();
+        assert_eq!(s.created, 7);
+        let key = e.catalog.recordings()[0].key();
+        assert_eq!(e.catalog.entry(&key).unwrap().host_email, None);
+        // A second delivery with another odd field (one file without download_url) and the first again.
+        let second = with(&|o| {
+            o["host_email"] = "jdoe@localhost".into();
+            o["recording_files"][2]
+                .as_object_mut()
+                .unwrap()
+                .remove("download_url");
+        });
+        e.handle(message(Vendor::Zoom, &second), &at())
+            .await
+            .unwrap();
+        e.handle(message(Vendor::Zoom, &first), &at())
+            .await
+            .unwrap();
+        let notes: Vec<_> = e
+            .catalog
+            .entry(&key)
+            .unwrap()
+            .ingest_notes
+            .into_iter()
+            .collect();
+        assert_eq!(
+            notes,
+            vec![
+                "payload.object.host_email 'jdoe@localhost' is not a valid address; ignored"
+                    .to_owned(),
+                "payload.object.recording_files[2] has no download_url; file skipped".to_owned(),
+            ]
+        );
+        let logs = String::from_utf8(captured.lock().unwrap().clone()).unwrap();
+        let warned: Vec<_> = logs
+            .lines()
+            .filter(|l| l.contains("left out") && l.contains("WARN"))
+            .collect();
+        assert_eq!(warned.len(), 3, "{logs}");
+        let body: serde_json::Value = serde_json::from_str(ZOOM).unwrap();
+        let token = body["download_token"].as_str().unwrap();
+        assert!(
+            !logs.contains(token) && !logs.contains("https://"),
+            "{logs}"
+        );
     }
 }

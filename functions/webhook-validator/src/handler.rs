@@ -1,8 +1,9 @@
 //! Verifies Zoom and Webex webhooks and puts accepted events on the events queue.
 //!
 //! Order of checks: route → body size → connection → signature (over the raw bytes, constant time) →
-//! timestamp window (Zoom; Webex signs none) → JSON. Every rejection is logged with its reason and never with the secret, the
-//! signature or the body.
+//! timestamp window (Zoom; Webex signs none) → JSON. A Zoom recording event is accepted when it normalises, even
+//! with notes (see `shared::zoom::event`), and refused (400, saying which fields) only when nothing usable is
+//! left. Every rejection is logged with its reason and never with the secret, the signature or the body.
 
 use async_trait::async_trait;
 use shared::batch::{Handler, Invocation};
@@ -12,7 +13,7 @@ use shared::messages::IngestMessage;
 use shared::ports::{ConfigStore, Queue, SecretStore};
 use shared::webex::event::{self as webex_event, WebexWebhook};
 use shared::webex::signature::{self as webex_signature, SignatureError as WebexSignatureError};
-use shared::zoom::event::{ZoomWebhook, classify};
+use shared::zoom::event::{ZoomEventError, ZoomWebhook, classify};
 use shared::zoom::signature::{self, SignatureError};
 use std::collections::HashMap;
 
@@ -164,9 +165,14 @@ fn zoom(
         tracing::warn!(connection = conn_raw, detail = %e, "zoom signature check failed");
         return Err(reject(401, conn_raw, reason));
     }
-    let event = classify(&req.body).map_err(|e| {
-        tracing::warn!(connection = conn_raw, detail = %e, "malformed zoom event");
-        reject(400, conn_raw, "malformed event body")
+    // A recording event that normalises with notes (an odd field left out, a file skipped) is accepted: a 4xx
+    // would make Zoom give it up after three retries. Only one with nothing usable left is refused, saying why.
+    let event = classify(&req.body).map_err(|e| match e {
+        ZoomEventError::NotJson(_) => {
+            tracing::warn!(connection = conn_raw, detail = %e, "malformed zoom event");
+            reject(400, conn_raw, "malformed event body")
+        }
+        unusable => reject(400, conn_raw, &format!("unusable event: {unusable}")),
     })?;
     match event {
         ZoomWebhook::UrlValidation { plain_token } => {
@@ -178,7 +184,18 @@ fn zoom(
             ))
         }
         ZoomWebhook::Ignored { event } => Err(ignored(conn_raw, event)),
-        ZoomWebhook::Recording { event } => Ok(event),
+        ZoomWebhook::Recording { event, notes } => {
+            if !notes.is_empty() {
+                // Enqueue logs the notes themselves, once per recording.
+                tracing::info!(
+                    connection = conn_raw,
+                    event,
+                    notes = notes.len(),
+                    "recording event is degraded but usable"
+                );
+            }
+            Ok(event)
+        }
     }
 }
 

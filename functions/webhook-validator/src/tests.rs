@@ -15,6 +15,15 @@ mod support {
     pub const VALIDATION: &[u8] =
         include_bytes!("../../../events/zoom/endpoint.url_validation.json");
     pub const STARTED: &[u8] = include_bytes!("../../../events/zoom/meeting.started.json");
+    pub const DOCS_EXAMPLE: &[u8] =
+        include_bytes!("../../../events/zoom/recording.completed.docs-example.json");
+
+    /// `recording.completed.json` changed by `edit` (applied to `payload.object`).
+    pub fn completed_with(edit: impl FnOnce(&mut serde_json::Value)) -> Vec<u8> {
+        let mut v: serde_json::Value = serde_json::from_slice(COMPLETED).unwrap();
+        edit(&mut v["payload"]["object"]);
+        serde_json::to_vec(&v).unwrap()
+    }
     pub const NOW: i64 = 1_767_225_700;
     pub const WEBEX_SECRET: &str = "webex-whsec-7f3a";
     pub const WEBEX_RECORDING: &[u8] =
@@ -217,6 +226,81 @@ mod cases {
             assert_eq!(r.status, want, "{path}: {}", r.body);
             assert!(!r.body.contains(SECRET));
         }
+        assert!(v.events.bodies().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_degraded_but_usable_recording_event_is_accepted() {
+        let v = validator();
+        let degraded = completed_with(|o| {
+            o["host_email"] = "jdoe@localhost".into();
+            o["participant_audio_files"] = serde_json::Value::Null;
+            o["recording_files"][0]["file_size"] = serde_json::json!(1234.5);
+            o["recording_files"][1]
+                .as_object_mut()
+                .unwrap()
+                .remove("download_url");
+            o["recording_files"][4]
+                .as_object_mut()
+                .unwrap()
+                .remove("id");
+        });
+        for body in [degraded.as_slice(), DOCS_EXAMPLE] {
+            let r = post(
+                &v,
+                "/webhooks/zoom/zoom-main",
+                &signed(NOW, body),
+                body,
+                NOW,
+            )
+            .await;
+            assert_eq!(r.status, 200, "{}", r.body);
+            assert!(r.body.contains("accepted"), "{}", r.body);
+        }
+        let sent = v.events.bodies();
+        assert_eq!(sent.len(), 2);
+        // The raw body is queued as it came; enqueue normalises it again (and logs the notes).
+        let msg: IngestMessage = serde_json::from_str(&sent[0]).unwrap();
+        assert_eq!(msg.body.as_bytes(), degraded.as_slice());
+    }
+
+    #[tokio::test]
+    async fn a_recording_event_with_nothing_usable_is_refused_saying_why() {
+        let v = validator();
+        let body = completed_with(|o| {
+            for f in o["recording_files"].as_array_mut().unwrap() {
+                f.as_object_mut().unwrap().remove("download_url");
+            }
+        });
+        let r = post(
+            &v,
+            "/webhooks/zoom/zoom-main",
+            &signed(NOW, &body),
+            &body,
+            NOW,
+        )
+        .await;
+        assert_eq!(r.status, 400, "{}", r.body);
+        assert!(r.body.contains("no usable file"), "{}", r.body);
+        assert!(
+            r.body
+                .contains("recording_files[0] has no download_url; file skipped"),
+            "{}",
+            r.body
+        );
+        let no_uuid = completed_with(|o| {
+            o.as_object_mut().unwrap().remove("uuid");
+        });
+        let r = post(
+            &v,
+            "/webhooks/zoom/zoom-main",
+            &signed(NOW, &no_uuid),
+            &no_uuid,
+            NOW,
+        )
+        .await;
+        assert_eq!(r.status, 400, "{}", r.body);
+        assert!(r.body.contains("payload.object.uuid"), "{}", r.body);
         assert!(v.events.bodies().is_empty());
     }
 

@@ -28,9 +28,10 @@ pub struct DynamoCatalog {
 
 const META: &str = "META";
 /// Attributes of a recording that the update expressions manage themselves.
-const MANAGED: [&str; 12] = [
+const MANAGED: [&str; 13] = [
     "file_ids",
     "vendor_recording_ids",
+    "ingest_notes",
     "attendees",
     "done_ids",
     "failed_ids",
@@ -45,6 +46,15 @@ const MANAGED: [&str; 12] = [
 
 fn s(v: impl Into<String>) -> AttributeValue {
     AttributeValue::S(v.into())
+}
+
+/// A string set of `items` for `ADD`, or `None` if there is nothing to add. Members are deduplicated (and empty
+/// strings dropped) here: DynamoDB refuses a set with a repeated member (a ValidationException, which is
+/// permanent and would drop the whole recording), while moto silently accepts one.
+fn string_set<I: IntoIterator<Item = String>>(items: I) -> Option<AttributeValue> {
+    let members: std::collections::BTreeSet<String> =
+        items.into_iter().filter(|m| !m.is_empty()).collect();
+    (!members.is_empty()).then(|| AttributeValue::Ss(members.into_iter().collect()))
 }
 
 fn file_sk(id: &FileId) -> String {
@@ -279,19 +289,27 @@ impl IngestCatalog for DynamoCatalog {
         values.insert(":now".into(), now_str(entry.updated_at));
         let mut expr = format!("SET {}", sets.join(", "));
         let mut adds = Vec::new();
-        if !file_ids.is_empty() {
-            adds.push("file_ids :ids");
-            values.insert(
-                ":ids".into(),
-                AttributeValue::Ss(file_ids.iter().map(|f| f.to_string()).collect()),
-            );
-        }
-        if !entry.vendor_recording_ids.is_empty() {
-            adds.push("vendor_recording_ids :vids");
-            values.insert(
-                ":vids".into(),
-                AttributeValue::Ss(entry.vendor_recording_ids.iter().cloned().collect()),
-            );
+        for (add, alias, set) in [
+            (
+                "file_ids :ids",
+                ":ids",
+                string_set(file_ids.iter().map(|f| f.to_string())),
+            ),
+            (
+                "vendor_recording_ids :vids",
+                ":vids",
+                string_set(entry.vendor_recording_ids.iter().cloned()),
+            ),
+            (
+                "ingest_notes :notes",
+                ":notes",
+                string_set(entry.ingest_notes.iter().cloned()),
+            ),
+        ] {
+            if let Some(set) = set {
+                adds.push(add);
+                values.insert(alias.into(), set);
+            }
         }
         if !adds.is_empty() {
             expr.push_str(&format!(" ADD {}", adds.join(", ")));
@@ -747,5 +765,31 @@ impl CatalogReader for DynamoCatalog {
             .into_iter()
             .map(from_item)
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn members(v: Option<AttributeValue>) -> Vec<String> {
+        match v {
+            Some(AttributeValue::Ss(m)) => m,
+            other => panic!("not a string set: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn string_sets_never_repeat_a_member() {
+        // Zoom's docs example gives the participant audio the mixed audio's id; real DynamoDB refuses
+        // `SS [a, b, a]` (moto would store `[a, b]`), so the set is built without repeats whatever it is given.
+        let got = members(string_set(
+            ["ed6c", "388f", "ed6c", "", "388f"].map(String::from),
+        ));
+        assert_eq!(got, vec!["388f".to_owned(), "ed6c".to_owned()]);
+        let unique: std::collections::HashSet<_> = got.iter().collect();
+        assert_eq!(unique.len(), got.len());
+        assert_eq!(string_set(Vec::<String>::new()), None);
+        assert_eq!(string_set([String::new()]), None);
     }
 }

@@ -52,6 +52,10 @@ pub struct RecordingEntry {
     pub done_ids: BTreeSet<String>,
     #[serde(default)]
     pub failed_ids: BTreeSet<String>,
+    /// What normalisation left out of the vendor's events and why ([`Recording::notes`]), merged over every
+    /// delivery (a set: a repeated delivery adds nothing).
+    #[serde(default)]
+    pub ingest_notes: BTreeSet<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub archived_at: Option<DateTime<Utc>>,
@@ -67,7 +71,7 @@ impl RecordingEntry {
         }
     }
 
-    /// A new entry for a normalised recording.
+    /// A new entry for a normalised recording, filed (S3 prefix date) under [`Recording::filed_at`].
     pub fn new(
         rec: &Recording,
         tenant: TenantId,
@@ -78,7 +82,7 @@ impl RecordingEntry {
             &tenant,
             rec.vendor,
             &rec.account,
-            rec.start_time,
+            rec.filed_at(),
             &rec.meeting_id,
             &rec.instance,
         );
@@ -105,6 +109,7 @@ impl RecordingEntry {
             file_ids: BTreeSet::new(),
             done_ids: BTreeSet::new(),
             failed_ids: BTreeSet::new(),
+            ingest_notes: rec.notes.iter().cloned().collect(),
             created_at: now,
             updated_at: now,
             archived_at: None,
@@ -221,6 +226,13 @@ pub struct FileEntry {
     /// A `retrying` file's next attempt is due then (its message's redelivery); until then it is not stuck.
     #[serde(default)]
     pub not_before_ms: Option<i64>,
+    /// What the file says about itself ([`RecordingFile::file_name`], `recording_type`, `status`).
+    #[serde(default)]
+    pub file_name: Option<String>,
+    #[serde(default)]
+    pub recording_type: Option<String>,
+    #[serde(default)]
+    pub status: Option<String>,
 }
 
 impl FileEntry {
@@ -247,6 +259,9 @@ impl FileEntry {
             stored: None,
             checkpoint: None,
             not_before_ms: None,
+            file_name: file.file_name.clone(),
+            recording_type: file.recording_type.clone(),
+            status: file.status.clone(),
         }
     }
 

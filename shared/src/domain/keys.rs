@@ -3,7 +3,8 @@
 //!
 //! `tenants/<tenant>/<vendor>/<account>/<yyyy>/<mm>/<dd>/<meeting>/<instance>/<segment>_<kind>[-<layout>]_<file>.<ext>`
 //!
-//! where the date is the meeting's UTC start, `<segment>` the UTC start of the file's segment
+//! where the date is the recording's UTC start ([`crate::model::Recording::filed_at`]: its earliest segment, not
+//! the meeting's `start_time`, which for a recurring meeting can be weeks earlier), `<segment>` the UTC start of the file's segment
 //! (`20260101T090110Z`), and vendor ids are made key-safe with [`crate::ids::InstanceId::key_safe`].
 
 use crate::ids::{AccountId, InstanceId, TenantId, Vendor};
@@ -92,6 +93,9 @@ mod tests {
                 token: None,
                 issued_at_ms: 0,
             },
+            file_name: None,
+            recording_type: None,
+            status: None,
         }
     }
 

@@ -132,6 +132,11 @@ pub struct RecordingFile {
     /// The size the vendor announced; the downloader insists on it when present.
     pub expected_size: Option<u64>,
     pub source: DownloadSource,
+    /// What the file says about itself, kept as the vendor sent it: its name (Zoom participant audio:
+    /// `Audio only - <participant>`), its `recording_type` (for every kind, not only videos) and its `status`.
+    pub file_name: Option<String>,
+    pub recording_type: Option<String>,
+    pub status: Option<String>,
 }
 
 /// One meeting instance with the files one event announced.
@@ -151,9 +156,23 @@ pub struct Recording {
     /// The vendor's ids of what this event announced: the Zoom meeting uuid, or the Webex recording ids.
     pub vendor_recording_ids: Vec<String>,
     pub files: Vec<RecordingFile>,
+    /// What normalisation left out and why (an odd field ignored, a file skipped), one human-readable line
+    /// each, without tokens or URLs. Empty for a clean event.
+    pub notes: Vec<String>,
 }
 
 impl Recording {
+    /// When the recording itself began: the earliest segment start (Zoom's first `recording_start`), or the
+    /// meeting's `start_time` for a recording without files. This, not `start_time`, dates its S3 folder: for
+    /// a recurring meeting `start_time` can be the series' first occurrence, weeks earlier.
+    pub fn filed_at(&self) -> DateTime<Utc> {
+        self.files
+            .iter()
+            .map(|f| f.segment_start)
+            .min()
+            .unwrap_or(self.start_time)
+    }
+
     /// Distinct segment start times, in order.
     pub fn segments(&self) -> Vec<DateTime<Utc>> {
         let mut starts: Vec<_> = self.files.iter().map(|f| f.segment_start).collect();

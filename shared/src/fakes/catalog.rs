@@ -195,6 +195,7 @@ impl IngestCatalog for MemoryCatalog {
             rec.file_ids.extend(file_ids.iter().map(|f| f.to_string()));
             rec.vendor_recording_ids
                 .extend(entry.vendor_recording_ids.iter().cloned());
+            rec.ingest_notes.extend(entry.ingest_notes.iter().cloned());
             rec.updated_at = entry.updated_at;
             rec.clone()
         };

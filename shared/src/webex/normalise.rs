@@ -94,6 +94,9 @@ fn files_of(
                 recording_end: end,
                 expected_size: size,
                 source: source(link),
+                file_name: None,
+                recording_type: None,
+                status: seg.status.clone(),
             })
         };
     // The video is always planned: if Webex withholds its link ("Prevent downloading"), the failure is recorded
@@ -177,6 +180,7 @@ pub fn recording(
             .then(|| u32::try_from((total_secs + 59) / 60).unwrap_or(u32::MAX)),
         vendor_recording_ids: segments.iter().map(|s| s.id.clone()).collect(),
         files,
+        notes: vec![],
     })
 }
 
@@ -230,7 +234,11 @@ pub fn transcript(
                 transcript_id: t.id.clone(),
                 url,
             },
+            file_name: None,
+            recording_type: None,
+            status: t.status.clone(),
         }],
+        notes: vec![],
     })
 }
 
