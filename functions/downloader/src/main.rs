@@ -19,5 +19,5 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         lease: settings.lease,
         read_timeout: settings.read_timeout,
     };
-    shared::batch::serve(&downloader).await
+    shared::batch::serve(&downloader, &aws.visibility()).await
 }
