@@ -88,6 +88,16 @@ impl TransferError {
             _ => Class::Permanent,
         }
     }
+    /// How long the vendor asked us to wait (`Retry-After` seconds on an error status), if it said.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            TransferError::Status {
+                retry_after_secs: Some(s),
+                ..
+            } => Some(std::time::Duration::from_secs(*s)),
+            _ => None,
+        }
+    }
     /// A short machine-readable reason for the catalog.
     pub fn code(&self) -> &'static str {
         match self {

@@ -189,13 +189,20 @@ impl<C: ConfigStore, K: TransferCatalog, S: ObjectSink, Q: Queue, W: WebexConnec
         msg: &DownloadMessage,
         e: shared::error::Error,
     ) -> Result<(), Outcome> {
-        self.record_failure(msg, format!("vendor_api: {e}"), e.class())
+        self.record_failure(msg, format!("vendor_api: {e}"), e.class(), None)
             .await
     }
 
+    /// A vendor's `Retry-After` (429, 503) brings the job back after that delay rather than the queue's
+    /// visibility timeout.
     async fn failed(&self, msg: &DownloadMessage, e: TransferError) -> Result<(), Outcome> {
-        self.record_failure(msg, format!("{}: {e}", e.code()), e.class())
-            .await
+        self.record_failure(
+            msg,
+            format!("{}: {e}", e.code()),
+            e.class(),
+            e.retry_after(),
+        )
+        .await
     }
 
     async fn record_failure(
@@ -203,13 +210,14 @@ impl<C: ConfigStore, K: TransferCatalog, S: ObjectSink, Q: Queue, W: WebexConnec
         msg: &DownloadMessage,
         reason: String,
         class: Class,
+        retry_after: Option<Duration>,
     ) -> Result<(), Outcome> {
         match class {
             Class::Retryable => {
                 self.catalog
                     .retry_later(&msg.recording, &msg.file_id, &reason)
                     .await?;
-                Err(Outcome::Retry(reason))
+                Err(Outcome::retry_maybe_after(reason, retry_after))
             }
             Class::Permanent => {
                 self.catalog
@@ -375,6 +383,28 @@ mod tests {
         let rec = d.catalog.entry(&msg.recording).unwrap();
         assert_eq!(rec.state, RecordingState::Failed);
         assert!(rec.failed_ids.contains(msg.file_id.as_str()));
+    }
+
+    #[tokio::test]
+    async fn a_rate_limited_download_comes_back_after_its_retry_after() {
+        let sim = ZoomSim::start().await.unwrap();
+        let d = downloader();
+        let (msg, _) = queued(&d, &sim, "dl-429");
+        sim.set_fault(
+            msg.file_id.as_str(),
+            Fault::RateLimited {
+                times: 1,
+                retry_after_secs: 120,
+            },
+        );
+        let got = d.handle(msg.clone(), &Invocation::now()).await;
+        assert!(
+            matches!(&got, Err(Outcome::RetryAfter(_, delay)) if *delay == Duration::from_secs(120)),
+            "{got:?}"
+        );
+        assert_eq!(file(&d, &msg).await.state, FileState::Retrying);
+        d.handle(msg.clone(), &Invocation::now()).await.unwrap();
+        assert_eq!(file(&d, &msg).await.state, FileState::Archived);
     }
 
     #[tokio::test]
