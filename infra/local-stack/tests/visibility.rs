@@ -237,30 +237,27 @@ async fn read_request(sock: &mut TcpStream) -> Option<Vec<u8>> {
     }
 }
 
-fn start_bridge(
-    c: &Clients,
-    plan: &Plan,
-    queue: &str,
-    base: &str,
-    batch_size: u32,
-    concurrency: u32,
-    retry_delay: Duration,
-    changes: VisibilityChanges,
-) -> Bridge {
+/// The mapping of the template's queue `queue` to the fake function.
+fn mapping(plan: &Plan, queue: &str, batch_size: u32, concurrency: u32) -> Mapping {
+    Mapping {
+        function: "fake".into(),
+        queue_url: plan.context.get_ref(queue).unwrap().to_string(),
+        queue_arn: plan.context.get_attr(queue, "Arn").unwrap().to_string(),
+        batch_size,
+        report_batch_item_failures: true,
+        concurrency,
+    }
+}
+
+/// A bridge with a zero retry delay: whatever it resets itself comes back at once.
+fn start_bridge(c: &Clients, m: Mapping, base: &str, changes: VisibilityChanges) -> Bridge {
     Bridge::start(
         c.sqs.clone(),
         reqwest::Client::builder().no_proxy().build().unwrap(),
-        vec![Mapping {
-            function: "fake".into(),
-            queue_url: plan.context.get_ref(queue).unwrap().to_string(),
-            queue_arn: plan.context.get_attr(queue, "Arn").unwrap().to_string(),
-            batch_size,
-            report_batch_item_failures: true,
-            concurrency,
-        }],
+        vec![m],
         BridgeSettings {
             invoke_base: base.to_string(),
-            retry_delay,
+            retry_delay: Duration::ZERO,
             region: "us-east-1".into(),
             changes,
         },
@@ -321,15 +318,10 @@ async fn a_visibility_change_by_the_function_is_not_overridden_by_the_bridge() {
     })
     .await;
     send(&c, &url, &["delayed", "plain"]).await;
-    // A zero retry delay: anything the bridge itself resets comes back at once.
     let bridge = start_bridge(
         &c,
-        &plan,
-        "EventsQueue",
+        mapping(&plan, "EventsQueue", 10, 1),
         &base,
-        10,
-        1,
-        Duration::ZERO,
         proxy.changes(),
     );
 
@@ -379,12 +371,8 @@ async fn a_slow_invocation_keeps_its_lease_and_pollers_run_side_by_side() {
     // free to pick up a message whose lease lapsed.
     let bridge = start_bridge(
         &c,
-        &plan,
-        "DownloadQueue",
+        mapping(&plan, "DownloadQueue", 1, 3),
         &base,
-        1,
-        3,
-        Duration::ZERO,
         proxy.changes(),
     );
 
@@ -431,12 +419,8 @@ async fn a_crashed_invocation_comes_back_and_is_dead_lettered() {
     send(&c, &url, &["crash", "delay-then-crash"]).await;
     let bridge = start_bridge(
         &c,
-        &plan,
-        "ArchivedQueue",
+        mapping(&plan, "ArchivedQueue", 1, 1),
         &base,
-        1,
-        1,
-        Duration::ZERO,
         proxy.changes(),
     );
 
@@ -494,28 +478,18 @@ async fn an_abandoned_invocation_comes_back_after_the_queues_visibility_timeout(
         .unwrap()
         .queue_url
         .unwrap();
-    let arn = format!("arn:aws:sqs:us-east-1:123456789012:{stack}-short");
     let proxy = SqsProxy::start(&endpoint).await.unwrap();
     let (f, base) = FakeFunction::start(proxy.url(), &url, |_, _| step(Answer::Hang)).await;
     send(&c, &url, &["stuck"]).await;
-    let bridge = Bridge::start(
-        c.sqs.clone(),
-        reqwest::Client::builder().no_proxy().build().unwrap(),
-        vec![Mapping {
-            function: "fake".into(),
-            queue_url: url.clone(),
-            queue_arn: arn,
-            batch_size: 1,
-            report_batch_item_failures: true,
-            concurrency: 1,
-        }],
-        BridgeSettings {
-            invoke_base: base,
-            retry_delay: Duration::ZERO,
-            region: "us-east-1".into(),
-            changes: proxy.changes(),
-        },
-    );
+    let m = Mapping {
+        function: "fake".into(),
+        queue_url: url.clone(),
+        queue_arn: format!("arn:aws:sqs:us-east-1:123456789012:{stack}-short"),
+        batch_size: 1,
+        report_batch_item_failures: true,
+        concurrency: 1,
+    };
+    let bridge = start_bridge(&c, m, &base, proxy.changes());
     wait_until(Duration::from_secs(20), "the delivery", || {
         !f.deliveries().is_empty()
     })
