@@ -14,5 +14,5 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         config: aws.config(&settings.config_table),
         catalog: aws.catalog(&settings.catalog_table),
     };
-    shared::batch::serve(&scheduler).await
+    shared::batch::serve(&scheduler, &aws.visibility()).await
 }

@@ -799,6 +799,34 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_rate_limited_download_comes_back_after_its_retry_after() {
+        let sim = ZoomSim::start().await.unwrap();
+        let d = downloader();
+        let (msg, _) = queued(&d, &sim, "dl-429");
+        sim.set_fault(
+            msg.file_id.as_str(),
+            Fault::RateLimited {
+                times: 1,
+                retry_after_secs: 120,
+            },
+        );
+        let got = d.handle(msg.clone(), &Invocation::now()).await;
+        assert!(
+            matches!(&got, Err(Outcome::RetryAfter(_, delay)) if *delay == Duration::from_secs(120)),
+            "{got:?}"
+        );
+        let f = file(&d, &msg).await;
+        assert_eq!(f.state, FileState::Retrying);
+        let due = f.not_before_ms.unwrap() - chrono::Utc::now().timestamp_millis();
+        assert!(
+            (110_000..=120_000).contains(&due),
+            "the sweep leaves it alone until then: {due}"
+        );
+        d.handle(msg.clone(), &Invocation::now()).await.unwrap();
+        assert_eq!(file(&d, &msg).await.state, FileState::Archived);
+    }
+
+    #[tokio::test]
     async fn a_catalog_outage_before_the_lease_retries_without_downloading() {
         let sim = ZoomSim::start().await.unwrap();
         let d = downloader();

@@ -29,5 +29,5 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             ..transfer::Settings::default()
         },
     };
-    shared::batch::serve(&downloader).await
+    shared::batch::serve(&downloader, &aws.visibility()).await
 }

@@ -16,5 +16,5 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         owners: aws.queue(&settings.owner_queue_url),
         webex: aws.webex(),
     };
-    shared::batch::serve(&enqueue).await
+    shared::batch::serve(&enqueue, &aws.visibility()).await
 }

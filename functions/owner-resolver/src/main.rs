@@ -17,5 +17,5 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         rules: shared::owner::default_rules(),
         attendees: shared::webex::attendees::WebexAttendees(aws.webex()),
     };
-    shared::batch::serve(&resolver).await
+    shared::batch::serve(&resolver, &aws.visibility()).await
 }

@@ -1,22 +1,54 @@
 //! Local stand-in for Lambda's SQS event source mapping.
 //!
 //! Neither moto nor `cargo lambda watch` delivers SQS messages to functions, so for every
-//! function with an `SQS` event in the template a task here:
+//! function with an `SQS` event in the template the bridge runs [`Mapping::concurrency`] pollers,
+//! each of which, one batch at a time:
 //!
 //! 1. long-polls the queue (`ReceiveMessage`, 1 s wait, up to `min(BatchSize, 10)` messages,
-//!    all system and message attributes);
+//!    all system and message attributes). The receive sets no `VisibilityTimeout`, so, as with
+//!    Lambda, the batch stays invisible for the queue's own `VisibilityTimeout` (the template's,
+//!    minutes) while the invocation runs: that is the lease, and a slow invocation is not
+//!    redelivered to another poller mid-run;
 //! 2. builds the standard SQS Lambda event ([`sqs_event`]) and POSTs it to
 //!    `<invoke_base>/2015-03-31/functions/<binary>/invocations`;
-//! 3. settles the batch with [`settle`]: processed messages are deleted; failed ones get their
-//!    visibility set to the *retry delay*, so they come back soon.
+//! 3. settles the batch with [`settle`]: processed messages are deleted; failed ones are either
+//!    left alone or made visible again after the *retry delay* ([`retry_or_leave`]).
 //!
-//! Differences from AWS, on purpose:
-//! - a failed message is retried after [`crate::StackOptions::retry_delay`] (2 s by default),
-//!   not after the queue's `VisibilityTimeout` from the template (minutes), so that local runs
-//!   and tests see retries and dead-lettering quickly. The queue's `RedrivePolicy` still
-//!   applies: moto moves a message to the DLQ once it has been received `maxReceiveCount` times;
-//! - one poller per mapping, one invocation at a time (Lambda scales pollers out);
-//! - `FilterCriteria`, `MaximumBatchingWindowInSeconds` and `ScalingConfig` are ignored.
+//! # Whose timeout brings a failed message back
+//!
+//! Lambda does nothing to a failed message: it comes back when its visibility timeout ends, which
+//! is the queue's `VisibilityTimeout` after the receive, unless the function changed it with
+//! `ChangeMessageVisibility` (`Outcome::RetryAfter` in `shared::batch`); then the function's
+//! timeout governs. The bridge keeps the second rule exactly and shortens the first:
+//!
+//! - **the function changed it: left alone.** The message comes back exactly when the function
+//!   asked. The bridge knows which messages those are because the functions reach SQS through
+//!   [`SqsProxy`](crate::sqs_proxy::SqsProxy), which notes the receipt handle of every visibility
+//!   change SQS accepted ([`BridgeSettings::changes`]). A receipt handle belongs to one receive,
+//!   so a note is about this delivery and no other.
+//! - **otherwise: the retry delay.** A message listed in `batchItemFailures`, or in a batch whose
+//!   invocation failed (error status, timeout, connection dropped, function process killed), is
+//!   made visible after [`BridgeSettings::retry_delay`] (2 s by default) rather than after the
+//!   queue's timeout, so that local runs and tests see retries and dead-lettering quickly.
+//!
+//! Either way the queue's `RedrivePolicy` applies: moto moves a message to its DLQ once it has
+//! been received `maxReceiveCount` times. A batch the bridge never settles (it was stopped
+//! mid-invocation, or its process died) keeps the receive's timeout: its messages come back after
+//! the queue's `VisibilityTimeout`, as on AWS.
+//!
+//! Not chosen: receiving with a scaled-down `VisibilityTimeout` and leaving every failure alone is
+//! fast and never overrides a function, but makes the lease shorter than Lambda's (a slow
+//! invocation would be delivered a second time mid-run); extending it with heartbeats during the
+//! run would override a change the function makes just before it answers.
+//!
+//! # Other differences from AWS
+//!
+//! - [`Mapping::concurrency`] pollers per mapping, each with one invocation at a time; the local
+//!   stack takes `ScalingConfig.MaximumConcurrency`, capped by
+//!   [`crate::StackOptions::max_concurrency`], and 1 without it, where Lambda scales out;
+//! - `FilterCriteria` and `MaximumBatchingWindowInSeconds` are ignored;
+//! - a function that reaches SQS without the proxy (empty [`BridgeSettings::changes`]) has its
+//!   visibility changes overridden by the retry delay.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -30,6 +62,8 @@ use serde_json::{Value, json};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tracing::{debug, warn};
+
+use crate::sqs_proxy::VisibilityChanges;
 
 /// How long the bridge waits for one invocation. `cargo lambda watch` compiles a function on
 /// its first call, which can take minutes on a small machine.
@@ -48,6 +82,8 @@ pub struct Mapping {
     pub batch_size: u32,
     /// Whether the function reports partial batch failures (`ReportBatchItemFailures`).
     pub report_batch_item_failures: bool,
+    /// Pollers for this mapping, each running one invocation at a time (at least 1).
+    pub concurrency: u32,
 }
 
 /// A received message, as far as settling it is concerned.
@@ -79,7 +115,8 @@ pub enum InvokeOutcome<'a> {
 pub struct Settlement {
     /// Messages that were processed: delete them.
     pub delete: Vec<Receipt>,
-    /// Messages that failed: make them visible again after the retry delay.
+    /// Messages that failed: they come back after the retry delay, or when the function said
+    /// ([`retry_or_leave`]).
     pub retry: Vec<Receipt>,
     /// Set when the whole batch failed, with the reason.
     pub batch_failure: Option<String>,
@@ -192,6 +229,19 @@ pub fn settle(
     }
 }
 
+/// Splits a settlement's failed messages into those the bridge makes visible again after the
+/// retry delay (first) and those whose visibility the function changed, which are left alone
+/// (second). Forgets the notes about the whole batch, deleted messages included.
+pub fn retry_or_leave(s: &Settlement, changes: &VisibilityChanges) -> (Vec<Receipt>, Vec<Receipt>) {
+    for r in &s.delete {
+        changes.take(&r.receipt_handle);
+    }
+    s.retry
+        .iter()
+        .cloned()
+        .partition(|r| !changes.take(&r.receipt_handle))
+}
+
 /// Builds the event Lambda sends for a batch of SQS messages (`{"Records": [...]}`), with
 /// `messageId`, `receiptHandle`, `body`, `attributes` (e.g. `ApproximateReceiveCount`,
 /// `SentTimestamp`), `messageAttributes`, `md5OfBody`, `eventSource` (`aws:sqs`),
@@ -256,10 +306,14 @@ pub fn sqs_event(messages: &[Message], queue_arn: &str, region: &str) -> Value {
 pub struct BridgeSettings {
     /// `http://127.0.0.1:<port>` of `cargo lambda watch`.
     pub invoke_base: String,
-    /// How soon a failed message becomes visible again.
+    /// How soon a failed message becomes visible again, unless the function changed its
+    /// visibility.
     pub retry_delay: Duration,
     /// `awsRegion` in the records.
     pub region: String,
+    /// The visibility changes the functions made, noted by the
+    /// [`SqsProxy`](crate::sqs_proxy::SqsProxy) they reach SQS through (empty without one).
+    pub changes: VisibilityChanges,
 }
 
 /// The running pollers. Stop them with [`Bridge::stop`].
@@ -270,7 +324,7 @@ pub struct Bridge {
 }
 
 impl Bridge {
-    /// Starts one poller per mapping.
+    /// Starts [`Mapping::concurrency`] pollers per mapping.
     pub fn start(
         sqs: aws_sdk_sqs::Client,
         http: reqwest::Client,
@@ -280,6 +334,10 @@ impl Bridge {
         let (stop, stop_rx) = watch::channel(false);
         let tasks = mappings
             .into_iter()
+            .flat_map(|m| {
+                let pollers = m.concurrency.max(1) as usize;
+                std::iter::repeat_n(m, pollers)
+            })
             .map(|m| {
                 tokio::spawn(poll_loop(
                     sqs.clone(),
@@ -395,9 +453,14 @@ async fn poll_loop(
             let ids: Vec<&str> = s.retry.iter().map(|r| r.message_id.as_str()).collect();
             warn!(function = %m.function, queue = %m.queue_url, failed = ?ids, "function reported failed messages; they will be retried");
         }
-        debug!(function = %m.function, deleted = s.delete.len(), retried = s.retry.len(), "batch settled");
+        let (retry, left) = retry_or_leave(&s, &settings.changes);
+        if !left.is_empty() {
+            let ids: Vec<&str> = left.iter().map(|r| r.message_id.as_str()).collect();
+            debug!(function = %m.function, queue = %m.queue_url, messages = ?ids, "the function changed their visibility; left alone");
+        }
+        debug!(function = %m.function, deleted = s.delete.len(), retried = retry.len(), left = left.len(), "batch settled");
         delete_all(&sqs, &m, &s.delete).await;
-        retry_all(&sqs, &m, &s.retry, settings.retry_delay).await;
+        retry_all(&sqs, &m, &retry, settings.retry_delay).await;
     }
 }
 
@@ -579,6 +642,34 @@ mod tests {
         assert!(s.retry.is_empty());
         let s = settle(&b, ok("garbage"), false);
         assert_eq!(ids(&s.delete), ["a", "b"]);
+    }
+
+    #[test]
+    fn failures_whose_visibility_the_function_changed_are_left_alone() {
+        let b = batch(&["a", "b", "c", "d"]);
+        let s = settle(
+            &b,
+            ok(r#"{"batchItemFailures":[{"itemIdentifier":"b"},{"itemIdentifier":"c"}]}"#),
+            true,
+        );
+        let changes = VisibilityChanges::default();
+        changes.record("rh-c"); // the function delayed c
+        changes.record("rh-a"); // and changed a's visibility, then reported it done
+        changes.record("rh-elsewhere");
+        let (retry, left) = retry_or_leave(&s, &changes);
+        assert_eq!(ids(&retry), ["b"]);
+        assert_eq!(ids(&left), ["c"]);
+        // The batch's notes are forgotten; others stay.
+        assert_eq!(changes.len(), 1);
+        assert!(changes.take("rh-elsewhere"));
+
+        // A crashed invocation: the whole batch failed, and the function's change still stands.
+        let s = settle(&b, InvokeOutcome::Unreachable("connection reset"), true);
+        changes.record("rh-d");
+        let (retry, left) = retry_or_leave(&s, &changes);
+        assert_eq!(ids(&retry), ["a", "b", "c"]);
+        assert_eq!(ids(&left), ["d"]);
+        assert!(changes.is_empty());
     }
 
     #[test]

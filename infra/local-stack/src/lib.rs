@@ -11,12 +11,18 @@
 //! 3. **The functions** under `cargo lambda watch` on 127.0.0.1, with one environment for all
 //!    of them: the union of the functions' resolved `Environment.Variables`, the `AWS_*`
 //!    variables pointing at the endpoint, `RUST_LOG` (default `info`) and
-//!    [`StackOptions::extra_env`]. A function is compiled on its first invocation.
+//!    [`StackOptions::extra_env`]. Their SQS calls go through an [`sqs_proxy::SqsProxy`]
+//!    (`AWS_ENDPOINT_URL_SQS`) that notes the visibility changes they make. A function is
+//!    compiled on its first invocation; `--concurrency` is the most pollers of any mapping.
 //! 4. **A bridge** standing in for Lambda's SQS event source mappings (see [`bridge`]): each
-//!    function with an `SQS` event gets its queue's messages as SQS events. A failed message
-//!    is retried after [`StackOptions::retry_delay`] rather than after the template's
-//!    (minutes long) visibility timeout; the queues' redrive policies still move a message to
-//!    its DLQ after `maxReceiveCount` receives.
+//!    function with an `SQS` event gets its queue's messages as SQS events, from
+//!    `ScalingConfig.MaximumConcurrency` pollers (capped by [`StackOptions::max_concurrency`];
+//!    one without it). A message stays invisible for its queue's visibility timeout while its
+//!    invocation runs. A failed message comes back when the function said, if it changed the
+//!    message's visibility (`Outcome::RetryAfter`), and otherwise after
+//!    [`StackOptions::retry_delay`] rather than after the template's (minutes long) visibility
+//!    timeout; the queues' redrive policies still move a message to its DLQ after
+//!    `maxReceiveCount` receives.
 //!
 //! The webhook function is reached through `cargo lambda watch`'s function URL,
 //! [`LocalStack::webhook_url`]. Note that function URLs have no route templates: the function
@@ -39,6 +45,7 @@
 pub mod bridge;
 mod process;
 pub mod provision;
+pub mod sqs_proxy;
 pub mod template;
 
 use std::collections::BTreeMap;
@@ -55,6 +62,7 @@ pub use process::free_port;
 use crate::bridge::{Bridge, BridgeSettings, Mapping};
 use crate::process::GroupChild;
 use crate::provision::Clients;
+use crate::sqs_proxy::SqsProxy;
 use crate::template::{FunctionSpec, Template};
 
 /// Stack name used when none is given.
@@ -74,9 +82,13 @@ pub struct StackOptions {
     pub stack_name: String,
     /// Port of `cargo lambda watch` on 127.0.0.1; `None` picks a free port.
     pub invoke_port: Option<u16>,
-    /// How soon a message whose processing failed is delivered again (default 2 s). Lambda
-    /// would wait for the queue's visibility timeout instead.
+    /// How soon a message whose processing failed is delivered again (default 2 s), unless the
+    /// function changed its visibility. Lambda would wait for the queue's visibility timeout.
     pub retry_delay: Duration,
+    /// The most pollers of one SQS mapping (default 2): a mapping gets
+    /// `min(ScalingConfig.MaximumConcurrency, max_concurrency)` pollers, or one without a
+    /// `ScalingConfig`, and `cargo lambda watch` runs that many instances of a function.
+    pub max_concurrency: u32,
     /// Extra environment variables for every function; they override everything else
     /// (e.g. `RUST_LOG`, or a vendor API base URL pointing at a simulator).
     pub extra_env: Vec<(String, String)>,
@@ -87,7 +99,8 @@ pub struct StackOptions {
 
 impl Default for StackOptions {
     /// Options for this checkout (the repository that contains this crate), stack
-    /// [`DEFAULT_STACK_NAME`], a free port, 2 s retry delay, no extra environment, not quiet.
+    /// [`DEFAULT_STACK_NAME`], a free port, 2 s retry delay, at most 2 pollers per mapping, no
+    /// extra environment, not quiet.
     fn default() -> Self {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
         StackOptions {
@@ -95,6 +108,7 @@ impl Default for StackOptions {
             stack_name: DEFAULT_STACK_NAME.into(),
             invoke_port: None,
             retry_delay: Duration::from_secs(2),
+            max_concurrency: 2,
             extra_env: Vec::new(),
             quiet: false,
         }
@@ -116,6 +130,7 @@ pub struct LocalStack {
     functions: Vec<FunctionSpec>,
     env_file: PathBuf,
     bridge: Option<Bridge>,
+    sqs_proxy: Option<SqsProxy>,
     watch: Option<GroupChild>,
     moto: Option<GroupChild>,
 }
@@ -286,6 +301,7 @@ impl LocalStack {
             functions: Vec::new(),
             env_file: PathBuf::new(),
             bridge: None,
+            sqs_proxy: None,
             watch: None,
             moto,
         };
@@ -311,14 +327,44 @@ impl LocalStack {
         }
         info!(stack = %opts.stack_name, resources = plan.resources.len(), "resources ready");
 
-        // 3. Functions under cargo lambda watch.
+        // The SQS event source mappings (the bridge starts last, once the functions listen).
+        let mut mappings = Vec::new();
+        for f in &functions {
+            for ev in &f.sqs_events {
+                let queue_url = plan
+                    .context
+                    .get_ref(&ev.queue_logical_id)
+                    .with_context(|| format!("no URL for queue {}", ev.queue_logical_id))?;
+                let concurrency = ev
+                    .maximum_concurrency
+                    .map_or(1, |n| n.min(opts.max_concurrency))
+                    .max(1);
+                debug!(function = %f.binary, queue = %queue_url, batch = ev.batch_size, pollers = concurrency, "SQS mapping");
+                mappings.push(Mapping {
+                    function: f.binary.clone(),
+                    queue_url: queue_url.to_string(),
+                    queue_arn: ev.queue_arn.clone(),
+                    batch_size: ev.batch_size,
+                    report_batch_item_failures: ev.report_batch_item_failures,
+                    concurrency,
+                });
+            }
+        }
+        let instances = mappings.iter().map(|m| m.concurrency).max().unwrap_or(1);
+
+        // 3. Functions under cargo lambda watch, their SQS calls through the proxy.
+        let proxy = SqsProxy::start(&stack.endpoint)
+            .await
+            .context("starting the SQS proxy for the functions")?;
         let aws = [
             ("AWS_ENDPOINT_URL", stack.endpoint.as_str()),
+            ("AWS_ENDPOINT_URL_SQS", proxy.url()),
             ("AWS_ACCESS_KEY_ID", stack.access_key_id.as_str()),
             ("AWS_SECRET_ACCESS_KEY", stack.secret_access_key.as_str()),
             ("AWS_REGION", stack.region.as_str()),
         ];
         stack.function_env = build_function_env(&functions, &aws, &opts.extra_env)?;
+        stack.sqs_proxy = Some(proxy);
         stack.functions = functions;
         stack.invoke_port = match opts.invoke_port {
             Some(p) => p,
@@ -348,6 +394,9 @@ impl LocalStack {
             .arg(&stack.env_file)
             .arg("--ignore-changes")
             .current_dir(&repo_root);
+        if instances > 1 {
+            cmd.args(["--concurrency", &instances.to_string()]);
+        }
         // When started from `cargo test`, this process carries the test crate's CARGO_* variables. Build
         // scripts (ring's) track some of them, so passing them on would make `cargo lambda watch` rebuild
         // half the dependency tree whenever it runs from a different place than a plain `cargo build`.
@@ -377,23 +426,11 @@ impl LocalStack {
         info!(invoke = %stack.invoke_base(), pid = ?stack.watch.as_ref().and_then(GroupChild::id), "cargo lambda watch ready");
 
         // 4. SQS event source mappings.
-        let mut mappings = Vec::new();
-        for f in &stack.functions {
-            for ev in &f.sqs_events {
-                let queue_url = plan
-                    .context
-                    .get_ref(&ev.queue_logical_id)
-                    .with_context(|| format!("no URL for queue {}", ev.queue_logical_id))?;
-                debug!(function = %f.binary, queue = %queue_url, batch = ev.batch_size, "SQS mapping");
-                mappings.push(Mapping {
-                    function: f.binary.clone(),
-                    queue_url: queue_url.to_string(),
-                    queue_arn: ev.queue_arn.clone(),
-                    batch_size: ev.batch_size,
-                    report_batch_item_failures: ev.report_batch_item_failures,
-                });
-            }
-        }
+        let changes = stack
+            .sqs_proxy
+            .as_ref()
+            .map(SqsProxy::changes)
+            .unwrap_or_default();
         let http = reqwest::Client::builder()
             .no_proxy()
             .timeout(bridge::INVOKE_TIMEOUT)
@@ -406,6 +443,7 @@ impl LocalStack {
                 invoke_base: stack.invoke_base(),
                 retry_delay: opts.retry_delay,
                 region: stack.region.clone(),
+                changes,
             },
         ));
         Ok(stack)
@@ -414,6 +452,12 @@ impl LocalStack {
     /// The AWS endpoint the stack and the functions use (moto's URL, or `AWS_ENDPOINT_URL`).
     pub fn endpoint_url(&self) -> &str {
         &self.endpoint
+    }
+
+    /// The SQS endpoint the functions use (`AWS_ENDPOINT_URL_SQS`): the proxy that notes their
+    /// visibility changes for the bridge (see [`sqs_proxy`]).
+    pub fn functions_sqs_endpoint(&self) -> Option<&str> {
+        self.sqs_proxy.as_ref().map(SqsProxy::url)
     }
 
     /// `http://127.0.0.1:<port>`: `cargo lambda watch`, for the invoke API
@@ -504,6 +548,7 @@ impl LocalStack {
         if let Some(watch) = self.watch.take() {
             watch.stop(Duration::from_secs(5)).await;
         }
+        drop(self.sqs_proxy.take());
         if let Some(moto) = self.moto.take() {
             moto.stop(Duration::from_secs(5)).await;
         }
@@ -537,6 +582,7 @@ mod tests {
             functions: Vec::new(),
             env_file: PathBuf::new(),
             bridge: None,
+            sqs_proxy: None,
             watch: Some(watch),
             moto: Some(moto),
         };

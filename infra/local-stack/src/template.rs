@@ -385,12 +385,26 @@ impl Template {
                                 .is_some_and(|types| {
                                     types.iter().any(|t| t == "ReportBatchItemFailures")
                                 });
+                            let maximum_concurrency = props
+                                .get("ScalingConfig")
+                                .and_then(|c| c.get("MaximumConcurrency"))
+                                .map(|v| ctx.resolve_string(v))
+                                .transpose()?
+                                .map(|s| {
+                                    s.parse::<u32>().ok().filter(|n| *n >= 1).ok_or_else(|| {
+                                        shape(format!(
+                                            "{id}.{event_id}: bad ScalingConfig.MaximumConcurrency {s}"
+                                        ))
+                                    })
+                                })
+                                .transpose()?;
                             sqs_events.push(SqsEventSpec {
                                 event_id: event_id.clone(),
                                 queue_logical_id,
                                 queue_arn,
                                 batch_size,
                                 report_batch_item_failures,
+                                maximum_concurrency,
                             });
                         }
                         "HttpApi" => {
@@ -1032,6 +1046,9 @@ pub struct SqsEventSpec {
     pub batch_size: u32,
     /// `FunctionResponseTypes` contains `ReportBatchItemFailures`.
     pub report_batch_item_failures: bool,
+    /// `ScalingConfig.MaximumConcurrency`: at most this many invocations at once for this mapping
+    /// (`None`: Lambda scales the mapping out as it likes).
+    pub maximum_concurrency: Option<u32>,
 }
 
 /// An `HttpApi` event of a function.
@@ -1319,6 +1336,7 @@ mod tests {
                 queue_arn: "arn:aws:sqs:us-east-1:123456789012:archiver-local-download".into(),
                 batch_size: 1,
                 report_batch_item_failures: true,
+                maximum_concurrency: Some(10),
             }]
         );
 
@@ -1332,6 +1350,7 @@ mod tests {
             assert_eq!(f.sqs_events[0].queue_logical_id, queue, "{bin}");
             assert_eq!(f.sqs_events[0].batch_size, 10, "{bin}");
             assert!(f.sqs_events[0].report_batch_item_failures, "{bin}");
+            assert_eq!(f.sqs_events[0].maximum_concurrency, None, "{bin}");
             assert!(f.environment.contains_key(env), "{bin}");
             assert_eq!(f.environment["CONFIG_TABLE"], "archiver-local-config");
         }
@@ -1353,6 +1372,7 @@ mod tests {
         let text = r#"
 Parameters:
   Level: {Type: String, Default: DEBUG}
+  Pollers: {Type: Number, Default: 3}
 Globals:
   Function:
     Timeout: 20
@@ -1377,6 +1397,8 @@ Resources:
           Type: SQS
           Properties:
             Queue: !GetAtt Jobs.Arn
+            ScalingConfig:
+              MaximumConcurrency: !Ref Pollers
         Off:
           Type: SQS
           Properties:
@@ -1425,6 +1447,7 @@ Resources:
         assert_eq!(f.sqs_events.len(), 1, "disabled mapping is skipped");
         assert_eq!(f.sqs_events[0].batch_size, 10);
         assert!(!f.sqs_events[0].report_batch_item_failures);
+        assert_eq!(f.sqs_events[0].maximum_concurrency, Some(3));
     }
 
     #[test]

@@ -291,11 +291,13 @@ async fn bridge_deletes_successes_and_dead_letters_repeated_failures() {
             queue_arn,
             batch_size: 10,
             report_batch_item_failures: true,
+            concurrency: 1,
         }],
         BridgeSettings {
             invoke_base: format!("http://127.0.0.1:{port}"),
             retry_delay: Duration::ZERO,
             region: "us-east-1".into(),
+            changes: Default::default(),
         },
     );
 

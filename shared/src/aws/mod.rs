@@ -42,6 +42,10 @@ impl Clients {
     pub fn queue(&self, url: &str) -> sqs::SqsQueue {
         sqs::SqsQueue::new(self.sqs.clone(), url)
     }
+    /// The visibility changes of [`crate::batch::serve`] (`Outcome::RetryAfter`), as [`sqs::SqsVisibility`].
+    pub fn visibility(&self) -> sqs::SqsVisibility {
+        sqs::SqsVisibility::new(self.sqs.clone())
+    }
     /// The Webex API clients: credentials read from and rotated into Secrets Manager.
     pub fn webex(&self) -> crate::webex::HttpWebexConnections {
         webex_connections(&self.sdk)

@@ -85,6 +85,9 @@ async fn main() -> anyhow::Result<()> {
     };
     println!("AWS endpoint:   {}", stack.endpoint_url());
     println!("invoke base:    {}", stack.invoke_base());
+    if let Some(url) = stack.functions_sqs_endpoint() {
+        println!("functions' SQS: {url} (proxy noting visibility changes for the bridge)");
+    }
     println!("resources:");
     for (id, value) in stack.resources() {
         println!("  {id:<26} {value}");
