@@ -30,12 +30,22 @@ impl Invocation {
             deadline: None,
         }
     }
-    /// From the Lambda context (its deadline is in epoch milliseconds).
+    /// From the Lambda context (its deadline is in epoch milliseconds). A deadline that has passed already or
+    /// lies more than a day ahead is no deadline at all (local emulators send such values) and is ignored.
     pub fn from_lambda(ctx: &lambda_runtime::Context) -> Self {
-        Self {
-            now: Utc::now(),
-            deadline: DateTime::from_timestamp_millis(ctx.deadline as i64),
+        Self::with_deadline_ms(Utc::now(), ctx.deadline as i64)
+    }
+
+    fn with_deadline_ms(now: DateTime<Utc>, deadline_ms: i64) -> Self {
+        let deadline = DateTime::from_timestamp_millis(deadline_ms)
+            .filter(|d| *d > now && *d < now + chrono::Duration::days(1));
+        if deadline.is_none() {
+            tracing::debug!(
+                deadline_ms,
+                "the invocation's deadline is not usable; running without one"
+            );
         }
+        Self { now, deadline }
     }
 }
 
@@ -283,6 +293,30 @@ pub fn parse_body<T: serde::de::DeserializeOwned>(m: &SqsMessage) -> Result<T, O
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_plausible_deadline_is_kept() {
+        let now = Utc::now();
+        let ms = now.timestamp_millis();
+        assert!(
+            Invocation::with_deadline_ms(now, ms + 900_000)
+                .deadline
+                .is_some()
+        );
+        assert!(
+            Invocation::with_deadline_ms(now, 30_000).deadline.is_none(),
+            "not epoch time"
+        );
+        assert!(
+            Invocation::with_deadline_ms(now, ms - 1).deadline.is_none(),
+            "already over"
+        );
+        assert!(
+            Invocation::with_deadline_ms(now, ms + 3 * 86_400_000)
+                .deadline
+                .is_none()
+        );
+    }
     use std::sync::Mutex;
 
     const ARN: &str = "arn:aws:sqs:us-east-1:123456789012:stk-events";

@@ -183,11 +183,13 @@ where
         tracing::info!(
             recording = %msg.recording, file = %msg.file_id, key = target.key, attempt = file.attempts,
             continuation = msg.continuation, resume_at = file.checkpoint.as_ref().map_or(0, |c| c.offset),
+            deadline_in_ms = at.deadline.map(|d| (d - chrono::Utc::now()).num_milliseconds()),
             "download started"
         );
         let stop_at = at.deadline.map(|d| {
             let left = (d - chrono::Utc::now()).to_std().unwrap_or_default();
-            Instant::now() + left.saturating_sub(self.deadline_margin)
+            // The margin never takes more than a quarter of the invocation (a short local timeout, say).
+            Instant::now() + left.saturating_sub(self.deadline_margin.min(left / 4))
         });
         let progress: Arc<dyn Progress> = Arc::new(CatalogProgress {
             catalog: self.catalog.clone(),
@@ -730,7 +732,7 @@ mod tests {
         // Every invocation's deadline is already (almost) over: each stores one part, then continues.
         let tight = || Invocation {
             now: chrono::Utc::now(),
-            deadline: Some(chrono::Utc::now() + chrono::Duration::milliseconds(100)),
+            deadline: Some(chrono::Utc::now()),
         };
         let mut msg = first.clone();
         let mut runs = 0;
