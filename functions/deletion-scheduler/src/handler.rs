@@ -40,7 +40,11 @@ impl<C: ConfigStore, K: DeletionCatalog> Handler for DeletionScheduler<C, K> {
                 msg.recording
             )));
         }
-        let archived_at = rec.archived_at.unwrap_or(at.now);
+        // The announcement may overtake the catalog's `archived_at`; both carry the same instant.
+        let archived_at = rec
+            .archived_at
+            .or_else(|| chrono::DateTime::from_timestamp_millis(msg.archived_at_ms))
+            .unwrap_or(at.now);
         let plan =
             shared::deletion::plan(&conn.delete_plan, archived_at, at.now, |action| {
                 match rec.vendor {

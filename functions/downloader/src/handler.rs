@@ -482,18 +482,21 @@ where
             return Ok(());
         }
         if rec.state == shared::model::RecordingState::Archiving {
+            // One instant for both, in the catalog's precision, so the plan and the entry agree.
+            let now_ms = chrono::Utc::now().timestamp_millis();
+            let archived_at = chrono::DateTime::from_timestamp_millis(now_ms).unwrap_or_default();
             send_json(
                 &self.archived,
                 &ArchivedMessage {
                     connection_id: msg.connection_id.clone(),
                     recording: msg.recording.clone(),
-                    archived_at_ms: chrono::Utc::now().timestamp_millis(),
+                    archived_at_ms: now_ms,
                 },
             )
             .await?;
             if self
                 .catalog
-                .mark_archived(&msg.recording, chrono::Utc::now())
+                .mark_archived(&msg.recording, archived_at)
                 .await?
             {
                 tracing::info!(recording = %msg.recording, files = rec.file_ids.len(), "recording archived");
