@@ -6,6 +6,7 @@ mod admin;
 mod batch;
 mod domain;
 mod ingest;
+mod sweep;
 mod transfer;
 mod webex;
 mod zoom_api;
