@@ -832,6 +832,91 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_run_killed_mid_transfer_is_resumed_once_its_lease_expires_without_resending_parts() {
+        let sim = ZoomSim::start().await.unwrap();
+        let mut d = downloader();
+        d.sink.part_delay = Some(Duration::from_millis(300));
+        let d = Arc::new(d);
+        let (msg, size, sim_rec) = queued_sized(&d, &sim, "dl-killed", 40 * 1024 * 1024);
+        let run = {
+            let (d, msg) = (d.clone(), msg.clone());
+            tokio::spawn(async move { d.handle(msg, &Invocation::now()).await })
+        };
+        // Kill it (nothing of it runs any more) once two parts are checkpointed.
+        let mut waited = 0;
+        while file(&d, &msg)
+            .await
+            .checkpoint
+            .is_none_or(|c| c.parts.len() < 2)
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            waited += 1;
+            assert!(waited < 1000, "no checkpoint");
+        }
+        run.abort();
+        let _ = run.await;
+        let stranded = file(&d, &msg).await;
+        assert_eq!(
+            stranded.state,
+            FileState::Downloading,
+            "a killed run leaves its lease"
+        );
+        let offset = stranded.checkpoint.as_ref().unwrap().offset;
+        // A redelivery while the lease lives is a no-op; after it expires, the next run takes over.
+        d.handle(msg.clone(), &Invocation::now()).await.unwrap();
+        assert_eq!(file(&d, &msg).await.state, FileState::Downloading);
+        let later = Invocation::at(chrono::Utc::now() + chrono::Duration::seconds(961));
+        d.handle(msg.clone(), &later).await.unwrap();
+        let f = file(&d, &msg).await;
+        assert_eq!(f.state, FileState::Archived);
+        let stored = f.stored.unwrap();
+        assert_eq!(stored.sha256, sim_sha(&sim_rec, &msg));
+        assert_eq!(stored.bytes, size);
+        let uploads = d.sink.uploads.lock().unwrap().clone();
+        assert_eq!(uploads.len(), 1, "the killed run's upload was continued");
+        let stored_parts = offset / (8 * 1024 * 1024);
+        let resent: Vec<u32> = uploads[0]
+            .sent
+            .iter()
+            .map(|(n, _)| *n)
+            .filter(|n| u64::from(*n) <= stored_parts)
+            .collect();
+        let unique: std::collections::BTreeSet<_> = resent.iter().collect();
+        assert_eq!(
+            resent.len(),
+            unique.len(),
+            "checkpointed parts are never sent again"
+        );
+    }
+
+    #[tokio::test]
+    async fn storage_refusals_that_heal_are_retried_and_nothing_is_dropped() {
+        let sim = ZoomSim::start().await.unwrap();
+        let mut d = downloader();
+        // S3 refuses the second part (AccessDenied during a deploy is retryable, like throttling), and
+        // the catalog cannot take checkpoints for a while.
+        d.sink.fail_part = Some(2);
+        d.catalog.fail("checkpoint");
+        let (msg, _, sim_rec) = queued_sized(&d, &sim, "dl-denied", 24 * 1024 * 1024);
+        let got = d.handle(msg.clone(), &Invocation::now()).await;
+        assert!(matches!(got, Err(Outcome::Retry(_))), "{got:?}");
+        let f = file(&d, &msg).await;
+        assert_eq!(
+            f.state,
+            FileState::Retrying,
+            "kept for another try, not failed"
+        );
+        assert!(f.last_error.unwrap().starts_with("storage"));
+        // The refusals end; the redelivered job completes.
+        d.sink.fail_part = None;
+        d.catalog.heal("checkpoint");
+        d.handle(msg.clone(), &Invocation::now()).await.unwrap();
+        let f = file(&d, &msg).await;
+        assert_eq!(f.state, FileState::Archived);
+        assert_eq!(f.stored.unwrap().sha256, sim_sha(&sim_rec, &msg));
+    }
+
+    #[tokio::test]
     async fn a_catalog_outage_before_the_lease_retries_without_downloading() {
         let sim = ZoomSim::start().await.unwrap();
         let d = downloader();

@@ -232,6 +232,8 @@ pub struct MemorySink {
     /// Object tags `sha256` by key.
     pub sha256: Arc<Mutex<HashMap<String, String>>>,
     pub fail_part: Option<u32>,
+    /// Every part upload takes this long (a slow network to the store).
+    pub part_delay: Option<std::time::Duration>,
 }
 
 impl MemorySink {
@@ -338,6 +340,9 @@ impl MultipartUpload for MemoryUpload {
     ) -> Result<crate::catalog::PartDone, Error> {
         if self.sink.fail_part == Some(number) {
             return Err(Error::transient("part upload failed"));
+        }
+        if let Some(d) = self.sink.part_delay {
+            tokio::time::sleep(d).await;
         }
         let len = bytes.len();
         self.with(|rec| {
