@@ -3,6 +3,37 @@
 
 use std::time::Duration;
 
+/// How a vendor REST client retries: attempts, the longest wait it sleeps through, and the back-off.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    pub max_attempts: u32,
+    /// A `Retry-After` longer than this is not slept through: the call fails as retryable, carrying the
+    /// wait, and the queue brings the message back after it.
+    pub max_wait: Duration,
+    /// First back-off step for 5xx and network errors; doubles per attempt, with jitter.
+    pub backoff: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 5,
+            max_wait: Duration::from_secs(30),
+            backoff: Duration::from_millis(500),
+        }
+    }
+}
+
+/// The HTTP client of the vendors' REST APIs: 10 s to connect, 60 s per call, our user agent.
+pub fn api_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .timeout(Duration::from_secs(60))
+        .user_agent(concat!("recording-archiver/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .expect("static HTTP client configuration")
+}
+
 /// The longest wait we take from a `Retry-After` (a day): anything longer is treated as a day.
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(86_400);
 

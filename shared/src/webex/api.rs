@@ -196,26 +196,7 @@ pub trait WebexApi: Send + Sync {
     async fn update_webhook(&self, id: &str, req: &WebhookRequest) -> Result<Webhook, Error>;
 }
 
-/// Retry policy of the HTTP adapter.
-#[derive(Debug, Clone, Copy)]
-pub struct RetryPolicy {
-    pub max_attempts: u32,
-    /// A `Retry-After` longer than this is not slept through: the call fails as retryable and the queue
-    /// redelivers later.
-    pub max_wait: Duration,
-    /// First back-off step for 5xx; doubles per attempt.
-    pub backoff: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        Self {
-            max_attempts: 5,
-            max_wait: Duration::from_secs(30),
-            backoff: Duration::from_millis(500),
-        }
-    }
-}
+pub use crate::http::RetryPolicy;
 
 /// Largest page Webex serves.
 pub const PAGE_SIZE: u32 = 100;

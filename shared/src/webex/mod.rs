@@ -36,12 +36,7 @@ pub struct HttpWebexConnections {
 
 impl HttpWebexConnections {
     pub fn new(secrets: Arc<dyn SecretReadWrite>, retry: RetryPolicy) -> Self {
-        let http = reqwest::Client::builder()
-            .connect_timeout(std::time::Duration::from_secs(10))
-            .timeout(std::time::Duration::from_secs(60))
-            .user_agent(concat!("recording-archiver/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .expect("static HTTP client configuration");
+        let http = crate::http::api_client();
         Self {
             http,
             secrets,

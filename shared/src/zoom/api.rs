@@ -87,26 +87,7 @@ impl<T: ZoomConnections + ?Sized> ZoomConnections for Arc<T> {
     }
 }
 
-/// Retry policy of the Zoom client.
-#[derive(Debug, Clone, Copy)]
-pub struct RetryPolicy {
-    pub max_attempts: u32,
-    /// A wait longer than this is not slept through: the call fails as retryable, carrying the wait, and the
-    /// queue brings the message back after it.
-    pub max_wait: Duration,
-    /// First back-off for 5xx and network errors; doubles with jitter.
-    pub backoff: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        Self {
-            max_attempts: 5,
-            max_wait: Duration::from_secs(20),
-            backoff: Duration::from_millis(500),
-        }
-    }
-}
+pub use crate::http::RetryPolicy;
 
 /// A token is renewed this long before Zoom says it expires (S2S tokens live an hour).
 const RENEW_BEFORE: Duration = Duration::from_secs(300);
@@ -377,14 +358,8 @@ pub struct HttpZoomConnections {
 
 impl HttpZoomConnections {
     pub fn new(secrets: Arc<dyn SecretStore>, retry: RetryPolicy) -> Self {
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(60))
-            .user_agent(concat!("recording-archiver/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .expect("static HTTP client configuration");
         Self {
-            http,
+            http: crate::http::api_client(),
             secrets,
             retry,
             cache: Mutex::new(HashMap::new()),
