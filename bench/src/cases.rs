@@ -178,5 +178,7 @@ async fn ours(a: &CaseArgs) -> anyhow::Result<serde_json::Value> {
         "parts": o.parts,
         "part_size": o.part_size,
         "parts_in_flight": o.parts_in_flight,
+        "elapsed_s": o.elapsed.as_secs_f64(),
+        "record_sha256_s": o.record_sha256.as_secs_f64(),
     }))
 }

@@ -379,15 +379,10 @@ fn bench(args: RunArgs) -> anyhow::Result<ExitCode> {
     let nproc = std::thread::available_parallelism().map_or(0, |n| n.get());
     println!("## archiver-bench\n");
     println!(
-        "- machine: {nproc} CPUs (nproc), {} {}; load average at start: {}",
+        "- machine: {nproc} CPUs (nproc), {} {}; load average at the start: {}",
         std::env::consts::OS,
         std::env::consts::ARCH,
-        std::fs::read_to_string("/proc/loadavg")
-            .unwrap_or_default()
-            .split_whitespace()
-            .take(3)
-            .collect::<Vec<_>>()
-            .join(" ")
+        load_average()
     );
     println!(
         "- size: {} ({} bytes); part size {}; parts in flight: ours {} (today fixed by copy_to_sink), SDK sink {}",
@@ -476,6 +471,12 @@ fn bench(args: RunArgs) -> anyhow::Result<ExitCode> {
         failed: &failed,
     };
     println!("{}", report.render());
+    for r in rows.iter().chain(&flat) {
+        if let Some(n) = &r.note {
+            println!("- {n}");
+        }
+    }
+    println!("- load average at the end: {}", load_average());
     println!(
         "CPU = user+sys of the case's processes (wait4), peak RSS = their ru_maxrss (summed for the two processes of the pipe), time = wall clock from spawn to exit, process start included. The sink limit is the fastest sink-alone case; the floor adds the CPU of the source alone, one SHA-256 pass and the SDK sink."
     );
@@ -485,6 +486,16 @@ fn bench(args: RunArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// The 1, 5 and 15 minute load averages.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .unwrap_or_default()
+        .split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn admin_client(endpoint: &str) -> aws_sdk_s3::Client {
@@ -607,10 +618,23 @@ fn run_case(
     // SAFETY: plain syscall.
     unsafe { libc::sync() };
     std::thread::sleep(Duration::from_millis(500));
+    let note = (case == Case::Ours).then(|| {
+        format!(
+            "{} at {}: {} parts of {}, {} in flight; the pipeline's own clock {:.1} s, of which {:.2} s recording the SHA-256 on the object (PutObjectTagging, CopyObject)",
+            case.label(),
+            size(bytes),
+            out["parts"],
+            size(out["part_size"].as_u64().unwrap_or_default()),
+            out["parts_in_flight"],
+            out["elapsed_s"].as_f64().unwrap_or_default(),
+            out["record_sha256_s"].as_f64().unwrap_or_default(),
+        )
+    });
     Ok(Row {
         case,
         bytes,
         usage: finished.usage,
+        note,
     })
 }
 

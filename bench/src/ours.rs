@@ -21,6 +21,10 @@ pub struct Outcome {
     pub part_size: u64,
     /// Part uploads in flight the pipeline actually used.
     pub parts_in_flight: usize,
+    /// Whole transfer, as the pipeline measured it.
+    pub elapsed: Duration,
+    /// Of which recording the SHA-256 on the finished object (tagging, metadata copy).
+    pub record_sha256: Duration,
 }
 
 /// The part size the pipeline uses for `size` bytes (the SDK sink case uploads with the same).
@@ -46,6 +50,7 @@ pub async fn transfer(
     let sink = LocalS3 {
         inner: S3Sink::new(s3.clone(), bucket),
         s3,
+        record_time: std::sync::Mutex::new(Duration::ZERO),
     };
     let target = ObjectTarget {
         key: key.to_owned(),
@@ -75,6 +80,8 @@ pub async fn transfer(
         parts: t.parts,
         part_size: t.part_size,
         parts_in_flight: shared::transfer::MAX_PARTS_IN_FLIGHT,
+        elapsed: t.elapsed,
+        record_sha256: *sink.record_time.lock().expect("not poisoned"),
     })
 }
 
@@ -84,6 +91,7 @@ pub async fn transfer(
 struct LocalS3 {
     inner: S3Sink,
     s3: aws_sdk_s3::Client,
+    record_time: std::sync::Mutex<Duration>,
 }
 
 #[async_trait]
@@ -97,6 +105,20 @@ impl ObjectSink for LocalS3 {
     }
 
     async fn record_sha256(
+        &self,
+        target: &ObjectTarget,
+        sha256: &str,
+        size: u64,
+    ) -> Result<Option<String>, Error> {
+        let started = std::time::Instant::now();
+        let r = self.record(target, sha256, size).await;
+        *self.record_time.lock().expect("not poisoned") = started.elapsed();
+        r
+    }
+}
+
+impl LocalS3 {
+    async fn record(
         &self,
         target: &ObjectTarget,
         sha256: &str,

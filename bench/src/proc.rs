@@ -12,7 +12,9 @@ use std::time::{Duration, Instant};
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Usage {
     pub wall: Duration,
+    /// User + system.
     pub cpu: Duration,
+    pub sys: Duration,
     pub max_rss_kib: u64,
 }
 
@@ -119,6 +121,7 @@ pub fn run(
     for (i, pid) in pids.iter().enumerate() {
         let (status, ru) = wait4(*pid)?;
         usage.cpu += tv(ru.ru_utime) + tv(ru.ru_stime);
+        usage.sys += tv(ru.ru_stime);
         usage.max_rss_kib += ru.ru_maxrss as u64;
         if let Some(d) = describe(status) {
             failures.push((i, d));
