@@ -425,7 +425,7 @@ fn bench(args: RunArgs) -> anyhow::Result<ExitCode> {
             write_file_once(&file, bytes)?;
         }
         let step = format!("[{}/{total}] {} ({})", i + 1, case.label(), size(bytes));
-        match run_case(
+        let result = run_case(
             &rt,
             &env,
             &src,
@@ -435,7 +435,11 @@ fn bench(args: RunArgs) -> anyhow::Result<ExitCode> {
             bytes,
             &step,
             &mut expected,
-        ) {
+        );
+        if case == Case::SinkCli {
+            let _ = std::fs::remove_file(&file);
+        }
+        match result {
             Ok(row) => {
                 eprintln!(
                     "{step}: {:.1} s, {:.0} MiB/s, {:.2} CPU s/GiB, {:.0} MiB RSS",
