@@ -556,7 +556,12 @@ fn run_case(
             }
         })
     };
+    let sink_cpu_before = sink.and_then(|s| s.cpu());
     let finished = proc::run(&name, cmds, &env.logs, env.timeout);
+    let sink_cpu = sink
+        .and_then(|s| s.cpu())
+        .zip(sink_cpu_before)
+        .map(|(after, before)| after.saturating_sub(before));
     ticker.abort();
     bar.finish_and_clear();
     let finished = finished?;
@@ -624,20 +629,21 @@ fn run_case(
     std::thread::sleep(Duration::from_millis(500));
     let note = (case == Case::Ours).then(|| {
         format!(
-            "{} at {}: {} parts of {}, {} in flight; the pipeline's own clock {:.1} s, of which {:.2} s recording the SHA-256 on the object (PutObjectTagging, CopyObject)",
+            "{} at {}: {} parts of {}, {} in flight; the pipeline's own clock {:.1} s, of which {:.0} ms recording the SHA-256 on the object (PutObjectTagging, CopyObject)",
             case.label(),
             size(bytes),
             out["parts"],
             size(out["part_size"].as_u64().unwrap_or_default()),
             out["parts_in_flight"],
             out["elapsed_s"].as_f64().unwrap_or_default(),
-            out["record_sha256_s"].as_f64().unwrap_or_default(),
+            out["record_sha256_s"].as_f64().unwrap_or_default() * 1000.0,
         )
     });
     Ok(Row {
         case,
         bytes,
         usage: finished.usage,
+        sink_cpu,
         note,
     })
 }

@@ -13,6 +13,8 @@ pub struct Row {
     pub case: Case,
     pub bytes: u64,
     pub usage: Usage,
+    /// CPU s3s-fs used during the case (not part of the case's CPU).
+    pub sink_cpu: Option<std::time::Duration>,
     /// Printed under the table.
     pub note: Option<String>,
 }
@@ -26,6 +28,9 @@ impl Row {
     }
     pub fn sys_per_gib(&self) -> f64 {
         self.usage.sys.as_secs_f64() / (self.bytes as f64 / GIB)
+    }
+    pub fn sink_cpu_per_gib(&self) -> Option<f64> {
+        Some(self.sink_cpu?.as_secs_f64() / (self.bytes as f64 / GIB))
     }
     pub fn rss_mib(&self) -> f64 {
         self.usage.max_rss_kib as f64 / 1024.0
@@ -87,9 +92,9 @@ impl Report<'_> {
         let limit = self.sink_limit();
         let _ = writeln!(
             s,
-            "| case | s | MiB/s | CPU s/GiB | of which sys | peak RSS MiB | × sink limit |"
+            "| case | s | MiB/s | CPU s/GiB | of which sys | peak RSS MiB | × sink limit | s3s-fs CPU s/GiB |"
         );
-        let _ = writeln!(s, "|---|--:|--:|--:|--:|--:|--:|");
+        let _ = writeln!(s, "|---|--:|--:|--:|--:|--:|--:|--:|");
         for r in self.rows.iter().chain(self.flat) {
             let name = if self.flat.iter().any(|f| std::ptr::eq(f, r)) {
                 format!("{} at {}", md(r.case.label()), size(r.bytes))
@@ -99,17 +104,25 @@ impl Report<'_> {
             let vs = limit.map_or("–".into(), |l| format!("{:.2}", r.mib_s() / l.mib_s()));
             let _ = writeln!(
                 s,
-                "| {name} | {:.1} | {:.0} | {:.2} | {:.2} | {:.0} | {vs} |",
+                "| {name} | {:.1} | {:.0} | {:.2} | {:.2} | {:.0} | {vs} | {} |",
                 r.usage.wall.as_secs_f64(),
                 r.mib_s(),
                 r.cpu_per_gib(),
                 r.sys_per_gib(),
                 r.rss_mib(),
+                r.sink_cpu_per_gib()
+                    .filter(|_| r.case.uploads())
+                    .map_or("–".into(), |c| format!("{c:.2}")),
             );
         }
         for (c, e) in self.failed {
             let first = e.lines().next().unwrap_or_default();
-            let _ = writeln!(s, "| {} | FAILED: {} | | | | | |", md(c.label()), md(first));
+            let _ = writeln!(
+                s,
+                "| {} | FAILED: {} | | | | | | |",
+                md(c.label()),
+                md(first)
+            );
         }
 
         let _ = writeln!(s);
