@@ -73,7 +73,8 @@ fn sha256(size: u64) -> anyhow::Result<serde_json::Value> {
 }
 
 async fn source(a: &CaseArgs) -> anyhow::Result<serde_json::Value> {
-    let client = shared::transfer::http_client(|_| true, Duration::from_secs(60));
+    let client =
+        shared::transfer::http_client(std::sync::Arc::new(|_: &str| true), Duration::from_secs(60));
     let resp = client.get(&a.url).send().await?.error_for_status()?;
     let mut body = resp.bytes_stream();
     let mut n: u64 = 0;

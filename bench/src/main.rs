@@ -56,7 +56,7 @@ struct RunArgs {
     #[arg(long, default_value = "2GiB", value_parser = parse_size)]
     size: u64,
     /// Part uploads in flight for the SDK sink case (and passed to our pipeline).
-    #[arg(long, default_value_t = shared::transfer::MAX_PARTS_IN_FLIGHT)]
+    #[arg(long, default_value_t = shared::transfer::Settings::default().parts_in_flight)]
     parts: usize,
     /// Cases to run, comma-separated; all by default. They run in the order listed by --help.
     #[arg(long, value_enum, value_delimiter = ',')]
@@ -389,7 +389,7 @@ fn bench(args: RunArgs) -> anyhow::Result<ExitCode> {
         size(args.size),
         args.size,
         size(ours::part_size(args.size)),
-        shared::transfer::MAX_PARTS_IN_FLIGHT,
+        shared::transfer::Settings::default().parts_in_flight,
         args.parts
     );
     println!(

@@ -1,14 +1,17 @@
 //! The one place the benchmark calls our pipeline. When the transfer API changes, adapt [`transfer`] (and
 //! [`part_size`]) here; nothing else in the bench knows how the pipeline is called.
 //!
-//! Today: `shared::transfer::copy_to_sink` (HTTP GET → SHA-256 → S3 multipart upload) into
-//! `shared::aws::s3::S3Sink`, with the HTTP client the downloader builds.
+//! Today: `shared::transfer::transfer` (HTTP GET → SHA-256 → S3 multipart upload with per-part CRC32 and
+//! unsigned payloads, checkpointed) from an `HttpSource` into `shared::aws::s3::S3Sink`, as the downloader
+//! runs it.
 
 use async_trait::async_trait;
-use aws_sdk_s3::types::MetadataDirective;
-use shared::aws::s3::{MAX_COPY_OBJECT, S3Sink};
+use shared::aws::s3::S3Sink;
+use shared::catalog::Checkpoint;
 use shared::error::Error;
-use shared::ports::{MultipartUpload, ObjectSink, ObjectTarget};
+use shared::ports::{Fetch, MultipartUpload, ObjectSink, ObjectTarget};
+use shared::transfer::{Finished, HttpSource, Job, Progress, Settings};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// What one run of the pipeline reports.
@@ -23,7 +26,7 @@ pub struct Outcome {
     pub parts_in_flight: usize,
     /// Whole transfer, as the pipeline measured it.
     pub elapsed: Duration,
-    /// Of which recording the SHA-256 on the finished object (tagging, metadata copy).
+    /// Of which recording the SHA-256 on the finished object (the object tag).
     pub record_sha256: Duration,
 }
 
@@ -32,10 +35,20 @@ pub fn part_size(size: u64) -> u64 {
     shared::transfer::part_size_for(Some(size))
 }
 
+/// Checkpoints kept in memory: the downloader writes them to DynamoDB (one small write per part, at most
+/// one in flight, off the streaming path); here they only count.
+#[derive(Default)]
+struct Checkpoints(std::sync::atomic::AtomicU32);
+
+#[async_trait]
+impl Progress for Checkpoints {
+    async fn save(&self, _cp: &Checkpoint) -> Result<bool, Error> {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok(true)
+    }
+}
+
 /// Moves `size` bytes from `source_url` into `bucket`/`key` with our pipeline.
-///
-/// `parts_in_flight`: today's `copy_to_sink` has it fixed at `MAX_PARTS_IN_FLIGHT`, so the argument is only
-/// reported back; the rewrite is expected to take it.
 pub async fn transfer(
     source_url: &str,
     size: u64,
@@ -44,12 +57,14 @@ pub async fn transfer(
     key: &str,
     parts_in_flight: usize,
 ) -> anyhow::Result<Outcome> {
-    let _requested = parts_in_flight;
-    let allowed = |host: &str| host == "127.0.0.1";
-    let client = shared::transfer::http_client(allowed, Duration::from_secs(60));
+    let allowed: shared::transfer::HostCheck = Arc::new(|host: &str| host == "127.0.0.1");
+    let source = HttpSource::new(
+        Fetch::anonymous(source_url.to_owned()),
+        allowed,
+        Duration::from_secs(60),
+    );
     let sink = LocalS3 {
-        inner: S3Sink::new(s3.clone(), bucket),
-        s3,
+        inner: S3Sink::new(s3, bucket),
         record_time: std::sync::Mutex::new(Duration::ZERO),
     };
     let target = ObjectTarget {
@@ -63,34 +78,37 @@ pub async fn transfer(
             ("file-kind".into(), "video".into()),
         ],
     };
-    let t = shared::transfer::copy_to_sink(
-        &client,
-        source_url,
-        None,
-        Some(size),
-        &allowed,
-        &sink,
-        &target,
-    )
-    .await
-    .map_err(|e| anyhow::anyhow!("copy_to_sink: {e}"))?;
+    let job = Job {
+        sink: &sink,
+        target: &target,
+        expected_size: Some(size),
+        resume: None,
+        stop_at: None,
+        settings: Settings {
+            parts_in_flight,
+            ..Settings::default()
+        },
+    };
+    let t = match shared::transfer::transfer(&source, job, Arc::new(Checkpoints::default())).await {
+        Ok(Finished::Stored(t)) => t,
+        Ok(Finished::Paused(_)) => anyhow::bail!("transfer paused without a deadline"),
+        Err(f) => anyhow::bail!("transfer: {}", f.error),
+    };
     Ok(Outcome {
         bytes: t.bytes,
         sha256: t.sha256,
         parts: t.parts,
         part_size: t.part_size,
-        parts_in_flight: shared::transfer::MAX_PARTS_IN_FLIGHT,
+        parts_in_flight,
         elapsed: t.elapsed,
         record_sha256: *sink.record_time.lock().expect("not poisoned"),
     })
 }
 
-/// `S3Sink` as it is, except where s3s-fs lacks an operation: s3s-fs answers `PutObjectTagging` with
-/// NotImplemented, and then this does what `S3Sink::record_sha256` would have done next (the CopyObject onto
-/// itself with the SHA-256 in the metadata), so the measured run makes the same requests as against S3.
+/// `S3Sink` as it is, except that s3s-fs answers `PutObjectTagging` with NotImplemented: the tag is then
+/// skipped (the request was made and timed, as against S3).
 struct LocalS3 {
     inner: S3Sink,
-    s3: aws_sdk_s3::Client,
     record_time: std::sync::Mutex<Duration>,
 }
 
@@ -104,50 +122,25 @@ impl ObjectSink for LocalS3 {
         self.inner.start(target).await
     }
 
-    async fn record_sha256(
+    async fn resume(
         &self,
         target: &ObjectTarget,
-        sha256: &str,
-        size: u64,
-    ) -> Result<Option<String>, Error> {
+        upload_id: &str,
+    ) -> Result<Option<Box<dyn MultipartUpload>>, Error> {
+        self.inner.resume(target, upload_id).await
+    }
+
+    async fn stored(&self, key: &str) -> Result<Option<(u64, String)>, Error> {
+        self.inner.stored(key).await
+    }
+
+    async fn record_sha256(&self, target: &ObjectTarget, sha256: &str) -> Result<(), Error> {
         let started = std::time::Instant::now();
-        let r = self.record(target, sha256, size).await;
+        let r = match self.inner.record_sha256(target, sha256).await {
+            Err(e) if e.to_string().contains("NotImplemented") => Ok(()),
+            other => other,
+        };
         *self.record_time.lock().expect("not poisoned") = started.elapsed();
         r
-    }
-}
-
-impl LocalS3 {
-    async fn record(
-        &self,
-        target: &ObjectTarget,
-        sha256: &str,
-        size: u64,
-    ) -> Result<Option<String>, Error> {
-        match self.inner.record_sha256(target, sha256, size).await {
-            Err(e) if e.to_string().contains("NotImplemented") => {}
-            other => return other,
-        }
-        if size > MAX_COPY_OBJECT {
-            return Ok(None);
-        }
-        let bucket = self.inner.bucket();
-        let mut req = self
-            .s3
-            .copy_object()
-            .bucket(bucket)
-            .key(&target.key)
-            .copy_source(format!("{bucket}/{}", target.key))
-            .metadata_directive(MetadataDirective::Replace)
-            .content_type(&target.content_type)
-            .metadata("sha256", sha256);
-        for (k, v) in &target.metadata {
-            req = req.metadata(k, v);
-        }
-        let out = req
-            .send()
-            .await
-            .map_err(|e| Error::transient(format!("CopyObject(metadata): {e:?}")))?;
-        Ok(out.copy_object_result.and_then(|r| r.e_tag))
     }
 }
