@@ -702,6 +702,26 @@ mod tests {
             stats.last_bearer.as_deref(),
             Some(fresh.download_token.as_str())
         );
+
+        // The same when Zoom answers 401 instead of a page.
+        let (msg, _, sim_rec) = queued_sized(&d, &sim, "dl-fresh-401", 64 * 1024);
+        sim.set_fault(msg.file_id.as_str(), Fault::Unauthorized { times: 1 });
+        let fresh = sim_rec.with_fresh_token();
+        let listed =
+            shared::zoom::ingest::recording(fresh.recording_completed_body().as_bytes()).unwrap();
+        d.zoom
+            .recordings
+            .lock()
+            .unwrap()
+            .insert(sim_rec.uuid.clone(), listed);
+        d.handle(msg.clone(), &Invocation::now()).await.unwrap();
+        assert_eq!(file(&d, &msg).await.state, FileState::Archived);
+        let stats = sim.stats(msg.file_id.as_str());
+        assert_eq!(stats.unauthorized, 1);
+        assert_eq!(
+            stats.last_bearer.as_deref(),
+            Some(fresh.download_token.as_str())
+        );
     }
 
     #[tokio::test]
