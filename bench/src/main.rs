@@ -125,7 +125,7 @@ impl Case {
             Case::SinkCli => "sink: aws s3 cp <file>",
             Case::CliPipe => "curl | aws s3 cp -",
             Case::Boto3 => "boto3 upload_fileobj(streamed GET)",
-            Case::Ours => "ours: copy_to_sink → S3Sink",
+            Case::Ours => "ours: transfer → S3Sink",
         }
     }
     fn uploads(self) -> bool {
@@ -385,7 +385,7 @@ fn bench(args: RunArgs) -> anyhow::Result<ExitCode> {
         load_average()
     );
     println!(
-        "- size: {} ({} bytes); part size {}; parts in flight: ours {} (today fixed by copy_to_sink), SDK sink {}",
+        "- size: {} ({} bytes); part size {}; parts in flight: ours {} (set by --parts-in-flight), SDK sink {}",
         size(args.size),
         args.size,
         size(ours::part_size(args.size)),
@@ -609,11 +609,8 @@ fn run_case(
                 "pipeline computed SHA-256 {}, the source's content has {want}",
                 out["sha256"]
             );
-            let meta = head.metadata().and_then(|m| m.get("sha256")).cloned();
-            ensure!(
-                meta.as_deref() == Some(want.as_str()),
-                "object metadata sha256 is {meta:?}, expected {want}"
-            );
+            // The SHA-256 goes on the object as its tag, which s3s-fs does not implement; the stored bytes
+            // are hashed instead.
             let stored = sha256_file(&sink.object_path(BUCKET, &key))?;
             ensure!(
                 stored == want,
@@ -629,7 +626,7 @@ fn run_case(
     std::thread::sleep(Duration::from_millis(500));
     let note = (case == Case::Ours).then(|| {
         format!(
-            "{} at {}: {} parts of {}, {} in flight; the pipeline's own clock {:.1} s, of which {:.0} ms recording the SHA-256 on the object (PutObjectTagging, CopyObject)",
+            "{} at {}: {} parts of {}, {} in flight; the pipeline's own clock {:.1} s, of which {:.0} ms recording the SHA-256 on the object (PutObjectTagging)",
             case.label(),
             size(bytes),
             out["parts"],
