@@ -7,6 +7,7 @@ use crate::ports::{MultipartUpload, ObjectSink, ObjectTarget};
 use async_trait::async_trait;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{ChecksumAlgorithm, CompletedMultipartUpload, CompletedPart, Tag, Tagging};
+use base64::Engine as _;
 use bytes::Bytes;
 
 #[derive(Clone, Debug)]
@@ -146,6 +147,10 @@ impl MultipartUpload for S3Upload {
 
     async fn upload_part(&self, number: u32, bytes: Bytes) -> Result<PartDone, Error> {
         let len = bytes.len() as u64;
+        // The part's CRC32, computed here in one pass and sent as a header: S3 checks it on arrival and
+        // again when completing. (Left to the SDK, it would stream the body aws-chunked with a trailer.)
+        let crc32 =
+            base64::engine::general_purpose::STANDARD.encode(crc32fast::hash(&bytes).to_be_bytes());
         let out = self
             .client
             .upload_part()
@@ -154,11 +159,11 @@ impl MultipartUpload for S3Upload {
             .upload_id(&self.upload_id)
             .part_number(number as i32)
             .content_length(len as i64)
-            .checksum_algorithm(ChecksumAlgorithm::Crc32)
+            .checksum_crc32(crc32.clone())
             .body(ByteStream::from(bytes))
             .customize()
             // The body is not hashed a second time for the signature: TLS protects it on the way and the
-            // part's CRC32 (computed once by the SDK, checked by S3) guards its integrity.
+            // part's CRC32 guards its integrity.
             .disable_payload_signing()
             .send()
             .await
@@ -168,7 +173,7 @@ impl MultipartUpload for S3Upload {
             .ok_or_else(|| Error::transient("UploadPart returned no ETag"))?;
         Ok(PartDone {
             etag,
-            crc32: out.checksum_crc32,
+            crc32: out.checksum_crc32.or(Some(crc32)),
             bytes: len,
         })
     }

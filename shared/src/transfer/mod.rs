@@ -272,11 +272,13 @@ pub async fn transfer(
 
 type PartTask = tokio::task::JoinHandle<Result<PartDone, crate::error::Error>>;
 
-/// A part uploading, with the state at its end.
+/// A part uploading, with the state at its end and our handle on its buffer (reused once the upload let
+/// go of it, so that parts do not cost fresh pages).
 struct Pending {
     task: PartTask,
     end: u64,
     hash_at_end: String,
+    buffer: Bytes,
 }
 
 /// Part uploads running in the background, oldest first; aborted if dropped unfinished.
@@ -360,6 +362,8 @@ struct Run {
     /// Bytes hashed (stored + in flight + in the buffer).
     received: u64,
     buf: BytesMut,
+    /// Part buffers whose upload is done, ready to fill again.
+    spare: Vec<BytesMut>,
     in_flight: InFlight,
     checkpoints: Checkpointer,
     resumed_from: u64,
@@ -408,6 +412,7 @@ impl Run {
                         parts: cp.parts,
                         hasher,
                         buf: BytesMut::new(),
+                        spare: Vec::new(),
                         in_flight: InFlight(VecDeque::new()),
                         checkpoints,
                         started: Instant::now(),
@@ -430,6 +435,7 @@ impl Run {
             hasher,
             received: 0,
             buf: BytesMut::new(),
+            spare: Vec::new(),
             in_flight: InFlight(VecDeque::new()),
             checkpoints,
             resumed_from: 0,
@@ -615,7 +621,10 @@ impl Run {
         let part_size = self.part_size as usize;
         while !chunk.is_empty() {
             if self.buf.capacity() == 0 {
-                self.buf.reserve(part_size);
+                self.buf = self
+                    .spare
+                    .pop()
+                    .unwrap_or_else(|| BytesMut::with_capacity(part_size));
             }
             let take = (part_size - self.buf.len()).min(chunk.len());
             let piece = chunk.split_to(take);
@@ -648,10 +657,12 @@ impl Run {
             }
         };
         let part = std::mem::take(&mut self.buf).freeze();
+        let sent = part.clone();
         self.in_flight.0.push_back(Pending {
-            task: tokio::spawn(async move { upload.upload_part(number, part).await }),
+            task: tokio::spawn(async move { upload.upload_part(number, sent).await }),
             end: self.received,
             hash_at_end: encode_hash(&self.hasher),
+            buffer: part,
         });
         Ok(())
     }
@@ -666,6 +677,12 @@ impl Run {
             .await
             .map_err(|e| TransferError::Storage(format!("part upload task: {e}")))??;
         self.parts.push(done);
+        if let Ok(mut spare) = p.buffer.try_into_mut()
+            && spare.capacity() >= self.part_size as usize
+        {
+            spare.clear();
+            self.spare.push(spare);
+        }
         self.stored = p.end;
         self.stored_hash = p.hash_at_end;
         let cp = self.checkpoint();
