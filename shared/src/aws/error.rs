@@ -37,7 +37,7 @@ fn retryable_code(code: &str) -> bool {
 fn missing_code(code: &str) -> bool {
     matches!(
         code,
-        "NoSuchUpload" | "NoSuchKey" | "NotFound" | "ResourceNotFoundException" | "NoSuchBucket"
+        "NoSuchUpload" | "NoSuchKey" | "NotFound" | "ResourceNotFoundException"
     )
 }
 
@@ -116,5 +116,7 @@ mod tests {
             assert!(!retryable_code(code), "{code}");
         }
         assert!(missing_code("NoSuchUpload") && missing_code("NoSuchKey"));
+        // A missing bucket is a deployment error, not an upload that went away.
+        assert!(!missing_code("NoSuchBucket"));
     }
 }
