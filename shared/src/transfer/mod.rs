@@ -334,7 +334,8 @@ impl Checkpointer {
         self.writing = Some(tokio::spawn(async move { progress.save(&cp).await }));
     }
 
-    /// Waits until the newest checkpoint is written; fails if it could not be.
+    /// Waits until the newest checkpoint is written (a write that failed was logged: it costs a later resume
+    /// its head start, never data); fails only when the lease is lost.
     async fn flush(&mut self) -> Result<(), TransferError> {
         self.reap(true).await?;
         if let Some(cp) = self.waiting.take() {
