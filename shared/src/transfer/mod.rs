@@ -745,10 +745,12 @@ impl Run {
         }
     }
 
-    /// Ends a failed run: a permanent failure aborts the upload; a retryable one keeps it, with the newest
-    /// checkpoint saved, for the next attempt.
+    /// Ends a failed run: a permanent failure aborts the upload; a retryable one, or a refused link, keeps
+    /// it with the newest checkpoint saved for the next attempt.
     async fn fail(mut self, error: TransferError) -> Failed {
-        if error.class() == Class::Permanent {
+        // A refused link is final only if fresh credentials are refused too: the caller decides, and
+        // continues this upload from the checkpoint (or aborts it) — so it is kept like a retryable failure.
+        if error.class() == Class::Permanent && !error.refused_link() {
             for p in self.in_flight.0.drain(..) {
                 p.task.abort();
             }
