@@ -8,7 +8,9 @@
 
 use async_trait::async_trait;
 use shared::batch::{Handler, Invocation, Outcome, require};
-use shared::catalog::{Checkpoint, Lease, RecordingEntry, StoredObject, TransferCatalog};
+use shared::catalog::{
+    Checkpoint, FileEntry, Lease, RecordingEntry, StoredObject, TransferCatalog,
+};
 use shared::config::Connection;
 use shared::error::{Class, Error, Kind};
 use shared::ids::FileId;
@@ -198,16 +200,7 @@ where
             lease_until_ms,
         });
         let ran = self
-            .run(
-                &conn,
-                &rec,
-                &source,
-                &target,
-                file.expected_size,
-                file.checkpoint.clone(),
-                stop_at,
-                progress,
-            )
+            .run(&conn, &rec, &file, &source, &target, stop_at, progress)
             .await;
         match ran {
             Ran::Stored(t) => {
@@ -251,13 +244,13 @@ where
         &self,
         conn: &Connection,
         rec: &RecordingEntry,
+        file: &FileEntry,
         source: &DownloadSource,
         target: &ObjectTarget,
-        expected_size: Option<u64>,
-        mut resume: Option<Checkpoint>,
         stop_at: Option<Instant>,
         progress: Arc<dyn Progress>,
     ) -> Ran {
+        let mut resume = file.checkpoint.clone();
         let mut creds = match source {
             DownloadSource::ZoomUrl {
                 token,
@@ -272,7 +265,7 @@ where
         };
         let mut tried_fresh = false;
         loop {
-            let fetch = match self.fetch(conn, rec, source, target, creds).await {
+            let fetch = match self.fetch(conn, rec, source, &file.file_id, creds).await {
                 Ok(f) => f,
                 Err(e) => {
                     return Ran::Failed(
@@ -295,7 +288,7 @@ where
             let job = Job {
                 sink: &self.sink,
                 target,
-                expected_size,
+                expected_size: file.expected_size,
                 resume: resume.clone(),
                 stop_at,
                 settings: self.transfer,
@@ -346,12 +339,12 @@ where
         conn: &Connection,
         rec: &RecordingEntry,
         source: &DownloadSource,
-        target: &ObjectTarget,
+        file_id: &FileId,
         creds: Credentials,
     ) -> Result<Fetch, Error> {
         match (source, creds) {
             (DownloadSource::ZoomUrl { .. }, Credentials::FreshZoom) => {
-                self.fresh_zoom(conn, rec, source, target).await
+                self.fresh_zoom(conn, rec, source, file_id).await
             }
             (DownloadSource::ZoomUrl { .. }, _) => shared::zoom::links::fetch(source),
             _ => shared::webex::links::fetch(&self.webex, conn, source).await,
@@ -365,14 +358,8 @@ where
         conn: &Connection,
         rec: &RecordingEntry,
         source: &DownloadSource,
-        target: &ObjectTarget,
+        file_id: &FileId,
     ) -> Result<Fetch, Error> {
-        let file_id = target
-            .metadata
-            .iter()
-            .find(|(k, _)| k == "file-id")
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default();
         let api = match self.zoom.api(conn).await {
             Ok(a) => a,
             Err(e) if e.kind() == Kind::Config => {
@@ -393,7 +380,7 @@ where
         let file = found
             .files
             .into_iter()
-            .find(|f| f.id.as_str() == file_id)
+            .find(|f| &f.id == file_id)
             .ok_or_else(|| {
                 Error::transient(format!(
                     "Zoom does not list file {file_id} of the recording (yet)"
