@@ -587,6 +587,19 @@ mod tests {
         d.catalog.list_files(&msg.recording).await.unwrap()[0].clone()
     }
 
+    /// The Zoom API (fake) lists the recording with a fresh download token, as Zoom would hand it out.
+    fn listed_with_fresh_token(d: &Subject, sim_rec: &SimRecording) -> SimRecording {
+        let fresh = sim_rec.with_fresh_token();
+        let listed =
+            shared::zoom::ingest::recording(fresh.recording_completed_body().as_bytes()).unwrap();
+        d.zoom
+            .recordings
+            .lock()
+            .unwrap()
+            .insert(sim_rec.uuid.clone(), listed);
+        fresh
+    }
+
     fn sim_sha(sim_rec: &SimRecording, msg: &DownloadMessage) -> String {
         sim_rec.file(msg.file_id.as_str()).unwrap().sha256.clone()
     }
@@ -671,14 +684,7 @@ mod tests {
         let (msg, _, sim_rec) = queued_sized(&d, &sim, "dl-fresh", 64 * 1024);
         // The webhook's token is revoked (an outage outlived it); Zoom's API hands out a new one.
         sim.revoke_token(&sim_rec.download_token);
-        let fresh = sim_rec.with_fresh_token();
-        let listed =
-            shared::zoom::ingest::recording(fresh.recording_completed_body().as_bytes()).unwrap();
-        d.zoom
-            .recordings
-            .lock()
-            .unwrap()
-            .insert(sim_rec.uuid.clone(), listed);
+        let fresh = listed_with_fresh_token(&d, &sim_rec);
         d.handle(msg.clone(), &Invocation::now()).await.unwrap();
         let f = file(&d, &msg).await;
         assert_eq!(f.state, FileState::Archived);
@@ -693,14 +699,7 @@ mod tests {
         // The same when Zoom answers 401 instead of a page.
         let (msg, _, sim_rec) = queued_sized(&d, &sim, "dl-fresh-401", 64 * 1024);
         sim.set_fault(msg.file_id.as_str(), Fault::Unauthorized { times: 1 });
-        let fresh = sim_rec.with_fresh_token();
-        let listed =
-            shared::zoom::ingest::recording(fresh.recording_completed_body().as_bytes()).unwrap();
-        d.zoom
-            .recordings
-            .lock()
-            .unwrap()
-            .insert(sim_rec.uuid.clone(), listed);
+        let fresh = listed_with_fresh_token(&d, &sim_rec);
         d.handle(msg.clone(), &Invocation::now()).await.unwrap();
         assert_eq!(file(&d, &msg).await.state, FileState::Archived);
         let stats = sim.stats(msg.file_id.as_str());
