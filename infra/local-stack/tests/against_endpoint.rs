@@ -11,7 +11,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use aws_sdk_sqs::types::QueueAttributeName;
 use local_stack::bridge::{Bridge, BridgeSettings, Mapping};
@@ -21,25 +21,8 @@ use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
-const TEMPLATE: &str = include_str!("../../../template.yaml");
-
-fn endpoint() -> Option<String> {
-    match std::env::var("AWS_ENDPOINT_URL") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            eprintln!("AWS_ENDPOINT_URL is not set: skipping the test against a live endpoint");
-            None
-        }
-    }
-}
-
-fn unique_stack(prefix: &str) -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    format!("{prefix}-{}-{nanos}", std::process::id())
-}
+mod common;
+use common::{TEMPLATE, endpoint, unique_stack};
 
 async fn clients(endpoint: &str) -> Clients {
     let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
