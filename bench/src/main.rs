@@ -333,8 +333,10 @@ fn bench(args: RunArgs) -> anyhow::Result<ExitCode> {
     let logs = scratch.join("logs");
     let s3_root = scratch.join("s3");
     let file = scratch.join("source.bin");
-    if s3_root.exists() {
-        std::fs::remove_dir_all(&s3_root)?;
+    for dir in [&s3_root, &logs] {
+        if dir.exists() {
+            std::fs::remove_dir_all(dir)?;
+        }
     }
     std::fs::create_dir_all(&logs)?;
     std::fs::write(scratch.join("aws-config"), "")?;
@@ -379,7 +381,8 @@ fn bench(args: RunArgs) -> anyhow::Result<ExitCode> {
     let nproc = std::thread::available_parallelism().map_or(0, |n| n.get());
     println!("## archiver-bench\n");
     println!(
-        "- machine: {nproc} CPUs (nproc), {} {}; load average at the start: {}",
+        "- machine: {nproc} CPUs (nproc), {}, {} {}; load average at the start: {}",
+        cpu_model(),
         std::env::consts::OS,
         std::env::consts::ARCH,
         load_average()
@@ -490,6 +493,16 @@ fn bench(args: RunArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// The CPU's model name.
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("model name"))
+        .and_then(|l| l.split_once(':'))
+        .map_or_else(|| "unknown CPU".into(), |(_, m)| m.trim().to_owned())
 }
 
 /// The 1, 5 and 15 minute load averages.
