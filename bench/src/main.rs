@@ -86,6 +86,10 @@ struct RunArgs {
     /// Run the remaining cases after one fails (the exit code is still nonzero).
     #[arg(long)]
     keep_going: bool,
+    /// Run every case this many times; each row then shows the fastest time, the lowest CPU and the highest
+    /// peak RSS of its runs (on a shared machine other work only ever slows a run down).
+    #[arg(long, default_value_t = 1)]
+    repeat: usize,
     /// Seconds after which a case is killed.
     #[arg(long, default_value_t = 900)]
     timeout: u64,
@@ -270,6 +274,7 @@ impl Env {
 
 fn bench(args: RunArgs) -> anyhow::Result<ExitCode> {
     ensure!(args.parts >= 1, "--parts must be at least 1");
+    ensure!(args.repeat >= 1, "--repeat must be at least 1");
     let selected: Vec<Case> = if args.cases.is_empty() {
         Case::value_variants().to_vec()
     } else {
@@ -333,8 +338,10 @@ fn bench(args: RunArgs) -> anyhow::Result<ExitCode> {
     let logs = scratch.join("logs");
     let s3_root = scratch.join("s3");
     let file = scratch.join("source.bin");
-    if s3_root.exists() {
-        std::fs::remove_dir_all(&s3_root)?;
+    for dir in [&s3_root, &logs] {
+        if dir.exists() {
+            std::fs::remove_dir_all(dir)?;
+        }
     }
     std::fs::create_dir_all(&logs)?;
     std::fs::write(scratch.join("aws-config"), "")?;
@@ -379,7 +386,8 @@ fn bench(args: RunArgs) -> anyhow::Result<ExitCode> {
     let nproc = std::thread::available_parallelism().map_or(0, |n| n.get());
     println!("## archiver-bench\n");
     println!(
-        "- machine: {nproc} CPUs (nproc), {} {}; load average at the start: {}",
+        "- machine: {nproc} CPUs (nproc), {}, {} {}; load average at the start: {}",
+        cpu_model(),
         std::env::consts::OS,
         std::env::consts::ARCH,
         load_average()
@@ -392,6 +400,12 @@ fn bench(args: RunArgs) -> anyhow::Result<ExitCode> {
         shared::transfer::Settings::default().parts_in_flight,
         args.parts
     );
+    if args.repeat > 1 {
+        println!(
+            "- {} runs per case: each row shows the fastest time, the lowest CPU and the highest peak RSS of them",
+            args.repeat
+        );
+    }
     println!(
         "- source: {} (in the bench process, Range support); sink: {}",
         src.url(args.size),
@@ -413,18 +427,21 @@ fn bench(args: RunArgs) -> anyhow::Result<ExitCode> {
     let mut flat = Vec::new();
     let mut failed: Vec<(Case, String)> = Vec::new();
     let mut expected = HashMap::new();
-    let mut plan: Vec<(Case, u64, bool)> =
+    let mut base: Vec<(Case, u64, bool)> =
         selected.iter().map(|c| (*c, args.size, false)).collect();
     if flatness {
-        plan.push((Case::Ours, args.rss_small, true));
-        plan.push((Case::Ours, args.rss_large, true));
+        base.push((Case::Ours, args.rss_small, true));
+        base.push((Case::Ours, args.rss_large, true));
     }
-    let total = plan.len();
-    for (i, (case, bytes, is_flat)) in plan.into_iter().enumerate() {
+    // Each round runs every case once; a case's row merges its rounds (see `Row::merge`).
+    let mut merged: Vec<Option<Row>> = vec![None; base.len()];
+    let total = base.len() * args.repeat;
+    let plan = (0..args.repeat).flat_map(|_| base.iter().copied().enumerate());
+    'rounds: for (n, (slot, (case, bytes, _))) in plan.enumerate() {
         if case == Case::SinkCli {
             write_file_once(&file, bytes)?;
         }
-        let step = format!("[{}/{total}] {} ({})", i + 1, case.label(), size(bytes));
+        let step = format!("[{}/{total}] {} ({})", n + 1, case.label(), size(bytes));
         let result = run_case(
             &rt,
             &env,
@@ -448,23 +465,29 @@ fn bench(args: RunArgs) -> anyhow::Result<ExitCode> {
                     row.cpu_per_gib(),
                     row.rss_mib()
                 );
-                if is_flat {
-                    flat.push(row)
-                } else {
-                    rows.push(row)
+                match &mut merged[slot] {
+                    Some(m) => m.merge(row),
+                    empty => *empty = Some(row),
                 }
             }
             Err(e) => {
                 eprintln!("{step}: FAILED: {e:#}");
                 failed.push((case, format!("{e:#}")));
                 if !args.keep_going {
-                    break;
+                    break 'rounds;
                 }
             }
         }
     }
     let _ = std::fs::remove_file(&file);
     drop(sink);
+    for ((_, _, is_flat), row) in base.iter().zip(merged) {
+        match (row, is_flat) {
+            (Some(r), false) => rows.push(r),
+            (Some(r), true) => flat.push(r),
+            (None, _) => {}
+        }
+    }
     if flat.len() != 2 {
         flat.clear();
     }
@@ -490,6 +513,16 @@ fn bench(args: RunArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// The CPU's model name.
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("model name"))
+        .and_then(|l| l.split_once(':'))
+        .map_or_else(|| "unknown CPU".into(), |(_, m)| m.trim().to_owned())
 }
 
 /// The 1, 5 and 15 minute load averages.
@@ -642,6 +675,7 @@ fn run_case(
         usage: finished.usage,
         sink_cpu,
         note,
+        runs: 1,
     })
 }
 

@@ -17,9 +17,30 @@ pub struct Row {
     pub sink_cpu: Option<std::time::Duration>,
     /// Printed under the table.
     pub note: Option<String>,
+    /// How many runs are merged into this row.
+    pub runs: usize,
 }
 
 impl Row {
+    /// Folds another run of the same case in: the fastest wall time (with that run's note), the lowest CPU,
+    /// the highest peak RSS, the sink's lowest CPU.
+    pub fn merge(&mut self, other: Row) {
+        if other.usage.wall < self.usage.wall {
+            self.usage.wall = other.usage.wall;
+            self.note = other.note;
+        }
+        if other.usage.cpu < self.usage.cpu {
+            self.usage.cpu = other.usage.cpu;
+            self.usage.sys = other.usage.sys;
+        }
+        self.usage.max_rss_kib = self.usage.max_rss_kib.max(other.usage.max_rss_kib);
+        self.sink_cpu = match (self.sink_cpu, other.sink_cpu) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self.runs += 1;
+    }
+
     pub fn mib_s(&self) -> f64 {
         self.bytes as f64 / MIB / self.usage.wall.as_secs_f64()
     }
