@@ -3,11 +3,10 @@
 
 use archiver_tests::{aws, unique};
 use async_trait::async_trait;
-use bytes::Bytes;
 use shared::aws::s3::S3Sink;
 use shared::catalog::{Checkpoint, PartDone};
 use shared::error::{Class, Error};
-use shared::ports::{Fetch, MultipartUpload, ObjectSink, ObjectTarget, SecretString};
+use shared::ports::{Fetch, MultipartUpload, ObjectSink, ObjectTarget, PartBody, SecretString};
 use shared::transfer::{
     Failed, Finished, HostCheck, HttpSource, Job, Progress, Settings, TransferError, Transferred,
     transfer,
@@ -112,7 +111,7 @@ impl MultipartUpload for CountingUpload {
     fn id(&self) -> &str {
         self.inner.id()
     }
-    async fn upload_part(&self, n: u32, b: Bytes) -> Result<PartDone, Error> {
+    async fn upload_part(&self, n: u32, b: PartBody) -> Result<PartDone, Error> {
         self.sent
             .lock()
             .unwrap()
@@ -528,14 +527,14 @@ impl MultipartUpload for CounterUpload {
     fn id(&self) -> &str {
         "counter-upload"
     }
-    async fn upload_part(&self, _n: u32, b: Bytes) -> Result<PartDone, Error> {
+    async fn upload_part(&self, _n: u32, b: PartBody) -> Result<PartDone, Error> {
         use std::sync::atomic::Ordering::SeqCst;
-        self.bytes.fetch_add(b.len() as u64, SeqCst);
+        self.bytes.fetch_add(b.len(), SeqCst);
         self.parts.fetch_add(1, SeqCst);
         Ok(PartDone {
             etag: "\"e\"".into(),
             crc32: None,
-            bytes: b.len() as u64,
+            bytes: b.len(),
         })
     }
     async fn complete(&self, _parts: &[PartDone]) -> Result<String, Error> {

@@ -3,9 +3,9 @@
 use crate::aws::error::sdk_error;
 use crate::catalog::PartDone;
 use crate::error::Error;
-use crate::ports::{MultipartUpload, ObjectSink, ObjectTarget};
+use crate::ports::{MultipartUpload, ObjectSink, ObjectTarget, PartBody};
 use async_trait::async_trait;
-use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::primitives::{ByteStream, SdkBody};
 use aws_sdk_s3::types::{ChecksumAlgorithm, CompletedMultipartUpload, CompletedPart, Tag, Tagging};
 use base64::Engine as _;
 use bytes::Bytes;
@@ -139,18 +139,58 @@ impl ObjectSink for S3Sink {
     }
 }
 
+/// The part's chunks as one request body, sent as they are (no copy into one buffer); rebuilt from the same
+/// chunks when the SDK retries the request.
+fn part_stream(part: PartBody) -> ByteStream {
+    let chunks: std::sync::Arc<[Bytes]> = part.chunks().into();
+    ByteStream::new(SdkBody::retryable(move || {
+        SdkBody::from_body_1_x(Chunks {
+            chunks: chunks.clone(),
+            next: 0,
+        })
+    }))
+}
+
+/// An HTTP body of known chunks.
+struct Chunks {
+    chunks: std::sync::Arc<[Bytes]>,
+    next: usize,
+}
+
+impl http_body::Body for Chunks {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+        let frame = self.chunks.get(self.next).cloned();
+        self.next += 1;
+        std::task::Poll::Ready(frame.map(|b| Ok(http_body::Frame::data(b))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.next >= self.chunks.len()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        let rest = self.chunks.get(self.next..).unwrap_or_default();
+        http_body::SizeHint::with_exact(rest.iter().map(|b| b.len() as u64).sum())
+    }
+}
+
 #[async_trait]
 impl MultipartUpload for S3Upload {
     fn id(&self) -> &str {
         &self.upload_id
     }
 
-    async fn upload_part(&self, number: u32, bytes: Bytes) -> Result<PartDone, Error> {
-        let len = bytes.len() as u64;
-        // The part's CRC32, computed here in one pass and sent as a header: S3 checks it on arrival and
+    async fn upload_part(&self, number: u32, part: PartBody) -> Result<PartDone, Error> {
+        let len = part.len();
+        // The part's CRC32, computed as its bytes arrived and sent as a header: S3 checks it on arrival and
         // again when completing. (Left to the SDK, it would stream the body aws-chunked with a trailer.)
-        let crc32 =
-            base64::engine::general_purpose::STANDARD.encode(crc32fast::hash(&bytes).to_be_bytes());
+        let crc32 = base64::engine::general_purpose::STANDARD.encode(part.crc32().to_be_bytes());
         let out = self
             .client
             .upload_part()
@@ -160,7 +200,7 @@ impl MultipartUpload for S3Upload {
             .part_number(number as i32)
             .content_length(len as i64)
             .checksum_crc32(crc32.clone())
-            .body(ByteStream::from(bytes))
+            .body(part_stream(part))
             .customize()
             // The body is not hashed a second time for the signature: TLS protects it on the way and the
             // part's CRC32 guards its integrity.

@@ -115,13 +115,85 @@ pub struct ObjectTarget {
     pub metadata: Vec<(String, String)>,
 }
 
+/// One part's bytes as they were received: the body's chunks, never copied into one buffer, with the CRC32
+/// of their concatenation kept as they are added (while they are still in the CPU's cache).
+#[derive(Clone)]
+pub struct PartBody {
+    chunks: Vec<Bytes>,
+    len: u64,
+    crc32: crc32fast::Hasher,
+}
+
+impl Default for PartBody {
+    fn default() -> Self {
+        Self {
+            chunks: Vec::new(),
+            len: 0,
+            crc32: crc32fast::Hasher::new(),
+        }
+    }
+}
+
+impl PartBody {
+    pub fn push(&mut self, chunk: Bytes) {
+        if chunk.is_empty() {
+            return;
+        }
+        self.crc32.update(&chunk);
+        self.len += chunk.len() as u64;
+        self.chunks.push(chunk);
+    }
+
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The CRC32 (ISO-HDLC, S3's `CRC32`) of the part.
+    pub fn crc32(&self) -> u32 {
+        self.crc32.clone().finalize()
+    }
+
+    pub fn chunks(&self) -> &[Bytes] {
+        &self.chunks
+    }
+
+    /// The part in one buffer (a copy unless it is one chunk): for stores that need it whole.
+    pub fn to_bytes(&self) -> Bytes {
+        match self.chunks.as_slice() {
+            [one] => one.clone(),
+            many => Bytes::from(many.concat()),
+        }
+    }
+}
+
+impl From<Bytes> for PartBody {
+    fn from(b: Bytes) -> Self {
+        let mut p = PartBody::default();
+        p.push(b);
+        p
+    }
+}
+
+impl fmt::Debug for PartBody {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PartBody")
+            .field("len", &self.len)
+            .field("chunks", &self.chunks.len())
+            .finish()
+    }
+}
+
 /// A multipart upload in progress.
 #[async_trait]
 pub trait MultipartUpload: Send + Sync {
     /// The store's id of the upload, kept in the checkpoint to continue it later.
     fn id(&self) -> &str;
     /// Uploads part `number` (1-based); returns what completing needs (ETag, the part's checksum).
-    async fn upload_part(&self, number: u32, bytes: Bytes) -> Result<PartDone, Error>;
+    async fn upload_part(&self, number: u32, part: PartBody) -> Result<PartDone, Error>;
     /// Completes with every part in order (part `i + 1` is `parts[i]`); returns the object's ETag. An upload
     /// that no longer exists fails with [`crate::error::Kind::NotFound`].
     async fn complete(&self, parts: &[PartDone]) -> Result<String, Error>;
@@ -186,4 +258,30 @@ pub trait Uploads: Send + Sync {
         before: chrono::DateTime<chrono::Utc>,
     ) -> Result<Vec<(String, String)>, Error>;
     async fn abort(&self, key: &str, upload_id: &str) -> Result<(), Error>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_part_body_keeps_its_chunks_and_the_crc32_of_their_concatenation() {
+        let whole: Vec<u8> = (0..100_000u32).map(|i| (i * 31 % 251) as u8).collect();
+        let mut part = PartBody::default();
+        for c in whole.chunks(7_777) {
+            part.push(Bytes::copy_from_slice(c));
+        }
+        part.push(Bytes::new());
+        assert_eq!(part.len(), whole.len() as u64);
+        assert_eq!(part.chunks().len(), whole.len().div_ceil(7_777));
+        assert_eq!(part.crc32(), crc32fast::hash(&whole));
+        assert_eq!(part.to_bytes(), Bytes::from(whole.clone()));
+        let one = PartBody::from(Bytes::from(whole.clone()));
+        assert_eq!(
+            (one.crc32(), one.chunks().len()),
+            (crc32fast::hash(&whole), 1)
+        );
+        assert!(PartBody::default().is_empty());
+        assert_eq!(PartBody::default().crc32(), crc32fast::hash(b""));
+    }
 }

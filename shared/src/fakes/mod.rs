@@ -336,8 +336,9 @@ impl MultipartUpload for MemoryUpload {
     async fn upload_part(
         &self,
         number: u32,
-        bytes: Bytes,
+        part: crate::ports::PartBody,
     ) -> Result<crate::catalog::PartDone, Error> {
+        let bytes = part.to_bytes();
         if self.sink.fail_part == Some(number) {
             return Err(Error::transient("part upload failed"));
         }

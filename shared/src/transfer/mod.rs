@@ -3,7 +3,9 @@
 //!
 //! - **Parts and memory.** The body is cut into parts of [`part_size_for`]; at most `parts_in_flight` parts
 //!   upload while one more fills, so the peak is about `(parts_in_flight + 1) × part_size` plus the HTTP
-//!   clients' buffers (≈ 24 MiB of parts for the 8 MiB minimum and two in flight).
+//!   clients' buffers (≈ 24 MiB of parts for the 8 MiB minimum and two in flight). A part is the body's
+//!   chunks as received ([`PartBody`]), hashed (SHA-256 of the file, CRC32 of the part) as they arrive and
+//!   never copied into a buffer of its own: the bytes are touched once by the CPU, then sent.
 //! - **Checkpoints.** When a part is stored (and every part before it), the transfer saves a
 //!   [`Checkpoint`] through [`Progress`]: the upload id, every part's ETag/CRC32/size, the byte offset and the
 //!   SHA-256 state at that offset. At most one checkpoint write is in flight; a newer one replaces a waiting
@@ -25,9 +27,9 @@ pub use source::{HostCheck, HttpSource, Opened, Source, http_client};
 
 use crate::catalog::{Checkpoint, PartDone};
 use crate::error::{Class, Kind};
-use crate::ports::{MultipartUpload, ObjectSink, ObjectTarget};
+use crate::ports::{MultipartUpload, ObjectSink, ObjectTarget, PartBody};
 use base64::Engine as _;
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use futures_util::StreamExt;
 use sha2::digest::common::hazmat::SerializableState;
 use sha2::{Digest, Sha256};
@@ -272,13 +274,11 @@ pub async fn transfer(
 
 type PartTask = tokio::task::JoinHandle<Result<PartDone, crate::error::Error>>;
 
-/// A part uploading, with the state at its end and our handle on its buffer (reused once the upload let
-/// go of it, so that parts do not cost fresh pages).
+/// A part uploading, with the state at its end.
 struct Pending {
     task: PartTask,
     end: u64,
     hash_at_end: String,
-    buffer: Bytes,
 }
 
 /// Part uploads running in the background, oldest first; aborted if dropped unfinished.
@@ -360,11 +360,10 @@ struct Run {
     /// The file's size, once known.
     size: Option<u64>,
     hasher: Sha256,
-    /// Bytes hashed (stored + in flight + in the buffer).
+    /// Bytes hashed (stored + in flight + in the part filling).
     received: u64,
-    buf: BytesMut,
-    /// Part buffers whose upload is done, ready to fill again.
-    spare: Vec<BytesMut>,
+    /// The part filling.
+    buf: PartBody,
     in_flight: InFlight,
     checkpoints: Checkpointer,
     resumed_from: u64,
@@ -412,8 +411,7 @@ impl Run {
                         resumed_from: cp.offset,
                         parts: cp.parts,
                         hasher,
-                        buf: BytesMut::new(),
-                        spare: Vec::new(),
+                        buf: PartBody::default(),
                         in_flight: InFlight(VecDeque::new()),
                         checkpoints,
                         started: Instant::now(),
@@ -435,8 +433,7 @@ impl Run {
             size: job.expected_size,
             hasher,
             received: 0,
-            buf: BytesMut::new(),
-            spare: Vec::new(),
+            buf: PartBody::default(),
             in_flight: InFlight(VecDeque::new()),
             checkpoints,
             resumed_from: 0,
@@ -619,20 +616,13 @@ impl Run {
                 got: self.received + chunk.len() as u64,
             });
         }
-        let part_size = self.part_size as usize;
         while !chunk.is_empty() {
-            if self.buf.capacity() == 0 {
-                self.buf = self
-                    .spare
-                    .pop()
-                    .unwrap_or_else(|| BytesMut::with_capacity(part_size));
-            }
-            let take = (part_size - self.buf.len()).min(chunk.len());
+            let take = (self.part_size - self.buf.len()).min(chunk.len() as u64) as usize;
             let piece = chunk.split_to(take);
             self.hasher.update(&piece);
             self.received += take as u64;
-            self.buf.extend_from_slice(&piece);
-            if self.buf.len() == part_size {
+            self.buf.push(piece);
+            if self.buf.len() == self.part_size {
                 self.dispatch(job, job.settings.parts_in_flight).await?;
                 *dispatched_here += 1;
             }
@@ -657,13 +647,11 @@ impl Run {
                 u
             }
         };
-        let part = std::mem::take(&mut self.buf).freeze();
-        let sent = part.clone();
+        let part = std::mem::take(&mut self.buf);
         self.in_flight.0.push_back(Pending {
-            task: tokio::spawn(async move { upload.upload_part(number, sent).await }),
+            task: tokio::spawn(async move { upload.upload_part(number, part).await }),
             end: self.received,
             hash_at_end: encode_hash(&self.hasher),
-            buffer: part,
         });
         Ok(())
     }
@@ -678,12 +666,6 @@ impl Run {
             .await
             .map_err(|e| TransferError::Storage(format!("part upload task: {e}")))??;
         self.parts.push(done);
-        if let Ok(mut spare) = p.buffer.try_into_mut()
-            && spare.capacity() >= self.part_size as usize
-        {
-            spare.clear();
-            self.spare.push(spare);
-        }
         self.stored = p.end;
         self.stored_hash = p.hash_at_end;
         let cp = self.checkpoint();

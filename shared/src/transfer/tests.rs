@@ -16,6 +16,8 @@ struct MemSource {
     ignore_range: bool,
     /// Announce the whole size but end the body cleanly this early (once).
     end_early_once: Mutex<Option<usize>>,
+    /// Answer 401 to every request after the first byte (the link's token expired mid-file).
+    refuse_resume: bool,
     chunk: usize,
     served: AtomicU64,
     opens: Mutex<Vec<u64>>,
@@ -38,6 +40,12 @@ impl MemSource {
 impl Source for MemSource {
     async fn open(&self, offset: u64) -> Result<Opened, TransferError> {
         self.opens.lock().unwrap().push(offset);
+        if self.refuse_resume && offset > 0 {
+            return Err(TransferError::Status {
+                status: 401,
+                retry_after: None,
+            });
+        }
         let start = if self.ignore_range {
             0
         } else {
@@ -270,6 +278,39 @@ async fn past_the_deadline_it_pauses_and_a_later_run_continues_without_sending_a
         "one upload across runs"
     );
     assert!(runs >= 3, "{runs}");
+}
+
+#[tokio::test]
+async fn a_link_refused_mid_file_keeps_the_upload_and_checkpoint_for_fresh_credentials() {
+    let d = data(3 * MIB as usize * 10 + 11);
+    let size = Some(d.len() as u64);
+    let sink = MemorySink::default();
+    let t = target();
+    // The first response breaks after 20 MiB; asking again from there, the token is refused.
+    let mut expiring = MemSource::new(d.clone());
+    expiring.cut_every = Some(20 * MIB as usize);
+    expiring.refuse_resume = true;
+    let failed = transfer(&expiring, job(&sink, &t, size), Arc::new(Saved::default()))
+        .await
+        .unwrap_err();
+    assert!(failed.error.refused_link(), "{:?}", failed.error);
+    let cp = failed.checkpoint.expect("the stored parts are kept");
+    assert_eq!(cp.offset, 2 * MIN_PART_SIZE, "two whole parts were stored");
+    assert!(
+        sink.uploads.lock().unwrap().iter().all(|u| !u.aborted),
+        "the upload is kept"
+    );
+    // With fresh credentials the caller continues from the checkpoint: the same upload, no part again.
+    let fresh = MemSource::new(d.clone());
+    let mut j = job(&sink, &t, size);
+    j.resume = Some(cp.clone());
+    let got = stored(transfer(&fresh, j, Arc::new(Saved::default())).await);
+    assert_eq!(got.sha256, sha(&d));
+    assert_eq!(got.resumed_from, cp.offset);
+    assert_eq!(sink.object("t/a.mp4").unwrap().data(), d);
+    assert_eq!(*fresh.opens.lock().unwrap(), vec![cp.offset]);
+    assert!(resent(&sink).is_empty(), "{:?}", resent(&sink));
+    assert_eq!(sink.uploads.lock().unwrap().len(), 1, "one upload");
 }
 
 #[tokio::test]
