@@ -187,10 +187,28 @@ impl ConfigFile {
                     format!("{max_future} is outside 0..=3600"),
                 );
             }
-            if let Some(DeletePlan::DeleteAfter { days, .. }) = &c.delete_plan
-                && *days > 3650
+            if let Some(DeletePlan::DeleteAfter {
+                days,
+                hours,
+                late_file_hours,
+                ..
+            }) = &c.delete_plan
             {
-                p.add(f("delete_plan.days"), format!("{days} is more than 3650"));
+                if *days > 3650 {
+                    p.add(f("delete_plan.days"), format!("{days} is more than 3650"));
+                }
+                if *hours > 8760 {
+                    p.add(
+                        f("delete_plan.hours"),
+                        format!("{hours} is more than 8760 (a year; use days)"),
+                    );
+                }
+                if *late_file_hours > 720 {
+                    p.add(
+                        f("delete_plan.late_file_hours"),
+                        format!("{late_file_hours} is more than 720 (30 days)"),
+                    );
+                }
             }
             let Some(vendor) = vendor else { continue };
             let (api, oauth, hosts) = vendor_defaults(vendor);
@@ -484,10 +502,7 @@ mod tests {
         assert_eq!(cfg.users[1].email.as_str(), "alice@example.edu");
         assert_eq!(
             c.delete_plan,
-            DeletePlan::DeleteAfter {
-                days: 30,
-                action: DeleteAction::Trash
-            }
+            DeletePlan::after_days(30, DeleteAction::Trash)
         );
     }
 

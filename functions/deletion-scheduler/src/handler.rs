@@ -45,15 +45,16 @@ impl<C: ConfigStore, K: DeletionCatalog> Handler for DeletionScheduler<C, K> {
             .archived_at
             .or_else(|| chrono::DateTime::from_timestamp_millis(msg.archived_at_ms))
             .unwrap_or(at.now);
-        let plan =
-            shared::deletion::plan(&conn.delete_plan, archived_at, at.now, |action| {
-                match rec.vendor {
-                    Vendor::Zoom => shared::zoom::deletion::calls(&rec, &conn.api_base_url, action),
-                    Vendor::Webex => {
-                        shared::webex::deletion::calls(&rec, &conn.api_base_url, action)
-                    }
-                }
-            });
+        let plan = shared::deletion::plan(
+            &conn.delete_plan,
+            archived_at,
+            rec.created_at,
+            at.now,
+            |action| match rec.vendor {
+                Vendor::Zoom => shared::zoom::deletion::calls(&rec, &conn.api_base_url, action),
+                Vendor::Webex => shared::webex::deletion::calls(&rec, &conn.api_base_url, action),
+            },
+        );
         self.catalog.set_deletion(&msg.recording, &plan).await?;
         tracing::info!(recording = %msg.recording, status = plan.status.as_str(), due_at = ?plan.due_at, "deletion planned");
         Ok(plan)
@@ -95,10 +96,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_plan_is_due_after_the_catalogs_archive_time_with_the_vendors_call() {
-        let s = scheduler(DeletePlan::DeleteAfter {
-            days: 10,
-            action: DeleteAction::Delete,
-        });
+        let s = scheduler(DeletePlan::after_days(10, DeleteAction::Delete));
         let msg = archived(&s);
         let plan = s.handle(msg.clone(), &Invocation::now()).await.unwrap();
         assert_eq!(plan.status, DeletionStatus::Scheduled);

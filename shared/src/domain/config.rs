@@ -83,12 +83,54 @@ impl From<BaseUrl> for String {
 pub enum DeletePlan {
     /// Keep the vendor copy.
     Retain,
-    /// Delete the vendor copy `days` after archiving (`action`: recoverable trash or permanent delete).
+    /// Delete the vendor copy `days` + `hours` after the recording is archived (`action`: recoverable trash or
+    /// permanent delete; `scope`: the recording at once, or each file on its own), but never sooner than
+    /// `late_file_hours` after the recording was first announced, so that a late file (Zoom's transcripts
+    /// come hours later) is archived first.
     DeleteAfter {
+        #[serde(default)]
         days: u32,
         #[serde(default)]
+        hours: u32,
+        #[serde(default)]
         action: DeleteAction,
+        #[serde(default)]
+        scope: DeleteScope,
+        #[serde(default = "default_late_file_hours")]
+        late_file_hours: u32,
     },
+}
+
+/// Late files arrive within hours: Zoom sends `recording.transcript_completed` well after
+/// `recording.completed`.
+pub const DEFAULT_LATE_FILE_HOURS: u32 = 24;
+
+fn default_late_file_hours() -> u32 {
+    DEFAULT_LATE_FILE_HOURS
+}
+
+impl DeletePlan {
+    /// A plan deleting `days` after archiving, with the defaults for everything else.
+    pub fn after_days(days: u32, action: DeleteAction) -> Self {
+        DeletePlan::DeleteAfter {
+            days,
+            hours: 0,
+            action,
+            scope: DeleteScope::default(),
+            late_file_hours: DEFAULT_LATE_FILE_HOURS,
+        }
+    }
+}
+
+/// What one deletion call removes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeleteScope {
+    /// Every file of the recording in one call, once all are archived.
+    #[default]
+    Recording,
+    /// Each archived file by itself.
+    File,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
