@@ -4,7 +4,12 @@
 //! later), shows progress, and prints the catalog entry and the S3 keys. Then the same for Webex: a Webex
 //! simulator, a tenant with a Webex connection, the org webhooks registered with `archiver-admin
 //! webex-webhooks ensure`, and a stopped-and-restarted meeting (two recordings, then the transcript) that
-//! "Webex" announces with signed notifications.
+//! "Webex" announces with signed notifications. Last, the transfer scenes (`transfers`): a CDN that cuts every
+//! 8 MiB, a refused webhook token replaced through the Zoom API, a 429 with `Retry-After`, a failed file
+//! reopened by `archiver-admin retry`, and a dead-lettered download re-driven by the sweeper.
+
+#[path = "demo/transfers.rs"]
+mod transfers;
 
 use anyhow::{Context, Result};
 use archiver_tests::{apply_tenant, apply_webex_tenant, repo_root, unique};
@@ -244,8 +249,13 @@ async fn main() -> Result<()> {
     let zoom_ok = all_match(&files, &expected);
 
     let webex_ok = webex(&stack, &conf, &catalog).await?;
+    let scenes_ok = transfers::Transfers::start(&stack, &catalog, &conf, &sim)
+        .await?
+        .run()
+        .await?;
     stack.shutdown().await;
     anyhow::ensure!(zoom_ok && webex_ok, "a file did not match");
+    anyhow::ensure!(scenes_ok, "a transfer scene did not show what it should");
     Ok(())
 }
 
