@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The demo: the whole pipeline on this machine with a simulated Zoom (see tests/demo.rs).
+# The demo: the whole pipeline on this machine with simulated Zoom and Webex (see tests/demo.rs).
 # Usage: ./infra/demo.sh      (first run: installs .venv-aws and builds; a few minutes)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

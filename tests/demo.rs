@@ -4,24 +4,60 @@
 //! later), shows progress, and prints the catalog entry and the S3 keys. Then the same for Webex: a Webex
 //! simulator, a tenant with a Webex connection, the org webhooks registered with `archiver-admin
 //! webex-webhooks ensure`, and a stopped-and-restarted meeting (two recordings, then the transcript) that
-//! "Webex" announces with signed notifications.
+//! "Webex" announces with signed notifications. Last, the transfer scenes (`transfers`): a CDN that cuts every
+//! 8 MiB, a refused webhook token replaced through the Zoom API, a 429 with `Retry-After`, a failed file
+//! reopened by `archiver-admin retry`, and a dead-lettered download re-driven by the sweeper.
+
+#[path = "demo/transfers.rs"]
+mod transfers;
 
 use anyhow::{Context, Result};
 use archiver_tests::{apply_tenant, apply_webex_tenant, repo_root, unique};
 use local_stack::{LocalStack, StackOptions};
 use shared::aws::catalog::DynamoCatalog;
-use shared::catalog::{CatalogReader, FileEntry};
+use shared::catalog::{CatalogReader, FileEntry, RecordingEntry};
 use shared::ids::{AccountId, InstanceId, Vendor};
 use shared::model::{RecordingKey, RecordingState};
 use std::time::{Duration, Instant};
 use webex_sim::{LinkKind, MeetingSpec, WebexSim};
 use zoom_sim::{RecordingSpec, ZoomSim, deliver, unix_now};
 
+/// Reads the catalog; a read that fails is tried again a few times. moto applies an UpdateItem's actions one
+/// by one without isolation, so a read racing the creating upsert can see a half-built item (`missing field`)
+/// that DynamoDB itself never shows.
+async fn reread<T, F, Fut>(read: F) -> Result<T>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<T, shared::error::Error>>,
+{
+    let mut tries = 0;
+    loop {
+        match read().await {
+            Ok(v) => return Ok(v),
+            Err(_) if tries < 5 => {
+                tries += 1;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// The recording's entry (see [`reread`]).
+async fn entry(catalog: &DynamoCatalog, key: &RecordingKey) -> Result<Option<RecordingEntry>> {
+    reread(|| CatalogReader::get_recording(catalog, key)).await
+}
+
+/// The recording's files (see [`reread`]).
+async fn files_of(catalog: &DynamoCatalog, key: &RecordingKey) -> Result<Vec<FileEntry>> {
+    reread(|| catalog.list_files(key)).await
+}
+
 async fn wait_archived(catalog: &DynamoCatalog, key: &RecordingKey, files: usize) -> Result<()> {
     let start = Instant::now();
     let mut last = String::new();
     loop {
-        let now = match CatalogReader::get_recording(catalog, key).await? {
+        let now = match entry(catalog, key).await? {
             Some(e) => format!(
                 "  {:?}: {}/{} files archived",
                 e.state,
@@ -34,7 +70,7 @@ async fn wait_archived(catalog: &DynamoCatalog, key: &RecordingKey, files: usize
             println!("{now}  ({:.0}s)", start.elapsed().as_secs_f64());
             last = now;
         }
-        if let Some(e) = CatalogReader::get_recording(catalog, key).await?
+        if let Some(e) = entry(catalog, key).await?
             && e.state == RecordingState::Archived
             && e.file_ids.len() == files
         {
@@ -54,28 +90,20 @@ async fn show(
     catalog: &DynamoCatalog,
     key: &RecordingKey,
 ) -> Result<Vec<FileEntry>> {
-    let entry = CatalogReader::get_recording(catalog, key)
-        .await?
-        .context("entry")?;
-    let files = catalog.list_files(key).await?;
+    let found = entry(catalog, key).await?.context("entry")?;
+    let files = files_of(catalog, key).await?;
     println!(
         "\nCatalog entry (archiver-admin show --vendor {} --account '{}' --instance '{}'):",
         key.vendor, key.account, key.instance
     );
     println!(
         "{}",
-        serde_json::to_string_pretty(&archiver_admin::entry_json(&entry, &files))?
+        serde_json::to_string_pretty(&archiver_admin::entry_json(&found, &files))?
     );
     let s3 = stack.s3_client().await;
     let bucket = stack.physical("MediaBucket").context("no MediaBucket")?;
     println!("\nS3 objects in {bucket}:");
-    let listed = s3
-        .list_objects_v2()
-        .bucket(bucket)
-        .prefix(&entry.s3_prefix)
-        .send()
-        .await?;
-    for o in listed.contents.unwrap_or_default() {
+    for o in objects_under(&s3, bucket, &found.s3_prefix).await? {
         println!(
             "  {:>10}  {}",
             o.size.unwrap_or_default(),
@@ -83,6 +111,21 @@ async fn show(
         );
     }
     Ok(files)
+}
+
+/// The S3 objects under `prefix` (one page: the demo's recordings have few files).
+async fn objects_under(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    prefix: &str,
+) -> Result<Vec<aws_sdk_s3::types::Object>> {
+    let listed = s3
+        .list_objects_v2()
+        .bucket(bucket)
+        .prefix(prefix)
+        .send()
+        .await?;
+    Ok(listed.contents.unwrap_or_default())
 }
 
 /// Whether every `(file id, sha256)` is stored with that SHA-256; prints the verdict.
@@ -134,15 +177,23 @@ async fn main() -> Result<()> {
     );
 
     let http = reqwest::Client::new();
+    let plain = "demo-plain-token";
     let (status, body) = deliver(
         &http,
         &url,
         &tenant.secret,
         unix_now(),
-        &zoom_sim::url_validation_body("demo-plain-token"),
+        &zoom_sim::url_validation_body(plain),
     )
     .await?;
-    println!("endpoint.url_validation → {status} {body}");
+    // The answer's encryptedToken is an HMAC under the webhook secret: checked, not printed.
+    let answer: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+    let signed = answer["plainToken"] == plain
+        && answer["encryptedToken"] == zoom_sim::expected_encrypted_token(&tenant.secret, plain);
+    println!(
+        "endpoint.url_validation → {status}; plainToken echoed and encryptedToken = HMAC-SHA256(secret token, plainToken): {}",
+        if signed { "yes" } else { "NO" }
+    );
 
     let media: u64 = rec.media_files().iter().map(|f| f.size).sum();
     println!(
@@ -198,9 +249,33 @@ async fn main() -> Result<()> {
     let zoom_ok = all_match(&files, &expected);
 
     let webex_ok = webex(&stack, &conf, &catalog).await?;
+    let scenes_ok = transfers::Transfers::start(&stack, &catalog, &conf, &sim)
+        .await?
+        .run()
+        .await?;
     stack.shutdown().await;
     anyhow::ensure!(zoom_ok && webex_ok, "a file did not match");
+    anyhow::ensure!(scenes_ok, "a transfer scene did not show what it should");
     Ok(())
+}
+
+/// The admin CLI's arguments for the local stack's tables and owner queue.
+fn admin_cli(stack: &LocalStack, command: archiver_admin::Command) -> Result<archiver_admin::Cli> {
+    Ok(archiver_admin::Cli {
+        config_table: stack
+            .physical("ConfigTable")
+            .context("no ConfigTable")?
+            .to_owned(),
+        catalog_table: stack
+            .physical("CatalogTable")
+            .context("no CatalogTable")?
+            .to_owned(),
+        owner_queue_url: stack
+            .physical("OwnerQueue")
+            .context("no OwnerQueue")?
+            .to_owned(),
+        command,
+    })
 }
 
 /// The Webex part: register the org webhooks, let "Webex" announce a two-segment meeting and later its
@@ -238,20 +313,15 @@ async fn webex(
         "\n$ archiver-admin webex-webhooks ensure --connection {} --webhook-base-url {base}",
         tenant.connection
     );
-    let code = archiver_admin::run(archiver_admin::Cli {
-        config_table: config_table.to_owned(),
-        catalog_table: stack
-            .physical("CatalogTable")
-            .context("no CatalogTable")?
-            .to_owned(),
-        owner_queue_url: String::new(),
-        command: archiver_admin::Command::WebexWebhooks {
+    let code = archiver_admin::run(admin_cli(
+        stack,
+        archiver_admin::Command::WebexWebhooks {
             action: archiver_admin::WebhookAction::Ensure {
                 connection: tenant.connection.clone(),
                 webhook_base_url: base,
             },
         },
-    })
+    )?)
     .await?;
     anyhow::ensure!(code == 0, "webex-webhooks ensure exited {code}");
 

@@ -104,6 +104,32 @@ pub async fn apply_tenant(
     host: Option<(&str, &str)>,
     delete_plan: serde_json::Value,
 ) -> Result<TestTenant> {
+    apply_zoom_tenant(conf, config_table, account_id, host, delete_plan, None).await
+}
+
+/// A [`TestTenant`] whose Zoom connection also has API credentials: the simulator's Server-to-Server OAuth
+/// app, stored through `credentials_env` as an admin would, with the API (`/v2`) and token endpoint at the
+/// simulator. A download whose webhook token is refused then gets a fresh `download_access_token` from the
+/// API. The connection's account is the S2S app's: give the simulated recordings that account.
+pub async fn apply_tenant_with_zoom_api(
+    conf: &aws_config::SdkConfig,
+    config_table: &str,
+    sim: &zoom_sim::ZoomSim,
+    host: Option<(&str, &str)>,
+    delete_plan: serde_json::Value,
+) -> Result<TestTenant> {
+    let account = sim.s2s_app().account_id;
+    apply_zoom_tenant(conf, config_table, &account, host, delete_plan, Some(sim)).await
+}
+
+async fn apply_zoom_tenant(
+    conf: &aws_config::SdkConfig,
+    config_table: &str,
+    account_id: &str,
+    host: Option<(&str, &str)>,
+    delete_plan: serde_json::Value,
+    api: Option<&zoom_sim::ZoomSim>,
+) -> Result<TestTenant> {
     let tenant = unique("uni");
     let connection = unique("zoom");
     let secret = format!("whsec-{}", unique("s"));
@@ -115,16 +141,34 @@ pub async fn apply_tenant(
             serde_json::json!({"id": "host-user", "email": host_email, "zoom_user_ids": [host_id]}),
         );
     }
+    let mut conn = serde_json::json!({
+        "id": connection, "vendor": "zoom", "account_id": account_id,
+        "webhook_secret_env": "TEST_WEBHOOK_SECRET", "default_owner": "media-team",
+        "download_hosts": ["127.0.0.1", "localhost"], "delete_plan": delete_plan
+    });
+    let mut credentials = None;
+    if let Some(sim) = api {
+        let app = sim.s2s_app();
+        credentials = Some(
+            serde_json::json!({
+                "account_id": app.account_id, "client_id": app.client_id, "client_secret": app.client_secret,
+            })
+            .to_string(),
+        );
+        conn["credentials_env"] = "TEST_ZOOM_CREDENTIALS".into();
+        conn["api_base_url"] = format!("{}/v2", sim.api_base()).into();
+        conn["oauth_base_url"] = sim.api_base().into();
+    }
     let file = serde_json::json!({
         "tenant": {"id": tenant, "name": "Test University"},
-        "connections": [{
-            "id": connection, "vendor": "zoom", "account_id": account_id,
-            "webhook_secret_env": "TEST_WEBHOOK_SECRET", "default_owner": "media-team",
-            "download_hosts": ["127.0.0.1", "localhost"], "delete_plan": delete_plan
-        }],
+        "connections": [conn],
         "users": users,
     });
-    let env = |v: &str| (v == "TEST_WEBHOOK_SECRET").then(|| secret.clone());
+    let env = |v: &str| match v {
+        "TEST_WEBHOOK_SECRET" => Some(secret.clone()),
+        "TEST_ZOOM_CREDENTIALS" => credentials.clone(),
+        _ => None,
+    };
     let config = apply_file(conf, config_table, file, env).await?;
     Ok(TestTenant {
         tenant,

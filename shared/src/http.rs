@@ -1,6 +1,8 @@
-//! What every HTTP client of ours shares: reading `Retry-After`, back-off with jitter, and describing a
-//! reqwest error without its URL (URLs may carry signatures or tokens).
+//! What every HTTP client of ours shares: reading `Retry-After`, back-off with jitter, judging a vendor API's
+//! answer by one rule ([`RetryPolicy::judge`]), and describing a reqwest error without its URL (URLs may carry
+//! signatures or tokens).
 
+use crate::error::{Class, Error, Kind};
 use std::time::Duration;
 
 /// How a vendor REST client retries: attempts, the longest wait it sleeps through, and the back-off.
@@ -21,6 +23,130 @@ impl Default for RetryPolicy {
             max_wait: Duration::from_secs(30),
             backoff: Duration::from_millis(500),
         }
+    }
+}
+
+/// How a vendor's REST API says "slow down", for [`RetryPolicy::judge`].
+#[derive(Debug, Clone, Copy)]
+pub struct Throttling {
+    /// The vendor, in log lines and error messages (`Zoom`, `Webex`).
+    pub vendor: &'static str,
+    /// The statuses that ask us to slow down and carry `Retry-After` (Zoom: 429; Webex: 429 and 423).
+    pub statuses: &'static [u16],
+    /// A limit no short wait lifts (Zoom's daily limit), recognised from the answer's headers: never slept
+    /// through, whatever its `Retry-After`. Its name goes into the error.
+    pub long_limit: fn(&reqwest::header::HeaderMap) -> Option<&'static str>,
+}
+
+impl Throttling {
+    /// A vendor without a limit that waiting a few seconds cannot lift.
+    pub fn no_long_limit(_: &reqwest::header::HeaderMap) -> Option<&'static str> {
+        None
+    }
+}
+
+/// What to do after one answer of a vendor API ([`RetryPolicy::judge`]).
+#[derive(Debug)]
+pub enum Verdict {
+    /// A success: read it.
+    Success(reqwest::Response),
+    /// Waited as told or backed off: send the request again.
+    Again,
+    /// An error answer that trying again now will not change: the caller reads its vendor-specific body
+    /// into an error (its status classes it, [`Class::of_status`]).
+    Refused(reqwest::Response),
+}
+
+impl RetryPolicy {
+    /// Judges the answer to the `attempt`-th (1-based) sending of `what`, by one rule for every vendor:
+    ///
+    /// - a network error or a retryable status ([`Class::of_status`]: 5xx, 408, …): backed off with jitter
+    ///   (or for its `Retry-After`, at most [`RetryPolicy::max_wait`]) and [`Verdict::Again`], until the last
+    ///   attempt;
+    /// - a throttling status ([`Throttling::statuses`]) whose `Retry-After` (1 s if none) is at most
+    ///   [`RetryPolicy::max_wait`]: slept through, [`Verdict::Again`]. A longer wait, a long limit (Zoom's
+    ///   daily one) or the last attempt fails *without sleeping*, retryable and carrying the wait
+    ///   ([`Error::retry_after`]), so that a queue consumer brings its message back after it
+    ///   (`Outcome::RetryAfter`) instead of holding a function for minutes;
+    /// - anything else: [`Verdict::Refused`]. 401 (a token to refresh) and 404 are the caller's to handle
+    ///   before judging.
+    pub async fn judge(
+        &self,
+        api: &Throttling,
+        sent: Result<reqwest::Response, reqwest::Error>,
+        attempt: u32,
+        what: &str,
+    ) -> Result<Verdict, Error> {
+        let last = attempt >= self.max_attempts;
+        let resp = match sent {
+            Ok(r) => r,
+            Err(e) => {
+                let cause = describe(&e);
+                if last {
+                    return Err(Error::transient(cause).kind_of(Kind::Network).op(what));
+                }
+                tracing::warn!(
+                    call = what,
+                    attempt,
+                    error = cause,
+                    vendor = api.vendor,
+                    "API call failed; retrying"
+                );
+                tokio::time::sleep(self.backoff(attempt)).await;
+                return Ok(Verdict::Again);
+            }
+        };
+        let status = resp.status().as_u16();
+        if resp.status().is_success() {
+            return Ok(Verdict::Success(resp));
+        }
+        if api.statuses.contains(&status) {
+            let long = (api.long_limit)(resp.headers());
+            let wait = retry_after(resp.headers()).unwrap_or(Duration::from_secs(1));
+            if long.is_some() || last || wait > self.max_wait {
+                let limit = long.unwrap_or("rate limit");
+                return Err(Error::status(
+                    status,
+                    format!(
+                        "{} {limit} (HTTP {status}), retry after {}s",
+                        api.vendor,
+                        wait.as_secs()
+                    ),
+                )
+                .op(what)
+                .wait(wait));
+            }
+            tracing::info!(
+                call = what,
+                status,
+                vendor = api.vendor,
+                wait_secs = wait.as_secs_f32(),
+                "rate limited; waiting as told"
+            );
+            tokio::time::sleep(wait).await;
+            return Ok(Verdict::Again);
+        }
+        if Class::of_status(status) == Class::Retryable && !last {
+            let wait = retry_after(resp.headers())
+                .unwrap_or_else(|| self.backoff(attempt))
+                .min(self.max_wait);
+            tracing::info!(
+                call = what,
+                status,
+                vendor = api.vendor,
+                wait_ms = wait.as_millis() as u64,
+                "API unavailable; backing off"
+            );
+            tokio::time::sleep(wait).await;
+            return Ok(Verdict::Again);
+        }
+        Ok(Verdict::Refused(resp))
+    }
+
+    /// The back-off before the `attempt`-th retry: from [`RetryPolicy::backoff`], doubling, jittered, at most
+    /// [`RetryPolicy::max_wait`].
+    pub fn backoff(&self, attempt: u32) -> Duration {
+        backoff(self.backoff, attempt, self.max_wait)
     }
 }
 

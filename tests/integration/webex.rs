@@ -5,27 +5,38 @@
 use archiver_admin::webex::{ensure, target_url, webhook_secret};
 use archiver_tests::{aws, unique, webex_credentials_json};
 use shared::aws::secrets::SecretsManager;
+use shared::batch::Outcome;
 use shared::config::Connection;
-use shared::error::Class;
+use shared::error::{Class, Kind};
 use shared::ids::Email;
 use shared::ports::{SecretStore, SecretWriter};
 use shared::webex::api::{HttpWebex, RetryPolicy, WebexApi};
 use shared::webex::auth::{Credentials, TokenSource};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use webex_sim::{ApiFault, MeetingSpec, WebexSim};
+use webex_sim::{ApiFault, MeetingSpec, SimMeeting, WebexSim};
 
 fn client(sim: &WebexSim, secrets: &SecretsManager, secret_id: &str) -> HttpWebex {
+    let quick = RetryPolicy {
+        max_attempts: 5,
+        max_wait: Duration::from_secs(5),
+        backoff: Duration::from_millis(50),
+    };
+    client_with(sim, secrets, secret_id, quick)
+}
+
+fn client_with(
+    sim: &WebexSim,
+    secrets: &SecretsManager,
+    secret_id: &str,
+    retry: RetryPolicy,
+) -> HttpWebex {
     let http = reqwest::Client::new();
     HttpWebex::new(
         &sim.api_base(),
         http.clone(),
         TokenSource::new(secret_id, Arc::new(secrets.clone()), &sim.api_base(), http),
-        RetryPolicy {
-            max_attempts: 5,
-            max_wait: Duration::from_secs(5),
-            backoff: Duration::from_millis(50),
-        },
+        retry,
     )
 }
 
@@ -33,18 +44,24 @@ async fn stored(secrets: &SecretsManager, id: &str) -> Credentials {
     Credentials::parse(secrets.secret(id).await.unwrap().expose()).unwrap()
 }
 
-#[tokio::test]
-async fn tokens_rotate_through_secrets_manager_and_limits_are_respected() {
+/// Secrets Manager on moto, a Webex simulator, and one meeting of `host`'s that ended `hours` ago.
+async fn world(topic: &str, host: &str, hours: i64) -> (SecretsManager, WebexSim, SimMeeting) {
     let conf = aws().await.unwrap();
     let secrets = SecretsManager::new(aws_sdk_secretsmanager::Client::new(&conf));
     let sim = WebexSim::start().await.unwrap();
-    let host = "prof.ada@uni.example.edu";
     let meeting = sim.add_meeting(MeetingSpec::realistic(
-        "CHEM 210",
+        topic,
         host,
-        chrono::Utc::now() - chrono::Duration::hours(2),
+        chrono::Utc::now() - chrono::Duration::hours(hours),
         4096,
     ));
+    (secrets, sim, meeting)
+}
+
+#[tokio::test]
+async fn tokens_rotate_through_secrets_manager_and_limits_are_respected() {
+    let host = "prof.ada@uni.example.edu";
+    let (secrets, sim, meeting) = world("CHEM 210", host, 2).await;
     // The stored access token is about to expire: the first call must refresh, store, then use.
     sim.set_access_token_ttl(60);
     let id = format!("archiver/{}/credentials", unique("t"));
@@ -152,11 +169,71 @@ async fn tokens_rotate_through_secrets_manager_and_limits_are_respected() {
         .await
         .unwrap_err();
     assert_eq!(err.class(), Class::Retryable, "{err}");
+    assert_eq!(err.retry_after(), Some(Duration::from_secs(120)), "{err}");
     assert!(err.to_string().contains("retry after 120s"), "{err}");
 
     // Unknown recording: permanent, with the vendor's message.
     let err = third.recording("nope", Some(&email)).await.unwrap_err();
     assert_eq!(err.class(), Class::Permanent, "{err}");
+    sim.shutdown().await;
+}
+
+/// The rule of `shared::http::RetryPolicy` with its default 30 s: a short `Retry-After` is slept through, a
+/// long one is handed back at once, retryable and carrying the wait, which a queue consumer turns into
+/// `Outcome::RetryAfter` (the message's visibility set to that delay).
+#[tokio::test]
+async fn a_long_retry_after_is_handed_back_not_slept() {
+    let host = "prof.ada@uni.example.edu";
+    let (secrets, sim, meeting) = world("PHYS 101", host, 1).await;
+    let id = format!("archiver/{}/credentials", unique("t"));
+    secrets
+        .put(&id, &webex_credentials_json(&sim))
+        .await
+        .unwrap();
+    let api = client_with(&sim, &secrets, &id, RetryPolicy::default());
+    let email = Email::parse(host).unwrap();
+    let recording = &meeting.recordings[0].id;
+
+    // Retry-After: 2 is within the policy's 30 s: waited out, then the call succeeds.
+    sim.set_fault(ApiFault::RateLimit {
+        status: 429,
+        count: 1,
+        retry_after_secs: 2,
+    });
+    let t = Instant::now();
+    let rec = api.recording(recording, Some(&email)).await.unwrap();
+    assert_eq!(rec.id, *recording);
+    assert!(t.elapsed() >= Duration::from_secs(2), "{:?}", t.elapsed());
+    assert_eq!(sim.api_stats().rate_limited, 1);
+
+    // Retry-After: 120 is longer than any function should sleep: no sleep, retryable, carrying the wait.
+    sim.set_fault(ApiFault::RateLimit {
+        status: 429,
+        count: 1,
+        retry_after_secs: 120,
+    });
+    let (t, sent) = (Instant::now(), sim.api_stats().requests);
+    let err = api.recording(recording, Some(&email)).await.unwrap_err();
+    assert!(
+        t.elapsed() < Duration::from_secs(2),
+        "slept: {:?}",
+        t.elapsed()
+    );
+    assert_eq!(
+        sim.api_stats().requests - sent,
+        1,
+        "not retried in the call"
+    );
+    assert_eq!(err.class(), Class::Retryable, "{err}");
+    assert_eq!(err.kind(), Kind::Status(429), "{err}");
+    assert_eq!(err.retry_after(), Some(Duration::from_secs(120)), "{err}");
+    let outcome = Outcome::from(err);
+    assert!(
+        matches!(outcome, Outcome::RetryAfter(_, d) if d == Duration::from_secs(120)),
+        "{outcome:?}"
+    );
+    // The queue brings the message back later; by then the limit has passed.
+    api.recording(recording, Some(&email)).await.unwrap();
     sim.shutdown().await;
 }
 

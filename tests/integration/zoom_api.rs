@@ -119,6 +119,16 @@ async fn rate_limits_are_waited_out_or_handed_back_with_their_wait() {
     assert_eq!(e.class(), Class::Retryable);
     assert_eq!(e.retry_after(), Some(Duration::from_secs(3600)));
     assert!(e.to_string().contains("daily limit"), "{e}");
+    // A per-second limit whose wait is longer than the policy's (3 s here) is not slept through either.
+    sim.set_api_fault(ApiFault::RateLimited {
+        times: 1,
+        retry_after: RetryAfter::Secs(120),
+    });
+    let started = Instant::now();
+    let e = api.recording(&account, &rec.uuid).await.unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(2), "slept");
+    assert_eq!(e.class(), Class::Retryable);
+    assert_eq!(e.retry_after(), Some(Duration::from_secs(120)));
     // A persistent 401 (bad credentials) is kept for an admin to fix, not dropped.
     sim.set_api_fault(ApiFault::Unauthorized { times: 10 });
     let e = api.recording(&account, &rec.uuid).await.unwrap_err();

@@ -1,18 +1,18 @@
 //! The Webex REST API as the pipeline uses it: a narrow port ([`WebexApi`]) and its HTTP adapter
-//! ([`HttpWebex`]) with bearer tokens from a [`TokenSource`], `Retry-After` on 429/423, back-off on 5xx, and
-//! `Link`-header pagination that keeps the request's filters.
+//! ([`HttpWebex`]) with bearer tokens from a [`TokenSource`], `Retry-After` on 429/423 and back-off on 5xx by
+//! the rule every vendor client follows ([`RetryPolicy::judge`]: a wait longer than the policy's is handed
+//! back to the queue, not slept), and `Link`-header pagination that keeps the request's filters.
 
 use super::auth::TokenSource;
-use crate::error::{Error, Kind};
+use crate::error::Error;
 use crate::ids::Email;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use reqwest::header::{LINK, RETRY_AFTER};
+use reqwest::header::LINK;
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::fmt;
-use std::time::Duration;
 
 /// A recording as `GET /recordings/{id}` (with download links) or `GET /admin/recordings` (with the host's
 /// e-mail) returns it.
@@ -197,6 +197,14 @@ pub trait WebexApi: Send + Sync {
 }
 
 pub use crate::http::RetryPolicy;
+use crate::http::{Throttling, Verdict};
+
+/// Webex throttles with 429, and with 423 ("Locked") on some admin APIs; both carry `Retry-After` in seconds.
+const WEBEX: Throttling = Throttling {
+    vendor: "Webex",
+    statuses: &[429, 423],
+    long_limit: Throttling::no_long_limit,
+};
 
 /// Largest page Webex serves.
 pub const PAGE_SIZE: u32 = 100;
@@ -261,62 +269,21 @@ impl HttpWebex {
             if let Some(b) = body {
                 req = req.json(b);
             }
-            let last = attempt >= self.retry.max_attempts;
-            let resp = match req.send().await {
-                Ok(r) => r,
-                Err(e) if !last => {
-                    tracing::warn!(call = what, attempt, error = %e.without_url(), "webex call failed; retrying");
-                    tokio::time::sleep(self.backoff(attempt)).await;
-                    continue;
-                }
-                Err(e) => {
-                    return Err(Error::transient(format!("{what}: {}", e.without_url()))
-                        .kind_of(Kind::Network));
-                }
-            };
-            let status = resp.status();
-            if status.is_success() {
-                return Ok(resp);
+            let sent = req.send().await;
+            if let Ok(r) = &sent
+                && r.status() == StatusCode::UNAUTHORIZED
+                && !refreshed
+            {
+                // The token may have been revoked or rotated elsewhere: refresh once.
+                (refreshed, force) = (true, true);
+                continue;
             }
-            match status.as_u16() {
-                401 if !refreshed => {
-                    // The token may have been revoked or rotated elsewhere: refresh once.
-                    (refreshed, force) = (true, true);
-                    continue;
-                }
-                429 | 423 => {
-                    let wait = retry_after(&resp).unwrap_or(Duration::from_secs(1));
-                    if last || wait > self.retry.max_wait {
-                        return Err(Error::transient(format!(
-                            "{what}: HTTP {status}, retry after {}s",
-                            wait.as_secs()
-                        )));
-                    }
-                    tracing::info!(
-                        call = what,
-                        status = status.as_u16(),
-                        wait_secs = wait.as_secs_f32(),
-                        "webex rate limit; waiting as told"
-                    );
-                    tokio::time::sleep(wait).await;
-                }
-                500 | 502 | 503 | 504 if !last => {
-                    let wait = retry_after(&resp).unwrap_or_else(|| self.backoff(attempt));
-                    tracing::info!(
-                        call = what,
-                        status = status.as_u16(),
-                        wait_ms = wait.as_millis() as u64,
-                        "webex unavailable; backing off"
-                    );
-                    tokio::time::sleep(wait.min(self.retry.max_wait)).await;
-                }
-                _ => return Err(status_error(what, status, resp).await),
+            match self.retry.judge(&WEBEX, sent, attempt, what).await? {
+                Verdict::Success(resp) => return Ok(resp),
+                Verdict::Again => {}
+                Verdict::Refused(resp) => return Err(status_error(what, resp).await),
             }
         }
-    }
-
-    fn backoff(&self, attempt: u32) -> Duration {
-        self.retry.backoff * 2u32.saturating_pow(attempt.saturating_sub(1))
     }
 
     /// `{base}/{collection}/{id}` with `id` as one path segment, escaped.
@@ -466,20 +433,8 @@ impl WebexApi for HttpWebex {
     }
 }
 
-/// `Retry-After` in seconds (Webex's form), capped at one day.
-fn retry_after(resp: &reqwest::Response) -> Option<Duration> {
-    let secs: u64 = resp
-        .headers()
-        .get(RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse()
-        .ok()?;
-    Some(Duration::from_secs(secs.min(86_400)))
-}
-
-async fn status_error(what: &str, status: StatusCode, resp: reqwest::Response) -> Error {
+async fn status_error(what: &str, resp: reqwest::Response) -> Error {
+    let status = resp.status();
     // Webex error bodies: {"message": "...", "trackingId": "..."}; they hold no secrets.
     let body: serde_json::Value = resp.json().await.unwrap_or_default();
     let message = body

@@ -88,6 +88,22 @@ impl<T: ZoomConnections + ?Sized> ZoomConnections for Arc<T> {
 }
 
 pub use crate::http::RetryPolicy;
+use crate::http::{Throttling, Verdict};
+
+/// Zoom throttles with 429; `X-RateLimit-Type: Daily-limit` is the daily limit, which lasts until midnight UTC.
+const ZOOM: Throttling = Throttling {
+    vendor: "Zoom",
+    statuses: &[429],
+    long_limit: daily_limit,
+};
+
+fn daily_limit(headers: &reqwest::header::HeaderMap) -> Option<&'static str> {
+    headers
+        .get("x-ratelimit-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("daily"))
+        .then_some("daily limit")
+}
 
 /// A token is renewed this long before Zoom says it expires (S2S tokens live an hour).
 const RENEW_BEFORE: Duration = Duration::from_secs(300);
@@ -188,74 +204,20 @@ impl HttpZoom {
         Ok(value)
     }
 
-    /// Judges one answer: `Ok(Some)` a success, `Ok(None)` try again (after sleeping as told), `Err` give up
-    /// (with the class the answer deserves). 401 is the caller's to handle.
+    /// Judges one answer by the shared rule ([`RetryPolicy::judge`]): `Ok(Some)` a success, `Ok(None)` try
+    /// again (after sleeping as told), `Err` give up (with the class the answer deserves). 401 is the caller's
+    /// to handle.
     async fn judge(
         &self,
         sent: Result<reqwest::Response, reqwest::Error>,
         attempt: u32,
         what: &str,
     ) -> Result<Option<reqwest::Response>, Error> {
-        let last = attempt >= self.retry.max_attempts;
-        let resp = match sent {
-            Ok(r) => r,
-            Err(e) => {
-                let err = Error::transient(format!("{what}: {}", crate::http::describe(&e)))
-                    .kind_of(Kind::Network)
-                    .op(what);
-                if last {
-                    return Err(err);
-                }
-                tokio::time::sleep(self.backoff(attempt)).await;
-                return Ok(None);
-            }
-        };
-        let status = resp.status().as_u16();
-        if resp.status().is_success() {
-            return Ok(Some(resp));
+        match self.retry.judge(&ZOOM, sent, attempt, what).await? {
+            Verdict::Success(resp) => Ok(Some(resp)),
+            Verdict::Again => Ok(None),
+            Verdict::Refused(resp) => Err(status_error(what, resp).await),
         }
-        if status == 429 {
-            let daily = resp
-                .headers()
-                .get("x-ratelimit-type")
-                .and_then(|v| v.to_str().ok())
-                .is_some_and(|v| v.to_ascii_lowercase().starts_with("daily"));
-            let wait = crate::http::retry_after(resp.headers()).unwrap_or(Duration::from_secs(1));
-            if daily || last || wait > self.retry.max_wait {
-                let what_limit = if daily { "daily limit" } else { "rate limit" };
-                return Err(Error::status(
-                    429,
-                    format!("{what}: Zoom {what_limit}, retry after {}s", wait.as_secs()),
-                )
-                .op(what)
-                .wait(wait));
-            }
-            tracing::info!(
-                call = what,
-                wait_secs = wait.as_secs_f32(),
-                "zoom rate limit; waiting as told"
-            );
-            tokio::time::sleep(wait).await;
-            return Ok(None);
-        }
-        if Class::of_status(status) == Class::Retryable && !last {
-            let wait = crate::http::retry_after(resp.headers())
-                .unwrap_or_else(|| self.backoff(attempt))
-                .min(self.retry.max_wait);
-            tracing::info!(
-                call = what,
-                status,
-                wait_ms = wait.as_millis() as u64,
-                "zoom unavailable; backing off"
-            );
-            tokio::time::sleep(wait).await;
-            return Ok(None);
-        }
-        Err(status_error(what, resp).await)
-    }
-
-    fn backoff(&self, attempt: u32) -> Duration {
-        crate::http::backoff(self.retry.backoff, attempt, self.retry.max_wait)
     }
 
     /// Sends an API request (`path` relative to the API base) with the bearer token, rate-limit handling and
