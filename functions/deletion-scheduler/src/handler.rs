@@ -85,6 +85,7 @@ mod tests {
     fn archived(s: &DeletionScheduler<MemoryConfig, MemoryCatalog>) -> ArchivedMessage {
         let key = sample_key("archived-1");
         let mut rec = sample_recording(&key, RecordingState::Archived, &["a"], true);
+        rec.created_at = "2026-03-01T11:00:00Z".parse().unwrap();
         rec.archived_at = Some("2026-03-01T12:00:00Z".parse().unwrap());
         s.catalog.put_recording(rec);
         ArchivedMessage {
@@ -105,6 +106,20 @@ mod tests {
         assert!(plan.vendor_calls[0].ends_with("action=delete"));
         let stored = s.catalog.entry(&msg.recording).unwrap();
         assert_eq!(stored.deletion, Some(plan));
+    }
+
+    #[tokio::test]
+    async fn a_recording_archived_soon_after_it_was_announced_waits_for_late_files() {
+        let s = scheduler(DeletePlan::DeleteAfter {
+            days: 0,
+            hours: 1,
+            action: DeleteAction::Trash,
+            scope: shared::config::DeleteScope::Recording,
+            late_file_hours: 24,
+        });
+        let msg = archived(&s);
+        let plan = s.handle(msg, &Invocation::now()).await.unwrap();
+        assert_eq!(plan.due_at, Some("2026-03-02T11:00:00Z".parse().unwrap()));
     }
 
     #[tokio::test]
