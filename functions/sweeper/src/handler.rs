@@ -1,6 +1,7 @@
 //! Sweeper (scheduled): finds work that stopped moving and sets it going again, or says why it cannot.
 //!
-//! - **Stuck recordings**: `pending_owner` or `archiving` and started longer ago than `stuck_after`. Their
+//! - **Stuck recordings**: `pending_owner` or `archiving`, started and last changed longer ago than
+//!   `stuck_after`. Their
 //!   `planned` files are handed to the owner resolver again; `queued` files, `retrying` files past their
 //!   `not_before_ms`, and `downloading` files whose lease expired (a killed run) get a new download job —
 //!   the downloader's lease makes a duplicate a no-op, and a checkpoint lets it continue where it stopped.
@@ -141,7 +142,12 @@ where
                     .catalog
                     .list_started_before(&conn.tenant, state, before, self.rules.batch)
                     .await?;
-                for rec in stuck.into_iter().filter(|r| r.connection_id == conn.id) {
+                // Started long ago is not enough: nothing may have moved it for as long (a backfilled or
+                // late-delivered recording of an old meeting is not stuck).
+                for rec in stuck
+                    .into_iter()
+                    .filter(|r| r.connection_id == conn.id && r.updated_at < before)
+                {
                     report.recordings_checked += 1;
                     self.unstick(&rec, now_ms, at, report).await?;
                 }
@@ -405,6 +411,7 @@ mod tests {
         rec.connection_id = conn.id.clone();
         rec.tenant = conn.tenant.clone();
         rec.start_time = chrono::Utc::now() - chrono::Duration::hours(hours_ago);
+        rec.updated_at = rec.start_time;
         w.sweeper.catalog.put_recording(rec);
         for f in files {
             w.sweeper.catalog.put_file(&key, f);
@@ -457,6 +464,16 @@ mod tests {
             0,
             vec![file("young", FileState::Queued, |_| {})],
         );
+        // Nor one of a meeting long ago that arrived (or moved) just now: a backfill, a late delivery.
+        let late = recording(
+            &w,
+            "sweep-late",
+            48,
+            vec![file("late", FileState::Queued, |_| {})],
+        );
+        let mut fresh = w.sweeper.catalog.entry(&late).unwrap();
+        fresh.updated_at = chrono::Utc::now();
+        w.sweeper.catalog.put_recording(fresh);
         let report = w
             .sweeper
             .handle(serde_json::json!({}), &Invocation::now())
