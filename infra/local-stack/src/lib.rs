@@ -58,6 +58,7 @@ use tokio::process::Command;
 use tracing::{debug, info};
 
 pub use process::free_port;
+pub use template::PropertyOverride;
 
 use crate::bridge::{Bridge, BridgeSettings, Mapping};
 use crate::process::GroupChild;
@@ -627,6 +628,7 @@ mod tests {
             logical_id: id.into(),
             binary: id.to_lowercase(),
             timeout_secs: 3,
+            memory_mb: 128,
             environment: env
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
