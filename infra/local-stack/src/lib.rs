@@ -84,8 +84,9 @@ pub struct StackOptions {
     /// Port of `cargo lambda watch` on 127.0.0.1; `None` picks a free port.
     pub invoke_port: Option<u16>,
     /// How soon a message whose processing failed is delivered again (default 2 s), unless the
-    /// function changed its visibility. Lambda would wait for the queue's visibility timeout.
-    pub retry_delay: Duration,
+    /// function changed its visibility. `None`: when the queue's visibility timeout ends, as on
+    /// Lambda.
+    pub retry_delay: Option<Duration>,
     /// The most pollers of one SQS mapping (default 2): a mapping gets
     /// `min(ScalingConfig.MaximumConcurrency, max_concurrency)` pollers, or one without a
     /// `ScalingConfig`, and `cargo lambda watch` runs that many instances of a function.
@@ -108,7 +109,7 @@ impl Default for StackOptions {
             repo_root: root.canonicalize().unwrap_or(root),
             stack_name: DEFAULT_STACK_NAME.into(),
             invoke_port: None,
-            retry_delay: Duration::from_secs(2),
+            retry_delay: Some(Duration::from_secs(2)),
             max_concurrency: 2,
             extra_env: Vec::new(),
             quiet: false,

@@ -240,7 +240,7 @@ fn start_bridge(c: &Clients, m: Mapping, base: &str, changes: VisibilityChanges)
         vec![m],
         BridgeSettings {
             invoke_base: base.to_string(),
-            retry_delay: Duration::ZERO,
+            retry_delay: Some(Duration::ZERO),
             region: "us-east-1".into(),
             changes,
         },
