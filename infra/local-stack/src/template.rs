@@ -242,9 +242,9 @@ impl Template {
         let (last, parents) = segments.split_last().expect("split gives one segment");
         let mut at = &mut r.properties;
         for seg in parents {
-            let obj = at.as_object_mut().ok_or_else(|| {
-                shape(format!("{resource}.{path}: {seg} is under a non-mapping"))
-            })?;
+            let obj = at
+                .as_object_mut()
+                .ok_or_else(|| shape(format!("{resource}.{path}: {seg} is under a non-mapping")))?;
             at = obj
                 .entry(seg.to_string())
                 .or_insert_with(|| Value::Object(Map::new()));

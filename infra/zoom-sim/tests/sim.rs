@@ -681,7 +681,12 @@ async fn throttle_paces_every_body_and_bodies_are_logged() {
     );
 
     // A body the client stops reading is logged with what was handed over by then.
-    sim.set_fault(&f.id, Fault::Throttle { bytes_per_sec: 64 * KIB });
+    sim.set_fault(
+        &f.id,
+        Fault::Throttle {
+            bytes_per_sec: 64 * KIB,
+        },
+    );
     let r = client()
         .get(&f.download_url)
         .bearer_auth(&rec.download_token)
@@ -712,7 +717,10 @@ async fn throttle_paces_every_body_and_bodies_are_logged() {
         st.bodies
     );
     assert_eq!(st.complete_bodies, 2);
-    assert_eq!(st.bytes_served, st.bodies.iter().map(|b| b.bytes).sum::<u64>());
+    assert_eq!(
+        st.bytes_served,
+        st.bodies.iter().map(|b| b.bytes).sum::<u64>()
+    );
     sim.shutdown().await;
 }
 
