@@ -99,11 +99,7 @@ async fn main() -> anyhow::Result<()> {
     println!(
         "SDK env:        AWS_ENDPOINT_URL={} AWS_REGION={} AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test",
         stack.endpoint_url(),
-        stack
-            .function_env()
-            .get("AWS_REGION")
-            .map(String::as_str)
-            .unwrap_or("us-east-1")
+        stack.region()
     );
     println!("Press Ctrl-C (or send SIGTERM) to stop.");
 
