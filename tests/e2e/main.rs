@@ -93,7 +93,12 @@ impl World {
         self.wait_until(&key_of(rec), state, files, limit).await
     }
 
-    /// Waits until the recording at `key` is in `state` with `files` files known.
+    /// Waits until the recording at `key` is in `state` with `files` files known (and, for
+    /// `Archived`, all of them done).
+    ///
+    /// A file that arrives after the archive (the late transcript) is added to `file_ids` by one update and
+    /// the state moved back to `archiving` by the next, so an entry can be `archived` with the new file
+    /// known but not yet done for a moment: that is not the archive of all `files`.
     async fn wait_until(
         &self,
         key: &RecordingKey,
@@ -106,6 +111,7 @@ impl World {
             if let Some(e) = self.entry_at(key).await
                 && e.state == state
                 && e.file_ids.len() == files
+                && (state != RecordingState::Archived || e.all_done())
             {
                 return Ok(e);
             }
