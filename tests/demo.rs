@@ -1,5 +1,5 @@
-//! The README's demo: the whole pipeline on this machine. Starts the local stack (moto, the five function
-//! binaries under `cargo lambda watch`, the SQS bridge) and a Zoom simulator, applies a tenant, lets "Zoom"
+//! The README's demo: the whole pipeline on this machine. Starts the local stack (moto, the function
+//! binaries with the Lambda APIs of `cargo lambda watch`, the SQS bridge) and a Zoom simulator, applies a tenant, lets "Zoom"
 //! complete a realistic recording (two segments, two video layouts, audio, chat, timeline; the transcript
 //! later), shows progress, and prints the catalog entry and the S3 keys. Then the same for Webex: a Webex
 //! simulator, a tenant with a Webex connection, the org webhooks registered with `archiver-admin
@@ -103,7 +103,9 @@ fn all_match(files: &[FileEntry], expected: &[(String, String)]) -> bool {
 
 #[tokio::main]
 async fn main() -> Result<()> {
-    println!("Starting the local stack (moto, cargo lambda watch, SQS bridge) …");
+    println!(
+        "Starting the local stack (moto, the functions behind cargo lambda watch's Lambda APIs, SQS bridge) …"
+    );
     let stack = LocalStack::start(StackOptions {
         repo_root: repo_root(),
         stack_name: unique("demo"),
@@ -162,9 +164,6 @@ async fn main() -> Result<()> {
     println!(
         "recording.completed → {} (and a duplicate → {})",
         a?.0, b?.0
-    );
-    println!(
-        "(the first call of each function compiles it under cargo lambda watch; later runs are fast)"
     );
     let catalog = DynamoCatalog::new(
         aws_sdk_dynamodb::Client::new(&conf),

@@ -67,14 +67,14 @@ use tracing::{debug, warn};
 
 use crate::sqs_proxy::VisibilityChanges;
 
-/// How long the bridge waits for one invocation. `cargo lambda watch` compiles a function on
-/// its first call, which can take minutes on a small machine.
+/// How long the bridge waits for one invocation: more than any function's `Timeout` (Lambda's
+/// maximum is 15 minutes), after which the local stack has answered it with a timeout error.
 pub const INVOKE_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 
 /// One SQS event source mapping: which queue feeds which function.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mapping {
-    /// Function name in `cargo lambda watch` (the cargo binary).
+    /// Function name in the invoke API (the cargo binary).
     pub function: String,
     /// Queue URL to poll.
     pub queue_url: String,

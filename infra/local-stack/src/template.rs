@@ -1140,7 +1140,7 @@ pub struct HttpEventSpec {
 pub struct FunctionSpec {
     /// Logical id.
     pub logical_id: String,
-    /// Cargo binary (`Metadata.BuildProperties.Binary`); also its name in `cargo lambda watch`.
+    /// Cargo binary (`Metadata.BuildProperties.Binary`); also its name in the invoke API.
     pub binary: String,
     /// `Timeout` in seconds (function, then Globals, then Lambda's default of 3).
     pub timeout_secs: u64,

@@ -7,7 +7,8 @@ use local_stack::{DEFAULT_STACK_NAME, LocalStack, StackOptions};
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
 /// Run the archiver locally: moto (or AWS_ENDPOINT_URL), the resources of template.yaml,
-/// every function under `cargo lambda watch`, and an SQS-to-Lambda bridge.
+/// every function (with Lambda's deadlines, behind `cargo lambda watch`'s Lambda APIs), and an
+/// SQS-to-Lambda bridge.
 #[derive(Debug, Parser)]
 #[command(version)]
 struct Args {
