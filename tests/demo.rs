@@ -1,8 +1,8 @@
-//! The README's demo: the whole pipeline on this machine. Starts the local stack (moto, the function
-//! binaries with the Lambda APIs of `cargo lambda watch`, the SQS bridge) and a Zoom simulator, applies a tenant, lets "Zoom"
-//! complete a realistic recording (two segments, two video layouts, audio, chat, timeline; the transcript
-//! later), shows progress, and prints the catalog entry and the S3 keys. Then the same for Webex: a Webex
-//! simulator, a tenant with a Webex connection, the org webhooks registered with `archiver-admin
+//! The README's demo: the whole pipeline on this machine. Starts the local stack (moto, the function binaries
+//! behind the Lambda APIs of `cargo lambda watch`, the SQS bridge) and a Zoom simulator, applies a tenant,
+//! lets "Zoom" complete a realistic recording (two segments, two video layouts, audio, chat, timeline; the
+//! transcript later), shows progress, and prints the catalog entry and the S3 keys. Then the same for Webex:
+//! a Webex simulator, a tenant with a Webex connection, the org webhooks registered with `archiver-admin
 //! webex-webhooks ensure`, and a stopped-and-restarted meeting (two recordings, then the transcript) that
 //! "Webex" announces with signed notifications.
 
