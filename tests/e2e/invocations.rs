@@ -193,20 +193,32 @@ pub(super) fn killed_download_resumes(w: &World) -> Run<'_> {
         let rec = throttled_recording(w, "killed", size).await?;
         let id = rec.files()[0].id.clone();
 
-        // Wait for the first stored part.
+        // Wait for a checkpoint with a part, then for an invocation continuing from it to be well into
+        // its next part (at least 4 MiB of it read, none of it saved yet): that invocation is killed.
+        // (The transfer writes a checkpoint when it settles a part, which with two parts in flight and
+        // this slow CDN happens at the invocation's pause, so the first checkpoint comes from there.)
         let start = Instant::now();
-        loop {
-            if let Some(f) = file_entry(w, &rec, &id).await
-                && f.checkpoint.as_ref().is_some_and(|c| !c.parts.is_empty())
-            {
-                break;
+        let (cp_before, killed_body) = loop {
+            let cp = file_entry(w, &rec, &id)
+                .await
+                .and_then(|f| f.checkpoint)
+                .filter(|c| !c.parts.is_empty());
+            if let Some(cp) = cp {
+                let bodies = w.sim.stats(&id).bodies;
+                let last = bodies.len() - 1;
+                if last > 0 && bodies[last].start == cp.offset && bodies[last].bytes >= 4 * MIB {
+                    break (cp.offset, last);
+                }
             }
             check(
                 start.elapsed() < Duration::from_secs(60),
-                "no checkpoint with a part after 60 s",
+                format!(
+                    "no invocation 4 MiB past a checkpoint after 60 s: {:?}",
+                    w.sim.stats(&id).bodies
+                ),
             )?;
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
 
         // SIGKILL the downloader process that runs the invocation.
         let busy: Vec<_> = w
@@ -231,6 +243,9 @@ pub(super) fn killed_download_resumes(w: &World) -> Run<'_> {
             .map_err(|e| e.to_string())?;
         check(killed.success(), format!("kill -KILL {pid}: {killed}"))?;
         let killed_at = Instant::now();
+        // A checkpoint write the process sent just before it died may still be on its way: read the
+        // file once that has settled (the message cannot come back for many seconds).
+        tokio::time::sleep(Duration::from_secs(1)).await;
         let at_kill = file_entry(w, &rec, &id)
             .await
             .ok_or("the file left the catalog")?;
@@ -287,13 +302,17 @@ pub(super) fn killed_download_resumes(w: &World) -> Run<'_> {
             ),
         )?;
 
-        // The first body after the kill starts at the checkpoint; far less than the file twice was served.
+        // The first body after the kill starts at the checkpoint: what the killed invocation read past it
+        // is read again, nothing before it; far less than the file twice was served.
         let st = w.sim.stats(&id);
-        let resume = st.bodies.get(1).ok_or("no second CDN body")?;
+        let resume = st
+            .bodies
+            .get(killed_body + 1)
+            .ok_or("no CDN body after the kill")?;
         check(
-            cp.offset > 0 && resume.start == cp.offset,
+            cp.offset == cp_before && resume.start == cp.offset,
             format!(
-                "checkpoint at {} when killed, CDN bodies {:?}",
+                "checkpoint at {cp_before} before the kill and {} after, CDN bodies {:?}",
                 cp.offset, st.bodies
             ),
         )?;
@@ -302,7 +321,8 @@ pub(super) fn killed_download_resumes(w: &World) -> Run<'_> {
             format!("{} bytes served for {size}", st.bytes_served),
         )?;
         println!(
-            "    killed with {} MiB stored; taken up again {:.1}s later (lease {LEASE_SECS} s, visibility {VISIBILITY_SECS} s) from {} MiB; {:.1} MiB served for {:.1} MiB",
+            "    killed {:.1} MiB into the part after the checkpoint at {} MiB; taken up again {:.1}s later (lease {LEASE_SECS} s, visibility {VISIBILITY_SECS} s) from {} MiB; {:.1} MiB served for {:.1} MiB",
+            st.bodies[killed_body].bytes as f64 / MIB as f64,
             cp.offset / MIB,
             waited.as_secs_f64(),
             resume.start / MIB,
