@@ -6,6 +6,6 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 infra/bootstrap.sh >/dev/null
 export PATH="$ROOT/.venv-aws/bin:$PATH"
-# Build the functions now so that cargo lambda watch starts them without compiling.
+# Build the functions now (the local stack builds them too, but then quietly, and the demo would seem to hang).
 cargo build --workspace --bins --quiet
 exec cargo run --quiet -p archiver-tests --bin demo

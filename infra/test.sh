@@ -36,7 +36,7 @@ if [[ -z "${AWS_ENDPOINT_URL:-}" ]]; then
 fi
 export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-test}" AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-test}" AWS_REGION="${AWS_REGION:-us-east-1}"
 
-step "build the function binaries (cargo lambda watch runs these in the end-to-end tests)"
+step "build the function binaries (the local stack runs these in the end-to-end tests)"
 cargo build --workspace --bins --locked
 
 step "tests: unit, integration (moto at $AWS_ENDPOINT_URL), end to end (local stack)"

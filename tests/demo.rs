@@ -1,8 +1,8 @@
-//! The README's demo: the whole pipeline on this machine. Starts the local stack (moto, the five function
-//! binaries under `cargo lambda watch`, the SQS bridge) and a Zoom simulator, applies a tenant, lets "Zoom"
-//! complete a realistic recording (two segments, two video layouts, audio, chat, timeline; the transcript
-//! later), shows progress, and prints the catalog entry and the S3 keys. Then the same for Webex: a Webex
-//! simulator, a tenant with a Webex connection, the org webhooks registered with `archiver-admin
+//! The README's demo: the whole pipeline on this machine. Starts the local stack (moto, the function binaries
+//! behind the Lambda APIs of `cargo lambda watch`, the SQS bridge) and a Zoom simulator, applies a tenant,
+//! lets "Zoom" complete a realistic recording (two segments, two video layouts, audio, chat, timeline; the
+//! transcript later), shows progress, and prints the catalog entry and the S3 keys. Then the same for Webex:
+//! a Webex simulator, a tenant with a Webex connection, the org webhooks registered with `archiver-admin
 //! webex-webhooks ensure`, and a stopped-and-restarted meeting (two recordings, then the transcript) that
 //! "Webex" announces with signed notifications. Last, the transfer scenes (`transfers`): a CDN that cuts every
 //! 8 MiB, a refused webhook token replaced through the Zoom API, a 429 with `Retry-After`, a failed file
@@ -146,7 +146,9 @@ fn all_match(files: &[FileEntry], expected: &[(String, String)]) -> bool {
 
 #[tokio::main]
 async fn main() -> Result<()> {
-    println!("Starting the local stack (moto, cargo lambda watch, SQS bridge) …");
+    println!(
+        "Starting the local stack (moto, the functions behind cargo lambda watch's Lambda APIs, SQS bridge) …"
+    );
     let stack = LocalStack::start(StackOptions {
         repo_root: repo_root(),
         stack_name: unique("demo"),
@@ -213,9 +215,6 @@ async fn main() -> Result<()> {
     println!(
         "recording.completed → {} (and a duplicate → {})",
         a?.0, b?.0
-    );
-    println!(
-        "(the first call of each function compiles it under cargo lambda watch; later runs are fast)"
     );
     let catalog = DynamoCatalog::new(
         aws_sdk_dynamodb::Client::new(&conf),

@@ -1,10 +1,13 @@
-//! End to end through the local stack: real function binaries under `cargo lambda watch`, resources from
-//! `template.yaml` on moto, the SQS bridge, and the Zoom and Webex simulators sending signed webhooks (the Webex
-//! scenarios are in `webex.rs`).
+//! End to end through the local stack: real function binaries run by the local stack (the Lambda APIs from
+//! `cargo lambda watch`), resources from `template.yaml` on moto, the SQS bridge, and the Zoom and Webex
+//! simulators sending signed webhooks (the Webex scenarios are in `webex.rs`).
 //!
-//! A custom harness (one stack for every scenario); it prints `N passed, N failed` and exits non-zero on a
-//! failure. Needs `.venv-aws` (infra/bootstrap.sh); uses `AWS_ENDPOINT_URL` when set, else starts moto.
+//! A custom harness: one stack for most scenarios, and a second one, with short downloader invocations, for
+//! the scenarios about invocations that end early (`invocations.rs`); each stack is started only when a
+//! selected scenario needs it. It prints `N passed, N failed` and exits non-zero on a failure. Needs
+//! `.venv-aws` (infra/bootstrap.sh); uses `AWS_ENDPOINT_URL` when set, else starts moto (one per stack).
 
+mod invocations;
 mod webex;
 
 use archiver_tests::{TestTenant, apply_tenant, repo_root, unique};
@@ -93,7 +96,12 @@ impl World {
         self.wait_until(&key_of(rec), state, files, limit).await
     }
 
-    /// Waits until the recording at `key` is in `state` with `files` files known.
+    /// Waits until the recording at `key` is in `state` with `files` files known (and, for
+    /// `Archived`, all of them done).
+    ///
+    /// A file that arrives after the archive (the late transcript) is added to `file_ids` by one update and
+    /// the state moved back to `archiving` by the next, so an entry can be `archived` with the new file
+    /// known but not yet done for a moment: that is not the archive of all `files`.
     async fn wait_until(
         &self,
         key: &RecordingKey,
@@ -106,6 +114,7 @@ impl World {
             if let Some(e) = self.entry_at(key).await
                 && e.state == state
                 && e.file_ids.len() == files
+                && (state != RecordingState::Archived || e.all_done())
             {
                 return Ok(e);
             }
@@ -284,6 +293,60 @@ fn check(cond: bool, msg: impl Into<String>) -> Result<(), String> {
 }
 
 type Scenario = for<'a> fn(&'a World) -> Pin<Box<dyn Future<Output = Result<(), String>> + 'a>>;
+
+/// Which stack a scenario runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum On {
+    /// The stack as the template describes it.
+    Template,
+    /// Short downloader invocations ([`invocations::short_invocations`]).
+    ShortInvocations,
+}
+
+impl On {
+    fn options(self) -> StackOptions {
+        let opts = StackOptions {
+            repo_root: repo_root(),
+            stack_name: unique("e2e"),
+            quiet: std::env::var("E2E_VERBOSE").is_err(),
+            ..StackOptions::default()
+        };
+        match self {
+            On::Template => opts,
+            On::ShortInvocations => invocations::short_invocations(opts),
+        }
+    }
+}
+
+/// Starts a stack and the Zoom simulator for `on`.
+async fn world(on: On) -> Result<World, String> {
+    let started = Instant::now();
+    let stack = LocalStack::start(on.options())
+        .await
+        .map_err(|e| format!("local stack ({on:?}) failed to start: {e:#}"))?;
+    println!(
+        "local stack ({on:?}) up in {:.1}s at {}",
+        started.elapsed().as_secs_f64(),
+        stack.invoke_base()
+    );
+    // `archiver_admin::run` (the Webex scenarios run `archiver-admin webex-webhooks ensure`) reads the AWS
+    // endpoint from the environment, as the CLI does. Set before the first scenario runs, to the values the
+    // stack itself uses when they are unset (a second stack uses the same endpoint when one is set).
+    archiver_tests::export_aws_env(stack.endpoint_url());
+    let conf = stack.sdk_config().await;
+    Ok(World {
+        sim: ZoomSim::start().await.map_err(|e| e.to_string())?,
+        http: reqwest::Client::new(),
+        catalog: DynamoCatalog::new(
+            aws_sdk_dynamodb::Client::new(&conf),
+            stack.physical("CatalogTable").unwrap(),
+        ),
+        s3: shared::aws::s3_client(&conf),
+        bucket: stack.physical("MediaBucket").unwrap().to_owned(),
+        conf,
+        stack,
+    })
+}
 
 fn url_validation(w: &World) -> Pin<Box<dyn Future<Output = Result<(), String>> + '_>> {
     Box::pin(async move {
@@ -524,85 +587,84 @@ fn main() {
     let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));
     let rt = tokio::runtime::Runtime::new().unwrap();
     let code = rt.block_on(async move {
-        let scenarios: Vec<(&str, Scenario)> = vec![
-            ("url_validation", url_validation),
+        let scenarios: Vec<(&str, On, Scenario)> = vec![
+            ("url_validation", On::Template, url_validation),
             (
                 "archive_with_twenty_concurrent_duplicates",
+                On::Template,
                 archive_with_twenty_concurrent_duplicates,
             ),
-            ("rejections_enqueue_nothing", rejections_enqueue_nothing),
+            (
+                "rejections_enqueue_nothing",
+                On::Template,
+                rejections_enqueue_nothing,
+            ),
             (
                 "html_200_is_a_recorded_failure",
+                On::Template,
                 html_200_is_a_recorded_failure,
             ),
-            ("webex_archive", webex::archive),
-            ("webex_same_topic_other_days", webex::same_topic_other_days),
-            ("webex_expired_link", webex::expired_link),
+            ("webex_archive", On::Template, webex::archive),
+            (
+                "webex_same_topic_other_days",
+                On::Template,
+                webex::same_topic_other_days,
+            ),
+            ("webex_expired_link", On::Template, webex::expired_link),
             (
                 "webex_rejections_and_duplicates",
+                On::Template,
                 webex::rejections_and_duplicates,
+            ),
+            (
+                "long_download_spans_invocations_without_sending_a_part_twice",
+                On::ShortInvocations,
+                invocations::long_download_spans_invocations,
+            ),
+            (
+                "killed_download_resumes_from_its_checkpoint_after_the_lease",
+                On::ShortInvocations,
+                invocations::killed_download_resumes,
             ),
         ];
         let selected: Vec<_> = scenarios
             .into_iter()
-            .filter(|(n, _)| filter.as_deref().is_none_or(|f| n.contains(f)))
+            .filter(|(n, _, _)| filter.as_deref().is_none_or(|f| n.contains(f)))
             .collect();
         println!("running {} end-to-end scenarios", selected.len());
-        let opts = StackOptions {
-            repo_root: repo_root(),
-            stack_name: unique("e2e"),
-            quiet: std::env::var("E2E_VERBOSE").is_err(),
-            ..StackOptions::default()
-        };
-        let started = Instant::now();
-        let stack = match LocalStack::start(opts).await {
-            Ok(s) => s,
-            Err(e) => {
-                eprintln!("local stack failed to start: {e:#}");
-                println!("0 passed, {} failed", selected.len());
-                return 1;
-            }
-        };
-        println!(
-            "local stack up in {:.1}s at {}",
-            started.elapsed().as_secs_f64(),
-            stack.invoke_base()
-        );
-        // `archiver_admin::run` (the Webex scenarios run `archiver-admin webex-webhooks ensure`) reads the AWS
-        // endpoint from the environment, as the CLI does. Set once, before any scenario runs, to the values the
-        // stack itself uses when they are unset.
-        archiver_tests::export_aws_env(stack.endpoint_url());
-        let conf = stack.sdk_config().await;
-        let world = World {
-            sim: ZoomSim::start().await.expect("zoom simulator"),
-            http: reqwest::Client::new(),
-            catalog: DynamoCatalog::new(
-                aws_sdk_dynamodb::Client::new(&conf),
-                stack.physical("CatalogTable").unwrap(),
-            ),
-            s3: shared::aws::s3_client(&conf),
-            bucket: stack.physical("MediaBucket").unwrap().to_owned(),
-            conf,
-            stack,
-        };
         let (mut passed, mut failed) = (0, 0);
-        for (name, scenario) in selected {
-            let t = Instant::now();
-            match scenario(&world).await {
-                Ok(()) => {
-                    passed += 1;
-                    println!("test {name} ... ok ({:.1}s)", t.elapsed().as_secs_f64());
-                }
+        for on in [On::Template, On::ShortInvocations] {
+            let mine: Vec<_> = selected.iter().filter(|(_, o, _)| *o == on).collect();
+            if mine.is_empty() {
+                continue;
+            }
+            let world = match world(on).await {
+                Ok(w) => w,
                 Err(e) => {
-                    failed += 1;
-                    println!(
-                        "test {name} ... FAILED ({:.1}s)\n    {e}",
-                        t.elapsed().as_secs_f64()
-                    );
+                    eprintln!("{e}");
+                    failed += mine.len();
+                    continue;
+                }
+            };
+            for (name, _, scenario) in mine {
+                let t = Instant::now();
+                match scenario(&world).await {
+                    Ok(()) => {
+                        passed += 1;
+                        println!("test {name} ... ok ({:.1}s)", t.elapsed().as_secs_f64());
+                    }
+                    Err(e) => {
+                        failed += 1;
+                        println!(
+                            "test {name} ... FAILED ({:.1}s)\n    {e}",
+                            t.elapsed().as_secs_f64()
+                        );
+                    }
                 }
             }
+            world.sim.shutdown().await;
+            world.stack.shutdown().await;
         }
-        world.stack.shutdown().await;
         println!("{passed} passed, {failed} failed");
         i32::from(failed > 0)
     });

@@ -29,7 +29,9 @@
 //! - **otherwise: the retry delay.** A message listed in `batchItemFailures`, or in a batch whose
 //!   invocation failed (error status, timeout, connection dropped, function process killed), is
 //!   made visible after [`BridgeSettings::retry_delay`] (2 s by default) rather than after the
-//!   queue's timeout, so that local runs and tests see retries and dead-lettering quickly.
+//!   queue's timeout, so that local runs and tests see retries and dead-lettering quickly. With
+//!   no retry delay (`None`) it is left alone too and comes back when the queue's visibility
+//!   timeout ends, exactly as on Lambda; give the queue a short `VisibilityTimeout` then.
 //!
 //! Either way the queue's `RedrivePolicy` applies: moto moves a message to its DLQ once it has
 //! been received `maxReceiveCount` times. A batch the bridge never settles (it was stopped
@@ -65,14 +67,14 @@ use tracing::{debug, warn};
 
 use crate::sqs_proxy::VisibilityChanges;
 
-/// How long the bridge waits for one invocation. `cargo lambda watch` compiles a function on
-/// its first call, which can take minutes on a small machine.
+/// How long the bridge waits for one invocation: more than any function's `Timeout` (Lambda's
+/// maximum is 15 minutes), after which the local stack has answered it with a timeout error.
 pub const INVOKE_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 
 /// One SQS event source mapping: which queue feeds which function.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mapping {
-    /// Function name in `cargo lambda watch` (the cargo binary).
+    /// Function name in the invoke API (the cargo binary).
     pub function: String,
     /// Queue URL to poll.
     pub queue_url: String,
@@ -307,8 +309,8 @@ pub struct BridgeSettings {
     /// `http://127.0.0.1:<port>` of `cargo lambda watch`.
     pub invoke_base: String,
     /// How soon a failed message becomes visible again, unless the function changed its
-    /// visibility.
-    pub retry_delay: Duration,
+    /// visibility; `None`: when the queue's visibility timeout ends (Lambda's behaviour).
+    pub retry_delay: Option<Duration>,
     /// `awsRegion` in the records.
     pub region: String,
     /// The visibility changes the functions made, noted by the
@@ -460,7 +462,13 @@ async fn poll_loop(
         }
         debug!(function = %m.function, deleted = s.delete.len(), retried = retry.len(), left = left.len(), "batch settled");
         delete_all(&sqs, &m, &s.delete).await;
-        retry_all(&sqs, &m, &retry, settings.retry_delay).await;
+        match settings.retry_delay {
+            Some(delay) => retry_all(&sqs, &m, &retry, delay).await,
+            None if !retry.is_empty() => {
+                debug!(function = %m.function, messages = retry.len(), "failed messages come back after the queue's visibility timeout");
+            }
+            None => {}
+        }
     }
 }
 

@@ -8,12 +8,15 @@
 //! 2. **The resources of `template.yaml`**: DynamoDB tables (keys, GSIs, billing mode, TTL),
 //!    SQS queues (DLQs first, `RedrivePolicy`, `VisibilityTimeout`, ...) and S3 buckets, read
 //!    from the template (see [`template`]); creating them again is harmless.
-//! 3. **The functions** under `cargo lambda watch` on 127.0.0.1, with one environment for all
-//!    of them: the union of the functions' resolved `Environment.Variables`, the `AWS_*`
-//!    variables pointing at the endpoint, `RUST_LOG` (default `info`) and
-//!    [`StackOptions::extra_env`]. Their SQS calls go through an [`sqs_proxy::SqsProxy`]
-//!    (`AWS_ENDPOINT_URL_SQS`) that notes the visibility changes they make. A function is
-//!    compiled on its first invocation; `--concurrency` is the most pollers of any mapping.
+//! 3. **The functions**: their binaries are built (`cargo build --bin …`), `cargo lambda watch
+//!    --only-lambda-apis` on 127.0.0.1 serves the Lambda APIs (invoke API, function URLs,
+//!    runtime API), and the stack runs each function's instances itself (see [`lambda`]), so
+//!    that every invocation gets the deadline of the function's `Timeout`, an instance that
+//!    overruns it is killed, and one that dies is answered for and started again. Each
+//!    function gets its own resolved `Environment.Variables`, the `AWS_*` variables pointing
+//!    at the endpoint, `RUST_LOG` (default `info`), [`StackOptions::extra_env`] and the
+//!    `AWS_LAMBDA_*` variables. Their SQS calls go through an [`sqs_proxy::SqsProxy`]
+//!    (`AWS_ENDPOINT_URL_SQS`) that notes the visibility changes they make.
 //! 4. **A bridge** standing in for Lambda's SQS event source mappings (see [`bridge`]): each
 //!    function with an `SQS` event gets its queue's messages as SQS events, from
 //!    `ScalingConfig.MaximumConcurrency` pollers (capped by [`StackOptions::max_concurrency`];
@@ -21,8 +24,12 @@
 //!    invocation runs. A failed message comes back when the function said, if it changed the
 //!    message's visibility (`Outcome::RetryAfter`), and otherwise after
 //!    [`StackOptions::retry_delay`] rather than after the template's (minutes long) visibility
-//!    timeout; the queues' redrive policies still move a message to its DLQ after
-//!    `maxReceiveCount` receives.
+//!    timeout (with `retry_delay: None`, after the visibility timeout, as on Lambda); the
+//!    queues' redrive policies still move a message to its DLQ after `maxReceiveCount` receives.
+//!
+//! [`StackOptions::overrides`] change template properties before all of this, as an edited
+//! copy of the template would: a short `Timeout` for a function, say, with the queue's
+//! `VisibilityTimeout` and the function's settings to match.
 //!
 //! The webhook function is reached through `cargo lambda watch`'s function URL,
 //! [`LocalStack::webhook_url`]. Note that function URLs have no route templates: the function
@@ -43,6 +50,7 @@
 #![warn(missing_docs)]
 
 pub mod bridge;
+pub mod lambda;
 mod process;
 pub mod provision;
 pub mod sqs_proxy;
@@ -57,9 +65,12 @@ use anyhow::{Context as _, bail};
 use tokio::process::Command;
 use tracing::{debug, info};
 
+pub use lambda::{FunctionStats, InstanceInfo};
 pub use process::free_port;
+pub use template::PropertyOverride;
 
 use crate::bridge::{Bridge, BridgeSettings, Mapping};
+use crate::lambda::{FunctionRun, Functions};
 use crate::process::GroupChild;
 use crate::provision::Clients;
 use crate::sqs_proxy::SqsProxy;
@@ -83,33 +94,41 @@ pub struct StackOptions {
     /// Port of `cargo lambda watch` on 127.0.0.1; `None` picks a free port.
     pub invoke_port: Option<u16>,
     /// How soon a message whose processing failed is delivered again (default 2 s), unless the
-    /// function changed its visibility. Lambda would wait for the queue's visibility timeout.
-    pub retry_delay: Duration,
+    /// function changed its visibility. `None`: when the queue's visibility timeout ends, as on
+    /// Lambda (give the queue a short `VisibilityTimeout` through [`StackOptions::overrides`]).
+    pub retry_delay: Option<Duration>,
     /// The most pollers of one SQS mapping (default 2): a mapping gets
     /// `min(ScalingConfig.MaximumConcurrency, max_concurrency)` pollers, or one without a
-    /// `ScalingConfig`, and `cargo lambda watch` runs that many instances of a function.
+    /// `ScalingConfig`. A function runs as many instances as its mappings have pollers
+    /// (`max_concurrency` for one behind an HTTP route, 1 for any other).
     pub max_concurrency: u32,
     /// Extra environment variables for every function; they override everything else
     /// (e.g. `RUST_LOG`, or a vendor API base URL pointing at a simulator).
     pub extra_env: Vec<(String, String)>,
-    /// Send the output of `cargo lambda watch` (and so the functions' logs) to a file under
-    /// `<target dir>/local-stack/` instead of this process's stdout/stderr.
+    /// Template properties to change before anything is created, in order (see
+    /// [`PropertyOverride`]): e.g. `DownloaderFunction` `Timeout` 10 for invocations with a
+    /// ten-second deadline, `Environment.Variables.LEASE_SECS` of a function, or a queue's
+    /// `VisibilityTimeout`. Default: none.
+    pub overrides: Vec<PropertyOverride>,
+    /// Send the output of the build, of `cargo lambda watch` and of the functions to files
+    /// under `<target dir>/local-stack/` instead of this process's stdout/stderr.
     pub quiet: bool,
 }
 
 impl Default for StackOptions {
     /// Options for this checkout (the repository that contains this crate), stack
     /// [`DEFAULT_STACK_NAME`], a free port, 2 s retry delay, at most 2 pollers per mapping, no
-    /// extra environment, not quiet.
+    /// extra environment, no overrides, not quiet.
     fn default() -> Self {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
         StackOptions {
             repo_root: root.canonicalize().unwrap_or(root),
             stack_name: DEFAULT_STACK_NAME.into(),
             invoke_port: None,
-            retry_delay: Duration::from_secs(2),
+            retry_delay: Some(Duration::from_secs(2)),
             max_concurrency: 2,
             extra_env: Vec::new(),
+            overrides: Vec::new(),
             quiet: false,
         }
     }
@@ -126,13 +145,14 @@ pub struct LocalStack {
     access_key_id: String,
     secret_access_key: String,
     physical: BTreeMap<String, String>,
-    function_env: BTreeMap<String, String>,
+    function_env: BTreeMap<String, BTreeMap<String, String>>,
     functions: Vec<FunctionSpec>,
-    env_file: PathBuf,
     bridge: Option<Bridge>,
     sqs_proxy: Option<SqsProxy>,
+    instances: Option<Functions>,
     watch: Option<GroupChild>,
     moto: Option<GroupChild>,
+    logs: PathBuf,
 }
 
 fn env_or(key: &str, default: &str) -> String {
@@ -168,51 +188,14 @@ fn target_dir(repo_root: &Path) -> PathBuf {
     }
 }
 
-/// Renders one `KEY=value` line of an env file as `cargo lambda watch --env-file` reads it.
-fn env_line(key: &str, value: &str) -> String {
-    let plain = !value.is_empty()
-        && value
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./:,@%+=?&~*".contains(c));
-    if plain {
-        format!("{key}={value}")
-    } else if !value.contains(['\'', '\n', '\r']) {
-        format!("{key}='{value}'")
-    } else {
-        let escaped = value
-            .replace('\\', "\\\\")
-            .replace('"', "\\\"")
-            .replace('\n', "\\n")
-            .replace('\r', "\\r");
-        format!("{key}=\"{escaped}\"")
-    }
-}
-
-/// The environment every function gets: the template's variables (which must agree where
-/// two functions use the same name), the AWS settings, `RUST_LOG`, then `extra_env`.
+/// The environment a function gets: its template variables, the AWS settings, `RUST_LOG`,
+/// then `extra_env`.
 fn build_function_env(
-    functions: &[FunctionSpec],
+    function: &FunctionSpec,
     aws: &[(&str, &str)],
     extra_env: &[(String, String)],
-) -> anyhow::Result<BTreeMap<String, String>> {
-    let mut env: BTreeMap<String, String> = BTreeMap::new();
-    let mut origin: BTreeMap<String, &str> = BTreeMap::new();
-    for f in functions {
-        for (k, v) in &f.environment {
-            match env.get(k) {
-                Some(existing) if existing != v => bail!(
-                    "functions {} and {} set {k} to different values ({existing:?} and {v:?}); \
-                     cargo lambda watch gives all functions one environment",
-                    origin[k],
-                    f.logical_id
-                ),
-                _ => {
-                    env.insert(k.clone(), v.clone());
-                    origin.insert(k.clone(), &f.logical_id);
-                }
-            }
-        }
-    }
+) -> BTreeMap<String, String> {
+    let mut env = function.environment.clone();
     for (k, v) in aws {
         env.insert(k.to_string(), v.to_string());
     }
@@ -220,7 +203,69 @@ fn build_function_env(
     for (k, v) in extra_env {
         env.insert(k.clone(), v.clone());
     }
-    Ok(env)
+    env
+}
+
+/// The variables Lambda sets for a function's runtime (`AWS_LAMBDA_RUNTIME_API` and the log
+/// stream are per instance, see [`lambda`]).
+fn lambda_env(f: &FunctionSpec) -> [(String, String); 4] {
+    [
+        ("AWS_LAMBDA_FUNCTION_NAME".into(), f.binary.clone()),
+        ("AWS_LAMBDA_FUNCTION_VERSION".into(), "$LATEST".into()),
+        (
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE".into(),
+            f.memory_mb.to_string(),
+        ),
+        (
+            "AWS_LAMBDA_LOG_GROUP_NAME".into(),
+            format!("/aws/lambda/{}", f.binary),
+        ),
+    ]
+}
+
+/// A command that runs in `repo_root` without the `CARGO_*` variables of the crate this process
+/// was started for: build scripts (ring's) track some of them, so passing them on would make the
+/// build redo half the dependency tree whenever it runs from somewhere other than a plain
+/// `cargo build`.
+fn repo_command(program: &Path, repo_root: &Path) -> Command {
+    let mut cmd = Command::new(program);
+    cmd.current_dir(repo_root);
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy().into_owned();
+        if is_crate_env(&key) {
+            cmd.env_remove(&key);
+        }
+    }
+    cmd
+}
+
+/// Builds the functions' binaries (`cargo build --bin …`, the dev profile, as `cargo run`
+/// would) and returns how long that took.
+async fn build_functions(
+    repo_root: &Path,
+    binaries: &[&str],
+    log: Option<&Path>,
+) -> anyhow::Result<Duration> {
+    let started = Instant::now();
+    let cargo = std::env::var_os("CARGO")
+        .map(PathBuf::from)
+        .filter(|p| p.is_file())
+        .unwrap_or_else(|| PathBuf::from("cargo"));
+    let mut cmd = repo_command(&cargo, repo_root);
+    cmd.arg("build");
+    for b in binaries {
+        cmd.args(["--bin", b]);
+    }
+    let mut build = GroupChild::spawn("cargo build", cmd, log)?;
+    let status = build.wait().await?;
+    if !status.success() {
+        let tail = log.map(process::log_tail).unwrap_or_default();
+        bail!(
+            "building the functions ({}) failed: {status}{tail}",
+            binaries.join(", ")
+        );
+    }
+    Ok(started.elapsed())
 }
 
 async fn start_moto(repo_root: &Path, logs: &Path) -> anyhow::Result<(GroupChild, String)> {
@@ -272,8 +317,11 @@ impl LocalStack {
         let template_path = repo_root.join("template.yaml");
         let text = std::fs::read_to_string(&template_path)
             .with_context(|| format!("reading {}", template_path.display()))?;
-        let template = Template::parse(&text)
+        let mut template = Template::parse(&text)
             .with_context(|| format!("parsing {}", template_path.display()))?;
+        template
+            .apply(&opts.overrides)
+            .context("applying StackOptions::overrides")?;
         let logs = target_dir(&repo_root).join("local-stack");
         std::fs::create_dir_all(&logs).with_context(|| format!("creating {}", logs.display()))?;
 
@@ -299,11 +347,12 @@ impl LocalStack {
             physical: BTreeMap::new(),
             function_env: BTreeMap::new(),
             functions: Vec::new(),
-            env_file: PathBuf::new(),
             bridge: None,
             sqs_proxy: None,
+            instances: None,
             watch: None,
             moto,
+            logs: logs.clone(),
         };
 
         // 2. Resources from the template.
@@ -350,9 +399,9 @@ impl LocalStack {
                 });
             }
         }
-        let instances = mappings.iter().map(|m| m.concurrency).max().unwrap_or(1);
 
-        // 3. Functions under cargo lambda watch, their SQS calls through the proxy.
+        // 3. Functions: built, the Lambda APIs from cargo lambda watch, instances run here, their
+        // SQS calls through the proxy.
         let proxy = SqsProxy::start(&stack.endpoint)
             .await
             .context("starting the SQS proxy for the functions")?;
@@ -363,22 +412,33 @@ impl LocalStack {
             ("AWS_SECRET_ACCESS_KEY", stack.secret_access_key.as_str()),
             ("AWS_REGION", stack.region.as_str()),
         ];
-        stack.function_env = build_function_env(&functions, &aws, &opts.extra_env)?;
+        stack.function_env = functions
+            .iter()
+            .map(|f| {
+                (
+                    f.binary.clone(),
+                    build_function_env(f, &aws, &opts.extra_env),
+                )
+            })
+            .collect();
         stack.sqs_proxy = Some(proxy);
-        stack.functions = functions;
         stack.invoke_port = match opts.invoke_port {
             Some(p) => p,
             None => free_port()?,
         };
         let port = stack.invoke_port;
-        stack.env_file = logs.join(format!("{}-{port}.env", opts.stack_name));
-        let env_text: String = stack
-            .function_env
-            .iter()
-            .map(|(k, v)| env_line(k, v) + "\n")
-            .collect();
-        std::fs::write(&stack.env_file, env_text)
-            .with_context(|| format!("writing {}", stack.env_file.display()))?;
+        let quiet_log = |name: &str| opts.quiet.then(|| logs.join(format!("{name}-{port}.log")));
+
+        if !functions.is_empty() {
+            let binaries: Vec<&str> = functions.iter().map(|f| f.binary.as_str()).collect();
+            let took =
+                build_functions(&repo_root, &binaries, quiet_log("build").as_deref()).await?;
+            info!(
+                functions = binaries.len(),
+                secs = took.as_secs_f64(),
+                "function binaries built"
+            );
+        }
 
         let cargo_lambda = process::find_tool(&repo_root, "cargo-lambda").with_context(|| {
             format!(
@@ -386,26 +446,11 @@ impl LocalStack {
                 repo_root.display()
             )
         })?;
-        let mut cmd = Command::new(&cargo_lambda);
+        let mut cmd = repo_command(&cargo_lambda, &repo_root);
         cmd.arg("lambda")
             .arg("watch")
-            .args(["-A", "127.0.0.1", "-P", &port.to_string()])
-            .arg("--env-file")
-            .arg(&stack.env_file)
-            .arg("--ignore-changes")
-            .current_dir(&repo_root);
-        if instances > 1 {
-            cmd.args(["--concurrency", &instances.to_string()]);
-        }
-        // When started from `cargo test`, this process carries the test crate's CARGO_* variables. Build
-        // scripts (ring's) track some of them, so passing them on would make `cargo lambda watch` rebuild
-        // half the dependency tree whenever it runs from a different place than a plain `cargo build`.
-        for (key, _) in std::env::vars_os() {
-            let key = key.to_string_lossy().into_owned();
-            if is_crate_env(&key) {
-                cmd.env_remove(&key);
-            }
-        }
+            .arg("--only-lambda-apis")
+            .args(["-A", "127.0.0.1", "-P", &port.to_string()]);
         // cargo-lambda's helpers (zig) live next to it in the venv.
         if let Some(bin_dir) = cargo_lambda.parent() {
             let mut paths = vec![bin_dir.to_path_buf()];
@@ -414,16 +459,46 @@ impl LocalStack {
             }
             cmd.env("PATH", std::env::join_paths(paths)?);
         }
-        let watch_log = logs.join(format!("watch-{port}.log"));
-        let mut watch = GroupChild::spawn(
-            "cargo lambda watch",
-            cmd,
-            opts.quiet.then_some(watch_log.as_path()),
-        )?;
+        let watch_log = quiet_log("watch");
+        let mut watch = GroupChild::spawn("cargo lambda watch", cmd, watch_log.as_deref())?;
         let ready = process::wait_for_port(&mut watch, port, STARTUP_TIMEOUT).await;
         stack.watch = Some(watch);
         ready.context("waiting for cargo lambda watch")?;
-        info!(invoke = %stack.invoke_base(), pid = ?stack.watch.as_ref().and_then(GroupChild::id), "cargo lambda watch ready");
+        info!(invoke = %stack.invoke_base(), pid = ?stack.watch.as_ref().and_then(GroupChild::id), "cargo lambda watch ready (Lambda APIs only)");
+
+        let bin_dir = target_dir(&repo_root).join("debug");
+        let runs = functions
+            .iter()
+            .map(|f| {
+                let pollers: u32 = mappings
+                    .iter()
+                    .filter(|m| m.function == f.binary)
+                    .map(|m| m.concurrency)
+                    .sum();
+                let instances = match pollers {
+                    0 if !f.http_events.is_empty() => opts.max_concurrency.max(1),
+                    0 => 1,
+                    n => n,
+                };
+                let mut env = stack.function_env[&f.binary].clone();
+                env.extend(lambda_env(f));
+                FunctionRun {
+                    binary: f.binary.clone(),
+                    program: bin_dir.join(&f.binary),
+                    args: Vec::new(),
+                    timeout: Duration::from_secs(f.timeout_secs),
+                    instances: instances as usize,
+                    env,
+                    log: quiet_log(&f.binary),
+                }
+            })
+            .collect();
+        stack.instances = Some(
+            Functions::start(&format!("{}/.rt", stack.invoke_base()), runs)
+                .await
+                .context("starting the function instances")?,
+        );
+        stack.functions = functions;
 
         // 4. SQS event source mappings.
         let changes = stack
@@ -511,10 +586,36 @@ impl LocalStack {
         &self.functions
     }
 
-    /// The environment given to every function (also written to an env file for
-    /// `cargo lambda watch`).
-    pub fn function_env(&self) -> &BTreeMap<String, String> {
-        &self.function_env
+    /// The environment one function (its binary) is given, without the `AWS_LAMBDA_*`
+    /// variables.
+    pub fn function_env(&self, binary: &str) -> Option<&BTreeMap<String, String>> {
+        self.function_env.get(binary)
+    }
+
+    /// The region the stack and its functions use.
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+
+    /// What happened to a function's instances and invocations so far (see [`FunctionStats`]);
+    /// `None` for a binary the stack does not run.
+    pub fn function_stats(&self, binary: &str) -> Option<FunctionStats> {
+        self.instances.as_ref()?.stats(binary)
+    }
+
+    /// The instances of a function (its binary), with their process ids and the invocation
+    /// each is running. Each instance leads its own process group.
+    pub fn instances(&self, binary: &str) -> Vec<InstanceInfo> {
+        self.instances
+            .as_ref()
+            .map(|i| i.instances(binary))
+            .unwrap_or_default()
+    }
+
+    /// Where a function's output goes when the stack is quiet:
+    /// `<target dir>/local-stack/<binary>-<port>.log` (appended to by all its instances).
+    pub fn function_log(&self, binary: &str) -> PathBuf {
+        self.logs.join(format!("{binary}-{}.log", self.invoke_port))
     }
 
     /// An SDK configuration for the stack's endpoint, region and credentials. Build S3 clients
@@ -539,11 +640,14 @@ impl LocalStack {
         provision::s3_client(&self.sdk_config().await)
     }
 
-    /// Stops the bridge, then `cargo lambda watch` with the functions it started, then moto if
-    /// this stack started it, and removes the env file.
+    /// Stops the bridge, then the function instances, then `cargo lambda watch`, then moto if
+    /// this stack started it.
     pub async fn shutdown(mut self) {
         if let Some(bridge) = self.bridge.take() {
             bridge.stop().await;
+        }
+        if let Some(instances) = self.instances.take() {
+            instances.stop().await;
         }
         if let Some(watch) = self.watch.take() {
             watch.stop(Duration::from_secs(5)).await;
@@ -551,9 +655,6 @@ impl LocalStack {
         drop(self.sqs_proxy.take());
         if let Some(moto) = self.moto.take() {
             moto.stop(Duration::from_secs(5)).await;
-        }
-        if !self.env_file.as_os_str().is_empty() {
-            let _ = std::fs::remove_file(&self.env_file);
         }
         info!("local stack stopped");
     }
@@ -580,11 +681,12 @@ mod tests {
             physical: BTreeMap::new(),
             function_env: BTreeMap::new(),
             functions: Vec::new(),
-            env_file: PathBuf::new(),
             bridge: None,
             sqs_proxy: None,
+            instances: None,
             watch: Some(watch),
             moto: Some(moto),
+            logs: PathBuf::new(),
         };
         (stack, [in_watch, in_moto])
     }
@@ -607,26 +709,12 @@ mod tests {
         }
     }
 
-    #[test]
-    fn env_lines_round_trip_through_quoting() {
-        assert_eq!(
-            env_line("A", "http://127.0.0.1:5000/123/q-events"),
-            "A=http://127.0.0.1:5000/123/q-events"
-        );
-        assert_eq!(
-            env_line("A", "info,local_stack=debug"),
-            "A=info,local_stack=debug"
-        );
-        assert_eq!(env_line("A", "two words"), "A='two words'");
-        assert_eq!(env_line("A", ""), "A=''");
-        assert_eq!(env_line("A", "it's \"x\""), r#"A="it's \"x\"""#);
-    }
-
     fn f(id: &str, env: &[(&str, &str)]) -> FunctionSpec {
         FunctionSpec {
             logical_id: id.into(),
             binary: id.to_lowercase(),
             timeout_secs: 3,
+            memory_mb: 128,
             environment: env
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -637,13 +725,11 @@ mod tests {
     }
 
     #[test]
-    fn function_env_is_the_union_with_aws_and_overrides() {
-        let fns = [
-            f("A", &[("CONFIG_TABLE", "t"), ("Q", "u1")]),
-            f("B", &[("CONFIG_TABLE", "t"), ("R", "u2")]),
-        ];
+    fn function_env_is_its_own_with_aws_and_overrides() {
+        let a = f("A", &[("CONFIG_TABLE", "t"), ("X", "1")]);
+        let b = f("B", &[("X", "2")]);
         let env = build_function_env(
-            &fns,
+            &a,
             &[
                 ("AWS_ENDPOINT_URL", "http://127.0.0.1:1"),
                 ("AWS_REGION", "us-east-1"),
@@ -652,8 +738,7 @@ mod tests {
                 ("RUST_LOG".into(), "debug".into()),
                 ("EXTRA".into(), "x".into()),
             ],
-        )
-        .unwrap();
+        );
         let keys: Vec<_> = env.keys().map(String::as_str).collect();
         assert_eq!(
             keys,
@@ -662,19 +747,16 @@ mod tests {
                 "AWS_REGION",
                 "CONFIG_TABLE",
                 "EXTRA",
-                "Q",
-                "R",
-                "RUST_LOG"
+                "RUST_LOG",
+                "X"
             ]
         );
         assert_eq!(env["RUST_LOG"], "debug");
-        let env = build_function_env(&fns, &[], &[]).unwrap();
-        assert_eq!(env["RUST_LOG"], "info");
-
-        let clash = [f("A", &[("X", "1")]), f("B", &[("X", "2")])];
-        let err = build_function_env(&clash, &[], &[])
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("A and B set X"), "{err}");
+        // Each function keeps its own value of a name another function also uses.
+        assert_eq!(build_function_env(&b, &[], &[])["X"], "2");
+        assert_eq!(build_function_env(&b, &[], &[])["RUST_LOG"], "info");
+        let lambda: BTreeMap<_, _> = lambda_env(&a).into_iter().collect();
+        assert_eq!(lambda["AWS_LAMBDA_FUNCTION_NAME"], "a");
+        assert_eq!(lambda["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"], "128");
     }
 }

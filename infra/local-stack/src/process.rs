@@ -1,5 +1,5 @@
-//! Child processes (moto, `cargo lambda watch`) started in their own process group, so that
-//! stopping one also stops whatever it started (cargo, the function binaries), and so that a
+//! Child processes (moto, `cargo lambda watch`, the build, every function instance) started in
+//! their own process group, so that stopping one also stops whatever it started, and so that a
 //! Ctrl-C in the terminal reaches only the parent, which then shuts the stack down in order.
 //!
 //! Because the children do not share the parent's group, nothing stops them when the parent
@@ -24,7 +24,7 @@ pub(crate) struct GroupChild {
 }
 
 /// Signals a whole process group with the `kill` utility (no libc binding needed).
-fn signal_group(pgid: u32, signal: &str) {
+pub(crate) fn signal_group(pgid: u32, signal: &str) {
     let _ = std::process::Command::new("kill")
         .args([signal, "--", &format!("-{pgid}")])
         .stdin(Stdio::null())
@@ -36,14 +36,30 @@ fn signal_group(pgid: u32, signal: &str) {
 impl GroupChild {
     /// Spawns `cmd` as the leader of a new process group. When `log` is set, stdout and
     /// stderr go to that file; otherwise they are inherited.
-    pub(crate) fn spawn(name: &str, mut cmd: Command, log: Option<&Path>) -> anyhow::Result<Self> {
+    pub(crate) fn spawn(name: &str, cmd: Command, log: Option<&Path>) -> anyhow::Result<Self> {
+        Self::spawn_logging(name, cmd, log, false)
+    }
+
+    /// Like [`GroupChild::spawn`]; with `append`, the output is added to the end of `log`
+    /// instead of replacing it (several processes, or restarts, sharing one log).
+    pub(crate) fn spawn_logging(
+        name: &str,
+        mut cmd: Command,
+        log: Option<&Path>,
+        append: bool,
+    ) -> anyhow::Result<Self> {
         cmd.process_group(0).kill_on_drop(true).stdin(Stdio::null());
         if let Some(path) = log {
             if let Some(dir) = path.parent() {
                 std::fs::create_dir_all(dir)
                     .with_context(|| format!("creating {}", dir.display()))?;
             }
-            let file = std::fs::File::create(path)
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .write(true)
+                .append(append)
+                .truncate(!append)
+                .open(path)
                 .with_context(|| format!("creating log file {}", path.display()))?;
             let err = file.try_clone()?;
             cmd.stdout(file).stderr(err);
@@ -63,6 +79,18 @@ impl GroupChild {
     /// The process id of the group leader.
     pub(crate) fn id(&self) -> Option<u32> {
         self.pgid
+    }
+
+    /// Waits for the leader to exit.
+    pub(crate) async fn wait(&mut self) -> std::io::Result<std::process::ExitStatus> {
+        self.child.wait().await
+    }
+
+    /// Kills the whole group at once (SIGKILL), without waiting.
+    pub(crate) fn kill(&self) {
+        if let Some(pgid) = self.pgid {
+            signal_group(pgid, "-KILL");
+        }
     }
 
     /// Where its output goes, if to a file.

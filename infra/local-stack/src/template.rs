@@ -15,6 +15,10 @@
 //!    queue is its URL, which only the server knows).
 //! 4. [`Template::functions`] resolves each function's environment (merged with
 //!    `Globals.Function.Environment`) and reads its `SQS` and `HttpApi` events.
+//!
+//! [`Template::set_property`] changes one property of a resource before any of this, as an
+//! edited copy of the template would (the local stack's [`PropertyOverride`]s: a short
+//! `Timeout` for a function, say, with a queue `VisibilityTimeout` to match).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -69,6 +73,31 @@ pub struct Template {
     pub function_globals: Value,
     /// Logical id → resource.
     pub resources: BTreeMap<String, Resource>,
+}
+
+/// One property of one resource set to another value before the stack is built, as if the
+/// template said so: `Timeout` of a function, `VisibilityTimeout` of a queue, or a nested one
+/// such as `Environment.Variables.LEASE_SECS`. See [`Template::set_property`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct PropertyOverride {
+    /// Logical id of the resource, e.g. `DownloaderFunction`.
+    pub resource: String,
+    /// Property path under `Properties`, dot-separated, e.g. `Timeout` or
+    /// `Environment.Variables.LEASE_SECS`.
+    pub path: String,
+    /// The new value (a number, a string, or any JSON value the property takes).
+    pub value: Value,
+}
+
+impl PropertyOverride {
+    /// `resource`'s property at `path` becomes `value`.
+    pub fn new(resource: &str, path: &str, value: impl Into<Value>) -> PropertyOverride {
+        PropertyOverride {
+            resource: resource.into(),
+            path: path.into(),
+            value: value.into(),
+        }
+    }
 }
 
 /// Converts YAML into JSON, rewriting CloudFormation short tags into their long forms.
@@ -196,6 +225,42 @@ impl Template {
             function_globals,
             resources,
         })
+    }
+
+    /// Sets `Properties.<path>` of resource `resource` to `value` (`path` is dot-separated;
+    /// missing mappings on the way are created). Fails for an unknown resource, an empty path
+    /// segment, or a path through a value that is not a mapping.
+    pub fn set_property(&mut self, resource: &str, path: &str, value: Value) -> Result<()> {
+        let r = self
+            .resources
+            .get_mut(resource)
+            .ok_or_else(|| shape(format!("no resource {resource} to override")))?;
+        let segments: Vec<&str> = path.split('.').collect();
+        if segments.iter().any(|s| s.is_empty()) {
+            return Err(shape(format!("{resource}: bad property path {path:?}")));
+        }
+        let (last, parents) = segments.split_last().expect("split gives one segment");
+        let mut at = &mut r.properties;
+        for seg in parents {
+            let obj = at
+                .as_object_mut()
+                .ok_or_else(|| shape(format!("{resource}.{path}: {seg} is under a non-mapping")))?;
+            at = obj
+                .entry(seg.to_string())
+                .or_insert_with(|| Value::Object(Map::new()));
+        }
+        at.as_object_mut()
+            .ok_or_else(|| shape(format!("{resource}.{path}: not under a mapping")))?
+            .insert(last.to_string(), value);
+        Ok(())
+    }
+
+    /// Applies [`Template::set_property`] for each override, in order.
+    pub fn apply(&mut self, overrides: &[PropertyOverride]) -> Result<()> {
+        for o in overrides {
+            self.set_property(&o.resource, &o.path, o.value.clone())?;
+        }
+        Ok(())
     }
 
     /// Logical ids of the resources of one CloudFormation type, sorted.
@@ -338,11 +403,18 @@ impl Template {
                 }
             }
 
-            let timeout = p
-                .get("Timeout")
-                .or_else(|| self.function_globals.get("Timeout"))
-                .and_then(Value::as_u64)
-                .unwrap_or(3);
+            let number = |key: &str, default: u64| -> Result<u64> {
+                match p.get(key).or_else(|| self.function_globals.get(key)) {
+                    None => Ok(default),
+                    Some(v) => {
+                        let s = ctx.resolve_string(v)?;
+                        s.parse::<u64>()
+                            .map_err(|_| shape(format!("{id}: bad {key} {s}")))
+                    }
+                }
+            };
+            let timeout = number("Timeout", 3)?;
+            let memory_mb = number("MemorySize", 128)?;
 
             let mut sqs_events = Vec::new();
             let mut http_events = Vec::new();
@@ -433,6 +505,7 @@ impl Template {
                 logical_id: id.to_string(),
                 binary,
                 timeout_secs: timeout,
+                memory_mb,
                 environment,
                 sqs_events,
                 http_events,
@@ -1067,10 +1140,12 @@ pub struct HttpEventSpec {
 pub struct FunctionSpec {
     /// Logical id.
     pub logical_id: String,
-    /// Cargo binary (`Metadata.BuildProperties.Binary`); also its name in `cargo lambda watch`.
+    /// Cargo binary (`Metadata.BuildProperties.Binary`); also its name in the invoke API.
     pub binary: String,
     /// `Timeout` in seconds (function, then Globals, then Lambda's default of 3).
     pub timeout_secs: u64,
+    /// `MemorySize` in MB (function, then Globals, then Lambda's default of 128).
+    pub memory_mb: u64,
     /// `Globals.Function.Environment.Variables` merged with the function's own, resolved.
     pub environment: BTreeMap<String, String>,
     /// SQS event source mappings.
@@ -1322,6 +1397,7 @@ mod tests {
 
         let dl = by_bin("downloader");
         assert_eq!(dl.timeout_secs, 900);
+        assert_eq!((dl.memory_mb, hook.memory_mb), (1024, 256));
         assert_eq!(dl.environment["MEDIA_BUCKET"], "archiver-local-mediabucket");
         assert_eq!(dl.environment["CATALOG_TABLE"], "archiver-local-catalog");
         assert_eq!(
@@ -1448,6 +1524,57 @@ Resources:
         assert_eq!(f.sqs_events[0].batch_size, 10);
         assert!(!f.sqs_events[0].report_batch_item_failures);
         assert_eq!(f.sqs_events[0].maximum_concurrency, Some(3));
+    }
+
+    #[test]
+    fn overrides_change_properties_as_an_edited_template_would() {
+        let mut t = Template::parse(REAL_TEMPLATE).unwrap();
+        t.apply(&[
+            PropertyOverride::new("DownloaderFunction", "Timeout", 8),
+            PropertyOverride::new("DownloadQueue", "VisibilityTimeout", 30),
+            PropertyOverride::new(
+                "DownloaderFunction",
+                "Environment.Variables.LEASE_SECS",
+                "12",
+            ),
+            PropertyOverride::new("SweeperFunction", "Layers.Extra.Deep", true),
+        ])
+        .unwrap();
+        let mut plan = t.plan("o", "us-east-1").unwrap();
+        let q = plan
+            .queues()
+            .find(|q| q.logical_id == "DownloadQueue")
+            .unwrap();
+        assert_eq!(q.attributes["VisibilityTimeout"], "30");
+        let names: Vec<(String, String)> = plan
+            .queues()
+            .map(|q| (q.logical_id.clone(), q.queue_name.clone()))
+            .collect();
+        for (id, name) in names {
+            plan.context.set_ref(&id, &format!("http://moto/1/{name}"));
+        }
+        let fns = t.functions(&plan.context).unwrap();
+        let dl = fns.iter().find(|f| f.binary == "downloader").unwrap();
+        assert_eq!(dl.timeout_secs, 8);
+        assert_eq!(dl.environment["LEASE_SECS"], "12");
+        // The rest of the environment is still the template's.
+        assert_eq!(dl.environment["CATALOG_TABLE"], "o-catalog");
+        let other = fns.iter().find(|f| f.binary == "enqueue").unwrap();
+        assert_eq!(other.timeout_secs, 60);
+        assert!(!other.environment.contains_key("LEASE_SECS"));
+
+        for (res, path) in [
+            ("NoSuchResource", "Timeout"),
+            ("DownloaderFunction", ""),
+            ("DownloaderFunction", "Environment..X"),
+            ("DownloaderFunction", "Timeout.Inner"),
+        ] {
+            let err = t
+                .set_property(res, path, Value::from(1))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(res), "{res} {path}: {err}");
+        }
     }
 
     #[test]

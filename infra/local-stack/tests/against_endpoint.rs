@@ -278,7 +278,7 @@ async fn bridge_deletes_successes_and_dead_letters_repeated_failures() {
         }],
         BridgeSettings {
             invoke_base: format!("http://127.0.0.1:{port}"),
-            retry_delay: Duration::ZERO,
+            retry_delay: Some(Duration::ZERO),
             region: "us-east-1".into(),
             changes: Default::default(),
         },

@@ -240,7 +240,7 @@ fn start_bridge(c: &Clients, m: Mapping, base: &str, changes: VisibilityChanges)
         vec![m],
         BridgeSettings {
             invoke_base: base.to_string(),
-            retry_delay: Duration::ZERO,
+            retry_delay: Some(Duration::ZERO),
             region: "us-east-1".into(),
             changes,
         },
@@ -502,4 +502,70 @@ async fn an_abandoned_invocation_comes_back_after_the_queues_visibility_timeout(
         back >= Duration::from_millis(2500),
         "visible again after only {back:?}"
     );
+}
+
+#[tokio::test]
+async fn without_a_retry_delay_failures_come_back_after_the_queues_visibility_timeout() {
+    let Some(endpoint) = endpoint() else { return };
+    let c = Clients::new(&sdk(&endpoint).await);
+    let stack = unique_stack("it-vis-lambda");
+    let url = c
+        .sqs
+        .create_queue()
+        .queue_name(format!("{stack}-short"))
+        .attributes(QueueAttributeName::VisibilityTimeout, "3")
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let proxy = SqsProxy::start(&endpoint).await.unwrap();
+    // Reported as failed first, then a crashed invocation, then done.
+    let (f, base) = FakeFunction::start(proxy.url(), &url, |_, count| match count {
+        1 => step(Answer::Fail),
+        2 => step(Answer::Crash),
+        _ => step(Answer::Done),
+    })
+    .await;
+    send(&c, &url, &["lambda-like"]).await;
+    let m = Mapping {
+        function: "fake".into(),
+        queue_url: url.clone(),
+        queue_arn: format!("arn:aws:sqs:us-east-1:123456789012:{stack}-short"),
+        batch_size: 1,
+        report_batch_item_failures: true,
+        concurrency: 1,
+    };
+    let bridge = Bridge::start(
+        c.sqs.clone(),
+        reqwest::Client::builder().no_proxy().build().unwrap(),
+        vec![m],
+        BridgeSettings {
+            invoke_base: base.to_string(),
+            retry_delay: None,
+            region: "us-east-1".into(),
+            changes: proxy.changes(),
+        },
+    );
+    wait_until(Duration::from_secs(30), "three deliveries", || {
+        f.deliveries().len() >= 3
+    })
+    .await;
+    // The third delivery succeeded; give the bridge a moment to delete it.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    bridge.stop().await;
+    let d = f.of("lambda-like");
+    assert_eq!(
+        d.iter().map(|d| d.receive_count).collect::<Vec<_>>(),
+        [1, 2, 3]
+    );
+    // Each comes back when the 3 s visibility timeout of its receive ends, not at once.
+    for pair in d.windows(2) {
+        let waited = pair[1].arrived - pair[0].arrived;
+        assert!(
+            waited >= Duration::from_millis(2500),
+            "back after {waited:?}: {d:?}"
+        );
+    }
+    assert_eq!(queue_depth(&c, &url).await, 0, "the success is deleted");
 }

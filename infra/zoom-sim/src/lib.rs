@@ -24,7 +24,7 @@
 //!   instance UUIDs and `include_fields=download_access_token`;
 //! - per-file fault injection ([`Fault`]: `Html200`, `RateLimited`, `RateLimitedDate`,
 //!   `ServerError`, `Unauthorized`, `HtmlDisguised`, `DropAfter` (also "every response",
-//!   `times: u32::MAX`), `Truncated`, `IgnoreRange`, `SlowStart`, `Deleted`) and per-file
+//!   `times: u32::MAX`), `Truncated`, `IgnoreRange`, `SlowStart`, `Throttle`, `Deleted`) and per-file
 //!   statistics ([`FileStats`]);
 //! - API-level faults ([`ApiFault`]: QPS 429 with [`RetryAfter`] seconds / HTTP date /
 //!   timestamp / none, `Daily-limit` 429, 503, 500, 401) on the REST API
@@ -108,6 +108,10 @@ pub enum Fault {
     Deleted,
     /// Every CDN response waits `millis` before sending its headers.
     SlowStart { millis: u64 },
+    /// A slow CDN: every CDN response sends its body at no more than `bytes_per_sec`
+    /// (in 64 KiB blocks, paced from the response's start), so that a large file takes
+    /// longer than one invocation. Connections are paced one by one, not in total.
+    Throttle { bytes_per_sec: u64 },
     /// The CDN ignores `Range` (any `Range` header, even an unsatisfiable one) and
     /// answers 200 with the whole body.
     IgnoreRange,
@@ -296,8 +300,21 @@ pub struct FileStats {
     /// CDN bodies streamed to the file's end (full file or range to end; not counted
     /// for [`Fault::Truncated`] bodies).
     pub complete_bodies: u64,
+    /// Every CDN body begun, in order: where it started and how many of its bytes were
+    /// handed to the connection (so far). Shows where each resume began and how much of
+    /// a body the client left unread.
+    pub bodies: Vec<ServedBody>,
     /// The bearer token of the last `/rec/download` request, if any.
     pub last_bearer: Option<String>,
+}
+
+/// One CDN response body (see [`FileStats::bodies`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ServedBody {
+    /// Offset of its first byte in the file (0 for a full GET; `N` for `Range: bytes=N-`).
+    pub start: u64,
+    /// Bytes of it handed to the connection.
+    pub bytes: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

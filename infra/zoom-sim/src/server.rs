@@ -5,6 +5,8 @@ use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::time::Instant;
+
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{self, Path};
@@ -25,7 +27,7 @@ use crate::payload::{self, ObjectCtx};
 use crate::signing::{hmac_sha256, unix_now};
 use crate::{
     ApiFault, DEFAULT_ACCESS_TOKEN_TTL_SECS, Fault, Grant, MAX_ACCESS_TOKEN_TTL_SECS, RetryAfter,
-    Scope, Shared,
+    Scope, ServedBody, Shared,
 };
 
 /// `Key-Pair-Id` of the simulated CDN's signed URLs.
@@ -368,6 +370,12 @@ struct BodyState {
     cut: Option<u64>,
     count_complete: bool,
     failed: bool,
+    /// Index of this body in the file's [`crate::FileStats::bodies`].
+    body_index: usize,
+    /// [`Fault::Throttle`]: bytes per second, paced from `started`.
+    rate: Option<u64>,
+    started: Instant,
+    sent: u64,
 }
 
 async fn next_chunk(mut s: BodyState) -> Option<(Result<Bytes, io::Error>, BodyState)> {
@@ -392,13 +400,22 @@ async fn next_chunk(mut s: BodyState) -> Option<(Result<Bytes, io::Error>, BodyS
     if let Some(c) = s.cut {
         next = next.min(c);
     }
+    if let Some(rate) = s.rate {
+        // The bytes sent so far are due no earlier than `sent / rate` after the start.
+        let due = Duration::from_secs_f64(s.sent as f64 / rate as f64);
+        tokio::time::sleep_until(s.started + due).await;
+    }
     let mut buf = vec![0u8; (next - s.pos) as usize];
     s.generator.fill(s.pos, &mut buf);
     s.pos = next;
+    s.sent += buf.len() as u64;
     {
         let mut st = s.shared.lock();
         if let Some(f) = st.files.get_mut(&s.file_id) {
             f.stats.bytes_served += buf.len() as u64;
+            if let Some(b) = f.stats.bodies.get_mut(s.body_index) {
+                b.bytes += buf.len() as u64;
+            }
             if s.pos == s.end && s.count_complete {
                 f.stats.complete_bodies += 1;
             }
@@ -418,6 +435,8 @@ struct CdnPlan {
     /// Count a body that reaches `end` in `complete_bodies`.
     count_complete: bool,
     slow_ms: Option<u64>,
+    rate: Option<u64>,
+    body_index: usize,
     content_type: &'static str,
     file_name: String,
 }
@@ -500,6 +519,12 @@ async fn cdn(
             Some(Fault::SlowStart { millis }) => Some(millis),
             _ => None,
         };
+        let rate = match f.fault {
+            Some(Fault::Throttle { bytes_per_sec }) => Some(bytes_per_sec.max(1)),
+            _ => None,
+        };
+        f.stats.bodies.push(ServedBody { start, bytes: 0 });
+        let body_index = f.stats.bodies.len() - 1;
         let mut cut = None;
         if let Some(Fault::DropAfter { bytes, times }) = f.fault.clone()
             && times > 0
@@ -525,6 +550,8 @@ async fn cdn(
             cut,
             count_complete: !truncated,
             slow_ms,
+            rate,
+            body_index,
             content_type: content_type_for(&f.spec.file_extension),
             file_name: f.file_name.clone(),
         }
@@ -545,6 +572,10 @@ async fn cdn(
             cut: plan.cut,
             count_complete: plan.count_complete,
             failed: false,
+            body_index: plan.body_index,
+            rate: plan.rate,
+            started: Instant::now(),
+            sent: 0,
         },
         next_chunk,
     );

@@ -644,6 +644,87 @@ async fn slow_start_delays_the_cdn() {
 }
 
 #[tokio::test]
+async fn throttle_paces_every_body_and_bodies_are_logged() {
+    let sim = ZoomSim::start().await.unwrap();
+    let rec = sim.add_recording(RecordingSpec::single_mp4("throttle", 640 * KIB + 17));
+    let f = &rec.media_files()[0];
+    // 10 blocks of 64 KiB and a few bytes at 1 MiB/s: the last block is due after ~0.6 s.
+    sim.set_fault(
+        &f.id,
+        Fault::Throttle {
+            bytes_per_sec: 1024 * KIB,
+        },
+    );
+    let t0 = Instant::now();
+    let (status, _, _, sha, n) = download(&f.download_url, &rec.download_token).await;
+    let took = t0.elapsed();
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!((n, sha.as_str()), (f.size, f.sha256.as_str()));
+    assert!(took >= Duration::from_millis(600), "{took:?}");
+
+    // A resume is paced from its own start, and logged with where it began.
+    let start = 512 * KIB;
+    let t0 = Instant::now();
+    let r = client()
+        .get(&f.download_url)
+        .bearer_auth(&rec.download_token)
+        .header(RANGE, format!("bytes={start}-"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(r.bytes().await.unwrap().len() as u64, f.size - start);
+    let took = t0.elapsed();
+    assert!(
+        (Duration::from_millis(120)..Duration::from_secs(5)).contains(&took),
+        "{took:?}"
+    );
+
+    // A body the client stops reading is logged with what was handed over by then.
+    sim.set_fault(
+        &f.id,
+        Fault::Throttle {
+            bytes_per_sec: 64 * KIB,
+        },
+    );
+    let r = client()
+        .get(&f.download_url)
+        .bearer_auth(&rec.download_token)
+        .send()
+        .await
+        .unwrap();
+    let mut s = r.bytes_stream();
+    let first = s.next().await.unwrap().unwrap();
+    assert!(!first.is_empty());
+    drop(s);
+
+    let st = sim.stats(&f.id);
+    assert_eq!(st.bodies.len(), 3);
+    assert_eq!(
+        (st.bodies[0].start, st.bodies[0].bytes),
+        (0, f.size),
+        "{:?}",
+        st.bodies
+    );
+    assert_eq!(
+        (st.bodies[1].start, st.bodies[1].bytes),
+        (start, f.size - start)
+    );
+    assert_eq!(st.bodies[2].start, 0);
+    assert!(
+        st.bodies[2].bytes < f.size / 2,
+        "an abandoned body kept streaming: {:?}",
+        st.bodies
+    );
+    assert_eq!(st.complete_bodies, 2);
+    assert_eq!(
+        st.bytes_served,
+        st.bodies.iter().map(|b| b.bytes).sum::<u64>()
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
 async fn meeting_recordings_lookup_with_double_encoded_uuid() {
     let sim = ZoomSim::start().await.unwrap();
     let rec = small(&sim, "api").await;

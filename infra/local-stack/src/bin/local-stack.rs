@@ -7,7 +7,8 @@ use local_stack::{DEFAULT_STACK_NAME, LocalStack, StackOptions};
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
 /// Run the archiver locally: moto (or AWS_ENDPOINT_URL), the resources of template.yaml,
-/// every function under `cargo lambda watch`, and an SQS-to-Lambda bridge.
+/// every function (with Lambda's deadlines, behind `cargo lambda watch`'s Lambda APIs), and an
+/// SQS-to-Lambda bridge.
 #[derive(Debug, Parser)]
 #[command(version)]
 struct Args {
@@ -99,11 +100,7 @@ async fn main() -> anyhow::Result<()> {
     println!(
         "SDK env:        AWS_ENDPOINT_URL={} AWS_REGION={} AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test",
         stack.endpoint_url(),
-        stack
-            .function_env()
-            .get("AWS_REGION")
-            .map(String::as_str)
-            .unwrap_or("us-east-1")
+        stack.region()
     );
     println!("Press Ctrl-C (or send SIGTERM) to stop.");
 
