@@ -193,10 +193,8 @@ pub(super) fn killed_download_resumes(w: &World) -> Run<'_> {
         let rec = throttled_recording(w, "killed", size).await?;
         let id = rec.files()[0].id.clone();
 
-        // Wait for a checkpoint with a part, then for an invocation continuing from it to be well into
-        // its next part (at least 4 MiB of it read, none of it saved yet): that invocation is killed.
-        // (The transfer writes a checkpoint when it settles a part, which with two parts in flight and
-        // this slow CDN happens at the invocation's pause, so the first checkpoint comes from there.)
+        // Wait for a checkpoint with a part, then for the running invocation to be well past it (at least
+        // 4 MiB read beyond the checkpoint, none of it saved yet): that invocation is killed.
         let start = Instant::now();
         let (cp_before, killed_body) = loop {
             let cp = file_entry(w, &rec, &id)
@@ -206,7 +204,7 @@ pub(super) fn killed_download_resumes(w: &World) -> Run<'_> {
             if let Some(cp) = cp {
                 let bodies = w.sim.stats(&id).bodies;
                 let last = bodies.len() - 1;
-                if last > 0 && bodies[last].start == cp.offset && bodies[last].bytes >= 4 * MIB {
+                if bodies[last].start + bodies[last].bytes >= cp.offset + 4 * MIB {
                     break (cp.offset, last);
                 }
             }
@@ -310,7 +308,7 @@ pub(super) fn killed_download_resumes(w: &World) -> Run<'_> {
             .get(killed_body + 1)
             .ok_or("no CDN body after the kill")?;
         check(
-            cp.offset == cp_before && resume.start == cp.offset,
+            cp.offset >= cp_before && resume.start == cp.offset,
             format!(
                 "checkpoint at {cp_before} before the kill and {} after, CDN bodies {:?}",
                 cp.offset, st.bodies
@@ -321,9 +319,10 @@ pub(super) fn killed_download_resumes(w: &World) -> Run<'_> {
             format!("{} bytes served for {size}", st.bytes_served),
         )?;
         println!(
-            "    killed {:.1} MiB into the part after the checkpoint at {} MiB; taken up again {:.1}s later (lease {LEASE_SECS} s, visibility {VISIBILITY_SECS} s) from {} MiB; {:.1} MiB served for {:.1} MiB",
-            st.bodies[killed_body].bytes as f64 / MIB as f64,
-            cp.offset / MIB,
+            "    killed {:.1} MiB past the checkpoint at {} MiB; taken up again {:.1}s later (lease {LEASE_SECS} s, visibility {VISIBILITY_SECS} s) from {} MiB; {:.1} MiB served for {:.1} MiB",
+            (st.bodies[killed_body].start + st.bodies[killed_body].bytes - cp_before) as f64
+                / MIB as f64,
+            cp_before / MIB,
             waited.as_secs_f64(),
             resume.start / MIB,
             st.bytes_served as f64 / MIB as f64,

@@ -589,6 +589,7 @@ impl Run {
                 None => chunk,
             };
             self.accept(chunk, &mut skip, job, dispatched_here).await?;
+            self.settle_finished().await?;
             if job.stop_at.is_some_and(|t| Instant::now() >= t) && *dispatched_here > 0 {
                 return Ok(None);
             }
@@ -653,6 +654,20 @@ impl Run {
             end: self.received,
             hash_at_end: encode_hash(&self.hasher),
         });
+        Ok(())
+    }
+
+    /// Checkpoints past every part whose upload has finished, oldest first, without waiting: a part is
+    /// in a checkpoint as soon as it and every part before it are stored, not only when the queue is full.
+    async fn settle_finished(&mut self) -> Result<(), TransferError> {
+        while self
+            .in_flight
+            .0
+            .front()
+            .is_some_and(|p| p.task.is_finished())
+        {
+            self.settle_oldest().await?;
+        }
         Ok(())
     }
 

@@ -19,7 +19,9 @@ struct MemSource {
     /// Answer 401 to every request after the first byte (the link's token expired mid-file).
     refuse_resume: bool,
     chunk: usize,
-    served: AtomicU64,
+    served: Arc<AtomicU64>,
+    /// Wait this long before each chunk (a slow CDN).
+    pace: Option<Duration>,
     opens: Mutex<Vec<u64>>,
 }
 
@@ -59,7 +61,6 @@ impl Source for MemSource {
         let clean_end = early.map(|e| end.min(start + e));
         let stop = clean_end.unwrap_or(end);
         let slice = self.data[start..stop].to_vec();
-        self.served.fetch_add(slice.len() as u64, Ordering::SeqCst);
         let mut items: Vec<Result<Bytes, TransferError>> = slice
             .chunks(self.chunk)
             .map(|c| Ok(Bytes::copy_from_slice(c)))
@@ -67,8 +68,21 @@ impl Source for MemSource {
         if clean_end.is_none() && end < self.data.len() {
             items.push(Err(TransferError::Network("connection reset".into())));
         }
+        let (served, pace) = (self.served.clone(), self.pace);
+        let body = futures_util::stream::iter(items).then(move |item| {
+            let served = served.clone();
+            async move {
+                if let Some(p) = pace {
+                    tokio::time::sleep(p).await;
+                }
+                if let Ok(b) = &item {
+                    served.fetch_add(b.len() as u64, Ordering::SeqCst);
+                }
+                item
+            }
+        });
         Ok(Opened {
-            body: futures_util::stream::iter(items).boxed(),
+            body: body.boxed(),
             starts_at: start as u64,
             total: Some(self.data.len() as u64),
         })
@@ -311,6 +325,48 @@ async fn a_link_refused_mid_file_keeps_the_upload_and_checkpoint_for_fresh_crede
     assert_eq!(*fresh.opens.lock().unwrap(), vec![cp.offset]);
     assert!(resent(&sink).is_empty(), "{:?}", resent(&sink));
     assert_eq!(sink.uploads.lock().unwrap().len(), 1, "one upload");
+}
+
+/// Notes how much the source had served when each checkpoint was saved.
+struct Watch {
+    served: Arc<AtomicU64>,
+    at: Mutex<Vec<(u64, u64)>>,
+}
+
+#[async_trait]
+impl Progress for Watch {
+    async fn save(&self, cp: &Checkpoint) -> Result<bool, crate::error::Error> {
+        let served = self.served.load(Ordering::SeqCst);
+        self.at.lock().unwrap().push((cp.offset, served));
+        Ok(true)
+    }
+}
+
+#[tokio::test]
+async fn a_stored_part_is_checkpointed_while_the_next_one_is_still_arriving() {
+    // A slow CDN (1 MiB every 10 ms) and a quick store: each part's upload ends long before the queue of
+    // parts in flight is full, and its checkpoint must not wait for that.
+    let d = data(4 * MIN_PART_SIZE as usize);
+    let mut src = MemSource::new(d.clone());
+    src.chunk = MIB as usize;
+    src.pace = Some(Duration::from_millis(10));
+    let sink = MemorySink::default();
+    let t = target();
+    let watch = Arc::new(Watch {
+        served: src.served.clone(),
+        at: Mutex::new(Vec::new()),
+    });
+    stored(transfer(&src, job(&sink, &t, Some(d.len() as u64)), watch.clone()).await);
+    let at = watch.at.lock().unwrap().clone();
+    let first = at
+        .iter()
+        .find(|(offset, _)| *offset == MIN_PART_SIZE)
+        .expect("part 1 checkpointed");
+    assert!(
+        first.1 < 2 * MIN_PART_SIZE,
+        "part 1 was checkpointed only after {} MiB had arrived",
+        first.1 / MIB
+    );
 }
 
 #[tokio::test]
