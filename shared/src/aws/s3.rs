@@ -139,9 +139,12 @@ impl ObjectSink for S3Sink {
     }
 }
 
-/// The part's chunks as one request body, sent as they are (no copy into one buffer); rebuilt from the same
-/// chunks when the SDK retries the request.
+/// The part as one request body: its buffer, or its chunks sent as they are (no copy into one buffer),
+/// rebuilt from the same chunks when the SDK retries the request.
 fn part_stream(part: PartBody) -> ByteStream {
+    if let [one] = part.chunks() {
+        return ByteStream::from(one.clone());
+    }
     let chunks: std::sync::Arc<[Bytes]> = part.chunks().into();
     ByteStream::new(SdkBody::retryable(move || {
         SdkBody::from_body_1_x(Chunks {

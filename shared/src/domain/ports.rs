@@ -115,8 +115,8 @@ pub struct ObjectTarget {
     pub metadata: Vec<(String, String)>,
 }
 
-/// One part's bytes as they were received: the body's chunks, never copied into one buffer, with the CRC32
-/// of their concatenation kept as they are added (while they are still in the CPU's cache).
+/// One part's bytes: one buffer or several chunks, with the CRC32 of their concatenation, computed as they
+/// were added (while they were still in the CPU's cache).
 #[derive(Clone)]
 pub struct PartBody {
     chunks: Vec<Bytes>,
@@ -142,6 +142,24 @@ impl PartBody {
         self.crc32.update(&chunk);
         self.len += chunk.len() as u64;
         self.chunks.push(chunk);
+    }
+
+    /// One buffer whose CRC32 the caller computed as it filled it (checked in debug builds).
+    pub(crate) fn filled(buffer: Bytes, crc32: crc32fast::Hasher) -> Self {
+        debug_assert_eq!(
+            crc32.clone().finalize(),
+            crc32fast::hash(&buffer),
+            "the CRC32 is of the buffer"
+        );
+        Self {
+            len: buffer.len() as u64,
+            chunks: if buffer.is_empty() {
+                vec![]
+            } else {
+                vec![buffer]
+            },
+            crc32,
+        }
     }
 
     pub fn len(&self) -> u64 {
@@ -281,6 +299,14 @@ mod tests {
             (one.crc32(), one.chunks().len()),
             (crc32fast::hash(&whole), 1)
         );
+        let mut crc = crc32fast::Hasher::new();
+        crc.update(&whole);
+        let filled = PartBody::filled(Bytes::from(whole.clone()), crc);
+        assert_eq!(
+            (filled.len(), filled.crc32(), filled.chunks().len()),
+            (whole.len() as u64, crc32fast::hash(&whole), 1)
+        );
+        assert!(PartBody::filled(Bytes::new(), crc32fast::Hasher::new()).is_empty());
         assert!(PartBody::default().is_empty());
         assert_eq!(PartBody::default().crc32(), crc32fast::hash(b""));
     }

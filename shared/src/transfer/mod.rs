@@ -3,9 +3,9 @@
 //!
 //! - **Parts and memory.** The body is cut into parts of [`part_size_for`]; at most `parts_in_flight` parts
 //!   upload while one more fills, so the peak is about `(parts_in_flight + 1) × part_size` plus the HTTP
-//!   clients' buffers (≈ 24 MiB of parts for the 8 MiB minimum and two in flight). A part is the body's
-//!   chunks as received ([`PartBody`]), hashed (SHA-256 of the file, CRC32 of the part) as they arrive and
-//!   never copied into a buffer of its own: the bytes are touched once by the CPU, then sent.
+//!   clients' buffers (≈ 24 MiB of parts for the 8 MiB minimum and two in flight). Each chunk of the body is
+//!   hashed (SHA-256 of the file, CRC32 of the part) while it is in the CPU's cache and copied into a part
+//!   buffer; a buffer is filled again once its upload let go of it, so steady state takes no new pages.
 //! - **Checkpoints.** When a part is stored (and every part before it), the transfer saves a
 //!   [`Checkpoint`] through [`Progress`]: the upload id, every part's ETag/CRC32/size, the byte offset and the
 //!   SHA-256 state at that offset. At most one checkpoint write is in flight; a newer one replaces a waiting
@@ -29,7 +29,7 @@ use crate::catalog::{Checkpoint, PartDone};
 use crate::error::{Class, Kind};
 use crate::ports::{MultipartUpload, ObjectSink, ObjectTarget, PartBody};
 use base64::Engine as _;
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 use sha2::digest::common::hazmat::SerializableState;
 use sha2::{Digest, Sha256};
@@ -274,11 +274,13 @@ pub async fn transfer(
 
 type PartTask = tokio::task::JoinHandle<Result<PartDone, crate::error::Error>>;
 
-/// A part uploading, with the state at its end.
+/// A part uploading, with the state at its end and our handle on its buffer (reused once the upload let
+/// go of it, so that parts do not cost fresh pages).
 struct Pending {
     task: PartTask,
     end: u64,
     hash_at_end: String,
+    buffer: Bytes,
 }
 
 /// Part uploads running in the background, oldest first; aborted if dropped unfinished.
@@ -362,8 +364,11 @@ struct Run {
     hasher: Sha256,
     /// Bytes hashed (stored + in flight + in the part filling).
     received: u64,
-    /// The part filling.
-    buf: PartBody,
+    /// The part filling, and its CRC32 so far.
+    buf: BytesMut,
+    crc32: crc32fast::Hasher,
+    /// Part buffers whose upload is done, ready to fill again.
+    spare: Vec<BytesMut>,
     in_flight: InFlight,
     checkpoints: Checkpointer,
     resumed_from: u64,
@@ -411,7 +416,9 @@ impl Run {
                         resumed_from: cp.offset,
                         parts: cp.parts,
                         hasher,
-                        buf: PartBody::default(),
+                        buf: BytesMut::new(),
+                        crc32: crc32fast::Hasher::new(),
+                        spare: Vec::new(),
                         in_flight: InFlight(VecDeque::new()),
                         checkpoints,
                         started: Instant::now(),
@@ -433,7 +440,9 @@ impl Run {
             size: job.expected_size,
             hasher,
             received: 0,
-            buf: PartBody::default(),
+            buf: BytesMut::new(),
+            crc32: crc32fast::Hasher::new(),
+            spare: Vec::new(),
             in_flight: InFlight(VecDeque::new()),
             checkpoints,
             resumed_from: 0,
@@ -617,13 +626,21 @@ impl Run {
                 got: self.received + chunk.len() as u64,
             });
         }
+        let part_size = self.part_size as usize;
         while !chunk.is_empty() {
-            let take = (self.part_size - self.buf.len()).min(chunk.len() as u64) as usize;
+            if self.buf.capacity() == 0 {
+                self.buf = self
+                    .spare
+                    .pop()
+                    .unwrap_or_else(|| BytesMut::with_capacity(part_size));
+            }
+            let take = (part_size - self.buf.len()).min(chunk.len());
             let piece = chunk.split_to(take);
             self.hasher.update(&piece);
+            self.crc32.update(&piece);
             self.received += take as u64;
-            self.buf.push(piece);
-            if self.buf.len() == self.part_size {
+            self.buf.extend_from_slice(&piece);
+            if self.buf.len() == part_size {
                 self.dispatch(job, job.settings.parts_in_flight).await?;
                 *dispatched_here += 1;
             }
@@ -648,11 +665,13 @@ impl Run {
                 u
             }
         };
-        let part = std::mem::take(&mut self.buf);
+        let buffer = std::mem::take(&mut self.buf).freeze();
+        let part = PartBody::filled(buffer.clone(), std::mem::take(&mut self.crc32));
         self.in_flight.0.push_back(Pending {
             task: tokio::spawn(async move { upload.upload_part(number, part).await }),
             end: self.received,
             hash_at_end: encode_hash(&self.hasher),
+            buffer,
         });
         Ok(())
     }
@@ -681,6 +700,12 @@ impl Run {
             .await
             .map_err(|e| TransferError::Storage(format!("part upload task: {e}")))??;
         self.parts.push(done);
+        if let Ok(mut spare) = p.buffer.try_into_mut()
+            && spare.capacity() >= self.part_size as usize
+        {
+            spare.clear();
+            self.spare.push(spare);
+        }
         self.stored = p.end;
         self.stored_hash = p.hash_at_end;
         let cp = self.checkpoint();
