@@ -5,10 +5,9 @@ use crate::catalog::PartDone;
 use crate::error::Error;
 use crate::ports::{MultipartUpload, ObjectSink, ObjectTarget, PartBody};
 use async_trait::async_trait;
-use aws_sdk_s3::primitives::{ByteStream, SdkBody};
+use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{ChecksumAlgorithm, CompletedMultipartUpload, CompletedPart, Tag, Tagging};
 use base64::Engine as _;
-use bytes::Bytes;
 
 #[derive(Clone, Debug)]
 pub struct S3Sink {
@@ -139,50 +138,6 @@ impl ObjectSink for S3Sink {
     }
 }
 
-/// The part as one request body: its buffer, or its chunks sent as they are (no copy into one buffer),
-/// rebuilt from the same chunks when the SDK retries the request.
-fn part_stream(part: PartBody) -> ByteStream {
-    if let [one] = part.chunks() {
-        return ByteStream::from(one.clone());
-    }
-    let chunks: std::sync::Arc<[Bytes]> = part.chunks().into();
-    ByteStream::new(SdkBody::retryable(move || {
-        SdkBody::from_body_1_x(Chunks {
-            chunks: chunks.clone(),
-            next: 0,
-        })
-    }))
-}
-
-/// An HTTP body of known chunks.
-struct Chunks {
-    chunks: std::sync::Arc<[Bytes]>,
-    next: usize,
-}
-
-impl http_body::Body for Chunks {
-    type Data = Bytes;
-    type Error = std::convert::Infallible;
-
-    fn poll_frame(
-        mut self: std::pin::Pin<&mut Self>,
-        _cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
-        let frame = self.chunks.get(self.next).cloned();
-        self.next += 1;
-        std::task::Poll::Ready(frame.map(|b| Ok(http_body::Frame::data(b))))
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.next >= self.chunks.len()
-    }
-
-    fn size_hint(&self) -> http_body::SizeHint {
-        let rest = self.chunks.get(self.next..).unwrap_or_default();
-        http_body::SizeHint::with_exact(rest.iter().map(|b| b.len() as u64).sum())
-    }
-}
-
 #[async_trait]
 impl MultipartUpload for S3Upload {
     fn id(&self) -> &str {
@@ -203,7 +158,7 @@ impl MultipartUpload for S3Upload {
             .part_number(number as i32)
             .content_length(len as i64)
             .checksum_crc32(crc32.clone())
-            .body(part_stream(part))
+            .body(ByteStream::from(part.bytes().clone()))
             .customize()
             // The body is not hashed a second time for the signature: TLS protects it on the way and the
             // part's CRC32 guards its integrity.

@@ -115,92 +115,51 @@ pub struct ObjectTarget {
     pub metadata: Vec<(String, String)>,
 }
 
-/// One part's bytes: one buffer or several chunks, with the CRC32 of their concatenation, computed as they
-/// were added (while they were still in the CPU's cache).
+/// One part's bytes with their CRC32 (ISO-HDLC, S3's `CRC32`).
 #[derive(Clone)]
 pub struct PartBody {
-    chunks: Vec<Bytes>,
-    len: u64,
-    crc32: crc32fast::Hasher,
-}
-
-impl Default for PartBody {
-    fn default() -> Self {
-        Self {
-            chunks: Vec::new(),
-            len: 0,
-            crc32: crc32fast::Hasher::new(),
-        }
-    }
+    bytes: Bytes,
+    crc32: u32,
 }
 
 impl PartBody {
-    pub fn push(&mut self, chunk: Bytes) {
-        if chunk.is_empty() {
-            return;
-        }
-        self.crc32.update(&chunk);
-        self.len += chunk.len() as u64;
-        self.chunks.push(chunk);
-    }
-
-    /// One buffer whose CRC32 the caller computed as it filled it (checked in debug builds).
-    pub(crate) fn filled(buffer: Bytes, crc32: crc32fast::Hasher) -> Self {
-        debug_assert_eq!(
-            crc32.clone().finalize(),
-            crc32fast::hash(&buffer),
-            "the CRC32 is of the buffer"
-        );
-        Self {
-            len: buffer.len() as u64,
-            chunks: if buffer.is_empty() {
-                vec![]
-            } else {
-                vec![buffer]
-            },
-            crc32,
-        }
+    /// A buffer whose CRC32 the caller computed as it filled it, while the bytes were in the CPU's cache
+    /// (checked in debug builds).
+    pub(crate) fn filled(bytes: Bytes, crc32: crc32fast::Hasher) -> Self {
+        let crc32 = crc32.finalize();
+        debug_assert_eq!(crc32, crc32fast::hash(&bytes), "the CRC32 is of the buffer");
+        Self { bytes, crc32 }
     }
 
     pub fn len(&self) -> u64 {
-        self.len
+        self.bytes.len() as u64
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.bytes.is_empty()
     }
 
-    /// The CRC32 (ISO-HDLC, S3's `CRC32`) of the part.
     pub fn crc32(&self) -> u32 {
-        self.crc32.clone().finalize()
+        self.crc32
     }
 
-    pub fn chunks(&self) -> &[Bytes] {
-        &self.chunks
-    }
-
-    /// The part in one buffer (a copy unless it is one chunk): for stores that need it whole.
-    pub fn to_bytes(&self) -> Bytes {
-        match self.chunks.as_slice() {
-            [one] => one.clone(),
-            many => Bytes::from(many.concat()),
-        }
+    pub fn bytes(&self) -> &Bytes {
+        &self.bytes
     }
 }
 
 impl From<Bytes> for PartBody {
-    fn from(b: Bytes) -> Self {
-        let mut p = PartBody::default();
-        p.push(b);
-        p
+    fn from(bytes: Bytes) -> Self {
+        let crc32 = crc32fast::hash(&bytes);
+        Self { bytes, crc32 }
     }
 }
 
 impl fmt::Debug for PartBody {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PartBody")
-            .field("len", &self.len)
-            .field("chunks", &self.chunks.len())
+            .field("len", &self.len())
+            .field("crc32", &self.crc32)
             .finish()
     }
 }
@@ -283,31 +242,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_part_body_keeps_its_chunks_and_the_crc32_of_their_concatenation() {
+    fn a_part_body_carries_the_crc32_of_its_bytes() {
         let whole: Vec<u8> = (0..100_000u32).map(|i| (i * 31 % 251) as u8).collect();
-        let mut part = PartBody::default();
-        for c in whole.chunks(7_777) {
-            part.push(Bytes::copy_from_slice(c));
-        }
-        part.push(Bytes::new());
-        assert_eq!(part.len(), whole.len() as u64);
-        assert_eq!(part.chunks().len(), whole.len().div_ceil(7_777));
-        assert_eq!(part.crc32(), crc32fast::hash(&whole));
-        assert_eq!(part.to_bytes(), Bytes::from(whole.clone()));
-        let one = PartBody::from(Bytes::from(whole.clone()));
-        assert_eq!(
-            (one.crc32(), one.chunks().len()),
-            (crc32fast::hash(&whole), 1)
-        );
         let mut crc = crc32fast::Hasher::new();
-        crc.update(&whole);
+        for c in whole.chunks(7_777) {
+            crc.update(c);
+        }
         let filled = PartBody::filled(Bytes::from(whole.clone()), crc);
+        let direct = PartBody::from(Bytes::from(whole.clone()));
+        assert_eq!(filled.crc32(), crc32fast::hash(&whole));
         assert_eq!(
-            (filled.len(), filled.crc32(), filled.chunks().len()),
-            (whole.len() as u64, crc32fast::hash(&whole), 1)
+            (filled.len(), filled.bytes(), filled.crc32()),
+            (direct.len(), direct.bytes(), direct.crc32())
         );
         assert!(PartBody::filled(Bytes::new(), crc32fast::Hasher::new()).is_empty());
-        assert!(PartBody::default().is_empty());
-        assert_eq!(PartBody::default().crc32(), crc32fast::hash(b""));
     }
 }

@@ -338,7 +338,7 @@ impl MultipartUpload for MemoryUpload {
         number: u32,
         part: crate::ports::PartBody,
     ) -> Result<crate::catalog::PartDone, Error> {
-        let bytes = part.to_bytes();
+        let bytes = part.bytes().clone();
         if self.sink.fail_part == Some(number) {
             return Err(Error::transient("part upload failed"));
         }
