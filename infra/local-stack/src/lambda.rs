@@ -32,9 +32,8 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use tokio::process::Command;
 use tokio::sync::{Notify, watch};
@@ -43,6 +42,7 @@ use tokio::time::Instant;
 use tracing::{debug, info, warn};
 
 use crate::process::{GroupChild, signal_group};
+use crate::sqs_proxy::{relay, reply};
 
 const NEXT: &str = "2018-06-01/runtime/invocation/next";
 const INVOCATION: &str = "2018-06-01/runtime/invocation/";
@@ -471,20 +471,6 @@ async fn supervise(
     }
 }
 
-/// Hop-by-hop and framing headers are not forwarded.
-fn forwardable(headers: &HeaderMap) -> HeaderMap {
-    let mut out = headers.clone();
-    for h in [
-        header::HOST,
-        header::CONTENT_LENGTH,
-        header::CONNECTION,
-        header::TRANSFER_ENCODING,
-    ] {
-        out.remove(h);
-    }
-    out
-}
-
 /// `<request id>/response` or `<request id>/error` after the invocation prefix: the request id,
 /// and whether it is an error.
 fn invocation_result(rest: &str) -> Option<(&str, bool)> {
@@ -525,28 +511,18 @@ async fn forward(State(sh): State<Arc<Shared>>, req: Request) -> Response {
         .query()
         .map(|q| format!("?{q}"))
         .unwrap_or_default();
-    let sent = sh
-        .http
-        .request(
-            parts.method,
-            format!("{}/{function}/{rest}{query}", sh.upstream),
-        )
-        .headers(forwardable(&parts.headers))
-        .body(body)
-        .send()
-        .await;
-    let resp = match sent {
+    let (status, mut headers, bytes) = match relay(
+        &sh.http,
+        parts.method,
+        format!("{}/{function}/{rest}{query}", sh.upstream),
+        &parts.headers,
+        body,
+        &format!("runtime API proxy ({function})"),
+    )
+    .await
+    {
         Ok(r) => r,
-        Err(e) => {
-            warn!(%function, error = %e, "runtime API proxy: cargo lambda watch did not answer");
-            return (StatusCode::BAD_GATEWAY, e.to_string()).into_response();
-        }
-    };
-    let status = resp.status();
-    let mut headers = forwardable(resp.headers());
-    let bytes = match resp.bytes().await {
-        Ok(b) => b,
-        Err(e) => return (StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
+        Err(e) => return e,
     };
     if rest == NEXT && status == StatusCode::OK {
         let id = headers
@@ -562,10 +538,7 @@ async fn forward(State(sh): State<Arc<Shared>>, req: Request) -> Response {
             );
         }
     }
-    let mut out = Response::new(Body::from(bytes));
-    *out.status_mut() = status;
-    *out.headers_mut() = headers;
-    out
+    reply(status, headers, bytes)
 }
 
 #[cfg(test)]

@@ -166,6 +166,43 @@ fn forwardable(headers: &HeaderMap) -> HeaderMap {
     out
 }
 
+/// Sends a request on to `url` (hop-by-hop headers dropped) and reads the whole answer; an upstream that
+/// does not answer is a 502 for the caller, logged as `who`'s.
+pub(crate) async fn relay(
+    http: &reqwest::Client,
+    method: axum::http::Method,
+    url: String,
+    headers: &HeaderMap,
+    body: axum::body::Bytes,
+    who: &str,
+) -> Result<(StatusCode, HeaderMap, axum::body::Bytes), Response> {
+    let resp = http
+        .request(method, url)
+        .headers(forwardable(headers))
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| {
+            warn!(error = %e, "{who}: the upstream did not answer");
+            (StatusCode::BAD_GATEWAY, e.to_string()).into_response()
+        })?;
+    let status = resp.status();
+    let headers = forwardable(resp.headers());
+    let bytes = resp
+        .bytes()
+        .await
+        .map_err(|e| (StatusCode::BAD_GATEWAY, e.to_string()).into_response())?;
+    Ok((status, headers, bytes))
+}
+
+/// The relayed answer, as the caller's response.
+pub(crate) fn reply(status: StatusCode, headers: HeaderMap, bytes: axum::body::Bytes) -> Response {
+    let mut out = Response::new(Body::from(bytes));
+    *out.status_mut() = status;
+    *out.headers_mut() = headers;
+    out
+}
+
 async fn forward(State(p): State<Arc<Shared>>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let body = match axum::body::to_bytes(body, MAX_BODY).await {
@@ -179,35 +216,25 @@ async fn forward(State(p): State<Arc<Shared>>, req: Request) -> Response {
         .unwrap_or_default()
         .to_string();
     let path = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
-    let sent = p
-        .http
-        .request(parts.method, format!("{}{path}", p.upstream))
-        .headers(forwardable(&parts.headers))
-        .body(body.clone())
-        .send()
-        .await;
-    let resp = match sent {
+    let (status, headers, bytes) = match relay(
+        &p.http,
+        parts.method,
+        format!("{}{path}", p.upstream),
+        &parts.headers,
+        body.clone(),
+        &format!("SQS proxy ({target})"),
+    )
+    .await
+    {
         Ok(r) => r,
-        Err(e) => {
-            warn!(%target, error = %e, "SQS proxy: the endpoint did not answer");
-            return (StatusCode::BAD_GATEWAY, e.to_string()).into_response();
-        }
-    };
-    let status = resp.status();
-    let headers = forwardable(resp.headers());
-    let bytes = match resp.bytes().await {
-        Ok(b) => b,
-        Err(e) => return (StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
+        Err(e) => return e,
     };
     if status.is_success() {
         for handle in changed_handles(&target, &body, &bytes) {
             p.changes.record(&handle);
         }
     }
-    let mut out = Response::new(Body::from(bytes));
-    *out.status_mut() = status;
-    *out.headers_mut() = headers;
-    out
+    reply(status, headers, bytes)
 }
 
 #[cfg(test)]
