@@ -1,5 +1,6 @@
 //! The admin CLI's commands. Exit codes: 0 ok, 1 not found, 2 invalid input.
 
+pub mod deletions;
 pub mod retry;
 pub mod webex;
 
@@ -30,6 +31,9 @@ pub struct Cli {
     /// The owner queue (stack output `OwnerQueueUrl`), where `retry` hands reopened files over.
     #[arg(long, env = "OWNER_QUEUE_URL", global = true, default_value = "")]
     pub owner_queue_url: String,
+    /// The media bucket (stack output `MediaBucketName`), where `deletions` re-reads the archived objects.
+    #[arg(long, env = "MEDIA_BUCKET", global = true, default_value = "")]
+    pub media_bucket: String,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -94,6 +98,32 @@ pub enum Command {
         /// At most this many failed recordings of the connection.
         #[arg(long, default_value_t = 500)]
         limit: i32,
+    },
+    /// What the deletion sweep would delete now and why (its own checks, run read-only: catalog, S3, the
+    /// vendor's listing), what waits and until when, and what is blocked and why. `--execute` runs one sweep
+    /// now instead and reports what it did.
+    Deletions {
+        /// One connection (default: every connection).
+        #[arg(long)]
+        connection: Option<String>,
+        /// Only what is due now.
+        #[arg(long)]
+        due: bool,
+        /// Run one deletion sweep now: verify and delete what is due, with audit records.
+        #[arg(long)]
+        execute: bool,
+        /// At most this many recordings per connection and list.
+        #[arg(long, default_value_t = 50)]
+        limit: i32,
+    },
+    /// Print the audit records of a recording's deletion attempts: evidence checked, vendor answers.
+    Audit {
+        #[arg(long, default_value = "zoom")]
+        vendor: String,
+        #[arg(long)]
+        account: String,
+        #[arg(long)]
+        instance: String,
     },
     /// List a tenant's recordings in a state (pending_owner, archiving, archived, failed), newest first.
     List {
@@ -438,6 +468,82 @@ pub async fn run(cli: Cli) -> Result<i32> {
             println!("{reopened} file(s) reopened");
             Ok(if report.is_empty() { 1 } else { 0 })
         }
+        Command::Deletions {
+            connection,
+            due,
+            execute,
+            limit,
+        } => {
+            need("config-table", &cli.config_table)?;
+            need("catalog-table", &cli.catalog_table)?;
+            need("media-bucket", &cli.media_bucket)?;
+            let deleter = deleter::handler::Deleter {
+                config: DynamoConfig::new(ddb.clone(), cli.config_table),
+                catalog: DynamoCatalog::new(ddb, cli.catalog_table),
+                objects: shared::aws::s3::S3Sink::new(
+                    shared::aws::s3_client(&aws),
+                    cli.media_bucket,
+                ),
+                vendors: shared::vendors::Vendors {
+                    zoom: shared::aws::zoom_connections(&aws),
+                    webex: shared::aws::webex_connections(&aws),
+                },
+                rules: deleter::handler::Rules {
+                    batch: limit.clamp(1, 1000),
+                    by: "archiver-admin deletions --execute".into(),
+                },
+            };
+            let id = connection
+                .as_deref()
+                .map(shared::ids::ConnectionId::parse)
+                .transpose()?;
+            let mut conns = shared::ports::ConnectionList::connections(&deleter.config).await?;
+            if let Some(id) = &id {
+                conns.retain(|c| &c.id == id);
+                if conns.is_empty() {
+                    eprintln!("no connection {id}");
+                    return Ok(1);
+                }
+            }
+            let at = shared::batch::Invocation::now();
+            if execute {
+                let req = serde_json::json!({ "connection": id });
+                let report = shared::batch::Handler::handle(&deleter, req, &at).await?;
+                println!("{}", serde_json::to_string_pretty(&report)?);
+                return Ok(if report.errors > 0 { 1 } else { 0 });
+            }
+            for conn in &conns {
+                let found = deletions::look(&deleter, conn, &at, due, limit).await?;
+                for line in deletions::lines(&found) {
+                    println!("{line}");
+                }
+            }
+            Ok(0)
+        }
+        Command::Audit {
+            vendor,
+            account,
+            instance,
+        } => {
+            need("catalog-table", &cli.catalog_table)?;
+            let key = RecordingKey {
+                vendor: Vendor::parse(&vendor)?,
+                account: AccountId::parse(account)?,
+                instance: InstanceId::parse(instance)?,
+            };
+            let catalog = DynamoCatalog::new(ddb, cli.catalog_table);
+            let records = shared::catalog::DeleterCatalog::audit(&catalog, &key).await?;
+            if records.is_empty() {
+                eprintln!("no deletion attempt recorded for {key}");
+                return Ok(1);
+            }
+            for r in &records {
+                for line in deletions::audit_lines(r) {
+                    println!("{line}");
+                }
+            }
+            Ok(0)
+        }
         Command::List {
             tenant,
             state,
@@ -452,12 +558,19 @@ pub async fn run(cli: Cli) -> Result<i32> {
             let catalog = DynamoCatalog::new(ddb, cli.catalog_table);
             for r in catalog.list_by_state(&tenant, state, limit).await? {
                 println!(
-                    "{}\t{}\t{}\t{}/{} files\t{}",
+                    "{}\t{}\t{}\t{}/{} files\tvendor copy {}\t{}",
                     r.start_time.to_rfc3339(),
                     r.key(),
                     r.owner.as_ref().map(|o| o.as_str()).unwrap_or("-"),
                     r.done_ids.len(),
                     r.file_ids.len(),
+                    r.deletion
+                        .as_ref()
+                        .map_or("-".to_owned(), |d| match &d.reason {
+                            Some(why) if !d.status.is_done() =>
+                                format!("{} ({why})", d.status.as_str()),
+                            _ => d.status.as_str().to_owned(),
+                        }),
                     r.topic
                 );
             }

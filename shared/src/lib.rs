@@ -3,7 +3,8 @@
 //!   errors. Pure; it imports no vendor module and no AWS or HTTP crate.
 //! - vendors, [`zoom`] and [`webex`]: each vendor's protocols, REST clients and flows, over the domain.
 //! - adapters: [`aws`] (DynamoDB, S3, SQS, Secrets Manager), [`transfer`] (streaming HTTP → object sink),
-//!   [`batch`] and [`settings`] (the Lambda runtime side), [`config_file`] (the admin's file, validated).
+//!   [`batch`] and [`settings`] (the Lambda runtime side), [`config_file`] (the admin's file, validated),
+//!   [`vendors`] (both vendors behind the deletion sweep's port).
 //!
 //! The domain's modules are re-exported at the crate root (`shared::ids`, `shared::catalog`, …).
 
@@ -22,6 +23,7 @@ pub mod http;
 pub mod settings;
 pub mod telemetry;
 pub mod transfer;
+pub mod vendors;
 
 #[cfg(any(test, feature = "fakes"))]
 pub mod fakes;

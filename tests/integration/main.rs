@@ -4,6 +4,7 @@
 
 mod admin;
 mod batch;
+mod deletion;
 mod domain;
 mod ingest;
 mod sweep;

@@ -1,6 +1,7 @@
-//! Deletion scheduler: records what happens to the vendor copy of an archived recording. Executing the
-//! deletion (after verifying the archived copy) is a later stage; nothing is deleted here. When is the
-//! domain's rule (`shared::deletion::plan`); the exact calls are each vendor's (`deletion::calls`).
+//! Deletion scheduler: records what happens to the vendor copy of an archived recording. The deletion sweep
+//! (`functions/deleter`) executes the plan once it is due, after verifying the archived copy; nothing is
+//! deleted here. When is the domain's rule (`shared::deletion::plan`); the exact calls are each vendor's
+//! (`deletion::calls`).
 
 use async_trait::async_trait;
 use shared::batch::{Handler, Invocation, Outcome, require};
@@ -55,7 +56,15 @@ impl<C: ConfigStore, K: DeletionCatalog> Handler for DeletionScheduler<C, K> {
                 Vendor::Webex => shared::webex::deletion::calls(&rec, &conn.api_base_url, action),
             },
         );
-        self.catalog.set_deletion(&msg.recording, &plan).await?;
+        if !self.catalog.set_deletion(&msg.recording, &plan).await? {
+            // A redelivered announcement, or a late file of a recording whose vendor copy is being deleted or
+            // gone: the entry keeps what the deletion sweep wrote.
+            let kept = rec.deletion.map(|d| d.status.as_str()).unwrap_or("-");
+            return Err(Outcome::Dropped(format!(
+                "recording {}: deletion is {kept}; not planned again",
+                msg.recording
+            )));
+        }
         tracing::info!(recording = %msg.recording, status = plan.status.as_str(), due_at = ?plan.due_at, "deletion planned");
         Ok(plan)
     }
@@ -120,6 +129,26 @@ mod tests {
         let msg = archived(&s);
         let plan = s.handle(msg, &Invocation::now()).await.unwrap();
         assert_eq!(plan.due_at, Some("2026-03-02T11:00:00Z".parse().unwrap()));
+    }
+
+    #[tokio::test]
+    async fn a_deletion_in_progress_or_done_is_not_planned_again() {
+        let s = scheduler(DeletePlan::after_days(0, DeleteAction::Trash));
+        let msg = archived(&s);
+        let first = s.handle(msg.clone(), &Invocation::now()).await.unwrap();
+        let mut done = first.clone();
+        done.status = DeletionStatus::Deleted;
+        let mut rec = s.catalog.entry(&msg.recording).unwrap();
+        rec.deletion = Some(done.clone());
+        s.catalog.put_recording(rec);
+        assert!(matches!(
+            s.handle(msg.clone(), &Invocation::now()).await,
+            Err(Outcome::Dropped(why)) if why.contains("deleted")
+        ));
+        assert_eq!(
+            s.catalog.entry(&msg.recording).unwrap().deletion,
+            Some(done)
+        );
     }
 
     #[tokio::test]

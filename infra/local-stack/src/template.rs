@@ -1290,13 +1290,18 @@ mod tests {
                 }
             ]
         );
-        assert_eq!(catalog.global_indexes.len(), 1);
+        assert_eq!(catalog.global_indexes.len(), 2);
         let gsi = &catalog.global_indexes[0];
         assert_eq!(gsi.name, "by-state");
         assert_eq!(gsi.projection_type, "ALL");
         assert_eq!(gsi.key_schema[0].attribute, "gsi1pk");
         assert_eq!(gsi.key_schema[1].attribute, "gsi1sk");
-        assert_eq!(catalog.attribute_definitions.len(), 4);
+        let due = &catalog.global_indexes[1];
+        assert_eq!(
+            (due.name.as_str(), due.key_schema[0].attribute.as_str()),
+            ("by-due", "gsi2pk")
+        );
+        assert_eq!(catalog.attribute_definitions.len(), 6);
         let config = plan
             .tables()
             .find(|t| t.logical_id == "ConfigTable")

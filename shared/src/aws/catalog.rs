@@ -1,6 +1,9 @@
 //! The catalog in DynamoDB. One table; a recording is `pk = REC#<vendor>#<account>#<instance>`, `sk = META`,
 //! its files `sk = FILE#<file id>`. The GSI `by-state` (`gsi1pk = STATE#<tenant>#<state>`,
-//! `gsi1sk = <start time>#<pk>`) lists a tenant's recordings by state.
+//! `gsi1sk = <start time>#<pk>`) lists a tenant's recordings by state; the sparse GSI `by-due`
+//! (`gsi2pk = DUE#<connection>`, `gsi2sk = <next look>#<pk>`) holds only recordings whose deletion is pending,
+//! by when the deletion sweep should look at them ([`DeletionEntry::next_look`]). Audit records of deletion
+//! attempts are items of the recording's partition (`sk = AUDIT#<time>#<attempt>`), written once.
 //!
 //! The state machine is the domain's ([`crate::state`]): every condition expression here is translated from
 //! a [`FileStep`] or [`RecordingStep`] (`file_condition`, `recording_condition`), never written by hand.
@@ -653,6 +656,62 @@ impl TransferCatalog for DynamoCatalog {
     }
 }
 
+/// `gsi2pk`, `gsi2sk` of a recording's deletion: set while it is pending, absent otherwise (sparse index).
+fn due_keys(key: &RecordingKey, connection: &str, d: &DeletionEntry) -> Option<(String, String)> {
+    let at = d.next_look()?;
+    Some((
+        format!("DUE#{connection}"),
+        format!(
+            "{}#{}",
+            at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            key.partition_key()
+        ),
+    ))
+}
+
+impl DynamoCatalog {
+    /// Writes a deletion entry under `cond` (which may use `#del`, `#ds` and the `:c*` values), keeping the
+    /// due index in step. `false` if the condition failed.
+    async fn write_deletion(
+        &self,
+        key: &RecordingKey,
+        deletion: &DeletionEntry,
+        cond: &str,
+        values: Values,
+    ) -> Result<bool, Error> {
+        let rec = self.recording(key).await?.ok_or_else(|| {
+            Error::permanent(format!("no recording {key}")).kind_of(crate::error::Kind::NotFound)
+        })?;
+        let mut req = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(self.key(key.partition_key(), META)))
+            .condition_expression(format!("attribute_exists(pk) AND ({cond})"))
+            .expression_attribute_names("#del", "deletion")
+            .expression_attribute_values(":d", to_av(deletion)?)
+            .expression_attribute_values(":now", now_str(Utc::now()));
+        if cond.contains("#ds") {
+            req = req.expression_attribute_names("#ds", "status");
+        }
+        for (k, v) in values {
+            req = req.expression_attribute_values(k, v);
+        }
+        req = match due_keys(key, rec.connection_id.as_str(), deletion) {
+            Some((pk, sk)) => req
+                .update_expression("SET #del = :d, updated_at = :now, gsi2pk = :g2p, gsi2sk = :g2s")
+                .expression_attribute_values(":g2p", s(pk))
+                .expression_attribute_values(":g2s", s(sk)),
+            None => req.update_expression("SET #del = :d, updated_at = :now REMOVE gsi2pk, gsi2sk"),
+        };
+        match req.send().await {
+            Ok(_) => Ok(true),
+            Err(e) if is_conditional(&e) => Ok(false),
+            Err(e) => Err(sdk_error("UpdateItem(deletion)", e)),
+        }
+    }
+}
+
 #[async_trait]
 impl DeletionCatalog for DynamoCatalog {
     async fn get_recording(&self, key: &RecordingKey) -> Result<Option<RecordingEntry>, Error> {
@@ -663,20 +722,140 @@ impl DeletionCatalog for DynamoCatalog {
         &self,
         key: &RecordingKey,
         deletion: &DeletionEntry,
-    ) -> Result<(), Error> {
-        self.client
-            .update_item()
+    ) -> Result<bool, Error> {
+        let replannable: Vec<DeletionStatus> = DeletionStatus::ALL
+            .into_iter()
+            .filter(|s| s.may_replan())
+            .collect();
+        let (cond, values) = state_in(":c", &replannable)?;
+        let cond = format!(
+            "attribute_not_exists(#del) OR {}",
+            cond.replace("#st", "#del.#ds")
+        );
+        self.write_deletion(key, deletion, &cond, values).await
+    }
+}
+
+#[async_trait]
+impl DeleterCatalog for DynamoCatalog {
+    async fn due(
+        &self,
+        connection: &crate::ids::ConnectionId,
+        now: DateTime<Utc>,
+        limit: i32,
+    ) -> Result<Vec<RecordingEntry>, Error> {
+        // `~` sorts after `#`: every entry due in the second `now` falls in.
+        let upper = format!(
+            "{}~",
+            now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        );
+        let out = self
+            .client
+            .query()
             .table_name(&self.table)
-            .set_key(Some(self.key(key.partition_key(), META)))
-            .update_expression("SET #del = :d, updated_at = :now")
-            .condition_expression("attribute_exists(pk)")
-            .expression_attribute_names("#del", "deletion")
-            .expression_attribute_values(":d", to_av(deletion)?)
-            .expression_attribute_values(":now", now_str(Utc::now()))
+            .index_name("by-due")
+            .key_condition_expression("gsi2pk = :g AND gsi2sk <= :u")
+            .expression_attribute_values(":g", s(format!("DUE#{connection}")))
+            .expression_attribute_values(":u", s(upper))
+            .scan_index_forward(true)
+            .limit(limit.max(1))
             .send()
             .await
-            .map_err(|e| sdk_error("UpdateItem(deletion)", e))?;
-        Ok(())
+            .map_err(|e| sdk_error("Query(by-due)", e))?;
+        out.items
+            .unwrap_or_default()
+            .into_iter()
+            .map(from_item)
+            .collect()
+    }
+
+    async fn get_recording(&self, key: &RecordingKey) -> Result<Option<RecordingEntry>, Error> {
+        self.recording(key).await
+    }
+
+    async fn list_files(&self, key: &RecordingKey) -> Result<Vec<FileEntry>, Error> {
+        CatalogReader::list_files(self, key).await
+    }
+
+    async fn update_deletion(
+        &self,
+        key: &RecordingKey,
+        rev: u64,
+        next: &DeletionEntry,
+    ) -> Result<bool, Error> {
+        self.write_deletion(
+            key,
+            next,
+            "#del.rev = :crev",
+            vec![(":crev".into(), to_av(&rev)?)],
+        )
+        .await
+    }
+
+    async fn put_audit(&self, record: &crate::deletion::AuditRecord) -> Result<(), Error> {
+        let pk = record.recording.partition_key();
+        let mut item = serde_dynamo::to_item::<_, Item>(record).map_err(Error::data)?;
+        item.extend(self.key(
+            pk,
+            format!(
+                "AUDIT#{}#{:05}",
+                record.at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                record.attempt
+            ),
+        ));
+        match self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if is_conditional(&e) => Err(Error::permanent(format!(
+                "audit record {} attempt {} exists already; audit records are never overwritten",
+                record.recording, record.attempt
+            ))),
+            Err(e) => Err(sdk_error("PutItem(audit)", e)),
+        }
+    }
+
+    async fn audit(&self, key: &RecordingKey) -> Result<Vec<crate::deletion::AuditRecord>, Error> {
+        self.query_partition(key, "AUDIT#").await
+    }
+}
+
+impl DynamoCatalog {
+    /// Every item of a recording's partition whose sort key starts with `prefix`, in sort-key order.
+    async fn query_partition<T: serde::de::DeserializeOwned>(
+        &self,
+        key: &RecordingKey,
+        prefix: &str,
+    ) -> Result<Vec<T>, Error> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :f)")
+                .expression_attribute_values(":pk", s(key.partition_key()))
+                .expression_attribute_values(":f", s(prefix))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| sdk_error("Query(partition)", e))?;
+            for item in out.items.unwrap_or_default() {
+                items.push(from_item(item)?);
+            }
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                return Ok(items);
+            }
+        }
     }
 }
 
@@ -687,30 +866,7 @@ impl CatalogReader for DynamoCatalog {
     }
 
     async fn list_files(&self, key: &RecordingKey) -> Result<Vec<FileEntry>, Error> {
-        let mut files = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk AND begins_with(sk, :f)")
-                .expression_attribute_values(":pk", s(key.partition_key()))
-                .expression_attribute_values(":f", s("FILE#"))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| sdk_error("Query(files)", e))?;
-            for item in out.items.unwrap_or_default() {
-                files.push(from_item(item)?);
-            }
-            start = out.last_evaluated_key;
-            if start.is_none() {
-                break;
-            }
-        }
-        Ok(files)
+        self.query_partition(key, "FILE#").await
     }
 
     async fn list_by_state(

@@ -24,6 +24,31 @@ impl S3Sink {
     }
 }
 
+/// The deletion sweep's evidence: the object's size now (HeadObject) and the `sha256` tag the downloader put
+/// on it (GetObjectTagging), never the catalog's memory of them.
+#[async_trait]
+impl crate::ports::StoredObjects for S3Sink {
+    async fn evidence(&self, key: &str) -> Result<Option<crate::deletion::StoredEvidence>, Error> {
+        let Some((bytes, _etag)) = self.stored(key).await? else {
+            return Ok(None);
+        };
+        let tags = self
+            .client
+            .get_object_tagging()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| sdk_error("GetObjectTagging", e))?;
+        let sha256 = tags
+            .tag_set()
+            .iter()
+            .find(|t| t.key() == "sha256")
+            .map(|t| t.value().to_owned());
+        Ok(Some(crate::deletion::StoredEvidence { bytes, sha256 }))
+    }
+}
+
 struct S3Upload {
     client: aws_sdk_s3::Client,
     bucket: String,

@@ -164,37 +164,124 @@ pub struct Attendees {
     pub co_users: Vec<UserId>,
 }
 
-/// What became of the vendor copy.
+/// What became of the vendor copy: the plan, where its execution stands ([`DeletionStatus`], whose moves are
+/// the rules of [`crate::deletion`]), and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeletionEntry {
     pub plan: DeletePlan,
     pub status: DeletionStatus,
+    /// When the next attempt is due (the plan's due time, or a retry's).
     pub due_at: Option<DateTime<Utc>>,
     pub planned_at: DateTime<Utc>,
-    /// The vendor calls the execution stage will make, written down when planned (empty when retained).
+    /// The vendor calls the deletion sweep will make, written down when planned (empty when retained).
     #[serde(default)]
     pub vendor_calls: Vec<String>,
-    /// What the execution stage must know or check first (e.g. Webex needs the host's e-mail).
+    /// What the deletion sweep must know or check first (e.g. Webex needs the host's e-mail).
     #[serde(default)]
     pub notes: Vec<String>,
+    /// Bumped by every write of the sweep: a claim and its settlement are conditional on the revision read,
+    /// so two sweeps never both act on one recording.
+    #[serde(default)]
+    pub rev: u64,
+    /// Attempts made so far (each leaves an audit record).
+    #[serde(default)]
+    pub attempts: u32,
+    /// While `deleting`: the claim lasts until then; a sweep that died holding it is replaced after it.
+    #[serde(default)]
+    pub lease_until: Option<DateTime<Utc>>,
+    /// Why the last attempt ended as it did: a refusal, the vendor's answer, an error.
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// When the vendor copy was found deleted (or already gone).
+    #[serde(default)]
+    pub settled_at: Option<DateTime<Utc>>,
 }
 
-/// Where a recording's vendor copy stands (execution is a later stage).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+impl DeletionEntry {
+    /// When the deletion sweep should look at this entry next, if ever: a pending entry's due time, a claim's
+    /// end.
+    pub fn next_look(&self) -> Option<DateTime<Utc>> {
+        match self.status {
+            DeletionStatus::Deleting => self.lease_until.or(self.due_at),
+            s if s.is_pending() => self.due_at,
+            _ => None,
+        }
+    }
+}
+
+/// Where a recording's vendor copy stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DeletionStatus {
     /// The connection keeps vendor copies.
     Retained,
     /// Due for deletion at `due_at`.
     Scheduled,
+    /// A sweep is verifying and deleting it (until `lease_until`).
+    Deleting,
+    /// The vendor throttled or failed, or a check could not be read: tried again at `due_at`.
+    Retrying,
+    /// The vendor refused our credentials: tried again at `due_at`, by when an admin may have fixed them.
+    Paused,
+    /// Verification failed: our copy or the vendor's is not what the catalog says. Nothing is deleted until an
+    /// admin looks (`reason`); archiving the recording again plans anew.
+    Refused,
+    /// The vendor refused the call for a reason time will not change (`reason`); left for an admin.
+    Failed,
+    /// The vendor copy is deleted (or in the vendor's trash), after verification.
+    Deleted,
+    /// Verified, and the vendor had nothing left to delete (deleted there before, by a person or an earlier
+    /// attempt whose answer was lost).
+    AlreadyGone,
 }
 
 impl DeletionStatus {
+    pub const ALL: [DeletionStatus; 9] = [
+        DeletionStatus::Retained,
+        DeletionStatus::Scheduled,
+        DeletionStatus::Deleting,
+        DeletionStatus::Retrying,
+        DeletionStatus::Paused,
+        DeletionStatus::Refused,
+        DeletionStatus::Failed,
+        DeletionStatus::Deleted,
+        DeletionStatus::AlreadyGone,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             DeletionStatus::Retained => "retained",
             DeletionStatus::Scheduled => "scheduled",
+            DeletionStatus::Deleting => "deleting",
+            DeletionStatus::Retrying => "retrying",
+            DeletionStatus::Paused => "paused",
+            DeletionStatus::Refused => "refused",
+            DeletionStatus::Failed => "failed",
+            DeletionStatus::Deleted => "deleted",
+            DeletionStatus::AlreadyGone => "already_gone",
         }
+    }
+
+    /// Waiting for the deletion sweep (in its due index).
+    pub fn is_pending(self) -> bool {
+        matches!(
+            self,
+            DeletionStatus::Scheduled
+                | DeletionStatus::Deleting
+                | DeletionStatus::Retrying
+                | DeletionStatus::Paused
+        )
+    }
+
+    /// The vendor copy is gone: nothing is planned or attempted again.
+    pub fn is_done(self) -> bool {
+        matches!(self, DeletionStatus::Deleted | DeletionStatus::AlreadyGone)
+    }
+
+    /// Whether archiving the recording (again) may replace this with a new plan: not while a sweep holds it,
+    /// and never once the vendor copy is gone.
+    pub fn may_replan(self) -> bool {
+        !self.is_done() && self != DeletionStatus::Deleting
     }
 }
 
@@ -440,8 +527,41 @@ pub trait TransferCatalog: Send + Sync {
 #[async_trait]
 pub trait DeletionCatalog: Send + Sync {
     async fn get_recording(&self, key: &RecordingKey) -> Result<Option<RecordingEntry>, Error>;
-    async fn set_deletion(&self, key: &RecordingKey, deletion: &DeletionEntry)
-    -> Result<(), Error>;
+    /// Plans the recording's deletion, unless its current deletion may not be replanned
+    /// ([`DeletionStatus::may_replan`]: a sweep holds it, or the vendor copy is gone). `true` if written.
+    async fn set_deletion(
+        &self,
+        key: &RecordingKey,
+        deletion: &DeletionEntry,
+    ) -> Result<bool, Error>;
+}
+
+/// The deletion sweep's view.
+#[async_trait]
+pub trait DeleterCatalog: Send + Sync {
+    /// Recordings of the connection whose deletion is pending and due at or before `now`
+    /// ([`DeletionEntry::next_look`]), soonest first, at most `limit`.
+    async fn due(
+        &self,
+        connection: &ConnectionId,
+        now: DateTime<Utc>,
+        limit: i32,
+    ) -> Result<Vec<RecordingEntry>, Error>;
+    async fn get_recording(&self, key: &RecordingKey) -> Result<Option<RecordingEntry>, Error>;
+    async fn list_files(&self, key: &RecordingKey) -> Result<Vec<FileEntry>, Error>;
+    /// Replaces the deletion entry with `next` if the stored one still has revision `rev` (and the same
+    /// status): `false` if another writer came first.
+    async fn update_deletion(
+        &self,
+        key: &RecordingKey,
+        rev: u64,
+        next: &DeletionEntry,
+    ) -> Result<bool, Error>;
+    /// Stores an audit record; records are never changed or removed (a second write of the same record is
+    /// refused, not applied).
+    async fn put_audit(&self, record: &crate::deletion::AuditRecord) -> Result<(), Error>;
+    /// Every audit record of a recording, oldest first.
+    async fn audit(&self, key: &RecordingKey) -> Result<Vec<crate::deletion::AuditRecord>, Error>;
 }
 
 /// Read access for admins.

@@ -1,9 +1,25 @@
-//! Deleting the vendor copy of an archived recording: when it is due ([`plan`]), what must hold before any
-//! call ([`verify`]), and how a vendor's answer is read ([`answer`]). Pure rules; the sweep that applies them
-//! reads S3 and the vendor, and the exact vendor calls are each vendor's (`zoom`/`webex` `deletion::calls`).
+//! Deleting the vendor copy of an archived recording: when it is due ([`plan`]), how a sweep takes one attempt
+//! ([`claim`]) and settles it ([`settle`]), what must hold before any call ([`verify`]), how a vendor's answer
+//! is read ([`answer`], [`CallResult`]) and what each attempt leaves behind ([`AuditRecord`]). Pure rules;
+//! the sweep that applies them reads S3 and the vendor, and the exact vendor calls are each vendor's
+//! (`zoom`/`webex` `deletion`).
+//!
+//! The status moves (every move a conditional write on the entry's revision):
+//!
+//! ```text
+//! retained                      (the plan keeps the vendor copy)
+//! scheduled ─claim─▶ deleting ─▶ deleted | already_gone        (verified; the vendor answered 2xx / 404)
+//! retrying  ─claim─▶    │     ─▶ retrying  (429, 5xx, a check unreadable: due again after a back-off)
+//! paused    ─claim─▶    │     ─▶ paused    (401/403: due again in an hour, by when credentials may be fixed)
+//!                       │     ─▶ refused   (verification failed: nothing deleted, the reason kept)
+//!                       │     ─▶ failed    (any other vendor refusal: left for an admin)
+//! deleting (claim ran out: the sweep died) ─claim─▶ deleting
+//! ```
 
 use crate::catalog::{DeletionEntry, DeletionStatus};
 use crate::config::{DeleteAction, DeletePlan};
+use crate::error::{Class, Error, Kind};
+use crate::ids::{ConnectionId, TenantId};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -56,6 +72,11 @@ pub fn plan(
             planned_at: now,
             vendor_calls: vec![],
             notes: vec![],
+            rev: 0,
+            attempts: 0,
+            lease_until: None,
+            reason: None,
+            settled_at: None,
         },
         DeletePlan::DeleteAfter { action, .. } => {
             let VendorCalls { calls, notes } = calls(*action);
@@ -66,6 +87,11 @@ pub fn plan(
                 planned_at: now,
                 vendor_calls: calls,
                 notes,
+                rev: 0,
+                attempts: 0,
+                lease_until: None,
+                reason: None,
+                settled_at: None,
             }
         }
     }
@@ -97,7 +123,8 @@ pub struct VendorFile {
 }
 
 /// What the vendor says of the recording now.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "listing", content = "files", rename_all = "snake_case")]
 pub enum VendorListing {
     Listed(Vec<VendorFile>),
     /// The recording no longer exists at the vendor (deleted there by a person, or by an earlier attempt).
@@ -272,6 +299,239 @@ pub fn answer(status: u16) -> Answer {
         408 | 423 | 429 | 500..=599 => Answer::Retry,
         _ => Answer::Failed,
     }
+}
+
+/// How long a sweep's claim on one recording lasts: longer than the sweep function may run.
+pub const CLAIM: Duration = Duration::minutes(15);
+/// After the vendor refused our credentials, the next attempt waits this long (an admin may fix them).
+pub const CREDENTIALS_RECHECK: Duration = Duration::hours(1);
+/// The first retry's back-off; it doubles per attempt up to [`MAX_BACKOFF`].
+pub const FIRST_BACKOFF: Duration = Duration::minutes(5);
+pub const MAX_BACKOFF: Duration = Duration::hours(6);
+
+/// The wait before attempt `attempts + 1` after a failed attempt: 5 min, 10, 20, … at most 6 h.
+pub fn backoff(attempts: u32) -> Duration {
+    let doublings = attempts.saturating_sub(1).min(16);
+    (FIRST_BACKOFF * 2i32.pow(doublings)).min(MAX_BACKOFF)
+}
+
+/// Whether the deletion is pending and due at `now` (a claim that ran out counts as due).
+pub fn is_due(d: &DeletionEntry, now: DateTime<Utc>) -> bool {
+    d.status.is_pending() && d.next_look().is_some_and(|t| t <= now)
+}
+
+/// Takes a due deletion for one attempt: `deleting` until `now + claim_for`, the revision and attempt count
+/// bumped. `None` if it is not pending or not due (another sweep holds it, or it was settled meanwhile).
+pub fn claim(d: &DeletionEntry, now: DateTime<Utc>, claim_for: Duration) -> Option<DeletionEntry> {
+    if !is_due(d, now) {
+        return None;
+    }
+    let mut next = d.clone();
+    next.status = DeletionStatus::Deleting;
+    next.rev += 1;
+    next.attempts += 1;
+    next.lease_until = Some(now + claim_for);
+    Some(next)
+}
+
+/// How one attempt ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Settlement {
+    /// The vendor confirmed the deletion of everything verified.
+    Deleted,
+    /// Verified, and the vendor had nothing left.
+    AlreadyGone,
+    /// Verification failed; no call was made.
+    Refused { refusal: Refusal },
+    /// Can heal: throttled, a 5xx, a check that could not be read. `wait_secs`: what the vendor asked for.
+    Retry {
+        reason: String,
+        wait_secs: Option<u64>,
+    },
+    /// The vendor refused our credentials (or their scopes).
+    CredentialsRefused { reason: String },
+    /// The vendor refused for another reason, or the plan no longer allows it.
+    Failed { reason: String },
+    /// The connection's plan is now to keep vendor copies: nothing is deleted.
+    NowRetained,
+}
+
+/// The entry after an attempt that ended with `s`: the claim released, the revision bumped, the reason kept.
+pub fn settle(claimed: &DeletionEntry, s: &Settlement, now: DateTime<Utc>) -> DeletionEntry {
+    let mut n = claimed.clone();
+    n.rev += 1;
+    n.lease_until = None;
+    let (status, reason) = match s {
+        Settlement::Deleted => (DeletionStatus::Deleted, None),
+        Settlement::AlreadyGone => (
+            DeletionStatus::AlreadyGone,
+            Some("the vendor had nothing left to delete (deleted there before)".to_owned()),
+        ),
+        Settlement::Refused { refusal } => (DeletionStatus::Refused, Some(refusal.to_string())),
+        Settlement::Retry { reason, wait_secs } => {
+            let asked = Duration::seconds(wait_secs.unwrap_or(0) as i64);
+            n.due_at = Some(now + asked.max(backoff(n.attempts)));
+            (DeletionStatus::Retrying, Some(reason.clone()))
+        }
+        Settlement::CredentialsRefused { reason } => {
+            n.due_at = Some(now + CREDENTIALS_RECHECK);
+            (DeletionStatus::Paused, Some(reason.clone()))
+        }
+        Settlement::Failed { reason } => (DeletionStatus::Failed, Some(reason.clone())),
+        Settlement::NowRetained => (
+            DeletionStatus::Retained,
+            Some("the connection's delete plan is now retain".to_owned()),
+        ),
+    };
+    if status.is_done() {
+        n.settled_at = Some(now);
+    }
+    n.status = status;
+    n.reason = reason;
+    n
+}
+
+/// One deletion call and the vendor's answer, as the audit keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallResult {
+    /// Method and path, without host, token or e-mail (`DELETE /meetings/{uuid}/recordings?action=trash`).
+    pub request: String,
+    /// The vendor's HTTP status, when it answered.
+    pub status: Option<u16>,
+    pub answer: Answer,
+    /// What went wrong, when something did (never a token or a signed URL).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_secs: Option<u64>,
+}
+
+impl CallResult {
+    /// Reads what a vendor client returned for a call: the status of an answer it accepted (2xx, 404), or
+    /// the error of one it did not, by its kind (a status, refused credentials, the network).
+    pub fn of(request: impl Into<String>, sent: Result<u16, Error>) -> Self {
+        let request = request.into();
+        match sent {
+            Ok(status) => Self {
+                request,
+                status: Some(status),
+                answer: answer(status),
+                detail: None,
+                retry_after_secs: None,
+            },
+            Err(e) => {
+                let (status, answer) = match e.kind() {
+                    Kind::Status(s) => (Some(s), answer(s)),
+                    Kind::Auth => (None, Answer::CredentialsRefused),
+                    _ if e.class() == Class::Retryable => (None, Answer::Retry),
+                    _ => (None, Answer::Failed),
+                };
+                Self {
+                    request,
+                    status,
+                    answer,
+                    detail: Some(e.to_string()),
+                    retry_after_secs: e.retry_after().map(|d| d.as_secs()),
+                }
+            }
+        }
+    }
+
+    pub fn done(&self) -> bool {
+        matches!(self.answer, Answer::Done | Answer::AlreadyGone)
+    }
+}
+
+/// Makes one deletion call per target, in order, stopping at the first that does not succeed. `call` names
+/// the request (for the audit) and starts it.
+pub async fn in_order<T, F, Fut>(
+    targets: impl IntoIterator<Item = T>,
+    mut call: F,
+) -> Vec<CallResult>
+where
+    F: FnMut(T) -> (String, Fut),
+    Fut: std::future::Future<Output = Result<u16, Error>>,
+{
+    let mut results = Vec::new();
+    for target in targets {
+        let (request, sent) = call(target);
+        let result = CallResult::of(request, sent.await);
+        let done = result.done();
+        results.push(result);
+        if !done {
+            break;
+        }
+    }
+    results
+}
+
+/// How the calls of one attempt (made in order, stopping at the first that did not succeed) end it: deleted
+/// if every call succeeded and one deleted something, already gone if every one found nothing; otherwise the
+/// first failed call decides. Nothing but a success or a 404 ever counts as done.
+pub fn outcome(calls: &[CallResult]) -> Settlement {
+    if calls.is_empty() {
+        return Settlement::Failed {
+            reason: "no deletion call to make".into(),
+        };
+    }
+    let reason = |c: &CallResult| {
+        format!(
+            "{}: {}",
+            c.request,
+            c.detail
+                .clone()
+                .unwrap_or_else(|| format!("HTTP {}", c.status.unwrap_or_default()))
+        )
+    };
+    match calls.iter().find(|c| !c.done()) {
+        None if calls.iter().any(|c| c.answer == Answer::Done) => Settlement::Deleted,
+        None => Settlement::AlreadyGone,
+        Some(c) => match c.answer {
+            Answer::Retry => Settlement::Retry {
+                reason: reason(c),
+                wait_secs: c.retry_after_secs,
+            },
+            Answer::CredentialsRefused => Settlement::CredentialsRefused { reason: reason(c) },
+            _ => Settlement::Failed { reason: reason(c) },
+        },
+    }
+}
+
+/// How a failure to read a check (S3, the vendor's listing) ends an attempt: refused credentials pause it,
+/// anything that can heal retries it, the rest fails it for an admin.
+pub fn unreadable(what: &str, e: &Error) -> Settlement {
+    let reason = format!("{what}: {e}");
+    match (e.kind(), e.class()) {
+        (Kind::Auth, _) | (Kind::Status(401 | 403), _) => Settlement::CredentialsRefused { reason },
+        (_, Class::Retryable) => Settlement::Retry {
+            reason,
+            wait_secs: e.retry_after().map(|d| d.as_secs()),
+        },
+        _ => Settlement::Failed { reason },
+    }
+}
+
+/// What one attempt leaves behind, whatever its end: never changed or removed, kept after the entry changes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    pub recording: crate::model::RecordingKey,
+    pub tenant: TenantId,
+    pub connection_id: ConnectionId,
+    pub at: DateTime<Utc>,
+    /// Which attempt this was (1, 2, …).
+    pub attempt: u32,
+    /// Who made it: the scheduled sweep, or an admin's `deletions --execute`.
+    pub by: String,
+    pub plan: DeletePlan,
+    /// Every file checked, with the catalog's, S3's and the vendor's values.
+    pub evidence: Vec<FileEvidence>,
+    /// What the vendor listed (`None`: not read, the attempt ended before).
+    pub vendor: Option<VendorListing>,
+    pub calls: Vec<CallResult>,
+    pub settlement: Settlement,
+    /// The status the entry took.
+    pub status: DeletionStatus,
 }
 
 #[cfg(test)]
@@ -471,6 +731,154 @@ mod tests {
                 ours: 10,
                 ..
             }
+        ));
+    }
+
+    fn scheduled(due: &str) -> DeletionEntry {
+        let at = t("2026-01-01T00:00:00Z");
+        let mut d = plan(
+            &DeletePlan::after_days(1, DeleteAction::Trash),
+            at,
+            at,
+            at,
+            |_| VendorCalls::default(),
+        );
+        d.due_at = Some(t(due));
+        d
+    }
+
+    #[test]
+    fn a_claim_takes_a_due_entry_once_and_a_dead_sweeps_claim_runs_out() {
+        let d = scheduled("2026-01-02T00:00:00Z");
+        assert_eq!(claim(&d, t("2026-01-01T23:59:59Z"), CLAIM), None, "not due");
+        let c = claim(&d, t("2026-01-02T00:00:00Z"), CLAIM).unwrap();
+        assert_eq!(
+            (c.status, c.rev, c.attempts),
+            (DeletionStatus::Deleting, 1, 1)
+        );
+        assert_eq!(c.lease_until, Some(t("2026-01-02T00:15:00Z")));
+        assert_eq!(c.next_look(), c.lease_until);
+        assert_eq!(claim(&c, t("2026-01-02T00:14:59Z"), CLAIM), None, "held");
+        let again = claim(&c, t("2026-01-02T00:15:00Z"), CLAIM).unwrap();
+        assert_eq!((again.rev, again.attempts), (2, 2));
+        for status in DeletionStatus::ALL {
+            let mut other = d.clone();
+            other.status = status;
+            let pending = matches!(
+                status,
+                DeletionStatus::Scheduled | DeletionStatus::Retrying | DeletionStatus::Paused
+            );
+            assert_eq!(
+                claim(&other, t("2027-01-01T00:00:00Z"), CLAIM).is_some(),
+                pending || status == DeletionStatus::Deleting,
+                "{status:?}"
+            );
+            assert_eq!(
+                other.next_look().is_some(),
+                status.is_pending(),
+                "{status:?}"
+            );
+        }
+        assert!(!DeletionStatus::Deleted.may_replan() && !DeletionStatus::Deleting.may_replan());
+        assert!(DeletionStatus::Refused.may_replan() && DeletionStatus::Scheduled.may_replan());
+    }
+
+    #[test]
+    fn settling_keeps_the_reason_and_only_a_success_is_done() {
+        let now = t("2026-01-02T00:00:00Z");
+        let c = claim(&scheduled("2026-01-02T00:00:00Z"), now, CLAIM).unwrap();
+        let done = settle(&c, &Settlement::Deleted, now);
+        assert_eq!(
+            (done.status, done.settled_at, done.rev),
+            (DeletionStatus::Deleted, Some(now), 2)
+        );
+        assert_eq!(done.next_look(), None);
+        let retry = settle(
+            &c,
+            &Settlement::Retry {
+                reason: "429".into(),
+                wait_secs: Some(3600),
+            },
+            now,
+        );
+        assert_eq!(retry.status, DeletionStatus::Retrying);
+        assert_eq!(
+            retry.due_at,
+            Some(now + Duration::hours(1)),
+            "Retry-After beats a shorter back-off"
+        );
+        assert_eq!(retry.settled_at, None);
+        let paused = settle(
+            &c,
+            &Settlement::CredentialsRefused {
+                reason: "401".into(),
+            },
+            now,
+        );
+        assert_eq!(
+            (paused.status, paused.due_at),
+            (DeletionStatus::Paused, Some(now + CREDENTIALS_RECHECK))
+        );
+        let refused = settle(
+            &c,
+            &Settlement::Refused {
+                refusal: Refusal::NotArchived {
+                    file_id: "a".into(),
+                },
+            },
+            now,
+        );
+        assert_eq!(refused.reason.as_deref(), Some("file a is not archived"));
+        assert_eq!(refused.next_look(), None, "left for an admin");
+        assert_eq!(backoff(1), Duration::minutes(5));
+        assert_eq!(backoff(3), Duration::minutes(20));
+        assert_eq!(backoff(30), MAX_BACKOFF);
+    }
+
+    #[test]
+    fn the_calls_of_an_attempt_end_it_by_the_first_that_failed() {
+        let ok = CallResult::of("DELETE a", Ok(204));
+        let gone = CallResult::of("DELETE b", Ok(404));
+        let throttled = CallResult::of(
+            "DELETE c",
+            Err(Error::status(429, "slow down").wait(std::time::Duration::from_secs(90))),
+        );
+        assert_eq!(
+            (throttled.status, throttled.retry_after_secs),
+            (Some(429), Some(90))
+        );
+        let denied = CallResult::of(
+            "DELETE d",
+            Err(Error::new(Class::Retryable, Kind::Auth, "401")),
+        );
+        let broken = CallResult::of("DELETE e", Err(Error::status(500, "oops")));
+        let bad = CallResult::of("DELETE f", Err(Error::status(400, "no")));
+        assert_eq!(outcome(&[ok.clone(), gone.clone()]), Settlement::Deleted);
+        assert_eq!(
+            outcome(std::slice::from_ref(&gone)),
+            Settlement::AlreadyGone
+        );
+        assert!(matches!(
+            outcome(&[ok.clone(), throttled]),
+            Settlement::Retry {
+                wait_secs: Some(90),
+                ..
+            }
+        ));
+        assert!(matches!(
+            outcome(&[denied]),
+            Settlement::CredentialsRefused { .. }
+        ));
+        assert!(matches!(outcome(&[broken]), Settlement::Retry { .. }));
+        assert!(
+            matches!(outcome(&[bad]), Settlement::Failed { reason } if reason.contains("DELETE f"))
+        );
+        assert!(matches!(outcome(&[]), Settlement::Failed { .. }));
+        let net = Error::transient("reset").kind_of(Kind::Network);
+        assert!(matches!(unreadable("S3", &net), Settlement::Retry { .. }));
+        assert!(matches!(
+            unreadable("S3", &Error::data("x")),
+            Settlement::Failed { .. }
         ));
     }
 

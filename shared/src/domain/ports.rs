@@ -237,6 +237,34 @@ pub trait Uploads: Send + Sync {
     async fn abort(&self, key: &str, upload_id: &str) -> Result<(), Error>;
 }
 
+/// Re-reads what S3 holds for an archived file (the deletion sweep's evidence; never the catalog's memory).
+#[async_trait]
+pub trait StoredObjects: Send + Sync {
+    /// The object's size and its `sha256` tag; `None` if there is no object at `key`.
+    async fn evidence(&self, key: &str) -> Result<Option<crate::deletion::StoredEvidence>, Error>;
+}
+
+/// What the deletion sweep asks of the vendors: what they list now, and the deletion calls.
+#[async_trait]
+pub trait VendorCopies: Send + Sync {
+    /// The recording's files as the vendor lists them now (or that it is gone).
+    async fn listing(
+        &self,
+        conn: &Connection,
+        rec: &crate::catalog::RecordingEntry,
+    ) -> Result<crate::deletion::VendorListing, Error>;
+    /// Deletes the vendor copy by the connection's plan (`files`: the verified file ids; with the plan's file
+    /// scope only these go), making the calls in order and stopping at the first that does not succeed.
+    async fn delete(
+        &self,
+        conn: &Connection,
+        rec: &crate::catalog::RecordingEntry,
+        files: &[String],
+        action: crate::config::DeleteAction,
+        scope: crate::config::DeleteScope,
+    ) -> Result<Vec<crate::deletion::CallResult>, Error>;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

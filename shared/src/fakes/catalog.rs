@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex};
 struct Store {
     recordings: HashMap<RecordingKey, RecordingEntry>,
     files: HashMap<RecordingKey, BTreeMap<String, FileEntry>>,
+    audit: HashMap<RecordingKey, Vec<crate::deletion::AuditRecord>>,
 }
 
 /// A catalog in memory. Clones share the same store. [`MemoryCatalog::fail`] makes an operation fail
@@ -447,9 +448,94 @@ impl DeletionCatalog for MemoryCatalog {
         &self,
         key: &RecordingKey,
         deletion: &DeletionEntry,
-    ) -> Result<(), Error> {
+    ) -> Result<bool, Error> {
         self.check("set_deletion")?;
-        self.update_recording(key, |r| r.deletion = Some(deletion.clone()))
+        self.update_recording(key, |r| {
+            let allowed = r.deletion.as_ref().is_none_or(|d| d.status.may_replan());
+            if allowed {
+                r.deletion = Some(deletion.clone());
+            }
+            allowed
+        })
+    }
+}
+
+#[async_trait]
+impl DeleterCatalog for MemoryCatalog {
+    async fn due(
+        &self,
+        connection: &crate::ids::ConnectionId,
+        now: DateTime<Utc>,
+        limit: i32,
+    ) -> Result<Vec<RecordingEntry>, Error> {
+        self.check("due")?;
+        // As the index: by the second, soonest first.
+        let second = |t: DateTime<Utc>| t.timestamp();
+        let mut due: Vec<(i64, String, RecordingEntry)> = self
+            .recordings()
+            .into_iter()
+            .filter(|r| &r.connection_id == connection)
+            .filter_map(|r| {
+                let at = r.deletion.as_ref()?.next_look()?;
+                (second(at) <= second(now)).then(|| (second(at), r.key().partition_key(), r))
+            })
+            .collect();
+        due.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+        Ok(due
+            .into_iter()
+            .take(limit.max(1) as usize)
+            .map(|(_, _, r)| r)
+            .collect())
+    }
+
+    async fn get_recording(&self, key: &RecordingKey) -> Result<Option<RecordingEntry>, Error> {
+        OwnerCatalog::get_recording(self, key).await
+    }
+
+    async fn list_files(&self, key: &RecordingKey) -> Result<Vec<FileEntry>, Error> {
+        CatalogReader::list_files(self, key).await
+    }
+
+    async fn update_deletion(
+        &self,
+        key: &RecordingKey,
+        rev: u64,
+        next: &DeletionEntry,
+    ) -> Result<bool, Error> {
+        self.check("update_deletion")?;
+        self.update_recording(key, |r| {
+            let ours = r.deletion.as_ref().is_some_and(|d| d.rev == rev);
+            if ours {
+                r.deletion = Some(next.clone());
+            }
+            ours
+        })
+    }
+
+    async fn put_audit(&self, record: &crate::deletion::AuditRecord) -> Result<(), Error> {
+        self.check("put_audit")?;
+        let mut store = self.store.lock().unwrap();
+        let records = store.audit.entry(record.recording.clone()).or_default();
+        if records
+            .iter()
+            .any(|r| r.at == record.at && r.attempt == record.attempt)
+        {
+            return Err(Error::permanent("audit records are never overwritten"));
+        }
+        records.push(record.clone());
+        Ok(())
+    }
+
+    async fn audit(&self, key: &RecordingKey) -> Result<Vec<crate::deletion::AuditRecord>, Error> {
+        self.check("audit")?;
+        Ok(self
+            .store
+            .lock()
+            .unwrap()
+            .audit
+            .get(key)
+            .cloned()
+            .unwrap_or_default())
     }
 }
 

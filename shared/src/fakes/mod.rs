@@ -390,6 +390,8 @@ impl MultipartUpload for MemoryUpload {
 pub struct FakeZoom {
     pub recordings: Arc<Mutex<HashMap<String, crate::model::Recording>>>,
     pub calls: Arc<Mutex<u32>>,
+    /// Every deletion asked for (`<uuid> <file> <action>`), answered or not.
+    pub deletes: Arc<Mutex<Vec<String>>>,
     /// Answer every call with this error instead (class and kind kept).
     pub fail: Arc<Mutex<Option<(crate::error::Class, crate::error::Kind)>>>,
 }
@@ -406,6 +408,56 @@ impl crate::zoom::api::ZoomApi for FakeZoom {
             return Err(Error::new(class, kind, "zoom api (fake) refused"));
         }
         Ok(self.recordings.lock().unwrap().get(uuid).cloned())
+    }
+
+    async fn files(&self, uuid: &str) -> Result<Option<Vec<crate::deletion::VendorFile>>, Error> {
+        *self.calls.lock().unwrap() += 1;
+        if let Some((class, kind)) = *self.fail.lock().unwrap() {
+            return Err(Error::new(class, kind, "zoom api (fake) refused"));
+        }
+        Ok(self.recordings.lock().unwrap().get(uuid).map(|r| {
+            r.files
+                .iter()
+                .map(|f| crate::deletion::VendorFile {
+                    file_id: f.id.to_string(),
+                    bytes: f.expected_size,
+                })
+                .collect()
+        }))
+    }
+
+    /// Removes the recording (or one file): 204, or 404 if there is none.
+    async fn delete(
+        &self,
+        uuid: &str,
+        file_id: Option<&str>,
+        action: crate::config::DeleteAction,
+    ) -> Result<u16, Error> {
+        *self.calls.lock().unwrap() += 1;
+        self.deletes
+            .lock()
+            .unwrap()
+            .push(format!("{uuid} {file_id:?} {action:?}"));
+        if let Some((class, kind)) = *self.fail.lock().unwrap() {
+            return Err(Error::new(class, kind, "zoom api (fake) refused"));
+        }
+        let mut recs = self.recordings.lock().unwrap();
+        let Some(rec) = recs.get_mut(uuid) else {
+            return Ok(404);
+        };
+        match file_id {
+            None => {
+                recs.remove(uuid);
+            }
+            Some(f) => {
+                let before = rec.files.len();
+                rec.files.retain(|g| g.id.as_str() != f);
+                if rec.files.len() == before {
+                    return Ok(404);
+                }
+            }
+        }
+        Ok(204)
     }
 }
 
@@ -455,9 +507,10 @@ impl crate::webex::api::WebexApi for FakeWebex {
                     ..r
                 })
             }
-            _ => Err(Error::permanent(format!(
-                "GET /recordings/{id}: HTTP 404 Not Found"
-            ))),
+            _ => Err(Error::status(
+                404,
+                format!("GET /recordings/{id}: HTTP 404 Not Found"),
+            )),
         }
     }
     async fn admin_recordings(
@@ -502,6 +555,24 @@ impl crate::webex::api::WebexApi for FakeWebex {
     }
     async fn bearer(&self) -> Result<SecretString, Error> {
         Ok(SecretString::new("fake-bearer"))
+    }
+    async fn delete_recording(&self, id: &str, _: Option<&Email>) -> Result<u16, Error> {
+        self.log(format!("delete {id}"));
+        let mut recs = self.recordings.lock().unwrap();
+        let before = recs.len();
+        recs.retain(|r| r.id != id);
+        Ok(if recs.len() < before { 204 } else { 404 })
+    }
+    async fn soft_delete(&self, ids: &[String], _: Option<&Email>) -> Result<u16, Error> {
+        self.log(format!("softDelete {ids:?}"));
+        let mut recs = self.recordings.lock().unwrap();
+        if !ids.iter().all(|id| recs.iter().any(|r| &r.id == id)) {
+            return Ok(404);
+        }
+        for r in recs.iter_mut().filter(|r| ids.contains(&r.id)) {
+            r.status = Some("deleted".into());
+        }
+        Ok(204)
     }
     async fn webhooks(&self) -> Result<Vec<crate::webex::api::Webhook>, Error> {
         Ok(vec![])

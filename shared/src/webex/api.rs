@@ -191,6 +191,11 @@ pub trait WebexApi: Send + Sync {
     ) -> Result<Vec<WebexParticipant>, Error>;
     /// A valid bearer token, for API downloads (`meetingTranscripts/{id}/download`).
     async fn bearer(&self) -> Result<crate::ports::SecretString, Error>;
+    /// `DELETE /recordings/{id}?hostEmail=` (permanent): the status of an answer that settles it (2xx, or 404:
+    /// nothing there), or the error of any other.
+    async fn delete_recording(&self, id: &str, host_email: Option<&Email>) -> Result<u16, Error>;
+    /// `POST /recordings/softDelete?hostEmail=` with `{"recordingIds": [≤100]}`: into the recycle bin.
+    async fn soft_delete(&self, ids: &[String], host_email: Option<&Email>) -> Result<u16, Error>;
     async fn webhooks(&self) -> Result<Vec<Webhook>, Error>;
     async fn create_webhook(&self, req: &WebhookRequest) -> Result<Webhook, Error>;
     async fn update_webhook(&self, id: &str, req: &WebhookRequest) -> Result<Webhook, Error>;
@@ -416,6 +421,40 @@ impl WebexApi for HttpWebex {
         self.tokens.token(false).await
     }
 
+    async fn delete_recording(&self, id: &str, host_email: Option<&Email>) -> Result<u16, Error> {
+        let mut url = self.item_url("recordings", id)?;
+        for (k, v) in host_filter(host_email) {
+            url.query_pairs_mut().append_pair(k, &v);
+        }
+        settled(
+            self.send(
+                Method::DELETE,
+                url.as_str(),
+                None,
+                "DELETE /recordings/{id}",
+            )
+            .await,
+        )
+    }
+
+    async fn soft_delete(&self, ids: &[String], host_email: Option<&Email>) -> Result<u16, Error> {
+        let mut url = reqwest::Url::parse(&format!("{}/recordings/softDelete", self.base))
+            .map_err(|e| Error::permanent(format!("bad base URL: {e}")))?;
+        for (k, v) in host_filter(host_email) {
+            url.query_pairs_mut().append_pair(k, &v);
+        }
+        let body = serde_json::json!({ "recordingIds": ids });
+        settled(
+            self.send(
+                Method::POST,
+                url.as_str(),
+                Some(&body),
+                "POST /recordings/softDelete",
+            )
+            .await,
+        )
+    }
+
     async fn webhooks(&self) -> Result<Vec<Webhook>, Error> {
         self.list("/webhooks", &[], "GET /webhooks").await
     }
@@ -430,6 +469,15 @@ impl WebexApi for HttpWebex {
         let url = self.item_url("webhooks", id)?;
         self.send_body(Method::PUT, url.as_str(), req, "PUT /webhooks/{id}")
             .await
+    }
+}
+
+/// A deletion's answer: the status of a success, 404 (nothing there) as an answer too, any other as the error.
+fn settled(sent: Result<reqwest::Response, Error>) -> Result<u16, Error> {
+    match sent {
+        Ok(resp) => Ok(resp.status().as_u16()),
+        Err(e) if e.kind() == crate::error::Kind::Status(404) => Ok(404),
+        Err(e) => Err(e),
     }
 }
 

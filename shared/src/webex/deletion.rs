@@ -1,9 +1,14 @@
-//! Webex's deletion calls for a recording: every stop/start segment is its own recording id, and an admin
-//! token addresses another user's recording only with `hostEmail`.
+//! Webex's side of deleting a recording: every stop/start segment is its own recording id, and an admin token
+//! addresses another user's recording only with `hostEmail`. What Webex lists now ([`listing`]: each segment's
+//! `GET /recordings/{id}`), and the calls ([`delete`]: `DELETE /recordings/{id}` per segment, or one
+//! `POST /recordings/softDelete` into the recycle bin for `trash`).
 
+use super::api::WebexApi;
 use crate::catalog::RecordingEntry;
-use crate::config::{BaseUrl, DeleteAction};
-use crate::deletion::VendorCalls;
+use crate::config::{BaseUrl, DeleteAction, DeleteScope};
+use crate::deletion::{CallResult, VendorCalls, VendorFile, VendorListing, in_order};
+use crate::error::{Error, Kind};
+use crate::model::WebexLink;
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 
 fn enc(s: &str) -> String {
@@ -46,6 +51,93 @@ pub fn calls(rec: &RecordingEntry, api: &BaseUrl, action: DeleteAction) -> Vendo
             .collect(),
     };
     VendorCalls { calls, notes }
+}
+
+/// Most recording ids one `softDelete` call takes.
+const SOFT_DELETE_MAX: usize = 100;
+
+/// Each segment Webex still has (not deleted, not in the recycle bin), with the files the archive plans for
+/// it (the video with `sizeBytes`, and the audio and transcript when Webex offers their links).
+pub async fn listing(api: &dyn WebexApi, rec: &RecordingEntry) -> Result<VendorListing, Error> {
+    let mut files = Vec::new();
+    let mut any = false;
+    for id in &rec.vendor_recording_ids {
+        let seg = match api.recording(id, rec.host_email.as_ref()).await {
+            Ok(seg) => seg,
+            Err(e) if e.kind() == Kind::Status(404) => continue,
+            Err(e) => return Err(e),
+        };
+        if matches!(seg.status.as_deref(), Some("deleted" | "purged")) {
+            continue;
+        }
+        any = true;
+        let links = seg.temporary_direct_download_links.unwrap_or_default();
+        let file = |link| super::normalise::file_id(id, link).map(|f| f.to_string());
+        let bad = |e| Error::data(format!("GET /recordings/{{id}}: {e}"));
+        files.push(VendorFile {
+            file_id: file(WebexLink::Recording).map_err(bad)?,
+            bytes: seg.size_bytes.filter(|s| *s > 0),
+        });
+        for (present, link) in [
+            (links.audio_download_link.is_some(), WebexLink::Audio),
+            (
+                links.transcript_download_link.is_some(),
+                WebexLink::Transcript,
+            ),
+        ] {
+            if present {
+                files.push(VendorFile {
+                    file_id: file(link).map_err(bad)?,
+                    bytes: None,
+                });
+            }
+        }
+    }
+    Ok(if any {
+        VendorListing::Listed(files)
+    } else {
+        VendorListing::Gone
+    })
+}
+
+/// Makes the deletion calls for the recording's segments (with the plan's file scope, only the segments
+/// whose video was verified): `trash` soft-deletes them, 100 per call; `delete` removes each for good. Calls go
+/// in order and stop at the first that does not succeed.
+pub async fn delete(
+    api: &dyn WebexApi,
+    rec: &RecordingEntry,
+    files: &[String],
+    action: DeleteAction,
+    scope: DeleteScope,
+) -> Vec<CallResult> {
+    let segments: Vec<String> = rec
+        .vendor_recording_ids
+        .iter()
+        .filter(|id| scope == DeleteScope::Recording || files.contains(id))
+        .cloned()
+        .collect();
+    let host = rec.host_email.as_ref();
+    match action {
+        DeleteAction::Trash => {
+            let batches: Vec<&[String]> = segments.chunks(SOFT_DELETE_MAX).collect();
+            in_order(batches, |ids| {
+                (
+                    format!("POST /recordings/softDelete {ids:?}"),
+                    api.soft_delete(ids, host),
+                )
+            })
+            .await
+        }
+        DeleteAction::Delete => {
+            in_order(&segments, |id| {
+                (
+                    format!("DELETE /recordings/{id}"),
+                    api.delete_recording(id, host),
+                )
+            })
+            .await
+        }
+    }
 }
 
 #[cfg(test)]

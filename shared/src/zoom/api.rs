@@ -3,7 +3,8 @@
 //! in seconds or as an HTTP date, the daily limit) and 5xx back-off with jitter. The deletion and backfill
 //! work builds on [`HttpZoom::send`].
 
-use crate::config::{BaseUrl, Connection};
+use crate::config::{BaseUrl, Connection, DeleteAction};
+use crate::deletion::VendorFile;
 use crate::error::{Class, Error, Kind};
 use crate::ids::AccountId;
 use crate::model::Recording;
@@ -72,6 +73,17 @@ pub trait ZoomApi: Send + Sync {
     /// The recording of a meeting instance, its files normalised like a webhook's and each carrying a fresh
     /// `download_access_token`. `None`: Zoom no longer has it (deleted, or never existed).
     async fn recording(&self, account: &AccountId, uuid: &str) -> Result<Option<Recording>, Error>;
+    /// Every file Zoom lists for the meeting instance now (`recording_files` and `participant_audio_files`,
+    /// downloadable or not), with its size. `None`: Zoom no longer has it.
+    async fn files(&self, uuid: &str) -> Result<Option<Vec<VendorFile>>, Error>;
+    /// `DELETE /meetings/{uuid}/recordings[/{file_id}]?action=trash|delete`: the status of an answer that
+    /// settles it (2xx: done; 404: nothing there), or the error of any other.
+    async fn delete(
+        &self,
+        uuid: &str,
+        file_id: Option<&str>,
+        action: DeleteAction,
+    ) -> Result<u16, Error>;
 }
 
 /// The Zoom API of each Zoom connection.
@@ -258,6 +270,19 @@ impl HttpZoom {
     }
 }
 
+impl HttpZoom {
+    /// The body of a GET ([`HttpZoom::send`]); `None` on 404.
+    async fn get(&self, path: &str, what: &str) -> Result<Option<bytes::Bytes>, Error> {
+        let Some(resp) = self.send(Method::GET, path, what).await? else {
+            return Ok(None);
+        };
+        resp.bytes()
+            .await
+            .map(Some)
+            .map_err(|e| Error::transient(format!("{what}: {}", crate::http::describe(&e))))
+    }
+}
+
 async fn status_error(what: &str, resp: reqwest::Response) -> Error {
     let status = resp.status().as_u16();
     // Zoom error bodies: {"code": 124, "message": "Invalid access token."}; they hold no secrets.
@@ -293,17 +318,41 @@ impl ZoomApi for HttpZoom {
             super::encode_uuid_for_path(uuid)
         );
         let what = "GET /meetings/{uuid}/recordings";
-        let Some(resp) = self.send(Method::GET, &path, what).await? else {
+        let Some(body) = self.get(&path, what).await? else {
             return Ok(None);
         };
-        let body = resp
-            .bytes()
-            .await
-            .map_err(|e| Error::transient(format!("{what}: {}", crate::http::describe(&e))))?;
         let issued = chrono::Utc::now().timestamp_millis();
         super::event::from_api(&body, account, issued)
             .map(Some)
             .map_err(|e| Error::data(format!("{what}: {e}")).op(what))
+    }
+    async fn files(&self, uuid: &str) -> Result<Option<Vec<VendorFile>>, Error> {
+        let path = format!("meetings/{}/recordings", super::encode_uuid_for_path(uuid));
+        let what = "GET /meetings/{uuid}/recordings";
+        let Some(body) = self.get(&path, what).await? else {
+            return Ok(None);
+        };
+        super::deletion::listed_files(&body)
+            .map(Some)
+            .map_err(|e| Error::data(format!("{what}: {e}")).op(what))
+    }
+
+    async fn delete(
+        &self,
+        uuid: &str,
+        file_id: Option<&str>,
+        action: DeleteAction,
+    ) -> Result<u16, Error> {
+        let path = super::deletion::path(uuid, file_id, action);
+        let what = if file_id.is_some() {
+            "DELETE /meetings/{uuid}/recordings/{file}"
+        } else {
+            "DELETE /meetings/{uuid}/recordings"
+        };
+        Ok(match self.send(Method::DELETE, &path, what).await? {
+            Some(resp) => resp.status().as_u16(),
+            None => 404,
+        })
     }
 }
 

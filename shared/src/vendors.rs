@@ -1,0 +1,56 @@
+//! The deletion sweep's view of both vendors ([`VendorCopies`]): each call goes to the connection's vendor
+//! module (`zoom::deletion`, `webex::deletion`) over that connection's API client.
+
+use crate::catalog::RecordingEntry;
+use crate::config::{Connection, DeleteAction, DeleteScope};
+use crate::deletion::{CallResult, VendorListing};
+use crate::error::Error;
+use crate::ids::Vendor;
+use crate::ports::VendorCopies;
+use crate::webex::WebexConnections;
+use crate::zoom::api::ZoomConnections;
+use async_trait::async_trait;
+
+/// Both vendors' API clients, per connection.
+pub struct Vendors<Z, W> {
+    pub zoom: Z,
+    pub webex: W,
+}
+
+#[async_trait]
+impl<Z: ZoomConnections, W: WebexConnections> VendorCopies for Vendors<Z, W> {
+    async fn listing(
+        &self,
+        conn: &Connection,
+        rec: &RecordingEntry,
+    ) -> Result<VendorListing, Error> {
+        match conn.vendor {
+            Vendor::Zoom => {
+                crate::zoom::deletion::listing(self.zoom.api(conn).await?.as_ref(), rec).await
+            }
+            Vendor::Webex => {
+                crate::webex::deletion::listing(self.webex.api(conn).await?.as_ref(), rec).await
+            }
+        }
+    }
+
+    async fn delete(
+        &self,
+        conn: &Connection,
+        rec: &RecordingEntry,
+        files: &[String],
+        action: DeleteAction,
+        scope: DeleteScope,
+    ) -> Result<Vec<CallResult>, Error> {
+        Ok(match conn.vendor {
+            Vendor::Zoom => {
+                let api = self.zoom.api(conn).await?;
+                crate::zoom::deletion::delete(api.as_ref(), rec, files, action, scope).await
+            }
+            Vendor::Webex => {
+                let api = self.webex.api(conn).await?;
+                crate::webex::deletion::delete(api.as_ref(), rec, files, action, scope).await
+            }
+        })
+    }
+}
