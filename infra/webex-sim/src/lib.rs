@@ -11,9 +11,32 @@
 //!   carries a bearer token and 403 HTML to an expired or forged link;
 //! - `GET /v1/admin/recordings`, `/v1/meetingParticipants`, `/v1/meetingTranscripts` (+
 //!   `/download`) with `Link: <…>; rel="next"` paging;
-//! - webhook CRUD (`/v1/webhooks`) and [`WebexSim::publish_recordings`] /
+//! - webhook CRUD (`/v1/webhooks`, `DELETE /v1/webhooks/{id}` → 204, then gone from
+//!   `GET /v1/webhooks`) and [`WebexSim::publish_recordings`] /
 //!   [`WebexSim::publish_transcript`], signed with `X-Spark-Signature` ([`sign`]);
-//! - queued API faults ([`ApiFault`]) and per-file / per-API statistics.
+//! - queued API faults ([`ApiFault`]) and per-file / per-API statistics;
+//! - deleting recordings, with the `hostEmail` rule of the GET (an admin token names the
+//!   host with `hostEmail=`; missing or wrong → 404):
+//!   `DELETE /v1/recordings/{id}?hostEmail=` → 204 and the recording is gone for good
+//!   (`GET` 404, in no admin list, CDN links 404, a second DELETE 404);
+//!   `POST /v1/recordings/softDelete?hostEmail=` with `{"recordingIds":[≤100],"siteUrl"?}`
+//!   → 204 and the recordings move to the recycle bin (`GET` 200 with `"status":"deleted"`
+//!   and no `temporaryDirectDownloadLinks`, in the admin list only with `status=deleted`,
+//!   CDN links 404); more than 100 ids or a bad body → 400, an unknown (or other host's) id
+//!   → 404 and nothing changes. Every deletion call, refused ones included, is recorded
+//!   ([`WebexSim::deletions`], [`DeleteCall`]); the state of each recording is
+//!   [`WebexSim::recording_status`] ([`RecordingStatus`]);
+//! - delete-only faults ([`DeleteFault`]: 429 with `Retry-After` seconds, 500, 503, 404,
+//!   401, and "deleted, then 500") for the next `times` deletion calls
+//!   ([`WebexSim::fail_deletes`]);
+//! - changing a meeting after it was registered: [`WebexSim::set_file_size`] (e.g.
+//!   `sizeBytes`, which is the MP4's size) and [`WebexSim::add_segment`] (a further
+//!   recording of the same meeting instance); [`WebexSim::meeting`] for the current state;
+//! - revoking authorizations: `DELETE /v1/authorizations?clientId=…[&orgId=…]` (every
+//!   authorization of that client) and `DELETE /v1/authorizations/{id}`
+//!   ([`WebexSim::authorization_id`]) → 204; the access tokens then get 401 and the refresh
+//!   tokens `400 invalid_grant`. Recorded without tokens ([`WebexSim::revocations`],
+//!   [`RevokeCall`]).
 //!
 //! File bytes come from `zoom_sim::Generator`, so they are deterministic and never held in
 //! memory as a whole.
@@ -130,6 +153,100 @@ pub enum ApiFault {
     /// From now on, `Link: rel="next"` URLs keep only `max` and the cursor and drop every
     /// filter (as WebexPythonSDK PR #169 observed).
     DropFiltersOnNext,
+}
+
+/// A fault of the deletion calls only (`DELETE /v1/recordings/{id}` and
+/// `POST /v1/recordings/softDelete`), set with [`WebexSim::fail_deletes`] for the next
+/// `times` of them; every other request is not affected. A queued [`ApiFault`] comes first
+/// (it applies to every `/v1` request). Like those, it is applied before the bearer token is
+/// checked; every faulted call is still recorded in [`WebexSim::deletions`] (with
+/// `injected: true`), and nothing changes unless the variant says so.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DeleteFault {
+    /// 429 with `Retry-After: <retry_after_secs>` and `{"message","trackingId"}`.
+    RateLimited { retry_after_secs: u64 },
+    /// 500 with Webex's error body.
+    InternalError,
+    /// 503 with Webex's error body, no `Retry-After`.
+    ServiceUnavailable,
+    /// 404 "The requested resource could not be found." although the recordings exist.
+    NotFound,
+    /// 401 as for a bad token, even with a good one.
+    Unauthorized,
+    /// The call is handled as without a fault (token, validation, host, the change itself),
+    /// but a 204 is answered as 500: Webex carried it out and the answer was lost. Any other
+    /// outcome is answered as it is.
+    InternalErrorAfterApplying,
+}
+
+/// Which deletion call a [`DeleteCall`] was.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeleteKind {
+    /// `DELETE /v1/recordings/{id}`: gone for good.
+    Delete,
+    /// `POST /v1/recordings/softDelete`: to the recycle bin.
+    SoftDelete,
+}
+
+/// One deletion call the simulator received, whatever its outcome
+/// ([`WebexSim::deletions`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeleteCall {
+    pub kind: DeleteKind,
+    /// The `{id}` of a DELETE; the `recordingIds` of a softDelete as far as the body could
+    /// be read (empty for a body that is not JSON or has no string list).
+    pub recording_ids: Vec<String>,
+    /// The `hostEmail` query parameter (decoded), if any.
+    pub host_email: Option<String>,
+    /// `siteUrl`: from the softDelete body, or the DELETE's query string.
+    pub site_url: Option<String>,
+    /// The HTTP status answered (204, 400, 401, 404, 429, 500, 503, …).
+    pub status: u16,
+    /// Answered by an injected fault ([`WebexSim::fail_deletes`] or a queued [`ApiFault`])
+    /// rather than by the simulated Webex's own logic.
+    pub injected: bool,
+    /// When the simulator received it.
+    pub at: DateTime<Utc>,
+}
+
+/// Where a recording is ([`WebexSim::recording_status`]); Webex's `status` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RecordingStatus {
+    /// `available`.
+    Available,
+    /// `deleted`: in the recycle bin after `softDelete` (still answered by `GET`).
+    Deleted,
+    /// `purged`: deleted for good by `DELETE /v1/recordings/{id}` (`GET` 404, in no list).
+    Purged,
+}
+
+impl RecordingStatus {
+    /// `available`, `deleted` or `purged`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordingStatus::Available => "available",
+            RecordingStatus::Deleted => "deleted",
+            RecordingStatus::Purged => "purged",
+        }
+    }
+}
+
+/// One `DELETE /v1/authorizations…` the simulator received ([`WebexSim::revocations`]).
+/// Holds no token.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RevokeCall {
+    /// The `clientId` query parameter (`DELETE /v1/authorizations?clientId=`).
+    pub client_id: Option<String>,
+    /// The `{id}` of `DELETE /v1/authorizations/{id}`.
+    pub authorization_id: Option<String>,
+    /// The HTTP status answered (204, 400, 401, 404, …).
+    pub status: u16,
+    /// Access and refresh tokens that stopped working because of it.
+    pub tokens_revoked: usize,
+    /// Answered by a queued [`ApiFault`].
+    pub injected: bool,
+    /// When the simulator received it.
+    pub at: DateTime<Utc>,
 }
 
 /// What a test asks the simulator to create: one meeting instance and its recordings.
@@ -345,7 +462,8 @@ pub struct ApiStats {
     pub requests: u64,
     pub rate_limited: u64,
     pub server_errors: u64,
-    /// 401s for a missing, unknown or expired bearer.
+    /// 401s for a missing, unknown, revoked or expired bearer (and
+    /// [`DeleteFault::Unauthorized`]).
     pub unauthorized: u64,
     /// Successful refresh-token grants.
     pub token_refreshes: u64,
@@ -564,6 +682,7 @@ pub(crate) struct RecEntry {
     pub meeting: usize,
     pub rec: SimRecording,
     pub files: HashMap<LinkKind, FileEntry>,
+    pub status: RecordingStatus,
 }
 
 pub(crate) struct TranscriptEntry {
@@ -604,6 +723,35 @@ pub(crate) struct State {
     /// In creation order.
     pub webhooks: Vec<HookEntry>,
     pub api: ApiStats,
+    /// Access or refresh token → the authorization (grant) it belongs to.
+    pub token_authz: HashMap<String, String>,
+    /// Authorization id → OAuth client id.
+    pub authorizations: HashMap<String, String>,
+    /// [`WebexSim::fail_deletes`]: the fault and how many deletion calls it still hits.
+    pub delete_fault: Option<(DeleteFault, u32)>,
+    pub deletions: Vec<DeleteCall>,
+    pub revocations: Vec<RevokeCall>,
+}
+
+impl State {
+    /// Revoke authorizations: their access and refresh tokens stop working. Returns how many
+    /// tokens were revoked.
+    pub fn revoke(&mut self, authz: &HashSet<String>) -> usize {
+        let tokens: Vec<String> = self
+            .token_authz
+            .iter()
+            .filter(|(_, a)| authz.contains(*a))
+            .map(|(t, _)| t.clone())
+            .collect();
+        let mut n = 0;
+        for t in &tokens {
+            self.token_authz.remove(t);
+            n += usize::from(self.access_tokens.remove(t).is_some());
+            n += usize::from(self.refresh_tokens.remove(t));
+        }
+        self.authorizations.retain(|a, _| !authz.contains(a));
+        n
+    }
 }
 
 pub(crate) struct Shared {
@@ -636,18 +784,28 @@ impl Shared {
         format!("{}_PF84_{}", b64(&(uuid() + &uuid())), self.org_uuid)
     }
 
-    /// A new access token (TTL from the state) and its expiry (Unix seconds).
-    pub fn issue_access_token(&self, st: &mut State) -> (String, i64) {
+    /// A new authorization (grant) of an OAuth client: its id.
+    pub fn new_authorization(&self, st: &mut State, client_id: &str) -> String {
+        let id = spark_id("AUTHORIZATION", &uuid());
+        st.authorizations.insert(id.clone(), client_id.to_owned());
+        id
+    }
+
+    /// A new access token (TTL from the state) of an authorization and its expiry (Unix
+    /// seconds).
+    pub fn issue_access_token(&self, st: &mut State, authz: &str) -> (String, i64) {
         let token = self.new_token();
         let exp = Utc::now().timestamp() + st.access_ttl;
         st.access_tokens.insert(token.clone(), exp);
+        st.token_authz.insert(token.clone(), authz.to_owned());
         (token, exp)
     }
 
-    /// A new refresh token.
-    pub fn issue_refresh_token(&self, st: &mut State) -> String {
+    /// A new refresh token of an authorization.
+    pub fn issue_refresh_token(&self, st: &mut State, authz: &str) -> String {
         let token = self.new_token();
         st.refresh_tokens.insert(token.clone());
+        st.token_authz.insert(token.clone(), authz.to_owned());
         token
     }
 }
@@ -733,8 +891,11 @@ impl WebexSim {
     /// (lifetime = [`WebexSim::set_access_token_ttl`]) and a new refresh token.
     pub fn integration_credentials(&self) -> SimCredentials {
         let mut st = self.shared.lock();
-        let (access_token, exp) = self.shared.issue_access_token(&mut st);
-        let refresh_token = self.shared.issue_refresh_token(&mut st);
+        let authz = self
+            .shared
+            .new_authorization(&mut st, &self.shared.client_id);
+        let (access_token, exp) = self.shared.issue_access_token(&mut st, &authz);
+        let refresh_token = self.shared.issue_refresh_token(&mut st, &authz);
         SimCredentials {
             client_id: self.shared.client_id.clone(),
             client_secret: self.shared.client_secret.clone(),
@@ -829,46 +990,12 @@ impl WebexSim {
             rand::rng().random_range(100_000_000_000_000_000u64..1_000_000_000_000_000_000)
         );
         let scheduled_meeting_id = format!("{series_id}_{}", spec.start.format("%Y%m%dT%H%M%SZ"));
-        let mut entries = Vec::new();
-        for seg in &spec.segments {
-            let time_recorded = spec.start + Duration::seconds(seg.offset_secs);
-            let create_time = time_recorded + Duration::seconds(seg.duration_secs + 120);
-            let mut rec = SimRecording {
-                id: hex32(),
-                time_recorded,
-                create_time,
-                duration_secs: seg.duration_secs,
-                files: Vec::new(),
-            };
-            let mut files = HashMap::new();
-            let sizes = [
-                (LinkKind::Recording, Some(seg.video_bytes)),
-                (LinkKind::Audio, seg.audio_bytes),
-                (
-                    LinkKind::Transcript,
-                    seg.transcript.then(|| transcript_size(seg.duration_secs)),
-                ),
-            ];
-            for (kind, size) in sizes {
-                let Some(size) = size else { continue };
-                let generator = Generator::new(kind.content_kind(), rand::rng().random(), size);
-                rec.files.push(SimFile {
-                    kind,
-                    size,
-                    sha256: generator.sha256_hex(),
-                    content_type: kind.content_type().to_owned(),
-                    extension: kind.extension().to_owned(),
-                });
-                let stats = FileStats::default();
-                files.insert(kind, FileEntry { generator, stats });
-            }
-            // The meeting index is set when the entry is stored.
-            entries.push(RecEntry {
-                meeting: 0,
-                rec,
-                files,
-            });
-        }
+        // The meeting index is set when the entries are stored.
+        let entries: Vec<RecEntry> = spec
+            .segments
+            .iter()
+            .map(|seg| new_recording(spec.start, seg, 0))
+            .collect();
         let host_display_name = spec.participants.iter().find(|p| p.host).map_or_else(
             || display_name(&spec.host_email),
             |p| p.display_name.clone(),
@@ -912,6 +1039,116 @@ impl WebexSim {
             host_display_name,
         });
         meeting
+    }
+
+    /// A further recording (stop/start segment) of an existing meeting instance, e.g. one
+    /// that appeared at Webex after the meeting was copied: `GET /v1/recordings/{id}`, the
+    /// admin list and the CDN serve it like the others (`segment.offset_secs` counts from
+    /// the meeting's start). `meetingTranscripts` does not change (see
+    /// [`WebexSim::add_transcript`]). [`SimMeeting`]s taken earlier do not change either:
+    /// [`WebexSim::meeting`] gives the current one. Panics for an unknown instance id.
+    pub fn add_segment(&self, meeting_instance_id: &str, segment: SegmentSpec) -> SimRecording {
+        let (idx, start) = {
+            let st = self.shared.lock();
+            st.meetings
+                .iter()
+                .position(|m| m.meeting.instance_id == meeting_instance_id)
+                .map(|i| (i, st.meetings[i].meeting.start))
+                .unwrap_or_else(|| {
+                    panic!("webex-sim: unknown meeting instance {meeting_instance_id}")
+                })
+        };
+        // File hashes are computed here, without the lock.
+        let entry = new_recording(start, &segment, idx);
+        let rec = entry.rec.clone();
+        let mut st = self.shared.lock();
+        st.meetings[idx].meeting.recordings.push(rec.clone());
+        st.recordings.insert(rec.id.clone(), entry);
+        rec
+    }
+
+    /// A registered meeting instance as it is now (segments added with
+    /// [`WebexSim::add_segment`] and sizes set with [`WebexSim::set_file_size`] included;
+    /// deleted recordings too, see [`WebexSim::recording_status`]); `None` if unknown.
+    pub fn meeting(&self, meeting_instance_id: &str) -> Option<SimMeeting> {
+        self.shared
+            .lock()
+            .meetings
+            .iter()
+            .find(|m| m.meeting.instance_id == meeting_instance_id)
+            .map(|m| m.meeting.clone())
+    }
+
+    /// Change the size of one file of a recording after the fact (e.g. Webex re-processed
+    /// it after it was copied): the CDN serves `size` bytes of new deterministic content,
+    /// the SHA-256 is recomputed, and for [`LinkKind::Recording`] the API's `sizeBytes`
+    /// follows. Returns the file as it is now; `None` for an unknown recording or a kind the
+    /// recording does not have. Statistics stay.
+    pub fn set_file_size(&self, recording_id: &str, kind: LinkKind, size: u64) -> Option<SimFile> {
+        let generator = {
+            let st = self.shared.lock();
+            let g = st.recordings.get(recording_id)?.files.get(&kind)?.generator;
+            Generator::new(g.kind, g.seed, size)
+        };
+        // Hashing streams the content: not under the lock.
+        let sha256 = generator.sha256_hex();
+        let mut guard = self.shared.lock();
+        let st = &mut *guard;
+        let e = st.recordings.get_mut(recording_id)?;
+        e.files.get_mut(&kind)?.generator = generator;
+        let file = e.rec.files.iter_mut().find(|f| f.kind == kind)?;
+        file.size = size;
+        file.sha256 = sha256;
+        let file = file.clone();
+        let rec = e.rec.clone();
+        if let Some(r) = st.meetings[e.meeting]
+            .meeting
+            .recordings
+            .iter_mut()
+            .find(|r| r.id == recording_id)
+        {
+            *r = rec;
+        }
+        Some(file)
+    }
+
+    /// Where a recording is now (`None` for an unknown id).
+    pub fn recording_status(&self, recording_id: &str) -> Option<RecordingStatus> {
+        self.shared
+            .lock()
+            .recordings
+            .get(recording_id)
+            .map(|e| e.status)
+    }
+
+    /// Every deletion call (`DELETE /v1/recordings/{id}`, `POST /v1/recordings/softDelete`)
+    /// received so far, in order, refused and faulted ones included.
+    pub fn deletions(&self) -> Vec<DeleteCall> {
+        self.shared.lock().deletions.clone()
+    }
+
+    /// Inject `fault` into the next `times` deletion calls, replacing any earlier delete
+    /// fault; `times: 0` removes it.
+    pub fn fail_deletes(&self, fault: DeleteFault, times: u32) {
+        self.shared.lock().delete_fault = (times > 0).then_some((fault, times));
+    }
+
+    /// Remove the delete fault.
+    pub fn clear_delete_fault(&self) {
+        self.shared.lock().delete_fault = None;
+    }
+
+    /// The authorization (grant) an access or refresh token belongs to: the `{id}` for
+    /// `DELETE /v1/authorizations/{id}`. Every [`WebexSim::integration_credentials`] call and
+    /// every Service App token request is one authorization; refreshing stays in it.
+    /// `None` for an unknown or revoked token.
+    pub fn authorization_id(&self, token: &str) -> Option<String> {
+        self.shared.lock().token_authz.get(token).cloned()
+    }
+
+    /// Every `DELETE /v1/authorizations…` received so far, in order (without tokens).
+    pub fn revocations(&self) -> Vec<RevokeCall> {
+        self.shared.lock().revocations.clone()
     }
 
     /// A transcript that appears later for an existing meeting instance (panics for an
@@ -1089,6 +1326,48 @@ impl WebexSim {
 
 // ---------------------------------------------------------------------------------------
 // helpers
+
+/// One recording of a meeting starting at `start`, its file hashes computed by streaming
+/// each file's generator once.
+fn new_recording(start: DateTime<Utc>, seg: &SegmentSpec, meeting: usize) -> RecEntry {
+    let time_recorded = start + Duration::seconds(seg.offset_secs);
+    let create_time = time_recorded + Duration::seconds(seg.duration_secs + 120);
+    let mut rec = SimRecording {
+        id: hex32(),
+        time_recorded,
+        create_time,
+        duration_secs: seg.duration_secs,
+        files: Vec::new(),
+    };
+    let mut files = HashMap::new();
+    let sizes = [
+        (LinkKind::Recording, Some(seg.video_bytes)),
+        (LinkKind::Audio, seg.audio_bytes),
+        (
+            LinkKind::Transcript,
+            seg.transcript.then(|| transcript_size(seg.duration_secs)),
+        ),
+    ];
+    for (kind, size) in sizes {
+        let Some(size) = size else { continue };
+        let generator = Generator::new(kind.content_kind(), rand::rng().random(), size);
+        rec.files.push(SimFile {
+            kind,
+            size,
+            sha256: generator.sha256_hex(),
+            content_type: kind.content_type().to_owned(),
+            extension: kind.extension().to_owned(),
+        });
+        let stats = FileStats::default();
+        files.insert(kind, FileEntry { generator, stats });
+    }
+    RecEntry {
+        meeting,
+        rec,
+        files,
+        status: RecordingStatus::Available,
+    }
+}
 
 fn push_transcript(st: &mut State, t: SimTranscript, start: DateTime<Utc>) {
     let generator = Generator::new(ContentKind::Vtt, t.seed, t.size);

@@ -1,6 +1,7 @@
 //! HTTP side: the `/v1` API (behind one gate for stats, faults and auth), the CDN and
 //! the web pages.
 
+use std::collections::HashSet;
 use std::io;
 use std::sync::Arc;
 
@@ -11,10 +12,10 @@ use axum::http::header::{
     ACCEPT_RANGES, AUTHORIZATION, CONTENT_DISPOSITION, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE,
     LINK, RANGE, RETRY_AFTER,
 };
-use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use bytes::Bytes;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
@@ -23,8 +24,9 @@ use zoom_sim::Generator;
 
 use crate::signing::hmac_sha256_hex;
 use crate::{
-    FileStats, HookEntry, LinkKind, MeetingEntry, REFRESH_TOKEN_TTL_SECS, RecEntry, SCOPES,
-    SITE_URL, Shared, SimRecording, SimWebhook, State as SimState, app_id, iso, spark_id, uuid,
+    DeleteCall, DeleteFault, DeleteKind, FileStats, HookEntry, LinkKind, MeetingEntry,
+    REFRESH_TOKEN_TTL_SECS, RecEntry, RecordingStatus, RevokeCall, SCOPES, SITE_URL, Shared,
+    SimRecording, SimWebhook, State as SimState, app_id, iso, spark_id, uuid,
 };
 
 type Sim = State<Arc<Shared>>;
@@ -39,7 +41,14 @@ pub(crate) fn router(sh: Arc<Shared>) -> Router {
     Router::new()
         .route("/v1/access_token", post(access_token))
         .route("/v1/applications/{id}/token", post(service_app_token))
-        .route("/v1/recordings/{id}", get(get_recording))
+        .route(
+            "/v1/recordings/{id}",
+            get(get_recording)
+                .delete(delete_recording)
+                .post(recording_action),
+        )
+        .route("/v1/authorizations", delete(revoke_client))
+        .route("/v1/authorizations/{id}", delete(revoke_authorization))
         .route("/v1/admin/recordings", get(admin_recordings))
         .route("/v1/meetingParticipants", get(participants))
         .route("/v1/meetingTranscripts", get(transcripts))
@@ -63,12 +72,34 @@ pub(crate) fn router(sh: Arc<Shared>) -> Router {
 // ---------------------------------------------------------------------------------------
 // The /v1 gate: stats, queued faults, bearer check
 
+/// The calls whose handlers record every outcome: they run [`recorded_gate`] themselves
+/// instead of the gate's faults and bearer check. `Some(true)` for deletion calls.
+fn recorded_call(method: &Method, path: &str) -> Option<bool> {
+    let one_segment = |prefix: &str| {
+        path.strip_prefix(prefix)
+            .is_some_and(|id| !id.is_empty() && !id.contains('/'))
+    };
+    if (method == Method::DELETE && one_segment("/v1/recordings/"))
+        || (method == Method::POST && path == "/v1/recordings/softDelete")
+    {
+        Some(true)
+    } else if method == Method::DELETE
+        && (path == "/v1/authorizations" || one_segment("/v1/authorizations/"))
+    {
+        Some(false)
+    } else {
+        None
+    }
+}
+
 async fn gate(State(sh): Sim, req: Request, next: Next) -> Response {
     let path = req.uri().path();
     if path != "/v1" && !path.starts_with("/v1/") {
         return next.run(req).await;
     }
-    let is_token = path == "/v1/access_token";
+    // Not faulted or checked here: `/v1/access_token`, and the recorded calls (their
+    // handlers do it).
+    let is_token = path == "/v1/access_token" || recorded_call(req.method(), path).is_some();
     let line = format!(
         "{} {}",
         req.method(),
@@ -82,18 +113,95 @@ async fn gate(State(sh): Sim, req: Request, next: Next) -> Response {
             return r;
         }
     }
-    if !is_token {
-        let now = Utc::now().timestamp();
-        let mut st = sh.lock();
-        let ok = bearer(req.headers())
-            .and_then(|t| st.access_tokens.get(&t).copied())
-            .is_some_and(|exp| exp > now);
-        if !ok {
-            st.api.unauthorized += 1;
-            return api_error(StatusCode::UNAUTHORIZED, MSG_UNAUTHORIZED);
-        }
+    if !is_token && let Some(r) = bearer_refusal(&mut sh.lock(), req.headers()) {
+        return r;
     }
     next.run(req).await
+}
+
+/// The 401 for a missing, unknown (or revoked) or expired bearer token, counted.
+fn bearer_refusal(st: &mut SimState, headers: &HeaderMap) -> Option<Response> {
+    let now = Utc::now().timestamp();
+    let ok = bearer(headers)
+        .and_then(|t| st.access_tokens.get(&t).copied())
+        .is_some_and(|exp| exp > now);
+    if ok {
+        return None;
+    }
+    st.api.unauthorized += 1;
+    Some(api_error(StatusCode::UNAUTHORIZED, MSG_UNAUTHORIZED))
+}
+
+/// The outcome of [`recorded_gate`].
+enum Gate {
+    /// Go on; `lost_answer`: answer a 204 as 500 ([`DeleteFault::InternalErrorAfterApplying`]).
+    Pass { lost_answer: bool },
+    /// Answer this; `injected` when it is an injected fault's.
+    Refused { response: Response, injected: bool },
+}
+
+/// What the gate does, for a recorded call: the queued API fault, for deletion calls the
+/// delete fault, then the bearer check.
+fn recorded_gate(sh: &Shared, headers: &HeaderMap, deletion: bool) -> Gate {
+    let mut st = sh.lock();
+    if let Some(r) = take_fault(&mut st) {
+        return Gate::Refused {
+            response: r,
+            injected: true,
+        };
+    }
+    let mut lost_answer = false;
+    if deletion && let Some((fault, times)) = st.delete_fault.take() {
+        st.delete_fault = (times > 1).then(|| (fault.clone(), times - 1));
+        let r = match fault {
+            DeleteFault::RateLimited { retry_after_secs } => {
+                st.api.rate_limited += 1;
+                let mut r = json_response(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    &json!({"message": "Too Many Requests", "trackingId": tracking_id()}),
+                );
+                r.headers_mut()
+                    .insert(RETRY_AFTER, HeaderValue::from(retry_after_secs));
+                Some(r)
+            }
+            DeleteFault::InternalError => {
+                st.api.server_errors += 1;
+                Some(api_error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Internal Server Error",
+                ))
+            }
+            DeleteFault::ServiceUnavailable => {
+                st.api.server_errors += 1;
+                Some(api_error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Service Unavailable",
+                ))
+            }
+            DeleteFault::NotFound => Some(api_error(StatusCode::NOT_FOUND, MSG_NOT_FOUND)),
+            DeleteFault::Unauthorized => {
+                st.api.unauthorized += 1;
+                Some(api_error(StatusCode::UNAUTHORIZED, MSG_UNAUTHORIZED))
+            }
+            DeleteFault::InternalErrorAfterApplying => {
+                lost_answer = true;
+                None
+            }
+        };
+        if let Some(r) = r {
+            return Gate::Refused {
+                response: r,
+                injected: true,
+            };
+        }
+    }
+    match bearer_refusal(&mut st, headers) {
+        Some(r) => Gate::Refused {
+            response: r,
+            injected: false,
+        },
+        None => Gate::Pass { lost_answer },
+    }
 }
 
 fn take_fault(st: &mut SimState) -> Option<Response> {
@@ -148,13 +256,19 @@ async fn access_token(State(sh): Sim, body: Bytes) -> Response {
             Some("The refresh token provided is expired, revoked, malformed, or invalid."),
         );
     }
+    // A refresh stays in the authorization of the refresh token used.
+    let authz = match st.token_authz.get(used).cloned() {
+        Some(a) => a,
+        None => sh.new_authorization(&mut st, field("client_id").unwrap_or_default()),
+    };
     let refresh_token = if st.rotate {
         st.refresh_tokens.remove(used);
-        sh.issue_refresh_token(&mut st)
+        st.token_authz.remove(used);
+        sh.issue_refresh_token(&mut st, &authz)
     } else {
         used.to_owned()
     };
-    let (access_token, _) = sh.issue_access_token(&mut st);
+    let (access_token, _) = sh.issue_access_token(&mut st, &authz);
     st.api.token_refreshes += 1;
     json_response(
         StatusCode::OK,
@@ -188,8 +302,9 @@ async fn service_app_token(State(sh): Sim, Path(id): Path<String>, body: Bytes) 
         );
     }
     let mut st = sh.lock();
-    let refresh_token = sh.issue_refresh_token(&mut st);
-    let (access_token, _) = sh.issue_access_token(&mut st);
+    let authz = sh.new_authorization(&mut st, client_id);
+    let refresh_token = sh.issue_refresh_token(&mut st, &authz);
+    let (access_token, _) = sh.issue_access_token(&mut st, &authz);
     json_response(
         StatusCode::OK,
         &json!({
@@ -213,7 +328,12 @@ fn oauth_error(status: StatusCode, error: &str, description: Option<&str>) -> Re
 // ---------------------------------------------------------------------------------------
 // Recordings
 
-fn recording_json(sh: &Shared, m: &MeetingEntry, r: &SimRecording) -> Value {
+fn recording_json(
+    sh: &Shared,
+    m: &MeetingEntry,
+    r: &SimRecording,
+    status: RecordingStatus,
+) -> Value {
     let base = &sh.base_url;
     json!({
         "id": r.id,
@@ -233,7 +353,7 @@ fn recording_json(sh: &Shared, m: &MeetingEntry, r: &SimRecording) -> Value {
         "sizeBytes": r.file(LinkKind::Recording).map_or(0, |f| f.size),
         "shareToMe": false,
         "integrationTags": [],
-        "status": "available",
+        "status": status.as_str(),
     })
 }
 
@@ -263,11 +383,21 @@ async fn get_recording(State(sh): Sim, Path(id): Path<String>, uri: Uri) -> Resp
         let m = &st.meetings[e.meeting];
         // Without the right hostEmail, an admin does not see another user's recording.
         let host = q_get(&q, "hostEmail")?;
-        host_matches(m, Some(host)).then(|| (recording_json(&sh, m, &e.rec), e.rec.clone()))
+        (e.status != RecordingStatus::Purged && host_matches(m, Some(host))).then(|| {
+            (
+                recording_json(&sh, m, &e.rec, e.status),
+                e.rec.clone(),
+                e.status,
+            )
+        })
     });
-    let Some((mut obj, rec)) = found else {
+    let Some((mut obj, rec, status)) = found else {
         return api_error(StatusCode::NOT_FOUND, MSG_NOT_FOUND);
     };
+    if status == RecordingStatus::Deleted {
+        // In the recycle bin: no links.
+        return json_response(StatusCode::OK, &obj);
+    }
     let now = Utc::now().timestamp();
     let expired = match st.expire_next.get_mut(&id) {
         Some(n) if *n > 0 => {
@@ -307,6 +437,16 @@ async fn admin_recordings(State(sh): Sim, uri: Uri) -> Response {
     let meeting_id = q_get(&q, "meetingId");
     let host = q_get(&q, "hostEmail");
     let site_ok = q_get(&q, "siteUrl").is_none_or(|s| s.eq_ignore_ascii_case(SITE_URL));
+    // Hard-deleted (purged) recordings are in no list.
+    let wanted = match q_get(&q, "status") {
+        None | Some("available") => Some(RecordingStatus::Available),
+        Some("deleted") => Some(RecordingStatus::Deleted),
+        Some("purged") => None,
+        Some(_) => {
+            return BadRequest("status must be available, deleted or purged.".into())
+                .into_response();
+        }
+    };
     let st = sh.lock();
     let mut recs: Vec<&RecEntry> = st
         .recordings
@@ -314,7 +454,8 @@ async fn admin_recordings(State(sh): Sim, uri: Uri) -> Response {
         .filter(|e| {
             let m = &st.meetings[e.meeting];
             let when = e.rec.create_time;
-            host_matches(m, host)
+            wanted == Some(e.status)
+                && host_matches(m, host)
                 && match meeting_id {
                     // With meetingId, siteUrl/from/to are ignored (as on Webex).
                     Some(id) => [
@@ -334,13 +475,264 @@ async fn admin_recordings(State(sh): Sim, uri: Uri) -> Response {
         .into_iter()
         .map(|e| {
             let m = &st.meetings[e.meeting];
-            let mut obj = recording_json(&sh, m, &e.rec);
+            let mut obj = recording_json(&sh, m, &e.rec, e.status);
             obj["hostEmail"] = m.meeting.host_email.clone().into();
             obj["hostDisplayName"] = m.host_display_name.clone().into();
             obj
         })
         .collect();
     page(&sh, st.drop_filters, uri.path(), &q, items, max, cursor)
+}
+
+// ---------------------------------------------------------------------------------------
+// Deleting recordings
+
+/// At most this many ids per `softDelete` (as Webex).
+const MAX_SOFT_DELETE_IDS: usize = 100;
+
+/// `DELETE /v1/recordings/{id}?hostEmail=` (optional JSON body `{reason, comment}`,
+/// ignored): the recording is gone for good.
+async fn delete_recording(
+    State(sh): Sim,
+    Path(id): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let q = parse_query(uri.query());
+    let mut call = DeleteCall {
+        kind: DeleteKind::Delete,
+        recording_ids: vec![id.clone()],
+        host_email: q_get(&q, "hostEmail").map(str::to_owned),
+        site_url: q_get(&q, "siteUrl").map(str::to_owned),
+        status: 0,
+        injected: false,
+        at: Utc::now(),
+    };
+    let r = hard_delete(&sh, &headers, &id, &mut call);
+    call.status = r.status().as_u16();
+    sh.lock().deletions.push(call);
+    r
+}
+
+fn hard_delete(sh: &Shared, headers: &HeaderMap, id: &str, call: &mut DeleteCall) -> Response {
+    let lost_answer = match recorded_gate(sh, headers, true) {
+        Gate::Pass { lost_answer } => lost_answer,
+        Gate::Refused { response, injected } => {
+            call.injected = injected;
+            return response;
+        }
+    };
+    let mut guard = sh.lock();
+    let st = &mut *guard;
+    let host = call.host_email.as_deref();
+    let Some(e) = st.recordings.get_mut(id).filter(|e| {
+        e.status != RecordingStatus::Purged
+            && host.is_some()
+            && host_matches(&st.meetings[e.meeting], host)
+    }) else {
+        return api_error(StatusCode::NOT_FOUND, MSG_NOT_FOUND);
+    };
+    e.status = RecordingStatus::Purged;
+    tracing::debug!(%id, "webex-sim: recording deleted");
+    done(st, lost_answer, call)
+}
+
+/// 204, or the 500 of [`DeleteFault::InternalErrorAfterApplying`].
+fn done(st: &mut SimState, lost_answer: bool, call: &mut DeleteCall) -> Response {
+    if lost_answer {
+        call.injected = true;
+        st.api.server_errors += 1;
+        return api_error(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error");
+    }
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// `POST /v1/recordings/{id}`: only `softDelete` exists here (`restore` and `purge` are
+/// not simulated).
+async fn recording_action(
+    State(sh): Sim,
+    Path(id): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if id != "softDelete" {
+        return api_error(StatusCode::NOT_FOUND, MSG_NOT_FOUND);
+    }
+    let q = parse_query(uri.query());
+    let parsed = serde_json::from_slice::<Value>(&body).ok();
+    let ids: Option<Vec<String>> = parsed
+        .as_ref()
+        .and_then(|v| v.get("recordingIds"))
+        .and_then(Value::as_array)
+        .and_then(|a| a.iter().map(|v| v.as_str().map(str::to_owned)).collect());
+    let site_url = parsed
+        .as_ref()
+        .and_then(|v| v.get("siteUrl"))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let mut call = DeleteCall {
+        kind: DeleteKind::SoftDelete,
+        recording_ids: ids.clone().unwrap_or_default(),
+        host_email: q_get(&q, "hostEmail").map(str::to_owned),
+        site_url,
+        status: 0,
+        injected: false,
+        at: Utc::now(),
+    };
+    let body_ok = parsed.as_ref().is_some_and(|v| {
+        v.is_object()
+            && v.get("siteUrl")
+                .is_none_or(|s| s.is_string() || s.is_null())
+    });
+    let r = soft_delete(&sh, &headers, ids.filter(|_| body_ok), &mut call);
+    call.status = r.status().as_u16();
+    sh.lock().deletions.push(call);
+    r
+}
+
+fn soft_delete(
+    sh: &Shared,
+    headers: &HeaderMap,
+    ids: Option<Vec<String>>,
+    call: &mut DeleteCall,
+) -> Response {
+    let lost_answer = match recorded_gate(sh, headers, true) {
+        Gate::Pass { lost_answer } => lost_answer,
+        Gate::Refused { response, injected } => {
+            call.injected = injected;
+            return response;
+        }
+    };
+    let ids = match ids {
+        None => {
+            return BadRequest("recordingIds must be a list of recording ids.".into())
+                .into_response();
+        }
+        Some(ids) if ids.is_empty() => {
+            return BadRequest("recordingIds must not be empty.".into()).into_response();
+        }
+        Some(ids) if ids.len() > MAX_SOFT_DELETE_IDS => {
+            return BadRequest(format!(
+                "recordingIds must not hold more than {MAX_SOFT_DELETE_IDS} ids."
+            ))
+            .into_response();
+        }
+        Some(ids) => ids,
+    };
+    let mut guard = sh.lock();
+    let st = &mut *guard;
+    let host = call.host_email.as_deref();
+    let site_ok = call
+        .site_url
+        .as_deref()
+        .is_none_or(|s| s.eq_ignore_ascii_case(SITE_URL));
+    // Every id must be found (for this host, on this site), or nothing changes.
+    let all_found = site_ok
+        && host.is_some()
+        && ids.iter().all(|id| {
+            st.recordings.get(id).is_some_and(|e| {
+                e.status != RecordingStatus::Purged && host_matches(&st.meetings[e.meeting], host)
+            })
+        });
+    if !all_found {
+        return api_error(StatusCode::NOT_FOUND, MSG_NOT_FOUND);
+    }
+    for id in &ids {
+        if let Some(e) = st.recordings.get_mut(id) {
+            e.status = RecordingStatus::Deleted;
+        }
+    }
+    tracing::debug!(
+        n = ids.len(),
+        "webex-sim: recordings moved to the recycle bin"
+    );
+    done(st, lost_answer, call)
+}
+
+// ---------------------------------------------------------------------------------------
+// Authorizations
+
+/// `DELETE /v1/authorizations?clientId=…[&orgId=…]`: every authorization of the client.
+async fn revoke_client(State(sh): Sim, uri: Uri, headers: HeaderMap) -> Response {
+    let q = parse_query(uri.query());
+    let client_id = q_get(&q, "clientId").map(str::to_owned);
+    let org_ok = q_get(&q, "orgId").is_none_or(|o| o == sh.org_id);
+    revocation(&sh, &headers, client_id, None, |sh, st| {
+        let Some(client) = q_get(&q, "clientId").filter(|c| !c.is_empty()) else {
+            return Err(Refusal::MissingClientId);
+        };
+        let known = client == sh.client_id || client == sh.service_app.1;
+        if !known || !org_ok {
+            return Err(Refusal::NotFound);
+        }
+        Ok(st
+            .authorizations
+            .iter()
+            .filter(|(_, c)| c.as_str() == client)
+            .map(|(a, _)| a.clone())
+            .collect())
+    })
+}
+
+/// `DELETE /v1/authorizations/{id}`: one authorization (see `WebexSim::authorization_id`).
+async fn revoke_authorization(
+    State(sh): Sim,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    revocation(&sh, &headers, None, Some(id.clone()), |_, st| {
+        if !st.authorizations.contains_key(&id) {
+            return Err(Refusal::NotFound);
+        }
+        Ok(HashSet::from([id.clone()]))
+    })
+}
+
+/// Why no authorization is revoked.
+enum Refusal {
+    MissingClientId,
+    NotFound,
+}
+
+/// Gate, pick the authorizations to revoke (`Err` = the refusal), revoke them, record.
+fn revocation(
+    sh: &Shared,
+    headers: &HeaderMap,
+    client_id: Option<String>,
+    authorization_id: Option<String>,
+    pick: impl FnOnce(&Shared, &SimState) -> Result<HashSet<String>, Refusal>,
+) -> Response {
+    let mut call = RevokeCall {
+        client_id,
+        authorization_id,
+        status: 0,
+        tokens_revoked: 0,
+        injected: false,
+        at: Utc::now(),
+    };
+    let r = match recorded_gate(sh, headers, false) {
+        Gate::Refused { response, injected } => {
+            call.injected = injected;
+            response
+        }
+        Gate::Pass { .. } => {
+            let mut st = sh.lock();
+            match pick(sh, &st) {
+                Err(Refusal::MissingClientId) => {
+                    BadRequest("clientId is required.".into()).into_response()
+                }
+                Err(Refusal::NotFound) => api_error(StatusCode::NOT_FOUND, MSG_NOT_FOUND),
+                Ok(authz) => {
+                    call.tokens_revoked = st.revoke(&authz);
+                    StatusCode::NO_CONTENT.into_response()
+                }
+            }
+        }
+    };
+    call.status = r.status().as_u16();
+    sh.lock().revocations.push(call);
+    r
 }
 
 // ---------------------------------------------------------------------------------------
@@ -647,6 +1039,8 @@ async fn cdn(
         let Some(f) = st
             .recordings
             .get_mut(&rec_id)
+            // Deleted or in the recycle bin: the links die with it.
+            .filter(|r| r.status == RecordingStatus::Available)
             .and_then(|r| r.files.get_mut(&kind))
         else {
             return html(

@@ -878,3 +878,747 @@ async fn manual_bodies_have_the_webex_shape() {
         chrono::Duration::seconds(45 * 60 + 60)
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// Deletion, changes after registration, authorization revocation
+
+/// `DELETE /v1/recordings/{id}` with an optional `hostEmail` and token.
+async fn delete_rec(sim: &WebexSim, id: &str, host: Option<&str>, token: Option<&str>) -> u16 {
+    let mut url = format!("{}/recordings/{id}", sim.api_base());
+    if let Some(h) = host {
+        url.push_str(&format!("?hostEmail={}", h.replace('@', "%40")));
+    }
+    let mut req = client().delete(url);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    req.send().await.unwrap().status().as_u16()
+}
+
+/// `POST /v1/recordings/softDelete` with an optional `hostEmail`, a raw body and a token.
+async fn soft_delete(
+    sim: &WebexSim,
+    host: Option<&str>,
+    body: String,
+    token: &str,
+) -> reqwest::Response {
+    let mut url = format!("{}/recordings/softDelete", sim.api_base());
+    if let Some(h) = host {
+        url.push_str(&format!("?hostEmail={}", h.replace('@', "%40")));
+    }
+    client()
+        .post(url)
+        .bearer_auth(token)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+fn ids_body(ids: &[&str]) -> String {
+    serde_json::json!({ "recordingIds": ids }).to_string()
+}
+
+/// The ids of `GET /v1/admin/recordings?{query}`.
+async fn admin_ids(sim: &WebexSim, query: &str, t: &str) -> Vec<(String, String)> {
+    let (status, _, v) = get_json(&format!("{}/admin/recordings?{query}", sim.api_base()), t).await;
+    assert_eq!(status, 200, "{v}");
+    v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["id"].as_str().unwrap().to_owned(),
+                i["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn hard_delete_needs_the_host_and_is_final() {
+    use webex_sim::{DeleteKind, RecordingStatus};
+    let sim = WebexSim::start().await.unwrap();
+    let m = meeting(&sim, 2);
+    let t = sim.integration_credentials().access_token;
+    let (gone, kept) = (&m.recordings[0], &m.recordings[1]);
+    let (_, _, v) = get_json(&recording_url(&sim, &gone.id, HOST), &t).await;
+    let link = v["temporaryDirectDownloadLinks"]["recordingDownloadLink"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // As for the GET: without hostEmail, or with another host's, an admin finds nothing.
+    assert_eq!(delete_rec(&sim, &gone.id, None, Some(&t)).await, 404);
+    assert_eq!(
+        delete_rec(&sim, &gone.id, Some("other@example.edu"), Some(&t)).await,
+        404
+    );
+    assert_eq!(delete_rec(&sim, &gone.id, Some(HOST), None).await, 401);
+    assert_eq!(
+        delete_rec(&sim, &gone.id, Some(HOST), Some("made-up")).await,
+        401
+    );
+    assert_eq!(
+        get_json(&recording_url(&sim, &gone.id, HOST), &t).await.0,
+        200
+    );
+    assert_eq!(
+        sim.recording_status(&gone.id),
+        Some(RecordingStatus::Available)
+    );
+
+    let before = Utc::now();
+    assert_eq!(
+        delete_rec(&sim, &gone.id, Some(&HOST.to_lowercase()), Some(&t)).await,
+        204
+    );
+    assert_eq!(
+        sim.recording_status(&gone.id),
+        Some(RecordingStatus::Purged)
+    );
+    assert_eq!(
+        get_json(&recording_url(&sim, &gone.id, HOST), &t).await.0,
+        404
+    );
+    let series = format!("meetingId={}", m.series_id);
+    assert_eq!(
+        admin_ids(&sim, &series, &t).await,
+        vec![(kept.id.clone(), "available".into())]
+    );
+    assert!(
+        admin_ids(&sim, &format!("{series}&status=deleted"), &t)
+            .await
+            .is_empty()
+    );
+    assert!(
+        admin_ids(&sim, &format!("{series}&status=purged"), &t)
+            .await
+            .is_empty()
+    );
+    assert_eq!(
+        get(&link, None).await.status(),
+        404,
+        "the CDN link died with it"
+    );
+    assert_eq!(delete_rec(&sim, &gone.id, Some(HOST), Some(&t)).await, 404);
+    assert_eq!(
+        delete_rec(
+            &sim,
+            "0123456789abcdef0123456789abcdef",
+            Some(HOST),
+            Some(&t)
+        )
+        .await,
+        404
+    );
+    // The other segment is untouched.
+    assert_eq!(
+        get_json(&recording_url(&sim, &kept.id, HOST), &t).await.0,
+        200
+    );
+    assert_eq!(
+        sim.recording_status(&kept.id),
+        Some(RecordingStatus::Available)
+    );
+    assert_eq!(sim.recording_status("nope"), None);
+
+    let calls = sim.deletions();
+    let seen: Vec<_> = calls
+        .iter()
+        .map(|c| (c.status, c.host_email.as_deref().map(str::to_lowercase)))
+        .collect();
+    let host = Some(HOST.to_lowercase());
+    assert_eq!(
+        seen,
+        vec![
+            (404, None),
+            (404, Some("other@example.edu".to_owned())),
+            (401, host.clone()),
+            (401, host.clone()),
+            (204, host.clone()),
+            (404, host.clone()),
+            (404, host.clone()),
+        ]
+    );
+    assert!(
+        calls
+            .iter()
+            .all(|c| c.kind == DeleteKind::Delete && !c.injected)
+    );
+    assert_eq!(calls[4].recording_ids, vec![gone.id.clone()]);
+    assert!(calls[4].at >= before && calls[4].at <= Utc::now());
+    assert_eq!(
+        calls[6].recording_ids,
+        vec!["0123456789abcdef0123456789abcdef".to_owned()]
+    );
+    // The gate's statistics see them too.
+    let s = sim.api_stats();
+    assert_eq!(s.unauthorized, 2);
+    assert!(
+        s.paths
+            .iter()
+            .any(|p| p.starts_with(&format!("DELETE /v1/recordings/{}", gone.id)))
+    );
+}
+
+#[tokio::test]
+async fn soft_delete_moves_recordings_to_the_recycle_bin() {
+    use webex_sim::{DeleteKind, RecordingStatus};
+    let sim = WebexSim::start().await.unwrap();
+    let m = meeting(&sim, 3);
+    let bob = sim.add_meeting(MeetingSpec::realistic(
+        "Bob's",
+        "bob@example.edu",
+        Utc::now(),
+        4096,
+    ));
+    let t = sim.integration_credentials().access_token;
+    let ids: Vec<&str> = m.recordings.iter().map(|r| r.id.as_str()).collect();
+    let (_, _, v) = get_json(&recording_url(&sim, ids[0], HOST), &t).await;
+    let link = v["temporaryDirectDownloadLinks"]["audioDownloadLink"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let series = format!("meetingId={}", m.series_id);
+
+    // Refusals change nothing: >100 ids, none, not JSON, no list, an unknown id among good
+    // ones, another host's recording, no hostEmail, another site.
+    let many: Vec<String> = (0..101).map(|i| format!("{i:032x}")).collect();
+    let many: Vec<&str> = many.iter().map(String::as_str).collect();
+    let refusals = [
+        (Some(HOST), ids_body(&many), 400),
+        (Some(HOST), ids_body(&[]), 400),
+        (Some(HOST), "not json".to_owned(), 400),
+        (Some(HOST), r#"{"recordingIds":[1,2]}"#.to_owned(), 400),
+        (
+            Some(HOST),
+            ids_body(&[ids[0], "ffffffffffffffffffffffffffffffff"]),
+            404,
+        ),
+        (
+            Some(HOST),
+            ids_body(&[ids[0], bob.recordings[0].id.as_str()]),
+            404,
+        ),
+        (None, ids_body(&[ids[0]]), 404),
+        (
+            Some(HOST),
+            serde_json::json!({"recordingIds": [ids[0]], "siteUrl": "other.webex.com"}).to_string(),
+            404,
+        ),
+    ];
+    for (host, body, status) in refusals {
+        let r = soft_delete(&sim, host, body.clone(), &t).await;
+        assert_eq!(r.status().as_u16(), status, "{body}");
+        let v: Value = r.json().await.unwrap();
+        assert!(
+            v["message"].is_string() && v["trackingId"].is_string(),
+            "{v}"
+        );
+    }
+    assert_eq!(admin_ids(&sim, &series, &t).await.len(), 3);
+    assert!(
+        ids.iter()
+            .all(|id| sim.recording_status(id) == Some(RecordingStatus::Available))
+    );
+
+    // Two of three, with the site named.
+    let links_before = sim.api_stats().link_sets_issued;
+    let body = serde_json::json!({"recordingIds": [ids[0], ids[1]], "siteUrl": "sim.webex.com"});
+    let r = soft_delete(&sim, Some(HOST), body.to_string(), &t).await;
+    assert_eq!(r.status(), 204);
+    for id in &ids[..2] {
+        assert_eq!(sim.recording_status(id), Some(RecordingStatus::Deleted));
+        let (status, _, v) = get_json(&recording_url(&sim, id, HOST), &t).await;
+        assert_eq!((status, v["status"].as_str()), (200, Some("deleted")));
+        assert_eq!(v["id"], *id);
+        assert!(v.get("temporaryDirectDownloadLinks").is_none(), "{v}");
+    }
+    assert_eq!(
+        sim.api_stats().link_sets_issued,
+        links_before,
+        "no links handed out"
+    );
+    assert_eq!(get(&link, None).await.status(), 404);
+    assert_eq!(
+        admin_ids(&sim, &series, &t).await,
+        vec![(ids[2].to_owned(), "available".to_owned())]
+    );
+    let mut binned = admin_ids(&sim, &format!("{series}&status=deleted"), &t).await;
+    binned.sort();
+    let mut want = vec![
+        (ids[0].to_owned(), "deleted".to_owned()),
+        (ids[1].to_owned(), "deleted".to_owned()),
+    ];
+    want.sort();
+    assert_eq!(binned, want);
+    assert_eq!(
+        get_json(
+            &format!("{}/admin/recordings?status=gone", sim.api_base()),
+            &t
+        )
+        .await
+        .0,
+        400
+    );
+    // Soft-deleting again is harmless; a hard DELETE empties the recycle bin for one.
+    assert_eq!(
+        soft_delete(&sim, Some(HOST), ids_body(&ids[..1]), &t)
+            .await
+            .status(),
+        204
+    );
+    assert_eq!(delete_rec(&sim, ids[0], Some(HOST), Some(&t)).await, 204);
+    assert_eq!(sim.recording_status(ids[0]), Some(RecordingStatus::Purged));
+    assert_eq!(
+        get_json(&recording_url(&sim, ids[0], HOST), &t).await.0,
+        404
+    );
+    assert_eq!(
+        admin_ids(&sim, &format!("{series}&status=deleted"), &t)
+            .await
+            .len(),
+        1
+    );
+    // A purged recording cannot be soft-deleted.
+    assert_eq!(
+        soft_delete(&sim, Some(HOST), ids_body(&ids[..1]), &t)
+            .await
+            .status(),
+        404
+    );
+    // Bob's recording was never touched.
+    assert_eq!(
+        sim.recording_status(&bob.recordings[0].id),
+        Some(RecordingStatus::Available)
+    );
+
+    let calls = sim.deletions();
+    assert_eq!(calls.len(), 8 + 1 + 1 + 1 + 1);
+    let statuses: Vec<u16> = calls.iter().map(|c| c.status).collect();
+    assert_eq!(
+        statuses,
+        vec![400, 400, 400, 400, 404, 404, 404, 404, 204, 204, 204, 404]
+    );
+    assert_eq!(calls[0].recording_ids.len(), 101);
+    assert!(calls[2].recording_ids.is_empty() && calls[3].recording_ids.is_empty());
+    assert_eq!(calls[6].host_email, None);
+    assert_eq!(calls[7].site_url.as_deref(), Some("other.webex.com"));
+    assert_eq!(
+        calls[8].recording_ids,
+        vec![ids[0].to_owned(), ids[1].to_owned()]
+    );
+    assert_eq!(calls[8].site_url.as_deref(), Some("sim.webex.com"));
+    assert_eq!(calls[8].host_email.as_deref(), Some(HOST));
+    assert_eq!(calls[10].kind, DeleteKind::Delete);
+    assert!(
+        calls
+            .iter()
+            .enumerate()
+            .all(|(i, c)| (c.kind == DeleteKind::SoftDelete) == (i != 10))
+    );
+}
+
+#[tokio::test]
+async fn delete_faults_hit_only_the_deletion_calls() {
+    use webex_sim::{DeleteFault, RecordingStatus};
+    let sim = WebexSim::start().await.unwrap();
+    let m = meeting(&sim, 3);
+    let t = sim.integration_credentials().access_token;
+    let ids: Vec<&str> = m.recordings.iter().map(|r| r.id.as_str()).collect();
+    let hooks = format!("{}/webhooks", sim.api_base());
+
+    sim.fail_deletes(
+        DeleteFault::RateLimited {
+            retry_after_secs: 7,
+        },
+        2,
+    );
+    // Other calls neither see nor use up the fault.
+    assert_eq!(get(&hooks, Some(&t)).await.status(), 200);
+    assert_eq!(
+        get_json(&recording_url(&sim, ids[0], HOST), &t).await.0,
+        200
+    );
+    let r = client()
+        .delete(recording_url(&sim, ids[0], HOST))
+        .bearer_auth(&t)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 429);
+    assert_eq!(r.headers()["retry-after"], "7");
+    let r = soft_delete(&sim, Some(HOST), ids_body(&ids[..1]), &t).await;
+    assert_eq!(r.status(), 429);
+    assert_eq!(r.headers()["retry-after"], "7");
+    assert!(r.json::<Value>().await.unwrap()["trackingId"].is_string());
+
+    for (fault, status) in [
+        (DeleteFault::InternalError, 500),
+        (DeleteFault::ServiceUnavailable, 503),
+        (DeleteFault::NotFound, 404),
+        (DeleteFault::Unauthorized, 401),
+    ] {
+        sim.fail_deletes(fault.clone(), 1);
+        assert_eq!(
+            delete_rec(&sim, ids[0], Some(HOST), Some(&t)).await,
+            status,
+            "{fault:?}"
+        );
+        sim.fail_deletes(fault.clone(), 1);
+        let r = soft_delete(&sim, Some(HOST), ids_body(&ids[..1]), &t).await;
+        assert_eq!(r.status().as_u16(), status, "{fault:?}");
+    }
+    assert!(
+        ids.iter()
+            .all(|id| sim.recording_status(id) == Some(RecordingStatus::Available))
+    );
+
+    // A queued API fault comes first and leaves the delete fault in place.
+    sim.set_fault(ApiFault::ServerError {
+        status: 503,
+        count: 1,
+    });
+    sim.fail_deletes(DeleteFault::NotFound, 1);
+    assert_eq!(delete_rec(&sim, ids[0], Some(HOST), Some(&t)).await, 503);
+    assert_eq!(delete_rec(&sim, ids[0], Some(HOST), Some(&t)).await, 404);
+    sim.fail_deletes(DeleteFault::InternalError, 0);
+    sim.fail_deletes(DeleteFault::InternalError, 5);
+    sim.clear_delete_fault();
+
+    // Carried out, answer lost: 500, then the retry finds nothing (404) / the bin (204).
+    sim.fail_deletes(DeleteFault::InternalErrorAfterApplying, 2);
+    assert_eq!(delete_rec(&sim, ids[0], Some(HOST), Some(&t)).await, 500);
+    assert_eq!(sim.recording_status(ids[0]), Some(RecordingStatus::Purged));
+    let r = soft_delete(&sim, Some(HOST), ids_body(&ids[1..2]), &t).await;
+    assert_eq!(r.status(), 500);
+    assert_eq!(sim.recording_status(ids[1]), Some(RecordingStatus::Deleted));
+    assert_eq!(delete_rec(&sim, ids[0], Some(HOST), Some(&t)).await, 404);
+    assert_eq!(
+        soft_delete(&sim, Some(HOST), ids_body(&ids[1..2]), &t)
+            .await
+            .status(),
+        204
+    );
+    assert_eq!(
+        sim.recording_status(ids[2]),
+        Some(RecordingStatus::Available)
+    );
+
+    let seen: Vec<_> = sim
+        .deletions()
+        .iter()
+        .map(|c| (c.status, c.injected))
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            (429, true),
+            (429, true),
+            (500, true),
+            (500, true),
+            (503, true),
+            (503, true),
+            (404, true),
+            (404, true),
+            (401, true),
+            (401, true),
+            (503, true),
+            (404, true),
+            (500, true),
+            (500, true),
+            (404, false),
+            (204, false),
+        ]
+    );
+    let s = sim.api_stats();
+    assert_eq!(
+        (s.rate_limited, s.server_errors, s.unauthorized),
+        (2, 4 + 1 + 2, 2)
+    );
+}
+
+#[tokio::test]
+async fn meetings_change_after_registration() {
+    use webex_sim::SegmentSpec;
+    let sim = WebexSim::start().await.unwrap();
+    let m = meeting(&sim, 1);
+    let t = sim.integration_credentials().access_token;
+    let rec = &m.recordings[0];
+
+    // sizeBytes follows the MP4; the CDN serves the new content.
+    let old = rec.file(LinkKind::Recording).unwrap().clone();
+    let new = sim
+        .set_file_size(&rec.id, LinkKind::Recording, 123_457)
+        .unwrap();
+    assert_eq!(new.size, 123_457);
+    assert_ne!(new.sha256, old.sha256);
+    let (_, _, v) = get_json(&recording_url(&sim, &rec.id, HOST), &t).await;
+    assert_eq!(v["sizeBytes"], 123_457);
+    let body = get(
+        v["temporaryDirectDownloadLinks"]["recordingDownloadLink"]
+            .as_str()
+            .unwrap(),
+        None,
+    )
+    .await
+    .bytes()
+    .await
+    .unwrap();
+    assert_eq!(
+        (body.len() as u64, sha256(&body)),
+        (new.size, new.sha256.clone())
+    );
+    let items = admin_ids(&sim, &format!("meetingId={}", m.instance_id), &t).await;
+    assert_eq!(items.len(), 1);
+    let (_, _, v) = get_json(
+        &format!(
+            "{}/admin/recordings?meetingId={}",
+            sim.api_base(),
+            m.instance_id
+        ),
+        &t,
+    )
+    .await;
+    assert_eq!(v["items"][0]["sizeBytes"], 123_457);
+    // Another kind: sizeBytes stays.
+    let audio = sim.set_file_size(&rec.id, LinkKind::Audio, 999).unwrap();
+    assert_eq!(audio.size, 999);
+    let (_, _, v) = get_json(&recording_url(&sim, &rec.id, HOST), &t).await;
+    assert_eq!(v["sizeBytes"], 123_457);
+    let now = sim.meeting(&m.instance_id).unwrap();
+    assert_eq!(now.recordings[0].file(LinkKind::Recording), Some(&new));
+    assert_eq!(now.recordings[0].file(LinkKind::Audio), Some(&audio));
+    assert!(sim.set_file_size("nope", LinkKind::Recording, 1).is_none());
+    let mut spec = MeetingSpec::realistic("Video only", HOST, Utc::now(), 4096);
+    spec.segments[0].audio_bytes = None;
+    let bare = sim.add_meeting(spec);
+    assert!(
+        sim.set_file_size(&bare.recordings[0].id, LinkKind::Audio, 1)
+            .is_none()
+    );
+    assert!(sim.meeting("nope").is_none());
+
+    // A further segment of the same instance.
+    let seg = SegmentSpec {
+        offset_secs: 3 * 3600,
+        duration_secs: 300,
+        video_bytes: 50_001,
+        audio_bytes: None,
+        transcript: false,
+    };
+    let added = sim.add_segment(&m.instance_id, seg);
+    assert_ne!(added.id, rec.id);
+    assert_eq!(
+        added.time_recorded,
+        m.start + chrono::Duration::seconds(3 * 3600)
+    );
+    let (status, _, v) = get_json(&recording_url(&sim, &added.id, HOST), &t).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(
+        (v["meetingId"].as_str(), v["sizeBytes"].as_u64()),
+        (Some(m.instance_id.as_str()), Some(50_001))
+    );
+    let links = v["temporaryDirectDownloadLinks"].as_object().unwrap();
+    assert!(!links.contains_key("audioDownloadLink"));
+    let body = get(links["recordingDownloadLink"].as_str().unwrap(), None)
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    let file = added.file(LinkKind::Recording).unwrap();
+    assert_eq!(
+        (body.len() as u64, sha256(&body)),
+        (50_001, file.sha256.clone())
+    );
+    let listed = admin_ids(&sim, &format!("meetingId={}", m.instance_id), &t).await;
+    assert_eq!(listed.len(), 2);
+    assert_eq!(listed[0].0, added.id, "newest first");
+    assert_eq!(sim.meeting(&m.instance_id).unwrap().recordings.len(), 2);
+    assert_eq!(
+        m.recordings.len(),
+        1,
+        "an earlier SimMeeting does not change"
+    );
+}
+
+#[tokio::test]
+#[should_panic(expected = "unknown meeting instance")]
+async fn add_segment_to_an_unknown_meeting_panics() {
+    let sim = WebexSim::start().await.unwrap();
+    let seg = MeetingSpec::realistic("x", HOST, Utc::now(), 1024).segments[0].clone();
+    sim.add_segment("nope_I_1", seg);
+}
+
+#[tokio::test]
+async fn revoking_authorizations_ends_their_tokens() {
+    let sim = WebexSim::start().await.unwrap();
+    let api = sim.api_base();
+    let hooks = format!("{api}/webhooks");
+    let c1 = sim.integration_credentials();
+    let c2 = sim.integration_credentials();
+    let a1 = sim.authorization_id(&c1.access_token).unwrap();
+    assert_eq!(sim.authorization_id(&c1.refresh_token), Some(a1.clone()));
+    assert_ne!(sim.authorization_id(&c2.access_token), Some(a1.clone()));
+    assert_eq!(sim.authorization_id("made-up"), None);
+    // A refresh stays in the authorization.
+    let (status, v) = refresh(&sim, &c1, &c1.refresh_token).await;
+    assert_eq!(status, 200);
+    let (a1_access, a1_refresh) = (
+        v["access_token"].as_str().unwrap().to_owned(),
+        v["refresh_token"].as_str().unwrap().to_owned(),
+    );
+    assert_eq!(sim.authorization_id(&a1_access), Some(a1.clone()));
+    assert_eq!(sim.authorization_id(&a1_refresh), Some(a1.clone()));
+    // A Service App token (another client).
+    let app = sim.service_app();
+    let r = client()
+        .post(format!("{api}/applications/{}/token", app.application_id))
+        .bearer_auth(&c2.access_token)
+        .json(&serde_json::json!({"clientId": app.client_id, "clientSecret": app.client_secret, "targetOrgId": sim.org_id()}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let app_token = r.json::<Value>().await.unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let del = |url: String, token: Option<String>| async move {
+        let mut req = client().delete(url);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send().await.unwrap().status().as_u16()
+    };
+    // One authorization by id: every token of it dies, others keep working.
+    assert_eq!(del(format!("{api}/authorizations/{a1}"), None).await, 401);
+    assert_eq!(
+        del(
+            format!("{api}/authorizations/{a1}"),
+            Some(c2.access_token.clone())
+        )
+        .await,
+        204
+    );
+    for tok in [&c1.access_token, &a1_access] {
+        assert_eq!(get(&hooks, Some(tok)).await.status(), 401);
+    }
+    let (status, v) = refresh(&sim, &c1, &a1_refresh).await;
+    assert_eq!((status, v["error"].as_str()), (400, Some("invalid_grant")));
+    assert_eq!(sim.authorization_id(&a1_access), None);
+    assert_eq!(get(&hooks, Some(&c2.access_token)).await.status(), 200);
+    assert_eq!(
+        del(
+            format!("{api}/authorizations/{a1}"),
+            Some(c2.access_token.clone())
+        )
+        .await,
+        404
+    );
+
+    // By client id: bad requests first.
+    assert_eq!(
+        del(format!("{api}/authorizations"), Some(app_token.clone())).await,
+        400
+    );
+    assert_eq!(
+        del(
+            format!("{api}/authorizations?clientId=Cnope"),
+            Some(app_token.clone())
+        )
+        .await,
+        404
+    );
+    let cid = c2.client_id.clone();
+    assert_eq!(
+        del(
+            format!("{api}/authorizations?clientId={cid}&orgId=other"),
+            Some(app_token.clone())
+        )
+        .await,
+        404
+    );
+    assert_eq!(get(&hooks, Some(&c2.access_token)).await.status(), 200);
+    let org = sim.org_id();
+    assert_eq!(
+        del(
+            format!("{api}/authorizations?clientId={cid}&orgId={org}"),
+            Some(app_token.clone())
+        )
+        .await,
+        204
+    );
+    assert_eq!(get(&hooks, Some(&c2.access_token)).await.status(), 401);
+    let (status, v) = refresh(&sim, &c2, &c2.refresh_token).await;
+    assert_eq!((status, v["error"].as_str()), (400, Some("invalid_grant")));
+    // The Service App is another client: still in.
+    assert_eq!(get(&hooks, Some(&app_token)).await.status(), 200);
+    // A new grant of the integration works again.
+    assert_eq!(
+        get(&hooks, Some(&sim.integration_credentials().access_token))
+            .await
+            .status(),
+        200
+    );
+
+    let calls = sim.revocations();
+    let seen: Vec<_> = calls
+        .iter()
+        .map(|c| {
+            (
+                c.status,
+                c.tokens_revoked,
+                c.authorization_id.is_some(),
+                c.client_id.is_some(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            (401, 0, true, false),
+            (204, 3, true, false),
+            (404, 0, true, false),
+            (400, 0, false, false),
+            (404, 0, false, true),
+            (404, 0, false, true),
+            (204, 2, false, true),
+        ]
+    );
+    assert_eq!(calls[1].authorization_id.as_deref(), Some(a1.as_str()));
+    assert_eq!(calls[6].client_id.as_deref(), Some(cid.as_str()));
+    let dbg = format!("{calls:?}");
+    assert!(
+        !dbg.contains(&c1.access_token) && !dbg.contains(&c2.refresh_token),
+        "{dbg}"
+    );
+    assert!(sim.deletions().is_empty());
+}
+
+#[tokio::test]
+async fn deleted_webhook_is_gone_from_the_list() {
+    let sim = WebexSim::start().await.unwrap();
+    let t = sim.integration_credentials().access_token;
+    let body = |n: &str| serde_json::json!({"name": n, "targetUrl": "https://example.com/h", "resource": "recordings", "event": "created"});
+    let (_, a) = create_hook(&sim, &t, body("a")).await;
+    let (_, b) = create_hook(&sim, &t, body("b")).await;
+    let a_id = a["id"].as_str().unwrap();
+    let url = format!("{}/webhooks/{a_id}", sim.api_base());
+    let del = || client().delete(&url).bearer_auth(&t).send();
+    assert_eq!(del().await.unwrap().status(), 204);
+    let (_, _, v) = get_json(&format!("{}/webhooks", sim.api_base()), &t).await;
+    let ids: Vec<_> = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["id"].clone())
+        .collect();
+    assert_eq!(ids, vec![b["id"].clone()]);
+    assert_eq!(del().await.unwrap().status(), 404);
+    assert_eq!(sim.webhooks().len(), 1);
+}

@@ -30,13 +30,36 @@
 //!   timestamp / none, `Daily-limit` 429, 503, 500, 401) on the REST API
 //!   ([`ZoomSim::set_api_fault`]) and separately on the token endpoint
 //!   ([`ZoomSim::set_token_fault`]), with sim-wide statistics ([`ApiStats`]);
+//! - deleting recordings: `DELETE /v2/meetings/{meetingId}/recordings?action=trash|delete`
+//!   (every file of the instance) and `DELETE /v2/meetings/{meetingId}/recordings/{recordingId}?action=…`
+//!   (one file, `recordingId` = the file id), with the same id encoding rules and token
+//!   checks as the GET; 204 on success, then the GET (and a second DELETE) answers 404
+//!   code 3301, `/rec/download` the "does not exist" page and the CDN 404. A missing
+//!   `action` means `trash` (Zoom's default); any other value is a 400 (code 300). Every
+//!   DELETE, refused ones included, is recorded ([`ZoomSim::deletions`], [`DeleteCall`]);
+//!   what became of each file is [`ZoomSim::file_status`] ([`FileStatus`]);
+//! - delete-only faults ([`DeleteFault`]: 429 with [`RetryAfter`], 500, 503, 404 code 3301,
+//!   401 code 124, and "deleted, then 500") for the next `times` DELETEs
+//!   ([`ZoomSim::fail_deletes`]); GETs keep working;
+//! - changing a recording after it was registered ("changed at the vendor after we copied
+//!   it"): [`ZoomSim::add_file`] and [`ZoomSim::set_file_size`] (new content and SHA-256;
+//!   the REST listing and the CDN follow), [`ZoomSim::file`] for the current state;
+//! - deletion webhooks: [`SimRecording::recording_trashed_body`] /
+//!   [`SimRecording::recording_deleted_body`] (`payload.operator`, `payload.operator_id`,
+//!   the object with every file; `recording.deleted` without `download_token`) and
+//!   [`ZoomSim::app_deauthorized_body`], all signable with [`sign`] / [`deliver`];
+//! - OAuth token revocation: `POST {api_base}/oauth/revoke` ([`ZoomSim::oauth_revoke_url`])
+//!   with the S2S app's Basic auth and `token=` (query or form) answers
+//!   `{"status":"success"}`; the token then gets 401 code 124 on the REST API. Every call is
+//!   recorded without the token ([`ZoomSim::revocations`], [`RevokeCall`]);
 //! - cheap content for huge files: [`ZoomSim::add_recording_sparse`] serves binary files
 //!   as [`ContentKind::Sparse`], so a 4 GiB file streams at copy speed; its SHA-256 is
 //!   computed once at registration (about 3 s per 4 GiB in a dev build, cached per
 //!   `(seed, size)`) and also available as [`ZoomSim::file_sha256`].
 //!
 //! Log and `Debug` hygiene: the simulator never logs tokens, credentials or signed URLs,
-//! and the `Debug` output of [`SimRecording`] and [`S2sApp`] hides tokens and secrets.
+//! the `Debug` output of [`SimRecording`] and [`S2sApp`] hides tokens and secrets, and
+//! [`RevokeCall`] does not hold the revoked token.
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
@@ -207,6 +230,79 @@ impl ApiFault {
     }
 }
 
+/// A fault of the recording DELETE endpoints only (`DELETE /v2/meetings/{…}/recordings` and
+/// `…/recordings/{recordingId}`), set with [`ZoomSim::fail_deletes`] for the next `times`
+/// DELETEs; GETs, downloads and the token endpoint are not affected. Every faulted DELETE is
+/// still recorded in [`ZoomSim::deletions`] (with `injected: true`). Like [`ApiFault`] it
+/// is applied before the bearer token is checked, and nothing is removed unless the variant
+/// says so.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DeleteFault {
+    /// 429, `X-RateLimit-Type: QPS`, with this `Retry-After` (as [`ApiFault::RateLimited`]).
+    RateLimited(RetryAfter),
+    /// 500 with `{"code":500,"message":"Internal Error"}`.
+    InternalError,
+    /// 503 with a load balancer's HTML page.
+    ServiceUnavailable,
+    /// 404 `{"code":3301,"message":"This recording does not exist."}` although it exists.
+    NotFound,
+    /// 401 `{"code":124,"message":"Invalid access token."}` even with a good token.
+    Unauthorized,
+    /// The DELETE is handled as without a fault (token check, lookup, removal), but a 204 is
+    /// answered as 500 `Internal Error`: the vendor removed the recording and the answer was
+    /// lost. Any other outcome (401, 404, 400) is answered as it is.
+    InternalErrorAfterApplying,
+}
+
+/// What became of one file at the simulated Zoom ([`ZoomSim::file_status`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileStatus {
+    /// Listed by the REST API and downloadable.
+    Available,
+    /// Moved to the trash (`action=trash`, or no `action`). On Zoom it is recoverable for
+    /// 30 days; the simulator has no recover endpoint. Gone from the listing and downloads.
+    Trashed,
+    /// Deleted for good (`action=delete`). Gone from the listing and downloads.
+    Deleted,
+}
+
+/// One `DELETE /v2/meetings/{meetingId}/recordings[/{recordingId}]` the simulator received,
+/// whatever its outcome ([`ZoomSim::deletions`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeleteCall {
+    /// The meeting instance the call addressed: the `{meetingId}` decoded by Zoom's rules
+    /// (double-encoded UUID, or a UUID/number encoded once); a meeting number that found an
+    /// instance is replaced by that instance's UUID. A segment Zoom would not decode (a UUID
+    /// with `/` encoded only once) is given decoded once, as the client meant it.
+    pub uuid: String,
+    /// The `{meetingId}` path segment exactly as received (still percent-encoded).
+    pub raw_meeting_id: String,
+    /// `{recordingId}` (decoded) for a one-file DELETE; `None` for the whole instance.
+    pub file_id: Option<String>,
+    /// The `action` query parameter as sent; `None` when it was missing (treated as `trash`).
+    pub action: Option<String>,
+    /// The HTTP status the simulator answered (204, 400, 401, 404, 429, 500, 503).
+    pub status: u16,
+    /// Answered by an injected fault ([`ZoomSim::fail_deletes`] or [`ZoomSim::set_api_fault`])
+    /// rather than by the simulated Zoom's own logic.
+    pub injected: bool,
+    /// When the simulator received it.
+    pub at: chrono::DateTime<chrono::Utc>,
+}
+
+/// One `POST /oauth/revoke` the simulator received ([`ZoomSim::revocations`]). Holds no
+/// token.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RevokeCall {
+    /// The HTTP status answered: 200, 400 (`token` missing) or 401 (client credentials).
+    pub status: u16,
+    /// Whether `token` was one the simulator had issued (it is revoked now). An unknown
+    /// token is answered 200 as well (RFC 7009).
+    pub token_known: bool,
+    /// When the simulator received it.
+    pub at: chrono::DateTime<chrono::Utc>,
+}
+
 /// The simulator's one Server-to-Server OAuth app (random per start). `Debug` hides the
 /// secret.
 #[derive(Clone, PartialEq, Eq)]
@@ -340,6 +436,36 @@ pub(crate) struct FileEntry {
     pub file_name: String,
     pub fault: Option<Fault>,
     pub stats: FileStats,
+    /// Trashed or deleted through the REST API.
+    pub status: FileStatus,
+}
+
+impl FileEntry {
+    /// Removed through the API or by [`Fault::Deleted`]: not listed, not downloadable.
+    pub fn is_gone(&self) -> bool {
+        self.status != FileStatus::Available || self.fault == Some(Fault::Deleted)
+    }
+
+    /// The test-facing view of the file as it is now.
+    fn sim_file(&self, api_base: &str) -> SimFile {
+        let f = &self.spec;
+        SimFile {
+            id: f.id.clone(),
+            file_type: f.file_type.clone(),
+            file_extension: f.file_extension.clone(),
+            recording_type: f.recording_type.clone(),
+            recording_start: f.recording_start,
+            recording_end: f.recording_end,
+            size: f.size,
+            seed: f.seed,
+            sha256: self.sha256.clone(),
+            download_url: payload::download_url(api_base, &f.id, None),
+            content_type: content_type_for(&f.file_extension).to_owned(),
+            file_name: self.file_name.clone(),
+            is_transcript: f.is_transcript(),
+            kind: self.generator.kind,
+        }
+    }
 }
 
 pub(crate) struct RecEntry {
@@ -360,6 +486,10 @@ pub(crate) struct State {
     /// `Retry-After` of [`ApiFault::DailyLimit`]; `None` = seconds to next UTC midnight.
     pub daily_retry_after: Option<RetryAfter>,
     pub api_stats: ApiStats,
+    /// [`ZoomSim::fail_deletes`]: the fault and how many DELETEs it still applies to.
+    pub delete_fault: Option<(DeleteFault, u32)>,
+    pub deletions: Vec<DeleteCall>,
+    pub revocations: Vec<RevokeCall>,
 }
 
 impl State {
@@ -388,6 +518,9 @@ impl State {
             token_fault: None,
             daily_retry_after: None,
             api_stats: ApiStats::default(),
+            delete_fault: None,
+            deletions: Vec::new(),
+            revocations: Vec::new(),
         }
     }
 }
@@ -633,9 +766,85 @@ impl SimRecording {
         let env = Envelope {
             event,
             event_ts: chrono::Utc::now().timestamp_millis(),
+            download_token: Some(token),
+            payload: Payload {
+                account_id: &self.account_id,
+                operator: None,
+                operator_id: None,
+                object,
+            },
+        };
+        serde_json::to_string(&env).expect("payload serializes")
+    }
+
+    /// The raw JSON Zoom POSTs for `recording.trashed` (`event_ts` = now): top-level
+    /// `download_token`, `payload.operator` (e-mail of who trashed it) and
+    /// `payload.operator_id`, and the object with **every** file of the recording as the
+    /// simulator holds it now (transcript and files added with [`ZoomSim::add_file`]
+    /// included, current sizes), whether or not they were removed through the API.
+    pub fn recording_trashed_body(&self, operator_email: &str, operator_id: &str) -> String {
+        self.removal_body(
+            "recording.trashed",
+            Some(&self.download_token),
+            operator_email,
+            operator_id,
+        )
+    }
+
+    /// The raw JSON Zoom POSTs for `recording.deleted` (permanent deletion): as
+    /// [`SimRecording::recording_trashed_body`] but, as in Zoom's sample, without
+    /// `download_token` and without `host_email`, `password` and `recording_play_passcode`
+    /// in the object.
+    pub fn recording_deleted_body(&self, operator_email: &str, operator_id: &str) -> String {
+        self.removal_body("recording.deleted", None, operator_email, operator_id)
+    }
+
+    fn removal_body(
+        &self,
+        event: &str,
+        token: Option<&str>,
+        operator: &str,
+        operator_id: &str,
+    ) -> String {
+        let mut spec = self.spec();
+        {
+            // The files as the simulator holds them now (added files, changed sizes).
+            let st = self.shared.lock();
+            if let Some(rec) = st.recordings.get(&self.uuid) {
+                spec.files = rec
+                    .spec
+                    .files
+                    .iter()
+                    .filter_map(|f| st.files.get(&f.id).filter(|e| e.uuid == self.uuid))
+                    .map(|e| e.spec.clone())
+                    .collect();
+            }
+        }
+        let mut object = payload::recording_object(
+            &spec,
+            &spec.files,
+            &ObjectCtx {
+                api_base: &self.api_base,
+                url_query: self.url_query.as_deref(),
+                share_url: &self.share_url,
+                password: &self.password,
+                play_passcode: &self.recording_play_passcode,
+                type_as_string: false,
+            },
+        );
+        if token.is_none() {
+            object.host_email = None;
+            object.password = None;
+            object.recording_play_passcode = None;
+        }
+        let env = Envelope {
+            event,
+            event_ts: chrono::Utc::now().timestamp_millis(),
             download_token: token,
             payload: Payload {
                 account_id: &self.account_id,
+                operator: Some(operator),
+                operator_id: Some(operator_id),
                 object,
             },
         };
@@ -802,6 +1011,7 @@ impl ZoomSim {
                         file_name: f.file_name.clone(),
                         fault: None,
                         stats: FileStats::default(),
+                        status: FileStatus::Available,
                     },
                 );
             }
@@ -956,6 +1166,168 @@ impl ZoomSim {
             .files
             .get(file_id)
             .map(|f| f.sha256.clone())
+    }
+
+    /// Every `DELETE /v2/meetings/{…}/recordings[/{recordingId}]` received so far, in
+    /// order, refused and faulted ones included.
+    pub fn deletions(&self) -> Vec<DeleteCall> {
+        self.shared.lock().deletions.clone()
+    }
+
+    /// Inject `fault` into the next `times` recording DELETEs (whole instance or one file),
+    /// replacing any earlier delete fault; `times: 0` removes it. GETs are not affected.
+    /// A fault set with [`ZoomSim::set_api_fault`] comes first (it applies to every REST
+    /// request) and does not use up a delete fault.
+    pub fn fail_deletes(&self, fault: DeleteFault, times: u32) {
+        self.shared.lock().delete_fault = (times > 0).then_some((fault, times));
+    }
+
+    /// Remove the delete fault.
+    pub fn clear_delete_fault(&self) {
+        self.shared.lock().delete_fault = None;
+    }
+
+    /// Whether a file is still available, or was trashed or deleted through the REST API
+    /// (`None` for an unknown id). [`Fault::Deleted`] does not change it.
+    pub fn file_status(&self, file_id: &str) -> Option<FileStatus> {
+        self.shared.lock().files.get(file_id).map(|f| f.status)
+    }
+
+    /// A registered file as it is now (size and SHA-256 after [`ZoomSim::set_file_size`]);
+    /// `None` for an unknown id.
+    pub fn file(&self, file_id: &str) -> Option<SimFile> {
+        self.shared
+            .lock()
+            .files
+            .get(file_id)
+            .map(|f| f.sim_file(&self.shared.api_base))
+    }
+
+    /// Add a file to a registered recording after the fact (e.g. a file that appeared at
+    /// Zoom after the recording was copied): the REST listing then includes it and it
+    /// downloads with the recording's tokens. Its content kind follows its type as in
+    /// [`ZoomSim::add_recording`]; its SHA-256 is computed here. A file id registered
+    /// before is replaced. Returns the new file (its `id` is `spec.id`). Panics for an
+    /// unknown recording uuid. Webhook bodies of a [`SimRecording`] taken earlier do not
+    /// change, except the trashed/deleted bodies (they read the current files).
+    pub fn add_file(&self, meeting_uuid: &str, spec: FileSpec) -> SimFile {
+        assert!(
+            self.shared.lock().recordings.contains_key(meeting_uuid),
+            "zoom-sim: unknown recording {meeting_uuid}"
+        );
+        let kind = ContentKind::for_file(&spec.file_type, &spec.file_extension);
+        let generator = Generator {
+            kind,
+            seed: spec.seed,
+            size: spec.size,
+        };
+        let entry = FileEntry {
+            uuid: meeting_uuid.to_owned(),
+            sha256: generator.sha256_hex(),
+            spec: spec.clone(),
+            generator,
+            file_name: file_name(&spec),
+            fault: None,
+            stats: FileStats::default(),
+            status: FileStatus::Available,
+        };
+        let file = entry.sim_file(&self.shared.api_base);
+        let mut st = self.shared.lock();
+        if let Some(rec) = st.recordings.get_mut(meeting_uuid) {
+            match rec.spec.files.iter_mut().find(|f| f.id == spec.id) {
+                Some(f) => *f = spec.clone(),
+                None => rec.spec.files.push(spec.clone()),
+            }
+        }
+        st.files.insert(spec.id, entry);
+        file
+    }
+
+    /// Change a file's size after the fact (e.g. Zoom re-processed it after it was
+    /// copied): the REST listing reports the new `file_size`, the CDN serves `size` bytes
+    /// of new deterministic content (same seed), and the SHA-256 is recomputed. Returns the
+    /// file as it is now; `None` for an unknown id. The file's fault and statistics stay.
+    pub fn set_file_size(&self, file_id: &str, size: u64) -> Option<SimFile> {
+        let generator = {
+            let st = self.shared.lock();
+            Generator {
+                size,
+                ..st.files.get(file_id)?.generator
+            }
+        };
+        // Hashing streams the content: not under the lock.
+        let sha256 = generator.sha256_hex();
+        let mut st = self.shared.lock();
+        let f = st.files.get_mut(file_id)?;
+        f.generator = generator;
+        f.spec.size = size;
+        f.sha256 = sha256;
+        let file = f.sim_file(&self.shared.api_base);
+        let uuid = f.uuid.clone();
+        if let Some(rec) = st.recordings.get_mut(&uuid) {
+            for s in rec.spec.files.iter_mut().filter(|s| s.id == file_id) {
+                s.size = size;
+            }
+        }
+        Some(file)
+    }
+
+    /// `{api_base}/oauth/revoke`: Zoom's token revocation endpoint (Zoom's is
+    /// `https://zoom.us/oauth/revoke`).
+    pub fn oauth_revoke_url(&self) -> String {
+        format!("{}/oauth/revoke", self.shared.api_base)
+    }
+
+    /// Every `POST /oauth/revoke` received so far, in order (without the tokens).
+    pub fn revocations(&self) -> Vec<RevokeCall> {
+        self.shared.lock().revocations.clone()
+    }
+
+    /// Whether a token issued by the simulator has been revoked (by
+    /// [`ZoomSim::revoke_token`] or `POST /oauth/revoke`); `false` for an unknown token.
+    pub fn is_token_revoked(&self, token: &str) -> bool {
+        self.shared
+            .lock()
+            .tokens
+            .get(token)
+            .is_some_and(|g| g.revoked)
+    }
+
+    /// The raw JSON Zoom POSTs to the app's deauthorization endpoint when the app is
+    /// removed from the account, in the shape of Zoom's documented example:
+    /// `{"event":"app_deauthorized","event_ts":…,"payload":{"account_id","user_id",
+    /// "signature","deauthorization_time","client_id"}}` with the S2S app's account and
+    /// client id, `deauthorization_time` = now (RFC 3339 with milliseconds). Assumed, as
+    /// Zoom does not specify it: `signature` is 64 hex digits (here HMAC-SHA256 of
+    /// `account_id + user_id + deauthorization_time` keyed with the client secret; treat it
+    /// as opaque), and the payload starts with `"user_data_retention":"false"` as Zoom's
+    /// example (recalled, not confirmed by the protocol reference) does. Signed like every
+    /// webhook with [`sign`] / [`deliver`].
+    pub fn app_deauthorized_body(&self, user_id: &str) -> String {
+        let app = self.s2s_app();
+        let now = chrono::Utc::now();
+        let time = now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let signature = hex::encode(signing::hmac_sha256(
+            app.client_secret.as_bytes(),
+            &[
+                app.account_id.as_bytes(),
+                user_id.as_bytes(),
+                time.as_bytes(),
+            ],
+        ));
+        let env = payload::DeauthEnvelope {
+            event: "app_deauthorized",
+            event_ts: now.timestamp_millis(),
+            payload: payload::DeauthPayload {
+                user_data_retention: "false",
+                account_id: &app.account_id,
+                user_id,
+                signature,
+                deauthorization_time: time,
+                client_id: &app.client_id,
+            },
+        };
+        serde_json::to_string(&env).expect("payload serializes")
     }
 
     /// A fresh download token for a recording, valid `ttl_secs` (negative = already

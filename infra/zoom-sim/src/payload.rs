@@ -22,14 +22,39 @@ pub(crate) fn zoom_time(t: &DateTime<Utc>) -> String {
 pub(crate) struct Envelope<'a> {
     pub event: &'a str,
     pub event_ts: i64,
-    pub download_token: &'a str,
+    /// Absent from `recording.deleted`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub download_token: Option<&'a str>,
     pub payload: Payload<'a>,
 }
 
 #[derive(Serialize)]
 pub(crate) struct Payload<'a> {
     pub account_id: &'a str,
+    /// E-mail of who trashed/deleted it (`recording.trashed` / `recording.deleted`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub operator: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub operator_id: Option<&'a str>,
     pub object: RecordingObject,
+}
+
+/// `app_deauthorized` (field order as in Zoom's documentation example).
+#[derive(Serialize)]
+pub(crate) struct DeauthEnvelope<'a> {
+    pub event: &'a str,
+    pub event_ts: i64,
+    pub payload: DeauthPayload<'a>,
+}
+
+#[derive(Serialize)]
+pub(crate) struct DeauthPayload<'a> {
+    pub user_data_retention: &'a str,
+    pub account_id: &'a str,
+    pub user_id: &'a str,
+    pub signature: String,
+    pub deauthorization_time: String,
+    pub client_id: &'a str,
 }
 
 #[derive(Serialize)]
@@ -38,7 +63,9 @@ pub(crate) struct RecordingObject {
     pub id: u64,
     pub account_id: String,
     pub host_id: String,
-    pub host_email: String,
+    /// Absent from `recording.deleted` (as in Zoom's sample).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host_email: Option<String>,
     pub topic: String,
     /// A number in webhooks, a string in the REST response (see the protocol reference).
     #[serde(rename = "type")]
@@ -49,8 +76,11 @@ pub(crate) struct RecordingObject {
     pub total_size: u64,
     pub recording_count: usize,
     pub share_url: String,
-    pub password: String,
-    pub recording_play_passcode: String,
+    /// Absent from `recording.deleted` (as in Zoom's sample).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recording_play_passcode: Option<String>,
     pub recording_files: Vec<FileObject>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub download_access_token: Option<String>,
@@ -111,7 +141,7 @@ pub(crate) fn recording_object<'f>(
         id: spec.meeting_id,
         account_id: spec.account_id.clone(),
         host_id: spec.host_id.clone(),
-        host_email: spec.host_email.clone(),
+        host_email: Some(spec.host_email.clone()),
         topic: spec.topic.clone(),
         object_type: if ctx.type_as_string {
             spec.object_type.to_string().into()
@@ -124,8 +154,8 @@ pub(crate) fn recording_object<'f>(
         total_size: files.iter().map(|f| f.size).sum(),
         recording_count: files.len(),
         share_url: ctx.share_url.to_owned(),
-        password: ctx.password.to_owned(),
-        recording_play_passcode: ctx.play_passcode.to_owned(),
+        password: Some(ctx.password.to_owned()),
+        recording_play_passcode: Some(ctx.play_passcode.to_owned()),
         recording_files: files
             .iter()
             .map(|f| FileObject {

@@ -1,4 +1,4 @@
-//! HTTP side: `/rec/download`, the CDN, and the REST lookup.
+//! HTTP side: `/rec/download`, the CDN, the REST lookup and deletion, and OAuth.
 
 use std::collections::HashMap;
 use std::io;
@@ -26,8 +26,8 @@ use crate::content::{BLOCK, Generator, content_type_for};
 use crate::payload::{self, ObjectCtx};
 use crate::signing::{hmac_sha256, unix_now};
 use crate::{
-    ApiFault, DEFAULT_ACCESS_TOKEN_TTL_SECS, Fault, Grant, MAX_ACCESS_TOKEN_TTL_SECS, RetryAfter,
-    Scope, ServedBody, Shared,
+    ApiFault, DEFAULT_ACCESS_TOKEN_TTL_SECS, DeleteCall, DeleteFault, Fault, FileStatus, Grant,
+    MAX_ACCESS_TOKEN_TTL_SECS, RetryAfter, RevokeCall, Scope, ServedBody, Shared,
 };
 
 /// `Key-Pair-Id` of the simulated CDN's signed URLs.
@@ -43,7 +43,11 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/rec/download/{file_id}", get(rec_download))
         .route("/cdn/{file_id}", get(cdn))
         .route("/oauth/token", post(oauth_token))
-        .route("/v2/meetings/{*rest}", get(meeting_recordings))
+        .route("/oauth/revoke", post(oauth_revoke))
+        .route(
+            "/v2/meetings/{*rest}",
+            get(meeting_recordings).delete(delete_recordings),
+        )
         .fallback(fallback)
         .with_state(shared)
 }
@@ -107,7 +111,7 @@ async fn rec_download(
             }
             _ => {}
         }
-        let message = if f.fault == Some(Fault::Deleted) {
+        let message = if f.is_gone() {
             Some(HTML_GONE)
         } else if query.contains_key("access_token")
             || f.fault == Some(Fault::Html200)
@@ -472,7 +476,7 @@ async fn cdn(
             f.stats.bad_signatures += 1;
             return xml_error(StatusCode::FORBIDDEN, "AccessDenied", "Access denied");
         }
-        if f.fault == Some(Fault::Deleted) {
+        if f.is_gone() {
             return xml_error(
                 StatusCode::NOT_FOUND,
                 "NoSuchKey",
@@ -693,14 +697,16 @@ async fn meeting_recordings(extract::State(sh): Sim, uri: Uri, headers: HeaderMa
         let Some(rec) = rec else {
             return no_recording();
         };
+        // The files as they are now (sizes changed after registration included).
         let files: Vec<_> = rec
             .spec
             .files
             .iter()
-            .filter(|f| {
+            .filter_map(|f| {
                 st.files
                     .get(&f.id)
-                    .is_some_and(|e| e.uuid == rec.spec.uuid && e.fault != Some(Fault::Deleted))
+                    .filter(|e| e.uuid == rec.spec.uuid && !e.is_gone())
+                    .map(|e| &e.spec)
             })
             .collect();
         if files.is_empty() {
@@ -736,15 +742,28 @@ async fn meeting_recordings(extract::State(sh): Sim, uri: Uri, headers: HeaderMa
 /// What every REST request goes through: counted, the API fault (if any) used, then the
 /// bearer token checked. `Some` is the response to send instead.
 fn api_gate(sh: &Shared, query: &HashMap<String, String>, headers: &HeaderMap) -> Option<Response> {
+    api_fault_gate(sh).or_else(|| token_gate(sh, query, headers))
+}
+
+/// The first half of [`api_gate`]: the request counted and the API fault (if any) used.
+fn api_fault_gate(sh: &Shared) -> Option<Response> {
+    let mut st = sh.lock();
+    st.api_stats.api_requests += 1;
+    let fault = st.api_fault.clone()?;
+    st.api_fault = fault.used_once();
+    let daily = st.daily_retry_after.clone();
+    Some(api_fault_response(&mut st.api_stats, &fault, daily, false))
+}
+
+/// The second half of [`api_gate`]: the bearer token checked.
+fn token_gate(
+    sh: &Shared,
+    query: &HashMap<String, String>,
+    headers: &HeaderMap,
+) -> Option<Response> {
     let now = unix_now();
     let token = bearer(headers);
     let mut st = sh.lock();
-    st.api_stats.api_requests += 1;
-    if let Some(fault) = st.api_fault.clone() {
-        st.api_fault = fault.used_once();
-        let daily = st.daily_retry_after.clone();
-        return Some(api_fault_response(&mut st.api_stats, &fault, daily, false));
-    }
     let refusal = if query.contains_key("access_token") {
         Some("Invalid access token, this access token is not supported as query parameter string.")
     } else {
@@ -787,7 +806,7 @@ fn api_fault_response(
         }
         ApiFault::InternalError { .. } => {
             stats.api_server_errors += 1;
-            api_error(StatusCode::INTERNAL_SERVER_ERROR, 500, "Internal Error")
+            internal_error()
         }
         ApiFault::Unauthorized { .. } if token_endpoint => {
             stats.token_refusals += 1;
@@ -798,6 +817,176 @@ fn api_fault_response(
             api_error(StatusCode::UNAUTHORIZED, 124, "Invalid access token.")
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// REST: DELETE /v2/meetings/{meetingId}/recordings[/{recordingId}]?action=trash|delete
+
+/// `/v2/meetings/{meetingId}/recordings[/{recordingId}]` → the raw `{meetingId}` and the
+/// raw `{recordingId}`; `None` for any other path under `/v2/meetings/`.
+fn split_recordings_path(path: &str) -> Option<(&str, Option<&str>)> {
+    let rest = path.strip_prefix("/v2/meetings/")?;
+    if let Some(id) = rest.strip_suffix("/recordings") {
+        return Some((id, None));
+    }
+    let (id, file) = rest.rsplit_once("/recordings/")?;
+    (!file.is_empty() && !file.contains('/')).then_some((id, Some(file)))
+}
+
+fn percent_decoded(s: &str) -> String {
+    percent_decode_str(s).decode_utf8_lossy().into_owned()
+}
+
+async fn delete_recordings(extract::State(sh): Sim, uri: Uri, headers: HeaderMap) -> Response {
+    let Some((raw_id, raw_file)) = split_recordings_path(uri.path()) else {
+        return api_error(StatusCode::NOT_FOUND, 404, "Not found");
+    };
+    let query = parse_query(uri.query());
+    let mut call = DeleteCall {
+        uuid: decode_meeting_id(raw_id).unwrap_or_else(|| percent_decoded(raw_id)),
+        raw_meeting_id: raw_id.to_owned(),
+        file_id: raw_file.map(percent_decoded),
+        action: query.get("action").cloned(),
+        status: 0,
+        injected: false,
+        at: chrono::Utc::now(),
+    };
+    let r = delete_outcome(&sh, &query, &headers, raw_id, &mut call);
+    call.status = r.status().as_u16();
+    if call.status == 204 {
+        tracing::debug!(file = ?call.file_id, action = ?call.action, "zoom-sim: recording deleted");
+    }
+    sh.lock().deletions.push(call);
+    r
+}
+
+/// The answer to a recording DELETE; fills in `call.uuid` (resolved instance) and
+/// `call.injected`.
+fn delete_outcome(
+    sh: &Shared,
+    query: &HashMap<String, String>,
+    headers: &HeaderMap,
+    raw_id: &str,
+    call: &mut DeleteCall,
+) -> Response {
+    if let Some(r) = api_fault_gate(sh) {
+        call.injected = true;
+        return r;
+    }
+    let mut lost_answer = false;
+    {
+        let mut guard = sh.lock();
+        let st = &mut *guard;
+        if let Some((fault, times)) = st.delete_fault.take() {
+            st.delete_fault = (times > 1).then(|| (fault.clone(), times - 1));
+            let stats = &mut st.api_stats;
+            let r = match fault {
+                DeleteFault::RateLimited(retry_after) => {
+                    stats.api_rate_limited += 1;
+                    Some(rate_limited(&retry_after))
+                }
+                DeleteFault::InternalError => {
+                    stats.api_server_errors += 1;
+                    Some(internal_error())
+                }
+                DeleteFault::ServiceUnavailable => {
+                    stats.api_server_errors += 1;
+                    Some(service_unavailable())
+                }
+                DeleteFault::NotFound => Some(no_recording()),
+                DeleteFault::Unauthorized => {
+                    stats.api_unauthorized += 1;
+                    Some(api_error(
+                        StatusCode::UNAUTHORIZED,
+                        124,
+                        "Invalid access token.",
+                    ))
+                }
+                DeleteFault::InternalErrorAfterApplying => {
+                    lost_answer = true;
+                    None
+                }
+            };
+            if let Some(r) = r {
+                call.injected = true;
+                return r;
+            }
+        }
+    }
+    if let Some(r) = token_gate(sh, query, headers) {
+        return r;
+    }
+    let status = match query.get("action").map(String::as_str) {
+        // Zoom's default.
+        None | Some("trash") => FileStatus::Trashed,
+        Some("delete") => FileStatus::Deleted,
+        Some(_) => {
+            return json_response(
+                StatusCode::BAD_REQUEST,
+                serde_json::json!({
+                    "code": 300,
+                    "message": "Validation Failed.",
+                    "errors": [{"field": "action", "message": "Invalid field."}],
+                })
+                .to_string(),
+            );
+        }
+    };
+    let Some(id) = decode_meeting_id(raw_id) else {
+        return no_recording();
+    };
+    {
+        let mut guard = sh.lock();
+        let st = &mut *guard;
+        let rec = if id.bytes().all(|b| b.is_ascii_digit()) {
+            // A meeting number addresses only the latest instance.
+            let Ok(n) = id.parse::<u64>() else {
+                return no_recording();
+            };
+            st.recordings
+                .values()
+                .filter(|r| r.spec.meeting_id == n)
+                .max_by_key(|r| r.spec.start_time)
+        } else {
+            st.recordings.get(&id)
+        };
+        let Some(rec) = rec else {
+            return no_recording();
+        };
+        let uuid = rec.spec.uuid.clone();
+        let ids: Vec<String> = rec.spec.files.iter().map(|f| f.id.clone()).collect();
+        call.uuid = uuid.clone();
+        let live: Vec<String> = ids
+            .into_iter()
+            .filter(|fid| {
+                st.files
+                    .get(fid)
+                    .is_some_and(|e| e.uuid == uuid && !e.is_gone())
+            })
+            .collect();
+        let targets: Vec<String> = match &call.file_id {
+            Some(fid) => live.into_iter().filter(|l| l == fid).collect(),
+            None => live,
+        };
+        if targets.is_empty() {
+            return no_recording();
+        }
+        for fid in &targets {
+            if let Some(e) = st.files.get_mut(fid) {
+                e.status = status;
+            }
+        }
+    }
+    if lost_answer {
+        call.injected = true;
+        sh.lock().api_stats.api_server_errors += 1;
+        return internal_error();
+    }
+    StatusCode::NO_CONTENT.into_response()
+}
+
+fn internal_error() -> Response {
+    api_error(StatusCode::INTERNAL_SERVER_ERROR, 500, "Internal Error")
 }
 
 fn daily_limited(retry_after: &RetryAfter) -> Response {
@@ -932,6 +1121,57 @@ async fn oauth_token(
 }
 
 // ---------------------------------------------------------------------------------------
+// POST /oauth/revoke
+
+/// Zoom's token revocation: Basic auth of the app, `token=` in the query string or a form
+/// body. Answers `{"status":"success"}` also for a token it does not know (RFC 7009).
+async fn oauth_revoke(
+    extract::State(sh): Sim,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let mut params = parse_query(uri.query());
+    if let Ok(form) = std::str::from_utf8(&body) {
+        params.extend(crate::query_pairs(Some(form.trim())));
+    }
+    let creds = basic_credentials(&headers);
+    let mut guard = sh.lock();
+    let st = &mut *guard;
+    let good = creds.as_ref().is_some_and(|(id, secret)| {
+        constant_time_eq(id.as_bytes(), st.s2s.client_id.as_bytes())
+            & constant_time_eq(secret.as_bytes(), st.s2s.client_secret.as_bytes())
+    });
+    let mut token_known = false;
+    let r = if !good {
+        invalid_client()
+    } else {
+        match params.get("token").filter(|t| !t.is_empty()) {
+            None => oauth_error(StatusCode::BAD_REQUEST, "Missing token", "invalid_request"),
+            Some(t) => {
+                if let Some(g) = st.tokens.get_mut(t) {
+                    g.revoked = true;
+                    token_known = true;
+                }
+                let mut r = json_response(
+                    StatusCode::OK,
+                    serde_json::json!({"status": "success"}).to_string(),
+                );
+                r.headers_mut()
+                    .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+                r
+            }
+        }
+    };
+    st.revocations.push(RevokeCall {
+        status: r.status().as_u16(),
+        token_known,
+        at: chrono::Utc::now(),
+    });
+    r
+}
+
+// ---------------------------------------------------------------------------------------
 // helpers
 
 async fn fallback(uri: Uri) -> Response {
@@ -975,6 +1215,26 @@ mod tests {
             decode_meeting_id("81234567890").as_deref(),
             Some("81234567890")
         );
+    }
+
+    #[test]
+    fn recordings_paths() {
+        assert_eq!(
+            split_recordings_path("/v2/meetings/%252Fab/recordings"),
+            Some(("%252Fab", None))
+        );
+        assert_eq!(
+            split_recordings_path("/v2/meetings/123/recordings/f-1"),
+            Some(("123", Some("f-1")))
+        );
+        // An unencoded `/` stays in the id (and is refused by decode_meeting_id).
+        assert_eq!(
+            split_recordings_path("/v2/meetings//a//b==/recordings"),
+            Some(("/a//b==", None))
+        );
+        assert_eq!(split_recordings_path("/v2/meetings/123"), None);
+        assert_eq!(split_recordings_path("/v2/meetings/123/recordings/"), None);
+        assert_eq!(split_recordings_path("/v2/meetings/1/recordings/a/b"), None);
     }
 
     #[test]

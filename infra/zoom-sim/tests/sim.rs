@@ -1758,3 +1758,718 @@ fn percent_encode_all(s: &str) -> String {
         })
         .collect()
 }
+
+// ---------------------------------------------------------------------------------------
+// Deletion, changes after registration, deletion webhooks, token revocation
+
+/// `DELETE /v2/meetings/{id}/recordings[/{file}]{query}` with an optional bearer token.
+async fn delete_req(
+    sim: &ZoomSim,
+    id: &str,
+    file: Option<&str>,
+    query: &str,
+    token: Option<&str>,
+) -> reqwest::Response {
+    let mut url = format!("{}/v2/meetings/{id}/recordings", sim.api_base());
+    if let Some(f) = file {
+        url.push('/');
+        url.push_str(f);
+    }
+    url.push_str(query);
+    let mut req = client().delete(url);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    req.send().await.unwrap()
+}
+
+/// Asserts Zoom's "no recording" answer: 404 with code 3301.
+async fn assert_3301(r: reqwest::Response) {
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["code"], 3301, "{v}");
+    assert_eq!(v["message"], "This recording does not exist.");
+}
+
+/// The file ids the REST listing holds now (panics unless it answers 200).
+async fn listed_files(sim: &ZoomSim, rec: &SimRecording, token: &str) -> Vec<(String, u64)> {
+    let r = lookup(sim, rec, token).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let v: Value = r.json().await.unwrap();
+    v["recording_files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["id"].as_str().unwrap().to_owned(),
+                f["file_size"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn delete_trash_removes_every_file_and_a_second_delete_is_3301() {
+    let sim = ZoomSim::start().await.unwrap();
+    let rec = small(&sim, "del-trash").await;
+    let other = small(&sim, "del-other").await;
+    let api = sim.issue_api_token();
+    let id = encode_meeting_id(&rec.uuid);
+    // A CDN URL obtained before the deletion.
+    let f = &rec.media_files()[0];
+    let r = no_redirect_client()
+        .get(&f.download_url)
+        .bearer_auth(&rec.download_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FOUND);
+    let cdn_url = r.headers()[LOCATION].to_str().unwrap().to_owned();
+
+    let before = chrono::Utc::now();
+    let r = delete_req(&sim, &id, None, "?action=trash", Some(&api)).await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert!(r.bytes().await.unwrap().is_empty());
+
+    assert_3301(lookup(&sim, &rec, &api).await).await;
+    assert_3301(delete_req(&sim, &id, None, "?action=trash", Some(&api)).await).await;
+    assert_3301(delete_req(&sim, &id, None, "?action=delete", Some(&api)).await).await;
+    for f in rec.files() {
+        assert_eq!(sim.file_status(&f.id), Some(zoom_sim::FileStatus::Trashed));
+    }
+    // Downloads: the "does not exist" page; the old CDN URL: 404.
+    let r = client()
+        .get(&f.download_url)
+        .bearer_auth(&rec.download_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("This recording does not exist.")
+    );
+    assert_eq!(
+        client().get(&cdn_url).send().await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+    // Another recording is untouched.
+    assert_eq!(listed_files(&sim, &other, &api).await.len(), 8);
+    assert_eq!(
+        sim.file_status(&other.files()[0].id),
+        Some(zoom_sim::FileStatus::Available)
+    );
+    assert_eq!(sim.file_status("no-such-file"), None);
+
+    let calls = sim.deletions();
+    assert_eq!(calls.len(), 3);
+    assert_eq!(
+        calls.iter().map(|c| c.status).collect::<Vec<_>>(),
+        vec![204, 404, 404]
+    );
+    for c in &calls {
+        assert_eq!(c.uuid, rec.uuid);
+        assert_eq!(c.raw_meeting_id, id);
+        assert_eq!(c.file_id, None);
+        assert!(!c.injected);
+        assert!(c.at >= before && c.at <= chrono::Utc::now());
+    }
+    assert_eq!(calls[0].action.as_deref(), Some("trash"));
+    assert_eq!(calls[2].action.as_deref(), Some("delete"));
+    assert_eq!(calls[0].clone(), calls[0]);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn delete_actions_delete_missing_and_invalid() {
+    let sim = ZoomSim::start().await.unwrap();
+    let api = sim.issue_api_token();
+    let gone = small(&sim, "act-delete").await;
+    let default = small(&sim, "act-default").await;
+    let kept = small(&sim, "act-invalid").await;
+
+    let r = delete_req(
+        &sim,
+        &encode_meeting_id(&gone.uuid),
+        None,
+        "?action=delete",
+        Some(&api),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        sim.file_status(&gone.files()[0].id),
+        Some(zoom_sim::FileStatus::Deleted)
+    );
+    assert_3301(lookup(&sim, &gone, &api).await).await;
+
+    // No action: trash, and the call shows it was missing.
+    let r = delete_req(
+        &sim,
+        &encode_meeting_id(&default.uuid),
+        None,
+        "",
+        Some(&api),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        sim.file_status(&default.files()[0].id),
+        Some(zoom_sim::FileStatus::Trashed)
+    );
+
+    // Anything else: 400 code 300, nothing removed.
+    for q in ["?action=purge", "?action=", "?action=TRASH"] {
+        let r = delete_req(&sim, &encode_meeting_id(&kept.uuid), None, q, Some(&api)).await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{q}");
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["code"], 300, "{v}");
+    }
+    assert_eq!(listed_files(&sim, &kept, &api).await.len(), 8);
+
+    let calls = sim.deletions();
+    let actions: Vec<_> = calls
+        .iter()
+        .map(|c| (c.action.as_deref(), c.status))
+        .collect();
+    assert_eq!(
+        actions,
+        vec![
+            (Some("delete"), 204),
+            (None, 204),
+            (Some("purge"), 400),
+            (Some(""), 400),
+            (Some("TRASH"), 400),
+        ]
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn delete_follows_the_get_rules_for_ids_and_tokens() {
+    let sim = ZoomSim::start().await.unwrap();
+    let rec = small(&sim, "del-rules").await;
+    let api = sim.issue_api_token();
+    let id = encode_meeting_id(&rec.uuid);
+
+    // Encoded only once: Zoom does not find it; recorded with the uuid the client meant.
+    let once = percent_encode_all(&rec.uuid);
+    assert_3301(delete_req(&sim, &once, None, "?action=trash", Some(&api)).await).await;
+    let c = sim.deletions().pop().unwrap();
+    assert_eq!(
+        (c.uuid.as_str(), c.raw_meeting_id.as_str()),
+        (rec.uuid.as_str(), once.as_str())
+    );
+
+    // Tokens: none, a download token, a query token, a revoked and an expired API token.
+    for tok in [None, Some(rec.download_token.as_str())] {
+        let r = delete_req(&sim, &id, None, "?action=trash", tok).await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(r.json::<Value>().await.unwrap()["code"], 124);
+    }
+    let r = delete_req(
+        &sim,
+        &id,
+        None,
+        &format!("?action=trash&access_token={api}"),
+        None,
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let revoked = sim.issue_api_token();
+    sim.revoke_token(&revoked);
+    let r = delete_req(&sim, &id, None, "?action=trash", Some(&revoked)).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    sim.expire_api_tokens();
+    let r = delete_req(&sim, &id, None, "?action=trash", Some(&api)).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(
+        (v["code"].as_u64(), v["message"].as_str()),
+        (Some(124), Some("Access token is expired."))
+    );
+    // Nothing was removed by the refused calls.
+    let fresh = sim.issue_api_token();
+    assert_eq!(listed_files(&sim, &rec, &fresh).await.len(), 8);
+    let calls = sim.deletions();
+    assert_eq!(calls.len(), 6);
+    assert!(calls[1..].iter().all(|c| c.status == 401 && !c.injected));
+
+    // A meeting number deletes only the latest instance.
+    let early = RecordingSpec::realistic("num-1", 4 * KIB);
+    let mut late = RecordingSpec::realistic("num-2", 4 * KIB);
+    late.meeting_id = early.meeting_id;
+    late.start_time = early.start_time + chrono::Duration::days(7);
+    let early = sim.add_recording(early);
+    let late = sim.add_recording(late);
+    let number = early.meeting_id.to_string();
+    let r = delete_req(&sim, &number, None, "?action=trash", Some(&fresh)).await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let c = sim.deletions().pop().unwrap();
+    assert_eq!(
+        (c.uuid.as_str(), c.raw_meeting_id.as_str()),
+        (late.uuid.as_str(), number.as_str())
+    );
+    assert_3301(lookup(&sim, &late, &fresh).await).await;
+    assert_eq!(listed_files(&sim, &early, &fresh).await.len(), 8);
+    // The number now finds the latest instance, which is gone: 3301 (as the GET does).
+    assert_3301(delete_req(&sim, &number, None, "?action=trash", Some(&fresh)).await).await;
+    // REST statistics count the DELETEs.
+    let st = sim.api_stats();
+    assert_eq!(st.api_requests, 8 + 3, "8 DELETEs, 3 GETs");
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn delete_one_file_and_the_last_file_takes_the_meeting() {
+    let sim = ZoomSim::start().await.unwrap();
+    let rec = small(&sim, "del-file").await;
+    let other = small(&sim, "del-file-other").await;
+    let api = sim.issue_api_token();
+    let id = encode_meeting_id(&rec.uuid);
+    let first = rec.files()[0].id.clone();
+
+    let r = delete_req(&sim, &id, Some(&first), "?action=trash", Some(&api)).await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let listed = listed_files(&sim, &rec, &api).await;
+    assert_eq!(listed.len(), 7);
+    assert!(listed.iter().all(|(f, _)| *f != first));
+    assert_eq!(sim.file_status(&first), Some(zoom_sim::FileStatus::Trashed));
+    assert_eq!(
+        sim.file_status(&rec.files()[1].id),
+        Some(zoom_sim::FileStatus::Available)
+    );
+    // Again, unknown, or another meeting's file: 3301.
+    for f in [first.as_str(), "no-such-file", other.files()[0].id.as_str()] {
+        assert_3301(delete_req(&sim, &id, Some(f), "?action=trash", Some(&api)).await).await;
+    }
+    assert_eq!(listed_files(&sim, &other, &api).await.len(), 8);
+    // Invalid action on a file.
+    let r = delete_req(&sim, &id, Some(&rec.files()[1].id), "?action=x", Some(&api)).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+
+    // Every remaining file one by one (permanently); the last one takes the meeting.
+    for f in &rec.files()[1..] {
+        let r = delete_req(&sim, &id, Some(&f.id), "?action=delete", Some(&api)).await;
+        assert_eq!(r.status(), StatusCode::NO_CONTENT, "{}", f.id);
+        assert_eq!(sim.file_status(&f.id), Some(zoom_sim::FileStatus::Deleted));
+    }
+    assert_3301(lookup(&sim, &rec, &api).await).await;
+    assert_3301(delete_req(&sim, &id, None, "?action=trash", Some(&api)).await).await;
+
+    let calls = sim.deletions();
+    assert_eq!(calls.len(), 1 + 3 + 1 + 7 + 1);
+    assert_eq!(calls[0].file_id.as_deref(), Some(first.as_str()));
+    assert_eq!(calls[0].uuid, rec.uuid);
+    assert_eq!(calls[2].file_id.as_deref(), Some("no-such-file"));
+    assert_eq!(calls[2].status, 404);
+    assert_eq!(calls[3].uuid, rec.uuid, "the meeting the path named");
+    assert!(
+        calls[5..12]
+            .iter()
+            .all(|c| c.status == 204 && c.action.as_deref() == Some("delete"))
+    );
+    assert_eq!(calls[12].file_id, None);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn delete_faults_hit_only_deletes() {
+    use zoom_sim::DeleteFault;
+    let sim = ZoomSim::start().await.unwrap();
+    let rec = small(&sim, "del-fault").await;
+    let api = sim.issue_api_token();
+    let id = encode_meeting_id(&rec.uuid);
+    let del = || delete_req(&sim, &id, None, "?action=trash", Some(&api));
+
+    sim.fail_deletes(DeleteFault::RateLimited(RetryAfter::Secs(7)), 2);
+    for _ in 0..2 {
+        // GETs keep working and do not use the fault up.
+        assert_eq!(lookup(&sim, &rec, &api).await.status(), StatusCode::OK);
+        let r = del().await;
+        assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(header(&r, "retry-after").as_deref(), Some("7"));
+        assert_eq!(header(&r, "x-ratelimit-type").as_deref(), Some("QPS"));
+    }
+    sim.fail_deletes(DeleteFault::RateLimited(RetryAfter::HttpDate(60)), 1);
+    let r = del().await;
+    let secs = secs_until_http_date(&header(&r, "retry-after").unwrap());
+    assert!((55..=61).contains(&secs), "{secs}");
+
+    let cases = [
+        (DeleteFault::InternalError, 500, Some(500)),
+        (DeleteFault::ServiceUnavailable, 503, None),
+        (DeleteFault::NotFound, 404, Some(3301)),
+        (DeleteFault::Unauthorized, 401, Some(124)),
+    ];
+    for (fault, status, code) in cases {
+        sim.fail_deletes(fault.clone(), 1);
+        let r = del().await;
+        assert_eq!(r.status().as_u16(), status, "{fault:?}");
+        if let Some(code) = code {
+            assert_eq!(r.json::<Value>().await.unwrap()["code"], code, "{fault:?}");
+        } else {
+            assert!(header(&r, "content-type").unwrap().starts_with("text/html"));
+        }
+    }
+    // Still all there: no fault removed anything.
+    assert_eq!(listed_files(&sim, &rec, &api).await.len(), 8);
+    assert!(
+        rec.files()
+            .iter()
+            .all(|f| sim.file_status(&f.id) == Some(zoom_sim::FileStatus::Available))
+    );
+
+    // A REST-wide fault comes first and does not use the delete fault up.
+    sim.set_api_fault(ApiFault::ServerError { times: 1 });
+    sim.fail_deletes(DeleteFault::NotFound, 1);
+    assert_eq!(del().await.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(del().await.status(), StatusCode::NOT_FOUND);
+    // times: 0 clears; clear_delete_fault too.
+    sim.fail_deletes(DeleteFault::InternalError, 0);
+    sim.fail_deletes(DeleteFault::InternalError, 3);
+    sim.clear_delete_fault();
+
+    // Removed, but the answer is lost: 500, then the retry sees 3301.
+    sim.fail_deletes(DeleteFault::InternalErrorAfterApplying, 1);
+    let r = del().await;
+    assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert_3301(lookup(&sim, &rec, &api).await).await;
+    assert_3301(del().await).await;
+
+    let calls = sim.deletions();
+    let seen: Vec<_> = calls.iter().map(|c| (c.status, c.injected)).collect();
+    assert_eq!(
+        seen,
+        vec![
+            (429, true),
+            (429, true),
+            (429, true),
+            (500, true),
+            (503, true),
+            (404, true),
+            (401, true),
+            (503, true),
+            (404, true),
+            (500, true),
+            (404, false),
+        ]
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn recordings_change_after_registration() {
+    let sim = ZoomSim::start().await.unwrap();
+    let rec = small(&sim, "change").await;
+    let api = sim.issue_api_token();
+    let before: u64 = listed_files(&sim, &rec, &api)
+        .await
+        .iter()
+        .map(|(_, s)| s)
+        .sum();
+
+    // A file that appears later.
+    let mut spec = rec.spec().files[0].clone();
+    spec.id = "late-file-0001".into();
+    spec.size = 33_333;
+    spec.seed = 4242;
+    let added = sim.add_file(&rec.uuid, spec);
+    assert_eq!((added.id.as_str(), added.size), ("late-file-0001", 33_333));
+    let listed = listed_files(&sim, &rec, &api).await;
+    assert_eq!(listed.len(), 9);
+    assert!(listed.contains(&("late-file-0001".to_owned(), 33_333)));
+    let (status, ct, len, sha, n) = download(&added.download_url, &rec.download_token).await;
+    assert_eq!(
+        (status, ct.as_str(), len, n),
+        (StatusCode::OK, "video/mp4", Some(33_333), 33_333)
+    );
+    assert_eq!(sha, added.sha256);
+    assert_eq!(sim.file("late-file-0001"), Some(added.clone()));
+
+    // A file whose size changes.
+    let f = rec.media_files()[1].clone();
+    let changed = sim.set_file_size(&f.id, f.size + 1000).unwrap();
+    assert_eq!(changed.size, f.size + 1000);
+    assert_ne!(changed.sha256, f.sha256);
+    let listed = listed_files(&sim, &rec, &api).await;
+    assert!(listed.contains(&(f.id.clone(), f.size + 1000)));
+    let v: Value = lookup(&sim, &rec, &api).await.json().await.unwrap();
+    assert_eq!(v["total_size"].as_u64(), Some(before + 33_333 + 1000));
+    let (status, _, len, sha, n) = download(&f.download_url, &rec.download_token).await;
+    assert_eq!(
+        (status, len, n),
+        (StatusCode::OK, Some(f.size + 1000), f.size + 1000)
+    );
+    assert_eq!(sha, changed.sha256);
+    assert_eq!(sim.file_sha256(&f.id), Some(changed.sha256.clone()));
+    assert_eq!(sim.file(&f.id).unwrap().size, f.size + 1000);
+    assert_eq!(sim.set_file_size("no-such-file", 1), None);
+    assert_eq!(sim.file("no-such-file"), None);
+
+    // Deleting the meeting takes the added file too.
+    let r = delete_req(
+        &sim,
+        &encode_meeting_id(&rec.uuid),
+        None,
+        "?action=trash",
+        Some(&api),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        sim.file_status("late-file-0001"),
+        Some(zoom_sim::FileStatus::Trashed)
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+#[should_panic(expected = "unknown recording")]
+async fn add_file_to_an_unknown_recording_panics() {
+    let sim = ZoomSim::start().await.unwrap();
+    let spec = RecordingSpec::realistic("nope", KIB).files[0].clone();
+    sim.add_file("/no//such==", spec);
+}
+
+/// A webhook receiver that checks `x-zm-signature` itself (HMAC-SHA256 of
+/// `v0:{ts}:{body}`); returns its URL and what it saw (signature ok, body).
+async fn checking_receiver(
+    secret: &'static str,
+) -> (
+    String,
+    std::sync::Arc<std::sync::Mutex<Vec<(bool, String)>>>,
+) {
+    use axum::http::HeaderMap;
+    use hmac::{Hmac, KeyInit, Mac};
+    let seen: std::sync::Arc<std::sync::Mutex<Vec<(bool, String)>>> = Default::default();
+    let seen2 = seen.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |h: HeaderMap, body: String| {
+            let seen = seen2.clone();
+            async move {
+                let ts = h["x-zm-request-timestamp"].to_str().unwrap().to_owned();
+                let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret.as_bytes()).unwrap();
+                mac.update(format!("v0:{ts}:{body}").as_bytes());
+                let want = format!("v0={}", hex::encode(mac.finalize().into_bytes()));
+                let ok = h["x-zm-signature"].to_str().unwrap() == want;
+                seen.lock().unwrap().push((ok, body));
+                axum::http::StatusCode::OK
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{addr}/hook"), seen)
+}
+
+#[tokio::test]
+async fn deletion_webhook_bodies_have_zoom_shape_and_sign() {
+    let sim = ZoomSim::start().await.unwrap();
+    let rec = small(&sim, "del-hooks").await;
+    let mut spec = rec.spec().files[2].clone();
+    spec.id = "added-later".into();
+    sim.add_file(&rec.uuid, spec);
+    let resized = &rec.files()[0];
+    sim.set_file_size(&resized.id, 777).unwrap();
+
+    let trashed = rec.recording_trashed_body("admin@example.edu", "OPERATOR_ID_1");
+    let v: Value = serde_json::from_str(&trashed).unwrap();
+    assert_eq!(v["event"], "recording.trashed");
+    assert!(v["event_ts"].as_i64().unwrap() > 1_700_000_000_000);
+    assert_eq!(v["download_token"], rec.download_token.as_str());
+    let p = &v["payload"];
+    assert_eq!(p["account_id"], rec.account_id.as_str());
+    assert_eq!(p["operator"], "admin@example.edu");
+    assert_eq!(p["operator_id"], "OPERATOR_ID_1");
+    let o = &p["object"];
+    assert_eq!(o["uuid"], rec.uuid.as_str());
+    assert_eq!(o["id"].as_u64(), Some(rec.meeting_id));
+    assert_eq!(o["host_id"], rec.host_id.as_str());
+    assert_eq!(o["host_email"], rec.host_email.as_str());
+    assert_eq!(o["topic"], rec.topic.as_str());
+    let files = o["recording_files"].as_array().unwrap();
+    assert_eq!(
+        files.len(),
+        9,
+        "every file, transcript and added file included"
+    );
+    assert_eq!(o["recording_count"].as_u64(), Some(9));
+    assert!(files.iter().any(|f| f["file_type"] == "TRANSCRIPT"));
+    assert!(files.iter().any(|f| f["id"] == "added-later"));
+    let f0 = files
+        .iter()
+        .find(|f| f["id"] == resized.id.as_str())
+        .unwrap();
+    assert_eq!(f0["file_size"].as_u64(), Some(777));
+    assert!(trashed.find("\"operator\"").unwrap() < trashed.find("\"object\"").unwrap());
+
+    let deleted = rec.recording_deleted_body("admin@example.edu", "OPERATOR_ID_1");
+    let v: Value = serde_json::from_str(&deleted).unwrap();
+    assert_eq!(v["event"], "recording.deleted");
+    assert!(v.get("download_token").is_none());
+    assert!(!deleted.contains(&rec.download_token));
+    let o = &v["payload"]["object"];
+    assert_eq!(v["payload"]["operator"], "admin@example.edu");
+    assert_eq!(v["payload"]["operator_id"], "OPERATOR_ID_1");
+    assert!(o.get("host_email").is_none() && o.get("password").is_none());
+    assert_eq!(
+        (o["uuid"].as_str(), o["host_id"].as_str()),
+        (Some(rec.uuid.as_str()), Some(rec.host_id.as_str()))
+    );
+    assert_eq!(o["recording_files"].as_array().unwrap().len(), 9);
+    // recording.completed is unchanged by this (still has download_token and host_email).
+    let c: Value = serde_json::from_str(&rec.recording_completed_body()).unwrap();
+    assert!(c["payload"].get("operator").is_none());
+    assert!(c["payload"]["object"]["host_email"].is_string());
+
+    let (url, seen) = checking_receiver("hook-secret").await;
+    for body in [&trashed, &deleted] {
+        let (status, _) =
+            zoom_sim::deliver(&client(), &url, "hook-secret", zoom_sim::unix_now(), body)
+                .await
+                .unwrap();
+        assert_eq!(status, 200);
+    }
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen, vec![(true, trashed), (true, deleted)]);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn app_deauthorized_body_has_zoom_shape() {
+    let sim = ZoomSim::start().await.unwrap();
+    let app = sim.s2s_app();
+    let body = sim.app_deauthorized_body("USER_abc");
+    assert!(
+        body.starts_with(r#"{"event":"app_deauthorized","event_ts":"#),
+        "{body}"
+    );
+    let v: Value = serde_json::from_str(&body).unwrap();
+    let ts = v["event_ts"].as_i64().unwrap();
+    assert!((ts - chrono::Utc::now().timestamp_millis()).abs() < 5_000);
+    let p = &v["payload"];
+    assert_eq!(p["account_id"], app.account_id.as_str());
+    assert_eq!(p["client_id"], app.client_id.as_str());
+    assert_eq!(p["user_id"], "USER_abc");
+    let sig = p["signature"].as_str().unwrap();
+    assert!(sig.len() == 64 && sig.chars().all(|c| c.is_ascii_hexdigit()));
+    let t =
+        chrono::DateTime::parse_from_rfc3339(p["deauthorization_time"].as_str().unwrap()).unwrap();
+    assert!((t.timestamp_millis() - ts).abs() < 1_000);
+    assert!(!body.contains(&app.client_secret));
+    let (url, seen) = checking_receiver("deauth-secret").await;
+    let (status, _) = zoom_sim::deliver(
+        &client(),
+        &url,
+        "deauth-secret",
+        zoom_sim::unix_now(),
+        &body,
+    )
+    .await
+    .unwrap();
+    assert_eq!(status, 200);
+    assert_eq!(seen.lock().unwrap().clone(), vec![(true, body)]);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn oauth_revoke_ends_a_token() {
+    let sim = ZoomSim::start().await.unwrap();
+    let rec = small(&sim, "revoke").await;
+    let app = sim.s2s_app();
+    let t1 = s2s_token(&sim).await;
+    let t2 = s2s_token(&sim).await;
+    assert_eq!(lookup(&sim, &rec, &t1).await.status(), StatusCode::OK);
+
+    // Query string.
+    let r = client()
+        .post(format!("{}?token={t1}", sim.oauth_revoke_url()))
+        .header(reqwest::header::AUTHORIZATION, app.basic_auth())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        r.json::<Value>().await.unwrap(),
+        serde_json::json!({"status": "success"})
+    );
+    let r = lookup(&sim, &rec, &t1).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(
+        (v["code"].as_u64(), v["message"].as_str()),
+        (Some(124), Some("Invalid access token."))
+    );
+    let r = delete_req(
+        &sim,
+        &encode_meeting_id(&rec.uuid),
+        None,
+        "?action=trash",
+        Some(&t1),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert!(sim.is_token_revoked(&t1));
+    assert!(!sim.is_token_revoked(&t2));
+    assert_eq!(lookup(&sim, &rec, &t2).await.status(), StatusCode::OK);
+
+    // Bad client credentials: 401 invalid_client, the token keeps working.
+    let r = client()
+        .post(sim.oauth_revoke_url())
+        .header(reqwest::header::AUTHORIZATION, "Basic Zm9vOmJhcg==")
+        .form(&[("token", t2.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(r.json::<Value>().await.unwrap()["error"], "invalid_client");
+    assert_eq!(lookup(&sim, &rec, &t2).await.status(), StatusCode::OK);
+    // No token: 400.
+    let r = client()
+        .post(sim.oauth_revoke_url())
+        .header(reqwest::header::AUTHORIZATION, app.basic_auth())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    // Form body; then an unknown token (200 as RFC 7009 says).
+    for tok in [t2.as_str(), "never-issued"] {
+        let r = client()
+            .post(sim.oauth_revoke_url())
+            .header(reqwest::header::AUTHORIZATION, app.basic_auth())
+            .form(&[("token", tok)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+    assert_eq!(
+        lookup(&sim, &rec, &t2).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    // A new token works.
+    let t3 = s2s_token(&sim).await;
+    assert_eq!(lookup(&sim, &rec, &t3).await.status(), StatusCode::OK);
+
+    let calls = sim.revocations();
+    let seen: Vec<_> = calls.iter().map(|c| (c.status, c.token_known)).collect();
+    assert_eq!(
+        seen,
+        vec![
+            (200, true),
+            (401, false),
+            (400, false),
+            (200, true),
+            (200, false)
+        ]
+    );
+    let dbg = format!("{calls:?}");
+    assert!(!dbg.contains(&t1) && !dbg.contains(&t2), "{dbg}");
+    sim.shutdown().await;
+}
