@@ -273,6 +273,10 @@ fn admin_cli(stack: &LocalStack, command: archiver_admin::Command) -> Result<arc
             .physical("OwnerQueue")
             .context("no OwnerQueue")?
             .to_owned(),
+        media_bucket: stack
+            .physical("MediaBucket")
+            .context("no MediaBucket")?
+            .to_owned(),
         command,
     })
 }

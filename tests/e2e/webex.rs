@@ -167,6 +167,7 @@ async fn ensure(w: &World, connection: &str) -> Result<(), String> {
         config_table: w.stack.physical("ConfigTable").unwrap().to_owned(),
         catalog_table: w.stack.physical("CatalogTable").unwrap().to_owned(),
         owner_queue_url: String::new(),
+        media_bucket: String::new(),
         command: Command::WebexWebhooks {
             action: WebhookAction::Ensure {
                 connection: connection.to_owned(),

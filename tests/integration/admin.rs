@@ -22,6 +22,7 @@ async fn apply_validates_then_writes_secrets_and_config() {
         config_table: res["ConfigTable"].clone(),
         catalog_table: res["CatalogTable"].clone(),
         owner_queue_url: res["OwnerQueue"].clone(),
+        media_bucket: res["MediaBucket"].clone(),
         command,
     };
     let apply = |dry_run| Command::Apply {

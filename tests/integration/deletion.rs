@@ -28,13 +28,17 @@ async fn the_due_index_claims_settlements_and_audit_hold_in_dynamodb() {
     let conn = ConnectionId::parse(unique("zoom")).unwrap();
     let mut keys = Vec::new();
     // Three archived recordings due at 10:00, 11:00 and in 400 days.
-    for (i, due) in ["2026-03-02T10:00:00Z", "2026-03-02T11:00:00Z", "2027-04-06T10:00:00Z"]
-        .iter()
-        .enumerate()
+    for (i, due) in [
+        "2026-03-02T10:00:00Z",
+        "2026-03-02T11:00:00Z",
+        "2027-04-06T10:00:00Z",
+    ]
+    .iter()
+    .enumerate()
     {
         let key = RecordingKey {
             vendor: Vendor::Zoom,
-            account: AccountId::parse("acct").unwrap(),
+            account: AccountId::parse(shared::fakes::ZOOM_ACCOUNT).unwrap(),
             instance: InstanceId::parse(unique(&format!("i{i}"))).unwrap(),
         };
         let mut rec = sample_recording(&key, RecordingState::Archived, &["f"], true);
@@ -70,17 +74,47 @@ async fn the_due_index_claims_settlements_and_audit_hold_in_dynamodb() {
     assert!(due("2026-03-02T09:59:59Z").await.is_empty());
     assert_eq!(due("2026-03-02T10:00:00Z").await, vec![keys[0].clone()]);
     assert_eq!(due("2026-03-02T12:00:00Z").await, keys[..2].to_vec());
-    assert_eq!(due("2027-04-06T10:00:00Z").await, keys, "no look-back window");
-    assert_eq!(catalog.due(&conn, t("2030-01-01T00:00:00Z"), 1).await.unwrap().len(), 1, "bounded");
+    assert_eq!(
+        due("2027-04-06T10:00:00Z").await,
+        keys,
+        "no look-back window"
+    );
+    assert_eq!(
+        catalog
+            .due(&conn, t("2030-01-01T00:00:00Z"), 1)
+            .await
+            .unwrap()
+            .len(),
+        1,
+        "bounded"
+    );
 
     // A claim is a conditional write on the revision read: a second claim from the same read loses.
     let now = t("2026-03-02T10:00:00Z");
-    let d0 = catalog.due(&conn, now, 10).await.unwrap()[0].deletion.clone().unwrap();
+    let d0 = catalog.due(&conn, now, 10).await.unwrap()[0]
+        .deletion
+        .clone()
+        .unwrap();
     let claimed = deletion::claim(&d0, now, deletion::CLAIM).unwrap();
-    assert!(catalog.update_deletion(&keys[0], d0.rev, &claimed).await.unwrap());
-    assert!(!catalog.update_deletion(&keys[0], d0.rev, &claimed).await.unwrap());
+    assert!(
+        catalog
+            .update_deletion(&keys[0], d0.rev, &claimed)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !catalog
+            .update_deletion(&keys[0], d0.rev, &claimed)
+            .await
+            .unwrap()
+    );
     // While claimed it is in the index until the claim ends; a replan may not take it over.
-    assert!(due("2026-03-02T10:14:00Z").await.iter().all(|k| k != &keys[0]));
+    assert!(
+        due("2026-03-02T10:14:00Z")
+            .await
+            .iter()
+            .all(|k| k != &keys[0])
+    );
     assert!(due("2026-03-02T10:16:00Z").await.contains(&keys[0]));
     assert!(!catalog.set_deletion(&keys[0], &d0).await.unwrap());
 
@@ -101,17 +135,35 @@ async fn the_due_index_claims_settlements_and_audit_hold_in_dynamodb() {
     catalog.put_audit(&audit).await.unwrap();
     assert!(catalog.put_audit(&audit).await.is_err(), "write-once");
     let settled = deletion::settle(&claimed, &Settlement::AlreadyGone, now);
-    assert!(catalog.update_deletion(&keys[0], claimed.rev, &settled).await.unwrap());
+    assert!(
+        catalog
+            .update_deletion(&keys[0], claimed.rev, &settled)
+            .await
+            .unwrap()
+    );
     // Settled: out of the index for good, never replanned, its audit kept.
-    assert!(due("2030-01-01T00:00:00Z").await.iter().all(|k| k != &keys[0]));
+    assert!(
+        due("2030-01-01T00:00:00Z")
+            .await
+            .iter()
+            .all(|k| k != &keys[0])
+    );
     assert!(!catalog.set_deletion(&keys[0], &d0).await.unwrap());
     let stored = catalog.audit(&keys[0]).await.unwrap();
     assert_eq!(stored, vec![audit]);
     assert!(catalog.audit(&keys[1]).await.unwrap().is_empty());
-    let entry = DeleterCatalog::get_recording(&catalog, &keys[0]).await.unwrap().unwrap();
+    let entry = DeleterCatalog::get_recording(&catalog, &keys[0])
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(entry.deletion.unwrap().status, DeletionStatus::AlreadyGone);
     // The files query is not confused by audit items in the same partition.
-    assert!(DeleterCatalog::list_files(&catalog, &keys[0]).await.unwrap().is_empty());
+    assert!(
+        DeleterCatalog::list_files(&catalog, &keys[0])
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[tokio::test]

@@ -9,5 +9,6 @@ mod domain;
 mod ingest;
 mod sweep;
 mod transfer;
+mod vendor_deletion;
 mod webex;
 mod zoom_api;

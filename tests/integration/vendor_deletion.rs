@@ -1,0 +1,370 @@
+//! The deleter against the Zoom simulator, with its catalog in DynamoDB and the archived objects in S3
+//! (moto): recordings archived through the catalog's own steps and planned by the deletion scheduler, then
+//! swept. The simulator records every DELETE it receives.
+
+use archiver_tests::{apply_tenant_with_zoom_api, provision, unique};
+use deleter::handler::{Deleter, Report, Rules};
+use deletion_scheduler::handler::DeletionScheduler;
+use shared::aws::catalog::DynamoCatalog;
+use shared::aws::config::DynamoConfig;
+use shared::aws::s3::S3Sink;
+use shared::batch::{Handler, Invocation};
+use shared::catalog::{
+    DeleterCatalog, DeletionEntry, DeletionStatus, FileEntry, IngestCatalog, Lease, RecordingEntry,
+    StoredObject, TransferCatalog,
+};
+use shared::ids::{ConnectionId, TenantId};
+use shared::messages::ArchivedMessage;
+use shared::model::{Recording, RecordingKey};
+use shared::ports::{ObjectSink, ObjectTarget};
+use shared::vendors::Vendors;
+use shared::zoom::api::{HttpZoomConnections, RetryPolicy};
+use std::sync::Arc;
+use std::time::Duration;
+use zoom_sim::{DeleteFault, FileSpec, RecordingSpec, RetryAfter, SimRecording, ZoomSim};
+
+type ZoomDeleter = Deleter<
+    DynamoConfig,
+    DynamoCatalog,
+    S3Sink,
+    Vendors<HttpZoomConnections, shared::webex::HttpWebexConnections>,
+>;
+
+struct World {
+    sim: ZoomSim,
+    deleter: ZoomDeleter,
+    scheduler: DeletionScheduler<DynamoConfig, DynamoCatalog>,
+    catalog: DynamoCatalog,
+    sink: S3Sink,
+    tenant: TenantId,
+    conn: ConnectionId,
+}
+
+async fn world() -> World {
+    let sim = ZoomSim::start().await.unwrap();
+    let (conf, res) = provision(&unique("vd")).await.unwrap();
+    let t = apply_tenant_with_zoom_api(
+        &conf,
+        &res["ConfigTable"],
+        &sim,
+        None,
+        serde_json::json!({"mode": "delete_after", "hours": 0, "late_file_hours": 0, "action": "trash"}),
+    )
+    .await
+    .unwrap();
+    let ddb = aws_sdk_dynamodb::Client::new(&conf);
+    let catalog = DynamoCatalog::new(ddb.clone(), res["CatalogTable"].clone());
+    let config = DynamoConfig::new(ddb.clone(), res["ConfigTable"].clone());
+    let sink = S3Sink::new(shared::aws::s3_client(&conf), res["MediaBucket"].clone());
+    let secrets = Arc::new(shared::aws::secrets::SecretsManager::new(
+        aws_sdk_secretsmanager::Client::new(&conf),
+    ));
+    let retry = RetryPolicy {
+        max_attempts: 3,
+        max_wait: Duration::from_secs(5),
+        backoff: Duration::from_millis(20),
+    };
+    World {
+        deleter: Deleter {
+            config: config.clone(),
+            catalog: catalog.clone(),
+            objects: sink.clone(),
+            vendors: Vendors {
+                zoom: HttpZoomConnections::new(secrets, retry),
+                webex: shared::aws::webex_connections(&conf),
+            },
+            rules: Rules {
+                batch: 20,
+                by: "test".into(),
+            },
+        },
+        scheduler: DeletionScheduler {
+            config,
+            catalog: catalog.clone(),
+        },
+        catalog,
+        sink,
+        tenant: TenantId::parse(&t.tenant).unwrap(),
+        conn: ConnectionId::parse(&t.connection).unwrap(),
+        sim,
+    }
+}
+
+impl World {
+    fn recording(&self, name: &str) -> SimRecording {
+        let mut spec = RecordingSpec::realistic(&unique(name), 4096);
+        spec.account_id = self.sim.s2s_app().account_id;
+        self.sim.add_recording(spec)
+    }
+
+    /// What a webhook body announces, archived through the catalog's own steps (objects in S3 with their
+    /// `sha256` tag), then planned by the deletion scheduler.
+    async fn archive(&self, body: &str) -> RecordingKey {
+        let rec: Recording = shared::zoom::event::normalise(body.as_bytes()).unwrap();
+        let key = RecordingKey::of(&rec);
+        let entry = RecordingEntry::new(
+            &rec,
+            self.tenant.clone(),
+            self.conn.clone(),
+            chrono::Utc::now(),
+        );
+        let ids: Vec<_> = rec.files.iter().map(|f| f.id.clone()).collect();
+        let stored = self.catalog.upsert_recording(&entry, &ids).await.unwrap();
+        if stored.state == shared::model::RecordingState::PendingOwner {
+            let owner = shared::ids::UserId::parse("media-team").unwrap();
+            shared::catalog::OwnerCatalog::set_owner(&self.catalog, &key, &owner, "test")
+                .await
+                .unwrap();
+        }
+        for f in &rec.files {
+            let file = FileEntry::new(f, &stored.s3_prefix);
+            self.catalog.create_file(&key, &file).await.unwrap();
+            let Lease::Acquired(_) = self.catalog.acquire(&key, &f.id, 0, 60_000).await.unwrap()
+            else {
+                panic!("lease");
+            };
+            let size = f.expected_size.unwrap();
+            let sha = self.sim.file_sha256(f.id.as_str()).unwrap();
+            self.put(&file.s3_key, size, &sha).await;
+            let object = StoredObject {
+                bucket: self.sink.bucket().to_owned(),
+                key: file.s3_key.clone(),
+                bytes: size,
+                sha256: sha,
+                etag: "\"e\"".into(),
+                part_size: size,
+                parts: 1,
+                started_at: chrono::Utc::now(),
+                finished_at: chrono::Utc::now(),
+                duration_ms: 1,
+            };
+            self.catalog.complete(&key, &f.id, &object).await.unwrap();
+            self.catalog.mark_done(&key, &f.id).await.unwrap();
+        }
+        assert!(
+            self.catalog
+                .mark_archived(&key, chrono::Utc::now())
+                .await
+                .unwrap()
+        );
+        let msg = ArchivedMessage {
+            connection_id: self.conn.clone(),
+            recording: key.clone(),
+            archived_at_ms: chrono::Utc::now().timestamp_millis(),
+        };
+        self.scheduler
+            .handle(msg, &Invocation::now())
+            .await
+            .unwrap();
+        key
+    }
+
+    async fn put(&self, key: &str, size: u64, sha: &str) {
+        let s3 = shared::aws::s3_client(&archiver_tests::aws().await.unwrap());
+        s3.put_object()
+            .bucket(self.sink.bucket())
+            .key(key)
+            .body(vec![0u8; size as usize].into())
+            .send()
+            .await
+            .unwrap();
+        let target = ObjectTarget {
+            key: key.into(),
+            content_type: "application/octet-stream".into(),
+            metadata: vec![],
+        };
+        self.sink.record_sha256(&target, sha).await.unwrap();
+    }
+
+    async fn sweep(&self) -> Report {
+        // Due times are to the second; sweep a moment later.
+        let at = Invocation::at(chrono::Utc::now() + chrono::Duration::seconds(2));
+        self.deleter
+            .handle(serde_json::json!({}), &at)
+            .await
+            .unwrap()
+    }
+
+    async fn deletion(&self, key: &RecordingKey) -> DeletionEntry {
+        DeleterCatalog::get_recording(&self.catalog, key)
+            .await
+            .unwrap()
+            .unwrap()
+            .deletion
+            .unwrap()
+    }
+
+    fn calls_for(&self, rec: &SimRecording) -> Vec<(Option<String>, Option<String>, u16)> {
+        self.sim
+            .deletions()
+            .into_iter()
+            .filter(|d| d.uuid == rec.uuid)
+            .map(|d| (d.file_id, d.action, d.status))
+            .collect()
+    }
+}
+
+#[tokio::test]
+async fn zoom_copies_are_deleted_once_verified_and_never_otherwise() {
+    let w = world().await;
+
+    // Archived without its transcript, which Zoom already lists: refused (not deleted) until the late
+    // transcript is archived too; then one trash call.
+    let late = w.recording("late");
+    let key = w.archive(&late.recording_completed_body()).await;
+    w.sweep().await;
+    let d = w.deletion(&key).await;
+    assert_eq!(d.status, DeletionStatus::Refused, "{d:?}");
+    assert!(
+        d.reason.as_deref().unwrap().contains("not archived"),
+        "{d:?}"
+    );
+    assert!(w.calls_for(&late).is_empty());
+    w.archive(&late.transcript_completed_body()).await;
+    assert_eq!(
+        w.deletion(&key).await.status,
+        DeletionStatus::Scheduled,
+        "replanned by the archive"
+    );
+    let report = w.sweep().await;
+    assert_eq!(report.ended.get("deleted"), Some(&1), "{report:?}");
+    assert_eq!(w.calls_for(&late), vec![(None, Some("trash".into()), 204)]);
+    // Repeated sweeps: still one call.
+    w.sweep().await;
+    w.sweep().await;
+    assert_eq!(w.calls_for(&late).len(), 1);
+    let audit = w.catalog.audit(&key).await.unwrap();
+    assert_eq!(
+        audit.iter().map(|a| a.status).collect::<Vec<_>>(),
+        [DeletionStatus::Refused, DeletionStatus::Deleted]
+    );
+    assert_eq!(audit[1].evidence.len(), late.files().len());
+    assert_eq!(audit[1].calls[0].status, Some(204));
+
+    // Our object shorter, or with another checksum: no call, the reason on the entry.
+    let short = w.recording("short");
+    let key = w.archive(&short.recording_completed_body()).await;
+    w.archive(&short.transcript_completed_body()).await;
+    let f = &short.files()[0];
+    let s3_key = FileEntry::new(
+        &shared::zoom::event::normalise(short.recording_completed_body().as_bytes())
+            .unwrap()
+            .files[0],
+        &DeleterCatalog::get_recording(&w.catalog, &key)
+            .await
+            .unwrap()
+            .unwrap()
+            .s3_prefix,
+    )
+    .s3_key;
+    w.put(&s3_key, f.size - 1, &w.sim.file_sha256(&f.id).unwrap())
+        .await;
+    let other = w.recording("other-sum");
+    let other_key = w.archive(&other.recording_completed_body()).await;
+    w.archive(&other.transcript_completed_body()).await;
+    let g = &other.files()[0];
+    let other_s3 = FileEntry::new(
+        &shared::zoom::event::normalise(other.recording_completed_body().as_bytes())
+            .unwrap()
+            .files[0],
+        &DeleterCatalog::get_recording(&w.catalog, &other_key)
+            .await
+            .unwrap()
+            .unwrap()
+            .s3_prefix,
+    )
+    .s3_key;
+    w.put(&other_s3, g.size, &"0".repeat(64)).await;
+    w.sweep().await;
+    let d = w.deletion(&key).await;
+    assert_eq!(d.status, DeletionStatus::Refused);
+    assert!(
+        d.reason
+            .unwrap()
+            .contains(&format!("has {} bytes", f.size - 1))
+    );
+    let d = w.deletion(&other_key).await;
+    assert!(d.reason.unwrap().contains("SHA-256"), "other checksum");
+    assert!(w.calls_for(&short).is_empty() && w.calls_for(&other).is_empty());
+
+    // Changed at Zoom after we copied it (a file grew, a file was added): no call.
+    let grown = w.recording("grown");
+    let key = w.archive(&grown.recording_completed_body()).await;
+    w.archive(&grown.transcript_completed_body()).await;
+    w.sim
+        .set_file_size(&grown.files()[0].id, grown.files()[0].size + 10);
+    let added = w.recording("added");
+    let added_key = w.archive(&added.recording_completed_body()).await;
+    w.archive(&added.transcript_completed_body()).await;
+    let mut extra: FileSpec = added.spec().files[0].clone();
+    extra.id = unique("extra-file");
+    w.sim.add_file(&added.uuid, extra);
+    w.sweep().await;
+    assert!(
+        w.deletion(&key)
+            .await
+            .reason
+            .unwrap()
+            .contains("bytes, our copy")
+    );
+    assert!(
+        w.deletion(&added_key)
+            .await
+            .reason
+            .unwrap()
+            .contains("not archived")
+    );
+    assert!(w.calls_for(&grown).is_empty() && w.calls_for(&added).is_empty());
+}
+
+#[tokio::test]
+async fn zoom_answers_404_is_done_429_is_retried_500_is_not_done() {
+    let w = world().await;
+    let archive = |name: &'static str| {
+        let w = &w;
+        async move {
+            let r = w.recording(name);
+            let key = w.archive(&r.recording_completed_body()).await;
+            w.archive(&r.transcript_completed_body()).await;
+            (r, key)
+        }
+    };
+
+    let (gone, key) = archive("gone").await;
+    w.sim.fail_deletes(DeleteFault::NotFound, 1);
+    w.sweep().await;
+    let d = w.deletion(&key).await;
+    assert_eq!(d.status, DeletionStatus::AlreadyGone);
+    assert!(d.reason.unwrap().contains("nothing left"));
+    assert_eq!(w.calls_for(&gone), vec![(None, Some("trash".into()), 404)]);
+
+    let (throttled, key) = archive("throttled").await;
+    w.sim
+        .fail_deletes(DeleteFault::RateLimited(RetryAfter::Secs(1)), 1);
+    w.sweep().await;
+    assert_eq!(w.deletion(&key).await.status, DeletionStatus::Deleted);
+    let statuses: Vec<u16> = w.calls_for(&throttled).into_iter().map(|c| c.2).collect();
+    assert_eq!(statuses, [429, 204], "waited as told, then deleted");
+
+    let (broken, key) = archive("broken").await;
+    w.sim.fail_deletes(DeleteFault::InternalError, 100);
+    w.sweep().await;
+    let d = w.deletion(&key).await;
+    assert_eq!(d.status, DeletionStatus::Retrying, "{d:?}");
+    assert!(d.settled_at.is_none() && d.due_at.unwrap() > chrono::Utc::now());
+    assert!(w.calls_for(&broken).iter().all(|c| c.2 == 500));
+    w.sim.clear_delete_fault();
+    let audit = w.catalog.audit(&key).await.unwrap();
+    assert_eq!(audit.len(), 1);
+    assert_eq!(audit[0].calls[0].status, Some(500));
+
+    // A deletion whose answer was lost (Zoom deleted, then failed): the next attempt finds it gone.
+    let (lost, key) = archive("lost").await;
+    w.sim
+        .fail_deletes(DeleteFault::InternalErrorAfterApplying, 1);
+    w.sweep().await;
+    let d = w.deletion(&key).await;
+    assert_eq!(d.status, DeletionStatus::AlreadyGone, "{d:?}");
+    assert_eq!(w.calls_for(&lost)[0].2, 500);
+    assert_eq!(w.calls_for(&lost).last().unwrap().2, 404);
+}
