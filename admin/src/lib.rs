@@ -246,6 +246,42 @@ pub fn entry_json(rec: &RecordingEntry, files: &[FileEntry]) -> serde_json::Valu
     })
 }
 
+/// The deletion sweep as `deletions` runs it: the deployed function's code over the same tables, bucket
+/// and vendor clients, its audit records signed `archiver-admin deletions --execute`.
+pub type AdminDeleter = deleter::handler::Deleter<
+    DynamoConfig,
+    DynamoCatalog,
+    shared::aws::s3::S3Sink,
+    shared::vendors::Vendors<
+        shared::zoom::api::HttpZoomConnections,
+        shared::webex::HttpWebexConnections,
+    >,
+>;
+
+/// Builds [`AdminDeleter`]; `limit` bounds the recordings taken per connection.
+pub fn deleter(
+    aws: &aws_config::SdkConfig,
+    config_table: &str,
+    catalog_table: &str,
+    media_bucket: &str,
+    limit: i32,
+) -> AdminDeleter {
+    let ddb = aws_sdk_dynamodb::Client::new(aws);
+    deleter::handler::Deleter {
+        config: DynamoConfig::new(ddb.clone(), config_table),
+        catalog: DynamoCatalog::new(ddb, catalog_table),
+        objects: shared::aws::s3::S3Sink::new(shared::aws::s3_client(aws), media_bucket),
+        vendors: shared::vendors::Vendors {
+            zoom: shared::aws::zoom_connections(aws),
+            webex: shared::aws::webex_connections(aws),
+        },
+        rules: deleter::handler::Rules {
+            batch: limit.clamp(1, 1000),
+            by: "archiver-admin deletions --execute".into(),
+        },
+    }
+}
+
 pub async fn run(cli: Cli) -> Result<i32> {
     let aws = shared::aws::sdk_config().await;
     let ddb = aws_sdk_dynamodb::Client::new(&aws);
@@ -477,22 +513,13 @@ pub async fn run(cli: Cli) -> Result<i32> {
             need("config-table", &cli.config_table)?;
             need("catalog-table", &cli.catalog_table)?;
             need("media-bucket", &cli.media_bucket)?;
-            let deleter = deleter::handler::Deleter {
-                config: DynamoConfig::new(ddb.clone(), cli.config_table),
-                catalog: DynamoCatalog::new(ddb, cli.catalog_table),
-                objects: shared::aws::s3::S3Sink::new(
-                    shared::aws::s3_client(&aws),
-                    cli.media_bucket,
-                ),
-                vendors: shared::vendors::Vendors {
-                    zoom: shared::aws::zoom_connections(&aws),
-                    webex: shared::aws::webex_connections(&aws),
-                },
-                rules: deleter::handler::Rules {
-                    batch: limit.clamp(1, 1000),
-                    by: "archiver-admin deletions --execute".into(),
-                },
-            };
+            let deleter = deleter(
+                &aws,
+                &cli.config_table,
+                &cli.catalog_table,
+                &cli.media_bucket,
+                limit,
+            );
             let id = connection
                 .as_deref()
                 .map(shared::ids::ConnectionId::parse)

@@ -7,6 +7,7 @@
 //! selected scenario needs it. It prints `N passed, N failed` and exits non-zero on a failure. Needs
 //! `.venv-aws` (infra/bootstrap.sh); uses `AWS_ENDPOINT_URL` when set, else starts moto (one per stack).
 
+mod deletion;
 mod invocations;
 mod webex;
 
@@ -615,6 +616,16 @@ fn main() {
                 "webex_rejections_and_duplicates",
                 On::Template,
                 webex::rejections_and_duplicates,
+            ),
+            (
+                "zoom_deleted_after_verification_and_a_tampered_copy_refused",
+                On::Template,
+                deletion::zoom,
+            ),
+            (
+                "webex_segments_deleted_after_verification",
+                On::Template,
+                deletion::webex,
             ),
             (
                 "long_download_spans_invocations_without_sending_a_part_twice",

@@ -20,14 +20,14 @@ use webex_sim::{LinkKind, MeetingSpec, SimMeeting, WebexSim, deliver, sign};
 type Run<'a> = Pin<Box<dyn Future<Output = Result<(), String>> + 'a>>;
 
 /// One scenario's Webex: the simulator, the tenant, and the webhook secret the org webhooks carry.
-struct Webex {
-    sim: WebexSim,
-    tenant: TestTenant,
+pub(super) struct Webex {
+    pub(super) sim: WebexSim,
+    pub(super) tenant: TestTenant,
     secret: String,
 }
 
 impl Webex {
-    fn key(&self, m: &SimMeeting) -> RecordingKey {
+    pub(super) fn key(&self, m: &SimMeeting) -> RecordingKey {
         RecordingKey {
             vendor: Vendor::Webex,
             account: AccountId::parse(self.sim.org_id()).unwrap(),
@@ -35,7 +35,7 @@ impl Webex {
         }
     }
 
-    fn connection(&self) -> &str {
+    pub(super) fn connection(&self) -> &str {
         &self.tenant.connection
     }
 
@@ -55,7 +55,7 @@ impl Webex {
 }
 
 /// A host e-mail no other scenario uses (letters and digits before the `@`).
-fn host_email(dept: &str) -> String {
+pub(super) fn host_email(dept: &str) -> String {
     format!("{}@{dept}.example.edu", unique("prof").replace('-', ""))
 }
 
@@ -74,7 +74,7 @@ fn file_id(recording_id: &str, kind: LinkKind) -> String {
 }
 
 /// Every CDN file of the meeting's recordings (not the `meetingTranscripts` transcript).
-fn media(m: &SimMeeting) -> Vec<ExpectedFile> {
+pub(super) fn media(m: &SimMeeting) -> Vec<ExpectedFile> {
     m.recordings
         .iter()
         .flat_map(|r| {
@@ -99,6 +99,17 @@ fn cdn_files(m: &SimMeeting) -> Vec<(String, LinkKind)> {
 /// and runs `archiver-admin webex-webhooks ensure` against the stack's `WebhookBaseUrl`. Checks the
 /// simulator then has our two active org webhooks with the secret that is in Secrets Manager.
 async fn setup(w: &World, host: &str, secret: Option<&str>) -> Result<Webex, String> {
+    let plan = serde_json::json!({"mode": "delete_after", "days": 30, "action": "delete"});
+    setup_with(w, host, secret, plan).await
+}
+
+/// [`setup`] with the connection's `delete_plan`.
+pub(super) async fn setup_with(
+    w: &World,
+    host: &str,
+    secret: Option<&str>,
+    delete_plan: serde_json::Value,
+) -> Result<Webex, String> {
     let sim = WebexSim::start().await.map_err(|e| e.to_string())?;
     let tenant = apply_webex_tenant(
         &w.conf,
@@ -106,7 +117,7 @@ async fn setup(w: &World, host: &str, secret: Option<&str>) -> Result<Webex, Str
         &sim,
         host,
         secret,
-        serde_json::json!({"mode": "delete_after", "days": 30, "action": "delete"}),
+        delete_plan,
     )
     .await
     .map_err(|e| format!("webex tenant: {e:#}"))?;
@@ -180,14 +191,14 @@ async fn ensure(w: &World, connection: &str) -> Result<(), String> {
     check(code == 0, format!("webex-webhooks ensure exited {code}"))
 }
 
-fn all_ok(replies: &[(String, u16)], n: usize) -> Result<(), String> {
+pub(super) fn all_ok(replies: &[(String, u16)], n: usize) -> Result<(), String> {
     check(
         replies.len() == n && replies.iter().all(|(_, s)| *s == 200),
         format!("expected {n} deliveries answered 200: {replies:?}"),
     )
 }
 
-const LIMIT: Duration = Duration::from_secs(180);
+pub(super) const LIMIT: Duration = Duration::from_secs(180);
 
 /// A stop/start meeting (two recordings) becomes one entry with six files; the transcript that Webex
 /// announces later joins it.
