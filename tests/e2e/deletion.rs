@@ -72,7 +72,7 @@ impl World {
 /// Two Zoom recordings archived whole (the late transcript included); one of our copies is then made shorter
 /// in S3. The dry run says the first would be deleted and the second refused, and why; the sweep then does
 /// exactly that: one trash call for the first, none for the second, an audit record for each; a second
-/// sweep calls nothing.
+/// sweep calls nothing. Zoom's `recording.trashed` for our deletion is ignored; a person's is recorded.
 pub fn zoom(w: &World) -> Run<'_> {
     Box::pin(async move {
         let conf = &w.conf;
@@ -228,6 +228,53 @@ pub fn zoom(w: &World) -> Run<'_> {
         check(
             w.sim.deletions().len() == 1,
             "a second sweep called Zoom again",
+        )?;
+
+        // Zoom's echo of our own deletion is ignored; a person trashing the other recording is recorded.
+        let (status, _) = w
+            .post(
+                &tenant,
+                &whole.recording_trashed_body("archiver@uni.example.edu", "app-user"),
+            )
+            .await;
+        check(status == 200, format!("trashed (ours) answered {status}"))?;
+        let (status, _) = w
+            .post(
+                &tenant,
+                &tampered.recording_trashed_body("prof@uni.example.edu", "u-17"),
+            )
+            .await;
+        check(
+            status == 200,
+            format!("trashed (a person's) answered {status}"),
+        )?;
+        let start = Instant::now();
+        let removal = loop {
+            if let Some(r) = w
+                .entry_at(&key_of(tampered))
+                .await
+                .and_then(|e| e.removed_at_vendor)
+            {
+                break r;
+            }
+            check(
+                start.elapsed() < Duration::from_secs(30),
+                "the person's removal was not recorded",
+            )?;
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        };
+        check(
+            removal.operator.as_deref() == Some("prof@uni.example.edu") && removal.archived_before,
+            format!("{removal:?}"),
+        )?;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let ours = w
+            .entry_at(&key_of(whole))
+            .await
+            .and_then(|e| e.removed_at_vendor);
+        check(
+            ours.is_none(),
+            format!("our own deletion recorded as a removal: {ours:?}"),
         )?;
         Ok(())
     })

@@ -30,7 +30,7 @@ struct Pipeline {
     sqs: Sqs,
     s3: aws_sdk_s3::Client,
     catalog: DynamoCatalog,
-    enqueue: Enqueue<DynamoConfig, DynamoCatalog, SqsQueue, Webex>,
+    enqueue: Enqueue<DynamoConfig, DynamoCatalog, SqsQueue, Webex, DynamoConfig>,
     owner: OwnerResolver<DynamoConfig, DynamoCatalog, SqsQueue, WebexAttendees<Webex>>,
     downloader: Downloader<DynamoConfig, DynamoCatalog, S3Sink, SqsQueue, Webex, Zoom>,
     deletion: DeletionScheduler<DynamoConfig, DynamoCatalog>,
@@ -61,6 +61,7 @@ impl Pipeline {
                 catalog: catalog.clone(),
                 owners: SqsQueue::new(sqs.clone(), r("OwnerQueue")),
                 webex: webex.clone(),
+                switch: config.clone(),
             },
             owner: OwnerResolver {
                 config: config.clone(),

@@ -5,19 +5,21 @@
 
 use async_trait::async_trait;
 use shared::batch::{Handler, Invocation, Outcome, require};
-use shared::catalog::{FileEntry, IngestCatalog, RecordingEntry};
+use shared::catalog::{FileEntry, IngestCatalog, RecordingEntry, RemovalOutcome, VendorRemoval};
 use shared::ids::Vendor;
 use shared::messages::{IngestMessage, ResolveOwnerMessage};
 use shared::model::{DownloadSource, FileState, RecordingKey};
-use shared::ports::{ConfigStore, Queue, send_json};
+use shared::ports::{ConfigStore, ConnectionSwitch, Queue, send_json};
 use shared::webex::WebexConnections;
 
-pub struct Enqueue<C, K, Q, W> {
+pub struct Enqueue<C, K, Q, W, S> {
     pub config: C,
     pub catalog: K,
     pub owners: Q,
     /// The Webex API of each Webex connection.
     pub webex: W,
+    /// Turns a connection off when the vendor says the app was removed (`app_deauthorized`).
+    pub switch: S,
 }
 
 /// What one event did.
@@ -28,11 +30,15 @@ pub struct Summary {
     /// Failed files tried again because this delivery brought a fresher token.
     pub reopened: usize,
     pub handed_over: usize,
+    /// A removal at the vendor (`recording.trashed` / `recording.deleted`): recorded, ours, or unknown.
+    pub removal: Option<RemovalOutcome>,
+    /// The connection was turned off (`app_deauthorized`).
+    pub disabled: bool,
 }
 
 #[async_trait]
-impl<C: ConfigStore, K: IngestCatalog, Q: Queue, W: WebexConnections> Handler
-    for Enqueue<C, K, Q, W>
+impl<C: ConfigStore, K: IngestCatalog, Q: Queue, W: WebexConnections, S: ConnectionSwitch> Handler
+    for Enqueue<C, K, Q, W, S>
 {
     type Input = IngestMessage;
     type Output = Result<Summary, Outcome>;
@@ -47,6 +53,15 @@ impl<C: ConfigStore, K: IngestCatalog, Q: Queue, W: WebexConnections> Handler
                 "a {} event arrived for {} connection {}",
                 msg.vendor, conn.vendor, conn.id
             )));
+        }
+        if msg.vendor == Vendor::Zoom {
+            let event = msg.event.as_str();
+            if shared::zoom::event::REMOVAL_EVENTS.contains(&event) {
+                return self.removal(&conn, &msg).await;
+            }
+            if event == shared::zoom::event::DEAUTHORIZED {
+                return self.deauthorized(&conn, &msg).await;
+            }
         }
         let rec = match msg.vendor {
             Vendor::Zoom => shared::zoom::ingest::recording(msg.body.as_bytes())?,
@@ -133,12 +148,91 @@ impl<C: ConfigStore, K: IngestCatalog, Q: Queue, W: WebexConnections> Handler
     }
 }
 
+impl<C: ConfigStore, K: IngestCatalog, Q: Queue, W: WebexConnections, S: ConnectionSwitch>
+    Enqueue<C, K, Q, W, S>
+{
+    /// A recording removed at Zoom: our own deletion's echo is ignored; anyone else's is recorded on the
+    /// entry (whether everything was archived first says what, if anything, was lost).
+    async fn removal(
+        &self,
+        conn: &shared::config::Connection,
+        msg: &IngestMessage,
+    ) -> Result<Summary, Outcome> {
+        let r = shared::zoom::event::removal(msg.body.as_bytes())
+            .map_err(|e| Outcome::Dropped(format!("unusable {} event: {e}", msg.event)))?;
+        if r.account != conn.account_id {
+            return Err(Outcome::Dropped(format!(
+                "{} for account {} arrived on connection {} of account {}",
+                msg.event, r.account, conn.id, conn.account_id
+            )));
+        }
+        let key = RecordingKey {
+            vendor: Vendor::Zoom,
+            account: r.account.clone(),
+            instance: r.instance.clone(),
+        };
+        let removal = VendorRemoval {
+            event: r.event.clone(),
+            operator: r.operator.clone(),
+            at: r.at,
+            // The catalog's to say.
+            archived_before: false,
+        };
+        let outcome = self.catalog.record_removal(&key, &removal).await?;
+        match outcome {
+            RemovalOutcome::Ours => {
+                tracing::info!(recording = %key, event = msg.event, "our own deletion's event; ignored")
+            }
+            RemovalOutcome::Recorded {
+                archived_before: true,
+            } => {
+                tracing::warn!(recording = %key, event = msg.event, "removed at Zoom by someone else, after it was archived whole")
+            }
+            RemovalOutcome::Recorded {
+                archived_before: false,
+            } => {
+                tracing::error!(recording = %key, event = msg.event, "removed at Zoom by someone else before every file was archived: what was not archived is lost at the vendor")
+            }
+            RemovalOutcome::Unknown => {
+                tracing::info!(recording = %key, event = msg.event, "removal of a recording the catalog never had")
+            }
+        }
+        Ok(Summary {
+            removal: Some(outcome),
+            ..Summary::default()
+        })
+    }
+
+    /// The app was removed from the Zoom account: the connection is turned off (webhooks refused, deletions
+    /// wait) until an admin reconnects it.
+    async fn deauthorized(
+        &self,
+        conn: &shared::config::Connection,
+        msg: &IngestMessage,
+    ) -> Result<Summary, Outcome> {
+        let account = shared::zoom::event::deauthorized_account(msg.body.as_bytes())
+            .map_err(|e| Outcome::Dropped(format!("unusable {} event: {e}", msg.event)))?;
+        if account != conn.account_id {
+            return Err(Outcome::Dropped(format!(
+                "{} for account {account} arrived on connection {} of account {}",
+                msg.event, conn.id, conn.account_id
+            )));
+        }
+        self.switch.set_enabled(&conn.id, false).await?;
+        tracing::warn!(connection = %conn.id, "the app was deauthorized at Zoom: connection disabled; deletions wait until it is reconnected");
+        Ok(Summary {
+            disabled: true,
+            ..Summary::default()
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use shared::error::{Class, Kind};
     use shared::fakes::{
-        FakeWebex, MemoryCatalog, MemoryConfig, MemoryQueue, WEBEX_ORG, connection,
+        FakeWebex, MemoryCatalog, MemoryConfig, MemoryQueue, MemorySwitch, WEBEX_ORG, connection,
     };
     use shared::ids::ConnectionId;
     use shared::model::RecordingState;
@@ -162,7 +256,9 @@ mod tests {
         .unwrap()
     }
 
-    fn enqueue(webex: FakeWebex) -> Enqueue<MemoryConfig, MemoryCatalog, MemoryQueue, FakeWebex> {
+    type TestEnqueue = Enqueue<MemoryConfig, MemoryCatalog, MemoryQueue, FakeWebex, MemorySwitch>;
+
+    fn enqueue(webex: FakeWebex) -> TestEnqueue {
         Enqueue {
             config: MemoryConfig {
                 connections: vec![connection(Vendor::Webex), connection(Vendor::Zoom)],
@@ -171,6 +267,7 @@ mod tests {
             catalog: MemoryCatalog::default(),
             owners: MemoryQueue::default(),
             webex,
+            switch: MemorySwitch::default(),
         }
     }
 
@@ -428,5 +525,107 @@ mod tests {
             !logs.contains(token) && !logs.contains("https://"),
             "{logs}"
         );
+    }
+
+    /// The sample recording's body as `event` by `operator`.
+    fn removal_body(event: &str) -> String {
+        let mut v: serde_json::Value = serde_json::from_str(ZOOM).unwrap();
+        v["event"] = event.into();
+        v["payload"]["operator"] = "someone@uni.edu".into();
+        v["payload"]["operator_id"] = "u-1".into();
+        v.to_string()
+    }
+
+    fn zoom_event(event: &str, body: String) -> IngestMessage {
+        IngestMessage {
+            event: event.into(),
+            ..message(Vendor::Zoom, &body)
+        }
+    }
+
+    #[tokio::test]
+    async fn a_removal_by_someone_else_is_recorded_and_our_own_deletions_echo_ignored() {
+        let e = enqueue(FakeWebex::default());
+        let unknown = e
+            .handle(
+                zoom_event("recording.trashed", removal_body("recording.trashed")),
+                &at(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(unknown.removal, Some(RemovalOutcome::Unknown));
+        assert!(e.catalog.recordings().is_empty(), "nothing is created");
+
+        e.handle(message(Vendor::Zoom, ZOOM), &at()).await.unwrap();
+        let s = e
+            .handle(
+                zoom_event("recording.deleted", removal_body("recording.deleted")),
+                &at(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            s.removal,
+            Some(RemovalOutcome::Recorded {
+                archived_before: false
+            })
+        );
+        let rec = &e.catalog.recordings()[0];
+        let r = rec.removed_at_vendor.clone().unwrap();
+        assert_eq!(
+            (r.event.as_str(), r.operator.as_deref(), r.archived_before),
+            ("recording.deleted", Some("someone@uni.edu"), false)
+        );
+        assert_eq!(s.created, 0, "a removal ingests nothing");
+
+        // Once the deletion sweep holds or settled the entry, the vendor's event is our own echo.
+        let mut mine = rec.clone();
+        mine.removed_at_vendor = None;
+        let mut d = shared::deletion::plan(
+            &shared::config::DeletePlan::after_days(0, shared::config::DeleteAction::Trash),
+            at().now,
+            at().now,
+            at().now,
+            |_| Default::default(),
+        );
+        d.status = shared::catalog::DeletionStatus::Deleting;
+        mine.deletion = Some(d);
+        e.catalog.put_recording(mine);
+        let s = e
+            .handle(
+                zoom_event("recording.trashed", removal_body("recording.trashed")),
+                &at(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(s.removal, Some(RemovalOutcome::Ours));
+        assert_eq!(e.catalog.recordings()[0].removed_at_vendor, None);
+    }
+
+    #[tokio::test]
+    async fn app_deauthorized_disables_its_own_connection_only() {
+        let e = enqueue(FakeWebex::default());
+        let body = |account: &str| {
+            serde_json::json!({"event": "app_deauthorized", "event_ts": 1, "payload": {
+                "account_id": account, "user_id": "u", "signature": "s", "client_id": "c",
+                "deauthorization_time": "2026-12-01T10:00:00Z"}})
+            .to_string()
+        };
+        let zoom = connection(Vendor::Zoom);
+        let s = e
+            .handle(
+                zoom_event("app_deauthorized", body(zoom.account_id.as_str())),
+                &at(),
+            )
+            .await
+            .unwrap();
+        assert!(s.disabled);
+        assert_eq!(*e.switch.0.lock().unwrap(), vec![(zoom.id.clone(), false)]);
+        assert!(matches!(
+            e.handle(zoom_event("app_deauthorized", body("other-account")), &at())
+                .await,
+            Err(Outcome::Dropped(_))
+        ));
+        assert_eq!(e.switch.0.lock().unwrap().len(), 1);
     }
 }

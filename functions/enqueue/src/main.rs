@@ -15,6 +15,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         catalog: aws.catalog(&settings.catalog_table),
         owners: aws.queue(&settings.owner_queue_url),
         webex: aws.webex(),
+        switch: aws.config(&settings.config_table),
     };
     shared::batch::serve(&enqueue, &aws.visibility()).await
 }

@@ -184,6 +184,9 @@ fn zoom(
             ))
         }
         ZoomWebhook::Ignored { event } => Err(ignored(conn_raw, event)),
+        // Recorded downstream: whether it was our own deletion, a person's, or the app's removal.
+        ZoomWebhook::Removed { event } => Ok(event),
+        ZoomWebhook::Deauthorized => Ok(shared::zoom::event::DEAUTHORIZED.to_owned()),
         ZoomWebhook::Recording { event, notes } => {
             if !notes.is_empty() {
                 // Enqueue logs the notes themselves, once per recording.

@@ -321,6 +321,44 @@ mod cases {
     }
 
     #[tokio::test]
+    async fn removals_and_deauthorization_are_queued_for_the_catalog() {
+        let v = validator();
+        let mut trashed: serde_json::Value = serde_json::from_slice(COMPLETED).unwrap();
+        trashed["event"] = "recording.trashed".into();
+        trashed["payload"]["operator"] = "someone@uni.edu".into();
+        let trashed = trashed.to_string().into_bytes();
+        let deauth = br#"{"event":"app_deauthorized","event_ts":1,"payload":{"account_id":"AAAAAAAAAAAAAAAAAAAAAA","user_id":"u","signature":"s","deauthorization_time":"2026-12-01T10:00:00Z","client_id":"c"}}"#;
+        for body in [trashed.as_slice(), deauth.as_slice()] {
+            let r = post(
+                &v,
+                "/webhooks/zoom/zoom-main",
+                &signed(NOW, body),
+                body,
+                NOW,
+            )
+            .await;
+            assert_eq!(r.status, 200, "{}", r.body);
+            assert!(r.body.contains("accepted"), "{}", r.body);
+        }
+        let queued = v.events.bodies();
+        assert_eq!(queued.len(), 2);
+        assert!(
+            queued[0].contains("\"event\":\"recording.trashed\""),
+            "{}",
+            queued[0]
+        );
+        assert!(
+            queued[1].contains("\"event\":\"app_deauthorized\""),
+            "{}",
+            queued[1]
+        );
+        // A removal without the recording's uuid is refused at the door.
+        let bad = br#"{"event":"recording.deleted","payload":{"account_id":"a","object":{}}}"#;
+        let r = post(&v, "/webhooks/zoom/zoom-main", &signed(NOW, bad), bad, NOW).await;
+        assert_eq!(r.status, 400, "{}", r.body);
+    }
+
+    #[tokio::test]
     async fn a_queue_outage_asks_zoom_to_retry() {
         let v = validator();
         *v.events.fail.lock().unwrap() = true;

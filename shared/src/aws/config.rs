@@ -180,6 +180,27 @@ impl ConfigStore for DynamoConfig {
 }
 
 #[async_trait]
+impl crate::ports::ConnectionSwitch for DynamoConfig {
+    async fn set_enabled(&self, id: &ConnectionId, enabled: bool) -> Result<bool, Error> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(keyed(format!("CONN#{id}"), "CONN".into())))
+            .update_expression("SET enabled = :e")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":e", AttributeValue::Bool(enabled))
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(true),
+            Err(e) if is_conditional(&e) => Ok(false),
+            Err(e) => Err(sdk_error("UpdateItem(connection)", e)),
+        }
+    }
+}
+
+#[async_trait]
 impl crate::ports::ConnectionList for DynamoConfig {
     async fn connections(&self) -> Result<Vec<Connection>, Error> {
         let mut found = Vec::new();

@@ -60,6 +60,32 @@ pub struct RecordingEntry {
     pub updated_at: DateTime<Utc>,
     pub archived_at: Option<DateTime<Utc>>,
     pub deletion: Option<DeletionEntry>,
+    /// Removed at the vendor by someone else than the deletion sweep (a person, the vendor's retention).
+    #[serde(default)]
+    pub removed_at_vendor: Option<VendorRemoval>,
+}
+
+/// A recording removed at the vendor by someone else than our deletion sweep, as its event said.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VendorRemoval {
+    /// The vendor's event (`recording.trashed`, `recording.deleted`).
+    pub event: String,
+    /// Who removed it, when the vendor says (an e-mail; shown to admins, never logged).
+    pub operator: Option<String>,
+    pub at: DateTime<Utc>,
+    /// Whether every file was archived when it happened: if not, what was missing is lost at the vendor.
+    pub archived_before: bool,
+}
+
+/// What recording a vendor's removal event did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RemovalOutcome {
+    /// Someone else's removal, recorded on the entry; whether every file was archived by then.
+    Recorded { archived_before: bool },
+    /// Our own deletion's echo (the sweep holds or settled the entry): ignored.
+    Ours,
+    /// A recording the catalog never had: nothing to record.
+    Unknown,
 }
 
 impl RecordingEntry {
@@ -114,6 +140,7 @@ impl RecordingEntry {
             updated_at: now,
             archived_at: None,
             deletion: None,
+            removed_at_vendor: None,
         }
     }
 
@@ -445,6 +472,13 @@ pub trait IngestCatalog: Send + Sync {
         key: &RecordingKey,
         file_id: &FileId,
     ) -> Result<Option<FileEntry>, Error>;
+    /// Records a removal at the vendor on the recording, unless it is our own deletion's echo
+    /// ([`crate::deletion::is_ours`]). `archived_before` is set from the entry (every file archived).
+    async fn record_removal(
+        &self,
+        key: &RecordingKey,
+        removal: &VendorRemoval,
+    ) -> Result<RemovalOutcome, Error>;
     /// `failed` → `planned` (attempts, error and checkpoint cleared; `source` replaced when given); the file
     /// leaves the recording's failed set, and a `failed` recording with no failed file left goes back to
     /// `pending_owner` ([`crate::state::RecordingStep::Retry`]). `true` if the file was reopened.

@@ -301,6 +301,17 @@ pub fn answer(status: u16) -> Answer {
     }
 }
 
+/// Whether the vendor copy's removal is our own doing: the deletion sweep holds the entry or settled it as
+/// deleted. A vendor's removal event for such a recording is our deletion's echo.
+pub fn is_ours(d: Option<&DeletionEntry>) -> bool {
+    d.is_some_and(|d| {
+        matches!(
+            d.status,
+            DeletionStatus::Deleting | DeletionStatus::Deleted | DeletionStatus::AlreadyGone
+        )
+    })
+}
+
 /// How long a sweep's claim on one recording lasts: longer than the sweep function may run.
 pub const CLAIM: Duration = Duration::minutes(15);
 /// After the vendor refused our credentials, the next attempt waits this long (an admin may fix them).

@@ -21,6 +21,13 @@ pub trait ConnectionList: Send + Sync {
     async fn connections(&self) -> Result<Vec<Connection>, Error>;
 }
 
+/// Turns a connection off (disconnect, the vendor's deauthorization) or on again.
+#[async_trait]
+pub trait ConnectionSwitch: Send + Sync {
+    /// Sets the stored connection's `enabled`; `false` if there is no such connection.
+    async fn set_enabled(&self, id: &ConnectionId, enabled: bool) -> Result<bool, Error>;
+}
+
 /// Looks users up in a tenant's directory.
 #[async_trait]
 pub trait UserDirectory: Send + Sync {

@@ -247,6 +247,29 @@ impl IngestCatalog for MemoryCatalog {
         Ok(self.file(key, file_id))
     }
 
+    async fn record_removal(
+        &self,
+        key: &RecordingKey,
+        removal: &VendorRemoval,
+    ) -> Result<RemovalOutcome, Error> {
+        self.check("record_removal")?;
+        if self.entry(key).is_none() {
+            return Ok(RemovalOutcome::Unknown);
+        }
+        self.update_recording(key, |r| {
+            if crate::deletion::is_ours(r.deletion.as_ref()) {
+                RemovalOutcome::Ours
+            } else {
+                let archived_before = r.all_done();
+                r.removed_at_vendor = Some(VendorRemoval {
+                    archived_before,
+                    ..removal.clone()
+                });
+                RemovalOutcome::Recorded { archived_before }
+            }
+        })
+    }
+
     async fn reopen_file(
         &self,
         key: &RecordingKey,

@@ -151,6 +151,18 @@ impl crate::ports::SecretWriter for MemorySecrets {
     }
 }
 
+/// Connection switches in memory: what was switched, in order.
+#[derive(Default, Clone)]
+pub struct MemorySwitch(pub Arc<Mutex<Vec<(ConnectionId, bool)>>>);
+
+#[async_trait]
+impl crate::ports::ConnectionSwitch for MemorySwitch {
+    async fn set_enabled(&self, id: &ConnectionId, enabled: bool) -> Result<bool, Error> {
+        self.0.lock().unwrap().push((id.clone(), enabled));
+        Ok(true)
+    }
+}
+
 /// Connections and users in memory.
 #[derive(Default, Clone)]
 pub struct MemoryConfig {

@@ -23,12 +23,76 @@ pub enum ZoomWebhook {
     /// `recording.completed` or `recording.transcript_completed`: to be ingested. `notes` says what
     /// normalisation had to leave out (empty for a clean body).
     Recording { event: String, notes: Vec<String> },
+    /// `recording.trashed` / `recording.deleted`: someone removed a recording at Zoom (our own deletions
+    /// included). Queued, so that a person's deletion is recorded on the entry.
+    Removed { event: String },
+    /// `app_deauthorized`: the app was removed from the account; the connection is disabled.
+    Deauthorized,
     /// Any other event: acknowledged, not ingested.
     Ignored { event: String },
 }
 
 /// Events that carry recording files we archive.
 pub const INGESTED_EVENTS: [&str; 2] = ["recording.completed", "recording.transcript_completed"];
+/// Events that say a recording was removed at Zoom (to trash, or for good).
+pub const REMOVAL_EVENTS: [&str; 2] = ["recording.trashed", "recording.deleted"];
+pub const DEAUTHORIZED: &str = "app_deauthorized";
+
+/// A `recording.trashed` / `recording.deleted` event: which recording, by whom, when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Removal {
+    pub event: String,
+    pub account: AccountId,
+    pub instance: crate::ids::InstanceId,
+    /// Who removed it (`payload.operator`, an e-mail), if Zoom says.
+    pub operator: Option<String>,
+    pub at: chrono::DateTime<chrono::Utc>,
+}
+
+/// An `app_deauthorized` event's account.
+pub fn deauthorized_account(raw_body: &[u8]) -> Result<AccountId, ZoomEventError> {
+    let env: Envelope =
+        serde_json::from_slice(raw_body).map_err(|e| ZoomEventError::NotJson(e.to_string()))?;
+    let account = env
+        .payload
+        .get("account_id")
+        .and_then(Value::as_str)
+        .ok_or_else(|| field_err("payload.account_id", "missing"))?;
+    AccountId::parse(account).map_err(|e| field_err("payload.account_id", e.reason))
+}
+
+/// Reads a `recording.trashed` / `recording.deleted` body.
+pub fn removal(raw_body: &[u8]) -> Result<Removal, ZoomEventError> {
+    let v: Value =
+        serde_json::from_slice(raw_body).map_err(|e| ZoomEventError::NotJson(e.to_string()))?;
+    let text = |path: &[&str]| {
+        path.iter()
+            .try_fold(&v, |v, k| v.get(*k))
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+    };
+    let event = text(&["event"]).ok_or_else(|| field_err("event", "missing"))?;
+    let account = text(&["payload", "account_id"])
+        .or_else(|| text(&["payload", "object", "account_id"]))
+        .ok_or_else(|| field_err("payload.account_id", "missing"))?;
+    let uuid = text(&["payload", "object", "uuid"])
+        .ok_or_else(|| field_err("payload.object.uuid", "missing"))?;
+    let at = v
+        .get("event_ts")
+        .and_then(Value::as_i64)
+        .and_then(chrono::DateTime::from_timestamp_millis)
+        .unwrap_or_else(chrono::Utc::now);
+    Ok(Removal {
+        event,
+        account: AccountId::parse(account)
+            .map_err(|e| field_err("payload.account_id", e.reason))?,
+        instance: crate::ids::InstanceId::parse(uuid)
+            .map_err(|e| field_err("payload.object.uuid", e.reason))?,
+        operator: text(&["payload", "operator"]),
+        at,
+    })
+}
 
 /// Why a body could not be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -87,6 +151,14 @@ pub fn classify(raw_body: &[u8]) -> Result<ZoomWebhook, ZoomEventError> {
             event: env.event,
             notes: rec.notes,
         });
+    }
+    if REMOVAL_EVENTS.contains(&env.event.as_str()) {
+        removal(raw_body)?;
+        return Ok(ZoomWebhook::Removed { event: env.event });
+    }
+    if env.event == DEAUTHORIZED {
+        deauthorized_account(raw_body)?;
+        return Ok(ZoomWebhook::Deauthorized);
     }
     Ok(ZoomWebhook::Ignored { event: env.event })
 }
