@@ -1,6 +1,7 @@
 //! The admin CLI's commands. Exit codes: 0 ok, 1 not found, 2 invalid input.
 
 pub mod deletions;
+pub mod disconnect;
 pub mod retry;
 pub mod webex;
 
@@ -115,6 +116,16 @@ pub enum Command {
         /// At most this many recordings per connection and list.
         #[arg(long, default_value_t = 50)]
         limit: i32,
+    },
+    /// Disconnect a connection: turn it off (webhooks refused, pending deletions wait), remove its Webex
+    /// webhooks and revoke its Webex tokens, schedule its secrets for deletion. Catalog and media are kept;
+    /// `apply` with the connection reconnects it.
+    Disconnect {
+        #[arg(long)]
+        connection: String,
+        /// Days until the secrets are deleted for good (7 to 30); `apply` restores them before then.
+        #[arg(long, default_value_t = 30)]
+        recovery_days: i64,
     },
     /// Print the audit records of a recording's deletion attempts: evidence checked, vendor answers.
     Audit {
@@ -544,6 +555,26 @@ pub async fn run(cli: Cli) -> Result<i32> {
                 for line in deletions::lines(&found) {
                     println!("{line}");
                 }
+            }
+            Ok(0)
+        }
+        Command::Disconnect {
+            connection,
+            recovery_days,
+        } => {
+            need("config-table", &cli.config_table)?;
+            let id = shared::ids::ConnectionId::parse(&connection)?;
+            let store = DynamoConfig::new(ddb, cli.config_table);
+            let Some(conn) = shared::ports::ConfigStore::connection(&store, &id).await? else {
+                eprintln!("no connection {connection}");
+                return Ok(1);
+            };
+            let secrets = SecretsManager::new(aws_sdk_secretsmanager::Client::new(&aws));
+            let webex = shared::aws::webex_connections(&aws);
+            for line in
+                disconnect::disconnect(&conn, &store, &secrets, &webex, recovery_days).await?
+            {
+                println!("{line}");
             }
             Ok(0)
         }

@@ -82,3 +82,110 @@ async fn apply_validates_then_writes_secrets_and_config() {
     };
     assert_eq!(run(cli(list)).await.unwrap(), 2);
 }
+
+#[tokio::test]
+async fn disconnect_turns_a_webex_connection_off_removes_its_webhooks_revokes_and_reconnect_restores()
+ {
+    let (conf, res) = provision(&unique("disc")).await.unwrap();
+    let sim = webex_sim::WebexSim::start().await.unwrap();
+    let t = archiver_tests::apply_webex_tenant(
+        &conf,
+        &res["ConfigTable"],
+        &sim,
+        "prof@uni.example.edu",
+        None,
+        serde_json::json!({"mode": "delete_after", "days": 1}),
+    )
+    .await
+    .unwrap();
+    let cli = |command| Cli {
+        config_table: res["ConfigTable"].clone(),
+        catalog_table: res["CatalogTable"].clone(),
+        owner_queue_url: res["OwnerQueue"].clone(),
+        media_bucket: res["MediaBucket"].clone(),
+        command,
+    };
+    let ensure = || Command::WebexWebhooks {
+        action: archiver_admin::WebhookAction::Ensure {
+            connection: t.connection.clone(),
+            webhook_base_url: "https://hooks.example.test/webhooks".into(),
+        },
+    };
+    assert_eq!(run(cli(ensure())).await.unwrap(), 0);
+    assert_eq!(sim.webhooks().len(), 2);
+    // Somebody else's webhook in the org stays.
+    let api = shared::webex::WebexConnections::api(
+        &shared::aws::webex_connections(&conf),
+        &t.config.connections[0],
+    )
+    .await
+    .unwrap();
+    api.create_webhook(&shared::webex::api::WebhookRequest {
+        name: "other".into(),
+        target_url: "https://other.example.test/hook".into(),
+        resource: Some("meetings".into()),
+        event: Some("ended".into()),
+        secret: "s".into(),
+        owned_by: None,
+        status: None,
+    })
+    .await
+    .unwrap();
+
+    let disconnect = Command::Disconnect {
+        connection: t.connection.clone(),
+        recovery_days: 7,
+    };
+    assert_eq!(run(cli(disconnect)).await.unwrap(), 0);
+    let store = shared::aws::config::DynamoConfig::new(
+        aws_sdk_dynamodb::Client::new(&conf),
+        &res["ConfigTable"],
+    );
+    let id = ConnectionId::parse(&t.connection).unwrap();
+    assert!(!store.connection(&id).await.unwrap().unwrap().enabled);
+    let left: Vec<String> = sim.webhooks().into_iter().map(|h| h.target_url).collect();
+    assert_eq!(
+        left,
+        ["https://other.example.test/hook"],
+        "only ours removed"
+    );
+    let revoked = sim.revocations();
+    assert_eq!(revoked.len(), 1);
+    assert_eq!(revoked[0].status, 204);
+    assert!(revoked[0].tokens_revoked > 0);
+    let sm = aws_sdk_secretsmanager::Client::new(&conf);
+    let conn = &t.config.connections[0];
+    for id in [
+        &conn.webhook_secret_ref,
+        conn.credentials_ref.as_ref().unwrap(),
+    ] {
+        let d = sm.describe_secret().secret_id(id).send().await.unwrap();
+        assert!(d.deleted_date.is_some(), "{id} scheduled for deletion");
+    }
+
+    // Reconnect: apply the same tenant again (new credentials, as an admin would after a revocation).
+    let secrets = shared::aws::secrets::SecretsManager::new(sm.clone());
+    for s in &t.config.secrets {
+        let value = if Some(&s.secret_id) == conn.credentials_ref.as_ref() {
+            archiver_tests::webex_credentials_json(&sim)
+        } else {
+            s.value.clone()
+        };
+        secrets.put(&s.secret_id, &value).await.unwrap();
+    }
+    store.apply(&t.config).await.unwrap();
+    assert!(store.connection(&id).await.unwrap().unwrap().enabled);
+    let d = sm
+        .describe_secret()
+        .secret_id(conn.credentials_ref.as_ref().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert!(d.deleted_date.is_none(), "restored");
+    assert!(
+        secrets
+            .secret(conn.credentials_ref.as_ref().unwrap())
+            .await
+            .is_ok()
+    );
+}

@@ -55,7 +55,8 @@ impl SecretsManager {
         Self { client }
     }
 
-    /// Creates the secret or stores a new version of it.
+    /// Creates the secret or stores a new version of it; one scheduled for deletion (by a disconnect) is
+    /// restored first.
     pub async fn put(&self, id: &str, value: &str) -> Result<(), Error> {
         let created = self
             .client
@@ -65,21 +66,58 @@ impl SecretsManager {
             .send()
             .await;
         match created {
-            Ok(_) => Ok(()),
+            Ok(_) => return Ok(()),
+            // AWS answers InvalidRequest for a name scheduled for deletion.
+            Err(e)
+                if e.as_service_error().is_some_and(|s| {
+                    s.is_resource_exists_exception() || s.is_invalid_request_exception()
+                }) => {}
+            Err(e) => return Err(sdk_error("CreateSecret", e)),
+        }
+        let described = self
+            .client
+            .describe_secret()
+            .secret_id(id)
+            .send()
+            .await
+            .map_err(|e| sdk_error("DescribeSecret", e))?;
+        if described.deleted_date.is_some() {
+            self.client
+                .restore_secret()
+                .secret_id(id)
+                .send()
+                .await
+                .map_err(|e| sdk_error("RestoreSecret", e))?;
+        }
+        self.client
+            .put_secret_value()
+            .secret_id(id)
+            .secret_string(value)
+            .send()
+            .await
+            .map_err(|e| sdk_error("PutSecretValue", e))?;
+        Ok(())
+    }
+
+    /// Schedules the secret's deletion after `recovery_days` (7–30; until then `put` restores it). `false`
+    /// if there is no such secret.
+    pub async fn schedule_deletion(&self, id: &str, recovery_days: i64) -> Result<bool, Error> {
+        match self
+            .client
+            .delete_secret()
+            .secret_id(id)
+            .recovery_window_in_days(recovery_days.clamp(7, 30))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
             Err(e)
                 if e.as_service_error()
-                    .is_some_and(|s| s.is_resource_exists_exception()) =>
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
             {
-                self.client
-                    .put_secret_value()
-                    .secret_id(id)
-                    .secret_string(value)
-                    .send()
-                    .await
-                    .map_err(|e| sdk_error("PutSecretValue", e))?;
-                Ok(())
+                Ok(false)
             }
-            Err(e) => Err(sdk_error("CreateSecret", e)),
+            Err(e) => Err(sdk_error("DeleteSecret", e)),
         }
     }
 }

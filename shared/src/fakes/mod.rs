@@ -602,6 +602,14 @@ impl crate::webex::api::WebexApi for FakeWebex {
     ) -> Result<crate::webex::api::Webhook, Error> {
         Err(Error::permanent("not supported by the fake"))
     }
+    async fn delete_webhook(&self, id: &str) -> Result<u16, Error> {
+        self.log(format!("delete webhook {id}"));
+        Ok(204)
+    }
+    async fn revoke_authorizations(&self, client_id: &str) -> Result<u16, Error> {
+        self.log(format!("revoke {client_id}"));
+        Ok(204)
+    }
 }
 
 #[async_trait]

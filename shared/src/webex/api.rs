@@ -199,6 +199,11 @@ pub trait WebexApi: Send + Sync {
     async fn webhooks(&self) -> Result<Vec<Webhook>, Error>;
     async fn create_webhook(&self, req: &WebhookRequest) -> Result<Webhook, Error>;
     async fn update_webhook(&self, id: &str, req: &WebhookRequest) -> Result<Webhook, Error>;
+    /// `DELETE /webhooks/{id}`: 2xx, or 404 (gone already), as the status.
+    async fn delete_webhook(&self, id: &str) -> Result<u16, Error>;
+    /// `DELETE /authorizations?clientId=`: revokes every token the integration holds for this org (the
+    /// access token this call uses included), as the status.
+    async fn revoke_authorizations(&self, client_id: &str) -> Result<u16, Error>;
 }
 
 pub use crate::http::RetryPolicy;
@@ -469,6 +474,24 @@ impl WebexApi for HttpWebex {
         let url = self.item_url("webhooks", id)?;
         self.send_body(Method::PUT, url.as_str(), req, "PUT /webhooks/{id}")
             .await
+    }
+
+    async fn delete_webhook(&self, id: &str) -> Result<u16, Error> {
+        let url = self.item_url("webhooks", id)?;
+        settled(
+            self.send(Method::DELETE, url.as_str(), None, "DELETE /webhooks/{id}")
+                .await,
+        )
+    }
+
+    async fn revoke_authorizations(&self, client_id: &str) -> Result<u16, Error> {
+        let mut url = reqwest::Url::parse(&format!("{}/authorizations", self.base))
+            .map_err(|e| Error::permanent(format!("bad base URL: {e}")))?;
+        url.query_pairs_mut().append_pair("clientId", client_id);
+        settled(
+            self.send(Method::DELETE, url.as_str(), None, "DELETE /authorizations")
+                .await,
+        )
     }
 }
 
