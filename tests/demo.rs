@@ -6,8 +6,12 @@
 //! webex-webhooks ensure`, and a stopped-and-restarted meeting (two recordings, then the transcript) that
 //! "Webex" announces with signed notifications. Last, the transfer scenes (`transfers`): a CDN that cuts every
 //! 8 MiB, a refused webhook token replaced through the Zoom API, a 429 with `Retry-After`, a failed file
-//! reopened by `archiver-admin retry`, and a dead-lettered download re-driven by the sweeper.
+//! reopened by `archiver-admin retry`, and a dead-lettered download re-driven by the sweeper. Then the deletion
+//! scenes (`deletions`): a recording deleted at the simulated Zoom after verification, and one refused because
+//! our copy was damaged, with the dry run and the audit.
 
+#[path = "demo/deletions.rs"]
+mod deletions;
 #[path = "demo/transfers.rs"]
 mod transfers;
 
@@ -252,9 +256,14 @@ async fn main() -> Result<()> {
         .await?
         .run()
         .await?;
+    let deletions_ok = deletions::run(&stack, &catalog, &conf).await?;
     stack.shutdown().await;
     anyhow::ensure!(zoom_ok && webex_ok, "a file did not match");
     anyhow::ensure!(scenes_ok, "a transfer scene did not show what it should");
+    anyhow::ensure!(
+        deletions_ok,
+        "the deletion scenes did not show what they should"
+    );
     Ok(())
 }
 
