@@ -73,6 +73,8 @@ pub struct Template {
     pub function_globals: Value,
     /// Logical id → resource.
     pub resources: BTreeMap<String, Resource>,
+    /// Condition name → its expression (`Conditions`).
+    pub conditions: BTreeMap<String, Value>,
 }
 
 /// One property of one resource set to another value before the stack is built, as if the
@@ -220,11 +222,32 @@ impl Template {
                 },
             );
         }
+        let conditions = match doc.get("Conditions") {
+            Some(c) => c
+                .as_object()
+                .ok_or_else(|| shape("Conditions is not a mapping"))?
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            None => BTreeMap::new(),
+        };
         Ok(Template {
             parameters,
             function_globals,
             resources,
+            conditions,
         })
+    }
+
+    /// Gives a parameter a value other than its default, as `--parameter-overrides` would. Fails for a
+    /// parameter the template does not declare.
+    pub fn set_parameter(&mut self, name: &str, value: &str) -> Result<()> {
+        let slot = self
+            .parameters
+            .get_mut(name)
+            .ok_or_else(|| shape(format!("no parameter {name} to override")))?;
+        *slot = Some(value.to_owned());
+        Ok(())
     }
 
     /// Sets `Properties.<path>` of resource `resource` to `value` (`path` is dot-separated;
@@ -279,6 +302,7 @@ impl Template {
     /// (plus `.fifo` for a FIFO queue).
     pub fn plan(&self, stack_name: &str, region: &str) -> Result<Plan> {
         let mut ctx = Context::new(stack_name, region, LOCAL_ACCOUNT_ID);
+        ctx.conditions = self.conditions.clone();
         for (name, default) in &self.parameters {
             if let Some(d) = default {
                 ctx.parameters.insert(name.clone(), d.clone());
@@ -311,6 +335,7 @@ impl Template {
                         ResourceSpec::Bucket(BucketSpec {
                             logical_id: id.clone(),
                             bucket_name: name,
+                            properties: ctx.resolve(&r.properties)?,
                         }),
                     );
                 }
@@ -692,6 +717,8 @@ pub struct Context {
     pub account_id: String,
     /// Parameter name → value (the template's defaults).
     pub parameters: BTreeMap<String, String>,
+    /// Condition name → expression (the template's `Conditions`), for `Fn::If`.
+    pub conditions: BTreeMap<String, Value>,
     refs: BTreeMap<String, String>,
     attrs: BTreeMap<(String, String), String>,
 }
@@ -704,6 +731,7 @@ impl Context {
             region: region.into(),
             account_id: account_id.into(),
             parameters: BTreeMap::new(),
+            conditions: BTreeMap::new(),
             refs: BTreeMap::new(),
             attrs: BTreeMap::new(),
         }
@@ -773,29 +801,96 @@ impl Context {
             .ok_or_else(|| TemplateError::Unresolved(format!("GetAtt {res}.{attr}")))
     }
 
-    /// Resolves intrinsic functions (`Ref`, `Fn::GetAtt`, `Fn::Sub`, `Fn::Join`) anywhere in `v`.
+    /// Resolves intrinsic functions (`Ref`, `Fn::GetAtt`, `Fn::Sub`, `Fn::Join`, and `Fn::If` on the
+    /// template's conditions) anywhere in `v`; a value that is `!Ref AWS::NoValue` is left out of its
+    /// mapping or list (`Null` if it is `v` itself).
     pub fn resolve(&self, v: &Value) -> Result<Value> {
+        Ok(self.resolve_opt(v)?.unwrap_or(Value::Null))
+    }
+
+    fn resolve_opt(&self, v: &Value) -> Result<Option<Value>> {
         match v {
-            Value::Array(items) => Ok(Value::Array(
-                items
-                    .iter()
-                    .map(|i| self.resolve(i))
-                    .collect::<Result<_>>()?,
-            )),
+            Value::Array(items) => {
+                let mut out = Vec::new();
+                for i in items {
+                    out.extend(self.resolve_opt(i)?);
+                }
+                Ok(Some(Value::Array(out)))
+            }
             Value::Object(obj) => {
                 if obj.len() == 1 {
                     let (k, arg) = obj.iter().next().expect("one entry");
+                    if k == "Ref" && arg.as_str() == Some("AWS::NoValue") {
+                        return Ok(None);
+                    }
+                    if k == "Fn::If" {
+                        let parts = arg.as_array().filter(|a| a.len() == 3).ok_or_else(|| {
+                            shape(format!("Fn::If needs [condition, then, else], got {arg}"))
+                        })?;
+                        let name = parts[0]
+                            .as_str()
+                            .ok_or_else(|| shape("Fn::If condition must be a name"))?;
+                        let chosen = if self.condition(name)? {
+                            &parts[1]
+                        } else {
+                            &parts[2]
+                        };
+                        return self.resolve_opt(chosen);
+                    }
                     if k == "Ref" || k.starts_with("Fn::") {
-                        return self.intrinsic(k, arg).map(Value::String);
+                        return self.intrinsic(k, arg).map(|s| Some(Value::String(s)));
                     }
                 }
                 let mut out = Map::new();
                 for (k, x) in obj {
-                    out.insert(k.clone(), self.resolve(x)?);
+                    if let Some(r) = self.resolve_opt(x)? {
+                        out.insert(k.clone(), r);
+                    }
                 }
-                Ok(Value::Object(out))
+                Ok(Some(Value::Object(out)))
             }
-            other => Ok(other.clone()),
+            other => Ok(Some(other.clone())),
+        }
+    }
+
+    /// Whether the template's condition `name` holds (`Fn::Equals`, `Fn::Not`, `Fn::And`, `Fn::Or` and
+    /// `Condition` over parameters and pseudo parameters).
+    pub fn condition(&self, name: &str) -> Result<bool> {
+        let expr = self
+            .conditions
+            .get(name)
+            .ok_or_else(|| TemplateError::Unresolved(format!("Condition {name}")))?;
+        self.truth(expr)
+    }
+
+    fn truth(&self, v: &Value) -> Result<bool> {
+        let (k, arg) = v
+            .as_object()
+            .filter(|o| o.len() == 1)
+            .and_then(|o| o.iter().next())
+            .ok_or_else(|| shape(format!("not a condition: {v}")))?;
+        let list = |n: Option<usize>| {
+            arg.as_array()
+                .filter(|a| n.is_none_or(|n| a.len() == n))
+                .ok_or_else(|| shape(format!("{k} arguments: {arg}")))
+        };
+        match k.as_str() {
+            "Condition" => self.condition(
+                arg.as_str()
+                    .ok_or_else(|| shape("Condition needs a name"))?,
+            ),
+            "Fn::Equals" => {
+                let a = list(Some(2))?;
+                Ok(self.resolve_string(&a[0])? == self.resolve_string(&a[1])?)
+            }
+            "Fn::Not" => Ok(!self.truth(&list(Some(1))?[0])?),
+            "Fn::And" => list(None)?
+                .iter()
+                .try_fold(true, |acc, c| Ok(acc && self.truth(c)?)),
+            "Fn::Or" => list(None)?
+                .iter()
+                .try_fold(false, |acc, c| Ok(acc || self.truth(c)?)),
+            other => Err(TemplateError::UnsupportedIntrinsic(other.to_string())),
         }
     }
 
@@ -1104,6 +1199,8 @@ pub struct BucketSpec {
     pub logical_id: String,
     /// Physical bucket name.
     pub bucket_name: String,
+    /// Its properties with parameters and conditions resolved (versioning, lifecycle, object lock).
+    pub properties: Value,
 }
 
 /// An `SQS` event of a function: Lambda's event source mapping.
@@ -1243,6 +1340,10 @@ mod tests {
         ));
         assert!(matches!(
             c.resolve_string(&json!({"Fn::If": ["c", "a", "b"]})),
+            Err(TemplateError::Unresolved(_))
+        ));
+        assert!(matches!(
+            c.resolve_string(&json!({"Fn::Select": [0, ["a"]]})),
             Err(TemplateError::UnsupportedIntrinsic(_))
         ));
         // Nested objects are resolved in place.
@@ -1368,6 +1469,7 @@ mod tests {
         assert_eq!(
             bins,
             [
+                "deleter",
                 "deletion-scheduler",
                 "downloader",
                 "enqueue",
@@ -1529,6 +1631,50 @@ Resources:
         assert_eq!(f.sqs_events[0].batch_size, 10);
         assert!(!f.sqs_events[0].report_batch_item_failures);
         assert_eq!(f.sqs_events[0].maximum_concurrency, Some(3));
+    }
+
+    #[test]
+    fn conditions_choose_branches_and_no_value_leaves_a_property_out() {
+        let text = r#"
+Parameters:
+  Days: {Type: Number, Default: 0}
+  Mode: {Type: String, Default: a}
+Conditions:
+  HasDays: !Not [!Equals [!Ref Days, "0"]]
+  IsB: !Equals [!Ref Mode, b]
+  Both: !And [!Condition HasDays, !Condition IsB]
+  Either: !Or [!Condition HasDays, !Condition IsB]
+Resources:
+  Bucket:
+    Type: AWS::S3::Bucket
+    Properties:
+      Versioning: !If [IsB, {Status: Enabled}, !Ref AWS::NoValue]
+      Rules:
+        - Id: always
+        - !If [HasDays, {Id: days, Days: !Ref Days}, !Ref AWS::NoValue]
+        - !If [Both, {Id: both}, !Ref AWS::NoValue]
+        - !If [Either, {Id: either}, !Ref AWS::NoValue]
+"#;
+        let props = |over: &[(&str, &str)]| {
+            let mut t = Template::parse(text).unwrap();
+            for (k, v) in over {
+                t.set_parameter(k, v).unwrap();
+            }
+            let plan = t.plan("s", "us-east-1").unwrap();
+            plan.buckets().next().unwrap().properties.clone()
+        };
+        assert_eq!(props(&[]), json!({"Rules": [{"Id": "always"}]}));
+        assert_eq!(
+            props(&[("Days", "30")]),
+            json!({"Rules": [{"Id": "always"}, {"Id": "days", "Days": "30"}, {"Id": "either"}]})
+        );
+        assert_eq!(
+            props(&[("Days", "30"), ("Mode", "b")]),
+            json!({"Versioning": {"Status": "Enabled"}, "Rules": [{"Id": "always"},
+                {"Id": "days", "Days": "30"}, {"Id": "both"}, {"Id": "either"}]})
+        );
+        let mut t = Template::parse(text).unwrap();
+        assert!(t.set_parameter("Nope", "1").is_err());
     }
 
     #[test]
