@@ -10,7 +10,9 @@ use aws_sdk_dynamodb::types::{
 use aws_sdk_sqs::types::QueueAttributeName;
 use tracing::{debug, info};
 
-use crate::template::{IndexSpec, KeyElement, Plan, QueueSpec, ResourceSpec, TableSpec};
+use crate::template::{
+    BucketSpec, IndexSpec, KeyElement, Plan, QueueSpec, ResourceSpec, TableSpec,
+};
 
 /// SDK clients for the services the template uses.
 #[derive(Debug, Clone)]
@@ -52,7 +54,7 @@ pub async fn provision(clients: &Clients, plan: &mut Plan) -> anyhow::Result<()>
             ResourceSpec::Table(t) => ensure_table(&clients.dynamodb, t)
                 .await
                 .with_context(|| format!("creating table {} ({})", t.table_name, t.logical_id))?,
-            ResourceSpec::Bucket(b) => ensure_bucket(&clients.s3, &b.bucket_name)
+            ResourceSpec::Bucket(b) => ensure_bucket(&clients.s3, b)
                 .await
                 .with_context(|| format!("creating bucket {} ({})", b.bucket_name, b.logical_id))?,
             ResourceSpec::Queue(q) => {
@@ -182,25 +184,156 @@ async fn ensure_table(ddb: &aws_sdk_dynamodb::Client, t: &TableSpec) -> anyhow::
     Ok(())
 }
 
-async fn ensure_bucket(s3: &aws_sdk_s3::Client, name: &str) -> anyhow::Result<()> {
+/// Creates the bucket (with Object Lock when the template asks for it), then applies its versioning, Object
+/// Lock default retention and lifecycle rules as the template resolves them.
+async fn ensure_bucket(s3: &aws_sdk_s3::Client, b: &BucketSpec) -> anyhow::Result<()> {
+    let name = b.bucket_name.as_str();
+    let props = &b.properties;
     if s3.head_bucket().bucket(name).send().await.is_ok() {
         debug!(bucket = %name, "bucket exists");
-        return Ok(());
-    }
-    match s3.create_bucket().bucket(name).send().await {
-        Ok(_) => {
-            info!(bucket = %name, "created bucket");
-            Ok(())
-        }
-        Err(e)
-            if e.as_service_error().is_some_and(|s| {
-                s.is_bucket_already_owned_by_you() || s.is_bucket_already_exists()
-            }) =>
+    } else {
+        let lock = matches!(props.get("ObjectLockEnabled"), Some(v) if truthy(v));
+        match s3
+            .create_bucket()
+            .bucket(name)
+            .object_lock_enabled_for_bucket(lock)
+            .send()
+            .await
         {
-            Ok(())
+            Ok(_) => info!(bucket = %name, "created bucket"),
+            Err(e)
+                if e.as_service_error().is_some_and(|s| {
+                    s.is_bucket_already_owned_by_you() || s.is_bucket_already_exists()
+                }) => {}
+            Err(e) => return Err(s3_error(e)),
         }
-        Err(e) => Err(anyhow!(aws_sdk_s3::error::DisplayErrorContext(e))),
     }
+    configure_bucket(s3, name, props).await
+}
+
+fn s3_error<E: std::error::Error + Send + Sync + 'static>(e: E) -> anyhow::Error {
+    anyhow!(aws_sdk_s3::error::DisplayErrorContext(e))
+}
+
+fn truthy(v: &serde_json::Value) -> bool {
+    v.as_bool() == Some(true) || v.as_str() == Some("true")
+}
+
+fn number(v: Option<&serde_json::Value>, what: &str) -> anyhow::Result<i32> {
+    let v = v.ok_or_else(|| anyhow!("{what} is missing"))?;
+    v.as_i64()
+        .map(|n| n as i32)
+        .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+        .ok_or_else(|| anyhow!("{what} is not a number: {v}"))
+}
+
+async fn configure_bucket(
+    s3: &aws_sdk_s3::Client,
+    name: &str,
+    props: &serde_json::Value,
+) -> anyhow::Result<()> {
+    use aws_sdk_s3::types::{
+        AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, BucketVersioningStatus,
+        DefaultRetention, ExpirationStatus, LifecycleExpiration, LifecycleRule,
+        LifecycleRuleFilter, NoncurrentVersionExpiration, ObjectLockConfiguration,
+        ObjectLockEnabled, ObjectLockRetentionMode, ObjectLockRule, Transition,
+        TransitionStorageClass, VersioningConfiguration,
+    };
+    if props["VersioningConfiguration"]["Status"].as_str() == Some("Enabled") {
+        s3.put_bucket_versioning()
+            .bucket(name)
+            .versioning_configuration(
+                VersioningConfiguration::builder()
+                    .status(BucketVersioningStatus::Enabled)
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(s3_error)?;
+    }
+    if let Some(lock) = props.get("ObjectLockConfiguration") {
+        let retention = &lock["Rule"]["DefaultRetention"];
+        s3.put_object_lock_configuration()
+            .bucket(name)
+            .object_lock_configuration(
+                ObjectLockConfiguration::builder()
+                    .object_lock_enabled(ObjectLockEnabled::Enabled)
+                    .rule(
+                        ObjectLockRule::builder()
+                            .default_retention(
+                                DefaultRetention::builder()
+                                    .mode(ObjectLockRetentionMode::from(
+                                        retention["Mode"].as_str().unwrap_or("GOVERNANCE"),
+                                    ))
+                                    .days(number(retention.get("Days"), "DefaultRetention.Days")?)
+                                    .build(),
+                            )
+                            .build(),
+                    )
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(s3_error)?;
+    }
+    let Some(rules) = props["LifecycleConfiguration"]["Rules"].as_array() else {
+        return Ok(());
+    };
+    let mut lifecycle = BucketLifecycleConfiguration::builder();
+    for r in rules {
+        let id = r["Id"].as_str().unwrap_or("rule");
+        let mut rule = LifecycleRule::builder()
+            .id(id)
+            .filter(LifecycleRuleFilter::builder().prefix("").build())
+            .status(if r["Status"].as_str() == Some("Disabled") {
+                ExpirationStatus::Disabled
+            } else {
+                ExpirationStatus::Enabled
+            });
+        if let Some(a) = r.get("AbortIncompleteMultipartUpload") {
+            rule = rule.abort_incomplete_multipart_upload(
+                AbortIncompleteMultipartUpload::builder()
+                    .days_after_initiation(number(a.get("DaysAfterInitiation"), id)?)
+                    .build(),
+            );
+        }
+        for t in r["Transitions"].as_array().into_iter().flatten() {
+            rule = rule.transitions(
+                Transition::builder()
+                    .days(number(t.get("TransitionInDays"), id)?)
+                    .storage_class(TransitionStorageClass::from(
+                        t["StorageClass"].as_str().unwrap_or_default(),
+                    ))
+                    .build(),
+            );
+        }
+        if r.get("ExpirationInDays").is_some() {
+            rule = rule.expiration(
+                LifecycleExpiration::builder()
+                    .days(number(r.get("ExpirationInDays"), id)?)
+                    .build(),
+            );
+        }
+        if let Some(n) = r.get("NoncurrentVersionExpiration") {
+            rule = rule.noncurrent_version_expiration(
+                NoncurrentVersionExpiration::builder()
+                    .noncurrent_days(number(n.get("NoncurrentDays"), id)?)
+                    .build(),
+            );
+        }
+        lifecycle = lifecycle.rules(
+            rule.build()
+                .map_err(|e| anyhow!("lifecycle rule {id}: {e}"))?,
+        );
+    }
+    s3.put_bucket_lifecycle_configuration()
+        .bucket(name)
+        .lifecycle_configuration(lifecycle.build().map_err(|e| anyhow!("lifecycle: {e}"))?)
+        .send()
+        .await
+        .map_err(s3_error)?;
+    debug!(bucket = %name, rules = rules.len(), "bucket configured");
+    Ok(())
 }
 
 async fn ensure_queue(sqs: &aws_sdk_sqs::Client, q: &QueueSpec) -> anyhow::Result<String> {

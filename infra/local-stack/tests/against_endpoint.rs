@@ -317,3 +317,122 @@ async fn bridge_deletes_successes_and_dead_letters_repeated_failures() {
         .unwrap_or_default();
     assert_eq!(dead[0].body(), Some("please-fail"));
 }
+
+/// The media bucket's retention settings as the template resolves them for some parameter values, read
+/// back from the endpoint.
+async fn bucket_settings(
+    c: &Clients,
+    params: &[(&str, &str)],
+) -> (Option<String>, Vec<String>, Option<(String, i32)>) {
+    let mut t = Template::parse(TEMPLATE).unwrap();
+    for (k, v) in params {
+        t.set_parameter(k, v).unwrap();
+    }
+    let stack = unique_stack("it-ret");
+    let mut plan = t.plan(&stack, "us-east-1").unwrap();
+    provision(c, &mut plan).await.unwrap();
+    let bucket = plan.context.get_ref("MediaBucket").unwrap().to_owned();
+    let versioning =
+        c.s3.get_bucket_versioning()
+            .bucket(&bucket)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .map(|s| s.as_str().to_owned());
+    let rules =
+        c.s3.get_bucket_lifecycle_configuration()
+            .bucket(&bucket)
+            .send()
+            .await
+            .unwrap()
+            .rules()
+            .iter()
+            .map(|r| {
+                let mut d = r.id().unwrap_or_default().to_owned();
+                if let Some(a) = r.abort_incomplete_multipart_upload() {
+                    d += &format!(" abort {}", a.days_after_initiation().unwrap_or_default());
+                }
+                for t in r.transitions() {
+                    d += &format!(
+                        " {} after {}",
+                        t.storage_class().map(|s| s.as_str()).unwrap_or("-"),
+                        t.days().unwrap_or_default()
+                    );
+                }
+                if let Some(e) = r.expiration() {
+                    d += &format!(" expire {}", e.days().unwrap_or_default());
+                }
+                if let Some(n) = r.noncurrent_version_expiration() {
+                    d += &format!(" noncurrent {}", n.noncurrent_days().unwrap_or_default());
+                }
+                d
+            })
+            .collect();
+    let lock =
+        c.s3.get_object_lock_configuration()
+            .bucket(&bucket)
+            .send()
+            .await
+            .ok()
+            .and_then(|o| o.object_lock_configuration)
+            .and_then(|l| l.rule)
+            .and_then(|r| r.default_retention)
+            .map(|d| {
+                (
+                    d.mode().map(|m| m.as_str().to_owned()).unwrap_or_default(),
+                    d.days().unwrap_or_default(),
+                )
+            });
+    (versioning, rules, lock)
+}
+
+#[tokio::test]
+async fn the_media_buckets_retention_follows_the_template_parameters() {
+    let Some(endpoint) = endpoint() else { return };
+    let c = clients(&endpoint).await;
+    // Defaults: versioning on, old versions kept 30 days, nothing transitioned or expired.
+    let (v, rules, lock) = bucket_settings(&c, &[]).await;
+    assert_eq!(v.as_deref(), Some("Enabled"));
+    assert_eq!(
+        rules,
+        [
+            "abort-incomplete-multipart-uploads abort 7",
+            "expire-noncurrent-versions noncurrent 30"
+        ]
+    );
+    assert_eq!(lock, None);
+    let (v, rules, _) = bucket_settings(
+        &c,
+        &[
+            ("ArchiveTransitionDays", "30"),
+            ("ArchiveStorageClass", "DEEP_ARCHIVE"),
+            ("ArchiveExpirationDays", "2555"),
+            ("NoncurrentVersionDays", "14"),
+        ],
+    )
+    .await;
+    assert_eq!(v.as_deref(), Some("Enabled"));
+    assert_eq!(
+        rules,
+        [
+            "abort-incomplete-multipart-uploads abort 7",
+            "transition-archive DEEP_ARCHIVE after 30",
+            "expire-archive expire 2555",
+            "expire-noncurrent-versions noncurrent 14"
+        ]
+    );
+    let (v, rules, _) = bucket_settings(&c, &[("ArchiveProtection", "none")]).await;
+    assert_eq!(v, None, "no versioning");
+    assert_eq!(rules, ["abort-incomplete-multipart-uploads abort 7"]);
+    let (v, _, lock) = bucket_settings(
+        &c,
+        &[
+            ("ArchiveProtection", "object-lock"),
+            ("ObjectLockDays", "90"),
+        ],
+    )
+    .await;
+    assert_eq!(v.as_deref(), Some("Enabled"));
+    assert_eq!(lock, Some(("GOVERNANCE".to_owned(), 90)));
+}
