@@ -267,6 +267,24 @@ async fn main() -> Result<()> {
     Ok(())
 }
 
+/// Invokes a scheduled function once through the local Lambda invoke API, as its schedule would; its result.
+async fn invoke(
+    http: &reqwest::Client,
+    stack: &LocalStack,
+    binary: &str,
+    payload: serde_json::Value,
+) -> Result<serde_json::Value> {
+    Ok(http
+        .post(stack.invoke_url(binary))
+        .json(&payload)
+        .timeout(Duration::from_secs(300))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?)
+}
+
 /// The admin CLI's arguments for the local stack's tables and owner queue.
 fn admin_cli(stack: &LocalStack, command: archiver_admin::Command) -> Result<archiver_admin::Cli> {
     Ok(archiver_admin::Cli {

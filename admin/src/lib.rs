@@ -53,14 +53,8 @@ pub enum Command {
     },
     /// Print one recording's catalog entry and files as JSON.
     Show {
-        #[arg(long, default_value = "zoom")]
-        vendor: String,
-        /// The vendor account id.
-        #[arg(long)]
-        account: String,
-        /// The meeting instance id (Zoom uuid as Zoom sends it; Webex `meetingId` of the ended instance).
-        #[arg(long)]
-        instance: String,
+        #[command(flatten)]
+        recording: RecordingArgs,
     },
     /// Create, repair (reactivate, re-key) or list the org-wide Webex webhooks of a connection.
     WebexWebhooks {
@@ -129,12 +123,8 @@ pub enum Command {
     },
     /// Print the audit records of a recording's deletion attempts: evidence checked, vendor answers.
     Audit {
-        #[arg(long, default_value = "zoom")]
-        vendor: String,
-        #[arg(long)]
-        account: String,
-        #[arg(long)]
-        instance: String,
+        #[command(flatten)]
+        recording: RecordingArgs,
     },
     /// List a tenant's recordings in a state (pending_owner, archiving, archived, failed), newest first.
     List {
@@ -145,6 +135,29 @@ pub enum Command {
         #[arg(long, default_value_t = 50)]
         limit: i32,
     },
+}
+
+/// One recording of the catalog, named as the vendor names it.
+#[derive(clap::Args, Debug, Clone)]
+pub struct RecordingArgs {
+    #[arg(long, default_value = "zoom")]
+    pub vendor: String,
+    /// The vendor account id.
+    #[arg(long)]
+    pub account: String,
+    /// The meeting instance id (Zoom uuid as Zoom sends it; Webex `meetingId` of the ended instance).
+    #[arg(long)]
+    pub instance: String,
+}
+
+impl RecordingArgs {
+    pub fn key(&self) -> Result<RecordingKey> {
+        Ok(RecordingKey {
+            vendor: Vendor::parse(&self.vendor)?,
+            account: AccountId::parse(&self.account)?,
+            instance: InstanceId::parse(&self.instance)?,
+        })
+    }
 }
 
 #[derive(Subcommand, Debug, Clone)]
@@ -459,17 +472,9 @@ pub async fn run(cli: Cli) -> Result<i32> {
             );
             Ok(0)
         }
-        Command::Show {
-            vendor,
-            account,
-            instance,
-        } => {
+        Command::Show { recording } => {
             need("catalog-table", &cli.catalog_table)?;
-            let key = RecordingKey {
-                vendor: Vendor::parse(&vendor)?,
-                account: AccountId::parse(account)?,
-                instance: InstanceId::parse(instance)?,
-            };
+            let key = recording.key()?;
             let catalog = DynamoCatalog::new(ddb, cli.catalog_table);
             let Some(rec) = CatalogReader::get_recording(&catalog, &key).await? else {
                 eprintln!("no recording {key} in the catalog");
@@ -578,17 +583,9 @@ pub async fn run(cli: Cli) -> Result<i32> {
             }
             Ok(0)
         }
-        Command::Audit {
-            vendor,
-            account,
-            instance,
-        } => {
+        Command::Audit { recording } => {
             need("catalog-table", &cli.catalog_table)?;
-            let key = RecordingKey {
-                vendor: Vendor::parse(&vendor)?,
-                account: AccountId::parse(account)?,
-                instance: InstanceId::parse(instance)?,
-            };
+            let key = recording.key()?;
             let catalog = DynamoCatalog::new(ddb, cli.catalog_table);
             let records = shared::catalog::DeleterCatalog::audit(&catalog, &key).await?;
             if records.is_empty() {

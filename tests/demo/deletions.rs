@@ -4,7 +4,7 @@
 //! local Lambda invoke API) deletes the whole one at the simulated Zoom and refuses the other; `audit` shows
 //! the evidence of each.
 
-use super::{admin_cli, entry, files_of, wait_archived};
+use super::{admin_cli, entry, files_of, invoke, wait_archived};
 use anyhow::{Context, Result};
 use archiver_tests::{apply_tenant_with_zoom_api, unique};
 use local_stack::LocalStack;
@@ -135,15 +135,13 @@ pub async fn run(
     println!(
         "\nThe deleter runs (its schedule is hourly; here it is invoked once through the local Lambda invoke API):"
     );
-    let report: serde_json::Value = http
-        .post(stack.invoke_url("deleter"))
-        .json(&serde_json::json!({ "connection": connection }))
-        .timeout(Duration::from_secs(300))
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
+    let report = invoke(
+        &http,
+        stack,
+        "deleter",
+        serde_json::json!({ "connection": connection }),
+    )
+    .await?;
     println!("  deleter report: {report}");
     let calls = sim.deletions();
     println!(
@@ -167,9 +165,11 @@ pub async fn run(
                 key.account, key.instance, rec.topic
             ),
             archiver_admin::Command::Audit {
-                vendor: "zoom".into(),
-                account: key.account.to_string(),
-                instance: key.instance.to_string(),
+                recording: archiver_admin::RecordingArgs {
+                    vendor: "zoom".into(),
+                    account: key.account.to_string(),
+                    instance: key.instance.to_string(),
+                },
             },
         )
         .await?;

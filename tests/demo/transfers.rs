@@ -3,7 +3,7 @@
 //! scene injects one fault into the Zoom simulator, sends the signed `recording.completed`, and then reads its
 //! evidence from the catalog, S3, SQS and the simulator's counters.
 
-use super::{admin_cli, entry, files_of, objects_under, wait_archived};
+use super::{admin_cli, entry, files_of, invoke, objects_under, wait_archived};
 use anyhow::{Context, Result};
 use archiver_tests::{TestTenant, apply_tenant_with_zoom_api, unique};
 use local_stack::LocalStack;
@@ -450,16 +450,7 @@ impl<'a> Transfers<'a> {
             "The sweeper runs (its schedule is every 15 minutes; here it is invoked once through the local Lambda \
              invoke API):"
         );
-        let report: serde_json::Value = self
-            .http
-            .post(self.stack.invoke_url("sweeper"))
-            .json(&serde_json::json!({}))
-            .timeout(Duration::from_secs(300))
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?;
+        let report = invoke(&self.http, self.stack, "sweeper", serde_json::json!({})).await?;
         println!("  sweep report: {report}");
         wait_archived(self.catalog, &key, 1).await?;
         let s = self.sim.stats(&file.id);

@@ -70,9 +70,11 @@ async fn apply_validates_then_writes_secrets_and_config() {
     assert_eq!(run(cli(apply(false))).await.unwrap(), 0);
 
     let show = Command::Show {
-        vendor: "zoom".into(),
-        account: "ACC1".into(),
-        instance: "/none//x==".into(),
+        recording: archiver_admin::RecordingArgs {
+            vendor: "zoom".into(),
+            account: "ACC1".into(),
+            instance: "/none//x==".into(),
+        },
     };
     assert_eq!(run(cli(show)).await.unwrap(), 1);
     let list = Command::List {

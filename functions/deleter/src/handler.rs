@@ -110,8 +110,14 @@ where
     type Output = Result<Report, Error>;
 
     async fn handle(&self, event: serde_json::Value, at: &Invocation) -> Result<Report, Error> {
-        // The schedule sends `{}` (or nothing); an admin's run may name one connection.
-        let req: Request = serde_json::from_value(event).unwrap_or_default();
+        // The schedule sends `{}` (or nothing); an admin's run may name one connection. A name that is not a
+        // connection id is refused rather than taken for "every connection".
+        let req: Request = match event {
+            serde_json::Value::Null => Request::default(),
+            other => serde_json::from_value(other).map_err(|e| {
+                Error::permanent(format!("deleter input: {e}")).kind_of(shared::error::Kind::Data)
+            })?,
+        };
         let mut report = Report::default();
         for conn in self.connections(req.connection.as_ref()).await? {
             report.connections += 1;
@@ -645,6 +651,25 @@ mod tests {
             d.due_at,
             Some(t(DUE) + shared::deletion::CREDENTIALS_RECHECK)
         );
+    }
+
+    #[tokio::test]
+    async fn a_bad_connection_name_is_refused_not_taken_for_every_connection() {
+        let w = world(trash_after_a_day());
+        let at = Invocation::at(t(DUE));
+        let e =
+            w.d.handle(serde_json::json!({"connection": "Not A Slug!"}), &at)
+                .await
+                .unwrap_err();
+        assert_eq!(e.kind(), Kind::Data);
+        assert!(deletes(&w).is_empty());
+        let other =
+            w.d.handle(serde_json::json!({"connection": "other-conn"}), &at)
+                .await
+                .unwrap();
+        assert_eq!((other.connections, other.due), (0, 0));
+        let scheduled = w.d.handle(serde_json::Value::Null, &at).await.unwrap();
+        assert_eq!(scheduled.due, 1);
     }
 
     #[tokio::test]
