@@ -145,6 +145,15 @@ pub fn lines(c: &ConnectionDeletions) -> Vec<String> {
             t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
         })
     };
+    let paused = c.waiting.iter().any(|w| w.status == DeletionStatus::Paused)
+        || c.due.iter().any(|p| p.status == DeletionStatus::Paused);
+    if paused {
+        out.push(
+            "  the vendor refused our credentials at the last attempt: fix them; the paused deletions \
+             resume by themselves (tried again hourly)"
+                .into(),
+        );
+    }
     out.push(format!("  due now: {}", c.due.len()));
     for p in &c.due {
         out.push(format!(

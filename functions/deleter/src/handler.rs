@@ -60,6 +60,10 @@ pub struct Report {
     /// Attempts that could not be recorded (the catalog failed); their claim runs out and they are tried
     /// again.
     pub errors: usize,
+    /// Connections whose vendor refused our credentials in this run: the rest of their due recordings was
+    /// left for the next run (an hour later for the refused one), so that bad credentials are not tried on
+    /// every recording. An admin fixes the credentials; the deletions then resume by themselves.
+    pub credentials_refused: Vec<String>,
 }
 
 /// The dry run's finding for one due recording: what the sweep would do now, and why.
@@ -139,6 +143,12 @@ where
                 }
                 report.due += 1;
                 match self.attempt(&conn, rec, at).await {
+                    Ok(Some(DeletionStatus::Paused)) => {
+                        *report.ended.entry("paused".into()).or_default() += 1;
+                        tracing::error!(connection = %conn.id, "the vendor refused our credentials: this connection's deletions are paused until they work again");
+                        report.credentials_refused.push(conn.id.to_string());
+                        break;
+                    }
                     Ok(Some(status)) => {
                         *report.ended.entry(status.as_str().to_owned()).or_default() += 1
                     }
@@ -644,7 +654,11 @@ mod tests {
 
         let w = world(trash_after_a_day());
         *w.zoom.fail.lock().unwrap() = Some((Class::Retryable, Kind::Auth));
-        sweep(&w, DUE).await;
+        let report = sweep(&w, DUE).await;
+        assert_eq!(
+            report.credentials_refused,
+            [w.d.config.connections[0].id.to_string()]
+        );
         let d = deletion(&w);
         assert_eq!(d.status, DeletionStatus::Paused);
         assert_eq!(
