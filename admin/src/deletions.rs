@@ -253,3 +253,108 @@ pub fn audit_lines(r: &AuditRecord) -> Vec<String> {
     ));
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::deletion::{CallResult, FileEvidence, Refusal, StoredEvidence, VendorListing};
+    use shared::ids::Vendor;
+
+    #[test]
+    fn the_report_says_what_would_happen_what_waits_and_what_is_blocked() {
+        let mut conn = shared::fakes::connection(Vendor::Zoom);
+        conn.delete_plan = DeletePlan::after_days(30, shared::config::DeleteAction::Trash);
+        let refused = Settlement::Refused {
+            refusal: Refusal::SizeMismatch {
+                file_id: "f1".into(),
+                catalog: 10,
+                stored: 9,
+            },
+        };
+        let c = ConnectionDeletions {
+            connection: conn,
+            due: vec![
+                Preview {
+                    recording: "zoom:a:u1".into(),
+                    topic: "Lecture".into(),
+                    status: DeletionStatus::Scheduled,
+                    due_at: None,
+                    would: Settlement::Deleted,
+                    files: vec!["f0".into()],
+                    calls: vec![
+                        "DELETE https://api.zoom.us/v2/meetings/u1/recordings?action=trash".into(),
+                    ],
+                },
+                Preview {
+                    recording: "zoom:a:u2".into(),
+                    topic: "Seminar".into(),
+                    status: DeletionStatus::Scheduled,
+                    due_at: None,
+                    would: refused,
+                    files: vec![],
+                    calls: vec![],
+                },
+            ],
+            waiting: vec![Waiting {
+                recording: "zoom:a:u3".into(),
+                topic: "Later".into(),
+                status: DeletionStatus::Paused,
+                next: Some("2027-01-01T00:00:00Z".parse().unwrap()),
+                reason: Some("HTTP 401".into()),
+            }],
+            blocked: vec![],
+        };
+        let text = lines(&c).join("\n");
+        assert!(text.contains("trash 30 d 0 h after archiving"), "{text}");
+        assert!(text.contains("would delete\tzoom:a:u1"), "{text}");
+        assert!(text.contains("action=trash"), "{text}");
+        assert!(
+            text.contains("refused: the object of file f1 has 9 bytes, the catalog 10"),
+            "{text}"
+        );
+        assert!(
+            text.contains("2027-01-01T00:00:00Z\tpaused\tzoom:a:u3"),
+            "{text}"
+        );
+        assert!(text.contains("refused our credentials"), "{text}");
+    }
+
+    #[test]
+    fn an_audit_record_prints_every_value_compared_and_each_answer() {
+        let r = AuditRecord {
+            recording: shared::fakes::contract::sample_key("u1"),
+            tenant: shared::ids::TenantId::parse("uni").unwrap(),
+            connection_id: shared::ids::ConnectionId::parse("zoom-main").unwrap(),
+            at: "2026-12-01T10:00:00Z".parse().unwrap(),
+            attempt: 2,
+            by: "deletion sweep".into(),
+            plan: DeletePlan::after_days(1, shared::config::DeleteAction::Delete),
+            evidence: vec![FileEvidence {
+                file_id: "f1".into(),
+                s3_key: "k".into(),
+                catalog_bytes: Some(10),
+                catalog_sha256: Some("ab".repeat(32)),
+                stored: Some(StoredEvidence {
+                    bytes: 10,
+                    sha256: Some("ab".repeat(32)),
+                }),
+                vendor_bytes: Some(10),
+            }],
+            vendor: Some(VendorListing::Listed(vec![])),
+            calls: vec![CallResult::of(
+                "DELETE /meetings/u1/recordings?action=delete",
+                Ok(204),
+            )],
+            settlement: Settlement::Deleted,
+            status: DeletionStatus::Deleted,
+        };
+        let text = audit_lines(&r).join("\n");
+        assert!(
+            text.contains("attempt 2  by deletion sweep  → deleted"),
+            "{text}"
+        );
+        assert!(text.contains("delete (permanently) 1 d"), "{text}");
+        assert!(text.contains("file f1: catalog 10 B sha256 abababababab; S3 10 B sha256 abababababab; vendor 10 B"), "{text}");
+        assert!(text.contains("→ HTTP 204"), "{text}");
+    }
+}
