@@ -304,6 +304,10 @@ fn admin_cli(stack: &LocalStack, command: archiver_admin::Command) -> Result<arc
             .physical("MediaBucket")
             .context("no MediaBucket")?
             .to_owned(),
+        events_queue_url: stack
+            .physical("EventsQueue")
+            .context("no EventsQueue")?
+            .to_owned(),
         command,
     })
 }

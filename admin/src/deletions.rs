@@ -9,7 +9,7 @@ use shared::config::{Connection, DeletePlan, DeleteScope};
 use shared::deletion::{AuditRecord, Settlement};
 use shared::error::Error;
 use shared::model::RecordingState;
-use shared::ports::{ConnectionList, StoredObjects, VendorCopies};
+use shared::ports::{ConnectionList, Queue, StoredObjects, VendorCopies};
 
 /// A pending deletion that is not due yet (or is held by a sweep).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,8 +58,8 @@ pub fn describe_plan(plan: &DeletePlan) -> String {
 }
 
 /// Looks at one connection's deletions.
-pub async fn look<C, K, S, V>(
-    deleter: &Deleter<C, K, S, V>,
+pub async fn look<C, K, S, V, Q>(
+    deleter: &Deleter<C, K, S, V, Q>,
     conn: &Connection,
     at: &Invocation,
     due_only: bool,
@@ -70,6 +70,7 @@ where
     K: DeleterCatalog + CatalogReader,
     S: StoredObjects,
     V: VendorCopies,
+    Q: Queue,
 {
     let due = deleter.preview(conn, at).await?;
     let (mut waiting, mut blocked) = (vec![], vec![]);

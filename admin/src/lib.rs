@@ -35,6 +35,10 @@ pub struct Cli {
     /// The media bucket (stack output `MediaBucketName`), where `deletions` re-reads the archived objects.
     #[arg(long, env = "MEDIA_BUCKET", global = true, default_value = "")]
     pub media_bucket: String,
+    /// The events queue (stack output `EventsQueueUrl`), where `deletions --execute` hands a recording whose
+    /// vendor lists files never archived back to enqueue.
+    #[arg(long, env = "EVENTS_QUEUE_URL", global = true, default_value = "")]
+    pub events_queue_url: String,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -280,14 +284,17 @@ pub type AdminDeleter = deleter::handler::Deleter<
         shared::zoom::api::HttpZoomConnections,
         shared::webex::HttpWebexConnections,
     >,
+    shared::aws::sqs::SqsQueue,
 >;
 
-/// Builds [`AdminDeleter`]; `limit` bounds the recordings taken per connection.
+/// Builds [`AdminDeleter`]; `limit` bounds the recordings taken per connection. `events_queue_url` is where
+/// a recording with files never archived goes back to enqueue (used by `--execute` only).
 pub fn deleter(
     aws: &aws_config::SdkConfig,
     config_table: &str,
     catalog_table: &str,
     media_bucket: &str,
+    events_queue_url: &str,
     limit: i32,
 ) -> AdminDeleter {
     let ddb = aws_sdk_dynamodb::Client::new(aws);
@@ -299,6 +306,7 @@ pub fn deleter(
             zoom: shared::aws::zoom_connections(aws),
             webex: shared::aws::webex_connections(aws),
         },
+        events: shared::aws::sqs::SqsQueue::new(aws_sdk_sqs::Client::new(aws), events_queue_url),
         rules: deleter::handler::Rules {
             batch: limit.clamp(1, 1000),
             by: "archiver-admin deletions --execute".into(),
@@ -529,11 +537,15 @@ pub async fn run(cli: Cli) -> Result<i32> {
             need("config-table", &cli.config_table)?;
             need("catalog-table", &cli.catalog_table)?;
             need("media-bucket", &cli.media_bucket)?;
+            if execute {
+                need("events-queue-url", &cli.events_queue_url)?;
+            }
             let deleter = deleter(
                 &aws,
                 &cli.config_table,
                 &cli.catalog_table,
                 &cli.media_bucket,
+                &cli.events_queue_url,
                 limit,
             );
             let id = connection

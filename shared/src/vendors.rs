@@ -34,6 +34,22 @@ impl<Z: ZoomConnections, W: WebexConnections> VendorCopies for Vendors<Z, W> {
         }
     }
 
+    async fn rearchive(
+        &self,
+        conn: &Connection,
+        rec: &RecordingEntry,
+    ) -> Result<Option<crate::messages::IngestMessage>, Error> {
+        match conn.vendor {
+            Vendor::Zoom => {
+                let api = self.zoom.api(conn).await?;
+                crate::zoom::deletion::rearchive(api.as_ref(), conn, rec).await
+            }
+            // A new Webex segment is its own recording id, announced by its own webhook; the known ones are
+            // re-read at download time anyway.
+            Vendor::Webex => Ok(None),
+        }
+    }
+
     async fn delete(
         &self,
         conn: &Connection,

@@ -137,6 +137,7 @@ pub fn zoom(w: &World) -> Run<'_> {
             config_table,
             w.stack.physical("CatalogTable").unwrap(),
             &w.bucket,
+            w.stack.physical("EventsQueue").unwrap(),
             50,
         );
         let conn = shared::ports::ConfigStore::connection(

@@ -179,6 +179,7 @@ async fn ensure(w: &World, connection: &str) -> Result<(), String> {
         catalog_table: w.stack.physical("CatalogTable").unwrap().to_owned(),
         owner_queue_url: String::new(),
         media_bucket: String::new(),
+        events_queue_url: String::new(),
         command: Command::WebexWebhooks {
             action: WebhookAction::Ensure {
                 connection: connection.to_owned(),

@@ -23,6 +23,7 @@ async fn apply_validates_then_writes_secrets_and_config() {
         catalog_table: res["CatalogTable"].clone(),
         owner_queue_url: res["OwnerQueue"].clone(),
         media_bucket: res["MediaBucket"].clone(),
+        events_queue_url: res["EventsQueue"].clone(),
         command,
     };
     let apply = |dry_run| Command::Apply {
@@ -105,6 +106,7 @@ async fn disconnect_turns_a_webex_connection_off_removes_its_webhooks_revokes_an
         catalog_table: res["CatalogTable"].clone(),
         owner_queue_url: res["OwnerQueue"].clone(),
         media_bucket: res["MediaBucket"].clone(),
+        events_queue_url: res["EventsQueue"].clone(),
         command,
     };
     let ensure = || Command::WebexWebhooks {

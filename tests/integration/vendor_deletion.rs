@@ -8,6 +8,7 @@ use deletion_scheduler::handler::DeletionScheduler;
 use shared::aws::catalog::DynamoCatalog;
 use shared::aws::config::DynamoConfig;
 use shared::aws::s3::S3Sink;
+use shared::aws::sqs::SqsQueue;
 use shared::batch::{Handler, Invocation};
 use shared::catalog::{
     DeleterCatalog, DeletionEntry, DeletionStatus, FileEntry, IngestCatalog, Lease, RecordingEntry,
@@ -28,10 +29,13 @@ type ZoomDeleter = Deleter<
     DynamoCatalog,
     S3Sink,
     Vendors<HttpZoomConnections, shared::webex::HttpWebexConnections>,
+    SqsQueue,
 >;
 
 struct World {
     sim: ZoomSim,
+    sqs: aws_sdk_sqs::Client,
+    events_queue: String,
     deleter: ZoomDeleter,
     scheduler: DeletionScheduler<DynamoConfig, DynamoCatalog>,
     catalog: DynamoCatalog,
@@ -73,6 +77,7 @@ async fn world() -> World {
                 zoom: HttpZoomConnections::new(secrets, retry),
                 webex: shared::aws::webex_connections(&conf),
             },
+            events: SqsQueue::new(aws_sdk_sqs::Client::new(&conf), &res["EventsQueue"]),
             rules: Rules {
                 batch: 20,
                 by: "test".into(),
@@ -84,6 +89,8 @@ async fn world() -> World {
         },
         catalog,
         sink,
+        sqs: aws_sdk_sqs::Client::new(&conf),
+        events_queue: res["EventsQueue"].clone(),
         tenant: TenantId::parse(&t.tenant).unwrap(),
         conn: ConnectionId::parse(&t.connection).unwrap(),
         sim,
@@ -101,6 +108,11 @@ impl World {
     /// `sha256` tag), then planned by the deletion scheduler.
     async fn archive(&self, body: &str) -> RecordingKey {
         let rec: Recording = shared::zoom::event::normalise(body.as_bytes()).unwrap();
+        self.archive_recording(rec).await
+    }
+
+    /// [`World::archive`] of a normalised recording; files archived already are left as they are.
+    async fn archive_recording(&self, rec: Recording) -> RecordingKey {
         let key = RecordingKey::of(&rec);
         let entry = RecordingEntry::new(
             &rec,
@@ -118,7 +130,9 @@ impl World {
         }
         for f in &rec.files {
             let file = FileEntry::new(f, &stored.s3_prefix);
-            self.catalog.create_file(&key, &file).await.unwrap();
+            if !self.catalog.create_file(&key, &file).await.unwrap() {
+                continue;
+            }
             let Lease::Acquired(_) = self.catalog.acquire(&key, &f.id, 0, 60_000).await.unwrap()
             else {
                 panic!("lease");
@@ -307,14 +321,67 @@ async fn zoom_copies_are_deleted_once_verified_and_never_otherwise() {
             .unwrap()
             .contains("bytes, our copy")
     );
-    assert!(
-        w.deletion(&added_key)
-            .await
-            .reason
-            .unwrap()
-            .contains("not archived")
-    );
+    let refused = w.deletion(&added_key).await;
+    assert_eq!(refused.status, DeletionStatus::Refused);
+    assert!(refused.reason.unwrap().contains("not archived"));
     assert!(w.calls_for(&grown).is_empty() && w.calls_for(&added).is_empty());
+    // The added file: what Zoom lists now went back to the events queue; archived from it, the recording is
+    // planned again and then deleted, once.
+    // (The late transcript's recording, refused the same way at first, was queued too.)
+    let queued: Vec<shared::messages::IngestMessage> = w
+        .sqs
+        .receive_message()
+        .queue_url(&w.events_queue)
+        .max_number_of_messages(10)
+        .send()
+        .await
+        .unwrap()
+        .messages
+        .unwrap_or_default()
+        .iter()
+        .map(|m| serde_json::from_str(m.body().unwrap()).unwrap())
+        .collect();
+    let mine: Vec<_> = queued
+        .iter()
+        .filter(|m| m.body.contains(&added.files()[0].id))
+        .collect();
+    assert_eq!(
+        (queued.len(), mine.len()),
+        (2, 1),
+        "late and added queued once each"
+    );
+    let msg = mine[0];
+    assert_eq!(msg.event, shared::zoom::ingest::API_RECORDING);
+    let listed = shared::zoom::ingest::api_recording(
+        msg.body.as_bytes(),
+        &shared::ids::AccountId::parse(&added.account_id).unwrap(),
+        msg.received_at_ms,
+    )
+    .unwrap();
+    assert_eq!(
+        listed.files.len(),
+        added.files().len() + 1,
+        "the added file with the others"
+    );
+    assert!(
+        listed.files.iter().all(|f| matches!(
+            &f.source,
+            shared::model::DownloadSource::ZoomUrl { token: Some(_), .. }
+        )),
+        "each with a fresh download token"
+    );
+    w.archive_recording(listed).await;
+    assert_eq!(
+        w.deletion(&added_key).await.status,
+        DeletionStatus::Scheduled
+    );
+    w.sweep().await;
+    assert_eq!(w.deletion(&added_key).await.status, DeletionStatus::Deleted);
+    assert_eq!(w.calls_for(&added).len(), 1);
+    assert!(
+        w.calls_for(&grown).is_empty(),
+        "a grown file is never deleted unseen"
+    );
 }
 
 #[tokio::test]

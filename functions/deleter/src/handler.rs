@@ -27,7 +27,7 @@ use shared::deletion::{
 use shared::error::Error;
 use shared::ids::ConnectionId;
 use shared::model::FileState;
-use shared::ports::{ConnectionList, StoredObjects, VendorCopies};
+use shared::ports::{ConnectionList, Queue, StoredObjects, VendorCopies, send_json};
 use std::collections::BTreeMap;
 
 /// How much one run does, and who it says it is in the audit.
@@ -80,11 +80,14 @@ pub struct Preview {
     pub calls: Vec<String>,
 }
 
-pub struct Deleter<C, K, S, V> {
+pub struct Deleter<C, K, S, V, Q> {
     pub config: C,
     pub catalog: K,
     pub objects: S,
     pub vendors: V,
+    /// The events queue: a recording the vendor lists with files we never archived goes back through
+    /// enqueue (as `zoom::ingest::API_RECORDING`) to be archived before it is deleted.
+    pub events: Q,
     pub rules: Rules,
 }
 
@@ -103,12 +106,13 @@ enum Next {
 }
 
 #[async_trait]
-impl<C, K, S, V> Handler for Deleter<C, K, S, V>
+impl<C, K, S, V, Q> Handler for Deleter<C, K, S, V, Q>
 where
     C: ConnectionList,
     K: DeleterCatalog,
     S: StoredObjects,
     V: VendorCopies,
+    Q: Queue,
 {
     type Input = serde_json::Value;
     type Output = Result<Report, Error>;
@@ -173,12 +177,13 @@ where
     }
 }
 
-impl<C, K, S, V> Deleter<C, K, S, V>
+impl<C, K, S, V, Q> Deleter<C, K, S, V, Q>
 where
     C: ConnectionList,
     K: DeleterCatalog,
     S: StoredObjects,
     V: VendorCopies,
+    Q: Queue,
 {
     async fn connections(&self, only: Option<&ConnectionId>) -> Result<Vec<Connection>, Error> {
         let mut all = self.config.connections().await?;
@@ -229,7 +234,14 @@ where
         };
         // The invocation's time: attempts of one run are settled (and audited) as of its start.
         let now = at.now;
-        let settled = deletion::settle(&claimed, &settlement, now);
+        let mut settled = deletion::settle(&claimed, &settlement, now);
+        if let Settlement::Refused {
+            refusal: deletion::Refusal::VendorFileNotArchived { .. },
+        } = &settlement
+        {
+            let followup = self.archive_first(conn, &rec).await;
+            settled.reason = settled.reason.map(|r| format!("{r}; {followup}"));
+        }
         let record = AuditRecord {
             recording: key.clone(),
             tenant: rec.tenant.clone(),
@@ -261,6 +273,31 @@ where
             "deletion attempt settled"
         );
         Ok(Some(settled.status))
+    }
+
+    /// Hands a recording that the vendor lists with files we never archived back to enqueue, so that they are
+    /// archived (and the recording planned again) before anything is deleted. Says what happened.
+    async fn archive_first(&self, conn: &Connection, rec: &RecordingEntry) -> String {
+        let queued = match self.vendors.rearchive(conn, rec).await {
+            Ok(Some(msg)) => send_json(&self.events, &msg).await.map(|()| true),
+            Ok(None) => Ok(false),
+            Err(e) => Err(e),
+        };
+        match queued {
+            Ok(true) => {
+                tracing::info!(recording = %rec.key(), "the vendor lists files we never archived: queued to be archived first");
+                "queued to be archived first; planned again once archived".into()
+            }
+            Ok(false) => {
+                "the vendor offers no listing to archive from; archive it again by hand".into()
+            }
+            Err(e) => {
+                tracing::warn!(recording = %rec.key(), error = %e, "could not queue the recording to be archived first");
+                format!(
+                    "could not be queued to be archived first ({e}); the reconcile or an admin must"
+                )
+            }
+        }
     }
 
     /// Verifies a recording: catalog, S3 (re-read) and the vendor's listing. Nothing is written.
@@ -395,7 +432,9 @@ mod tests {
     use shared::config::DeleteAction;
     use shared::error::{Class, Kind};
     use shared::fakes::contract::sample_recording;
-    use shared::fakes::{FakeWebex, FakeZoom, MemoryCatalog, MemoryConfig, connection};
+    use shared::fakes::{
+        FakeWebex, FakeZoom, MemoryCatalog, MemoryConfig, MemoryQueue, connection,
+    };
     use shared::ids::Vendor;
     use shared::model::{Recording, RecordingKey, RecordingState};
     use shared::vendors::Vendors;
@@ -411,7 +450,8 @@ mod tests {
         }
     }
 
-    type TestDeleter = Deleter<MemoryConfig, MemoryCatalog, Objects, Vendors<FakeZoom, FakeWebex>>;
+    type TestDeleter =
+        Deleter<MemoryConfig, MemoryCatalog, Objects, Vendors<FakeZoom, FakeWebex>, MemoryQueue>;
 
     struct World {
         d: TestDeleter,
@@ -489,6 +529,7 @@ mod tests {
                     zoom: zoom.clone(),
                     webex: FakeWebex::default(),
                 },
+                events: MemoryQueue::default(),
                 rules: Rules {
                     batch: 10,
                     by: "test".into(),
@@ -620,8 +661,18 @@ mod tests {
         sweep(&w, DUE).await;
         let d = deletion(&w);
         assert_eq!(d.status, DeletionStatus::Refused);
-        assert!(d.reason.unwrap().contains("late-file"));
+        let reason = d.reason.unwrap();
+        assert!(
+            reason.contains("late-file") && reason.contains("queued to be archived first"),
+            "{reason}"
+        );
         assert!(deletes(&w).is_empty());
+        // What Zoom lists now goes back through enqueue, the new file with it.
+        let queued = w.d.events.bodies();
+        assert_eq!(queued.len(), 1);
+        let msg: shared::messages::IngestMessage = serde_json::from_str(&queued[0]).unwrap();
+        assert_eq!(msg.event, shared::zoom::ingest::API_RECORDING);
+        assert!(msg.body.contains("late-file"), "{}", msg.body);
 
         let w = world(trash_after_a_day());
         w.zoom.recordings.lock().unwrap().clear();

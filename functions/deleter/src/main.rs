@@ -19,6 +19,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             zoom: aws.zoom(),
             webex: aws.webex(),
         },
+        events: aws.queue(&s.events_queue_url),
         rules: s.rules,
     };
     shared::batch::serve_scheduled(&deleter).await

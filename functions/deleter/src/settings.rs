@@ -7,6 +7,7 @@ pub struct Settings {
     pub config_table: String,
     pub catalog_table: String,
     pub media_bucket: String,
+    pub events_queue_url: String,
     pub rules: crate::handler::Rules,
 }
 
@@ -17,6 +18,7 @@ impl Settings {
             config_table: env.required("CONFIG_TABLE")?,
             catalog_table: env.required("CATALOG_TABLE")?,
             media_bucket: env.required("MEDIA_BUCKET")?,
+            events_queue_url: env.required("EVENTS_QUEUE_URL")?,
             rules: crate::handler::Rules {
                 batch: batch.clamp(1, 1000),
                 by: "deletion sweep".into(),
@@ -35,14 +37,15 @@ mod tests {
             ("CONFIG_TABLE", "c"),
             ("CATALOG_TABLE", "k"),
             ("MEDIA_BUCKET", "b"),
+            ("EVENTS_QUEUE_URL", "e"),
         ];
         let s = Settings::from_env(&Env::from_pairs(&pairs)).unwrap();
         assert_eq!(s.rules.batch, 50);
         assert_eq!(
-            Settings::from_env(&Env::from_pairs(&pairs[..2]))
+            Settings::from_env(&Env::from_pairs(&pairs[..3]))
                 .unwrap_err()
                 .name,
-            "MEDIA_BUCKET"
+            "EVENTS_QUEUE_URL"
         );
         let mut big = pairs.to_vec();
         big.push(("DELETE_BATCH", "100000"));

@@ -64,6 +64,14 @@ impl<C: ConfigStore, K: IngestCatalog, Q: Queue, W: WebexConnections, S: Connect
             }
         }
         let rec = match msg.vendor {
+            // What the Zoom API lists now, sent by the deleter when Zoom has files we never archived.
+            Vendor::Zoom if msg.event == shared::zoom::ingest::API_RECORDING => {
+                shared::zoom::ingest::api_recording(
+                    msg.body.as_bytes(),
+                    &conn.account_id,
+                    msg.received_at_ms,
+                )?
+            }
             Vendor::Zoom => shared::zoom::ingest::recording(msg.body.as_bytes())?,
             Vendor::Webex => {
                 shared::webex::ingest::recording(&self.webex, &conn, msg.body.as_bytes()).await?
@@ -600,6 +608,30 @@ mod tests {
             .unwrap();
         assert_eq!(s.removal, Some(RemovalOutcome::Ours));
         assert_eq!(e.catalog.recordings()[0].removed_at_vendor, None);
+    }
+
+    #[tokio::test]
+    async fn a_recording_the_deleter_read_from_the_zoom_api_is_ingested_like_a_webhook() {
+        let e = enqueue(FakeWebex::default());
+        e.handle(message(Vendor::Zoom, ZOOM), &at()).await.unwrap();
+        // What GET /meetings/{uuid}/recordings answers: the same files and one more, with fresh tokens.
+        let mut api: serde_json::Value = serde_json::from_str(ZOOM).unwrap();
+        let mut obj = api["payload"]["object"].take();
+        let mut extra = obj["recording_files"][0].clone();
+        extra["id"] = "added-at-zoom".into();
+        obj["recording_files"].as_array_mut().unwrap().push(extra);
+        obj["download_access_token"] = "fresh-token".into();
+        api = obj;
+        let msg = IngestMessage {
+            event: shared::zoom::ingest::API_RECORDING.into(),
+            ..message(Vendor::Zoom, &api.to_string())
+        };
+        let s = e.handle(msg, &at()).await.unwrap();
+        let rec = &e.catalog.recordings()[0];
+        assert_eq!(s.created, 1, "only the added file is new");
+        // The earlier files still wait for their owner here (nothing ran meanwhile): handed over again.
+        assert_eq!(s.handed_over, rec.file_ids.len());
+        assert!(rec.file_ids.contains("added-at-zoom"));
     }
 
     #[tokio::test]

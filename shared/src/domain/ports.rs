@@ -260,6 +260,13 @@ pub trait VendorCopies: Send + Sync {
         conn: &Connection,
         rec: &crate::catalog::RecordingEntry,
     ) -> Result<crate::deletion::VendorListing, Error>;
+    /// What to put on the events queue so that a recording the vendor lists with files we have not archived
+    /// is archived first (through enqueue, like a webhook); `None` if the vendor has no way to say.
+    async fn rearchive(
+        &self,
+        conn: &Connection,
+        rec: &crate::catalog::RecordingEntry,
+    ) -> Result<Option<crate::messages::IngestMessage>, Error>;
     /// Deletes the vendor copy by the connection's plan (`files`: the verified file ids; with the plan's file
     /// scope only these go), making the calls in order and stopping at the first that does not succeed.
     async fn delete(

@@ -422,6 +422,20 @@ impl crate::zoom::api::ZoomApi for FakeZoom {
         Ok(self.recordings.lock().unwrap().get(uuid).cloned())
     }
 
+    /// The recording's files as a minimal API answer (`uuid`, `recording_files` with ids and sizes).
+    async fn recording_json(&self, uuid: &str) -> Result<Option<String>, Error> {
+        *self.calls.lock().unwrap() += 1;
+        Ok(self.recordings.lock().unwrap().get(uuid).map(|r| {
+            serde_json::json!({
+                "uuid": uuid,
+                "recording_files": r.files.iter().map(|f| serde_json::json!({
+                    "id": f.id.as_str(), "file_size": f.expected_size,
+                })).collect::<Vec<_>>(),
+            })
+            .to_string()
+        }))
+    }
+
     async fn files(&self, uuid: &str) -> Result<Option<Vec<crate::deletion::VendorFile>>, Error> {
         *self.calls.lock().unwrap() += 1;
         if let Some((class, kind)) = *self.fail.lock().unwrap() {

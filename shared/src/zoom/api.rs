@@ -73,6 +73,9 @@ pub trait ZoomApi: Send + Sync {
     /// The recording of a meeting instance, its files normalised like a webhook's and each carrying a fresh
     /// `download_access_token`. `None`: Zoom no longer has it (deleted, or never existed).
     async fn recording(&self, account: &AccountId, uuid: &str) -> Result<Option<Recording>, Error>;
+    /// The same answer as JSON, as Zoom sent it (for `zoom::ingest::API_RECORDING`): it holds fresh
+    /// download tokens, so it travels only on the encrypted events queue. `None`: Zoom no longer has it.
+    async fn recording_json(&self, uuid: &str) -> Result<Option<String>, Error>;
     /// Every file Zoom lists for the meeting instance now (`recording_files` and `participant_audio_files`,
     /// downloadable or not), with its size. `None`: Zoom no longer has it.
     async fn files(&self, uuid: &str) -> Result<Option<Vec<VendorFile>>, Error>;
@@ -313,6 +316,17 @@ async fn status_error(what: &str, resp: reqwest::Response) -> Error {
 #[async_trait]
 impl ZoomApi for HttpZoom {
     async fn recording(&self, account: &AccountId, uuid: &str) -> Result<Option<Recording>, Error> {
+        let Some(body) = self.recording_json(uuid).await? else {
+            return Ok(None);
+        };
+        let issued = chrono::Utc::now().timestamp_millis();
+        let what = "GET /meetings/{uuid}/recordings";
+        super::event::from_api(body.as_bytes(), account, issued)
+            .map(Some)
+            .map_err(|e| Error::data(format!("{what}: {e}")).op(what))
+    }
+
+    async fn recording_json(&self, uuid: &str) -> Result<Option<String>, Error> {
         let path = format!(
             "meetings/{}/recordings?include_fields=download_access_token&ttl={DOWNLOAD_TOKEN_TTL_SECS}",
             super::encode_uuid_for_path(uuid)
@@ -321,10 +335,9 @@ impl ZoomApi for HttpZoom {
         let Some(body) = self.get(&path, what).await? else {
             return Ok(None);
         };
-        let issued = chrono::Utc::now().timestamp_millis();
-        super::event::from_api(&body, account, issued)
+        String::from_utf8(body.to_vec())
             .map(Some)
-            .map_err(|e| Error::data(format!("{what}: {e}")).op(what))
+            .map_err(|e| Error::data(format!("{what}: not UTF-8: {e}")).op(what))
     }
     async fn files(&self, uuid: &str) -> Result<Option<Vec<VendorFile>>, Error> {
         let path = format!("meetings/{}/recordings", super::encode_uuid_for_path(uuid));

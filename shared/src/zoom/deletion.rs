@@ -87,6 +87,25 @@ pub async fn listing(api: &dyn ZoomApi, rec: &RecordingEntry) -> Result<VendorLi
     })
 }
 
+/// The events-queue message that archives what Zoom lists for the recording now ([`super::ingest::API_RECORDING`]),
+/// or `None` if Zoom no longer has it.
+pub async fn rearchive(
+    api: &dyn ZoomApi,
+    conn: &crate::config::Connection,
+    rec: &RecordingEntry,
+) -> Result<Option<crate::messages::IngestMessage>, Error> {
+    Ok(api
+        .recording_json(rec.instance_id.as_str())
+        .await?
+        .map(|body| crate::messages::IngestMessage {
+            vendor: crate::ids::Vendor::Zoom,
+            connection_id: conn.id.clone(),
+            event: super::ingest::API_RECORDING.to_owned(),
+            received_at_ms: chrono::Utc::now().timestamp_millis(),
+            body,
+        }))
+}
+
 /// Makes the deletion calls: one for the whole recording, or one per verified file (in order, stopping at
 /// the first that does not succeed).
 pub async fn delete(
