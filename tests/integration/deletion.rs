@@ -55,7 +55,11 @@ async fn the_due_index_claims_settlements_and_audit_hold_in_dynamodb() {
             |_| Default::default(),
         );
         d.due_at = Some(t(due));
-        assert!(catalog.set_deletion(&key, &d).await.unwrap());
+        assert!(catalog.set_deletion(&key, &d, None).await.unwrap());
+        assert!(
+            !catalog.set_deletion(&key, &d, None).await.unwrap(),
+            "planned already"
+        );
         keys.push(key);
     }
     let due = |at: &'static str| {
@@ -116,7 +120,39 @@ async fn the_due_index_claims_settlements_and_audit_hold_in_dynamodb() {
             .all(|k| k != &keys[0])
     );
     assert!(due("2026-03-02T10:16:00Z").await.contains(&keys[0]));
-    assert!(!catalog.set_deletion(&keys[0], &d0).await.unwrap());
+    assert!(
+        !catalog
+            .set_deletion(&keys[0], &d0, Some(claimed.rev))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !catalog
+            .set_deletion(&keys[0], &d0, Some(d0.rev))
+            .await
+            .unwrap()
+    );
+    // A pending one is replanned only from the revision read: a stale read loses.
+    let d1 = DeleterCatalog::get_recording(&catalog, &keys[1])
+        .await
+        .unwrap()
+        .unwrap()
+        .deletion
+        .unwrap();
+    let mut replanned = d1.clone();
+    replanned.rev = d1.rev + 1;
+    assert!(
+        catalog
+            .set_deletion(&keys[1], &replanned, Some(d1.rev))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !catalog
+            .set_deletion(&keys[1], &replanned, Some(d1.rev))
+            .await
+            .unwrap()
+    );
 
     let audit = AuditRecord {
         recording: keys[0].clone(),
@@ -148,7 +184,12 @@ async fn the_due_index_claims_settlements_and_audit_hold_in_dynamodb() {
             .iter()
             .all(|k| k != &keys[0])
     );
-    assert!(!catalog.set_deletion(&keys[0], &d0).await.unwrap());
+    assert!(
+        !catalog
+            .set_deletion(&keys[0], &d0, Some(settled.rev))
+            .await
+            .unwrap()
+    );
     let stored = catalog.audit(&keys[0]).await.unwrap();
     assert_eq!(stored, vec![audit]);
     assert!(catalog.audit(&keys[1]).await.unwrap().is_empty());

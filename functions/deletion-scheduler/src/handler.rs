@@ -46,7 +46,17 @@ impl<C: ConfigStore, K: DeletionCatalog> Handler for DeletionScheduler<C, K> {
             .archived_at
             .or_else(|| chrono::DateTime::from_timestamp_millis(msg.archived_at_ms))
             .unwrap_or(at.now);
-        let plan = shared::deletion::plan(
+        // A deletion a sweep holds or settled as gone is not planned again (a redelivered announcement, or a
+        // late file of a recording whose vendor copy is being deleted): the entry keeps what the sweep wrote.
+        if let Some(d) = rec.deletion.as_ref().filter(|d| !d.status.may_replan()) {
+            return Err(Outcome::Dropped(format!(
+                "recording {}: deletion is {}; not planned again",
+                msg.recording,
+                d.status.as_str()
+            )));
+        }
+        let prev = rec.deletion.as_ref().map(|d| d.rev);
+        let mut plan = shared::deletion::plan(
             &conn.delete_plan,
             archived_at,
             rec.created_at,
@@ -56,12 +66,15 @@ impl<C: ConfigStore, K: DeletionCatalog> Handler for DeletionScheduler<C, K> {
                 Vendor::Webex => shared::webex::deletion::calls(&rec, &conn.api_base_url, action),
             },
         );
-        if !self.catalog.set_deletion(&msg.recording, &plan).await? {
-            // A redelivered announcement, or a late file of a recording whose vendor copy is being deleted or
-            // gone: the entry keeps what the deletion sweep wrote.
-            let kept = rec.deletion.map(|d| d.status.as_str()).unwrap_or("-");
-            return Err(Outcome::Dropped(format!(
-                "recording {}: deletion is {kept}; not planned again",
+        // A new revision, so that a sweep that read the old plan cannot claim the new one.
+        plan.rev = prev.map_or(0, |r| r + 1);
+        if !self
+            .catalog
+            .set_deletion(&msg.recording, &plan, prev)
+            .await?
+        {
+            return Err(Outcome::Retry(format!(
+                "recording {}: its deletion entry changed while it was planned; planning again",
                 msg.recording
             )));
         }

@@ -770,16 +770,20 @@ impl DeletionCatalog for DynamoCatalog {
         &self,
         key: &RecordingKey,
         deletion: &DeletionEntry,
+        prev: Option<u64>,
     ) -> Result<bool, Error> {
+        let Some(prev) = prev else {
+            return self
+                .write_deletion(key, deletion, "attribute_not_exists(#del)", vec![])
+                .await;
+        };
         let replannable: Vec<DeletionStatus> = DeletionStatus::ALL
             .into_iter()
             .filter(|s| s.may_replan())
             .collect();
-        let (cond, values) = state_in(":c", &replannable)?;
-        let cond = format!(
-            "attribute_not_exists(#del) OR {}",
-            cond.replace("#st", "#del.#ds")
-        );
+        let (cond, mut values) = state_in(":c", &replannable)?;
+        let cond = format!("#del.rev = :prev AND {}", cond.replace("#st", "#del.#ds"));
+        values.push((":prev".into(), to_av(&prev)?));
         self.write_deletion(key, deletion, &cond, values).await
     }
 }

@@ -561,12 +561,14 @@ pub trait TransferCatalog: Send + Sync {
 #[async_trait]
 pub trait DeletionCatalog: Send + Sync {
     async fn get_recording(&self, key: &RecordingKey) -> Result<Option<RecordingEntry>, Error>;
-    /// Plans the recording's deletion, unless its current deletion may not be replanned
-    /// ([`DeletionStatus::may_replan`]: a sweep holds it, or the vendor copy is gone). `true` if written.
+    /// Plans the recording's deletion if its deletion entry is still the one read — none (`prev` `None`), or
+    /// one of revision `prev` — and may be replanned ([`DeletionStatus::may_replan`]: no sweep holds it, the
+    /// vendor copy is not gone). `false` if not written.
     async fn set_deletion(
         &self,
         key: &RecordingKey,
         deletion: &DeletionEntry,
+        prev: Option<u64>,
     ) -> Result<bool, Error>;
 }
 

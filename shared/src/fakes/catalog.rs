@@ -471,10 +471,15 @@ impl DeletionCatalog for MemoryCatalog {
         &self,
         key: &RecordingKey,
         deletion: &DeletionEntry,
+        prev: Option<u64>,
     ) -> Result<bool, Error> {
         self.check("set_deletion")?;
         self.update_recording(key, |r| {
-            let allowed = r.deletion.as_ref().is_none_or(|d| d.status.may_replan());
+            let allowed = match (&r.deletion, prev) {
+                (None, None) => true,
+                (Some(d), Some(rev)) => d.rev == rev && d.status.may_replan(),
+                _ => false,
+            };
             if allowed {
                 r.deletion = Some(deletion.clone());
             }
