@@ -55,6 +55,7 @@ impl<Z: ZoomConnections, W: WebexConnections> VendorCopies for Vendors<Z, W> {
         conn: &Connection,
         rec: &RecordingEntry,
         files: &[String],
+        listed: &[crate::deletion::VendorFile],
         action: DeleteAction,
         scope: DeleteScope,
     ) -> Result<Vec<CallResult>, Error> {
@@ -65,7 +66,8 @@ impl<Z: ZoomConnections, W: WebexConnections> VendorCopies for Vendors<Z, W> {
             }
             Vendor::Webex => {
                 let api = self.webex.api(conn).await?;
-                crate::webex::deletion::delete(api.as_ref(), rec, files, action, scope).await
+                crate::webex::deletion::delete(api.as_ref(), rec, files, listed, action, scope)
+                    .await
             }
         })
     }

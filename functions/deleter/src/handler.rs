@@ -217,9 +217,13 @@ where
         let checked = self.check(conn, &rec).await;
         let (calls, settlement) = match (&checked.next, &conn.delete_plan) {
             (Next::Call(files), DeletePlan::DeleteAfter { action, scope, .. }) => {
+                let listed = match &checked.vendor {
+                    Some(VendorListing::Listed(l)) => l.as_slice(),
+                    _ => &[],
+                };
                 match self
                     .vendors
-                    .delete(conn, &rec, files, *action, *scope)
+                    .delete(conn, &rec, files, listed, *action, *scope)
                     .await
                 {
                     Ok(calls) => {

@@ -268,12 +268,14 @@ pub trait VendorCopies: Send + Sync {
         rec: &crate::catalog::RecordingEntry,
     ) -> Result<Option<crate::messages::IngestMessage>, Error>;
     /// Deletes the vendor copy by the connection's plan (`files`: the verified file ids; with the plan's file
-    /// scope only these go), making the calls in order and stopping at the first that does not succeed.
+    /// scope only these go; `listed`: what the vendor listed when they were verified), making the calls in
+    /// order and stopping at the first that does not succeed.
     async fn delete(
         &self,
         conn: &Connection,
         rec: &crate::catalog::RecordingEntry,
         files: &[String],
+        listed: &[crate::deletion::VendorFile],
         action: crate::config::DeleteAction,
         scope: crate::config::DeleteScope,
     ) -> Result<Vec<crate::deletion::CallResult>, Error>;

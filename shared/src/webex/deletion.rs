@@ -100,13 +100,16 @@ pub async fn listing(api: &dyn WebexApi, rec: &RecordingEntry) -> Result<VendorL
     })
 }
 
-/// Makes the deletion calls for the recording's segments (with the plan's file scope, only the segments
-/// whose video was verified): `trash` soft-deletes them, 100 per call; `delete` removes each for good. Calls go
-/// in order and stop at the first that does not succeed.
+/// Makes the deletion calls for the recording's segments that Webex still `listed` (with the plan's file
+/// scope, only the segments whose video was verified): `trash` soft-deletes them, 100 per call; `delete`
+/// removes each for good. Calls go in order and stop at the first that does not succeed. A soft-delete
+/// answered 404 names a segment that went meanwhile, and Webex then moves none of the batch: not done,
+/// listed again on the next attempt.
 pub async fn delete(
     api: &dyn WebexApi,
     rec: &RecordingEntry,
     files: &[String],
+    listed: &[VendorFile],
     action: DeleteAction,
     scope: DeleteScope,
 ) -> Vec<CallResult> {
@@ -114,19 +117,28 @@ pub async fn delete(
         .vendor_recording_ids
         .iter()
         .filter(|id| scope == DeleteScope::Recording || files.contains(id))
+        .filter(|id| listed.iter().any(|f| &f.file_id == *id))
         .cloned()
         .collect();
     let host = rec.host_email.as_ref();
     match action {
         DeleteAction::Trash => {
             let batches: Vec<&[String]> = segments.chunks(SOFT_DELETE_MAX).collect();
-            in_order(batches, |ids| {
+            let mut calls = in_order(batches, |ids| {
                 (
                     format!("POST /recordings/softDelete {ids:?}"),
                     api.soft_delete(ids, host),
                 )
             })
-            .await
+            .await;
+            for c in calls.iter_mut().filter(|c| c.status == Some(404)) {
+                c.answer = crate::deletion::Answer::Retry;
+                c.detail = Some(
+                    "a recording of the batch is no longer at Webex, so none was moved; listed again next attempt"
+                        .into(),
+                );
+            }
+            calls
         }
         DeleteAction::Delete => {
             in_order(&segments, |id| {
@@ -178,5 +190,141 @@ mod tests {
             ]
         );
         assert!(c.notes.iter().any(|n| n.contains("host e-mail unknown")));
+    }
+
+    fn segment(id: &str, status: &str) -> crate::webex::api::WebexRecording {
+        serde_json::from_value(serde_json::json!({
+            "id": id, "meetingId": "inst", "topic": "T", "timeRecorded": "2026-11-20T10:00:00Z",
+            "format": "MP4", "sizeBytes": 1000, "status": status, "hostEmail": "host@uni.edu",
+            "temporaryDirectDownloadLinks": {"recordingDownloadLink": "https://x.webex.com/r",
+                "audioDownloadLink": "https://x.webex.com/a", "expiration": "2030-01-01T00:00:00Z"}
+        }))
+        .unwrap()
+    }
+
+    fn webex_entry(ids: &[&str]) -> RecordingEntry {
+        let raw = include_bytes!("../../../events/zoom/recording.completed.json");
+        let mut rec = crate::zoom::event::normalise(raw).unwrap();
+        rec.vendor = Vendor::Webex;
+        rec.vendor_recording_ids = ids.iter().map(|s| s.to_string()).collect();
+        let mut e = RecordingEntry::new(
+            &rec,
+            TenantId::parse("uni").unwrap(),
+            ConnectionId::parse("c").unwrap(),
+            chrono::Utc::now(),
+        );
+        e.host_email = Some(Email::parse("host@uni.edu").unwrap());
+        e
+    }
+
+    fn listed_files(l: VendorListing) -> Vec<VendorFile> {
+        match l {
+            VendorListing::Listed(f) => f,
+            VendorListing::Gone => vec![],
+        }
+    }
+
+    #[tokio::test]
+    async fn the_listing_has_each_live_segments_files_and_trash_soft_deletes_them_in_one_call() {
+        let api = crate::fakes::FakeWebex::default();
+        *api.recordings.lock().unwrap() =
+            vec![segment("r1", "available"), segment("r2", "available")];
+        let rec = webex_entry(&["r1", "r2", "r3"]);
+        let files = listed_files(listing(&api, &rec).await.unwrap());
+        let ids: Vec<(&str, Option<u64>)> = files
+            .iter()
+            .map(|f| (f.file_id.as_str(), f.bytes))
+            .collect();
+        assert_eq!(
+            ids,
+            [
+                ("r1", Some(1000)),
+                ("r1-audio", None),
+                ("r2", Some(1000)),
+                ("r2-audio", None)
+            ],
+            "r3 is gone (404)"
+        );
+        // Only what Webex still lists goes into the recycle-bin call.
+        let calls = delete(
+            &api,
+            &rec,
+            &[],
+            &files,
+            DeleteAction::Trash,
+            DeleteScope::Recording,
+        )
+        .await;
+        assert_eq!((calls.len(), calls[0].status), (1, Some(204)));
+        assert!(
+            calls[0].request.contains("\"r1\", \"r2\"]") && !calls[0].request.contains("host@")
+        );
+        assert_eq!(
+            crate::deletion::outcome(&calls),
+            crate::deletion::Settlement::Deleted
+        );
+        // In the recycle bin now: nothing is listed.
+        assert_eq!(listing(&api, &rec).await.unwrap(), VendorListing::Gone);
+    }
+
+    #[tokio::test]
+    async fn a_soft_delete_refused_for_a_vanished_segment_is_not_done() {
+        let api = crate::fakes::FakeWebex::default();
+        *api.recordings.lock().unwrap() =
+            vec![segment("r1", "available"), segment("r2", "available")];
+        let rec = webex_entry(&["r1", "r2"]);
+        let files = listed_files(listing(&api, &rec).await.unwrap());
+        // r2 is deleted at Webex between the listing and the call.
+        api.recordings.lock().unwrap().retain(|r| r.id != "r2");
+        let calls = delete(
+            &api,
+            &rec,
+            &[],
+            &files,
+            DeleteAction::Trash,
+            DeleteScope::Recording,
+        )
+        .await;
+        assert_eq!(calls[0].status, Some(404));
+        assert!(matches!(
+            crate::deletion::outcome(&calls),
+            crate::deletion::Settlement::Retry { .. }
+        ));
+    }
+
+    #[tokio::test]
+    async fn delete_removes_each_listed_segment_and_file_scope_only_the_verified_ones() {
+        let api = crate::fakes::FakeWebex::default();
+        *api.recordings.lock().unwrap() =
+            vec![segment("r1", "available"), segment("r2", "available")];
+        let rec = webex_entry(&["r1", "r2"]);
+        let files = listed_files(listing(&api, &rec).await.unwrap());
+        let calls = delete(
+            &api,
+            &rec,
+            &["r2".into()],
+            &files,
+            DeleteAction::Delete,
+            DeleteScope::File,
+        )
+        .await;
+        assert_eq!(calls.len(), 1);
+        assert_eq!(calls[0].request, "DELETE /recordings/r2");
+        // Listed when verified, gone by the call: 404, done.
+        let calls = delete(
+            &api,
+            &rec,
+            &[],
+            &files,
+            DeleteAction::Delete,
+            DeleteScope::Recording,
+        )
+        .await;
+        let answers: Vec<Option<u16>> = calls.iter().map(|c| c.status).collect();
+        assert_eq!(answers, [Some(204), Some(404)], "r2 was gone already");
+        assert_eq!(
+            crate::deletion::outcome(&calls),
+            crate::deletion::Settlement::Deleted
+        );
     }
 }
