@@ -125,6 +125,9 @@ pub enum Command {
         #[arg(long, default_value_t = 30)]
         recovery_days: i64,
     },
+    /// Write every tenant's retention rule into the media bucket's lifecycle again (after a `sam deploy` that
+    /// changed the bucket's lifecycle parameters: CloudFormation then replaces the whole configuration).
+    RetentionSync,
     /// Print the audit records of a recording's deletion attempts: evidence checked, vendor answers.
     Audit {
         #[command(flatten)]
@@ -274,6 +277,26 @@ pub fn entry_json(rec: &RecordingEntry, files: &[FileEntry]) -> serde_json::Valu
     })
 }
 
+/// A tenant's retention in words.
+pub fn describe_retention(t: &shared::config::Tenant) -> String {
+    let Some(r) = &t.retention else {
+        return "no retention rule of its own (the deployment's lifecycle applies)".into();
+    };
+    let mut parts = vec![];
+    if let Some(d) = r.transition_after_days {
+        parts.push(format!("to {} after {d} days", r.storage_class.as_str()));
+    }
+    if let Some(d) = r.expire_after_days {
+        parts.push(format!("expired after {d} days"));
+    }
+    format!(
+        "retention rule {} on {}/: {}",
+        shared::aws::s3::tenant_rule_id(&t.id),
+        shared::keys::tenant_prefix(&t.id),
+        parts.join(", ")
+    )
+}
+
 /// The deletion sweep as `deletions` runs it: the deployed function's code over the same tables, bucket
 /// and vendor clients, its audit records signed `archiver-admin deletions --execute`.
 pub type AdminDeleter = deleter::handler::Deleter<
@@ -342,15 +365,22 @@ pub async fn run(cli: Cli) -> Result<i32> {
             };
             if dry_run {
                 println!(
-                    "{} is valid: tenant {}, {} connection(s), {} user(s)",
+                    "{} is valid: tenant {}, {} connection(s), {} user(s); {}",
                     file.display(),
                     cfg.tenant.id,
                     cfg.connections.len(),
-                    cfg.users.len()
+                    cfg.users.len(),
+                    describe_retention(&cfg.tenant)
                 );
                 return Ok(0);
             }
             need("config-table", &cli.config_table)?;
+            if cfg.tenant.retention.is_some() && cli.media_bucket.is_empty() {
+                eprintln!(
+                    "tenant.retention needs --media-bucket (or MEDIA_BUCKET): apply writes the tenant's lifecycle rule into the bucket; nothing was written"
+                );
+                return Ok(2);
+            }
             let secrets = SecretsManager::new(aws_sdk_secretsmanager::Client::new(&aws));
             for s in &cfg.secrets {
                 secrets
@@ -360,6 +390,20 @@ pub async fn run(cli: Cli) -> Result<i32> {
                 println!("secret {} stored", s.secret_id);
             }
             DynamoConfig::new(ddb, cli.config_table).apply(&cfg).await?;
+            if !cli.media_bucket.is_empty() {
+                let rules = shared::aws::s3::sync_tenant_retention(
+                    &shared::aws::s3_client(&aws),
+                    &cli.media_bucket,
+                    &cfg.tenant.id,
+                    cfg.tenant.retention.as_ref(),
+                )
+                .await?;
+                println!(
+                    "{} (bucket lifecycle rules now: {})",
+                    describe_retention(&cfg.tenant),
+                    rules.join(", ")
+                );
+            }
             println!(
                 "tenant {} applied: {} connection(s), {} user(s)",
                 cfg.tenant.id,
@@ -592,6 +636,33 @@ pub async fn run(cli: Cli) -> Result<i32> {
                 disconnect::disconnect(&conn, &store, &secrets, &webex, recovery_days).await?
             {
                 println!("{line}");
+            }
+            Ok(0)
+        }
+        Command::RetentionSync => {
+            need("config-table", &cli.config_table)?;
+            need("media-bucket", &cli.media_bucket)?;
+            let store = DynamoConfig::new(ddb, cli.config_table);
+            let mut tenants: Vec<TenantId> = shared::ports::ConnectionList::connections(&store)
+                .await?
+                .into_iter()
+                .map(|c| c.tenant)
+                .collect();
+            tenants.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+            tenants.dedup();
+            let s3 = shared::aws::s3_client(&aws);
+            for id in tenants {
+                let Some(t) = store.tenant(&id).await? else {
+                    continue;
+                };
+                shared::aws::s3::sync_tenant_retention(
+                    &s3,
+                    &cli.media_bucket,
+                    &t.id,
+                    t.retention.as_ref(),
+                )
+                .await?;
+                println!("tenant {id}: {}", describe_retention(&t));
             }
             Ok(0)
         }

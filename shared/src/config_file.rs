@@ -24,6 +24,9 @@ pub struct ConfigFile {
 pub struct TenantEntry {
     pub id: String,
     pub name: String,
+    /// This tenant's retention of its archive (a lifecycle rule on its prefix), if it has its own.
+    #[serde(default)]
+    pub retention: Option<crate::config::Retention>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -126,6 +129,9 @@ impl ConfigFile {
             .ok();
         if self.tenant.name.trim().is_empty() {
             p.add("tenant.name", "must not be empty");
+        }
+        if let Some(r) = &self.tenant.retention {
+            validate_retention(r, &mut p);
         }
         let (users, user_ids) = validate_users(&self.users, tenant_id.as_ref(), &mut p);
         let mut connections = Vec::new();
@@ -392,6 +398,7 @@ impl ConfigFile {
                 tenant: Tenant {
                     id,
                     name: self.tenant.name.trim().to_owned(),
+                    retention: self.tenant.retention.clone(),
                 },
                 connections,
                 users,
@@ -399,6 +406,52 @@ impl ConfigFile {
             }),
             _ => Err(p.0),
         }
+    }
+}
+
+/// S3's rules: days from 1 to 36500 (100 years); an expiry after the transition; the minimum days S3 bills
+/// a class for (STANDARD_IA and INTELLIGENT_TIERING need 30 days in Standard first).
+fn validate_retention(r: &crate::config::Retention, p: &mut Problems) {
+    use crate::config::ArchiveClass;
+    let f = |n: &str| format!("tenant.retention.{n}");
+    for (name, v) in [
+        ("transition_after_days", r.transition_after_days),
+        ("expire_after_days", r.expire_after_days),
+    ] {
+        if let Some(d) = v
+            && !(1..=36_500).contains(&d)
+        {
+            p.add(f(name), format!("{d} is not between 1 and 36500 days"));
+        }
+    }
+    if let Some(t) = r.transition_after_days
+        && matches!(
+            r.storage_class,
+            ArchiveClass::StandardIa | ArchiveClass::IntelligentTiering
+        )
+        && t < 30
+    {
+        p.add(
+            f("transition_after_days"),
+            format!(
+                "{} needs at least 30 days in S3 Standard first, not {t}",
+                r.storage_class.as_str()
+            ),
+        );
+    }
+    if let (Some(t), Some(e)) = (r.transition_after_days, r.expire_after_days)
+        && e <= t
+    {
+        p.add(
+            f("expire_after_days"),
+            format!("{e} is not after the transition ({t} days)"),
+        );
+    }
+    if r.transition_after_days.is_none() && r.expire_after_days.is_none() {
+        p.add(
+            "tenant.retention",
+            "names neither transition_after_days nor expire_after_days",
+        );
     }
 }
 
@@ -504,6 +557,65 @@ mod tests {
             c.delete_plan,
             DeletePlan::after_days(30, DeleteAction::Trash)
         );
+    }
+
+    #[test]
+    fn a_tenants_retention_is_checked_against_s3s_rules() {
+        let with = |r: serde_json::Value| {
+            let mut v = good();
+            v["tenant"]["retention"] = r;
+            file(v).validate("archiver/", env)
+        };
+        let cfg = with(serde_json::json!({"transition_after_days": 30, "expire_after_days": 2555}))
+            .unwrap();
+        let r = cfg.tenant.retention.unwrap();
+        assert_eq!(
+            (
+                r.transition_after_days,
+                r.storage_class,
+                r.expire_after_days
+            ),
+            (Some(30), crate::config::ArchiveClass::GlacierIr, Some(2555))
+        );
+        assert!(
+            file(good())
+                .validate("archiver/", env)
+                .unwrap()
+                .tenant
+                .retention
+                .is_none()
+        );
+        let problems = |r| {
+            with(r)
+                .unwrap_err()
+                .into_iter()
+                .map(|p| format!("{}: {}", p.field, p.reason))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            problems(serde_json::json!({"transition_after_days": 60, "expire_after_days": 30})),
+            ["tenant.retention.expire_after_days: 30 is not after the transition (60 days)"]
+        );
+        assert_eq!(
+            problems(
+                serde_json::json!({"transition_after_days": 7, "storage_class": "STANDARD_IA"})
+            ),
+            [
+                "tenant.retention.transition_after_days: STANDARD_IA needs at least 30 days in S3 Standard first, not 7"
+            ]
+        );
+        assert_eq!(
+            problems(serde_json::json!({"expire_after_days": 0})),
+            ["tenant.retention.expire_after_days: 0 is not between 1 and 36500 days"]
+        );
+        assert_eq!(
+            problems(serde_json::json!({})),
+            ["tenant.retention: names neither transition_after_days nor expire_after_days"]
+        );
+        // An unknown class or field is refused when the file is read.
+        let mut v = good();
+        v["tenant"]["retention"] = serde_json::json!({"storage_class": "TAPE"});
+        assert!(serde_json::from_value::<ConfigFile>(v).is_err());
     }
 
     #[test]

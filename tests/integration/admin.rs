@@ -193,3 +193,134 @@ async fn disconnect_turns_a_webex_connection_off_removes_its_webhooks_revokes_an
             .is_ok()
     );
 }
+
+#[tokio::test]
+async fn a_tenants_retention_becomes_its_own_lifecycle_rule_and_keeps_the_others() {
+    let stack = unique("ret");
+    let (conf, res) = provision(&stack).await.unwrap();
+    let dir = std::env::temp_dir().join(unique("retention"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let var = format!("RETENTION_TEST_SECRET_{}", std::process::id());
+    // SAFETY: this test binary sets this uniquely named variable once and reads it only here.
+    unsafe { std::env::set_var(&var, "zoom-secret-token-456") };
+    let tenant = unique("uni");
+    let file = dir.join("tenant.yaml");
+    let write = |retention: &str| {
+        std::fs::write(
+            &file,
+            format!(
+                "tenant: {{id: {tenant}, name: Test{retention}}}\nconnections:\n  - {{id: {tenant}-zoom, vendor: zoom, account_id: {tenant}-acc, webhook_secret_env: {var}, default_owner: media}}\nusers:\n  - {{id: media, email: media@example.edu}}\n"
+            ),
+        )
+        .unwrap();
+    };
+    let cli = |bucket: &str| Cli {
+        config_table: res["ConfigTable"].clone(),
+        catalog_table: res["CatalogTable"].clone(),
+        owner_queue_url: String::new(),
+        media_bucket: bucket.to_owned(),
+        events_queue_url: String::new(),
+        command: Command::Apply {
+            file: file.clone(),
+            secrets_prefix: "archiver/".into(),
+            dry_run: false,
+        },
+    };
+    let s3 = shared::aws::s3_client(&conf);
+    let bucket = res["MediaBucket"].clone();
+    let rules = || async {
+        s3.get_bucket_lifecycle_configuration()
+            .bucket(&bucket)
+            .send()
+            .await
+            .unwrap()
+            .rules()
+            .iter()
+            .map(|r| {
+                let prefix = r
+                    .filter()
+                    .and_then(|f| f.prefix())
+                    .unwrap_or_default()
+                    .to_owned();
+                let t = r
+                    .transitions()
+                    .first()
+                    .map(|t| {
+                        format!(
+                            "{:?}",
+                            (t.storage_class().map(|c| c.as_str().to_owned()), t.days())
+                        )
+                    })
+                    .unwrap_or_default();
+                (
+                    r.id().unwrap_or_default().to_owned(),
+                    prefix,
+                    t,
+                    r.expiration().and_then(|e| e.days()),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let before = rules().await;
+    assert!(
+        before
+            .iter()
+            .any(|r| r.0 == "abort-incomplete-multipart-uploads")
+    );
+
+    write(
+        ", retention: {transition_after_days: 90, storage_class: DEEP_ARCHIVE, expire_after_days: 3650}",
+    );
+    // Without the bucket, nothing is written.
+    assert_eq!(run(cli("")).await.unwrap(), 2);
+    let store = shared::aws::config::DynamoConfig::new(
+        aws_sdk_dynamodb::Client::new(&conf),
+        &res["ConfigTable"],
+    );
+    let conn_id = ConnectionId::parse(format!("{tenant}-zoom")).unwrap();
+    assert!(store.connection(&conn_id).await.unwrap().is_none());
+    assert_eq!(run(cli(&bucket)).await.unwrap(), 0);
+    let with = rules().await;
+    let mine = with
+        .iter()
+        .find(|r| r.0 == format!("tenant-{tenant}"))
+        .expect("the tenant's rule");
+    assert_eq!(mine.1, format!("tenants/{tenant}/"));
+    assert_eq!(mine.2, r#"(Some("DEEP_ARCHIVE"), Some(90))"#);
+    assert_eq!(mine.3, Some(3650));
+    for r in &before {
+        assert!(with.contains(r), "the template's rule {} kept", r.0);
+    }
+    let stored = store
+        .tenant(&shared::ids::TenantId::parse(&tenant).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        stored.retention.and_then(|r| r.expire_after_days),
+        Some(3650)
+    );
+
+    // A deploy that rewrites the bucket's lifecycle (here: provisioning the template again) drops the
+    // tenant's rule; `retention-sync` writes it back.
+    let text = std::fs::read_to_string(archiver_tests::repo_root().join("template.yaml")).unwrap();
+    let mut plan = local_stack::template::Template::parse(&text)
+        .unwrap()
+        .plan(&stack, "us-east-1")
+        .unwrap();
+    local_stack::provision::provision(&local_stack::provision::Clients::new(&conf), &mut plan)
+        .await
+        .unwrap();
+    assert_eq!(rules().await, before, "overwritten by the template");
+    let sync = Cli {
+        command: Command::RetentionSync,
+        ..cli(&bucket)
+    };
+    assert_eq!(run(sync).await.unwrap(), 0);
+    assert_eq!(rules().await, with);
+
+    // Without retention in the file, the tenant's rule goes and the others stay.
+    write("");
+    assert_eq!(run(cli(&bucket)).await.unwrap(), 0);
+    assert_eq!(rules().await, before);
+}

@@ -49,6 +49,88 @@ impl crate::ports::StoredObjects for S3Sink {
     }
 }
 
+/// The id of a tenant's own lifecycle rule.
+pub fn tenant_rule_id(tenant: &crate::ids::TenantId) -> String {
+    format!("tenant-{tenant}")
+}
+
+/// Makes the media bucket's lifecycle carry the tenant's retention as one rule on its prefix
+/// (`tenants/<id>/`), or no rule for it with `None`. Every other rule (the template's, other tenants') is kept
+/// as it is. Returns the rule ids now in the configuration.
+pub async fn sync_tenant_retention(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    tenant: &crate::ids::TenantId,
+    retention: Option<&crate::config::Retention>,
+) -> Result<Vec<String>, Error> {
+    use aws_sdk_s3::types::{
+        BucketLifecycleConfiguration, ExpirationStatus, LifecycleExpiration, LifecycleRule,
+        LifecycleRuleFilter, Transition, TransitionStorageClass,
+    };
+    let id = tenant_rule_id(tenant);
+    let mut rules: Vec<LifecycleRule> = match client
+        .get_bucket_lifecycle_configuration()
+        .bucket(bucket)
+        .send()
+        .await
+    {
+        Ok(out) => out.rules.unwrap_or_default(),
+        Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => {
+            vec![]
+        }
+        Err(e) => return Err(sdk_error("GetBucketLifecycleConfiguration", e)),
+    };
+    rules.retain(|r| r.id() != Some(id.as_str()));
+    if let Some(r) = retention {
+        let mut rule = LifecycleRule::builder()
+            .id(&id)
+            .status(ExpirationStatus::Enabled)
+            .filter(
+                LifecycleRuleFilter::builder()
+                    .prefix(format!("{}/", crate::keys::tenant_prefix(tenant)))
+                    .build(),
+            );
+        if let Some(days) = r.transition_after_days {
+            rule = rule.transitions(
+                Transition::builder()
+                    .days(days as i32)
+                    .storage_class(TransitionStorageClass::from(r.storage_class.as_str()))
+                    .build(),
+            );
+        }
+        if let Some(days) = r.expire_after_days {
+            rule = rule.expiration(LifecycleExpiration::builder().days(days as i32).build());
+        }
+        rules.push(rule.build().map_err(Error::permanent)?);
+    }
+    let ids = rules
+        .iter()
+        .filter_map(|r| r.id().map(str::to_owned))
+        .collect();
+    if rules.is_empty() {
+        client
+            .delete_bucket_lifecycle()
+            .bucket(bucket)
+            .send()
+            .await
+            .map_err(|e| sdk_error("DeleteBucketLifecycle", e))?;
+        return Ok(ids);
+    }
+    client
+        .put_bucket_lifecycle_configuration()
+        .bucket(bucket)
+        .lifecycle_configuration(
+            BucketLifecycleConfiguration::builder()
+                .set_rules(Some(rules))
+                .build()
+                .map_err(Error::permanent)?,
+        )
+        .send()
+        .await
+        .map_err(|e| sdk_error("PutBucketLifecycleConfiguration", e))?;
+    Ok(ids)
+}
+
 struct S3Upload {
     client: aws_sdk_s3::Client,
     bucket: String,

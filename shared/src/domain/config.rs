@@ -187,6 +187,50 @@ impl From<HostPattern> for String {
 pub struct Tenant {
     pub id: TenantId,
     pub name: String,
+    /// How long this tenant's archived media stays in S3 Standard, and whether it expires: a lifecycle rule
+    /// for the tenant's prefix (`tenants/<id>/`). `None`: only the deployment's rules apply.
+    #[serde(default)]
+    pub retention: Option<Retention>,
+}
+
+/// A tenant's retention of its own archive.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Retention {
+    /// Move media to `storage_class` this many days after it was written.
+    #[serde(default)]
+    pub transition_after_days: Option<u32>,
+    #[serde(default)]
+    pub storage_class: ArchiveClass,
+    /// Delete media (S3 keeps a noncurrent version while the bucket is versioned) this many days after it
+    /// was written.
+    #[serde(default)]
+    pub expire_after_days: Option<u32>,
+}
+
+/// The cheaper S3 storage classes an archive may move to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ArchiveClass {
+    StandardIa,
+    IntelligentTiering,
+    #[default]
+    GlacierIr,
+    Glacier,
+    DeepArchive,
+}
+
+impl ArchiveClass {
+    /// S3's name of the class.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ArchiveClass::StandardIa => "STANDARD_IA",
+            ArchiveClass::IntelligentTiering => "INTELLIGENT_TIERING",
+            ArchiveClass::GlacierIr => "GLACIER_IR",
+            ArchiveClass::Glacier => "GLACIER",
+            ArchiveClass::DeepArchive => "DEEP_ARCHIVE",
+        }
+    }
 }
 
 /// One connected vendor account. Looked up by id from the webhook URL.

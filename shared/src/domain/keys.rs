@@ -34,6 +34,12 @@ fn label(s: &str) -> String {
     }
 }
 
+/// The folder of a tenant's whole archive (without the trailing `/`): every recording prefix starts with it
+/// and a `/`.
+pub fn tenant_prefix(tenant: &TenantId) -> String {
+    format!("tenants/{tenant}")
+}
+
 /// The folder of one recording (meeting instance).
 pub fn recording_prefix(
     tenant: &TenantId,
@@ -52,7 +58,8 @@ pub fn recording_prefix(
         label(meeting_id)
     };
     format!(
-        "tenants/{tenant}/{vendor}/{account}/{}/{meeting}/{}/",
+        "{}/{vendor}/{account}/{}/{meeting}/{}/",
+        tenant_prefix(tenant),
         start.format("%Y/%m/%d"),
         instance.key_safe()
     )
