@@ -267,6 +267,15 @@ async fn main() -> Result<()> {
     Ok(())
 }
 
+/// The catalog key of a simulated Zoom recording.
+fn key_of(rec: &zoom_sim::SimRecording) -> Result<RecordingKey> {
+    Ok(RecordingKey {
+        vendor: Vendor::Zoom,
+        account: AccountId::parse(&rec.account_id)?,
+        instance: InstanceId::parse(&rec.uuid)?,
+    })
+}
+
 /// Invokes a scheduled function once through the local Lambda invoke API, as its schedule would; its result.
 async fn invoke(
     http: &reqwest::Client,

@@ -4,24 +4,14 @@
 //! local Lambda invoke API) deletes the whole one at the simulated Zoom and refuses the other; `audit` shows
 //! the evidence of each.
 
-use super::{admin_cli, entry, files_of, invoke, wait_archived};
+use super::{admin_cli, entry, files_of, invoke, key_of, wait_archived};
 use anyhow::{Context, Result};
 use archiver_tests::{apply_tenant_with_zoom_api, unique};
 use local_stack::LocalStack;
 use shared::aws::catalog::DynamoCatalog;
 use shared::catalog::DeletionStatus;
-use shared::ids::{AccountId, InstanceId, Vendor};
-use shared::model::RecordingKey;
 use std::time::{Duration, Instant};
 use zoom_sim::{RecordingSpec, SimRecording, ZoomSim, deliver, unix_now};
-
-fn key_of(rec: &SimRecording) -> Result<RecordingKey> {
-    Ok(RecordingKey {
-        vendor: Vendor::Zoom,
-        account: AccountId::parse(&rec.account_id)?,
-        instance: InstanceId::parse(&rec.uuid)?,
-    })
-}
 
 async fn run_admin(
     stack: &LocalStack,

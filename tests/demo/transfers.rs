@@ -3,13 +3,12 @@
 //! scene injects one fault into the Zoom simulator, sends the signed `recording.completed`, and then reads its
 //! evidence from the catalog, S3, SQS and the simulator's counters.
 
-use super::{admin_cli, entry, files_of, invoke, objects_under, wait_archived};
+use super::{admin_cli, entry, files_of, invoke, key_of, objects_under, wait_archived};
 use anyhow::{Context, Result};
 use archiver_tests::{TestTenant, apply_tenant_with_zoom_api, unique};
 use local_stack::LocalStack;
 use shared::aws::catalog::DynamoCatalog;
 use shared::catalog::{FileEntry, RecordingEntry};
-use shared::ids::{AccountId, InstanceId, Vendor};
 use shared::model::{FileState, RecordingKey, RecordingState};
 use std::time::{Duration, Instant, SystemTime};
 use zoom_sim::{Fault, RecordingSpec, SimFile, SimRecording, ZoomSim, deliver, unix_now};
@@ -32,14 +31,6 @@ pub struct Transfers<'a> {
 
 fn mib(bytes: u64) -> f64 {
     bytes as f64 / MIB as f64
-}
-
-fn key_of(rec: &SimRecording) -> Result<RecordingKey> {
-    Ok(RecordingKey {
-        vendor: Vendor::Zoom,
-        account: AccountId::parse(&rec.account_id)?,
-        instance: InstanceId::parse(&rec.uuid)?,
-    })
 }
 
 /// What `archiver-admin show` prints of one file (its `files[]` entry), without the fields that say nothing

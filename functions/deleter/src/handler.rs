@@ -18,15 +18,13 @@
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use shared::batch::{Handler, Invocation};
-use shared::catalog::{DeleterCatalog, DeletionStatus, FileEntry, RecordingEntry};
+use shared::catalog::{DeleterCatalog, DeletionStatus, RecordingEntry};
 use shared::config::{Connection, DeletePlan, DeleteScope};
 use shared::deletion::{
-    self, AuditRecord, CatalogFile, FileEvidence, Settlement, StoredEvidence, VendorListing,
-    Verdict,
+    self, AuditRecord, FileEvidence, Settlement, StoredEvidence, VendorListing, Verdict,
 };
 use shared::error::Error;
 use shared::ids::ConnectionId;
-use shared::model::FileState;
 use shared::ports::{ConnectionList, Queue, StoredObjects, VendorCopies, send_json};
 use std::collections::BTreeMap;
 
@@ -318,7 +316,7 @@ where
             Ok(f) => f,
             Err(e) => return end(deletion::unreadable("catalog files", &e)),
         };
-        let chosen = catalog_files(rec, &files, scope);
+        let chosen = deletion::covered_files(rec, &files, scope);
         let mut stored: BTreeMap<String, StoredEvidence> = BTreeMap::new();
         for f in &chosen {
             match self.objects.evidence(&f.s3_key).await {
@@ -391,47 +389,10 @@ where
     }
 }
 
-/// The files a deletion covers, as the catalog knows them: every file of the recording (those registered but
-/// without an entry count as not archived), or with the plan's file scope only the archived ones. The
-/// archived object's own record (`stored`) gives the key, size and SHA-256.
-fn catalog_files(
-    rec: &RecordingEntry,
-    files: &[FileEntry],
-    scope: DeleteScope,
-) -> Vec<CatalogFile> {
-    let mut out: Vec<CatalogFile> = files
-        .iter()
-        .filter(|f| scope == DeleteScope::Recording || f.state == FileState::Archived)
-        .map(|f| CatalogFile {
-            file_id: f.file_id.to_string(),
-            archived: f.state == FileState::Archived && f.stored.is_some(),
-            s3_key: f
-                .stored
-                .as_ref()
-                .map_or(f.s3_key.clone(), |s| s.key.clone()),
-            bytes: f.stored.as_ref().map(|s| s.bytes),
-            sha256: f.stored.as_ref().map(|s| s.sha256.clone()),
-        })
-        .collect();
-    if scope == DeleteScope::Recording {
-        for id in &rec.file_ids {
-            if !out.iter().any(|f| &f.file_id == id) {
-                out.push(CatalogFile {
-                    file_id: id.clone(),
-                    archived: false,
-                    s3_key: String::new(),
-                    bytes: None,
-                    sha256: None,
-                });
-            }
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use shared::catalog::FileEntry;
     use shared::catalog::{DeletionEntry, StoredObject};
     use shared::config::DeleteAction;
     use shared::error::{Class, Kind};
@@ -440,6 +401,7 @@ mod tests {
         FakeWebex, FakeZoom, MemoryCatalog, MemoryConfig, MemoryQueue, connection,
     };
     use shared::ids::Vendor;
+    use shared::model::FileState;
     use shared::model::{Recording, RecordingKey, RecordingState};
     use shared::vendors::Vendors;
     use std::sync::{Arc, Mutex};

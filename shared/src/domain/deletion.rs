@@ -107,6 +107,47 @@ pub struct CatalogFile {
     pub sha256: Option<String>,
 }
 
+/// The files a deletion covers, as the catalog knows them: every file of the recording (those registered but
+/// without an entry count as not archived), or with the plan's file scope only the archived ones. The
+/// archived object's own record (`stored`) gives the key, size and SHA-256.
+pub fn covered_files(
+    rec: &crate::catalog::RecordingEntry,
+    files: &[crate::catalog::FileEntry],
+    scope: crate::config::DeleteScope,
+) -> Vec<CatalogFile> {
+    let mut out: Vec<CatalogFile> = files
+        .iter()
+        .filter(|f| {
+            scope == crate::config::DeleteScope::Recording
+                || f.state == crate::model::FileState::Archived
+        })
+        .map(|f| CatalogFile {
+            file_id: f.file_id.to_string(),
+            archived: f.state == crate::model::FileState::Archived && f.stored.is_some(),
+            s3_key: f
+                .stored
+                .as_ref()
+                .map_or(f.s3_key.clone(), |s| s.key.clone()),
+            bytes: f.stored.as_ref().map(|s| s.bytes),
+            sha256: f.stored.as_ref().map(|s| s.sha256.clone()),
+        })
+        .collect();
+    if scope == crate::config::DeleteScope::Recording {
+        for id in &rec.file_ids {
+            if !out.iter().any(|f| &f.file_id == id) {
+                out.push(CatalogFile {
+                    file_id: id.clone(),
+                    archived: false,
+                    s3_key: String::new(),
+                    bytes: None,
+                    sha256: None,
+                });
+            }
+        }
+    }
+    out
+}
+
 /// An object as S3 answers for it now (HeadObject and its SHA-256 tag), not as the catalog remembers it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredEvidence {

@@ -224,13 +224,21 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn the_listing_has_each_live_segments_files_and_trash_soft_deletes_them_in_one_call() {
+    /// Webex with two live segments r1 and r2, an entry that knows `ids`, and what Webex lists for it.
+    async fn two_segments(
+        ids: &[&str],
+    ) -> (crate::fakes::FakeWebex, RecordingEntry, Vec<VendorFile>) {
         let api = crate::fakes::FakeWebex::default();
         *api.recordings.lock().unwrap() =
             vec![segment("r1", "available"), segment("r2", "available")];
-        let rec = webex_entry(&["r1", "r2", "r3"]);
+        let rec = webex_entry(ids);
         let files = listed_files(listing(&api, &rec).await.unwrap());
+        (api, rec, files)
+    }
+
+    #[tokio::test]
+    async fn the_listing_has_each_live_segments_files_and_trash_soft_deletes_them_in_one_call() {
+        let (api, rec, files) = two_segments(&["r1", "r2", "r3"]).await;
         let ids: Vec<(&str, Option<u64>)> = files
             .iter()
             .map(|f| (f.file_id.as_str(), f.bytes))
@@ -269,11 +277,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_soft_delete_refused_for_a_vanished_segment_is_not_done() {
-        let api = crate::fakes::FakeWebex::default();
-        *api.recordings.lock().unwrap() =
-            vec![segment("r1", "available"), segment("r2", "available")];
-        let rec = webex_entry(&["r1", "r2"]);
-        let files = listed_files(listing(&api, &rec).await.unwrap());
+        let (api, rec, files) = two_segments(&["r1", "r2"]).await;
         // r2 is deleted at Webex between the listing and the call.
         api.recordings.lock().unwrap().retain(|r| r.id != "r2");
         let calls = delete(
@@ -294,11 +298,7 @@ mod tests {
 
     #[tokio::test]
     async fn delete_removes_each_listed_segment_and_file_scope_only_the_verified_ones() {
-        let api = crate::fakes::FakeWebex::default();
-        *api.recordings.lock().unwrap() =
-            vec![segment("r1", "available"), segment("r2", "available")];
-        let rec = webex_entry(&["r1", "r2"]);
-        let files = listed_files(listing(&api, &rec).await.unwrap());
+        let (api, rec, files) = two_segments(&["r1", "r2"]).await;
         let calls = delete(
             &api,
             &rec,
