@@ -227,6 +227,9 @@ struct FileViewInner<'a> {
     /// While a transfer is unfinished: bytes stored so far, of how many, and the parts stored.
     progress: Option<serde_json::Value>,
     stored: Option<&'a shared::catalog::StoredObject>,
+    /// Earlier versions, changed at the vendor after we archived them; their objects are kept.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    superseded: &'a [shared::catalog::StoredObject],
 }
 
 /// `{"bytes_done", "bytes_total", "percent", "parts"}` of an unfinished transfer.
@@ -262,6 +265,7 @@ pub fn entry_json(rec: &RecordingEntry, files: &[FileEntry]) -> serde_json::Valu
                 last_error: f.last_error.as_deref(),
                 progress: progress(f),
                 stored: f.stored.as_ref(),
+                superseded: &f.superseded,
             },
         })
         .collect();

@@ -44,9 +44,7 @@ impl<Z: ZoomConnections, W: WebexConnections> VendorCopies for Vendors<Z, W> {
                 let api = self.zoom.api(conn).await?;
                 crate::zoom::deletion::rearchive(api.as_ref(), conn, rec).await
             }
-            // A new Webex segment is its own recording id, announced by its own webhook; the known ones are
-            // re-read at download time anyway.
-            Vendor::Webex => Ok(None),
+            Vendor::Webex => Ok(crate::webex::deletion::rearchive(conn, rec)),
         }
     }
 

@@ -61,6 +61,37 @@ impl World {
         }
     }
 
+    /// A new Zoom recording delivered by its two webhooks (media, then the late transcript) and archived whole;
+    /// returned once its deletion is planned.
+    async fn archive_whole(
+        &self,
+        tenant: &archiver_tests::TestTenant,
+        account: &str,
+        name: &str,
+    ) -> Result<zoom_sim::SimRecording, String> {
+        let mut spec = RecordingSpec::realistic(&archiver_tests::unique(name), MIB);
+        spec.account_id = account.to_owned();
+        let rec = self.sim.add_recording(spec);
+        let media = rec.files().iter().filter(|f| !f.is_transcript).count();
+        for (body, files) in [
+            (rec.recording_completed_body(), media),
+            (rec.transcript_completed_body(), rec.files().len()),
+        ] {
+            let (status, _) = self.post(tenant, &body).await;
+            check(status == 200, format!("delivery answered {status}"))?;
+            self.wait_for(&rec, RecordingState::Archived, files, LIMIT)
+                .await?;
+        }
+        self.wait_scheduled(&key_of(&rec)).await?;
+        Ok(rec)
+    }
+
+    /// Zoom's deletion calls for one recording.
+    fn zoom_calls(&self, rec: &zoom_sim::SimRecording) -> Vec<zoom_sim::DeleteCall> {
+        let calls = self.sim.deletions();
+        calls.into_iter().filter(|c| c.uuid == rec.uuid).collect()
+    }
+
     async fn deletion_of(&self, key: &RecordingKey) -> shared::catalog::DeletionEntry {
         self.entry_at(key)
             .await
@@ -84,21 +115,7 @@ pub fn zoom(w: &World) -> Run<'_> {
         let account = w.sim.s2s_app().account_id;
         let mut recs = Vec::new();
         for name in ["kept-whole", "tampered"] {
-            let mut spec = RecordingSpec::realistic(&archiver_tests::unique(name), MIB);
-            spec.account_id = account.clone();
-            let rec = w.sim.add_recording(spec);
-            let media = rec.files().iter().filter(|f| !f.is_transcript).count();
-            for (body, files) in [
-                (rec.recording_completed_body(), media),
-                (rec.transcript_completed_body(), rec.files().len()),
-            ] {
-                let (status, _) = w.post(&tenant, &body).await;
-                check(status == 200, format!("delivery answered {status}"))?;
-                w.wait_for(&rec, RecordingState::Archived, files, LIMIT)
-                    .await?;
-            }
-            w.wait_scheduled(&key_of(&rec)).await?;
-            recs.push(rec);
+            recs.push(w.archive_whole(&tenant, &account, name).await?);
         }
         let (whole, tampered) = (&recs[0], &recs[1]);
         // Our copy of the tampered recording's largest file loses its last byte.
@@ -321,6 +338,147 @@ pub fn webex(w: &World) -> Run<'_> {
             .map_err(|e| e.to_string())?;
         check(
             audit.len() == 1 && audit[0].calls.len() == 2,
+            format!("audit {audit:?}"),
+        )?;
+        Ok(())
+    })
+}
+
+/// A recording archived whole whose largest file then changes at Zoom (another size). The sweep refuses it
+/// and hands what Zoom lists now back to the pipeline, which archives the new version beside the first (both
+/// objects stay in S3) and plans the deletion again. The connection is then disconnected: the sweep calls
+/// nothing and counts the recording as paused. Reconnected (`apply` again), it deletes the recording once.
+pub fn changed_then_disconnected(w: &World) -> Run<'_> {
+    Box::pin(async move {
+        let conf = &w.conf;
+        let config_table = w.stack.physical("ConfigTable").unwrap();
+        let tenant =
+            apply_tenant_with_zoom_api(conf, config_table, &w.sim, None, due_at_once("trash"))
+                .await
+                .map_err(|e| format!("tenant: {e:#}"))?;
+        let account = w.sim.s2s_app().account_id;
+        let rec = w.archive_whole(&tenant, &account, "changed").await?;
+        let key = key_of(&rec);
+        let victim = rec
+            .media_files()
+            .into_iter()
+            .max_by_key(|f| f.size)
+            .cloned()
+            .ok_or("no media file")?;
+        w.sim.set_file_size(&victim.id, victim.size + 4096);
+
+        w.invoke_deleter(&tenant.connection).await?;
+        let d = w.deletion_of(&key).await;
+        check(
+            d.status == DeletionStatus::Refused
+                && d.reason.as_deref().is_some_and(|r| {
+                    r.contains(&format!(
+                        "{} bytes, our copy {}",
+                        victim.size + 4096,
+                        victim.size
+                    )) && r.contains("queued to be archived first")
+                }),
+            format!("{d:?}"),
+        )?;
+        check(
+            w.zoom_calls(&rec).is_empty(),
+            "a changed file was deleted unseen",
+        )?;
+
+        // The pipeline archives the new version under its own key and plans the deletion again.
+        let start = Instant::now();
+        let changed = loop {
+            let files = CatalogReader::list_files(&w.catalog, &key)
+                .await
+                .map_err(|e| e.to_string())?;
+            let f = files
+                .into_iter()
+                .find(|f| f.file_id.as_str() == victim.id)
+                .ok_or("file entry")?;
+            let planned = w
+                .entry_at(&key)
+                .await
+                .and_then(|e| e.deletion)
+                .is_some_and(|d| d.status == DeletionStatus::Scheduled);
+            if f.superseded.len() == 1 && f.stored.is_some() && planned {
+                break f;
+            }
+            check(
+                start.elapsed() < LIMIT,
+                format!("the new version was not archived: {f:?}"),
+            )?;
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        };
+        for (key, bytes) in [
+            (changed.superseded[0].key.clone(), victim.size),
+            (changed.s3_key.clone(), victim.size + 4096),
+        ] {
+            let head =
+                w.s3.head_object()
+                    .bucket(&w.bucket)
+                    .key(&key)
+                    .send()
+                    .await
+                    .map_err(|e| format!("{key}: {e}"))?;
+            check(
+                head.content_length() == Some(bytes as i64),
+                format!("{key}: {:?} bytes, not {bytes}", head.content_length()),
+            )?;
+        }
+
+        // Disconnected: the due deletion waits, nothing is called.
+        let cli = |command| archiver_admin::Cli {
+            config_table: config_table.to_owned(),
+            catalog_table: w.stack.physical("CatalogTable").unwrap().to_owned(),
+            owner_queue_url: String::new(),
+            media_bucket: w.bucket.clone(),
+            events_queue_url: w.stack.physical("EventsQueue").unwrap().to_owned(),
+            command,
+        };
+        let disconnect = archiver_admin::Command::Disconnect {
+            connection: tenant.connection.clone(),
+            recovery_days: 7,
+        };
+        let code = archiver_admin::run(cli(disconnect))
+            .await
+            .map_err(|e| format!("disconnect: {e:#}"))?;
+        check(code == 0, format!("disconnect exited {code}"))?;
+        let report = w.invoke_deleter(&tenant.connection).await?;
+        check(
+            report["paused_connections"].as_u64() == Some(1) && report["due"].as_u64() == Some(0),
+            format!("while disconnected: {report}"),
+        )?;
+        check(w.zoom_calls(&rec).is_empty(), "deleted while disconnected")?;
+        let d = w.deletion_of(&key).await;
+        check(d.status == DeletionStatus::Scheduled, format!("{d:?}"))?;
+
+        // Reconnected as an admin would: the same tenant file applied again (secrets restored first).
+        let secrets =
+            shared::aws::secrets::SecretsManager::new(aws_sdk_secretsmanager::Client::new(conf));
+        for s in &tenant.config.secrets {
+            secrets
+                .put(&s.secret_id, &s.value)
+                .await
+                .map_err(|e| format!("secret: {e}"))?;
+        }
+        shared::aws::config::DynamoConfig::new(aws_sdk_dynamodb::Client::new(conf), config_table)
+            .apply(&tenant.config)
+            .await
+            .map_err(|e| format!("apply: {e}"))?;
+        w.invoke_deleter(&tenant.connection).await?;
+        let calls = w.zoom_calls(&rec);
+        check(
+            calls.len() == 1 && calls[0].status == 204,
+            format!("Zoom received {calls:?}"),
+        )?;
+        let d = w.deletion_of(&key).await;
+        check(d.status == DeletionStatus::Deleted, format!("{d:?}"))?;
+        let audit = w.catalog.audit(&key).await.map_err(|e| e.to_string())?;
+        check(
+            audit.len() == 2
+                && audit[0].status == DeletionStatus::Refused
+                && audit[1].status == DeletionStatus::Deleted
+                && audit[1].evidence.iter().any(|e| e.s3_key == changed.s3_key),
             format!("audit {audit:?}"),
         )?;
         Ok(())

@@ -628,6 +628,11 @@ fn main() {
                 deletion::webex,
             ),
             (
+                "zoom_changed_file_archived_again_and_disconnect_pauses_deletion",
+                On::Template,
+                deletion::changed_then_disconnected,
+            ),
+            (
                 "long_download_spans_invocations_without_sending_a_part_twice",
                 On::ShortInvocations,
                 invocations::long_download_spans_invocations,

@@ -327,7 +327,8 @@ async fn zoom_copies_are_deleted_once_verified_and_never_otherwise() {
     assert!(w.calls_for(&grown).is_empty() && w.calls_for(&added).is_empty());
     // The added file: what Zoom lists now went back to the events queue; archived from it, the recording is
     // planned again and then deleted, once.
-    // (The late transcript's recording, refused the same way at first, was queued too.)
+    // (The late transcript's recording, refused the same way at first, was queued too, and so was the grown
+    // one: its new version is archived beside the first by enqueue, as the end-to-end test shows.)
     let queued: Vec<shared::messages::IngestMessage> = w
         .sqs
         .receive_message()
@@ -345,10 +346,14 @@ async fn zoom_copies_are_deleted_once_verified_and_never_otherwise() {
         .iter()
         .filter(|m| m.body.contains(&added.files()[0].id))
         .collect();
+    let grown_queued = queued
+        .iter()
+        .filter(|m| m.body.contains(&grown.files()[0].id))
+        .count();
     assert_eq!(
-        (queued.len(), mine.len()),
-        (2, 1),
-        "late and added queued once each"
+        (queued.len(), mine.len(), grown_queued),
+        (3, 1, 1),
+        "late, added and grown queued once each"
     );
     let msg = mine[0];
     assert_eq!(msg.event, shared::zoom::ingest::API_RECORDING);

@@ -238,7 +238,9 @@ where
         let now = at.now;
         let mut settled = deletion::settle(&claimed, &settlement, now);
         if let Settlement::Refused {
-            refusal: deletion::Refusal::VendorFileNotArchived { .. },
+            refusal:
+                deletion::Refusal::VendorFileNotArchived { .. }
+                | deletion::Refusal::VendorSizeChanged { .. },
         } = &settlement
         {
             let followup = self.archive_first(conn, &rec).await;
@@ -277,8 +279,9 @@ where
         Ok(Some(settled.status))
     }
 
-    /// Hands a recording that the vendor lists with files we never archived back to enqueue, so that they are
-    /// archived (and the recording planned again) before anything is deleted. Says what happened.
+    /// Hands a recording that the vendor lists with files we never archived, or with another version of one
+    /// (another size), back to enqueue, so that they are archived (a changed file beside its first version)
+    /// and the recording planned again before anything is deleted. Says what happened.
     async fn archive_first(&self, conn: &Connection, rec: &RecordingEntry) -> String {
         let queued = match self.vendors.rearchive(conn, rec).await {
             Ok(Some(msg)) => send_json(&self.events, &msg).await.map(|()| true),
@@ -287,7 +290,7 @@ where
         };
         match queued {
             Ok(true) => {
-                tracing::info!(recording = %rec.key(), "the vendor lists files we never archived: queued to be archived first");
+                tracing::info!(recording = %rec.key(), "the vendor lists files we never archived (or changed ones): queued to be archived first");
                 "queued to be archived first; planned again once archived".into()
             }
             Ok(false) => {

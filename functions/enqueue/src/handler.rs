@@ -29,6 +29,8 @@ pub struct Summary {
     pub refreshed: usize,
     /// Failed files tried again because this delivery brought a fresher token.
     pub reopened: usize,
+    /// Archived files the vendor now has in another version (another size): archived again under a new key.
+    pub superseded: usize,
     pub handed_over: usize,
     /// A removal at the vendor (`recording.trashed` / `recording.deleted`): recorded, ours, or unknown.
     pub removal: Option<RemovalOutcome>,
@@ -133,6 +135,24 @@ impl<C: ConfigStore, K: IngestCatalog, Q: Queue, W: WebexConnections, S: Connect
                         waiting.push(file.id.clone());
                     }
                 }
+                // The vendor changed a file after we archived it: the new version is archived beside the old.
+                (FileState::Archived, _) => {
+                    if let Some(next) = existing.next_version(file, &stored.s3_prefix)
+                        && self
+                            .catalog
+                            .supersede_file(&key, &existing.s3_key, &next, at.now)
+                            .await?
+                    {
+                        tracing::info!(
+                            recording = %key, file = %file.id,
+                            archived_bytes = existing.stored.as_ref().map(|s| s.bytes),
+                            vendor_bytes = file.expected_size,
+                            "the vendor has another version of an archived file; archiving it beside the first"
+                        );
+                        summary.superseded += 1;
+                        waiting.push(file.id.clone());
+                    }
+                }
                 _ => {}
             }
         }
@@ -150,7 +170,7 @@ impl<C: ConfigStore, K: IngestCatalog, Q: Queue, W: WebexConnections, S: Connect
         }
         tracing::info!(
             recording = %key, event = msg.event, created = summary.created, refreshed = summary.refreshed,
-            handed_over = summary.handed_over, "event ingested"
+            superseded = summary.superseded, handed_over = summary.handed_over, "event ingested"
         );
         Ok(summary)
     }
@@ -632,6 +652,72 @@ mod tests {
         // The earlier files still wait for their owner here (nothing ran meanwhile): handed over again.
         assert_eq!(s.handed_over, rec.file_ids.len());
         assert!(rec.file_ids.contains("added-at-zoom"));
+    }
+
+    #[tokio::test]
+    async fn a_file_changed_at_zoom_after_archiving_is_archived_again_beside_the_first_version() {
+        let e = enqueue(FakeWebex::default());
+        e.handle(message(Vendor::Zoom, ZOOM), &at()).await.unwrap();
+        // Everything archived as announced.
+        let mut rec = e.catalog.recordings()[0].clone();
+        let key = rec.key();
+        for mut f in e.catalog.files(&key) {
+            f.state = FileState::Archived;
+            f.stored = Some(shared::catalog::StoredObject {
+                bucket: "media".into(),
+                key: f.s3_key.clone(),
+                bytes: f.expected_size.unwrap_or(1),
+                sha256: "ab".repeat(32),
+                etag: "\"e\"".into(),
+                part_size: 8 << 20,
+                parts: 1,
+                started_at: at().now,
+                finished_at: at().now,
+                duration_ms: 1,
+            });
+            rec.done_ids.insert(f.file_id.to_string());
+            e.catalog.put_file(&key, f);
+        }
+        rec.state = shared::model::RecordingState::Archived;
+        e.catalog.put_recording(rec);
+        // Zoom now lists the first file with another size.
+        let mut obj: serde_json::Value = serde_json::from_str(ZOOM).unwrap();
+        let mut obj = obj["payload"]["object"].take();
+        let changed = obj["recording_files"][0]["id"].as_str().unwrap().to_owned();
+        let old_size = obj["recording_files"][0]["file_size"].as_u64().unwrap();
+        obj["recording_files"][0]["file_size"] = (old_size + 10).into();
+        let msg = || IngestMessage {
+            event: shared::zoom::ingest::API_RECORDING.into(),
+            ..message(Vendor::Zoom, &obj.to_string())
+        };
+        let s = e.handle(msg(), &at()).await.unwrap();
+        assert_eq!((s.superseded, s.created, s.handed_over), (1, 0, 1));
+        let files = e.catalog.files(&key);
+        let f = files
+            .iter()
+            .find(|f| f.file_id.as_str() == changed)
+            .unwrap();
+        assert_eq!(f.state, FileState::Planned);
+        assert_eq!(f.expected_size, Some(old_size + 10));
+        assert!(f.s3_key.contains(".v2."), "{}", f.s3_key);
+        assert_eq!(f.superseded.len(), 1, "the archived version is kept");
+        assert_ne!(f.superseded[0].key, f.s3_key, "never overwritten");
+        let rec = &e.catalog.recordings()[0];
+        assert_eq!(rec.state, shared::model::RecordingState::Archiving);
+        assert!(!rec.done_ids.contains(&changed));
+        // The same listing again supersedes nothing more (the new version is not archived yet).
+        let again = e.handle(msg(), &at()).await.unwrap();
+        assert_eq!(again.superseded, 0);
+        assert_eq!(
+            e.catalog
+                .files(&key)
+                .iter()
+                .find(|f| f.file_id.as_str() == changed)
+                .unwrap()
+                .superseded
+                .len(),
+            1
+        );
     }
 
     #[tokio::test]

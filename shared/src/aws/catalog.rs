@@ -94,7 +94,8 @@ fn state_in<S: serde::Serialize>(prefix: &str, states: &[S]) -> Result<(String, 
 }
 
 /// The condition of a file step, translated from the domain's rule. Uses `:now` (lease), `:t` (source
-/// freshness) and `:lease` (the caller's own lease), which the caller supplies where the step needs them.
+/// freshness), `:lease` (the caller's own lease) and `:read` (the key of the version read), which the caller
+/// supplies where the step needs them.
 fn file_condition(step: FileStep) -> Result<(String, Values), Error> {
     if step.from().is_empty() {
         return Ok(("attribute_not_exists(pk)".into(), vec![]));
@@ -109,6 +110,9 @@ fn file_condition(step: FileStep) -> Result<(String, Values), Error> {
     }
     if step.needs_own_lease() {
         cond = format!("({cond}) AND lease_until_ms = :lease");
+    }
+    if step.needs_version_read() {
+        cond = format!("({cond}) AND s3_key = :read");
     }
     Ok((cond, values))
 }
@@ -433,6 +437,55 @@ impl IngestCatalog for DynamoCatalog {
             Err(e) if is_conditional(&e) => Ok(RemovalOutcome::Ours),
             Err(e) => Err(sdk_error("UpdateItem(removed_at_vendor)", e)),
         }
+    }
+
+    async fn supersede_file(
+        &self,
+        key: &RecordingKey,
+        read_key: &str,
+        next: &FileEntry,
+        now: DateTime<Utc>,
+    ) -> Result<bool, Error> {
+        let mut item = serde_dynamo::to_item::<_, Item>(next).map_err(Error::data)?;
+        item.extend(self.key(key.partition_key(), file_sk(&next.file_id)));
+        let (cond, values) = file_condition(FileStep::Supersede)?;
+        let mut req = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(cond)
+            .expression_attribute_names("#st", "state")
+            .expression_attribute_values(":read", s(read_key));
+        for (k, v) in values {
+            req = req.expression_attribute_values(k, v);
+        }
+        match req.send().await {
+            Ok(_) => {}
+            Err(e) if is_conditional(&e) => return Ok(false),
+            Err(e) => return Err(sdk_error("PutItem(file version)", e)),
+        }
+        // A crash here leaves the file planned with the recording archived: the deleter refuses it (the file
+        // is not archived), and the file's download archives it all the same.
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(self.key(key.partition_key(), META)))
+            .update_expression("DELETE done_ids :id SET updated_at = :now")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":id", AttributeValue::Ss(vec![next.file_id.to_string()]))
+            .expression_attribute_values(":now", now_str(now))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await
+            .map_err(|e| sdk_error("UpdateItem(done_ids)", e))?;
+        let rec: RecordingEntry = from_item(out.attributes.unwrap_or_default())?;
+        if let Some(step) = state::after_delivery(rec.state, rec.all_done()) {
+            self.transition(key, rec.tenant.as_str(), step, 0, now)
+                .await?;
+        }
+        Ok(true)
     }
 
     async fn reopen_file(

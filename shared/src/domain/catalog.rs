@@ -347,6 +347,10 @@ pub struct FileEntry {
     pub recording_type: Option<String>,
     #[serde(default)]
     pub status: Option<String>,
+    /// Earlier versions of this file, oldest first: archived, then changed at the vendor (another size). Their
+    /// objects stay in S3 under their own keys; only the current version is compared before a deletion.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub superseded: Vec<StoredObject>,
 }
 
 impl FileEntry {
@@ -376,7 +380,25 @@ impl FileEntry {
             file_name: file.file_name.clone(),
             recording_type: file.recording_type.clone(),
             status: file.status.clone(),
+            superseded: Vec::new(),
         }
+    }
+
+    /// The next version of this archived file, when the vendor now announces it with another size than the
+    /// one we stored: a planned entry under a new, numbered key (`….v2.mp4`, `….v3.mp4`, …) that lists the
+    /// stored object among the superseded ones. `None` when nothing changed, the vendor gives no size, or the
+    /// file is not archived (a pending file is simply downloaded as the vendor has it now).
+    pub fn next_version(&self, file: &RecordingFile, s3_prefix: &str) -> Option<FileEntry> {
+        let stored = self.stored.as_ref()?;
+        let size = file.expected_size?;
+        if self.state != FileState::Archived || file.id != self.file_id || size == stored.bytes {
+            return None;
+        }
+        let mut next = FileEntry::new(file, s3_prefix);
+        next.superseded = self.superseded.clone();
+        next.superseded.push(stored.clone());
+        next.s3_key = crate::keys::versioned(&next.s3_key, next.superseded.len() + 1);
+        Some(next)
     }
 
     /// Bytes stored so far and the size, if known: the progress an admin sees while a file transfers.
@@ -479,6 +501,16 @@ pub trait IngestCatalog: Send + Sync {
         key: &RecordingKey,
         removal: &VendorRemoval,
     ) -> Result<RemovalOutcome, Error>;
+    /// `archived` → `planned` as `next` ([`FileEntry::next_version`]), only while the stored file is still the
+    /// version `read_key` names; the file leaves the recording's done set and an archived recording goes back
+    /// to `archiving`. `true` if this call superseded it.
+    async fn supersede_file(
+        &self,
+        key: &RecordingKey,
+        read_key: &str,
+        next: &FileEntry,
+        now: DateTime<Utc>,
+    ) -> Result<bool, Error>;
     /// `failed` → `planned` (attempts, error and checkpoint cleared; `source` replaced when given); the file
     /// leaves the recording's failed set, and a `failed` recording with no failed file left goes back to
     /// `pending_owner` ([`crate::state::RecordingStep::Retry`]). `true` if the file was reopened.

@@ -80,6 +80,19 @@ pub fn file_key(recording_prefix: &str, file: &RecordingFile) -> String {
     )
 }
 
+/// The key of version `n` (2, 3, …) of a file whose first version is at `key`: `.v<n>` before the extension,
+/// so a changed file never overwrites the object archived before.
+pub fn versioned(key: &str, n: usize) -> String {
+    let name_start = key.rfind('/').map_or(0, |i| i + 1);
+    match key[name_start..].rfind('.') {
+        Some(dot) => {
+            let (stem, ext) = key.split_at(name_start + dot);
+            format!("{stem}.v{n}{ext}")
+        }
+        None => format!("{key}.v{n}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -147,5 +160,15 @@ mod tests {
         );
         assert_ne!(file_key("p/", &a), file_key("p/", &b));
         assert!(file_key("p/", &c).contains("other-something_new"));
+    }
+
+    #[test]
+    fn a_new_version_gets_its_own_key_beside_the_first() {
+        assert_eq!(
+            versioned("t/zoom/a/2026/01/01/m/i/20260101T090110Z_audio_f.m4a", 2),
+            "t/zoom/a/2026/01/01/m/i/20260101T090110Z_audio_f.v2.m4a"
+        );
+        // A dot in a folder is not an extension; a name without one gets the suffix at the end.
+        assert_eq!(versioned("t/a.b/name", 3), "t/a.b/name.v3");
     }
 }

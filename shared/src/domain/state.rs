@@ -27,6 +27,9 @@ pub enum FileStep {
     Fail,
     /// A failed file is tried again: an admin's `retry`, or a later webhook with a fresher token.
     Reopen,
+    /// The vendor now has another version of an archived file (its size changed): the new version is
+    /// archived under a new key; the old object stays, listed on the entry as superseded (never overwritten).
+    Supersede,
 }
 
 /// Files that still wait for bytes.
@@ -38,7 +41,7 @@ const PENDING: [FileState; 4] = [
 ];
 
 impl FileStep {
-    pub const ALL: [FileStep; 9] = [
+    pub const ALL: [FileStep; 10] = [
         FileStep::Create,
         FileStep::RefreshSource,
         FileStep::Queue,
@@ -48,6 +51,7 @@ impl FileStep {
         FileStep::RetryLater,
         FileStep::Fail,
         FileStep::Reopen,
+        FileStep::Supersede,
     ];
 
     /// The catalog operation that takes this step.
@@ -62,13 +66,14 @@ impl FileStep {
             FileStep::RetryLater => "retry_later",
             FileStep::Fail => "fail",
             FileStep::Reopen => "reopen_file",
+            FileStep::Supersede => "supersede_file",
         }
     }
 
     /// The stage that takes it.
     pub fn stage(self) -> &'static str {
         match self {
-            FileStep::Create | FileStep::RefreshSource => "enqueue",
+            FileStep::Create | FileStep::RefreshSource | FileStep::Supersede => "enqueue",
             FileStep::Reopen => "enqueue, admin",
             FileStep::Queue => "owner-resolver",
             _ => "downloader",
@@ -86,6 +91,7 @@ impl FileStep {
                 &[FileState::Downloading]
             }
             FileStep::Reopen => &[FileState::Failed],
+            FileStep::Supersede => &[FileState::Archived],
         }
     }
 
@@ -97,6 +103,12 @@ impl FileStep {
     /// Whether only the holder of the current lease may take the step (its lease end must be the stored one).
     pub fn needs_own_lease(self) -> bool {
         self == FileStep::Checkpoint
+    }
+
+    /// Whether the step also needs the file to be the version the caller read (its `s3_key` unchanged), so a
+    /// version is superseded once however many deliveries announce the change.
+    pub fn needs_version_read(self) -> bool {
+        self == FileStep::Supersede
     }
 
     /// Whether the step also needs the new source to be fresher than the stored one.
@@ -115,7 +127,7 @@ impl FileStep {
             FileStep::Complete => Some(FileState::Archived),
             FileStep::RetryLater => Some(FileState::Retrying),
             FileStep::Fail => Some(FileState::Failed),
-            FileStep::Reopen => Some(FileState::Planned),
+            FileStep::Reopen | FileStep::Supersede => Some(FileState::Planned),
         }
     }
 }
@@ -281,6 +293,9 @@ pub fn file_table() -> String {
         }
         if step.needs_own_lease() {
             from.push_str(" (under the caller's own lease)");
+        }
+        if step.needs_version_read() {
+            from.push_str(" (the version the caller read)");
         }
         let to = step.to().map_or("(unchanged)", FileState::as_str);
         t.push_str(&format!(

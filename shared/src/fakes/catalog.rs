@@ -270,6 +270,42 @@ impl IngestCatalog for MemoryCatalog {
         })
     }
 
+    async fn supersede_file(
+        &self,
+        key: &RecordingKey,
+        read_key: &str,
+        next: &FileEntry,
+        now: DateTime<Utc>,
+    ) -> Result<bool, Error> {
+        self.check("supersede_file")?;
+        let same_version = self
+            .file(key, &next.file_id)
+            .is_some_and(|f| f.s3_key == read_key);
+        if !same_version
+            || self
+                .file_step(
+                    key,
+                    &next.file_id,
+                    FileStep::Supersede,
+                    StepInput::default(),
+                    |f| {
+                        *f = next.clone();
+                    },
+                )
+                .is_none()
+        {
+            return Ok(false);
+        }
+        let (state, all_done) = self.update_recording(key, |r| {
+            r.done_ids.remove(next.file_id.as_str());
+            (r.state, r.all_done())
+        })?;
+        if let Some(step) = state::after_delivery(state, all_done) {
+            self.recording_step(key, step, now);
+        }
+        Ok(true)
+    }
+
     async fn reopen_file(
         &self,
         key: &RecordingKey,

@@ -297,6 +297,21 @@ where
                 })
         }
         FileStep::Reopen => catalog.reopen_file(key, id, None, Utc::now()).await?,
+        FileStep::Supersede => {
+            let read = sample_file("f1", FileState::Archived, None);
+            let mut next = sample_file("f1", FileState::Planned, None);
+            next.s3_key = crate::keys::versioned(&read.s3_key, 2);
+            next.superseded = vec![stored()];
+            // Another version than the one stored is never superseded.
+            let stale = catalog
+                .supersede_file(key, "not/the/stored/key", &next, Utc::now())
+                .await?;
+            let applied = catalog
+                .supersede_file(key, &read.s3_key, &next, Utc::now())
+                .await?;
+            let now = IngestCatalog::get_file(catalog, key, id).await?;
+            !stale && applied && now.is_some_and(|f| f.s3_key == next.s3_key)
+        }
         FileStep::Fail => {
             catalog.fail(key, id, "contract").await?;
             IngestCatalog::get_file(catalog, key, id)

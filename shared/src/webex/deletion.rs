@@ -105,6 +105,33 @@ pub async fn listing(api: &dyn WebexApi, rec: &RecordingEntry) -> Result<VendorL
 /// removes each for good. Calls go in order and stop at the first that does not succeed. A soft-delete
 /// answered 404 names a segment that went meanwhile, and Webex then moves none of the batch: not done,
 /// listed again on the next attempt.
+/// The recording handed back to enqueue when Webex has another version of a segment than we archived (its
+/// size changed): a `recordings.created` notification for its first segment, which enqueue reads from the API
+/// like any other (every segment of the instance, as Webex lists them now). `None` without a segment id.
+pub fn rearchive(
+    conn: &crate::config::Connection,
+    rec: &RecordingEntry,
+) -> Option<crate::messages::IngestMessage> {
+    let first = rec.vendor_recording_ids.iter().next()?;
+    let body = serde_json::json!({
+        "resource": "recordings",
+        "event": "created",
+        "orgId": rec.account_id.as_str(),
+        "data": {
+            "id": first,
+            "meetingId": rec.instance_id.as_str(),
+            "hostEmail": rec.host_email.as_ref().map(|e| e.as_str()),
+        },
+    });
+    Some(crate::messages::IngestMessage {
+        vendor: crate::ids::Vendor::Webex,
+        connection_id: conn.id.clone(),
+        event: "recordings.created".to_owned(),
+        received_at_ms: chrono::Utc::now().timestamp_millis(),
+        body: body.to_string(),
+    })
+}
+
 pub async fn delete(
     api: &dyn WebexApi,
     rec: &RecordingEntry,
