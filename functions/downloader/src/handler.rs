@@ -9,7 +9,7 @@
 use async_trait::async_trait;
 use shared::batch::{Handler, Invocation, Outcome, require};
 use shared::catalog::{
-    Checkpoint, FileEntry, Lease, RecordingEntry, StoredObject, TransferCatalog,
+    Checkpoint, FileEntry, Lease, RecordingEntry, StoredObject, TransferCatalog, VendorRemoval,
 };
 use shared::config::Connection;
 use shared::error::{Class, Error, Kind};
@@ -103,6 +103,8 @@ struct TransferFailure {
     wait: Option<Duration>,
     checkpoint: Option<Checkpoint>,
     lease_lost: bool,
+    /// The vendor no longer has the recording ([`Kind::GoneAtVendor`]): recorded on the entry as a removal.
+    gone_at_vendor: bool,
 }
 
 #[async_trait]
@@ -275,6 +277,7 @@ where
                             wait: e.retry_after(),
                             checkpoint: resume,
                             lease_lost: false,
+                            gone_at_vendor: e.kind() == Kind::GoneAtVendor,
                         },
                     );
                 }
@@ -328,6 +331,7 @@ where
                     wait: error.retry_after(),
                     checkpoint: resume,
                     lease_lost: error == TransferError::LeaseLost,
+                    gone_at_vendor: false,
                 },
             );
         }
@@ -373,9 +377,8 @@ where
             .recording(&rec.account_id, rec.instance_id.as_str())
             .await?
         else {
-            return Err(
-                Error::permanent("the recording no longer exists at Zoom").kind_of(Kind::NotFound)
-            );
+            return Err(Error::permanent("the recording no longer exists at Zoom")
+                .kind_of(Kind::GoneAtVendor));
         };
         let file = found
             .files
@@ -452,12 +455,36 @@ where
                 {
                     tracing::warn!(error = %e, "abort of multipart upload failed; the bucket lifecycle rule cleans it up");
                 }
+                if f.gone_at_vendor {
+                    self.record_gone(msg).await?;
+                }
                 self.catalog
                     .fail(&msg.recording, &msg.file_id, &reason)
                     .await?;
                 Err(Outcome::Dropped(reason))
             }
         }
+    }
+
+    /// The vendor no longer has a recording we were copying: someone removed it there before it was archived.
+    /// Recorded on the entry (unless its own removal event was recorded already, which says who).
+    async fn record_gone(&self, msg: &DownloadMessage) -> Result<(), Outcome> {
+        let known = self.catalog.get_recording(&msg.recording).await?;
+        if known.is_none_or(|r| r.removed_at_vendor.is_some()) {
+            return Ok(());
+        }
+        let removal = VendorRemoval {
+            event: shared::catalog::FOUND_GONE_AT_DOWNLOAD.to_owned(),
+            operator: None,
+            at: chrono::Utc::now(),
+            archived_before: false,
+        };
+        let outcome = self
+            .catalog
+            .record_removal(&msg.recording, &removal)
+            .await?;
+        tracing::warn!(recording = %msg.recording, file = %msg.file_id, ?outcome, "the vendor no longer has the recording: removed there before it was archived");
+        Ok(())
     }
 
     /// Marks the file done and, when it was the recording's last, announces the recording and marks it
@@ -708,6 +735,48 @@ mod tests {
             stats.last_bearer.as_deref(),
             Some(fresh.download_token.as_str())
         );
+    }
+
+    #[tokio::test]
+    async fn a_recording_removed_at_zoom_before_it_was_copied_is_recorded_and_the_file_fails() {
+        let sim = ZoomSim::start().await.unwrap();
+        let d = downloader();
+        let (msg, _, sim_rec) = queued_sized(&d, &sim, "dl-gone", 64 * 1024);
+        // The webhook's token no longer works and the Zoom API does not list the recording any more.
+        sim.revoke_token(&sim_rec.download_token);
+        let out = d.handle(msg.clone(), &Invocation::now()).await;
+        assert!(matches!(out, Err(Outcome::Dropped(_))), "{out:?}");
+        let f = file(&d, &msg).await;
+        assert_eq!(f.state, FileState::Failed);
+        assert!(f.last_error.unwrap().contains("no longer exists at Zoom"));
+        let removal = d
+            .catalog
+            .entry(&msg.recording)
+            .unwrap()
+            .removed_at_vendor
+            .unwrap();
+        assert_eq!(removal.event, shared::catalog::FOUND_GONE_AT_DOWNLOAD);
+        assert!(!removal.archived_before && removal.operator.is_none());
+
+        // A removal recorded from the vendor's own event (which names who) is not replaced.
+        let (msg, _, sim_rec) = queued_sized(&d, &sim, "dl-gone-known", 64 * 1024);
+        sim.revoke_token(&sim_rec.download_token);
+        let mut entry = d.catalog.entry(&msg.recording).unwrap();
+        entry.removed_at_vendor = Some(VendorRemoval {
+            event: "recording.deleted".into(),
+            operator: Some("prof@uni.example.edu".into()),
+            at: chrono::Utc::now(),
+            archived_before: false,
+        });
+        d.catalog.put_recording(entry);
+        let _ = d.handle(msg.clone(), &Invocation::now()).await;
+        let removal = d
+            .catalog
+            .entry(&msg.recording)
+            .unwrap()
+            .removed_at_vendor
+            .unwrap();
+        assert_eq!(removal.event, "recording.deleted");
     }
 
     #[tokio::test]

@@ -254,6 +254,56 @@ impl DynamoCatalog {
 }
 
 #[async_trait]
+impl RemovalCatalog for DynamoCatalog {
+    async fn record_removal(
+        &self,
+        key: &RecordingKey,
+        removal: &VendorRemoval,
+    ) -> Result<RemovalOutcome, Error> {
+        let Some(rec) = self.recording(key).await? else {
+            return Ok(RemovalOutcome::Unknown);
+        };
+        if crate::deletion::is_ours(rec.deletion.as_ref()) {
+            return Ok(RemovalOutcome::Ours);
+        }
+        // Not if the sweep claimed it since the read.
+        let ours = [
+            DeletionStatus::Deleting,
+            DeletionStatus::Deleted,
+            DeletionStatus::AlreadyGone,
+        ];
+        let archived_before = rec.all_done();
+        let removal = VendorRemoval {
+            archived_before,
+            ..removal.clone()
+        };
+        let (cond, values) = state_in(":o", &ours)?;
+        let mut req = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(self.key(key.partition_key(), META)))
+            .update_expression("SET removed_at_vendor = :r, updated_at = :now")
+            .condition_expression(format!(
+                "attribute_exists(pk) AND (attribute_not_exists(#del) OR NOT ({}))",
+                cond.replace("#st", "#del.#ds")
+            ))
+            .expression_attribute_names("#del", "deletion")
+            .expression_attribute_names("#ds", "status")
+            .expression_attribute_values(":r", to_av(&removal)?)
+            .expression_attribute_values(":now", now_str(Utc::now()));
+        for (k, v) in values {
+            req = req.expression_attribute_values(k, v);
+        }
+        match req.send().await {
+            Ok(_) => Ok(RemovalOutcome::Recorded { archived_before }),
+            Err(e) if is_conditional(&e) => Ok(RemovalOutcome::Ours),
+            Err(e) => Err(sdk_error("UpdateItem(removed_at_vendor)", e)),
+        }
+    }
+}
+
+#[async_trait]
 impl IngestCatalog for DynamoCatalog {
     async fn upsert_recording(
         &self,
@@ -390,53 +440,6 @@ impl IngestCatalog for DynamoCatalog {
         file_id: &FileId,
     ) -> Result<Option<FileEntry>, Error> {
         self.file(key, file_id).await
-    }
-
-    async fn record_removal(
-        &self,
-        key: &RecordingKey,
-        removal: &VendorRemoval,
-    ) -> Result<RemovalOutcome, Error> {
-        let Some(rec) = self.recording(key).await? else {
-            return Ok(RemovalOutcome::Unknown);
-        };
-        if crate::deletion::is_ours(rec.deletion.as_ref()) {
-            return Ok(RemovalOutcome::Ours);
-        }
-        // Not if the sweep claimed it since the read.
-        let ours = [
-            DeletionStatus::Deleting,
-            DeletionStatus::Deleted,
-            DeletionStatus::AlreadyGone,
-        ];
-        let archived_before = rec.all_done();
-        let removal = VendorRemoval {
-            archived_before,
-            ..removal.clone()
-        };
-        let (cond, values) = state_in(":o", &ours)?;
-        let mut req = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(self.key(key.partition_key(), META)))
-            .update_expression("SET removed_at_vendor = :r, updated_at = :now")
-            .condition_expression(format!(
-                "attribute_exists(pk) AND (attribute_not_exists(#del) OR NOT ({}))",
-                cond.replace("#st", "#del.#ds")
-            ))
-            .expression_attribute_names("#del", "deletion")
-            .expression_attribute_names("#ds", "status")
-            .expression_attribute_values(":r", to_av(&removal)?)
-            .expression_attribute_values(":now", now_str(Utc::now()));
-        for (k, v) in values {
-            req = req.expression_attribute_values(k, v);
-        }
-        match req.send().await {
-            Ok(_) => Ok(RemovalOutcome::Recorded { archived_before }),
-            Err(e) if is_conditional(&e) => Ok(RemovalOutcome::Ours),
-            Err(e) => Err(sdk_error("UpdateItem(removed_at_vendor)", e)),
-        }
     }
 
     async fn supersede_file(

@@ -68,7 +68,7 @@ pub struct RecordingEntry {
 /// A recording removed at the vendor by someone else than our deletion sweep, as its event said.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VendorRemoval {
-    /// The vendor's event (`recording.trashed`, `recording.deleted`).
+    /// The vendor's event (`recording.trashed`, `recording.deleted`), or [`FOUND_GONE_AT_DOWNLOAD`].
     pub event: String,
     /// Who removed it, when the vendor says (an e-mail; shown to admins, never logged).
     pub operator: Option<String>,
@@ -76,6 +76,10 @@ pub struct VendorRemoval {
     /// Whether every file was archived when it happened: if not, what was missing is lost at the vendor.
     pub archived_before: bool,
 }
+
+/// The [`VendorRemoval::event`] of a removal found by the downloader: the vendor no longer had the recording
+/// (Webex: 404, or `deleted`/`purged`; Zoom: no longer listed) when a file was to be copied. Nobody is named.
+pub const FOUND_GONE_AT_DOWNLOAD: &str = "found_gone_at_download";
 
 /// What recording a vendor's removal event did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -469,9 +473,22 @@ pub enum Lease {
     Missing,
 }
 
+/// Where a removal at the vendor is recorded: by enqueue from the vendor's event, by the downloader when the
+/// vendor no longer has a file it was about to copy.
+#[async_trait]
+pub trait RemovalCatalog: Send + Sync {
+    /// Records a removal at the vendor on the recording, unless it is our own deletion's echo
+    /// ([`crate::deletion::is_ours`]). `archived_before` is set from the entry (every file archived).
+    async fn record_removal(
+        &self,
+        key: &RecordingKey,
+        removal: &VendorRemoval,
+    ) -> Result<RemovalOutcome, Error>;
+}
+
 /// Enqueue's view.
 #[async_trait]
-pub trait IngestCatalog: Send + Sync {
+pub trait IngestCatalog: RemovalCatalog {
     /// Creates the recording if new and registers the given file ids on it (idempotent). If the recording was
     /// already archived and new files arrive, it goes back to `archiving`.
     async fn upsert_recording(
@@ -494,13 +511,6 @@ pub trait IngestCatalog: Send + Sync {
         key: &RecordingKey,
         file_id: &FileId,
     ) -> Result<Option<FileEntry>, Error>;
-    /// Records a removal at the vendor on the recording, unless it is our own deletion's echo
-    /// ([`crate::deletion::is_ours`]). `archived_before` is set from the entry (every file archived).
-    async fn record_removal(
-        &self,
-        key: &RecordingKey,
-        removal: &VendorRemoval,
-    ) -> Result<RemovalOutcome, Error>;
     /// `archived` → `planned` as `next` ([`FileEntry::next_version`]), only while the stored file is still the
     /// version `read_key` names; the file leaves the recording's done set and an archived recording goes back
     /// to `archiving`. `true` if this call superseded it.
@@ -542,7 +552,7 @@ pub trait OwnerCatalog: Send + Sync {
 
 /// The downloader's view.
 #[async_trait]
-pub trait TransferCatalog: Send + Sync {
+pub trait TransferCatalog: RemovalCatalog {
     async fn get_recording(&self, key: &RecordingKey) -> Result<Option<RecordingEntry>, Error>;
     async fn acquire(
         &self,

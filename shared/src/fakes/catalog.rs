@@ -168,6 +168,32 @@ impl MemoryCatalog {
 }
 
 #[async_trait]
+impl RemovalCatalog for MemoryCatalog {
+    async fn record_removal(
+        &self,
+        key: &RecordingKey,
+        removal: &VendorRemoval,
+    ) -> Result<RemovalOutcome, Error> {
+        self.check("record_removal")?;
+        if self.entry(key).is_none() {
+            return Ok(RemovalOutcome::Unknown);
+        }
+        self.update_recording(key, |r| {
+            if crate::deletion::is_ours(r.deletion.as_ref()) {
+                RemovalOutcome::Ours
+            } else {
+                let archived_before = r.all_done();
+                r.removed_at_vendor = Some(VendorRemoval {
+                    archived_before,
+                    ..removal.clone()
+                });
+                RemovalOutcome::Recorded { archived_before }
+            }
+        })
+    }
+}
+
+#[async_trait]
 impl IngestCatalog for MemoryCatalog {
     async fn upsert_recording(
         &self,
@@ -245,29 +271,6 @@ impl IngestCatalog for MemoryCatalog {
     ) -> Result<Option<FileEntry>, Error> {
         self.check("get_file")?;
         Ok(self.file(key, file_id))
-    }
-
-    async fn record_removal(
-        &self,
-        key: &RecordingKey,
-        removal: &VendorRemoval,
-    ) -> Result<RemovalOutcome, Error> {
-        self.check("record_removal")?;
-        if self.entry(key).is_none() {
-            return Ok(RemovalOutcome::Unknown);
-        }
-        self.update_recording(key, |r| {
-            if crate::deletion::is_ours(r.deletion.as_ref()) {
-                RemovalOutcome::Ours
-            } else {
-                let archived_before = r.all_done();
-                r.removed_at_vendor = Some(VendorRemoval {
-                    archived_before,
-                    ..removal.clone()
-                });
-                RemovalOutcome::Recorded { archived_before }
-            }
-        })
     }
 
     async fn supersede_file(

@@ -16,7 +16,7 @@ use std::fmt;
 
 /// A recording as `GET /recordings/{id}` (with download links) or `GET /admin/recordings` (with the host's
 /// e-mail) returns it.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WebexRecording {
     pub id: String,
