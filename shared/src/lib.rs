@@ -10,7 +10,7 @@
 
 pub mod domain;
 pub use domain::{
-    catalog, config, deletion, error, ids, keys, messages, model, owner, ports, state,
+    backfill, catalog, config, deletion, error, ids, keys, messages, model, owner, ports, state,
 };
 
 pub mod webex;

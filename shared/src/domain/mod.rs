@@ -2,6 +2,7 @@
 //! and deletion rules, ports and errors. Pure and tested in memory: no module here imports a vendor module
 //! (`zoom`, `webex`), an adapter (`aws`, `transfer`, `batch`) or an AWS/HTTP crate; the test below checks it.
 
+pub mod backfill;
 pub mod catalog;
 pub mod config;
 pub mod deletion;
@@ -17,7 +18,8 @@ pub mod state;
 #[cfg(test)]
 mod layering {
     /// The domain's sources, read at compile time so the check needs no file system.
-    const SOURCES: [(&str, &str); 11] = [
+    const SOURCES: [(&str, &str); 12] = [
+        ("backfill", include_str!("backfill.rs")),
         ("catalog", include_str!("catalog.rs")),
         ("config", include_str!("config.rs")),
         ("deletion", include_str!("deletion.rs")),
