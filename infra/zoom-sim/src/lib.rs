@@ -52,6 +52,22 @@
 //!   with the S2S app's Basic auth and `token=` (query or form) answers
 //!   `{"status":"success"}`; the token then gets 401 code 124 on the REST API. Every call is
 //!   recorded without the token ([`ZoomSim::revocations`], [`RevokeCall`]);
+//! - the account's users and listings for a backfill: [`ZoomSim::add_user`] ([`UserSpec`],
+//!   [`UserStatus`]; a recording is a user's when its `host_id` is the user's id,
+//!   [`RecordingSpec::hosted_by`]) and `GET /v2/users?status=active|inactive|pending`
+//!   (default `active`: deactivated users are listed only with `status=inactive`),
+//!   `GET /v2/users/{userId}/recordings?from&to` (`userId` = id, e-mail or `me`, the first
+//!   user; unknown: 404 code 1001) and `GET /v2/accounts/me/recordings` (every recording;
+//!   off unless [`ZoomSim::set_account_recordings_allowed`], 400 code 4711 otherwise).
+//!   Recordings whose `start_time` falls on a UTC day in `from..=to` (default: today) are
+//!   listed newest first, as the objects of `GET /v2/meetings/{…}/recordings` without
+//!   `password`; `to` more than one calendar month after `from` ([`within_a_month`]),
+//!   before it, or a date not `yyyy-mm-dd` is a 400 code 300. All listings page with
+//!   `page_size` (default 30, at most 300) and opaque `next_page_token`s bound to the query
+//!   that expire after [`ZoomSim::set_page_token_ttl`] (15 minutes; also
+//!   [`ZoomSim::expire_page_tokens`]): 400 code 300 "The next page token is invalid or
+//!   expired." otherwise. Every call is recorded ([`ZoomSim::list_requests`],
+//!   [`ListRequest`]); list-only faults hit the N-th next call ([`ZoomSim::fail_list_calls`]);
 //! - cheap content for huge files: [`ZoomSim::add_recording_sparse`] serves binary files
 //!   as [`ContentKind::Sparse`], so a 4 GiB file streams at copy speed; its SHA-256 is
 //!   computed once at registration (about 3 s per 4 GiB in a dev build, cached per
@@ -75,6 +91,7 @@
 //! ```
 
 mod content;
+mod listing;
 mod payload;
 mod serve;
 mod server;
@@ -85,18 +102,20 @@ use std::collections::HashMap;
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use anyhow::Context as _;
 use rand::Rng as _;
 
 pub use content::{ContentKind, Generator, content_type_for};
+pub use listing::within_a_month;
 pub use serve::{Server, query_pairs};
 pub use server::http_date;
 pub use signing::{
     ZOOM_USER_AGENT, deliver, expected_encrypted_token, jwt_claims, jwt_exp, random_plain_token,
     sign, test_vector, unix_now, url_validation_body,
 };
-pub use spec::{FileSpec, RecordingSpec};
+pub use spec::{FileSpec, RecordingSpec, UserSpec, UserStatus};
 
 use payload::{Envelope, ObjectCtx, Payload};
 
@@ -108,6 +127,12 @@ pub const API_TOKEN_TTL_SECS: i64 = 3600;
 pub const DEFAULT_ACCESS_TOKEN_TTL_SECS: i64 = 24 * 3600;
 /// Largest `ttl` Zoom accepts (7 days).
 pub const MAX_ACCESS_TOKEN_TTL_SECS: i64 = 604_800;
+/// Lifetime of a `next_page_token` of the REST listings (Zoom: 15 minutes).
+pub const PAGE_TOKEN_TTL: Duration = Duration::from_secs(15 * 60);
+/// `page_size` of the REST listings when none is given.
+pub const DEFAULT_PAGE_SIZE: u32 = 30;
+/// Largest `page_size` of the REST listings; a larger one is served as this.
+pub const MAX_PAGE_SIZE: u32 = 300;
 
 /// A fault injected for one file. Times-limited faults clear themselves once used up.
 /// One fault per file at a time: [`ZoomSim::set_fault`] replaces the previous one.
@@ -172,13 +197,14 @@ pub enum RetryAfter {
     Omitted,
 }
 
-/// A fault of the REST API as a whole (`/v2/…`, set with [`ZoomSim::set_api_fault`]) or
-/// of the token endpoint (`/oauth/token`, set with [`ZoomSim::set_token_fault`]). Every
+/// A fault of the REST API as a whole (`/v2/…`, listings included, set with
+/// [`ZoomSim::set_api_fault`]), of the listings only ([`ZoomSim::fail_list_calls`]) or of
+/// the token endpoint (`/oauth/token`, set with [`ZoomSim::set_token_fault`]). Every
 /// variant is used up after `times` requests and then clears itself.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ApiFault {
-    /// 429, `X-RateLimit-Type: QPS`, `X-RateLimit-Category: Light`,
-    /// `{"code":429,"message":"You have reached the maximum per-second rate limit…"}`.
+    /// 429, `X-RateLimit-Type: QPS`, `X-RateLimit-Category: Light` (`Medium` on the
+    /// listings), `{"code":429,"message":"You have reached the maximum per-second rate limit…"}`.
     RateLimited { times: u32, retry_after: RetryAfter },
     /// 429, `X-RateLimit-Type: Daily-limit`, Zoom's daily-limit message. `Retry-After`
     /// is the seconds to the next UTC midnight unless set with
@@ -285,6 +311,48 @@ pub struct DeleteCall {
     pub status: u16,
     /// Answered by an injected fault ([`ZoomSim::fail_deletes`] or [`ZoomSim::set_api_fault`])
     /// rather than by the simulated Zoom's own logic.
+    pub injected: bool,
+    /// When the simulator received it.
+    pub at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Which REST listing a [`ListRequest`] called.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ListEndpoint {
+    /// `GET /v2/users`.
+    Users,
+    /// `GET /v2/users/{userId}/recordings`.
+    UserRecordings,
+    /// `GET /v2/accounts/{accountId}/recordings`.
+    AccountRecordings,
+}
+
+/// One call of a REST listing the simulator received, whatever its outcome
+/// ([`ZoomSim::list_requests`]). The query values are as sent, not as defaulted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListRequest {
+    pub endpoint: ListEndpoint,
+    /// The request path as received (still percent-encoded, without the query).
+    pub path: String,
+    /// `{userId}` of [`ListEndpoint::UserRecordings`], percent-decoded, as sent (an id, an
+    /// e-mail or `me`); `None` for the other endpoints.
+    pub user: Option<String>,
+    /// `status` of [`ListEndpoint::Users`] as sent; `None` when missing (or for the other
+    /// endpoints).
+    pub user_status: Option<String>,
+    /// `from`; `None` when missing or not a `yyyy-mm-dd` date.
+    pub from: Option<chrono::NaiveDate>,
+    /// `to`; `None` when missing or not a `yyyy-mm-dd` date.
+    pub to: Option<chrono::NaiveDate>,
+    /// `page_size` as sent (before the cap at [`MAX_PAGE_SIZE`]); `None` when missing or
+    /// not a number.
+    pub page_size: Option<u32>,
+    /// Whether a non-empty `next_page_token` was sent (valid or not).
+    pub had_token: bool,
+    /// The HTTP status answered (200, 400, 401, 404, 429, 500, 503).
+    pub status: u16,
+    /// Answered by an injected fault ([`ZoomSim::fail_list_calls`] or
+    /// [`ZoomSim::set_api_fault`]).
     pub injected: bool,
     /// When the simulator received it.
     pub at: chrono::DateTime<chrono::Utc>,
@@ -490,6 +558,16 @@ pub(crate) struct State {
     pub delete_fault: Option<(DeleteFault, u32)>,
     pub deletions: Vec<DeleteCall>,
     pub revocations: Vec<RevokeCall>,
+    /// The account's users, in the order added (`GET /v2/users` lists them so).
+    pub users: Vec<UserSpec>,
+    /// Live `next_page_token`s of the REST listings.
+    pub page_tokens: HashMap<String, listing::PageToken>,
+    pub page_token_ttl: Duration,
+    /// [`ZoomSim::set_account_recordings_allowed`].
+    pub account_recordings_allowed: bool,
+    /// [`ZoomSim::fail_list_calls`]: the fault and how many list calls still pass first.
+    pub list_fault: Option<(ApiFault, u32)>,
+    pub list_requests: Vec<ListRequest>,
 }
 
 impl State {
@@ -521,6 +599,12 @@ impl State {
             delete_fault: None,
             deletions: Vec::new(),
             revocations: Vec::new(),
+            users: Vec::new(),
+            page_tokens: HashMap::new(),
+            page_token_ttl: PAGE_TOKEN_TTL,
+            account_recordings_allowed: false,
+            list_fault: None,
+            list_requests: Vec::new(),
         }
     }
 }
@@ -1328,6 +1412,88 @@ impl ZoomSim {
             },
         };
         serde_json::to_string(&env).expect("payload serializes")
+    }
+
+    /// Add a user to the account (a user with the same id is replaced, keeping its place
+    /// in the listing order). Its recordings are those whose `host_id` is `user.id`
+    /// ([`RecordingSpec::hosted_by`]), whenever they are added. The first user added is
+    /// the one `me` names in `GET /v2/users/me/recordings` (on Zoom: the user who created
+    /// the app). Returns the user as added.
+    pub fn add_user(&self, user: UserSpec) -> UserSpec {
+        let mut st = self.shared.lock();
+        match st.users.iter_mut().find(|u| u.id == user.id) {
+            Some(u) => *u = user.clone(),
+            None => st.users.push(user.clone()),
+        }
+        user
+    }
+
+    /// Change a user's status (e.g. deactivate it: [`UserStatus::Inactive`]); `false` for
+    /// an unknown id.
+    pub fn set_user_status(&self, user_id: &str, status: UserStatus) -> bool {
+        let mut st = self.shared.lock();
+        match st.users.iter_mut().find(|u| u.id == user_id) {
+            Some(u) => {
+                u.status = status;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Every user of the account, in the order added.
+    pub fn users(&self) -> Vec<UserSpec> {
+        self.shared.lock().users.clone()
+    }
+
+    /// Lifetime of the `next_page_token`s the REST listings hand out from now on (default
+    /// [`PAGE_TOKEN_TTL`], 15 minutes; `Duration::ZERO` = born expired). Tokens handed out
+    /// earlier keep their expiry.
+    pub fn set_page_token_ttl(&self, ttl: Duration) {
+        self.shared.lock().page_token_ttl = ttl;
+    }
+
+    /// Expire every `next_page_token` handed out so far: using one answers 400
+    /// `{"code":300,"message":"The next page token is invalid or expired."}`. Tokens
+    /// handed out afterwards work.
+    pub fn expire_page_tokens(&self) {
+        let now = std::time::Instant::now();
+        for t in self.shared.lock().page_tokens.values_mut() {
+            t.expire(now);
+        }
+    }
+
+    /// Whether the API token may list the whole account's recordings
+    /// (`GET /v2/accounts/me/recordings`). Off by default, as for an S2S app without the
+    /// master-account scopes: the endpoint then answers 400
+    /// `{"code":4711,"message":"Invalid access token, does not contain scopes:[…]."}`, and a
+    /// client has to list users and each user's recordings instead.
+    pub fn set_account_recordings_allowed(&self, allowed: bool) {
+        self.shared.lock().account_recordings_allowed = allowed;
+    }
+
+    /// Every call of a REST listing (`GET /v2/users`, `…/users/{userId}/recordings`,
+    /// `…/accounts/{accountId}/recordings`) received so far, in order, refused and faulted
+    /// ones included.
+    pub fn list_requests(&self) -> Vec<ListRequest> {
+        self.shared.lock().list_requests.clone()
+    }
+
+    /// Inject `fault` into the REST listings only: the next `after` list calls are served
+    /// as usual, then the following `fault`'s `times` list calls get the fault (e.g.
+    /// `ApiFault::RateLimited { times: 1, retry_after: RetryAfter::Secs(1) }` with
+    /// `after: 3`: the 4th list call from now is a 429 with `Retry-After: 1`, the 5th is
+    /// served again). Replaces any earlier list fault; `times: 0` removes it. The 429s say
+    /// `X-RateLimit-Category: Medium`. Like every API fault it is applied before the token
+    /// is checked. A list call answered by a fault of [`ZoomSim::set_api_fault`] (which
+    /// comes first) is not counted here. Other REST calls are not affected.
+    pub fn fail_list_calls(&self, fault: ApiFault, after: u32) {
+        self.shared.lock().list_fault = (fault.times() > 0).then_some((fault, after));
+    }
+
+    /// Remove the list fault.
+    pub fn clear_list_fault(&self) {
+        self.shared.lock().list_fault = None;
     }
 
     /// A fresh download token for a recording, valid `ttl_secs` (negative = already

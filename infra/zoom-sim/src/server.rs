@@ -1,4 +1,5 @@
-//! HTTP side: `/rec/download`, the CDN, the REST lookup and deletion, and OAuth.
+//! HTTP side: `/rec/download`, the CDN, the REST lookup and deletion, and OAuth (the
+//! REST listings are in `listing`).
 
 use std::collections::HashMap;
 use std::io;
@@ -23,11 +24,12 @@ use bytes::Bytes;
 use percent_encoding::percent_decode_str;
 
 use crate::content::{BLOCK, Generator, content_type_for};
+use crate::listing;
 use crate::payload::{self, ObjectCtx};
 use crate::signing::{hmac_sha256, unix_now};
 use crate::{
     ApiFault, DEFAULT_ACCESS_TOKEN_TTL_SECS, DeleteCall, DeleteFault, Fault, FileStatus, Grant,
-    MAX_ACCESS_TOKEN_TTL_SECS, RetryAfter, RevokeCall, Scope, ServedBody, Shared,
+    MAX_ACCESS_TOKEN_TTL_SECS, RecEntry, RetryAfter, RevokeCall, Scope, ServedBody, Shared, State,
 };
 
 /// `Key-Pair-Id` of the simulated CDN's signed URLs.
@@ -37,6 +39,10 @@ const CDN_URL_TTL_SECS: i64 = 6 * 3600;
 
 const HTML_ONLY_HOST: &str = "Only the host can download this recording. Please contact the host for a copy of this recording.";
 const HTML_GONE: &str = "This recording does not exist.";
+
+/// `X-RateLimit-Category` of the endpoints labelled Light (recording get/delete, and the
+/// token endpoint here).
+pub(crate) const LIGHT: &str = "Light";
 
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
@@ -48,11 +54,20 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             "/v2/meetings/{*rest}",
             get(meeting_recordings).delete(delete_recordings),
         )
+        .route("/v2/users", get(listing::list_users))
+        .route(
+            "/v2/users/{user_id}/recordings",
+            get(listing::user_recordings),
+        )
+        .route(
+            "/v2/accounts/{account_id}/recordings",
+            get(listing::account_recordings),
+        )
         .fallback(fallback)
         .with_state(shared)
 }
 
-type Sim = extract::State<Arc<Shared>>;
+pub(crate) type Sim = extract::State<Arc<Shared>>;
 
 // ---------------------------------------------------------------------------------------
 // /rec/download
@@ -228,6 +243,11 @@ fn secs_to_utc_midnight() -> u64 {
 }
 
 fn rate_limited(retry_after: &RetryAfter) -> Response {
+    rate_limited_in(retry_after, LIGHT)
+}
+
+/// A QPS 429 of an endpoint of rate-limit `category` (`X-RateLimit-Category`).
+fn rate_limited_in(retry_after: &RetryAfter, category: &'static str) -> Response {
     let mut r = json_response(
         StatusCode::TOO_MANY_REQUESTS,
         r#"{"code":429,"message":"You have reached the maximum per-second rate limit for this API. Try again later."}"#
@@ -238,8 +258,10 @@ fn rate_limited(retry_after: &RetryAfter) -> Response {
         h.insert(RETRY_AFTER, v);
     }
     h.insert("x-ratelimit-type", HeaderValue::from_static("QPS"));
-    h.insert("x-ratelimit-category", HeaderValue::from_static("Light"));
-    h.insert("x-ratelimit-limit", HeaderValue::from_static("80"));
+    h.insert("x-ratelimit-category", HeaderValue::from_static(category));
+    // Business+ per-second limits of the protocol reference (§7): Light 80, Medium 60.
+    let limit = if category == LIGHT { "80" } else { "60" };
+    h.insert("x-ratelimit-limit", HeaderValue::from_static(limit));
     h.insert("x-ratelimit-remaining", HeaderValue::from_static("0"));
     r
 }
@@ -610,7 +632,7 @@ async fn cdn(
 // ---------------------------------------------------------------------------------------
 // REST: GET /v2/meetings/{meetingId}/recordings
 
-fn json_response(status: StatusCode, body: String) -> Response {
+pub(crate) fn json_response(status: StatusCode, body: String) -> Response {
     (
         status,
         [(CONTENT_TYPE, "application/json;charset=UTF-8")],
@@ -619,7 +641,7 @@ fn json_response(status: StatusCode, body: String) -> Response {
         .into_response()
 }
 
-fn api_error(status: StatusCode, code: u32, message: &str) -> Response {
+pub(crate) fn api_error(status: StatusCode, code: u32, message: &str) -> Response {
     json_response(
         status,
         serde_json::json!({"code": code, "message": message}).to_string(),
@@ -679,7 +701,7 @@ async fn meeting_recordings(extract::State(sh): Sim, uri: Uri, headers: HeaderMa
         return no_recording();
     };
 
-    let object = {
+    let mut object = {
         let st = sh.lock();
         let rec = if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) {
             // A meeting number finds only the latest instance.
@@ -694,38 +716,11 @@ async fn meeting_recordings(extract::State(sh): Sim, uri: Uri, headers: HeaderMa
         } else {
             st.recordings.get(&id)
         };
-        let Some(rec) = rec else {
-            return no_recording();
-        };
-        // The files as they are now (sizes changed after registration included).
-        let files: Vec<_> = rec
-            .spec
-            .files
-            .iter()
-            .filter_map(|f| {
-                st.files
-                    .get(&f.id)
-                    .filter(|e| e.uuid == rec.spec.uuid && !e.is_gone())
-                    .map(|e| &e.spec)
-            })
-            .collect();
-        if files.is_empty() {
-            return no_recording();
+        match rec.and_then(|rec| rest_object(&sh.api_base, &st, rec)) {
+            Some(object) => object,
+            None => return no_recording(),
         }
-        payload::recording_object(
-            &rec.spec,
-            files,
-            &ObjectCtx {
-                api_base: &sh.api_base,
-                url_query: None,
-                share_url: &rec.share_url,
-                password: &rec.password,
-                play_passcode: &rec.play_passcode,
-                type_as_string: true,
-            },
-        )
     };
-    let mut object = object;
     if want_token {
         object.download_access_token =
             Some(sh.issue_token(Scope::Recording(object.uuid.clone()), ttl));
@@ -735,8 +730,45 @@ async fn meeting_recordings(extract::State(sh): Sim, uri: Uri, headers: HeaderMa
         serde_json::to_string(&object).expect("serializes"),
     );
     r.headers_mut()
-        .insert("x-ratelimit-category", HeaderValue::from_static("Light"));
+        .insert("x-ratelimit-category", HeaderValue::from_static(LIGHT));
     r
+}
+
+/// The REST API's object of a recording as it is now: only its files that are neither
+/// trashed nor deleted (sizes changed after registration included), `type` as a string,
+/// no `download_access_token`. `None` when no file is left (Zoom: 404 code 3301; the
+/// listings leave it out).
+pub(crate) fn rest_object(
+    api_base: &str,
+    st: &State,
+    rec: &RecEntry,
+) -> Option<payload::RecordingObject> {
+    let files: Vec<_> = rec
+        .spec
+        .files
+        .iter()
+        .filter_map(|f| {
+            st.files
+                .get(&f.id)
+                .filter(|e| e.uuid == rec.spec.uuid && !e.is_gone())
+                .map(|e| &e.spec)
+        })
+        .collect();
+    if files.is_empty() {
+        return None;
+    }
+    Some(payload::recording_object(
+        &rec.spec,
+        files,
+        &ObjectCtx {
+            api_base,
+            url_query: None,
+            share_url: &rec.share_url,
+            password: &rec.password,
+            play_passcode: &rec.play_passcode,
+            type_as_string: true,
+        },
+    ))
 }
 
 /// What every REST request goes through: counted, the API fault (if any) used, then the
@@ -747,16 +779,27 @@ fn api_gate(sh: &Shared, query: &HashMap<String, String>, headers: &HeaderMap) -
 
 /// The first half of [`api_gate`]: the request counted and the API fault (if any) used.
 fn api_fault_gate(sh: &Shared) -> Option<Response> {
+    api_fault_gate_in(sh, LIGHT)
+}
+
+/// [`api_fault_gate`] for an endpoint of rate-limit `category` (its 429s say so).
+pub(crate) fn api_fault_gate_in(sh: &Shared, category: &'static str) -> Option<Response> {
     let mut st = sh.lock();
     st.api_stats.api_requests += 1;
     let fault = st.api_fault.clone()?;
     st.api_fault = fault.used_once();
     let daily = st.daily_retry_after.clone();
-    Some(api_fault_response(&mut st.api_stats, &fault, daily, false))
+    Some(api_fault_response(
+        &mut st.api_stats,
+        &fault,
+        daily,
+        false,
+        category,
+    ))
 }
 
 /// The second half of [`api_gate`]: the bearer token checked.
-fn token_gate(
+pub(crate) fn token_gate(
     sh: &Shared,
     query: &HashMap<String, String>,
     headers: &HeaderMap,
@@ -781,24 +824,26 @@ fn token_gate(
     })
 }
 
-/// The response of an [`ApiFault`] (REST or token endpoint), counted in `stats`.
-fn api_fault_response(
+/// The response of an [`ApiFault`] (REST or token endpoint), counted in `stats`; its 429s
+/// carry `X-RateLimit-Category: {category}`.
+pub(crate) fn api_fault_response(
     stats: &mut crate::ApiStats,
     fault: &ApiFault,
     daily_retry_after: Option<RetryAfter>,
     token_endpoint: bool,
+    category: &'static str,
 ) -> Response {
     match fault {
         ApiFault::RateLimited { retry_after, .. } => {
             stats.api_rate_limited += 1;
-            rate_limited(retry_after)
+            rate_limited_in(retry_after, category)
         }
         ApiFault::DailyLimit { .. } => {
             stats.api_rate_limited += 1;
             stats.api_daily_limited += 1;
             let retry_after =
                 daily_retry_after.unwrap_or_else(|| RetryAfter::Secs(secs_to_utc_midnight()));
-            daily_limited(&retry_after)
+            daily_limited(&retry_after, category)
         }
         ApiFault::ServerError { .. } => {
             stats.api_server_errors += 1;
@@ -833,7 +878,7 @@ fn split_recordings_path(path: &str) -> Option<(&str, Option<&str>)> {
     (!file.is_empty() && !file.contains('/')).then_some((id, Some(file)))
 }
 
-fn percent_decoded(s: &str) -> String {
+pub(crate) fn percent_decoded(s: &str) -> String {
     percent_decode_str(s).decode_utf8_lossy().into_owned()
 }
 
@@ -989,7 +1034,7 @@ fn internal_error() -> Response {
     api_error(StatusCode::INTERNAL_SERVER_ERROR, 500, "Internal Error")
 }
 
-fn daily_limited(retry_after: &RetryAfter) -> Response {
+fn daily_limited(retry_after: &RetryAfter, category: &'static str) -> Response {
     let mut r = json_response(
         StatusCode::TOO_MANY_REQUESTS,
         r#"{"code":429,"message":"You have reached the maximum daily rate limit for this API. Refer to the response header for details on when you can make another request."}"#
@@ -1000,7 +1045,7 @@ fn daily_limited(retry_after: &RetryAfter) -> Response {
         h.insert(RETRY_AFTER, v);
     }
     h.insert("x-ratelimit-type", HeaderValue::from_static("Daily-limit"));
-    h.insert("x-ratelimit-category", HeaderValue::from_static("Light"));
+    h.insert("x-ratelimit-category", HeaderValue::from_static(category));
     h.insert("x-ratelimit-limit", HeaderValue::from_static("6000"));
     h.insert("x-ratelimit-remaining", HeaderValue::from_static("0"));
     r
@@ -1064,7 +1109,7 @@ async fn oauth_token(
         if let Some(fault) = st.token_fault.clone() {
             st.token_fault = fault.used_once();
             let daily = st.daily_retry_after.clone();
-            return api_fault_response(&mut st.api_stats, &fault, daily, true);
+            return api_fault_response(&mut st.api_stats, &fault, daily, true, LIGHT);
         }
         let refusal = match params.get("grant_type").map(String::as_str) {
             None | Some("") => Some(oauth_error(
@@ -1188,7 +1233,7 @@ fn bearer(headers: &HeaderMap) -> Option<String> {
 }
 
 /// `application/x-www-form-urlencoded` query → map (last value wins).
-fn parse_query(q: Option<&str>) -> HashMap<String, String> {
+pub(crate) fn parse_query(q: Option<&str>) -> HashMap<String, String> {
     crate::query_pairs(q).into_iter().collect()
 }
 

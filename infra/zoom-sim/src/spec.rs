@@ -1,5 +1,5 @@
 //! What a test asks the simulator to hold: one recording (one meeting instance) and
-//! its files.
+//! its files, and the users of the account.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -241,6 +241,132 @@ impl RecordingSpec {
         self.object_type = 5;
         self
     }
+
+    /// The same recording hosted by `user`: `host_id` and `host_email` become the user's,
+    /// so `GET /v2/users/{userId}/recordings` lists it for that user (the listing matches
+    /// `host_id` against [`UserSpec::id`]).
+    pub fn hosted_by(mut self, user: &UserSpec) -> RecordingSpec {
+        self.host_id = user.id.clone();
+        self.host_email = user.email.clone();
+        self
+    }
+
+    /// The same recording moved in time so that it starts at `start`: `start_time` and
+    /// every file's `recording_start` / `recording_end` shift by the same amount.
+    pub fn starting_at(mut self, start: DateTime<Utc>) -> RecordingSpec {
+        let shift = start - self.start_time;
+        self.start_time = start;
+        for f in &mut self.files {
+            f.recording_start += shift;
+            f.recording_end += shift;
+        }
+        self
+    }
+}
+
+/// Whether a user of the account is active, deactivated or has not accepted the invitation
+/// yet (`status` in `GET /v2/users`, which lists one status at a time).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum UserStatus {
+    /// `active`: listed by `GET /v2/users` without `status` (Zoom's default).
+    Active,
+    /// `inactive` (deactivated): listed only with `status=inactive`. Its recordings stay,
+    /// and `GET /v2/users/{userId}/recordings` still lists them.
+    Inactive,
+    /// `pending`: invited, not yet accepted; listed only with `status=pending`.
+    Pending,
+}
+
+impl UserStatus {
+    /// The `status` value Zoom uses: `active`, `inactive`, `pending`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UserStatus::Active => "active",
+            UserStatus::Inactive => "inactive",
+            UserStatus::Pending => "pending",
+        }
+    }
+
+    /// The status a `status` query value names (exactly as Zoom spells it); `None` for
+    /// anything else.
+    pub fn from_query(s: &str) -> Option<UserStatus> {
+        match s {
+            "active" => Some(UserStatus::Active),
+            "inactive" => Some(UserStatus::Inactive),
+            "pending" => Some(UserStatus::Pending),
+            _ => None,
+        }
+    }
+}
+
+/// A user of the simulated account, as `GET /v2/users` lists it. The recordings whose
+/// `host_id` is its `id` are its recordings ([`RecordingSpec::hosted_by`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserSpec {
+    /// Zoom user id (22 base64url characters on Zoom; any string here): `host_id` of the
+    /// user's recordings and `{userId}` of `GET /v2/users/{userId}/recordings`.
+    pub id: String,
+    /// Also accepted as `{userId}` (compared ignoring ASCII case).
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    /// `type`: 1 Basic, 2 Licensed, 4 Unassigned without Meetings Basic, 99 None.
+    pub user_type: u32,
+    pub status: UserStatus,
+    /// IANA time zone name.
+    pub timezone: String,
+    /// `dept` (may be empty).
+    pub dept: String,
+    /// `user_created_at` / `created_at`.
+    pub created_at: DateTime<Utc>,
+}
+
+impl UserSpec {
+    /// An active, licensed (`type` 2) user with this id and e-mail. The names come from
+    /// the e-mail's local part (`anna.schmidt@…` → `Anna` `Schmidt`; without a dot, the
+    /// whole local part and an empty last name); time zone `Europe/Berlin`, no department,
+    /// created 2025-09-01.
+    pub fn new(id: &str, email: &str) -> UserSpec {
+        let local = email.split('@').next().unwrap_or_default();
+        let capitalized = |s: &str| {
+            let mut c = s.chars();
+            c.next()
+                .map(|first| first.to_uppercase().chain(c).collect::<String>())
+                .unwrap_or_default()
+        };
+        let (first, last) = match local.split_once('.') {
+            Some((a, b)) => (capitalized(a), capitalized(b)),
+            None => (capitalized(local), String::new()),
+        };
+        UserSpec {
+            id: id.to_owned(),
+            email: email.to_owned(),
+            first_name: first,
+            last_name: last,
+            user_type: 2,
+            status: UserStatus::Active,
+            timezone: "Europe/Berlin".into(),
+            dept: String::new(),
+            created_at: Utc
+                .with_ymd_and_hms(2025, 9, 1, 8, 0, 0)
+                .single()
+                .expect("valid date"),
+        }
+    }
+
+    /// [`UserSpec::new`] with a Zoom-shaped id (22 base64url characters) derived from
+    /// `prefix` and the e-mail `{prefix}@example.edu`: the same prefix always gives the
+    /// same user, different prefixes different ids.
+    pub fn realistic(prefix: &str) -> UserSpec {
+        let id = URL_SAFE_NO_PAD.encode(&digest(&[b"user", prefix.as_bytes()])[..16]);
+        UserSpec::new(&id, &format!("{prefix}@example.edu"))
+    }
+
+    /// The same user with another status (e.g. [`UserStatus::Inactive`]: deactivated).
+    pub fn with_status(mut self, status: UserStatus) -> UserSpec {
+        self.status = status;
+        self
+    }
 }
 
 #[cfg(test)]
@@ -294,5 +420,42 @@ mod tests {
             assert!(b.files.iter().all(|g| g.id != f.id));
         }
         assert_eq!(a.clone().as_webinar().object_type, 5);
+    }
+
+    #[test]
+    fn hosted_by_and_starting_at() {
+        let user = UserSpec::realistic("host");
+        assert_eq!(user, UserSpec::realistic("host"));
+        assert_ne!(user.id, UserSpec::realistic("other").id);
+        assert_eq!(user.id.len(), 22);
+        assert_eq!(user.email, "host@example.edu");
+        assert_eq!(user.status, UserStatus::Active);
+        let r = RecordingSpec::realistic("moved", 1000);
+        let at = Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).single().unwrap();
+        let m = r.clone().hosted_by(&user).starting_at(at);
+        assert_eq!(
+            (m.host_id.as_str(), m.host_email.as_str()),
+            (user.id.as_str(), user.email.as_str())
+        );
+        assert_eq!(m.start_time, at);
+        for (a, b) in r.files.iter().zip(&m.files) {
+            assert_eq!(
+                b.recording_start - m.start_time,
+                a.recording_start - r.start_time
+            );
+            assert_eq!(
+                b.recording_end - b.recording_start,
+                a.recording_end - a.recording_start
+            );
+        }
+        assert_eq!((m.uuid, m.files.len()), (r.uuid, r.files.len()));
+        for s in [
+            UserStatus::Active,
+            UserStatus::Inactive,
+            UserStatus::Pending,
+        ] {
+            assert_eq!(UserStatus::from_query(s.as_str()), Some(s));
+        }
+        assert_eq!(UserStatus::from_query("Active"), None);
     }
 }

@@ -8,8 +8,8 @@ use reqwest::header::{CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, LOCATION, RAN
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use zoom_sim::{
-    ApiFault, ContentKind, Fault, FileSpec, RecordingSpec, RetryAfter, SimRecording, ZoomSim,
-    encode_meeting_id,
+    ApiFault, ContentKind, Fault, FileSpec, ListEndpoint, RecordingSpec, RetryAfter, SimRecording,
+    UserSpec, UserStatus, ZoomSim, encode_meeting_id,
 };
 
 const KIB: u64 = 1024;
@@ -2471,5 +2471,917 @@ async fn oauth_revoke_ends_a_token() {
     );
     let dbg = format!("{calls:?}");
     assert!(!dbg.contains(&t1) && !dbg.contains(&t2), "{dbg}");
+    sim.shutdown().await;
+}
+
+// ---------------------------------------------------------------------------------------
+// Users and recording listings (backfill)
+
+fn utc(y: i32, m: u32, d: u32, h: u32, min: u32) -> chrono::DateTime<chrono::Utc> {
+    use chrono::TimeZone as _;
+    chrono::Utc
+        .with_ymd_and_hms(y, m, d, h, min, 0)
+        .single()
+        .unwrap()
+}
+
+/// The month windows of a backfill over January–April 2026 (first to last day).
+const MONTHS: [(&str, &str); 4] = [
+    ("2026-01-01", "2026-01-31"),
+    ("2026-02-01", "2026-02-28"),
+    ("2026-03-01", "2026-03-31"),
+    ("2026-04-01", "2026-04-30"),
+];
+
+/// An account to back up: three active users (the first is `me`), one deactivated, one
+/// pending; twelve recordings from January to April 2026, on month edges too, spread over
+/// the active and the deactivated users. Returns the users and `(host id, recording)`.
+fn backfill_account(sim: &ZoomSim) -> (Vec<UserSpec>, Vec<(String, SimRecording)>) {
+    let anna = sim.add_user(UserSpec::new("u-anna", "anna.schmidt@example.edu"));
+    let ben = sim.add_user(UserSpec::realistic("ben"));
+    let cleo = sim.add_user(UserSpec::realistic("cleo").with_status(UserStatus::Inactive));
+    let dan = sim.add_user(UserSpec::realistic("dan"));
+    let pat = sim.add_user(UserSpec::realistic("pat").with_status(UserStatus::Pending));
+    let plan = [
+        (&anna, utc(2026, 1, 1, 0, 30)),
+        (&anna, utc(2026, 1, 31, 23, 30)),
+        (&anna, utc(2026, 2, 14, 9, 0)),
+        (&anna, utc(2026, 3, 3, 9, 0)),
+        (&anna, utc(2026, 4, 30, 23, 59)),
+        (&ben, utc(2026, 1, 15, 10, 0)),
+        (&ben, utc(2026, 2, 1, 0, 0)),
+        (&ben, utc(2026, 2, 1, 10, 0)),
+        (&ben, utc(2026, 4, 2, 12, 0)),
+        (&cleo, utc(2026, 1, 20, 8, 0)),
+        (&cleo, utc(2026, 3, 10, 8, 0)),
+        (&dan, utc(2026, 2, 28, 16, 0)),
+    ];
+    let recs = plan
+        .iter()
+        .enumerate()
+        .map(|(i, (user, at))| {
+            let spec = RecordingSpec::single_mp4(&format!("backfill-{i}"), 1_000 + i as u64)
+                .hosted_by(user)
+                .starting_at(*at);
+            (user.id.clone(), sim.add_recording(spec))
+        })
+        .collect();
+    (vec![anna, ben, cleo, dan, pat], recs)
+}
+
+async fn api_get(sim: &ZoomSim, path_and_query: &str, token: Option<&str>) -> reqwest::Response {
+    let mut req = client().get(format!("{}{path_and_query}", sim.api_base()));
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    req.send().await.unwrap()
+}
+
+async fn api_json(sim: &ZoomSim, path_and_query: &str, token: &str) -> (StatusCode, Value) {
+    let r = api_get(sim, path_and_query, Some(token)).await;
+    let status = r.status();
+    (status, r.json().await.unwrap())
+}
+
+/// Follows `next_page_token` from the first page of `path?query` to the last, as a client
+/// would: a 429 is waited out (its `Retry-After` seconds) and the same page asked again.
+/// Returns every item of `key` and the `Retry-After`s of the 429s met.
+async fn walk(
+    sim: &ZoomSim,
+    token: &str,
+    path: &str,
+    query: &str,
+    key: &str,
+) -> (Vec<Value>, Vec<String>) {
+    let mut items = Vec::new();
+    let mut waits = Vec::new();
+    let mut next = String::new();
+    loop {
+        let q = if next.is_empty() {
+            query.to_owned()
+        } else {
+            format!("{query}&next_page_token={next}")
+        };
+        let r = api_get(sim, &format!("{path}?{q}"), Some(token)).await;
+        if r.status() == StatusCode::TOO_MANY_REQUESTS {
+            let secs = header(&r, "retry-after").unwrap();
+            tokio::time::sleep(Duration::from_secs(secs.parse().unwrap())).await;
+            waits.push(secs);
+            continue;
+        }
+        assert_eq!(r.status(), StatusCode::OK, "{path}?{q}");
+        let v: Value = r.json().await.unwrap();
+        let page = v[key].as_array().unwrap();
+        assert!(page.len() <= v["page_size"].as_u64().unwrap() as usize);
+        items.extend(page.iter().cloned());
+        next = v["next_page_token"].as_str().unwrap().to_owned();
+        if next.is_empty() {
+            break;
+        }
+    }
+    (items, waits)
+}
+
+fn uuids(items: &[Value]) -> Vec<String> {
+    items
+        .iter()
+        .map(|m| m["uuid"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn ids(items: &[Value]) -> Vec<String> {
+    items
+        .iter()
+        .map(|u| u["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn backfill_with_page_size_1_visits_every_recording_once() {
+    let sim = ZoomSim::start().await.unwrap();
+    let (users, recs) = backfill_account(&sim);
+    let token = sim.issue_api_token();
+
+    // Users: `active` by default; the others only when asked for.
+    let (active, _) = walk(&sim, &token, "/v2/users", "page_size=1", "users").await;
+    assert_eq!(
+        ids(&active),
+        ["u-anna", users[1].id.as_str(), users[3].id.as_str()]
+    );
+    let (same, _) = walk(
+        &sim,
+        &token,
+        "/v2/users",
+        "status=active&page_size=1",
+        "users",
+    )
+    .await;
+    assert_eq!(same, active);
+    let (inactive, _) = walk(
+        &sim,
+        &token,
+        "/v2/users",
+        "status=inactive&page_size=1",
+        "users",
+    )
+    .await;
+    assert_eq!(ids(&inactive), [users[2].id.as_str()]);
+    let (pending, _) = walk(&sim, &token, "/v2/users", "status=pending", "users").await;
+    assert_eq!(ids(&pending), [users[4].id.as_str()]);
+    let anna = &active[0];
+    assert_eq!(anna["email"], "anna.schmidt@example.edu");
+    assert_eq!(
+        (
+            &anna["first_name"],
+            &anna["last_name"],
+            &anna["display_name"]
+        ),
+        (
+            &Value::from("Anna"),
+            &Value::from("Schmidt"),
+            &Value::from("Anna Schmidt")
+        )
+    );
+    assert_eq!(
+        (anna["type"].as_u64(), &anna["status"]),
+        (Some(2), &Value::from("active"))
+    );
+    assert_eq!(inactive[0]["status"], "inactive");
+
+    // The page shape of the users listing.
+    let (s, v) = api_json(&sim, "/v2/users?page_size=2", &token).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        (
+            v["page_count"].as_u64(),
+            v["page_number"].as_u64(),
+            v["page_size"].as_u64(),
+            v["total_records"].as_u64()
+        ),
+        (Some(2), Some(1), Some(2), Some(3))
+    );
+    let next = v["next_page_token"].as_str().unwrap();
+    assert!(next.len() >= 16, "{next}");
+    let (_, v) = api_json(
+        &sim,
+        &format!("/v2/users?page_size=2&next_page_token={next}"),
+        &token,
+    )
+    .await;
+    assert_eq!(
+        (v["users"].as_array().unwrap().len(), &v["next_page_token"]),
+        (1, &Value::from(""))
+    );
+    assert_eq!(v["page_number"].as_u64(), Some(1));
+
+    // Every listed user (active and inactive), month by month, one recording a page.
+    let mut seen = Vec::new();
+    for user in active.iter().chain(&inactive) {
+        let id = user["id"].as_str().unwrap();
+        for (from, to) in MONTHS {
+            let (items, waits) = walk(
+                &sim,
+                &token,
+                &format!("/v2/users/{id}/recordings"),
+                &format!("from={from}&to={to}&page_size=1"),
+                "meetings",
+            )
+            .await;
+            assert!(waits.is_empty());
+            let starts: Vec<&str> = items
+                .iter()
+                .map(|m| m["start_time"].as_str().unwrap())
+                .collect();
+            let mut newest_first = starts.clone();
+            newest_first.sort_by(|a, b| b.cmp(a));
+            assert_eq!(starts, newest_first, "{id} {from}");
+            for m in &items {
+                assert_eq!(m["host_id"], id);
+                let day = &m["start_time"].as_str().unwrap()[..10];
+                assert!((from..=to).contains(&day), "{day} not in {from}..{to}");
+            }
+            seen.extend(uuids(&items));
+        }
+    }
+    let mut expected: Vec<String> = recs.iter().map(|(_, r)| r.uuid.clone()).collect();
+    expected.sort();
+    seen.sort();
+    assert_eq!(seen, expected, "every recording exactly once");
+
+    // A list item is the GET /meetings/{uuid}/recordings object without the password.
+    let (_, rec) = &recs[0];
+    let (_, page) = api_json(
+        &sim,
+        "/v2/users/u-anna/recordings?from=2026-01-01&to=2026-01-01",
+        &token,
+    )
+    .await;
+    assert_eq!(
+        (
+            page["from"].as_str(),
+            page["to"].as_str(),
+            page["total_records"].as_u64()
+        ),
+        (Some("2026-01-01"), Some("2026-01-01"), Some(1))
+    );
+    assert_eq!(
+        (page["page_size"].as_u64(), &page["next_page_token"]),
+        (Some(30), &Value::from(""))
+    );
+    let item = &page["meetings"][0];
+    let mut full: Value = lookup(&sim, rec, &token).await.json().await.unwrap();
+    full.as_object_mut().unwrap().remove("password");
+    assert_eq!(item, &full);
+    assert!(item.get("download_access_token").is_none());
+    assert_eq!(item["recording_files"][0]["id"], rec.files()[0].id.as_str());
+
+    // `me` is the first user; an e-mail names its user too (any case).
+    for who in ["me", "ANNA.Schmidt@example.edu", "u-anna"] {
+        let (items, _) = walk(
+            &sim,
+            &token,
+            &format!("/v2/users/{who}/recordings"),
+            "from=2026-01-01&to=2026-01-31&page_size=1",
+            "meetings",
+        )
+        .await;
+        assert_eq!(
+            uuids(&items),
+            [recs[1].1.uuid.clone(), recs[0].1.uuid.clone()],
+            "{who}"
+        );
+    }
+
+    // The request log: never more than a month asked for, every page of page_size 1.
+    let log = sim.list_requests();
+    let rec_calls: Vec<_> = log
+        .iter()
+        .filter(|c| c.endpoint == ListEndpoint::UserRecordings)
+        .collect();
+    // 4 users × 4 months, plus one page more for each further recording in a window, plus
+    // the shape check and the three names of anna's January (two pages each).
+    assert_eq!(
+        rec_calls.len(),
+        16 + (12 - 10) + 1 + 3 * 2,
+        "{rec_calls:#?}"
+    );
+    for c in &rec_calls {
+        assert_eq!(c.status, 200);
+        let (from, to) = (c.from.unwrap(), c.to.unwrap());
+        assert!(to <= from.checked_add_months(chrono::Months::new(1)).unwrap());
+        assert!(!c.injected);
+    }
+    assert_eq!(rec_calls.iter().filter(|c| c.had_token).count(), 2 + 3);
+    assert_eq!(
+        rec_calls
+            .iter()
+            .filter(|c| c.user.as_deref() == Some("me"))
+            .count(),
+        2
+    );
+    let user_calls: Vec<_> = log
+        .iter()
+        .filter(|c| c.endpoint == ListEndpoint::Users)
+        .collect();
+    assert_eq!(user_calls.len(), 3 + 3 + 1 + 1 + 2);
+    assert_eq!(user_calls[0].user_status, None);
+    assert_eq!(user_calls[3].user_status.as_deref(), Some("active"));
+    assert!(
+        user_calls
+            .iter()
+            .all(|c| c.status == 200 && c.user.is_none())
+    );
+    assert_eq!(user_calls[0].path, "/v2/users");
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn listing_validation_and_authorization() {
+    let sim = ZoomSim::start().await.unwrap();
+    let (users, recs) = backfill_account(&sim);
+    let token = sim.issue_api_token();
+    let code_msg = |v: &Value| {
+        (
+            v["code"].as_u64().unwrap(),
+            v["message"].as_str().unwrap().to_owned(),
+        )
+    };
+
+    // One calendar month at most: Jan 1 – Feb 1 is fine, Jan 1 – Feb 2 is not.
+    let (s, v) = api_json(
+        &sim,
+        "/v2/users/u-anna/recordings?from=2026-01-01&to=2026-02-01",
+        &token,
+    )
+    .await;
+    assert_eq!((s, v["total_records"].as_u64()), (StatusCode::OK, Some(2)));
+    let (s, v) = api_json(
+        &sim,
+        "/v2/users/u-anna/recordings?from=2026-01-01&to=2026-02-02",
+        &token,
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (code, msg) = code_msg(&v);
+    assert_eq!(code, 300);
+    assert!(
+        msg.contains("2026-01-01") && msg.contains("2026-02-02") && msg.contains("one month"),
+        "{msg}"
+    );
+    let (s, _) = api_json(
+        &sim,
+        "/v2/users/u-anna/recordings?from=2026-01-31&to=2026-02-28",
+        &token,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, v) = api_json(
+        &sim,
+        "/v2/users/u-anna/recordings?from=2026-01-31&to=2026-03-01",
+        &token,
+    )
+    .await;
+    assert_eq!(
+        (s, v["code"].as_u64()),
+        (StatusCode::BAD_REQUEST, Some(300))
+    );
+    // `to` before `from`, dates that are no dates.
+    let (s, v) = api_json(
+        &sim,
+        "/v2/users/u-anna/recordings?from=2026-02-01&to=2026-01-31",
+        &token,
+    )
+    .await;
+    assert_eq!(
+        (s, v["code"].as_u64()),
+        (StatusCode::BAD_REQUEST, Some(300))
+    );
+    for q in [
+        "from=2026-13-01&to=2026-12-31",
+        "from=2026-01-01&to=31.01.2026",
+        "from=2026-1-1",
+    ] {
+        let (s, v) = api_json(&sim, &format!("/v2/users/u-anna/recordings?{q}"), &token).await;
+        assert_eq!(
+            (s, v["code"].as_u64()),
+            (StatusCode::BAD_REQUEST, Some(300)),
+            "{q}"
+        );
+        assert_eq!(v["errors"][0]["message"], "Invalid field.");
+    }
+    // page_size: not a positive number → 400; more than 300 → 300.
+    for q in ["page_size=abc", "page_size=0", "page_size=-1"] {
+        let (s, _) = api_json(
+            &sim,
+            &format!("/v2/users/u-anna/recordings?from=2026-01-01&to=2026-01-31&{q}"),
+            &token,
+        )
+        .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{q}");
+        let (s, _) = api_json(&sim, &format!("/v2/users?{q}"), &token).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{q}");
+    }
+    let (_, v) = api_json(
+        &sim,
+        "/v2/users/u-anna/recordings?from=2026-01-01&to=2026-01-31&page_size=1000",
+        &token,
+    )
+    .await;
+    assert_eq!(v["page_size"].as_u64(), Some(300));
+    let (_, v) = api_json(&sim, "/v2/users?page_size=301", &token).await;
+    assert_eq!(v["page_size"].as_u64(), Some(300));
+    let (s, v) = api_json(&sim, "/v2/users?status=deleted", &token).await;
+    assert_eq!(
+        (s, v["code"].as_u64()),
+        (StatusCode::BAD_REQUEST, Some(300))
+    );
+    // An unknown user.
+    let (s, v) = api_json(
+        &sim,
+        "/v2/users/nobody@example.edu/recordings?from=2026-01-01&to=2026-01-31",
+        &token,
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert_eq!(
+        code_msg(&v),
+        (1001, "User does not exist: nobody@example.edu.".to_owned())
+    );
+    // The pending user exists and has nothing.
+    let (s, v) = api_json(
+        &sim,
+        &format!(
+            "/v2/users/{}/recordings?from=2026-01-01&to=2026-01-31",
+            users[4].id
+        ),
+        &token,
+    )
+    .await;
+    assert_eq!((s, v["total_records"].as_u64()), (StatusCode::OK, Some(0)));
+    assert_eq!(v["meetings"], serde_json::json!([]));
+
+    // A bearer token as for every API call.
+    for path in [
+        "/v2/users",
+        "/v2/users/u-anna/recordings?from=2026-01-01&to=2026-01-31",
+        "/v2/accounts/me/recordings",
+    ] {
+        let r = api_get(&sim, path, None).await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{path}");
+        assert_eq!(r.json::<Value>().await.unwrap()["code"], 124);
+        let r = api_get(&sim, path, Some("not-a-token")).await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{path}");
+    }
+    sim.expire_api_tokens();
+    let r = api_get(&sim, "/v2/users", Some(&token)).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["message"],
+        "Access token is expired."
+    );
+    let token = sim.issue_api_token();
+
+    // Without from/to: today (UTC) only.
+    let erin = sim.add_user(UserSpec::realistic("erin"));
+    let today = chrono::Utc::now().date_naive();
+    let midnight = today.and_hms_opt(0, 0, 1).unwrap().and_utc();
+    let new = sim.add_recording(
+        RecordingSpec::single_mp4("today", 2_000)
+            .hosted_by(&erin)
+            .starting_at(midnight),
+    );
+    sim.add_recording(
+        RecordingSpec::single_mp4("yesterday", 2_000)
+            .hosted_by(&erin)
+            .starting_at(midnight - chrono::Duration::hours(2)),
+    );
+    let (s, v) = api_json(&sim, &format!("/v2/users/{}/recordings", erin.id), &token).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        (v["from"].as_str(), v["to"].as_str()),
+        (
+            Some(today.to_string().as_str()),
+            Some(today.to_string().as_str())
+        )
+    );
+    assert_eq!(
+        uuids(v["meetings"].as_array().unwrap()),
+        [new.uuid.as_str()]
+    );
+
+    // Removed recordings are no longer listed.
+    let (_, gone) = &recs[0];
+    let r = delete_req(
+        &sim,
+        &encode_meeting_id(&gone.uuid),
+        None,
+        "?action=trash",
+        Some(&token),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let (_, v) = api_json(
+        &sim,
+        "/v2/users/u-anna/recordings?from=2026-01-01&to=2026-01-31",
+        &token,
+    )
+    .await;
+    assert_eq!(
+        uuids(v["meetings"].as_array().unwrap()),
+        [recs[1].1.uuid.clone()]
+    );
+
+    // The log holds the refused calls with the query as sent.
+    let log = sim.list_requests();
+    let long = log
+        .iter()
+        .find(|c| {
+            c.status == 400 && c.to == Some(chrono::NaiveDate::from_ymd_opt(2026, 2, 2).unwrap())
+        })
+        .unwrap();
+    assert_eq!(long.endpoint, ListEndpoint::UserRecordings);
+    assert_eq!(long.user.as_deref(), Some("u-anna"));
+    assert_eq!(long.from, chrono::NaiveDate::from_ymd_opt(2026, 1, 1));
+    assert_eq!(
+        (long.page_size, long.had_token, long.injected),
+        (None, false, false)
+    );
+    let bad = log.iter().find(|c| c.path.contains("nobody")).unwrap();
+    assert_eq!(
+        (bad.status, bad.user.as_deref()),
+        (404, Some("nobody@example.edu"))
+    );
+    assert!(
+        log.iter()
+            .any(|c| c.page_size == Some(1000) && c.status == 200)
+    );
+    assert!(log.iter().any(|c| c.from.is_none()
+        && c.to.is_none()
+        && c.status == 200
+        && c.endpoint == ListEndpoint::UserRecordings));
+    assert!(
+        log.iter()
+            .any(|c| c.user_status.as_deref() == Some("deleted") && c.status == 400)
+    );
+    assert_eq!(log.iter().filter(|c| c.status == 401).count(), 7);
+    assert!(
+        log.iter()
+            .any(|c| c.endpoint == ListEndpoint::AccountRecordings
+                && c.status == 401
+                && c.user.is_none())
+    );
+    sim.shutdown().await;
+}
+
+/// The `next_page_token` of the first page of `path_and_query`.
+async fn first_token(sim: &ZoomSim, path_and_query: &str, token: &str) -> String {
+    let (s, v) = api_json(sim, path_and_query, token).await;
+    assert_eq!(s, StatusCode::OK);
+    v["next_page_token"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn page_tokens_are_bound_to_their_query_and_expire() {
+    let sim = ZoomSim::start().await.unwrap();
+    let (users, recs) = backfill_account(&sim);
+    let token = sim.issue_api_token();
+    let jan = "/v2/users/u-anna/recordings?from=2026-01-01&to=2026-01-31&page_size=1";
+    let invalid = |v: &Value| {
+        v["code"].as_u64() == Some(300)
+            && v["message"] == "The next page token is invalid or expired."
+    };
+    let t = first_token(&sim, jan, &token).await;
+    assert!(!t.is_empty());
+
+    // Another page size, window, user or listing: 400.
+    for other in [
+        format!(
+            "/v2/users/u-anna/recordings?from=2026-01-01&to=2026-01-31&page_size=2&next_page_token={t}"
+        ),
+        format!(
+            "/v2/users/u-anna/recordings?from=2026-01-01&to=2026-01-30&page_size=1&next_page_token={t}"
+        ),
+        format!("/v2/users/u-anna/recordings?page_size=1&next_page_token={t}"),
+        format!(
+            "/v2/users/{}/recordings?from=2026-01-01&to=2026-01-31&page_size=1&next_page_token={t}",
+            users[1].id
+        ),
+        format!("/v2/users?page_size=1&next_page_token={t}"),
+        format!("{jan}&next_page_token=made-up"),
+    ] {
+        let (s, v) = api_json(&sim, &other, &token).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{other}");
+        assert!(invalid(&v), "{v}");
+    }
+    // The same query continues, as often as asked (a retry may ask again); `me` and the
+    // e-mail name the same user.
+    for q in [
+        format!("{jan}&next_page_token={t}"),
+        format!("{jan}&next_page_token={t}"),
+        format!(
+            "/v2/users/me/recordings?from=2026-01-01&to=2026-01-31&page_size=1&next_page_token={t}"
+        ),
+    ] {
+        let (s, v) = api_json(&sim, &q, &token).await;
+        assert_eq!(s, StatusCode::OK, "{q}");
+        assert_eq!(
+            uuids(v["meetings"].as_array().unwrap()),
+            [recs[0].1.uuid.clone()]
+        );
+        assert_eq!(v["next_page_token"], "");
+    }
+
+    // expire_page_tokens ends every token so far; new ones work.
+    let u = api_json(&sim, "/v2/users?page_size=1", &token).await.1["next_page_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    sim.expire_page_tokens();
+    let (s, v) = api_json(&sim, &format!("{jan}&next_page_token={t}"), &token).await;
+    assert!(s == StatusCode::BAD_REQUEST && invalid(&v), "{v}");
+    let (s, v) = api_json(
+        &sim,
+        &format!("/v2/users?page_size=1&next_page_token={u}"),
+        &token,
+    )
+    .await;
+    assert!(s == StatusCode::BAD_REQUEST && invalid(&v), "{v}");
+    let t = first_token(&sim, jan, &token).await;
+    let (s, _) = api_json(&sim, &format!("{jan}&next_page_token={t}"), &token).await;
+    assert_eq!(s, StatusCode::OK);
+
+    // A short TTL: valid at once, expired after it.
+    sim.set_page_token_ttl(Duration::from_secs(1));
+    let t = first_token(&sim, jan, &token).await;
+    let (s, _) = api_json(&sim, &format!("{jan}&next_page_token={t}"), &token).await;
+    assert_eq!(s, StatusCode::OK);
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    let (s, v) = api_json(&sim, &format!("{jan}&next_page_token={t}"), &token).await;
+    assert!(s == StatusCode::BAD_REQUEST && invalid(&v), "{v}");
+    sim.set_page_token_ttl(Duration::ZERO);
+    let t = first_token(&sim, jan, &token).await;
+    let (s, _) = api_json(&sim, &format!("{jan}&next_page_token={t}"), &token).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    sim.set_page_token_ttl(zoom_sim::PAGE_TOKEN_TTL);
+    let t = first_token(&sim, jan, &token).await;
+    let (s, _) = api_json(&sim, &format!("{jan}&next_page_token={t}"), &token).await;
+    assert_eq!(s, StatusCode::OK);
+
+    let log = sim.list_requests();
+    assert_eq!(
+        log.iter()
+            .filter(|c| c.had_token && c.status == 400)
+            .count(),
+        6 + 2 + 2
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn account_recordings_are_refused_until_allowed() {
+    let sim = ZoomSim::start().await.unwrap();
+    let (_, recs) = backfill_account(&sim);
+    // A recording whose host is no user of the account: only the account listing has it.
+    let orphan = sim.add_recording(
+        RecordingSpec::single_mp4("orphan", 3_000).starting_at(utc(2026, 3, 20, 10, 0)),
+    );
+    let token = sim.issue_api_token();
+    let march = "from=2026-03-01&to=2026-03-31";
+
+    let (s, v) = api_json(&sim, &format!("/v2/accounts/me/recordings?{march}"), &token).await;
+    assert_eq!(
+        (s, v["code"].as_u64()),
+        (StatusCode::BAD_REQUEST, Some(4711))
+    );
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Invalid access token, does not contain scopes:[")
+    );
+
+    sim.set_account_recordings_allowed(true);
+    let mut seen = Vec::new();
+    for (from, to) in MONTHS {
+        let (items, _) = walk(
+            &sim,
+            &token,
+            "/v2/accounts/me/recordings",
+            &format!("from={from}&to={to}&page_size=2"),
+            "meetings",
+        )
+        .await;
+        let starts: Vec<&str> = items
+            .iter()
+            .map(|m| m["start_time"].as_str().unwrap())
+            .collect();
+        let mut newest_first = starts.clone();
+        newest_first.sort_by(|a, b| b.cmp(a));
+        assert_eq!(starts, newest_first);
+        seen.extend(uuids(&items));
+    }
+    let mut expected: Vec<String> = recs.iter().map(|(_, r)| r.uuid.clone()).collect();
+    expected.push(orphan.uuid.clone());
+    expected.sort();
+    seen.sort();
+    assert_eq!(seen, expected);
+    // The S2S app's account id works as well as `me`; another account does not exist.
+    let (s, v) = api_json(
+        &sim,
+        &format!(
+            "/v2/accounts/{}/recordings?{march}",
+            sim.s2s_app().account_id
+        ),
+        &token,
+    )
+    .await;
+    assert_eq!((s, v["total_records"].as_u64()), (StatusCode::OK, Some(3)));
+    let (s, v) = api_json(
+        &sim,
+        &format!("/v2/accounts/other/recordings?{march}"),
+        &token,
+    )
+    .await;
+    assert_eq!((s, v["code"].as_u64()), (StatusCode::NOT_FOUND, Some(2001)));
+    // The same rules: one month at most, tokens bound to the query.
+    let (s, v) = api_json(
+        &sim,
+        "/v2/accounts/me/recordings?from=2026-01-01&to=2026-03-01",
+        &token,
+    )
+    .await;
+    assert_eq!(
+        (s, v["code"].as_u64()),
+        (StatusCode::BAD_REQUEST, Some(300))
+    );
+    let (_, v) = api_json(
+        &sim,
+        &format!("/v2/accounts/me/recordings?{march}&page_size=1"),
+        &token,
+    )
+    .await;
+    let t = v["next_page_token"].as_str().unwrap();
+    let (s, _) = api_json(
+        &sim,
+        &format!("/v2/users/me/recordings?{march}&page_size=1&next_page_token={t}"),
+        &token,
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    sim.set_account_recordings_allowed(false);
+    let (s, _) = api_json(&sim, &format!("/v2/accounts/me/recordings?{march}"), &token).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+
+    let log = sim.list_requests();
+    let account: Vec<u16> = log
+        .iter()
+        .filter(|c| c.endpoint == ListEndpoint::AccountRecordings)
+        .map(|c| c.status)
+        .collect();
+    assert_eq!(account.first(), Some(&400));
+    assert_eq!(account.last(), Some(&400));
+    assert!(account.contains(&404));
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn list_fault_hits_the_nth_list_call_and_the_backfill_continues() {
+    let sim = ZoomSim::start().await.unwrap();
+    let (_, recs) = backfill_account(&sim);
+    let token = sim.issue_api_token();
+    let anna: Vec<String> = recs
+        .iter()
+        .filter(|(host, _)| host == "u-anna")
+        .map(|(_, r)| r.uuid.clone())
+        .collect();
+
+    // The 4th list call from now: 429, Retry-After 1; the walker waits and asks again.
+    sim.fail_list_calls(
+        ApiFault::RateLimited {
+            times: 1,
+            retry_after: RetryAfter::Secs(1),
+        },
+        3,
+    );
+    let started = Instant::now();
+    let mut seen = Vec::new();
+    let mut all_waits = Vec::new();
+    for (from, to) in MONTHS {
+        let (items, waits) = walk(
+            &sim,
+            &token,
+            "/v2/users/u-anna/recordings",
+            &format!("from={from}&to={to}&page_size=1"),
+            "meetings",
+        )
+        .await;
+        seen.extend(uuids(&items));
+        all_waits.extend(waits);
+    }
+    assert_eq!(all_waits, ["1"]);
+    assert!(started.elapsed() >= Duration::from_secs(1));
+    let mut want = anna.clone();
+    want.sort();
+    seen.sort();
+    assert_eq!(seen, want);
+    let log = sim.list_requests();
+    let statuses: Vec<u16> = log.iter().map(|c| c.status).collect();
+    // Jan: 2 pages, Feb: 1, Mar: 1 (the 4th call, refused, then again), Apr: 1.
+    assert_eq!(statuses, [200, 200, 200, 429, 200, 200]);
+    assert!(log[3].injected && !log[4].injected);
+    assert_eq!((log[3].from, log[3].to), (log[4].from, log[4].to));
+
+    // The 429's headers: QPS, category Medium.
+    sim.fail_list_calls(
+        ApiFault::RateLimited {
+            times: 2,
+            retry_after: RetryAfter::Secs(1),
+        },
+        0,
+    );
+    for _ in 0..2 {
+        let r = api_get(&sim, "/v2/users", Some(&token)).await;
+        assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(header(&r, "retry-after").as_deref(), Some("1"));
+        assert_eq!(header(&r, "x-ratelimit-type").as_deref(), Some("QPS"));
+        assert_eq!(
+            header(&r, "x-ratelimit-category").as_deref(),
+            Some("Medium")
+        );
+        assert_eq!(r.json::<Value>().await.unwrap()["code"], 429);
+    }
+    let r = api_get(&sim, "/v2/users", Some(&token)).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        header(&r, "x-ratelimit-category").as_deref(),
+        Some("Medium")
+    );
+
+    // Daily limit with an absolute Retry-After, before the token is checked.
+    sim.set_daily_limit_retry_after(Some(RetryAfter::Timestamp(60)));
+    sim.fail_list_calls(ApiFault::DailyLimit { times: 1 }, 1);
+    assert_eq!(
+        api_get(&sim, "/v2/users", Some(&token)).await.status(),
+        StatusCode::OK
+    );
+    let r = api_get(&sim, "/v2/users", None).await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        header(&r, "x-ratelimit-type").as_deref(),
+        Some("Daily-limit")
+    );
+    let v = header(&r, "retry-after").unwrap();
+    let t = chrono::DateTime::parse_from_rfc3339(&v).unwrap();
+    assert!(
+        (55..=61).contains(&(t.timestamp() - zoom_sim::unix_now())),
+        "{v}"
+    );
+
+    // Only list calls are hit; other REST calls keep working.
+    sim.fail_list_calls(ApiFault::ServerError { times: 5 }, 0);
+    assert_eq!(
+        lookup(&sim, &recs[0].1, &token).await.status(),
+        StatusCode::OK
+    );
+    let r = api_get(&sim, "/v2/users/me/recordings", Some(&token)).await;
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    sim.clear_list_fault();
+    assert_eq!(
+        api_get(&sim, "/v2/users/me/recordings", Some(&token))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+
+    // The REST-wide fault covers the listings too, comes first and uses up no list fault.
+    sim.fail_list_calls(ApiFault::InternalError { times: 1 }, 0);
+    sim.set_api_fault(ApiFault::RateLimited {
+        times: 1,
+        retry_after: RetryAfter::Secs(2),
+    });
+    let r = api_get(&sim, "/v2/users", Some(&token)).await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        header(&r, "x-ratelimit-category").as_deref(),
+        Some("Medium")
+    );
+    assert_eq!(
+        api_get(&sim, "/v2/users", Some(&token)).await.status(),
+        StatusCode::INTERNAL_SERVER_ERROR
+    );
+    assert_eq!(
+        api_get(&sim, "/v2/users", Some(&token)).await.status(),
+        StatusCode::OK
+    );
+
+    let log = sim.list_requests();
+    assert_eq!(
+        log.iter().filter(|c| c.injected).count(),
+        1 + 2 + 1 + 1 + 1 + 1
+    );
+    let st = sim.api_stats();
+    assert_eq!(st.api_rate_limited, 1 + 2 + 1 + 1);
+    assert_eq!(st.api_daily_limited, 1);
+    assert_eq!(st.api_server_errors, 2);
     sim.shutdown().await;
 }
