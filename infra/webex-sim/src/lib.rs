@@ -11,9 +11,20 @@
 //!   carries a bearer token and 403 HTML to an expired or forged link;
 //! - `GET /v1/admin/recordings`, `/v1/meetingParticipants`, `/v1/meetingTranscripts` (+
 //!   `/download`) with `Link: <…>; rel="next"` paging;
+//! - the admin list by site and window as Webex documents it: one site per call
+//!   (`siteUrl`, else the preferred site; [`WebexSim::add_site`], [`MeetingSpec::on_site`],
+//!   [`WebexSim::set_preferred_site`], `GET /v1/meetingPreferences/sites`), `from`/`to` on
+//!   `createTime` with a 7-day default and at most [`ADMIN_LIST_MAX_WINDOW_DAYS`] (→ 400),
+//!   `max` 1-100 (default 10), newest first; every call is recorded
+//!   ([`WebexSim::list_requests`], [`ListRequest`]) and the N-th next ones can be faulted
+//!   ([`WebexSim::fail_list_calls`], [`ListFault`]). Meetings may lie months back: a
+//!   [`MeetingSpec`]'s `start` is any time;
 //! - webhook CRUD (`/v1/webhooks`, `DELETE /v1/webhooks/{id}` → 204, then gone from
 //!   `GET /v1/webhooks`) and [`WebexSim::publish_recordings`] /
-//!   [`WebexSim::publish_transcript`], signed with `X-Spark-Signature` ([`sign`]);
+//!   [`WebexSim::publish_transcript`], signed with `X-Spark-Signature` ([`sign`]), to
+//!   `active` webhooks only; a webhook set `inactive` ([`WebexSim::set_webhook_status`],
+//!   or three failed deliveries) is listed so and is reactivated by
+//!   `PUT /v1/webhooks/{id}` with `"status":"active"` ([`WebexSim::webhook_updates`]);
 //! - queued API faults ([`ApiFault`]) and per-file / per-API statistics;
 //! - deleting recordings, with the `hostEmail` rule of the GET (an admin token names the
 //!   host with `hostEmail=`; missing or wrong → 404):
@@ -69,8 +80,16 @@ use zoom_sim::{ContentKind, Generator};
 
 pub use signing::{WEBEX_USER_AGENT, deliver, sign};
 
-/// The `siteUrl` of every meeting in the simulator.
+/// The org's first Webex site (`siteUrl`): where a [`MeetingSpec`] takes place unless it
+/// names another ([`MeetingSpec::on_site`]), and the preferred site unless
+/// [`WebexSim::set_preferred_site`] picks another.
 pub const SITE_URL: &str = "sim.webex.com";
+/// The longest `from`/`to` interval `GET /v1/admin/recordings` accepts (Webex: "must be
+/// within 30 days"); a longer one is answered 400.
+pub const ADMIN_LIST_MAX_WINDOW_DAYS: i64 = 30;
+/// The admin list's default window when `from` or `to` is missing (7 days before `to`,
+/// 7 days after `from`, or the 7 days before now).
+pub const ADMIN_LIST_DEFAULT_WINDOW_DAYS: i64 = 7;
 /// Default access-token lifetime (14 days).
 pub const DEFAULT_ACCESS_TOKEN_TTL_SECS: i64 = 14 * 24 * 3600;
 /// `refresh_token_expires_in` the token endpoint reports (90 days).
@@ -179,6 +198,68 @@ pub enum DeleteFault {
     InternalErrorAfterApplying,
 }
 
+/// A fault of `GET /v1/admin/recordings` only, set with [`WebexSim::fail_list_calls`]:
+/// after `after` list calls went through, the next `times` are answered with it (e.g. a
+/// 429 in the middle of a backfill). Every other request is not affected. A queued
+/// [`ApiFault`] comes first, and a list call it answers does not count. Like those, it is
+/// applied before the bearer token is checked, and each faulted call is in
+/// [`WebexSim::list_requests`] with `injected: true`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ListFault {
+    /// 429 with `Retry-After: <retry_after_secs>` and `{"message","trackingId"}`.
+    RateLimited { retry_after_secs: u64 },
+    /// `status` (500, 502, 503 or 504) with Webex's error body and no `Retry-After`.
+    ServerError { status: u16 },
+}
+
+/// One `GET /v1/admin/recordings` call the simulator received, whatever its outcome
+/// ([`WebexSim::list_requests`]). The query values are as the client sent them, before
+/// any default.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListRequest {
+    /// Path and query as received, e.g. `/v1/admin/recordings?from=…&max=1`.
+    pub path: String,
+    /// `from` (`None` when absent or not a time the simulator reads).
+    pub from: Option<DateTime<Utc>>,
+    /// `to` (`None` when absent or not a time the simulator reads).
+    pub to: Option<DateTime<Utc>>,
+    /// `siteUrl`, if any.
+    pub site_url: Option<String>,
+    /// `hostEmail` (decoded), if any.
+    pub host_email: Option<String>,
+    /// `meetingId`, if any (with it, Webex ignores `siteUrl`, `from` and `to`).
+    pub meeting_id: Option<String>,
+    /// `max` (`None` when absent or not a number; the default is 10).
+    pub max: Option<u32>,
+    /// Whether the query carried a `cursor` (a `Link: rel="next"` page rather than a
+    /// first page).
+    pub had_cursor: bool,
+    /// The HTTP status answered (200, 400, 401, 429, 503, …).
+    pub status: u16,
+    /// Answered by an injected fault ([`WebexSim::fail_list_calls`] or a queued
+    /// [`ApiFault`]).
+    pub injected: bool,
+    /// When the simulator received it.
+    pub at: DateTime<Utc>,
+}
+
+/// One `PUT /v1/webhooks/{id}` that passed the API gate (faults, bearer check), whatever
+/// its outcome ([`WebexSim::webhook_updates`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WebhookUpdate {
+    pub webhook_id: String,
+    /// The body's `status` (`active`, `inactive`, or anything else sent), if any.
+    pub requested_status: Option<String>,
+    /// The webhook's status before the call (`None` for an unknown webhook).
+    pub status_before: Option<String>,
+    /// The webhook's status after the call (`None` for an unknown webhook).
+    pub status_after: Option<String>,
+    /// The HTTP status answered (200, 400, 404).
+    pub status: u16,
+    /// When the simulator received it.
+    pub at: DateTime<Utc>,
+}
+
 /// Which deletion call a [`DeleteCall`] was.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DeleteKind {
@@ -263,6 +344,9 @@ pub struct MeetingSpec {
     pub participants: Vec<ParticipantSpec>,
     /// `serviceType`, e.g. `MeetingCenter`.
     pub service_type: String,
+    /// The Webex site the meeting takes place on ([`SITE_URL`] by default). An unknown
+    /// site becomes one of the org's sites ([`WebexSim::add_site`]).
+    pub site_url: String,
 }
 
 /// One recording segment of a meeting.
@@ -300,6 +384,7 @@ impl Default for MeetingSpec {
             segments: Vec::new(),
             participants: Vec::new(),
             service_type: "MeetingCenter".to_owned(),
+            site_url: SITE_URL.to_owned(),
         }
     }
 }
@@ -353,6 +438,12 @@ impl MeetingSpec {
         }
     }
 
+    /// The same meeting on another Webex site (`siteUrl`).
+    pub fn on_site(mut self, site_url: &str) -> MeetingSpec {
+        self.site_url = site_url.to_owned();
+        self
+    }
+
     /// `n` stop/start segments like the first one, each starting `duration + 60 s` after
     /// the previous one.
     pub fn with_segments(mut self, n: usize) -> MeetingSpec {
@@ -386,6 +477,8 @@ pub struct SimMeeting {
     pub host_email: String,
     pub host_person_id: String,
     pub start: DateTime<Utc>,
+    /// The Webex site (`siteUrl`) of its recordings and transcript.
+    pub site_url: String,
     /// One per segment, in segment order.
     pub recordings: Vec<SimRecording>,
     /// The instance's `meetingTranscripts` item, when a segment has `transcript: true`.
@@ -435,6 +528,7 @@ pub struct SimTranscript {
     pub sha256: String,
     topic: String,
     host_person_id: String,
+    site_url: String,
     created: DateTime<Utc>,
     seed: u64,
 }
@@ -615,7 +709,7 @@ impl SimMeeting {
         EventData {
             id: r.id.clone(),
             meeting_id: self.instance_id.clone(),
-            site_url: SITE_URL.to_owned(),
+            site_url: self.site_url.clone(),
             host_user_id: self.host_person_id.clone(),
             topic: self.topic.clone(),
             create_time: iso(r.create_time),
@@ -641,7 +735,7 @@ impl SimTranscript {
         EventData {
             id: self.id.clone(),
             meeting_id: self.meeting_instance_id.clone(),
-            site_url: SITE_URL.to_owned(),
+            site_url: self.site_url.clone(),
             host_user_id: self.host_person_id.clone(),
             topic: self.topic.clone(),
             create_time: iso(self.created),
@@ -697,6 +791,14 @@ pub(crate) struct HookEntry {
     pub failures: u32,
 }
 
+/// [`WebexSim::fail_list_calls`]: the fault, how many list calls still pass before it,
+/// and how many it then answers.
+pub(crate) struct ListFaultState {
+    pub fault: ListFault,
+    pub skip: u32,
+    pub remaining: u32,
+}
+
 /// A queued [`ApiFault::RateLimit`] (with `retry_after`) or [`ApiFault::ServerError`].
 pub(crate) struct QueuedFault {
     pub status: u16,
@@ -731,9 +833,31 @@ pub(crate) struct State {
     pub delete_fault: Option<(DeleteFault, u32)>,
     pub deletions: Vec<DeleteCall>,
     pub revocations: Vec<RevokeCall>,
+    /// The org's Webex sites, in the order added ([`SITE_URL`] first).
+    pub sites: Vec<String>,
+    /// The site `GET /v1/admin/recordings` and `softDelete` use without `siteUrl`.
+    pub preferred_site: String,
+    pub list_fault: Option<ListFaultState>,
+    pub list_requests: Vec<ListRequest>,
+    pub webhook_updates: Vec<WebhookUpdate>,
 }
 
 impl State {
+    /// The registered spelling of a site (sites compare case-insensitively), if known.
+    pub fn site(&self, url: &str) -> Option<&str> {
+        self.sites
+            .iter()
+            .find(|s| s.eq_ignore_ascii_case(url))
+            .map(String::as_str)
+    }
+
+    /// Register a site unless it is known already.
+    fn add_site(&mut self, url: &str) {
+        if self.site(url).is_none() {
+            self.sites.push(url.to_owned());
+        }
+    }
+
     /// Revoke authorizations: their access and refresh tokens stop working. Returns how many
     /// tokens were revoked.
     pub fn revoke(&mut self, authz: &HashSet<String>) -> usize {
@@ -842,6 +966,8 @@ impl WebexSim {
                 access_ttl: DEFAULT_ACCESS_TOKEN_TTL_SECS,
                 rotate: true,
                 link_ttl: DEFAULT_LINK_TTL_SECS,
+                sites: vec![SITE_URL.to_owned()],
+                preferred_site: SITE_URL.to_owned(),
                 ..State::default()
             }),
             base_url: format!("http://127.0.0.1:{}", addr.port()),
@@ -882,9 +1008,67 @@ impl WebexSim {
         self.shared.org_id.clone()
     }
 
-    /// `sim.webex.com`.
+    /// [`SITE_URL`] (`sim.webex.com`): the org's first site, where meetings take place
+    /// unless their [`MeetingSpec::site_url`] says otherwise.
     pub fn site_url(&self) -> String {
         SITE_URL.to_owned()
+    }
+
+    /// Give the org a further Webex site (no-op for a known one; sites compare
+    /// case-insensitively). Returns `url`. It is then a valid `siteUrl` of
+    /// `GET /v1/admin/recordings` and listed by `GET /v1/meetingPreferences/sites`.
+    pub fn add_site(&self, url: &str) -> String {
+        self.shared.lock().add_site(url);
+        url.to_owned()
+    }
+
+    /// The org's sites, in the order added ([`SITE_URL`] first).
+    pub fn sites(&self) -> Vec<String> {
+        self.shared.lock().sites.clone()
+    }
+
+    /// Make `url` the preferred site of the admin the integration acts for (adding it if
+    /// unknown): what `GET /v1/admin/recordings` lists and `softDelete` acts on without
+    /// `siteUrl`, and `"default": true` in `GET /v1/meetingPreferences/sites`. Initially
+    /// [`SITE_URL`].
+    pub fn set_preferred_site(&self, url: &str) {
+        let mut st = self.shared.lock();
+        st.add_site(url);
+        st.preferred_site = st.site(url).unwrap_or(url).to_owned();
+    }
+
+    /// The preferred site (see [`WebexSim::set_preferred_site`]).
+    pub fn preferred_site(&self) -> String {
+        self.shared.lock().preferred_site.clone()
+    }
+
+    /// Answer list calls (`GET /v1/admin/recordings`) with `fault`: the next `after` pass,
+    /// the `times` after them are faulted (see [`ListFault`]). Replaces an earlier list
+    /// fault; `times: 0` removes it.
+    pub fn fail_list_calls(&self, fault: ListFault, after: u32, times: u32) {
+        self.shared.lock().list_fault = (times > 0).then_some(ListFaultState {
+            fault,
+            skip: after,
+            remaining: times,
+        });
+    }
+
+    /// Remove the list fault.
+    pub fn clear_list_fault(&self) {
+        self.shared.lock().list_fault = None;
+    }
+
+    /// Every `GET /v1/admin/recordings` received so far, in order, refused and faulted
+    /// ones included.
+    pub fn list_requests(&self) -> Vec<ListRequest> {
+        self.shared.lock().list_requests.clone()
+    }
+
+    /// Every `PUT /v1/webhooks/{id}` that passed the API gate, in order (e.g. a reconcile
+    /// reactivating an `inactive` webhook with `"status":"active"`). Status changes made
+    /// with [`WebexSim::set_webhook_status`] or by failed deliveries are not in it.
+    pub fn webhook_updates(&self) -> Vec<WebhookUpdate> {
+        self.shared.lock().webhook_updates.clone()
     }
 
     /// A fresh OAuth integration grant: the sim's client id/secret, a new access token
@@ -1008,6 +1192,7 @@ impl WebexSim {
             host_email: spec.host_email,
             host_person_id: spec.host_person_id,
             start: spec.start,
+            site_url: spec.site_url,
             recordings: entries.iter().map(|e| e.rec.clone()).collect(),
             transcript: None,
         };
@@ -1023,6 +1208,7 @@ impl WebexSim {
         }
 
         let mut st = self.shared.lock();
+        st.add_site(&meeting.site_url);
         let idx = st.meetings.len();
         for mut e in entries {
             e.meeting = idx;
@@ -1181,6 +1367,7 @@ impl WebexSim {
             sha256: generator.sha256_hex(),
             topic: m.topic.clone(),
             host_person_id: m.host_person_id.clone(),
+            site_url: m.site_url.clone(),
             created,
             seed: generator.seed,
         }
@@ -1223,7 +1410,10 @@ impl WebexSim {
             .collect()
     }
 
-    /// Set a webhook's status (e.g. `inactive`), as Webex does on its own.
+    /// Set a webhook's status (e.g. `inactive`), as Webex does on its own: `GET
+    /// /v1/webhooks` shows it, `publish_*` delivers only to `active` webhooks, and
+    /// `PUT /v1/webhooks/{id}` with `"status":"active"` reactivates it. Not in
+    /// [`WebexSim::webhook_updates`].
     pub fn set_webhook_status(&self, webhook_id: &str, status: &str) {
         if let Some(h) = self
             .shared

@@ -24,9 +24,10 @@ use zoom_sim::Generator;
 
 use crate::signing::hmac_sha256_hex;
 use crate::{
-    DeleteCall, DeleteFault, DeleteKind, FileStats, HookEntry, LinkKind, MeetingEntry,
-    REFRESH_TOKEN_TTL_SECS, RecEntry, RecordingStatus, RevokeCall, SCOPES, SITE_URL, Shared,
-    SimRecording, SimWebhook, State as SimState, app_id, iso, spark_id, uuid,
+    ADMIN_LIST_DEFAULT_WINDOW_DAYS, ADMIN_LIST_MAX_WINDOW_DAYS, DeleteCall, DeleteFault,
+    DeleteKind, FileStats, HookEntry, LinkKind, ListFault, ListRequest, MeetingEntry,
+    REFRESH_TOKEN_TTL_SECS, RecEntry, RecordingStatus, RevokeCall, SCOPES, Shared, SimRecording,
+    SimWebhook, State as SimState, WebhookUpdate, app_id, iso, spark_id, uuid,
 };
 
 type Sim = State<Arc<Shared>>;
@@ -50,6 +51,7 @@ pub(crate) fn router(sh: Arc<Shared>) -> Router {
         .route("/v1/authorizations", delete(revoke_client))
         .route("/v1/authorizations/{id}", delete(revoke_authorization))
         .route("/v1/admin/recordings", get(admin_recordings))
+        .route("/v1/meetingPreferences/sites", get(sites))
         .route("/v1/meetingParticipants", get(participants))
         .route("/v1/meetingTranscripts", get(transcripts))
         .route(
@@ -72,9 +74,20 @@ pub(crate) fn router(sh: Arc<Shared>) -> Router {
 // ---------------------------------------------------------------------------------------
 // The /v1 gate: stats, queued faults, bearer check
 
+/// A call whose handler records every outcome ([`recorded_call`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Recorded {
+    /// `DELETE /v1/recordings/{id}`, `POST /v1/recordings/softDelete`.
+    Deletion,
+    /// `DELETE /v1/authorizations…`.
+    Revocation,
+    /// `GET /v1/admin/recordings`.
+    AdminList,
+}
+
 /// The calls whose handlers record every outcome: they run [`recorded_gate`] themselves
-/// instead of the gate's faults and bearer check. `Some(true)` for deletion calls.
-fn recorded_call(method: &Method, path: &str) -> Option<bool> {
+/// instead of the gate's faults and bearer check.
+fn recorded_call(method: &Method, path: &str) -> Option<Recorded> {
     let one_segment = |prefix: &str| {
         path.strip_prefix(prefix)
             .is_some_and(|id| !id.is_empty() && !id.contains('/'))
@@ -82,11 +95,13 @@ fn recorded_call(method: &Method, path: &str) -> Option<bool> {
     if (method == Method::DELETE && one_segment("/v1/recordings/"))
         || (method == Method::POST && path == "/v1/recordings/softDelete")
     {
-        Some(true)
+        Some(Recorded::Deletion)
     } else if method == Method::DELETE
         && (path == "/v1/authorizations" || one_segment("/v1/authorizations/"))
     {
-        Some(false)
+        Some(Recorded::Revocation)
+    } else if method == Method::GET && path == "/v1/admin/recordings" {
+        Some(Recorded::AdminList)
     } else {
         None
     }
@@ -141,8 +156,8 @@ enum Gate {
 }
 
 /// What the gate does, for a recorded call: the queued API fault, for deletion calls the
-/// delete fault, then the bearer check.
-fn recorded_gate(sh: &Shared, headers: &HeaderMap, deletion: bool) -> Gate {
+/// delete fault, for list calls the list fault, then the bearer check.
+fn recorded_gate(sh: &Shared, headers: &HeaderMap, kind: Recorded) -> Gate {
     let mut st = sh.lock();
     if let Some(r) = take_fault(&mut st) {
         return Gate::Refused {
@@ -150,20 +165,25 @@ fn recorded_gate(sh: &Shared, headers: &HeaderMap, deletion: bool) -> Gate {
             injected: true,
         };
     }
+    if kind == Recorded::AdminList
+        && let Some(r) = take_list_fault(&mut st)
+    {
+        return Gate::Refused {
+            response: r,
+            injected: true,
+        };
+    }
     let mut lost_answer = false;
-    if deletion && let Some((fault, times)) = st.delete_fault.take() {
+    if kind == Recorded::Deletion
+        && let Some((fault, times)) = st.delete_fault.take()
+    {
         st.delete_fault = (times > 1).then(|| (fault.clone(), times - 1));
         let r = match fault {
-            DeleteFault::RateLimited { retry_after_secs } => {
-                st.api.rate_limited += 1;
-                let mut r = json_response(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    &json!({"message": "Too Many Requests", "trackingId": tracking_id()}),
-                );
-                r.headers_mut()
-                    .insert(RETRY_AFTER, HeaderValue::from(retry_after_secs));
-                Some(r)
-            }
+            DeleteFault::RateLimited { retry_after_secs } => Some(rate_limited(
+                &mut st,
+                StatusCode::TOO_MANY_REQUESTS,
+                retry_after_secs,
+            )),
             DeleteFault::InternalError => {
                 st.api.server_errors += 1;
                 Some(api_error(
@@ -204,6 +224,42 @@ fn recorded_gate(sh: &Shared, headers: &HeaderMap, deletion: bool) -> Gate {
     }
 }
 
+/// The [`ListFault`] for this list call, if it is one of those to fault.
+fn take_list_fault(st: &mut SimState) -> Option<Response> {
+    let f = st.list_fault.as_mut()?;
+    if f.skip > 0 {
+        f.skip -= 1;
+        return None;
+    }
+    f.remaining = f.remaining.saturating_sub(1);
+    let fault = f.fault.clone();
+    if f.remaining == 0 {
+        st.list_fault = None;
+    }
+    Some(match fault {
+        ListFault::RateLimited { retry_after_secs } => {
+            rate_limited(st, StatusCode::TOO_MANY_REQUESTS, retry_after_secs)
+        }
+        ListFault::ServerError { status } => {
+            st.api.server_errors += 1;
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+            api_error(status, status.canonical_reason().unwrap_or("Error"))
+        }
+    })
+}
+
+/// `status` (429 or 423) with `Retry-After: <secs>` and `{"message","trackingId"}`, counted.
+fn rate_limited(st: &mut SimState, status: StatusCode, secs: u64) -> Response {
+    st.api.rate_limited += 1;
+    let message = status.canonical_reason().unwrap_or("Error");
+    let mut r = json_response(
+        status,
+        &json!({"message": message, "trackingId": tracking_id()}),
+    );
+    r.headers_mut().insert(RETRY_AFTER, HeaderValue::from(secs));
+    r
+}
+
 fn take_fault(st: &mut SimState) -> Option<Response> {
     while st.faults.front().is_some_and(|f| f.remaining == 0) {
         st.faults.pop_front();
@@ -214,15 +270,7 @@ fn take_fault(st: &mut SimState) -> Option<Response> {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
     let message = status.canonical_reason().unwrap_or("Error");
     match retry_after {
-        Some(secs) => {
-            st.api.rate_limited += 1;
-            let mut r = json_response(
-                status,
-                &json!({"message": message, "trackingId": tracking_id()}),
-            );
-            r.headers_mut().insert(RETRY_AFTER, HeaderValue::from(secs));
-            Some(r)
-        }
+        Some(secs) => Some(rate_limited(st, status, secs)),
         None => {
             st.api.server_errors += 1;
             Some(api_error(status, message))
@@ -328,6 +376,7 @@ fn oauth_error(status: StatusCode, error: &str, description: Option<&str>) -> Re
 // ---------------------------------------------------------------------------------------
 // Recordings
 
+/// A recording object; `siteUrl` is its meeting's site.
 fn recording_json(
     sh: &Shared,
     m: &MeetingEntry,
@@ -343,7 +392,7 @@ fn recording_json(
         "topic": m.meeting.topic,
         "createTime": iso(r.create_time),
         "timeRecorded": iso(r.time_recorded),
-        "siteUrl": SITE_URL,
+        "siteUrl": m.meeting.site_url,
         "downloadUrl": format!("{base}/lsr.php?RCID={}", r.id),
         "playbackUrl": format!("{base}/recordingservice/sites/sim/recording/playback/{}", r.id),
         "password": m.password,
@@ -424,49 +473,106 @@ async fn get_recording(State(sh): Sim, Path(id): Path<String>, uri: Uri) -> Resp
     json_response(StatusCode::OK, &obj)
 }
 
-async fn admin_recordings(State(sh): Sim, uri: Uri) -> Response {
+/// `GET /v1/admin/recordings`, recorded in [`crate::WebexSim::list_requests`] whatever
+/// the outcome.
+async fn admin_recordings(State(sh): Sim, uri: Uri, headers: HeaderMap) -> Response {
     let q = parse_query(uri.query());
-    let (max, cursor) = match paging(&q) {
-        Ok(p) => p,
-        Err(r) => return r.into_response(),
+    let mut call = ListRequest {
+        path: uri
+            .path_and_query()
+            .map_or_else(|| uri.path().to_owned(), |p| p.as_str().to_owned()),
+        from: q_get(&q, "from").and_then(parse_time),
+        to: q_get(&q, "to").and_then(parse_time),
+        site_url: q_get(&q, "siteUrl").map(str::to_owned),
+        host_email: q_get(&q, "hostEmail").map(str::to_owned),
+        meeting_id: q_get(&q, "meetingId").map(str::to_owned),
+        max: q_get(&q, "max").and_then(|m| m.parse().ok()),
+        had_cursor: q_get(&q, "cursor").is_some(),
+        status: 0,
+        injected: false,
+        at: Utc::now(),
     };
-    let (from, to) = match time_window(&q) {
-        Ok(w) => w,
-        Err(r) => return r.into_response(),
+    let r = match recorded_gate(&sh, &headers, Recorded::AdminList) {
+        Gate::Refused { response, injected } => {
+            call.injected = injected;
+            response
+        }
+        Gate::Pass { .. } => {
+            admin_list(&sh, uri.path(), &q, Utc::now()).unwrap_or_else(IntoResponse::into_response)
+        }
     };
-    let meeting_id = q_get(&q, "meetingId");
-    let host = q_get(&q, "hostEmail");
-    let site_ok = q_get(&q, "siteUrl").is_none_or(|s| s.eq_ignore_ascii_case(SITE_URL));
+    call.status = r.status().as_u16();
+    sh.lock().list_requests.push(call);
+    r
+}
+
+/// The admin list as Webex documents it:
+///
+/// - `meetingId` (instance, scheduled meeting or series): every recording of it, with
+///   `siteUrl`, `from` and `to` ignored;
+/// - otherwise the recordings of one site (`siteUrl`, or the preferred site without it; a
+///   site the org does not have → 400) whose `createTime` is in `[from, to)`. The window
+///   defaults to 7 days ([`admin_window`]) and may not be longer than 30 days (→ 400).
+///   Webex sorts the list by when the recordings were created and does not say which time
+///   `from`/`to` compare; the simulator takes `createTime` for both (an assumption);
+/// - `hostEmail` (one host), `status` (`available` by default, `deleted`: the recycle bin;
+///   purged recordings are in no list), `max` (1-100, default 10);
+/// - newest first (`createTime`, then id, descending), `Link: <…>; rel="next"` paging
+///   that keeps every query parameter (unless [`crate::ApiFault::DropFiltersOnNext`]).
+fn admin_list(
+    sh: &Shared,
+    path: &str,
+    q: &Query,
+    now: DateTime<Utc>,
+) -> Result<Response, BadRequest> {
+    let (max, cursor) = paging(q)?;
+    let (from, to) = time_window(q)?;
+    let host = q_get(q, "hostEmail");
     // Hard-deleted (purged) recordings are in no list.
-    let wanted = match q_get(&q, "status") {
+    let wanted = match q_get(q, "status") {
         None | Some("available") => Some(RecordingStatus::Available),
         Some("deleted") => Some(RecordingStatus::Deleted),
         Some("purged") => None,
         Some(_) => {
-            return BadRequest("status must be available, deleted or purged.".into())
-                .into_response();
+            return Err(BadRequest(
+                "status must be available, deleted or purged.".into(),
+            ));
         }
     };
+    let meeting_id = q_get(q, "meetingId");
     let st = sh.lock();
+    // With meetingId, siteUrl/from/to are ignored (as on Webex).
+    let window = match meeting_id {
+        Some(_) => None,
+        None => {
+            let site = match q_get(q, "siteUrl") {
+                None => st.preferred_site.clone(),
+                Some(s) => st
+                    .site(s)
+                    .map(str::to_owned)
+                    .ok_or_else(|| BadRequest(format!("Invalid siteUrl: {s}.")))?,
+            };
+            let (from, to) = admin_window(from, to, now)?;
+            Some((site, from, to))
+        }
+    };
     let mut recs: Vec<&RecEntry> = st
         .recordings
         .values()
         .filter(|e| {
-            let m = &st.meetings[e.meeting];
+            let m = &st.meetings[e.meeting].meeting;
             let when = e.rec.create_time;
             wanted == Some(e.status)
-                && host_matches(m, host)
-                && match meeting_id {
-                    // With meetingId, siteUrl/from/to are ignored (as on Webex).
-                    Some(id) => [
-                        &m.meeting.instance_id,
-                        &m.meeting.scheduled_meeting_id,
-                        &m.meeting.series_id,
-                    ]
-                    .contains(&&id.to_owned()),
-                    None => {
-                        site_ok && from.is_none_or(|f| when >= f) && to.is_none_or(|t| when < t)
+                && host_matches(&st.meetings[e.meeting], host)
+                && match &window {
+                    Some((site, from, to)) => {
+                        m.site_url.eq_ignore_ascii_case(site) && *from <= when && when < *to
                     }
+                    None => meeting_id.is_some_and(|id| {
+                        [&m.instance_id, &m.scheduled_meeting_id, &m.series_id]
+                            .iter()
+                            .any(|x| x.as_str() == id)
+                    }),
                 }
         })
         .collect();
@@ -475,13 +581,51 @@ async fn admin_recordings(State(sh): Sim, uri: Uri) -> Response {
         .into_iter()
         .map(|e| {
             let m = &st.meetings[e.meeting];
-            let mut obj = recording_json(&sh, m, &e.rec, e.status);
+            let mut obj = recording_json(sh, m, &e.rec, e.status);
             obj["hostEmail"] = m.meeting.host_email.clone().into();
             obj["hostDisplayName"] = m.host_display_name.clone().into();
             obj
         })
         .collect();
-    page(&sh, st.drop_filters, uri.path(), &q, items, max, cursor)
+    Ok(page(sh, st.drop_filters, path, q, items, max, cursor))
+}
+
+/// The admin list's `[from, to)`: a missing end is 7 days from the other one, both missing
+/// are the 7 days before `now`; `from` after `to`, or more than 30 days between them, is a
+/// 400 (Webex: "The interval between `from` and `to` must be within 30 days").
+fn admin_window(
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<(DateTime<Utc>, DateTime<Utc>), BadRequest> {
+    let default = Duration::days(ADMIN_LIST_DEFAULT_WINDOW_DAYS);
+    let (from, to) = match (from, to) {
+        (Some(f), Some(t)) => (f, t),
+        (Some(f), None) => (f, f + default),
+        (None, Some(t)) => (t - default, t),
+        (None, None) => (now - default, now),
+    };
+    if from > to {
+        return Err(BadRequest("from cannot be after to.".into()));
+    }
+    if to - from > Duration::days(ADMIN_LIST_MAX_WINDOW_DAYS) {
+        return Err(BadRequest(format!(
+            "The interval between from and to must be within {ADMIN_LIST_MAX_WINDOW_DAYS} days."
+        )));
+    }
+    Ok((from, to))
+}
+
+/// `GET /v1/meetingPreferences/sites`: `{"sites":[{"siteUrl","default"}]}`, the org's
+/// sites with the preferred one as `default`.
+async fn sites(State(sh): Sim) -> Response {
+    let st = sh.lock();
+    let sites: Vec<Value> = st
+        .sites
+        .iter()
+        .map(|s| json!({"siteUrl": s, "default": s.eq_ignore_ascii_case(&st.preferred_site)}))
+        .collect();
+    json_response(StatusCode::OK, &json!({ "sites": sites }))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -515,7 +659,7 @@ async fn delete_recording(
 }
 
 fn hard_delete(sh: &Shared, headers: &HeaderMap, id: &str, call: &mut DeleteCall) -> Response {
-    let lost_answer = match recorded_gate(sh, headers, true) {
+    let lost_answer = match recorded_gate(sh, headers, Recorded::Deletion) {
         Gate::Pass { lost_answer } => lost_answer,
         Gate::Refused { response, injected } => {
             call.injected = injected;
@@ -597,7 +741,7 @@ fn soft_delete(
     ids: Option<Vec<String>>,
     call: &mut DeleteCall,
 ) -> Response {
-    let lost_answer = match recorded_gate(sh, headers, true) {
+    let lost_answer = match recorded_gate(sh, headers, Recorded::Deletion) {
         Gate::Pass { lost_answer } => lost_answer,
         Gate::Refused { response, injected } => {
             call.injected = injected;
@@ -623,16 +767,19 @@ fn soft_delete(
     let mut guard = sh.lock();
     let st = &mut *guard;
     let host = call.host_email.as_deref();
-    let site_ok = call
+    // The ids must be on the site of `siteUrl`, or the preferred site without it (Webex).
+    let site = call
         .site_url
-        .as_deref()
-        .is_none_or(|s| s.eq_ignore_ascii_case(SITE_URL));
+        .clone()
+        .unwrap_or_else(|| st.preferred_site.clone());
     // Every id must be found (for this host, on this site), or nothing changes.
-    let all_found = site_ok
-        && host.is_some()
+    let all_found = host.is_some()
         && ids.iter().all(|id| {
             st.recordings.get(id).is_some_and(|e| {
-                e.status != RecordingStatus::Purged && host_matches(&st.meetings[e.meeting], host)
+                let m = &st.meetings[e.meeting];
+                e.status != RecordingStatus::Purged
+                    && host_matches(m, host)
+                    && m.meeting.site_url.eq_ignore_ascii_case(&site)
             })
         });
     if !all_found {
@@ -711,7 +858,7 @@ fn revocation(
         injected: false,
         at: Utc::now(),
     };
-    let r = match recorded_gate(sh, headers, false) {
+    let r = match recorded_gate(sh, headers, Recorded::Revocation) {
         Gate::Refused { response, injected } => {
             call.injected = injected;
             response
@@ -819,7 +966,7 @@ async fn transcripts(State(sh): Sim, uri: Uri) -> Response {
             t.transcript.created,
             json!({
                 "id": t_id,
-                "siteUrl": SITE_URL,
+                "siteUrl": m.meeting.site_url,
                 "startTime": iso(t.start),
                 "meetingTopic": m.meeting.topic,
                 "meetingId": m.meeting.instance_id,
@@ -969,8 +1116,17 @@ async fn get_webhook(State(sh): Sim, Path(id): Path<String>) -> Response {
     }
 }
 
+/// `PUT /v1/webhooks/{id}` (`name` and `targetUrl` required; `secret`, `status`
+/// optional): recorded in [`crate::WebexSim::webhook_updates`].
 async fn update_webhook(State(sh): Sim, Path(id): Path<String>, body: Bytes) -> Response {
-    let parsed = json_body(&body).and_then(|m| {
+    let parsed = json_body(&body);
+    let requested_status = parsed
+        .as_ref()
+        .ok()
+        .and_then(|m| m.get("status"))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let parsed = parsed.and_then(|m| {
         let status = opt_field(&m, "status")?;
         if status
             .as_deref()
@@ -985,24 +1141,41 @@ async fn update_webhook(State(sh): Sim, Path(id): Path<String>, body: Bytes) -> 
             status,
         ))
     });
-    let (name, target_url, secret, status) = match parsed {
-        Ok(p) => p,
-        Err(r) => return r.into_response(),
+    let mut guard = sh.lock();
+    let st = &mut *guard;
+    let status_of = |st: &SimState| {
+        st.webhooks
+            .iter()
+            .find(|h| h.hook.id == id)
+            .map(|h| h.hook.status.clone())
     };
-    let mut st = sh.lock();
-    let Some(h) = st.webhooks.iter_mut().find(|h| h.hook.id == id) else {
-        return api_error(StatusCode::NOT_FOUND, MSG_NOT_FOUND);
+    let status_before = status_of(st);
+    let r = match (parsed, st.webhooks.iter_mut().find(|h| h.hook.id == id)) {
+        (Err(e), _) => e.into_response(),
+        (Ok(_), None) => api_error(StatusCode::NOT_FOUND, MSG_NOT_FOUND),
+        (Ok((name, target_url, secret, status)), Some(h)) => {
+            h.hook.name = name;
+            h.hook.target_url = target_url;
+            if secret.is_some() {
+                h.hook.secret = secret;
+            }
+            if let Some(s) = status {
+                h.hook.status = s;
+                h.failures = 0;
+            }
+            json_response(StatusCode::OK, &webhook_json(&sh, h))
+        }
     };
-    h.hook.name = name;
-    h.hook.target_url = target_url;
-    if secret.is_some() {
-        h.hook.secret = secret;
-    }
-    if let Some(s) = status {
-        h.hook.status = s;
-        h.failures = 0;
-    }
-    json_response(StatusCode::OK, &webhook_json(&sh, h))
+    let status_after = status_of(st);
+    st.webhook_updates.push(WebhookUpdate {
+        webhook_id: id.clone(),
+        requested_status,
+        status_before,
+        status_after,
+        status: r.status().as_u16(),
+        at: Utc::now(),
+    });
+    r
 }
 
 async fn delete_webhook(State(sh): Sim, Path(id): Path<String>) -> Response {
@@ -1270,23 +1443,25 @@ fn paging(q: &Query) -> Result<(usize, usize), BadRequest> {
 
 type Window = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
 
-/// `from` (inclusive) and `to` (exclusive): RFC 3339 or a plain date (midnight UTC).
+/// RFC 3339 or a plain date (midnight UTC).
+fn parse_time(v: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(v)
+        .map(|t| t.with_timezone(&Utc))
+        .ok()
+        .or_else(|| {
+            NaiveDate::parse_from_str(v, "%Y-%m-%d")
+                .ok()
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .map(|d| d.and_utc())
+        })
+}
+
+/// `from` (inclusive) and `to` (exclusive), as [`parse_time`] reads them.
 fn time_window(q: &Query) -> Result<Window, BadRequest> {
     let parse = |k: &str| -> Result<Option<DateTime<Utc>>, BadRequest> {
-        let Some(v) = q_get(q, k) else {
-            return Ok(None);
-        };
-        DateTime::parse_from_rfc3339(v)
-            .map(|t| t.with_timezone(&Utc))
-            .ok()
-            .or_else(|| {
-                NaiveDate::parse_from_str(v, "%Y-%m-%d")
-                    .ok()
-                    .and_then(|d| d.and_hms_opt(0, 0, 0))
-                    .map(|d| d.and_utc())
-            })
-            .map(Some)
-            .ok_or_else(|| BadRequest(format!("Invalid {k}.")))
+        q_get(q, k)
+            .map(|v| parse_time(v).ok_or_else(|| BadRequest(format!("Invalid {k}."))))
+            .transpose()
     };
     Ok((parse("from")?, parse("to")?))
 }
@@ -1408,6 +1583,30 @@ mod tests {
         assert_eq!(parse_range("bytes=5-4", 10), None);
         assert_eq!(parse_range("bytes=-3", 10), None);
         assert_eq!(parse_range("items=1-", 10), None);
+    }
+
+    #[test]
+    fn admin_window_defaults_and_limits() {
+        let t = |s: &str| parse_time(s).unwrap();
+        let now = t("2026-06-30T12:00:00Z");
+        let w = |f: Option<&str>, to: Option<&str>| {
+            admin_window(f.map(t), to.map(t), now).map_err(|e| e.0)
+        };
+        assert_eq!(w(None, None), Ok((t("2026-06-23T12:00:00Z"), now)));
+        assert_eq!(
+            w(Some("2026-01-01"), None),
+            Ok((t("2026-01-01T00:00:00Z"), t("2026-01-08T00:00:00Z")))
+        );
+        assert_eq!(
+            w(None, Some("2026-01-08")),
+            Ok((t("2026-01-01T00:00:00Z"), t("2026-01-08T00:00:00Z")))
+        );
+        // Exactly 30 days is within 30 days; one second more is not.
+        assert!(w(Some("2026-01-01T00:00:00Z"), Some("2026-01-31T00:00:00Z")).is_ok());
+        let long = w(Some("2026-01-01T00:00:00Z"), Some("2026-01-31T00:00:01Z"));
+        assert!(long.unwrap_err().contains("within 30 days"));
+        assert!(w(Some("2026-01-02"), Some("2026-01-01")).is_err());
+        assert!(w(Some("2026-01-02"), Some("2026-01-02")).is_ok());
     }
 
     #[test]

@@ -8,7 +8,8 @@ use chrono::{TimeZone, Utc};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use webex_sim::{
-    ApiFault, LinkKind, MANUAL_WEBHOOK_ID, MeetingSpec, SimCredentials, SimMeeting, WebexSim, sign,
+    ApiFault, LinkKind, ListFault, MANUAL_WEBHOOK_ID, MeetingSpec, SimCredentials, SimMeeting,
+    WebexSim, sign,
 };
 
 const HOST: &str = "Prof.Ada@Example.edu";
@@ -508,20 +509,40 @@ async fn admin_list_and_transcripts() {
     assert_eq!(items[0]["hostDisplayName"], "Prof Ada");
     assert!(items[0].get("temporaryDirectDownloadLinks").is_none());
     let (_, _, v) = get_json(
-        &format!("{api}/admin/recordings?hostEmail=bob%40example.edu"),
+        &format!(
+            "{api}/admin/recordings?hostEmail=bob%40example.edu&from=2026-01-04&to=2026-02-03"
+        ),
         &t,
     )
     .await;
-    assert_eq!(v["items"][0]["id"], later.recordings[0].id.as_str());
+    let items = v["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["id"], later.recordings[0].id.as_str());
     let (_, _, v) = get_json(
-        &format!("{api}/admin/recordings?from=2026-01-20T00:00:00Z&to=2026-03-01T00:00:00Z"),
+        &format!("{api}/admin/recordings?from=2026-01-20T00:00:00Z&to=2026-02-19T00:00:00Z"),
         &t,
     )
     .await;
     assert_eq!(v["items"].as_array().unwrap().len(), 1);
-    let (_, h, v) = get_json(&format!("{api}/admin/recordings?max=1"), &t).await;
+    let (_, h, v) = get_json(
+        &format!("{api}/admin/recordings?from=2026-01-04&to=2026-02-03&max=1"),
+        &t,
+    )
+    .await;
     assert_eq!(v["items"][0]["id"], later.recordings[0].id.as_str());
-    assert!(next_link(&h).unwrap().contains("cursor=1"));
+    let next = next_link(&h).unwrap();
+    assert!(
+        next.contains("cursor=1") && next.contains("from=2026-01-04") && next.contains("max=1"),
+        "{next}"
+    );
+    // Without from/to: the 7 days before now, where nothing was recorded.
+    let (status, h, v) = get_json(&format!("{api}/admin/recordings"), &t).await;
+    assert_eq!(
+        (status, v["items"].as_array().unwrap().len()),
+        (200, 0),
+        "{v}"
+    );
+    assert!(next_link(&h).is_none());
 
     // meetingTranscripts: one per instance, plus one added later.
     let list = format!(
@@ -1621,4 +1642,614 @@ async fn deleted_webhook_is_gone_from_the_list() {
     assert_eq!(ids, vec![b["id"].clone()]);
     assert_eq!(del().await.unwrap().status(), 404);
     assert_eq!(sim.webhooks().len(), 1);
+}
+
+// ---------------------------------------------------------------------------------------
+// Backfill and reconcile: the admin list by site and window, list faults, webhooks
+
+const SITE_B: &str = "law.webex.com";
+
+/// Four months of meetings, two sites: every 5 days from 2026-01-03, alternating sites,
+/// every third with two segments (two recordings), hosts alternating.
+fn four_months(sim: &WebexSim) -> Vec<SimMeeting> {
+    sim.add_site(SITE_B);
+    let first = Utc.with_ymd_and_hms(2026, 1, 3, 14, 0, 0).unwrap();
+    (0..24)
+        .map(|i| {
+            let host = if i % 2 == 0 { HOST } else { "bob@example.edu" };
+            let mut spec = MeetingSpec::realistic(
+                &format!("Lecture {i}"),
+                host,
+                first + chrono::Duration::days(5 * i),
+                2048,
+            );
+            if i % 3 == 0 {
+                spec = spec.with_segments(2);
+            }
+            if i % 2 == 1 {
+                spec = spec.on_site(SITE_B);
+            }
+            sim.add_meeting(spec)
+        })
+        .collect()
+}
+
+fn iso(t: chrono::DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// Every item of one window on one site, following `Link: rel="next"`; also the number of
+/// pages.
+async fn walk(
+    sim: &WebexSim,
+    t: &str,
+    site: &str,
+    from: chrono::DateTime<Utc>,
+    to: chrono::DateTime<Utc>,
+    max: u32,
+) -> (Vec<Value>, usize) {
+    let mut url = Some(format!(
+        "{}/admin/recordings?siteUrl={site}&from={}&to={}&max={max}",
+        sim.api_base(),
+        iso(from),
+        iso(to)
+    ));
+    let (mut items, mut pages) = (Vec::new(), 0);
+    while let Some(u) = url {
+        let (status, h, v) = get_json(&u, t).await;
+        assert_eq!(status, 200, "{u}: {v}");
+        let page = v["items"].as_array().unwrap();
+        assert!(page.len() <= max as usize);
+        items.extend(page.iter().cloned());
+        url = next_link(&h);
+        pages += 1;
+    }
+    (items, pages)
+}
+
+#[tokio::test]
+async fn backfill_walks_every_recording_once_in_30_day_windows_per_site() {
+    let sim = WebexSim::start().await.unwrap();
+    let meetings = four_months(&sim);
+    let all: std::collections::HashMap<String, (String, chrono::DateTime<Utc>)> = meetings
+        .iter()
+        .flat_map(|m| {
+            m.recordings
+                .iter()
+                .map(|r| (r.id.clone(), (m.site_url.clone(), r.create_time)))
+        })
+        .collect();
+    assert_eq!(all.len(), 24 + 8);
+    assert_eq!(
+        sim.sites(),
+        vec!["sim.webex.com".to_owned(), SITE_B.to_owned()]
+    );
+    let t = sim.integration_credentials().access_token;
+
+    // Get Site List: both sites, the first one preferred.
+    let (status, _, v) =
+        get_json(&format!("{}/meetingPreferences/sites", sim.api_base()), &t).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(
+        v,
+        serde_json::json!({"sites": [
+            {"siteUrl": "sim.webex.com", "default": true},
+            {"siteUrl": SITE_B, "default": false},
+        ]})
+    );
+
+    let (begin, end) = (
+        Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
+        Utc.with_ymd_and_hms(2026, 5, 1, 0, 0, 0).unwrap(),
+    );
+    let mut seen: Vec<String> = Vec::new();
+    let (mut windows, mut calls, mut site_b_calls) = (0, 0, 0);
+    for site in sim.sites() {
+        let mut from = begin;
+        while from < end {
+            let to = (from + chrono::Duration::days(30)).min(end);
+            let (items, pages) = walk(&sim, &t, &site, from, to, 1).await;
+            assert_eq!(pages, items.len().max(1), "max=1: one page per recording");
+            assert!(
+                !items.is_empty(),
+                "every window of this data has recordings"
+            );
+            calls += pages;
+            if site == SITE_B {
+                site_b_calls += pages;
+            }
+            let created: Vec<&str> = items
+                .iter()
+                .map(|i| i["createTime"].as_str().unwrap())
+                .collect();
+            assert!(
+                created.windows(2).all(|w| w[0] >= w[1]),
+                "newest first: {created:?}"
+            );
+            for i in &items {
+                let id = i["id"].as_str().unwrap();
+                let (rec_site, created) = &all[id];
+                assert_eq!(
+                    (i["siteUrl"].as_str(), rec_site.as_str()),
+                    (Some(site.as_str()), site.as_str())
+                );
+                assert!(from <= *created && *created < to, "{id} outside its window");
+                assert!(i["hostEmail"].is_string());
+                seen.push(id.to_owned());
+            }
+            windows += 1;
+            from = to;
+        }
+    }
+    assert_eq!(windows, 2 * 4, "120 days: four 30-day windows per site");
+    let unique: std::collections::HashSet<&String> = seen.iter().collect();
+    assert_eq!(
+        (seen.len(), unique.len()),
+        (all.len(), all.len()),
+        "each exactly once"
+    );
+
+    // The request log: no window longer than 30 days, every site named, later pages by cursor.
+    let log = sim.list_requests();
+    assert_eq!(log.len(), calls);
+    assert!(
+        log.iter()
+            .all(|r| r.status == 200 && !r.injected && r.max == Some(1))
+    );
+    assert!(log.iter().all(|r| {
+        let (f, to) = (r.from.unwrap(), r.to.unwrap());
+        to - f <= chrono::Duration::days(30)
+    }));
+    assert_eq!(log.iter().filter(|r| !r.had_cursor).count(), windows);
+    assert_eq!(
+        log.iter()
+            .filter(|r| r.site_url.as_deref() == Some(SITE_B))
+            .count(),
+        site_b_calls
+    );
+    assert_eq!(
+        log[0].path,
+        "/v1/admin/recordings?siteUrl=sim.webex.com&from=2026-01-01T00:00:00Z&to=2026-01-31T00:00:00Z&max=1"
+    );
+    assert_eq!(log[0].from, Some(begin));
+    assert!(
+        log[1].had_cursor && log[1].path.contains("cursor=1"),
+        "{:?}",
+        log[1]
+    );
+
+    // Without siteUrl: the preferred site only; another preferred site changes that.
+    let q = "from=2026-01-01&to=2026-01-31&max=100";
+    let ids = admin_ids(&sim, q, &t).await;
+    assert!(ids.iter().all(|(id, _)| all[id].0 == "sim.webex.com") && !ids.is_empty());
+    sim.set_preferred_site(SITE_B);
+    let ids = admin_ids(&sim, q, &t).await;
+    assert!(ids.iter().all(|(id, _)| all[id].0 == SITE_B) && !ids.is_empty());
+    // A site the org does not have: 400.
+    let (status, _, v) = get_json(
+        &format!(
+            "{}/admin/recordings?siteUrl=nope.webex.com&{q}",
+            sim.api_base()
+        ),
+        &t,
+    )
+    .await;
+    assert_eq!(status, 400, "{v}");
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn admin_list_windows_follow_webex_rules() {
+    let sim = WebexSim::start().await.unwrap();
+    let meetings = four_months(&sim);
+    let t = sim.integration_credentials().access_token;
+    let api = sim.api_base();
+    let list = |q: &str| format!("{api}/admin/recordings?{q}");
+
+    // More than 30 days between from and to: 400 with Webex's error body, recorded.
+    let (status, _, v) = get_json(
+        &list("from=2026-01-01T00:00:00Z&to=2026-01-31T00:00:01Z"),
+        &t,
+    )
+    .await;
+    assert_eq!(status, 400, "{v}");
+    assert!(
+        v["message"].as_str().unwrap().contains("within 30 days"),
+        "{v}"
+    );
+    assert_eq!(v["errors"][0]["description"], v["message"]);
+    assert!(v["trackingId"].as_str().unwrap().starts_with("ROUTER_"));
+    let refused = sim.list_requests().pop().unwrap();
+    assert_eq!(
+        (refused.status, refused.injected, refused.had_cursor),
+        (400, false, false)
+    );
+    assert_eq!(
+        refused.to.unwrap() - refused.from.unwrap(),
+        chrono::Duration::days(30) + chrono::Duration::seconds(1)
+    );
+    // Exactly 30 days is allowed; from after to is not; a bad time is not.
+    assert_eq!(
+        get_json(&list("from=2026-01-01&to=2026-01-31"), &t).await.0,
+        200
+    );
+    assert_eq!(
+        get_json(&list("from=2026-01-31&to=2026-01-01"), &t).await.0,
+        400
+    );
+    assert_eq!(get_json(&list("from=yesterday"), &t).await.0, 400);
+    // Only `to`, or only `from`: the 7 days before / after it.
+    let week: Vec<_> = meetings
+        .iter()
+        .filter(|m| m.site_url == "sim.webex.com")
+        .flat_map(|m| m.recordings.iter())
+        .filter(|r| {
+            let (f, to) = (
+                Utc.with_ymd_and_hms(2026, 1, 20, 0, 0, 0).unwrap(),
+                Utc.with_ymd_and_hms(2026, 1, 27, 0, 0, 0).unwrap(),
+            );
+            f <= r.create_time && r.create_time < to
+        })
+        .map(|r| r.id.clone())
+        .collect();
+    assert!(!week.is_empty());
+    for q in ["to=2026-01-27", "from=2026-01-20"] {
+        let mut ids: Vec<String> = admin_ids(&sim, q, &t)
+            .await
+            .into_iter()
+            .map(|(i, _)| i)
+            .collect();
+        ids.sort();
+        let mut want = week.clone();
+        want.sort();
+        assert_eq!(ids, want, "{q}");
+    }
+    // With meetingId, siteUrl/from/to are ignored: no window check either.
+    let m = &meetings[3];
+    let q = format!(
+        "meetingId={}&from=2025-01-01&to=2026-12-31&siteUrl=nope.webex.com",
+        m.series_id
+    );
+    assert_eq!(admin_ids(&sim, &q, &t).await.len(), m.recordings.len());
+
+    // max: 1-100, default 10: twelve recordings in June on the preferred site page at 10.
+    assert_eq!(
+        get_json(&list("from=2026-01-01&to=2026-01-31&max=0"), &t)
+            .await
+            .0,
+        400
+    );
+    assert_eq!(
+        get_json(&list("from=2026-01-01&to=2026-01-31&max=101"), &t)
+            .await
+            .0,
+        400
+    );
+    sim.set_preferred_site(SITE_B);
+    let june = Utc.with_ymd_and_hms(2026, 6, 1, 8, 0, 0).unwrap();
+    for i in 0..12 {
+        let spec =
+            MeetingSpec::realistic("Office hours", HOST, june + chrono::Duration::days(i), 1024);
+        sim.add_meeting(spec.on_site(SITE_B));
+    }
+    sim.add_meeting(MeetingSpec::realistic("Elsewhere", HOST, june, 1024));
+    let (status, h, v) = get_json(&list("from=2026-06-01&to=2026-06-30"), &t).await;
+    assert_eq!(status, 200, "{v}");
+    let items = v["items"].as_array().unwrap();
+    assert_eq!(items.len(), 10);
+    assert!(items.iter().all(|i| i["siteUrl"] == SITE_B));
+    let next = next_link(&h).unwrap();
+    assert!(
+        next.contains("max=10") && next.contains("cursor=10") && next.contains("from=2026-06-01"),
+        "{next}"
+    );
+    let (_, h, v) = get_json(&next, &t).await;
+    assert_eq!(v["items"].as_array().unwrap().len(), 2);
+    assert!(next_link(&h).is_none());
+
+    // Next links that drop the filters (WebexPythonSDK PR #169): only max and cursor are left,
+    // so the next page is the default window (the last 7 days) of the preferred site.
+    sim.set_fault(ApiFault::DropFiltersOnNext);
+    let (_, h, _) = get_json(
+        &list("siteUrl=sim.webex.com&from=2026-01-01&to=2026-01-31&max=1"),
+        &t,
+    )
+    .await;
+    let next = next_link(&h).unwrap();
+    assert!(
+        !next.contains("from=") && !next.contains("to=") && !next.contains("siteUrl"),
+        "{next}"
+    );
+    assert!(
+        next.contains("max=1") && next.contains("cursor=1"),
+        "{next}"
+    );
+    let (status, h, v) = get_json(&next, &t).await;
+    assert_eq!(
+        (status, v["items"].as_array().unwrap().len()),
+        (200, 0),
+        "{v}"
+    );
+    assert!(next_link(&h).is_none());
+    let last = sim.list_requests().pop().unwrap();
+    assert_eq!(
+        (last.from, last.to, last.site_url, last.had_cursor),
+        (None, None, None, true)
+    );
+    sim.shutdown().await;
+}
+
+/// One list call, retried after `Retry-After` (or 1 s) on 429/503 as a backfill would.
+async fn get_page_retrying(url: &str, t: &str) -> (HeaderMap, Value, Vec<u16>) {
+    let mut refused = Vec::new();
+    loop {
+        let (status, h, v) = get_json(url, t).await;
+        match status {
+            200 => return (h, v, refused),
+            429 | 503 => {
+                let wait = h
+                    .get("retry-after")
+                    .map_or(1, |v| v.to_str().unwrap().parse::<u64>().unwrap());
+                refused.push(status);
+                tokio::time::sleep(Duration::from_secs(wait)).await;
+            }
+            _ => panic!("{url}: {status} {v}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn nth_list_call_is_faulted_and_the_walk_continues() {
+    let sim = WebexSim::start().await.unwrap();
+    let meetings = four_months(&sim);
+    let t = sim.integration_credentials().access_token;
+    let (from, to) = (
+        Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
+        Utc.with_ymd_and_hms(2026, 1, 31, 0, 0, 0).unwrap(),
+    );
+    let want: std::collections::HashSet<String> = meetings
+        .iter()
+        .filter(|m| m.site_url == "sim.webex.com")
+        .flat_map(|m| m.recordings.iter())
+        .filter(|r| from <= r.create_time && r.create_time < to)
+        .map(|r| r.id.clone())
+        .collect();
+    assert!(want.len() >= 4, "{want:?}");
+
+    // The 4th list call from now is a 429 with Retry-After: 1; other API calls do not count.
+    sim.fail_list_calls(
+        ListFault::RateLimited {
+            retry_after_secs: 1,
+        },
+        3,
+        1,
+    );
+    let hooks = format!("{}/webhooks", sim.api_base());
+    assert_eq!(get_json(&hooks, &t).await.0, 200);
+    let started = std::time::Instant::now();
+    let mut url = Some(format!(
+        "{}/admin/recordings?siteUrl=sim.webex.com&from={}&to={}&max=1",
+        sim.api_base(),
+        iso(from),
+        iso(to)
+    ));
+    let (mut seen, mut refused) = (Vec::new(), Vec::new());
+    while let Some(u) = url {
+        let (h, v, r) = get_page_retrying(&u, &t).await;
+        refused.extend(r);
+        seen.extend(
+            v["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["id"].as_str().unwrap().to_owned()),
+        );
+        url = next_link(&h);
+    }
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "Retry-After waited out"
+    );
+    assert_eq!(refused, vec![429]);
+    let unique: std::collections::HashSet<String> = seen.iter().cloned().collect();
+    assert_eq!((seen.len(), unique), (want.len(), want.clone()));
+    let log = sim.list_requests();
+    assert_eq!(log.len(), want.len() + 1);
+    let statuses: Vec<(u16, bool)> = log.iter().map(|r| (r.status, r.injected)).collect();
+    assert_eq!(statuses[3], (429, true));
+    assert_eq!(statuses.iter().filter(|s| s.0 != 200).count(), 1);
+    // The refused call and its retry are the same page.
+    assert_eq!(log[3].path, log[4].path);
+    assert!(log[3].had_cursor);
+    assert_eq!(sim.api_stats().rate_limited, 1);
+
+    // 503 twice, at once: no Retry-After; then the list answers again.
+    sim.fail_list_calls(ListFault::ServerError { status: 503 }, 0, 2);
+    let q = format!(
+        "{}/admin/recordings?from=2026-01-01&to=2026-01-31",
+        sim.api_base()
+    );
+    for _ in 0..2 {
+        let r = get(&q, Some(&t)).await;
+        assert_eq!(r.status(), 503);
+        assert!(r.headers().get("retry-after").is_none());
+        let v: Value = r.json().await.unwrap();
+        assert!(v["message"].is_string() && v["errors"][0]["description"].is_string());
+    }
+    assert_eq!(get_json(&q, &t).await.0, 200);
+    // Removed: no fault; a refused bearer is recorded too (401, not injected).
+    sim.fail_list_calls(
+        ListFault::RateLimited {
+            retry_after_secs: 1,
+        },
+        0,
+        1,
+    );
+    sim.clear_list_fault();
+    assert_eq!(get_json(&q, &t).await.0, 200);
+    assert_eq!(get(&q, Some("bad-token")).await.status(), 401);
+    let last = sim.list_requests().pop().unwrap();
+    assert_eq!((last.status, last.injected), (401, false));
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn inactive_webhook_is_listed_skipped_and_reactivated() {
+    let sim = WebexSim::start().await.unwrap();
+    let (rx, seen) = receiver("k").await;
+    let t = sim.integration_credentials().access_token;
+    let body = serde_json::json!({"name": "rec", "targetUrl": format!("{rx}/ok"), "resource": "recordings",
+        "event": "created", "secret": "k", "ownedBy": "org"});
+    let (_, v) = create_hook(&sim, &t, body).await;
+    let id = v["id"].as_str().unwrap().to_owned();
+    let url = format!("{}/webhooks/{id}", sim.api_base());
+    let listed_status = || async {
+        let (_, _, v) = get_json(&format!("{}/webhooks", sim.api_base()), &t).await;
+        v["items"][0]["status"].as_str().unwrap().to_owned()
+    };
+
+    // Webex turns it off: the list says so, and nothing is delivered to it.
+    sim.set_webhook_status(&id, "inactive");
+    assert_eq!(listed_status().await, "inactive");
+    assert_eq!(get_json(&url, &t).await.2["status"], "inactive");
+    let m = meeting(&sim, 1);
+    assert!(sim.publish_recordings(&m).await.is_empty());
+    assert!(seen.lock().unwrap().is_empty());
+    assert!(
+        sim.webhook_updates().is_empty(),
+        "set_webhook_status is not an API call"
+    );
+
+    // A bad status is refused and changes nothing; `"status":"active"` reactivates it.
+    let put = |body: Value| {
+        let url = url.clone();
+        let t = t.clone();
+        async move {
+            client()
+                .put(url)
+                .bearer_auth(t)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    let target = format!("{rx}/ok");
+    assert_eq!(
+        put(serde_json::json!({"name": "rec", "targetUrl": target, "status": "on"})).await,
+        400
+    );
+    assert_eq!(listed_status().await, "inactive");
+    assert_eq!(
+        put(serde_json::json!({"name": "rec", "targetUrl": target, "status": "active"})).await,
+        200
+    );
+    assert_eq!(listed_status().await, "active");
+    let updates = sim.webhook_updates();
+    assert_eq!(updates.len(), 2);
+    let (bad, good) = (&updates[0], &updates[1]);
+    assert_eq!(
+        (
+            bad.status,
+            bad.requested_status.as_deref(),
+            bad.status_after.as_deref()
+        ),
+        (400, Some("on"), Some("inactive"))
+    );
+    assert_eq!(good.webhook_id, id);
+    assert_eq!(
+        (good.status, good.requested_status.as_deref()),
+        (200, Some("active"))
+    );
+    assert_eq!(
+        (good.status_before.as_deref(), good.status_after.as_deref()),
+        (Some("inactive"), Some("active"))
+    );
+
+    // Delivered to again.
+    assert_eq!(sim.publish_recordings(&m).await, vec![(id.clone(), 200)]);
+    assert_eq!(seen.lock().unwrap().len(), 1);
+    // An unknown webhook: 404, recorded without statuses.
+    let r = client()
+        .put(format!("{}/webhooks/nope", sim.api_base()))
+        .bearer_auth(&t)
+        .json(&serde_json::json!({"name": "x", "targetUrl": target, "status": "active"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let last = sim.webhook_updates().pop().unwrap();
+    assert_eq!(
+        (last.status, last.status_before, last.status_after),
+        (404, None, None)
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn recordings_carry_their_site_and_soft_delete_uses_the_preferred_site() {
+    let sim = WebexSim::start().await.unwrap();
+    let m = sim.add_meeting(
+        MeetingSpec::realistic(
+            "Moot court",
+            HOST,
+            Utc::now() - chrono::Duration::days(100),
+            2048,
+        )
+        .on_site(SITE_B),
+    );
+    assert_eq!(m.site_url, SITE_B);
+    assert_eq!(
+        sim.sites(),
+        vec!["sim.webex.com".to_owned(), SITE_B.to_owned()]
+    );
+    let t = sim.integration_credentials().access_token;
+    let rec = &m.recordings[0];
+    let (_, _, v) = get_json(&recording_url(&sim, &rec.id, HOST), &t).await;
+    assert_eq!(v["siteUrl"], SITE_B);
+    let (_, _, v) = get_json(
+        &format!(
+            "{}/meetingTranscripts?meetingId={}",
+            sim.api_base(),
+            m.instance_id
+        ),
+        &t,
+    )
+    .await;
+    assert_eq!(v["items"][0]["siteUrl"], SITE_B);
+    let body: Value = serde_json::from_str(&m.recording_created_body(0, &sim.org_id())).unwrap();
+    assert_eq!(body["data"]["siteUrl"], SITE_B);
+
+    // softDelete without siteUrl acts on the preferred site: 404 until siteUrl names this one.
+    let host = HOST.replace('@', "%40");
+    let url = format!("{}/recordings/softDelete?hostEmail={host}", sim.api_base());
+    let post = |body: Value| {
+        let (url, t) = (url.clone(), t.clone());
+        async move {
+            client()
+                .post(url)
+                .bearer_auth(t)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(
+        post(serde_json::json!({"recordingIds": [rec.id]})).await,
+        404
+    );
+    assert_eq!(
+        post(serde_json::json!({"recordingIds": [rec.id], "siteUrl": "sim.webex.com"})).await,
+        404
+    );
+    assert_eq!(
+        post(serde_json::json!({"recordingIds": [rec.id], "siteUrl": SITE_B})).await,
+        204
+    );
+    sim.shutdown().await;
 }
