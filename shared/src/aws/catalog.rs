@@ -1057,3 +1057,77 @@ mod tests {
         assert_eq!(string_set([String::new()]), None);
     }
 }
+
+/// The item of a connection's run over a range: `BACKFILL#<connection>` / `RANGE#<from>..<to>`.
+fn backfill_key(
+    connection: &crate::ids::ConnectionId,
+    range: &crate::backfill::DateRange,
+) -> (String, String) {
+    (
+        format!("BACKFILL#{connection}"),
+        format!("RANGE#{}", range.id()),
+    )
+}
+
+#[derive(serde::Deserialize, Default)]
+struct BackfillItem {
+    #[serde(default)]
+    done: std::collections::BTreeSet<String>,
+    #[serde(flatten)]
+    counts: crate::backfill::Counts,
+}
+
+#[async_trait]
+impl crate::backfill::BackfillStore for DynamoCatalog {
+    async fn load(
+        &self,
+        connection: &crate::ids::ConnectionId,
+        range: &crate::backfill::DateRange,
+    ) -> Result<crate::backfill::BackfillRun, Error> {
+        let (pk, sk) = backfill_key(connection, range);
+        let item: BackfillItem = match self.get(pk, sk).await? {
+            Some(i) => from_item(i)?,
+            None => BackfillItem::default(),
+        };
+        Ok(crate::backfill::BackfillRun {
+            done: item.done,
+            counts: item.counts,
+        })
+    }
+
+    async fn unit_done(
+        &self,
+        connection: &crate::ids::ConnectionId,
+        range: &crate::backfill::DateRange,
+        unit: &str,
+        counts: &crate::backfill::Counts,
+    ) -> Result<(), Error> {
+        let (pk, sk) = backfill_key(connection, range);
+        let n = |v: u64| AttributeValue::N(v.to_string());
+        let req = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(self.key(pk, sk)))
+            .update_expression(
+                "ADD done :unit, units :units, found :found, archived :archived, queued :queued, \
+                 bytes_queued :bytes, unreadable :unreadable SET updated_at = :now",
+            )
+            .condition_expression("attribute_not_exists(done) OR NOT contains(done, :u)")
+            .expression_attribute_values(":unit", AttributeValue::Ss(vec![unit.to_owned()]))
+            .expression_attribute_values(":u", s(unit))
+            .expression_attribute_values(":units", n(counts.units))
+            .expression_attribute_values(":found", n(counts.found))
+            .expression_attribute_values(":archived", n(counts.archived))
+            .expression_attribute_values(":queued", n(counts.queued))
+            .expression_attribute_values(":bytes", n(counts.bytes_queued))
+            .expression_attribute_values(":unreadable", n(counts.unreadable))
+            .expression_attribute_values(":now", now_str(Utc::now()));
+        match req.send().await {
+            Ok(_) => Ok(()),
+            // Done already (a second walker, or a retried write): counted once.
+            Err(e) if is_conditional(&e) => Ok(()),
+            Err(e) => Err(sdk_error("UpdateItem(backfill)", e)),
+        }
+    }
+}

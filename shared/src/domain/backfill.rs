@@ -214,6 +214,9 @@ pub struct Counts {
     pub queued: u64,
     /// Bytes the vendor announces for the queued recordings.
     pub bytes_queued: u64,
+    /// Listed items that could not be read as recordings (see [`Page::unreadable`]).
+    #[serde(default)]
+    pub unreadable: u64,
 }
 
 impl Counts {
@@ -223,6 +226,7 @@ impl Counts {
         self.archived += other.archived;
         self.queued += other.queued;
         self.bytes_queued += other.bytes_queued;
+        self.unreadable += other.unreadable;
     }
 }
 
@@ -261,7 +265,16 @@ pub trait RecordingLister: Send + Sync {
     /// Every scope a window is listed for (Zoom: the account's users, every status, all pages).
     async fn scopes(&self) -> Result<Vec<Scope>, Error>;
     /// Every recording of `scope` in `window`, all pages.
-    async fn list(&self, scope: &Scope, window: &Window) -> Result<Vec<Listed>, Error>;
+    async fn list(&self, scope: &Scope, window: &Window) -> Result<Page, Error>;
+}
+
+/// What one unit listed.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Page {
+    pub listed: Vec<Listed>,
+    /// Items the vendor listed that could not be read as a recording, one line each (no tokens or URLs):
+    /// counted and shown, never silently dropped.
+    pub unreadable: Vec<String>,
 }
 
 /// Groups what a unit listed by recording: a stop/start meeting listed as several items (Webex segments)
@@ -282,6 +295,104 @@ pub fn by_recording(listed: Vec<Listed>) -> Vec<Listed> {
         }
     }
     out.into_values().collect()
+}
+
+/// What a walk reports as it goes (the CLI's progress bar, the reconcile sweep's log).
+pub trait Observer: Send + Sync {
+    /// The walk begins: `units` in all, `done` of them finished by an earlier run.
+    fn begin(&self, units: u64, done: u64);
+    /// A unit finished: what it counted, and the totals of this walk so far.
+    fn unit(&self, unit: &str, counts: &Counts, totals: &Counts);
+    /// Something an admin should read (an unreadable listing item).
+    fn note(&self, line: &str);
+}
+
+/// An observer that says nothing.
+pub struct Quiet;
+
+impl Observer for Quiet {
+    fn begin(&self, _: u64, _: u64) {}
+    fn unit(&self, _: &str, _: &Counts, _: &Counts) {}
+    fn note(&self, _: &str) {}
+}
+
+/// What to walk, and how.
+#[derive(Debug, Clone)]
+pub struct Walk {
+    pub connection: ConnectionId,
+    pub range: DateRange,
+    /// Count only: nothing is queued and nothing recorded (every unit is listed, done or not).
+    pub dry_run: bool,
+    /// Remember finished units, so a rerun continues (backfill); a reconcile sweep looks again each time.
+    pub resumable: bool,
+}
+
+/// Walks every unit of the range that is not done yet: lists it to its last page, queues what the catalog
+/// lacks (the same message a webhook would bring, so a recording already queued or archived is not created
+/// twice), and records the unit as done. A failure stops the walk with everything before it recorded: a rerun
+/// continues at the unit that failed. The counts are this walk's.
+pub async fn walk(
+    lister: &dyn RecordingLister,
+    catalog: &dyn crate::catalog::CatalogReader,
+    store: &dyn BackfillStore,
+    queue: &dyn crate::ports::Queue,
+    walk: &Walk,
+    observer: &dyn Observer,
+) -> Result<Counts, Error> {
+    let remember = walk.resumable && !walk.dry_run;
+    let record = if remember {
+        store.load(&walk.connection, &walk.range).await?
+    } else {
+        BackfillRun::default()
+    };
+    let scopes = lister.scopes().await?;
+    let windows = walk.range.windows(lister.rule());
+    let units: Vec<(Window, &Scope)> = windows
+        .iter()
+        .flat_map(|w| scopes.iter().map(move |s| (*w, s)))
+        .collect();
+    let done = units
+        .iter()
+        .filter(|(w, s)| record.done.contains(&unit_id(s, w)))
+        .count();
+    observer.begin(units.len() as u64, done as u64);
+    let mut totals = Counts::default();
+    for (window, scope) in units {
+        let unit = unit_id(scope, &window);
+        if record.done.contains(&unit) {
+            continue;
+        }
+        let page = lister.list(scope, &window).await?;
+        let mut counts = Counts {
+            units: 1,
+            unreadable: page.unreadable.len() as u64,
+            ..Counts::default()
+        };
+        for line in &page.unreadable {
+            observer.note(line);
+        }
+        for l in by_recording(page.listed) {
+            counts.found += 1;
+            match known(&l, catalog.get_recording(&l.key).await?.as_ref()) {
+                Known::Archived => counts.archived += 1,
+                Known::New | Known::Incomplete => {
+                    counts.queued += 1;
+                    counts.bytes_queued += l.bytes;
+                    if !walk.dry_run {
+                        crate::ports::send_json(queue, &l.message).await?;
+                    }
+                }
+            }
+        }
+        if remember {
+            store
+                .unit_done(&walk.connection, &walk.range, &unit, &counts)
+                .await?;
+        }
+        totals.add(&counts);
+        observer.unit(&unit, &counts, &totals);
+    }
+    Ok(totals)
 }
 
 #[cfg(test)]
@@ -360,5 +471,176 @@ mod tests {
             to: d("2026-03-01"),
         };
         assert_eq!(one_day.windows(WindowRule::CalendarMonth).len(), 1);
+    }
+
+    /// A vendor in memory: recordings (by scope and start date) and a log of what was listed; the `fail_at`-th
+    /// list call fails (retryable), as a vendor outage would.
+    struct Lister {
+        scopes: Vec<Scope>,
+        recordings: Vec<(String, NaiveDate, &'static str, u64)>,
+        listed: std::sync::Mutex<Vec<String>>,
+        fail_at: std::sync::Mutex<Option<usize>>,
+    }
+
+    fn lister() -> Lister {
+        let scope = |id: &str| Scope {
+            id: id.into(),
+            label: id.into(),
+        };
+        Lister {
+            scopes: vec![scope("ann"), scope("bob")],
+            recordings: vec![
+                ("ann".into(), d("2026-01-05"), "r1", 100),
+                ("ann".into(), d("2026-02-20"), "r2", 200),
+                ("bob".into(), d("2026-02-20"), "r3", 300),
+                ("bob".into(), d("2026-03-31"), "r4", 400),
+            ],
+            listed: Default::default(),
+            fail_at: Default::default(),
+        }
+    }
+
+    fn listed(instance: &str, bytes: u64) -> Listed {
+        let key = RecordingKey {
+            vendor: crate::ids::Vendor::Zoom,
+            account: crate::ids::AccountId::parse("acct").unwrap(),
+            instance: crate::ids::InstanceId::parse(instance).unwrap(),
+        };
+        Listed {
+            key,
+            topic: instance.into(),
+            file_ids: [format!("{instance}-f")].into(),
+            bytes,
+            message: IngestMessage {
+                vendor: crate::ids::Vendor::Zoom,
+                connection_id: ConnectionId::parse("zoom-main").unwrap(),
+                event: "archiver.api_recording".into(),
+                received_at_ms: 0,
+                body: instance.into(),
+            },
+        }
+    }
+
+    #[async_trait]
+    impl RecordingLister for Lister {
+        fn rule(&self) -> WindowRule {
+            WindowRule::CalendarMonth
+        }
+        async fn scopes(&self) -> Result<Vec<Scope>, Error> {
+            Ok(self.scopes.clone())
+        }
+        async fn list(&self, scope: &Scope, window: &Window) -> Result<Page, Error> {
+            let mut log = self.listed.lock().unwrap();
+            log.push(unit_id(scope, window));
+            if *self.fail_at.lock().unwrap() == Some(log.len()) {
+                return Err(Error::transient("vendor outage"));
+            }
+            assert!(fits(window, self.rule()), "{window} is too long");
+            Ok(Page {
+                listed: self
+                    .recordings
+                    .iter()
+                    .filter(|(s, at, _, _)| *s == scope.id && (window.from..=window.to).contains(at))
+                    .map(|(_, _, id, bytes)| listed(id, *bytes))
+                    .collect(),
+                unreadable: vec![],
+            })
+        }
+    }
+
+    fn spring() -> Walk {
+        Walk {
+            connection: ConnectionId::parse("zoom-main").unwrap(),
+            range: DateRange {
+                from: d("2026-01-01"),
+                to: d("2026-03-31"),
+            },
+            dry_run: false,
+            resumable: true,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_walk_queues_each_recording_once_and_a_rerun_lists_nothing_again() {
+        let (v, catalog, store, queue) = (
+            lister(),
+            crate::fakes::MemoryCatalog::default(),
+            crate::fakes::MemoryBackfill::default(),
+            crate::fakes::MemoryQueue::default(),
+        );
+        let c = walk(&v, &catalog, &store, &queue, &spring(), &Quiet).await.unwrap();
+        assert_eq!((c.units, c.found, c.queued, c.bytes_queued), (6, 4, 4, 1000));
+        let mut bodies = queue.bodies();
+        bodies.sort();
+        let want: Vec<String> = ["r1", "r2", "r3", "r4"].iter().map(|b| format!("{:?}", b)).collect();
+        let got: Vec<String> = bodies
+            .iter()
+            .map(|b| serde_json::from_str::<IngestMessage>(b).unwrap().body)
+            .map(|b| format!("{b:?}"))
+            .collect();
+        assert_eq!(got, want);
+        let again = walk(&v, &catalog, &store, &queue, &spring(), &Quiet).await.unwrap();
+        assert_eq!(again, Counts::default(), "every unit was done");
+        assert_eq!(v.listed.lock().unwrap().len(), 6, "nothing listed twice");
+        assert_eq!(queue.bodies().len(), 4);
+    }
+
+    #[tokio::test]
+    async fn an_interrupted_walk_continues_where_it_stopped() {
+        let (v, catalog, store, queue) = (
+            lister(),
+            crate::fakes::MemoryCatalog::default(),
+            crate::fakes::MemoryBackfill::default(),
+            crate::fakes::MemoryQueue::default(),
+        );
+        *v.fail_at.lock().unwrap() = Some(4);
+        let e = walk(&v, &catalog, &store, &queue, &spring(), &Quiet).await.unwrap_err();
+        assert_eq!(e.class(), crate::error::Class::Retryable);
+        *v.fail_at.lock().unwrap() = None;
+        let c = walk(&v, &catalog, &store, &queue, &spring(), &Quiet).await.unwrap();
+        assert_eq!(c.units, 3, "the failed unit and the two after it");
+        let log = v.listed.lock().unwrap().clone();
+        assert_eq!(log.len(), 7, "three done, the failed one, then three: {log:?}");
+        assert_eq!(log[3], log[4], "the failed unit is listed again, first");
+        let mut queued: Vec<String> = queue
+            .bodies()
+            .iter()
+            .map(|b| serde_json::from_str::<IngestMessage>(b).unwrap().body)
+            .collect();
+        queued.sort();
+        assert_eq!(queued, ["r1", "r2", "r3", "r4"]);
+        let run = store.load(&spring().connection, &spring().range).await.unwrap();
+        assert_eq!((run.done.len(), run.counts.found), (6, 4));
+    }
+
+    #[tokio::test]
+    async fn a_dry_run_counts_and_leaves_nothing_behind_and_archived_recordings_are_not_queued() {
+        let (v, catalog, store, queue) = (
+            lister(),
+            crate::fakes::MemoryCatalog::default(),
+            crate::fakes::MemoryBackfill::default(),
+            crate::fakes::MemoryQueue::default(),
+        );
+        // r2 is archived whole already.
+        let r2 = listed("r2", 0);
+        let mut entry = crate::fakes::contract::sample_recording(
+            &r2.key,
+            crate::model::RecordingState::Archived,
+            &["r2-f"],
+            true,
+        );
+        (entry.vendor, entry.account_id) = (r2.key.vendor, r2.key.account.clone());
+        catalog.put_recording(entry);
+        let dry = Walk {
+            dry_run: true,
+            ..spring()
+        };
+        let c = walk(&v, &catalog, &store, &queue, &dry, &Quiet).await.unwrap();
+        assert_eq!((c.found, c.archived, c.queued, c.bytes_queued), (4, 1, 3, 800));
+        assert!(queue.bodies().is_empty(), "a dry run queues nothing");
+        let run = store.load(&dry.connection, &dry.range).await.unwrap();
+        assert!(run.done.is_empty(), "and records nothing");
+        let c = walk(&v, &catalog, &store, &queue, &spring(), &Quiet).await.unwrap();
+        assert_eq!((c.archived, c.queued), (1, 3));
     }
 }

@@ -74,6 +74,40 @@ pub fn user(id: &str, email: &str) -> User {
     }
 }
 
+/// Backfill runs in memory, keyed by connection and range.
+#[derive(Default, Clone)]
+pub struct MemoryBackfill {
+    pub runs: Arc<Mutex<HashMap<String, crate::backfill::BackfillRun>>>,
+}
+
+#[async_trait]
+impl crate::backfill::BackfillStore for MemoryBackfill {
+    async fn load(
+        &self,
+        connection: &crate::ids::ConnectionId,
+        range: &crate::backfill::DateRange,
+    ) -> Result<crate::backfill::BackfillRun, Error> {
+        let key = format!("{connection} {}", range.id());
+        Ok(self.runs.lock().unwrap().get(&key).cloned().unwrap_or_default())
+    }
+
+    async fn unit_done(
+        &self,
+        connection: &crate::ids::ConnectionId,
+        range: &crate::backfill::DateRange,
+        unit: &str,
+        counts: &crate::backfill::Counts,
+    ) -> Result<(), Error> {
+        let key = format!("{connection} {}", range.id());
+        let mut runs = self.runs.lock().unwrap();
+        let run = runs.entry(key).or_default();
+        if run.done.insert(unit.to_owned()) {
+            run.counts.add(counts);
+        }
+        Ok(())
+    }
+}
+
 /// A queue that keeps what it was sent; `fail` makes every send fail transiently.
 #[derive(Default, Clone)]
 pub struct MemoryQueue {
@@ -406,6 +440,22 @@ pub struct FakeZoom {
     pub deletes: Arc<Mutex<Vec<String>>>,
     /// Answer every call with this error instead (class and kind kept).
     pub fail: Arc<Mutex<Option<(crate::error::Class, crate::error::Kind)>>>,
+    /// The account's users, for `users`.
+    pub users: Arc<Mutex<Vec<crate::zoom::api::ZoomUser>>>,
+}
+
+impl FakeZoom {
+    /// The recording's files as a minimal API answer (`uuid`, `start_time`, `recording_files` with ids and
+    /// sizes).
+    fn api_object(uuid: &str, r: &crate::model::Recording) -> serde_json::Value {
+        serde_json::json!({
+            "uuid": uuid,
+            "start_time": r.start_time,
+            "recording_files": r.files.iter().map(|f| serde_json::json!({
+                "id": f.id.as_str(), "file_size": f.expected_size,
+            })).collect::<Vec<_>>(),
+        })
+    }
 }
 
 #[async_trait]
@@ -422,18 +472,14 @@ impl crate::zoom::api::ZoomApi for FakeZoom {
         Ok(self.recordings.lock().unwrap().get(uuid).cloned())
     }
 
-    /// The recording's files as a minimal API answer (`uuid`, `recording_files` with ids and sizes).
     async fn recording_json(&self, uuid: &str) -> Result<Option<String>, Error> {
         *self.calls.lock().unwrap() += 1;
-        Ok(self.recordings.lock().unwrap().get(uuid).map(|r| {
-            serde_json::json!({
-                "uuid": uuid,
-                "recording_files": r.files.iter().map(|f| serde_json::json!({
-                    "id": f.id.as_str(), "file_size": f.expected_size,
-                })).collect::<Vec<_>>(),
-            })
-            .to_string()
-        }))
+        Ok(self
+            .recordings
+            .lock()
+            .unwrap()
+            .get(uuid)
+            .map(|r| Self::api_object(uuid, r).to_string()))
     }
 
     async fn files(&self, uuid: &str) -> Result<Option<Vec<crate::deletion::VendorFile>>, Error> {
@@ -484,6 +530,33 @@ impl crate::zoom::api::ZoomApi for FakeZoom {
             }
         }
         Ok(204)
+    }
+
+    async fn users(&self, status: &str) -> Result<Vec<crate::zoom::api::ZoomUser>, Error> {
+        *self.calls.lock().unwrap() += 1;
+        let users = self.users.lock().unwrap();
+        Ok(users
+            .iter()
+            .filter(|u| u.status.as_deref().unwrap_or("active") == status)
+            .cloned()
+            .collect())
+    }
+
+    /// The recordings hosted by the user that started within the dates.
+    async fn user_recordings(
+        &self,
+        user_id: &str,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+    ) -> Result<Vec<serde_json::Value>, Error> {
+        *self.calls.lock().unwrap() += 1;
+        let recs = self.recordings.lock().unwrap();
+        Ok(recs
+            .iter()
+            .filter(|(_, r)| r.host.vendor_user_id.as_deref() == Some(user_id))
+            .filter(|(_, r)| (from..=to).contains(&r.start_time.date_naive()))
+            .map(|(uuid, r)| Self::api_object(uuid, r))
+            .collect())
     }
 }
 
@@ -539,6 +612,42 @@ impl crate::webex::api::WebexApi for FakeWebex {
             )),
         }
     }
+    /// Recordings created within `[from, to)` on the site (any site when none is named).
+    async fn admin_recordings_between(
+        &self,
+        from: chrono::DateTime<chrono::Utc>,
+        to: chrono::DateTime<chrono::Utc>,
+        site_url: Option<&str>,
+    ) -> Result<Vec<crate::webex::api::WebexRecording>, Error> {
+        self.log(format!("admin_recordings_between {from} {to} {site_url:?}"));
+        Ok(self
+            .recordings
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| r.create_time.is_some_and(|t| from <= t && t < to))
+            .filter(|r| site_url.is_none_or(|s| r.site_url.as_deref() == Some(s)))
+            .map(|r| crate::webex::api::WebexRecording {
+                temporary_direct_download_links: None,
+                ..r.clone()
+            })
+            .collect())
+    }
+
+    async fn sites(&self) -> Result<Vec<String>, Error> {
+        self.log("sites".into());
+        let mut sites: Vec<String> = self
+            .recordings
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(|r| r.site_url.clone())
+            .collect();
+        sites.sort();
+        sites.dedup();
+        Ok(sites)
+    }
+
     async fn admin_recordings(
         &self,
         meeting_id: &str,

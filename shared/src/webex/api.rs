@@ -177,6 +177,16 @@ pub trait WebexApi: Send + Sync {
     ) -> Result<WebexRecording, Error>;
     /// `GET /admin/recordings?meetingId=` (all pages): every recording of a meeting instance, with `hostEmail`.
     async fn admin_recordings(&self, meeting_id: &str) -> Result<Vec<WebexRecording>, Error>;
+    /// `GET /admin/recordings?from=&to=&siteUrl=` (all pages): the org's recordings created in `[from, to)`
+    /// (at most 30 days apart) on one site (`None`: the caller's preferred site), with `hostEmail`.
+    async fn admin_recordings_between(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        site_url: Option<&str>,
+    ) -> Result<Vec<WebexRecording>, Error>;
+    /// `GET /meetingPreferences/sites`: the Webex sites the caller can use.
+    async fn sites(&self) -> Result<Vec<String>, Error>;
     /// `GET /meetingTranscripts?meetingId=&hostEmail=` (all pages).
     async fn transcripts(
         &self,
@@ -398,6 +408,39 @@ impl WebexApi for HttpWebex {
             "GET /admin/recordings",
         )
         .await
+    }
+
+    async fn admin_recordings_between(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        site_url: Option<&str>,
+    ) -> Result<Vec<WebexRecording>, Error> {
+        let at = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let mut f = vec![("from", at(from)), ("to", at(to))];
+        if let Some(site) = site_url {
+            f.push(("siteUrl", site.to_owned()));
+        }
+        self.list("/admin/recordings", &f, "GET /admin/recordings")
+            .await
+    }
+
+    async fn sites(&self) -> Result<Vec<String>, Error> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Site {
+            site_url: String,
+        }
+        #[derive(Deserialize)]
+        struct Sites {
+            #[serde(default)]
+            sites: Vec<Site>,
+        }
+        let url = format!("{}/meetingPreferences/sites", self.base);
+        let sites: Sites = self
+            .get_json(&url, "GET /meetingPreferences/sites")
+            .await?;
+        Ok(sites.sites.into_iter().map(|s| s.site_url).collect())
     }
 
     async fn transcripts(

@@ -113,23 +113,12 @@ pub fn rearchive(
     rec: &RecordingEntry,
 ) -> Option<crate::messages::IngestMessage> {
     let first = rec.vendor_recording_ids.iter().next()?;
-    let body = serde_json::json!({
-        "resource": "recordings",
-        "event": "created",
-        "orgId": rec.account_id.as_str(),
-        "data": {
-            "id": first,
-            "meetingId": rec.instance_id.as_str(),
-            "hostEmail": rec.host_email.as_ref().map(|e| e.as_str()),
-        },
-    });
-    Some(crate::messages::IngestMessage {
-        vendor: crate::ids::Vendor::Webex,
-        connection_id: conn.id.clone(),
-        event: "recordings.created".to_owned(),
-        received_at_ms: chrono::Utc::now().timestamp_millis(),
-        body: body.to_string(),
-    })
+    Some(super::ingest::created(
+        conn,
+        first,
+        rec.instance_id.as_str(),
+        rec.host_email.as_ref().map(|e| e.as_str()),
+    ))
 }
 
 pub async fn delete(

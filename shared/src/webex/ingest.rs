@@ -42,6 +42,30 @@ pub async fn recording<W: WebexConnections + ?Sized>(
     }
 }
 
+/// A `recordings.created` notification for one recording, as the webhook would bring it, for a recording we
+/// found ourselves (a backfill's list, a changed segment handed back by the deleter): enqueue ingests it like
+/// the webhook, with the same idempotency keys.
+pub fn created(
+    conn: &Connection,
+    recording_id: &str,
+    meeting_id: &str,
+    host_email: Option<&str>,
+) -> crate::messages::IngestMessage {
+    let body = serde_json::json!({
+        "resource": "recordings",
+        "event": "created",
+        "orgId": conn.account_id.as_str(),
+        "data": { "id": recording_id, "meetingId": meeting_id, "hostEmail": host_email },
+    });
+    crate::messages::IngestMessage {
+        vendor: crate::ids::Vendor::Webex,
+        connection_id: conn.id.clone(),
+        event: "recordings.created".to_owned(),
+        received_at_ms: chrono::Utc::now().timestamp_millis(),
+        body: body.to_string(),
+    }
+}
+
 /// What the admin list says about a meeting instance.
 struct Listing {
     host: Option<Email>,

@@ -2,6 +2,7 @@
 //! Webex recordings and transcripts into the vendor-neutral model.
 
 pub mod api;
+pub mod backfill;
 pub mod attendees;
 pub mod auth;
 pub mod deletion;

@@ -10,6 +10,7 @@ use crate::ids::AccountId;
 use crate::model::Recording;
 use crate::ports::{SecretStore, SecretString};
 use async_trait::async_trait;
+use chrono::NaiveDate;
 use base64::Engine as _;
 use reqwest::Method;
 use serde::Deserialize;
@@ -87,6 +88,28 @@ pub trait ZoomApi: Send + Sync {
         file_id: Option<&str>,
         action: DeleteAction,
     ) -> Result<u16, Error>;
+    /// `GET /users?status=` to the last page: the account's users of one status (`active`, `inactive`,
+    /// `pending`; Zoom lists only active ones unless asked).
+    async fn users(&self, status: &str) -> Result<Vec<ZoomUser>, Error>;
+    /// `GET /users/{id}/recordings?from=&to=` to the last page, in one go (Zoom's page tokens expire after 15
+    /// minutes, so none is kept): the recording objects as Zoom lists them, JSON. `from`..=`to` must lie within
+    /// one calendar month.
+    async fn user_recordings(
+        &self,
+        user_id: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<serde_json::Value>, Error>;
+}
+
+/// A user of the account, as `GET /users` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct ZoomUser {
+    pub id: String,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub status: Option<String>,
 }
 
 /// The Zoom API of each Zoom connection.
@@ -138,9 +161,14 @@ pub struct HttpZoom {
     secrets: Arc<dyn SecretStore>,
     credentials_ref: String,
     retry: RetryPolicy,
+    /// `page_size` of list requests ([`PAGE_SIZE`] unless a test pages through small lists).
+    page_size: u32,
     /// One token per client; the lock makes refreshing single-flight within a function instance.
     token: tokio::sync::Mutex<Option<Token>>,
 }
+
+/// Zoom's largest `page_size`.
+pub const PAGE_SIZE: u32 = 300;
 
 #[derive(Deserialize)]
 struct TokenAnswer {
@@ -164,7 +192,58 @@ impl HttpZoom {
             secrets,
             credentials_ref: credentials_ref.into(),
             retry,
+            page_size: PAGE_SIZE,
             token: tokio::sync::Mutex::new(None),
+        }
+    }
+
+    /// Every item of `field` over all pages of a list (`path` with its query), following `next_page_token`
+    /// to the end. A page token refused as expired (a list that took longer than Zoom's 15 minutes) starts
+    /// the list again from its first page, once.
+    async fn pages(
+        &self,
+        path: &str,
+        field: &str,
+        what: &str,
+    ) -> Result<Vec<serde_json::Value>, Error> {
+        let mut restarted = false;
+        'list: loop {
+            let mut out = Vec::new();
+            let mut token = String::new();
+            loop {
+                let mut url = format!("{path}&page_size={}", self.page_size);
+                if !token.is_empty() {
+                    url.push_str("&next_page_token=");
+                    url.push_str(&percent_encoding::utf8_percent_encode(&token, percent_encoding::NON_ALPHANUMERIC).to_string());
+                }
+                let body = match self.get(&url, what).await {
+                    Ok(Some(b)) => b,
+                    Ok(None) => {
+                        return Err(Error::permanent(format!("{what}: HTTP 404"))
+                            .kind_of(Kind::NotFound)
+                            .op(what));
+                    }
+                    Err(e) if !token.is_empty() && !restarted && e.kind() == Kind::Status(400) => {
+                        tracing::warn!(error = %e, "Zoom refused a page token; listing again from the first page");
+                        restarted = true;
+                        continue 'list;
+                    }
+                    Err(e) => return Err(e),
+                };
+                let page: serde_json::Value = serde_json::from_slice(&body)
+                    .map_err(|e| Error::data(format!("{what}: {e}")).op(what))?;
+                if let Some(items) = page.get(field).and_then(|v| v.as_array()) {
+                    out.extend(items.iter().cloned());
+                }
+                token = page
+                    .get("next_page_token")
+                    .and_then(|t| t.as_str())
+                    .unwrap_or_default()
+                    .to_owned();
+                if token.is_empty() {
+                    return Ok(out);
+                }
+            }
         }
     }
 
@@ -304,7 +383,10 @@ async fn status_error(what: &str, resp: reqwest::Response) -> Error {
         None => format!("{what}: HTTP {status} {message}"),
     };
     let err = Error::status(status, text).op(what);
-    if matches!(status, 400 | 401 | 403) {
+    if status == 400 && code == Some(300) {
+        // "Invalid field" or "The next page token is invalid or expired": about the request, not credentials.
+        err
+    } else if matches!(status, 400 | 401 | 403) {
         // Wrong or missing credentials or scopes: fixed by an admin, not by time alone — but fixable, so the
         // work is kept (retryable) and the reason says what to fix.
         Error::new(Class::Retryable, Kind::Auth, err.to_string()).op(what)
@@ -367,6 +449,30 @@ impl ZoomApi for HttpZoom {
             None => 404,
         })
     }
+
+    async fn users(&self, status: &str) -> Result<Vec<ZoomUser>, Error> {
+        let what = "GET /users";
+        self.pages(&format!("users?status={status}"), "users", what)
+            .await?
+            .into_iter()
+            .map(|u| serde_json::from_value(u).map_err(|e| Error::data(format!("{what}: {e}")).op(what)))
+            .collect()
+    }
+
+    async fn user_recordings(
+        &self,
+        user_id: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<serde_json::Value>, Error> {
+        let user = percent_encoding::utf8_percent_encode(user_id, percent_encoding::NON_ALPHANUMERIC);
+        self.pages(
+            &format!("users/{user}/recordings?from={from}&to={to}"),
+            "meetings",
+            "GET /users/{id}/recordings",
+        )
+        .await
+    }
 }
 
 /// Connection id, API base, OAuth base, credentials secret: a change of any gives a new client.
@@ -377,6 +483,7 @@ pub struct HttpZoomConnections {
     http: reqwest::Client,
     secrets: Arc<dyn SecretStore>,
     retry: RetryPolicy,
+    page_size: u32,
     cache: Mutex<HashMap<ClientKey, Arc<HttpZoom>>>,
 }
 
@@ -386,8 +493,15 @@ impl HttpZoomConnections {
             http: crate::http::api_client(),
             secrets,
             retry,
+            page_size: PAGE_SIZE,
             cache: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Lists with pages of at most `n` items (1..=300), so a test walks many pages of a small account.
+    pub fn with_page_size(mut self, n: u32) -> Self {
+        self.page_size = n.clamp(1, PAGE_SIZE);
+        self
     }
 }
 
@@ -409,13 +523,15 @@ impl ZoomConnections for HttpZoomConnections {
         );
         let mut cache = self.cache.lock().expect("client cache");
         let client = cache.entry(key).or_insert_with(|| {
-            Arc::new(HttpZoom::new(
+            let mut api = HttpZoom::new(
                 conn,
                 creds,
                 self.secrets.clone(),
                 self.http.clone(),
                 self.retry,
-            ))
+            );
+            api.page_size = self.page_size;
+            Arc::new(api)
         });
         Ok(client.clone())
     }
