@@ -1,5 +1,6 @@
 //! The admin CLI's commands. Exit codes: 0 ok, 1 not found, 2 invalid input.
 
+pub mod backfill;
 pub mod deletions;
 pub mod disconnect;
 pub mod retry;
@@ -128,6 +129,27 @@ pub enum Command {
     /// Write every tenant's retention rule into the media bucket's lifecycle again (after a `sam deploy` that
     /// changed the bucket's lifecycle parameters: CloudFormation then replaces the whole configuration).
     RetentionSync,
+    /// Import a connection's back catalogue: list every recording the vendor has in the date range (Zoom:
+    /// every user, active and deactivated, a calendar month at a time; Webex: every site, 30 days at a time)
+    /// and queue what the catalog lacks through the same path as a webhook, so nothing is created twice.
+    /// Finished windows are recorded: the same command again continues where a crash or Ctrl-C stopped it.
+    Backfill {
+        #[arg(long)]
+        connection: String,
+        /// First day (YYYY-MM-DD, UTC).
+        #[arg(long)]
+        from: String,
+        /// Last day, included (default: today).
+        #[arg(long)]
+        to: Option<String>,
+        /// List and count (recordings, already archived, would be queued, bytes) without queuing or
+        /// recording anything.
+        #[arg(long)]
+        dry_run: bool,
+        /// Items per list page (default: the vendor's largest).
+        #[arg(long)]
+        page_size: Option<u32>,
+    },
     /// Print the audit records of a recording's deletion attempts: evidence checked, vendor answers.
     Audit {
         #[command(flatten)]
@@ -667,6 +689,46 @@ pub async fn run(cli: Cli) -> Result<i32> {
                 )
                 .await?;
                 println!("tenant {id}: {}", describe_retention(&t));
+            }
+            Ok(0)
+        }
+        Command::Backfill {
+            connection,
+            from,
+            to,
+            dry_run,
+            page_size,
+        } => {
+            need("config-table", &cli.config_table)?;
+            need("catalog-table", &cli.catalog_table)?;
+            let opts = backfill::Options {
+                connection,
+                from,
+                to,
+                dry_run,
+                page_size,
+            };
+            let places = backfill::Places {
+                config_table: &cli.config_table,
+                catalog_table: &cli.catalog_table,
+                events_queue_url: &cli.events_queue_url,
+            };
+            let counts = backfill::run(&aws, places, &opts).await?;
+            let verb = if dry_run { "would be queued" } else { "queued" };
+            println!(
+                "{} unit(s) listed: {} recording(s) found, {} already archived, {} {verb} ({})",
+                counts.units,
+                counts.found,
+                counts.archived,
+                counts.queued,
+                indicatif::HumanBytes(counts.bytes_queued)
+            );
+            if counts.unreadable > 0 {
+                println!(
+                    "{} listed item(s) could not be read (shown above)",
+                    counts.unreadable
+                );
+                return Ok(1);
             }
             Ok(0)
         }

@@ -3,6 +3,7 @@
 //! Run them with `./infra/test.sh` (which starts moto and sets `AWS_ENDPOINT_URL`).
 
 mod admin;
+mod backfill;
 mod batch;
 mod deletion;
 mod domain;

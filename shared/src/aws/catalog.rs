@@ -1103,26 +1103,35 @@ impl crate::backfill::BackfillStore for DynamoCatalog {
         counts: &crate::backfill::Counts,
     ) -> Result<(), Error> {
         let (pk, sk) = backfill_key(connection, range);
-        let n = |v: u64| AttributeValue::N(v.to_string());
-        let req = self
+        let fields = [
+            ("units", counts.units),
+            ("found", counts.found),
+            ("archived", counts.archived),
+            ("queued", counts.queued),
+            ("bytes_queued", counts.bytes_queued),
+            ("unreadable", counts.unreadable),
+        ];
+        // Every name aliased: `found` and others are DynamoDB reserved words.
+        let adds: Vec<String> = (0..fields.len()).map(|i| format!("#c{i} :c{i}")).collect();
+        let mut req = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(self.key(pk, sk)))
-            .update_expression(
-                "ADD done :unit, units :units, found :found, archived :archived, queued :queued, \
-                 bytes_queued :bytes, unreadable :unreadable SET updated_at = :now",
-            )
-            .condition_expression("attribute_not_exists(done) OR NOT contains(done, :u)")
+            .update_expression(format!(
+                "ADD #done :unit, {} SET updated_at = :now",
+                adds.join(", ")
+            ))
+            .condition_expression("attribute_not_exists(#done) OR NOT contains(#done, :u)")
+            .expression_attribute_names("#done", "done")
             .expression_attribute_values(":unit", AttributeValue::Ss(vec![unit.to_owned()]))
             .expression_attribute_values(":u", s(unit))
-            .expression_attribute_values(":units", n(counts.units))
-            .expression_attribute_values(":found", n(counts.found))
-            .expression_attribute_values(":archived", n(counts.archived))
-            .expression_attribute_values(":queued", n(counts.queued))
-            .expression_attribute_values(":bytes", n(counts.bytes_queued))
-            .expression_attribute_values(":unreadable", n(counts.unreadable))
             .expression_attribute_values(":now", now_str(Utc::now()));
+        for (i, (name, v)) in fields.iter().enumerate() {
+            req = req
+                .expression_attribute_names(format!("#c{i}"), *name)
+                .expression_attribute_values(format!(":c{i}"), AttributeValue::N(v.to_string()));
+        }
         match req.send().await {
             Ok(_) => Ok(()),
             // Done already (a second walker, or a retried write): counted once.

@@ -540,7 +540,9 @@ mod tests {
                 listed: self
                     .recordings
                     .iter()
-                    .filter(|(s, at, _, _)| *s == scope.id && (window.from..=window.to).contains(at))
+                    .filter(|(s, at, _, _)| {
+                        *s == scope.id && (window.from..=window.to).contains(at)
+                    })
                     .map(|(_, _, id, bytes)| listed(id, *bytes))
                     .collect(),
                 unreadable: vec![],
@@ -568,18 +570,28 @@ mod tests {
             crate::fakes::MemoryBackfill::default(),
             crate::fakes::MemoryQueue::default(),
         );
-        let c = walk(&v, &catalog, &store, &queue, &spring(), &Quiet).await.unwrap();
-        assert_eq!((c.units, c.found, c.queued, c.bytes_queued), (6, 4, 4, 1000));
+        let c = walk(&v, &catalog, &store, &queue, &spring(), &Quiet)
+            .await
+            .unwrap();
+        assert_eq!(
+            (c.units, c.found, c.queued, c.bytes_queued),
+            (6, 4, 4, 1000)
+        );
         let mut bodies = queue.bodies();
         bodies.sort();
-        let want: Vec<String> = ["r1", "r2", "r3", "r4"].iter().map(|b| format!("{:?}", b)).collect();
+        let want: Vec<String> = ["r1", "r2", "r3", "r4"]
+            .iter()
+            .map(|b| format!("{:?}", b))
+            .collect();
         let got: Vec<String> = bodies
             .iter()
             .map(|b| serde_json::from_str::<IngestMessage>(b).unwrap().body)
             .map(|b| format!("{b:?}"))
             .collect();
         assert_eq!(got, want);
-        let again = walk(&v, &catalog, &store, &queue, &spring(), &Quiet).await.unwrap();
+        let again = walk(&v, &catalog, &store, &queue, &spring(), &Quiet)
+            .await
+            .unwrap();
         assert_eq!(again, Counts::default(), "every unit was done");
         assert_eq!(v.listed.lock().unwrap().len(), 6, "nothing listed twice");
         assert_eq!(queue.bodies().len(), 4);
@@ -594,13 +606,21 @@ mod tests {
             crate::fakes::MemoryQueue::default(),
         );
         *v.fail_at.lock().unwrap() = Some(4);
-        let e = walk(&v, &catalog, &store, &queue, &spring(), &Quiet).await.unwrap_err();
+        let e = walk(&v, &catalog, &store, &queue, &spring(), &Quiet)
+            .await
+            .unwrap_err();
         assert_eq!(e.class(), crate::error::Class::Retryable);
         *v.fail_at.lock().unwrap() = None;
-        let c = walk(&v, &catalog, &store, &queue, &spring(), &Quiet).await.unwrap();
+        let c = walk(&v, &catalog, &store, &queue, &spring(), &Quiet)
+            .await
+            .unwrap();
         assert_eq!(c.units, 3, "the failed unit and the two after it");
         let log = v.listed.lock().unwrap().clone();
-        assert_eq!(log.len(), 7, "three done, the failed one, then three: {log:?}");
+        assert_eq!(
+            log.len(),
+            7,
+            "three done, the failed one, then three: {log:?}"
+        );
         assert_eq!(log[3], log[4], "the failed unit is listed again, first");
         let mut queued: Vec<String> = queue
             .bodies()
@@ -609,7 +629,10 @@ mod tests {
             .collect();
         queued.sort();
         assert_eq!(queued, ["r1", "r2", "r3", "r4"]);
-        let run = store.load(&spring().connection, &spring().range).await.unwrap();
+        let run = store
+            .load(&spring().connection, &spring().range)
+            .await
+            .unwrap();
         assert_eq!((run.done.len(), run.counts.found), (6, 4));
     }
 
@@ -635,12 +658,19 @@ mod tests {
             dry_run: true,
             ..spring()
         };
-        let c = walk(&v, &catalog, &store, &queue, &dry, &Quiet).await.unwrap();
-        assert_eq!((c.found, c.archived, c.queued, c.bytes_queued), (4, 1, 3, 800));
+        let c = walk(&v, &catalog, &store, &queue, &dry, &Quiet)
+            .await
+            .unwrap();
+        assert_eq!(
+            (c.found, c.archived, c.queued, c.bytes_queued),
+            (4, 1, 3, 800)
+        );
         assert!(queue.bodies().is_empty(), "a dry run queues nothing");
         let run = store.load(&dry.connection, &dry.range).await.unwrap();
         assert!(run.done.is_empty(), "and records nothing");
-        let c = walk(&v, &catalog, &store, &queue, &spring(), &Quiet).await.unwrap();
+        let c = walk(&v, &catalog, &store, &queue, &spring(), &Quiet)
+            .await
+            .unwrap();
         assert_eq!((c.archived, c.queued), (1, 3));
     }
 }

@@ -88,7 +88,13 @@ impl crate::backfill::BackfillStore for MemoryBackfill {
         range: &crate::backfill::DateRange,
     ) -> Result<crate::backfill::BackfillRun, Error> {
         let key = format!("{connection} {}", range.id());
-        Ok(self.runs.lock().unwrap().get(&key).cloned().unwrap_or_default())
+        Ok(self
+            .runs
+            .lock()
+            .unwrap()
+            .get(&key)
+            .cloned()
+            .unwrap_or_default())
     }
 
     async fn unit_done(

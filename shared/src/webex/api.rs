@@ -437,9 +437,7 @@ impl WebexApi for HttpWebex {
             sites: Vec<Site>,
         }
         let url = format!("{}/meetingPreferences/sites", self.base);
-        let sites: Sites = self
-            .get_json(&url, "GET /meetingPreferences/sites")
-            .await?;
+        let sites: Sites = self.get_json(&url, "GET /meetingPreferences/sites").await?;
         Ok(sites.sites.into_iter().map(|s| s.site_url).collect())
     }
 

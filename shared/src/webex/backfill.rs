@@ -44,7 +44,10 @@ impl RecordingLister for WebexLister {
                 })
                 .collect()),
             Ok(_) => Ok(vec![preferred()]),
-            Err(e) if e.class() == crate::error::Class::Permanent || e.kind() == crate::error::Kind::Auth => {
+            Err(e)
+                if e.class() == crate::error::Class::Permanent
+                    || e.kind() == crate::error::Kind::Auth =>
+            {
                 tracing::warn!(connection = %self.conn.id, error = %e, "the Webex sites could not be listed; listing the preferred site only");
                 Ok(vec![preferred()])
             }
@@ -65,9 +68,10 @@ impl RecordingLister for WebexLister {
             match listed(&self.conn, &r) {
                 Ok(Some(l)) => page.listed.push(l),
                 Ok(None) => {}
-                Err(e) => page
-                    .unreadable
-                    .push(format!("{}, {window}: recording {}: {e}", scope.label, r.id)),
+                Err(e) => page.unreadable.push(format!(
+                    "{}, {window}: recording {}: {e}",
+                    scope.label, r.id
+                )),
             }
         }
         Ok(page)

@@ -2,9 +2,9 @@
 //! Webex recordings and transcripts into the vendor-neutral model.
 
 pub mod api;
-pub mod backfill;
 pub mod attendees;
 pub mod auth;
+pub mod backfill;
 pub mod deletion;
 pub mod event;
 pub mod ingest;
@@ -32,6 +32,7 @@ pub struct HttpWebexConnections {
     http: reqwest::Client,
     secrets: Arc<dyn SecretReadWrite>,
     retry: RetryPolicy,
+    page_size: Option<u32>,
     cache: Mutex<HashMap<(String, String, String), Arc<HttpWebex>>>,
 }
 
@@ -42,8 +43,15 @@ impl HttpWebexConnections {
             http,
             secrets,
             retry,
+            page_size: None,
             cache: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Lists with pages of at most `n` items (1..=100), so a test walks many pages of a small org.
+    pub fn with_page_size(mut self, n: u32) -> Self {
+        self.page_size = Some(n);
+        self
     }
 }
 
@@ -64,7 +72,7 @@ impl WebexConnections for HttpWebexConnections {
         );
         let mut cache = self.cache.lock().expect("client cache");
         let client = cache.entry(key).or_insert_with(|| {
-            Arc::new(HttpWebex::new(
+            let api = HttpWebex::new(
                 conn.api_base_url.as_str(),
                 self.http.clone(),
                 TokenSource::new(
@@ -74,7 +82,11 @@ impl WebexConnections for HttpWebexConnections {
                     self.http.clone(),
                 ),
                 self.retry,
-            ))
+            );
+            Arc::new(match self.page_size {
+                Some(n) => api.with_page_size(n),
+                None => api,
+            })
         });
         Ok(client.clone())
     }

@@ -10,8 +10,8 @@ use crate::ids::AccountId;
 use crate::model::Recording;
 use crate::ports::{SecretStore, SecretString};
 use async_trait::async_trait;
-use chrono::NaiveDate;
 use base64::Engine as _;
+use chrono::NaiveDate;
 use reqwest::Method;
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -214,7 +214,13 @@ impl HttpZoom {
                 let mut url = format!("{path}&page_size={}", self.page_size);
                 if !token.is_empty() {
                     url.push_str("&next_page_token=");
-                    url.push_str(&percent_encoding::utf8_percent_encode(&token, percent_encoding::NON_ALPHANUMERIC).to_string());
+                    url.push_str(
+                        &percent_encoding::utf8_percent_encode(
+                            &token,
+                            percent_encoding::NON_ALPHANUMERIC,
+                        )
+                        .to_string(),
+                    );
                 }
                 let body = match self.get(&url, what).await {
                     Ok(Some(b)) => b,
@@ -455,7 +461,9 @@ impl ZoomApi for HttpZoom {
         self.pages(&format!("users?status={status}"), "users", what)
             .await?
             .into_iter()
-            .map(|u| serde_json::from_value(u).map_err(|e| Error::data(format!("{what}: {e}")).op(what)))
+            .map(|u| {
+                serde_json::from_value(u).map_err(|e| Error::data(format!("{what}: {e}")).op(what))
+            })
             .collect()
     }
 
@@ -465,7 +473,8 @@ impl ZoomApi for HttpZoom {
         from: NaiveDate,
         to: NaiveDate,
     ) -> Result<Vec<serde_json::Value>, Error> {
-        let user = percent_encoding::utf8_percent_encode(user_id, percent_encoding::NON_ALPHANUMERIC);
+        let user =
+            percent_encoding::utf8_percent_encode(user_id, percent_encoding::NON_ALPHANUMERIC);
         self.pages(
             &format!("users/{user}/recordings?from={from}&to={to}"),
             "meetings",

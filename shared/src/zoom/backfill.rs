@@ -74,7 +74,11 @@ pub fn listed(conn: &Connection, item: &serde_json::Value, now_ms: i64) -> Resul
     Ok(Listed {
         key: RecordingKey::of(&rec),
         topic: rec.topic.clone(),
-        file_ids: rec.files.iter().map(|f| f.id.to_string()).collect::<BTreeSet<_>>(),
+        file_ids: rec
+            .files
+            .iter()
+            .map(|f| f.id.to_string())
+            .collect::<BTreeSet<_>>(),
         bytes: rec.files.iter().filter_map(|f| f.expected_size).sum(),
         message: IngestMessage {
             vendor: crate::ids::Vendor::Zoom,

@@ -1,0 +1,376 @@
+//! `archiver-admin backfill` against the vendor simulators, with the catalog and the run's record in DynamoDB
+//! and the events queue in SQS (moto): every list pages (page size 1), recordings spread over four months,
+//! a run stopped half way by Zoom's daily limit and continued, a 429 waited out, an overlap with a webhook.
+//! What the backfill queued is then ingested by enqueue, which creates each file once.
+
+use archiver_tests::{TestTenant, apply_tenant_with_zoom_api, provision, unique};
+use chrono::{NaiveDate, TimeZone, Utc};
+use enqueue::handler::Enqueue;
+use shared::aws::{catalog::DynamoCatalog, config::DynamoConfig, sqs::SqsQueue};
+use shared::batch::{Handler, Invocation};
+use shared::catalog::CatalogReader;
+use shared::messages::IngestMessage;
+use std::collections::{BTreeMap, BTreeSet};
+use zoom_sim::{ApiFault, ListEndpoint, RecordingSpec, RetryAfter, UserSpec, UserStatus, ZoomSim};
+
+type Webex = std::sync::Arc<shared::webex::HttpWebexConnections>;
+
+struct World {
+    conf: aws_config::SdkConfig,
+    res: BTreeMap<String, String>,
+    tenant: TestTenant,
+    catalog: DynamoCatalog,
+    enqueue: Enqueue<DynamoConfig, DynamoCatalog, SqsQueue, Webex, DynamoConfig>,
+}
+
+impl World {
+    fn new(
+        conf: aws_config::SdkConfig,
+        res: BTreeMap<String, String>,
+        tenant: TestTenant,
+    ) -> World {
+        let ddb = aws_sdk_dynamodb::Client::new(&conf);
+        let config = DynamoConfig::new(ddb.clone(), &res["ConfigTable"]);
+        let catalog = DynamoCatalog::new(ddb, &res["CatalogTable"]);
+        let enqueue = Enqueue {
+            config: config.clone(),
+            catalog: catalog.clone(),
+            owners: SqsQueue::new(aws_sdk_sqs::Client::new(&conf), &res["OwnerQueue"]),
+            webex: std::sync::Arc::new(shared::aws::webex_connections(&conf)),
+            switch: config,
+        };
+        World {
+            conf,
+            res,
+            tenant,
+            catalog,
+            enqueue,
+        }
+    }
+
+    /// One backfill run over the range, with pages of one item.
+    async fn backfill(
+        &self,
+        from: &str,
+        to: &str,
+        dry_run: bool,
+    ) -> anyhow::Result<shared::backfill::Counts> {
+        let places = archiver_admin::backfill::Places {
+            config_table: &self.res["ConfigTable"],
+            catalog_table: &self.res["CatalogTable"],
+            events_queue_url: &self.res["EventsQueue"],
+        };
+        let opts = archiver_admin::backfill::Options {
+            connection: self.tenant.connection.clone(),
+            from: from.into(),
+            to: Some(to.into()),
+            dry_run,
+            page_size: Some(1),
+        };
+        archiver_admin::backfill::run(&self.conf, places, &opts).await
+    }
+
+    /// Everything on the events queue, taken off it.
+    async fn drain(&self) -> Vec<IngestMessage> {
+        let sqs = aws_sdk_sqs::Client::new(&self.conf);
+        let mut out = Vec::new();
+        loop {
+            let got = sqs
+                .receive_message()
+                .queue_url(&self.res["EventsQueue"])
+                .max_number_of_messages(10)
+                .send()
+                .await
+                .unwrap()
+                .messages
+                .unwrap_or_default();
+            if got.is_empty() {
+                return out;
+            }
+            for m in got {
+                out.push(serde_json::from_str(m.body().unwrap()).unwrap());
+                sqs.delete_message()
+                    .queue_url(&self.res["EventsQueue"])
+                    .receipt_handle(m.receipt_handle().unwrap())
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        }
+    }
+
+    /// Ingests messages as enqueue would; the files it created.
+    async fn ingest(&self, msgs: Vec<IngestMessage>) -> usize {
+        let mut created = 0;
+        for m in msgs {
+            created += self
+                .enqueue
+                .handle(m, &Invocation::now())
+                .await
+                .expect("ingested")
+                .created;
+        }
+        created
+    }
+}
+
+fn day(s: &str) -> NaiveDate {
+    s.parse().unwrap()
+}
+
+#[tokio::test]
+async fn zoom_backfill_archives_every_recording_once_continues_after_a_stop_and_waits_out_a_429() {
+    let sim = ZoomSim::start().await.unwrap();
+    let (conf, res) = provision(&unique("bf")).await.unwrap();
+    let tenant = apply_tenant_with_zoom_api(
+        &conf,
+        &res["ConfigTable"],
+        &sim,
+        None,
+        serde_json::json!({"mode": "retain"}),
+    )
+    .await
+    .unwrap();
+    let w = World::new(conf, res, tenant);
+    let account = sim.s2s_app().account_id;
+    let ann = sim.add_user(UserSpec::realistic(&unique("ann")));
+    let bob = sim.add_user(UserSpec::realistic(&unique("bob")));
+    let cleo = sim.add_user(UserSpec::realistic(&unique("cleo")).with_status(UserStatus::Inactive));
+    let mut recs = Vec::new();
+    for (i, (user, at)) in [
+        (&ann, "2026-08-03T09:00:00Z"),
+        (&ann, "2026-08-31T23:30:00Z"),
+        (&bob, "2026-09-01T00:10:00Z"),
+        (&cleo, "2026-09-15T14:00:00Z"),
+        (&ann, "2026-10-02T10:00:00Z"),
+        (&cleo, "2026-10-30T16:00:00Z"),
+        (&bob, "2026-11-11T11:00:00Z"),
+        (&bob, "2026-11-30T08:00:00Z"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut spec = RecordingSpec::realistic(&unique(&format!("past-{i}")), 2048)
+            .hosted_by(user)
+            .starting_at(at.parse().unwrap());
+        spec.account_id = account.clone();
+        recs.push(sim.add_recording(spec));
+    }
+    // Before it: outside the range, never listed.
+    let mut old = RecordingSpec::realistic(&unique("too-old"), 2048)
+        .hosted_by(&ann)
+        .starting_at(Utc.with_ymd_and_hms(2026, 7, 31, 12, 0, 0).unwrap());
+    old.account_id = account.clone();
+    sim.add_recording(old);
+    let (from, to) = ("2026-08-01", "2026-11-30");
+
+    // A dry run counts and leaves nothing behind.
+    let dry = w.backfill(from, to, true).await.unwrap();
+    assert_eq!((dry.units, dry.found, dry.queued), (12, 8, 8), "{dry:?}");
+    assert!(dry.bytes_queued > 0);
+    assert!(w.drain().await.is_empty(), "a dry run queues nothing");
+    let listed_by_dry_run = sim.list_requests().len();
+
+    // One recording arrived by webhook already.
+    let by_webhook = IngestMessage {
+        vendor: shared::ids::Vendor::Zoom,
+        connection_id: shared::ids::ConnectionId::parse(&w.tenant.connection).unwrap(),
+        event: "recording.completed".into(),
+        received_at_ms: Utc::now().timestamp_millis(),
+        body: recs[4].recording_completed_body(),
+    };
+    let webhook_files = w.ingest(vec![by_webhook]).await;
+    assert!(webhook_files > 0);
+
+    // Zoom's daily limit stops the run after a few list calls: what was finished is recorded.
+    sim.fail_list_calls(ApiFault::DailyLimit { times: 1 }, 8);
+    let stopped = w.backfill(from, to, false).await.unwrap_err();
+    assert!(
+        format!("{stopped:#}").contains("run the same command again"),
+        "{stopped:#}"
+    );
+    let first = w.drain().await;
+    assert!(
+        !first.is_empty() && first.len() < recs.len(),
+        "{} queued",
+        first.len()
+    );
+
+    // Run again: a 429 with Retry-After in the middle is waited out, and the run completes.
+    sim.fail_list_calls(
+        ApiFault::RateLimited {
+            times: 1,
+            retry_after: RetryAfter::Secs(1),
+        },
+        4,
+    );
+    let rest = w.backfill(from, to, false).await.unwrap();
+    let second = w.drain().await;
+    assert_eq!(rest.queued as usize, second.len());
+    let all: Vec<IngestMessage> = first.into_iter().chain(second).collect();
+    let uuids: Vec<String> = all
+        .iter()
+        .map(|m| {
+            let v: serde_json::Value = serde_json::from_str(&m.body).unwrap();
+            v["uuid"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    let distinct: BTreeSet<&String> = uuids.iter().collect();
+    assert_eq!(
+        uuids.len(),
+        recs.len(),
+        "each recording queued once: {uuids:?}"
+    );
+    assert_eq!(distinct, recs.iter().map(|r| &r.uuid).collect());
+
+    // What Zoom was asked: every user of every status, no window over a month, and no finished window
+    // asked for again (only the unit the daily limit cut is listed twice).
+    let asked: Vec<_> = sim
+        .list_requests()
+        .into_iter()
+        .skip(listed_by_dry_run)
+        .collect();
+    for r in &asked {
+        if let (Some(f), Some(t)) = (r.from, r.to) {
+            assert!(
+                shared::backfill::fits(
+                    &shared::backfill::Window { from: f, to: t },
+                    shared::backfill::WindowRule::CalendarMonth
+                ),
+                "{r:?}"
+            );
+        }
+    }
+    assert!(
+        asked
+            .iter()
+            .any(|r| r.endpoint == ListEndpoint::Users
+                && r.user_status.as_deref() == Some("inactive"))
+    );
+    let mut first_pages: BTreeMap<(String, NaiveDate), usize> = BTreeMap::new();
+    for r in asked
+        .iter()
+        .filter(|r| r.endpoint == ListEndpoint::UserRecordings && !r.had_token && r.status == 200)
+    {
+        *first_pages
+            .entry((r.user.clone().unwrap(), r.from.unwrap()))
+            .or_default() += 1;
+    }
+    assert_eq!(first_pages.len(), 12, "3 users × 4 months: {first_pages:?}");
+    assert!(
+        first_pages.values().filter(|n| **n > 1).count() <= 1,
+        "finished windows were listed again: {first_pages:?}"
+    );
+    assert!(
+        first_pages.contains_key(&(cleo.id.clone(), day("2026-09-01"))),
+        "the deactivated user"
+    );
+
+    // Enqueue ingests what was queued: each file once (the webhook's recording adds nothing).
+    let created = w.ingest(all).await;
+    let listed_files: usize = recs.iter().map(|r| r.files().len()).sum::<usize>() - webhook_files;
+    assert_eq!(created, listed_files, "one entry per file, none twice");
+    for r in &recs {
+        let key = shared::model::RecordingKey {
+            vendor: shared::ids::Vendor::Zoom,
+            account: shared::ids::AccountId::parse(&account).unwrap(),
+            instance: shared::ids::InstanceId::parse(&r.uuid).unwrap(),
+        };
+        let files = w.catalog.list_files(&key).await.unwrap();
+        assert_eq!(files.len(), r.files().len(), "{}", r.uuid);
+    }
+
+    // Once more: every unit is done, nothing is listed or queued.
+    let before = sim.list_requests().len();
+    let again = w.backfill(from, to, false).await.unwrap();
+    assert_eq!(again, shared::backfill::Counts::default());
+    let recordings_listed = sim.list_requests()[before..]
+        .iter()
+        .filter(|r| r.endpoint == ListEndpoint::UserRecordings)
+        .count();
+    assert_eq!(recordings_listed, 0);
+    assert!(w.drain().await.is_empty());
+}
+
+#[tokio::test]
+async fn webex_backfill_walks_every_site_in_30_day_windows_and_ingests_each_recording_once() {
+    let sim = webex_sim::WebexSim::start().await.unwrap();
+    let host = format!("{}@uni.example.edu", unique("prof"));
+    let (conf, res) = provision(&unique("bfw")).await.unwrap();
+    let tenant = archiver_tests::apply_webex_tenant(
+        &conf,
+        &res["ConfigTable"],
+        &sim,
+        &host,
+        None,
+        serde_json::json!({"mode": "retain"}),
+    )
+    .await
+    .unwrap();
+    let w = World::new(conf, res, tenant);
+    let law = sim.add_site("law.webex.com");
+    let mut meetings = Vec::new();
+    for (i, (at, site, segments)) in [
+        ("2026-08-02T09:00:00Z", None, 1),
+        ("2026-08-30T22:00:00Z", Some(&law), 2),
+        ("2026-09-20T13:00:00Z", None, 1),
+        ("2026-10-05T08:00:00Z", Some(&law), 1),
+        ("2026-11-28T15:00:00Z", None, 2),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut spec = webex_sim::MeetingSpec::realistic(
+            &format!("Lecture {i}"),
+            &host,
+            at.parse().unwrap(),
+            2048,
+        )
+        .with_segments(segments);
+        if let Some(site) = site {
+            spec = spec.on_site(site);
+        }
+        meetings.push(sim.add_meeting(spec));
+    }
+    sim.fail_list_calls(
+        webex_sim::ListFault::RateLimited {
+            retry_after_secs: 1,
+        },
+        3,
+        1,
+    );
+    let (from, to) = ("2026-08-01", "2026-11-30");
+    let c = w.backfill(from, to, false).await.unwrap();
+    // 122 days: five windows of at most 30 days, on each of the two sites.
+    assert_eq!((c.units, c.found, c.queued), (10, 5, 5), "{c:?}");
+    let asked = sim.list_requests();
+    assert!(asked.iter().any(|r| r.status == 429), "the fault was hit");
+    for r in asked.iter().filter(|r| r.meeting_id.is_none()) {
+        let (f, t) = (r.from.unwrap(), r.to.unwrap());
+        assert!(t - f <= chrono::Duration::days(30), "{r:?}");
+    }
+    let sites: BTreeSet<Option<&str>> = asked
+        .iter()
+        .filter(|r| r.meeting_id.is_none())
+        .map(|r| r.site_url.as_deref())
+        .collect();
+    assert!(sites.contains(&Some(law.as_str())), "{sites:?}");
+
+    let queued = w.drain().await;
+    assert_eq!(
+        queued.len(),
+        meetings.len(),
+        "one message per meeting instance"
+    );
+    let created = w.ingest(queued).await;
+    let want: usize = meetings
+        .iter()
+        .flat_map(|m| m.recordings.iter())
+        .map(|r| r.files.len())
+        .sum();
+    assert_eq!(created, want, "every segment's files, once");
+
+    let again = w.backfill(from, to, false).await.unwrap();
+    assert_eq!(again, shared::backfill::Counts::default());
+    assert!(w.drain().await.is_empty());
+}
