@@ -20,6 +20,8 @@ pub struct Options {
     pub dry_run: bool,
     /// Items per list page (default: the vendor's largest, 300 for Zoom and 100 for Webex).
     pub page_size: Option<u32>,
+    /// At most this many API requests a second, on top of the vendor's own limits (default: only theirs).
+    pub max_rate: Option<f64>,
 }
 
 /// The tables and queue a backfill works with.
@@ -90,9 +92,10 @@ pub async fn run(
     if !opts.dry_run && places.events_queue_url.is_empty() {
         bail!("--events-queue-url (or EVENTS_QUEUE_URL) is required unless --dry-run");
     }
+    let pacer = shared::http::Pacer::per_second(opts.max_rate);
     let lister: Box<dyn RecordingLister> = match conn.vendor {
         Vendor::Zoom => {
-            let mut c = shared::aws::zoom_connections(aws);
+            let mut c = shared::aws::zoom_connections(aws).with_pacer(pacer.clone());
             if let Some(n) = opts.page_size {
                 c = c.with_page_size(n);
             }
@@ -103,7 +106,7 @@ pub async fn run(
             })
         }
         Vendor::Webex => {
-            let mut c = shared::aws::webex_connections(aws);
+            let mut c = shared::aws::webex_connections(aws).with_pacer(pacer.clone());
             if let Some(n) = opts.page_size {
                 c = c.with_page_size(n);
             }

@@ -149,6 +149,10 @@ pub enum Command {
         /// Items per list page (default: the vendor's largest).
         #[arg(long)]
         page_size: Option<u32>,
+        /// At most this many vendor API requests a second, to leave room for everything else that shares
+        /// the account's API quota (Zoom's and Webex's own limits and Retry-After are always honoured).
+        #[arg(long)]
+        max_rate: Option<f64>,
     },
     /// Print the audit records of a recording's deletion attempts: evidence checked, vendor answers.
     Audit {
@@ -698,6 +702,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
             to,
             dry_run,
             page_size,
+            max_rate,
         } => {
             need("config-table", &cli.config_table)?;
             need("catalog-table", &cli.catalog_table)?;
@@ -707,6 +712,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
                 to,
                 dry_run,
                 page_size,
+                max_rate,
             };
             let places = backfill::Places {
                 config_table: &cli.config_table,

@@ -26,6 +26,39 @@ impl Default for RetryPolicy {
     }
 }
 
+/// Spaces a client's requests at least an interval apart: an admin's limit on top of the vendor's own (a
+/// backfill that must leave room for everything else sharing the account's API quota). Clones share it.
+#[derive(Debug, Clone, Default)]
+pub struct Pacer {
+    interval: Duration,
+    next: std::sync::Arc<tokio::sync::Mutex<Option<tokio::time::Instant>>>,
+}
+
+impl Pacer {
+    /// At most `rate` requests a second; `None` or a rate that is not positive: no limit of ours.
+    pub fn per_second(rate: Option<f64>) -> Pacer {
+        let interval = rate
+            .filter(|r| r.is_finite() && *r > 0.0)
+            .map_or(Duration::ZERO, |r| Duration::from_secs_f64(1.0 / r));
+        Pacer {
+            interval,
+            ..Pacer::default()
+        }
+    }
+
+    /// Waits until the next request may go.
+    pub async fn wait(&self) {
+        if self.interval.is_zero() {
+            return;
+        }
+        let mut next = self.next.lock().await;
+        let now = tokio::time::Instant::now();
+        let at = next.filter(|t| *t > now).unwrap_or(now);
+        tokio::time::sleep_until(at).await;
+        *next = Some(at + self.interval);
+    }
+}
+
 /// How a vendor's REST API says "slow down", for [`RetryPolicy::judge`].
 #[derive(Debug, Clone, Copy)]
 pub struct Throttling {
@@ -253,5 +286,26 @@ mod tests {
         }
         let waits: std::collections::HashSet<_> = (0..20).map(|_| backoff(base, 5, cap)).collect();
         assert!(waits.len() > 1, "jittered");
+    }
+
+    #[tokio::test]
+    async fn a_pacer_spaces_requests_and_an_unset_one_does_not_wait() {
+        let paced = Pacer::per_second(Some(20.0));
+        let start = std::time::Instant::now();
+        for _ in 0..5 {
+            paced.wait().await;
+        }
+        assert!(
+            start.elapsed() >= Duration::from_millis(190),
+            "{:?}",
+            start.elapsed()
+        );
+        let free = Pacer::per_second(None);
+        let start = std::time::Instant::now();
+        for _ in 0..100 {
+            free.wait().await;
+        }
+        assert!(start.elapsed() < Duration::from_millis(50));
+        assert!(Pacer::per_second(Some(-1.0)).interval.is_zero());
     }
 }

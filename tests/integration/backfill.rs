@@ -66,6 +66,8 @@ impl World {
             to: Some(to.into()),
             dry_run,
             page_size: Some(1),
+            // Our own pace on top of the vendor's: 50 requests a second.
+            max_rate: Some(50.0),
         };
         archiver_admin::backfill::run(&self.conf, places, &opts).await
     }
@@ -247,6 +249,14 @@ async fn zoom_backfill_archives_every_recording_once_continues_after_a_stop_and_
             .any(|r| r.endpoint == ListEndpoint::Users
                 && r.user_status.as_deref() == Some("inactive"))
     );
+    // At our own pace too: 50 requests a second at most.
+    for pair in asked.windows(2) {
+        let gap = pair[1].at - pair[0].at;
+        assert!(
+            gap >= chrono::Duration::milliseconds(15),
+            "{gap:?} between list calls"
+        );
+    }
     let mut first_pages: BTreeMap<(String, NaiveDate), usize> = BTreeMap::new();
     for r in asked
         .iter()

@@ -238,6 +238,7 @@ pub struct HttpWebex {
     tokens: TokenSource,
     retry: RetryPolicy,
     page_size: u32,
+    pacer: crate::http::Pacer,
 }
 
 #[derive(Deserialize)]
@@ -259,7 +260,14 @@ impl HttpWebex {
             tokens,
             retry,
             page_size: PAGE_SIZE,
+            pacer: crate::http::Pacer::default(),
         }
+    }
+
+    /// Spaces every request by `pacer` (our own limit on top of Webex's).
+    pub fn with_pacer(mut self, pacer: crate::http::Pacer) -> Self {
+        self.pacer = pacer;
+        self
     }
 
     /// Asks for smaller pages (1..=100) than the default 100.
@@ -282,6 +290,7 @@ impl HttpWebex {
         loop {
             attempt += 1;
             let token = self.tokens.token(std::mem::take(&mut force)).await?;
+            self.pacer.wait().await;
             let mut req = self
                 .http
                 .request(method.clone(), url)

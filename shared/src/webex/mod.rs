@@ -33,6 +33,7 @@ pub struct HttpWebexConnections {
     secrets: Arc<dyn SecretReadWrite>,
     retry: RetryPolicy,
     page_size: Option<u32>,
+    pacer: crate::http::Pacer,
     cache: Mutex<HashMap<(String, String, String), Arc<HttpWebex>>>,
 }
 
@@ -44,6 +45,7 @@ impl HttpWebexConnections {
             secrets,
             retry,
             page_size: None,
+            pacer: crate::http::Pacer::default(),
             cache: Mutex::new(HashMap::new()),
         }
     }
@@ -51,6 +53,12 @@ impl HttpWebexConnections {
     /// Lists with pages of at most `n` items (1..=100), so a test walks many pages of a small org.
     pub fn with_page_size(mut self, n: u32) -> Self {
         self.page_size = Some(n);
+        self
+    }
+
+    /// Spaces every API request of these clients by `pacer` (shared by all of them).
+    pub fn with_pacer(mut self, pacer: crate::http::Pacer) -> Self {
+        self.pacer = pacer;
         self
     }
 }
@@ -83,6 +91,7 @@ impl WebexConnections for HttpWebexConnections {
                 ),
                 self.retry,
             );
+            let api = api.with_pacer(self.pacer.clone());
             Arc::new(match self.page_size {
                 Some(n) => api.with_page_size(n),
                 None => api,

@@ -163,6 +163,8 @@ pub struct HttpZoom {
     retry: RetryPolicy,
     /// `page_size` of list requests ([`PAGE_SIZE`] unless a test pages through small lists).
     page_size: u32,
+    /// Our own limit on the request rate (none unless an admin set one).
+    pacer: crate::http::Pacer,
     /// One token per client; the lock makes refreshing single-flight within a function instance.
     token: tokio::sync::Mutex<Option<Token>>,
 }
@@ -193,6 +195,7 @@ impl HttpZoom {
             credentials_ref: credentials_ref.into(),
             retry,
             page_size: PAGE_SIZE,
+            pacer: crate::http::Pacer::default(),
             token: tokio::sync::Mutex::new(None),
         }
     }
@@ -335,6 +338,7 @@ impl HttpZoom {
         loop {
             attempt += 1;
             let token = self.token(std::mem::take(&mut force)).await?;
+            self.pacer.wait().await;
             let sent = self
                 .http
                 .request(method.clone(), &url)
@@ -493,6 +497,7 @@ pub struct HttpZoomConnections {
     secrets: Arc<dyn SecretStore>,
     retry: RetryPolicy,
     page_size: u32,
+    pacer: crate::http::Pacer,
     cache: Mutex<HashMap<ClientKey, Arc<HttpZoom>>>,
 }
 
@@ -503,6 +508,7 @@ impl HttpZoomConnections {
             secrets,
             retry,
             page_size: PAGE_SIZE,
+            pacer: crate::http::Pacer::default(),
             cache: Mutex::new(HashMap::new()),
         }
     }
@@ -510,6 +516,12 @@ impl HttpZoomConnections {
     /// Lists with pages of at most `n` items (1..=300), so a test walks many pages of a small account.
     pub fn with_page_size(mut self, n: u32) -> Self {
         self.page_size = n.clamp(1, PAGE_SIZE);
+        self
+    }
+
+    /// Spaces every API request of these clients by `pacer` (shared by all of them).
+    pub fn with_pacer(mut self, pacer: crate::http::Pacer) -> Self {
+        self.pacer = pacer;
         self
     }
 }
@@ -540,6 +552,7 @@ impl ZoomConnections for HttpZoomConnections {
                 self.retry,
             );
             api.page_size = self.page_size;
+            api.pacer = self.pacer.clone();
             Arc::new(api)
         });
         Ok(client.clone())
