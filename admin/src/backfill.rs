@@ -7,8 +7,8 @@ use anyhow::{Context, Result, bail};
 use indicatif::{HumanBytes, ProgressBar, ProgressStyle};
 use shared::aws::catalog::DynamoCatalog;
 use shared::aws::config::DynamoConfig;
-use shared::backfill::{Counts, DateRange, Observer, RecordingLister, Walk};
-use shared::ids::{ConnectionId, Vendor};
+use shared::backfill::{Counts, DateRange, Observer, Walk};
+use shared::ids::ConnectionId;
 use std::sync::Arc;
 
 /// What to import.
@@ -93,30 +93,16 @@ pub async fn run(
         bail!("--events-queue-url (or EVENTS_QUEUE_URL) is required unless --dry-run");
     }
     let pacer = shared::http::Pacer::per_second(opts.max_rate);
-    let lister: Box<dyn RecordingLister> = match conn.vendor {
-        Vendor::Zoom => {
-            let mut c = shared::aws::zoom_connections(aws).with_pacer(pacer.clone());
-            if let Some(n) = opts.page_size {
-                c = c.with_page_size(n);
-            }
-            let api = shared::zoom::api::ZoomConnections::api(&c, &conn).await?;
-            Box::new(shared::zoom::backfill::ZoomLister {
-                api,
-                conn: conn.clone(),
-            })
-        }
-        Vendor::Webex => {
-            let mut c = shared::aws::webex_connections(aws).with_pacer(pacer.clone());
-            if let Some(n) = opts.page_size {
-                c = c.with_page_size(n);
-            }
-            let api = shared::webex::WebexConnections::api(&c, &conn).await?;
-            Box::new(shared::webex::backfill::WebexLister {
-                api,
-                conn: conn.clone(),
-            })
-        }
-    };
+    let (mut zoom, mut webex) = (
+        shared::aws::zoom_connections(aws).with_pacer(pacer.clone()),
+        shared::aws::webex_connections(aws).with_pacer(pacer),
+    );
+    if let Some(n) = opts.page_size {
+        (zoom, webex) = (zoom.with_page_size(n), webex.with_page_size(n));
+    }
+    let lister = shared::vendors::Vendors { zoom, webex }
+        .lister(&conn)
+        .await?;
     let catalog = DynamoCatalog::new(ddb, places.catalog_table);
     let queue =
         shared::aws::sqs::SqsQueue::new(aws_sdk_sqs::Client::new(aws), places.events_queue_url);
@@ -124,7 +110,6 @@ pub async fn run(
         connection: id.clone(),
         range,
         dry_run: opts.dry_run,
-        resumable: true,
     };
     let bar = ProgressBar::new(0).with_style(
         ProgressStyle::with_template("{bar:30} {pos}/{len} units  {msg}  [{elapsed}, ETA {eta}]")
@@ -134,7 +119,7 @@ pub async fn run(
     let counts = shared::backfill::walk(
         lister.as_ref(),
         &catalog,
-        &catalog,
+        Some(&catalog),
         &queue,
         &walk,
         observer.as_ref(),

@@ -1,5 +1,6 @@
-//! The deletion sweep's view of both vendors ([`VendorCopies`]): each call goes to the connection's vendor
-//! module (`zoom::deletion`, `webex::deletion`) over that connection's API client.
+//! Both vendors behind the domain's ports, each call going to the connection's vendor module over that
+//! connection's API client: the deletion sweep's [`VendorCopies`] (`zoom::deletion`, `webex::deletion`) and
+//! the recording lists of backfill and reconcile ([`Vendors::lister`]: `zoom::backfill`, `webex::backfill`).
 
 use crate::catalog::RecordingEntry;
 use crate::config::{Connection, DeleteAction, DeleteScope};
@@ -15,6 +16,25 @@ use async_trait::async_trait;
 pub struct Vendors<Z, W> {
     pub zoom: Z,
     pub webex: W,
+}
+
+impl<Z: ZoomConnections, W: WebexConnections> Vendors<Z, W> {
+    /// The recording lists of a connection's vendor.
+    pub async fn lister(
+        &self,
+        conn: &Connection,
+    ) -> Result<Box<dyn crate::backfill::RecordingLister>, Error> {
+        Ok(match conn.vendor {
+            Vendor::Zoom => Box::new(crate::zoom::backfill::ZoomLister {
+                api: self.zoom.api(conn).await?,
+                conn: conn.clone(),
+            }),
+            Vendor::Webex => Box::new(crate::webex::backfill::WebexLister {
+                api: self.webex.api(conn).await?,
+                conn: conn.clone(),
+            }),
+        })
+    }
 }
 
 #[async_trait]

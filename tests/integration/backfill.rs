@@ -384,3 +384,141 @@ async fn webex_backfill_walks_every_site_in_30_day_windows_and_ingests_each_reco
     assert_eq!(again, shared::backfill::Counts::default());
     assert!(w.drain().await.is_empty());
 }
+
+type AwsReconciler = reconciler::handler::Reconciler<
+    DynamoConfig,
+    DynamoCatalog,
+    shared::zoom::api::HttpZoomConnections,
+    shared::webex::HttpWebexConnections,
+    shared::aws::secrets::SecretsManager,
+    SqsQueue,
+>;
+
+impl World {
+    fn reconciler(&self) -> AwsReconciler {
+        let ddb = aws_sdk_dynamodb::Client::new(&self.conf);
+        reconciler::handler::Reconciler {
+            config: DynamoConfig::new(ddb, &self.res["ConfigTable"]),
+            catalog: self.catalog.clone(),
+            vendors: shared::vendors::Vendors {
+                zoom: shared::aws::zoom_connections(&self.conf),
+                webex: shared::aws::webex_connections(&self.conf),
+            },
+            secrets: shared::aws::secrets::SecretsManager::new(
+                aws_sdk_secretsmanager::Client::new(&self.conf),
+            ),
+            events: SqsQueue::new(
+                aws_sdk_sqs::Client::new(&self.conf),
+                &self.res["EventsQueue"],
+            ),
+            rules: reconciler::handler::Rules { days: 3 },
+        }
+    }
+
+    async fn reconcile(&self) -> reconciler::handler::Report {
+        let one = serde_json::json!({ "connection": self.tenant.connection });
+        self.reconciler()
+            .handle(one, &Invocation::now())
+            .await
+            .unwrap()
+    }
+}
+
+#[tokio::test]
+async fn reconcile_queues_a_zoom_recording_whose_webhook_never_came_and_counts_it_once() {
+    let sim = ZoomSim::start().await.unwrap();
+    let (conf, res) = provision(&unique("rc")).await.unwrap();
+    let tenant = apply_tenant_with_zoom_api(
+        &conf,
+        &res["ConfigTable"],
+        &sim,
+        None,
+        serde_json::json!({"mode": "retain"}),
+    )
+    .await
+    .unwrap();
+    let w = World::new(conf, res, tenant);
+    let ann = sim.add_user(UserSpec::realistic(&unique("ann")));
+    let mut spec = RecordingSpec::realistic(&unique("silent"), 2048)
+        .hosted_by(&ann)
+        .starting_at(Utc::now() - chrono::Duration::hours(20));
+    spec.account_id = sim.s2s_app().account_id;
+    let silent = sim.add_recording(spec);
+
+    let report = w.reconcile().await;
+    assert_eq!((report.missed, report.errors), (1, 0), "{report:?}");
+    let c = &report.connections[0];
+    assert!(c.warning.as_deref().unwrap().contains("event subscription"));
+    let queued = w.drain().await;
+    assert_eq!(queued.len(), 1);
+    assert!(queued[0].body.contains(&silent.uuid));
+    assert_eq!(w.ingest(queued).await, silent.files().len());
+
+    // Known now (still downloading): queued again for what is missing, but not counted as missed.
+    let report = w.reconcile().await;
+    assert_eq!(report.missed, 0, "{report:?}");
+    assert_eq!(w.ingest(w.drain().await).await, 0, "nothing created twice");
+}
+
+#[tokio::test]
+async fn reconcile_reactivates_an_inactive_webex_webhook_and_queues_a_missed_meeting() {
+    let sim = webex_sim::WebexSim::start().await.unwrap();
+    let host = format!("{}@uni.example.edu", unique("prof"));
+    let (conf, res) = provision(&unique("rcw")).await.unwrap();
+    let tenant = archiver_tests::apply_webex_tenant(
+        &conf,
+        &res["ConfigTable"],
+        &sim,
+        &host,
+        None,
+        serde_json::json!({"mode": "retain"}),
+    )
+    .await
+    .unwrap();
+    let cli = archiver_admin::Cli {
+        config_table: res["ConfigTable"].clone(),
+        catalog_table: res["CatalogTable"].clone(),
+        owner_queue_url: String::new(),
+        media_bucket: String::new(),
+        events_queue_url: res["EventsQueue"].clone(),
+        command: archiver_admin::Command::WebexWebhooks {
+            action: archiver_admin::WebhookAction::Ensure {
+                connection: tenant.connection.clone(),
+                webhook_base_url: "https://hooks.example.test/webhooks".into(),
+            },
+        },
+    };
+    assert_eq!(archiver_admin::run(cli).await.unwrap(), 0);
+    let w = World::new(conf, res, tenant);
+    let hooks = sim.webhooks();
+    let rec_hook = hooks.iter().find(|h| h.resource == "recordings").unwrap();
+    // Webex gave up on it after failed deliveries.
+    sim.set_webhook_status(&rec_hook.id, "inactive");
+    let m = sim.add_meeting(webex_sim::MeetingSpec::realistic(
+        "Missed seminar",
+        &host,
+        Utc::now() - chrono::Duration::hours(30),
+        2048,
+    ));
+
+    let report = w.reconcile().await;
+    assert_eq!((report.missed, report.errors), (1, 0), "{report:?}");
+    let c = &report.connections[0];
+    assert!(
+        c.webhooks.iter().any(|l| l.contains("reactivated")),
+        "{:?}",
+        c.webhooks
+    );
+    assert!(sim.webhooks().iter().all(|h| h.status == "active"));
+    assert!(
+        sim.webhook_updates()
+            .iter()
+            .any(|u| u.webhook_id == rec_hook.id && u.status_after.as_deref() == Some("active"))
+    );
+    let queued = w.drain().await;
+    assert_eq!(queued.len(), 1);
+    assert!(queued[0].body.contains(&m.recordings[0].id));
+    // Everything fine now: nothing to repair.
+    let report = w.reconcile().await;
+    assert!(report.connections[0].webhooks.is_empty(), "{report:?}");
+}

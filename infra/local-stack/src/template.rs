@@ -1474,6 +1474,7 @@ mod tests {
                 "downloader",
                 "enqueue",
                 "owner-resolver",
+                "reconciler",
                 "sweeper",
                 "webhook-validator"
             ]

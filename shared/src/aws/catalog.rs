@@ -1108,6 +1108,7 @@ impl crate::backfill::BackfillStore for DynamoCatalog {
             ("found", counts.found),
             ("archived", counts.archived),
             ("queued", counts.queued),
+            ("new", counts.new),
             ("bytes_queued", counts.bytes_queued),
             ("unreadable", counts.unreadable),
         ];

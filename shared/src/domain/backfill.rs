@@ -212,6 +212,9 @@ pub struct Counts {
     pub archived: u64,
     /// Queued for enqueue (new, or with files still missing); on a dry run, what would be.
     pub queued: u64,
+    /// Of the queued, those the catalog did not know at all: what no webhook brought.
+    #[serde(default)]
+    pub new: u64,
     /// Bytes the vendor announces for the queued recordings.
     pub bytes_queued: u64,
     /// Listed items that could not be read as recordings (see [`Page::unreadable`]).
@@ -225,6 +228,7 @@ impl Counts {
         self.found += other.found;
         self.archived += other.archived;
         self.queued += other.queued;
+        self.new += other.new;
         self.bytes_queued += other.bytes_queued;
         self.unreadable += other.unreadable;
     }
@@ -323,27 +327,25 @@ pub struct Walk {
     pub range: DateRange,
     /// Count only: nothing is queued and nothing recorded (every unit is listed, done or not).
     pub dry_run: bool,
-    /// Remember finished units, so a rerun continues (backfill); a reconcile sweep looks again each time.
-    pub resumable: bool,
 }
 
 /// Walks every unit of the range that is not done yet: lists it to its last page, queues what the catalog
 /// lacks (the same message a webhook would bring, so a recording already queued or archived is not created
-/// twice), and records the unit as done. A failure stops the walk with everything before it recorded: a rerun
-/// continues at the unit that failed. The counts are this walk's.
+/// twice), and records the unit as done in `store`. A failure stops the walk with everything before it
+/// recorded: a rerun continues at the unit that failed. Without a store (the reconcile sweep, which looks again
+/// each time) nothing is recorded. The counts are this walk's.
 pub async fn walk(
     lister: &dyn RecordingLister,
     catalog: &dyn crate::catalog::CatalogReader,
-    store: &dyn BackfillStore,
+    store: Option<&dyn BackfillStore>,
     queue: &dyn crate::ports::Queue,
     walk: &Walk,
     observer: &dyn Observer,
 ) -> Result<Counts, Error> {
-    let remember = walk.resumable && !walk.dry_run;
-    let record = if remember {
-        store.load(&walk.connection, &walk.range).await?
-    } else {
-        BackfillRun::default()
+    let store = store.filter(|_| !walk.dry_run);
+    let record = match store {
+        Some(st) => st.load(&walk.connection, &walk.range).await?,
+        None => BackfillRun::default(),
     };
     let scopes = lister.scopes().await?;
     let windows = walk.range.windows(lister.rule());
@@ -373,7 +375,9 @@ pub async fn walk(
         }
         for l in by_recording(page.listed) {
             counts.found += 1;
-            match known(&l, catalog.get_recording(&l.key).await?.as_ref()) {
+            let k = known(&l, catalog.get_recording(&l.key).await?.as_ref());
+            counts.new += u64::from(k == Known::New);
+            match k {
                 Known::Archived => counts.archived += 1,
                 Known::New | Known::Incomplete => {
                     counts.queued += 1;
@@ -384,9 +388,8 @@ pub async fn walk(
                 }
             }
         }
-        if remember {
-            store
-                .unit_done(&walk.connection, &walk.range, &unit, &counts)
+        if let Some(st) = store {
+            st.unit_done(&walk.connection, &walk.range, &unit, &counts)
                 .await?;
         }
         totals.add(&counts);
@@ -558,7 +561,6 @@ mod tests {
                 to: d("2026-03-31"),
             },
             dry_run: false,
-            resumable: true,
         }
     }
 
@@ -570,7 +572,7 @@ mod tests {
             crate::fakes::MemoryBackfill::default(),
             crate::fakes::MemoryQueue::default(),
         );
-        let c = walk(&v, &catalog, &store, &queue, &spring(), &Quiet)
+        let c = walk(&v, &catalog, Some(&store), &queue, &spring(), &Quiet)
             .await
             .unwrap();
         assert_eq!(
@@ -589,7 +591,7 @@ mod tests {
             .map(|b| format!("{b:?}"))
             .collect();
         assert_eq!(got, want);
-        let again = walk(&v, &catalog, &store, &queue, &spring(), &Quiet)
+        let again = walk(&v, &catalog, Some(&store), &queue, &spring(), &Quiet)
             .await
             .unwrap();
         assert_eq!(again, Counts::default(), "every unit was done");
@@ -606,12 +608,12 @@ mod tests {
             crate::fakes::MemoryQueue::default(),
         );
         *v.fail_at.lock().unwrap() = Some(4);
-        let e = walk(&v, &catalog, &store, &queue, &spring(), &Quiet)
+        let e = walk(&v, &catalog, Some(&store), &queue, &spring(), &Quiet)
             .await
             .unwrap_err();
         assert_eq!(e.class(), crate::error::Class::Retryable);
         *v.fail_at.lock().unwrap() = None;
-        let c = walk(&v, &catalog, &store, &queue, &spring(), &Quiet)
+        let c = walk(&v, &catalog, Some(&store), &queue, &spring(), &Quiet)
             .await
             .unwrap();
         assert_eq!(c.units, 3, "the failed unit and the two after it");
@@ -658,7 +660,7 @@ mod tests {
             dry_run: true,
             ..spring()
         };
-        let c = walk(&v, &catalog, &store, &queue, &dry, &Quiet)
+        let c = walk(&v, &catalog, Some(&store), &queue, &dry, &Quiet)
             .await
             .unwrap();
         assert_eq!(
@@ -668,7 +670,7 @@ mod tests {
         assert!(queue.bodies().is_empty(), "a dry run queues nothing");
         let run = store.load(&dry.connection, &dry.range).await.unwrap();
         assert!(run.done.is_empty(), "and records nothing");
-        let c = walk(&v, &catalog, &store, &queue, &spring(), &Quiet)
+        let c = walk(&v, &catalog, Some(&store), &queue, &spring(), &Quiet)
             .await
             .unwrap();
         assert_eq!((c.archived, c.queued), (1, 3));

@@ -448,6 +448,8 @@ pub struct FakeZoom {
     pub fail: Arc<Mutex<Option<(crate::error::Class, crate::error::Kind)>>>,
     /// The account's users, for `users`.
     pub users: Arc<Mutex<Vec<crate::zoom::api::ZoomUser>>>,
+    /// What `user_recordings` lists: recording objects as Zoom's list has them (`host_id`, `start_time`).
+    pub listed: Arc<Mutex<Vec<serde_json::Value>>>,
 }
 
 impl FakeZoom {
@@ -540,6 +542,9 @@ impl crate::zoom::api::ZoomApi for FakeZoom {
 
     async fn users(&self, status: &str) -> Result<Vec<crate::zoom::api::ZoomUser>, Error> {
         *self.calls.lock().unwrap() += 1;
+        if let Some((class, kind)) = *self.fail.lock().unwrap() {
+            return Err(Error::new(class, kind, "zoom api (fake) refused"));
+        }
         let users = self.users.lock().unwrap();
         Ok(users
             .iter()
@@ -548,7 +553,7 @@ impl crate::zoom::api::ZoomApi for FakeZoom {
             .collect())
     }
 
-    /// The recordings hosted by the user that started within the dates.
+    /// The listed objects hosted by the user that started within the dates.
     async fn user_recordings(
         &self,
         user_id: &str,
@@ -556,12 +561,23 @@ impl crate::zoom::api::ZoomApi for FakeZoom {
         to: chrono::NaiveDate,
     ) -> Result<Vec<serde_json::Value>, Error> {
         *self.calls.lock().unwrap() += 1;
-        let recs = self.recordings.lock().unwrap();
-        Ok(recs
+        if let Some((class, kind)) = *self.fail.lock().unwrap() {
+            return Err(Error::new(class, kind, "zoom api (fake) refused"));
+        }
+        let started = |o: &serde_json::Value| {
+            o["start_time"]
+                .as_str()
+                .and_then(|t| t.parse::<chrono::DateTime<chrono::Utc>>().ok())
+                .map(|t| t.date_naive())
+        };
+        Ok(self
+            .listed
+            .lock()
+            .unwrap()
             .iter()
-            .filter(|(_, r)| r.host.vendor_user_id.as_deref() == Some(user_id))
-            .filter(|(_, r)| (from..=to).contains(&r.start_time.date_naive()))
-            .map(|(uuid, r)| Self::api_object(uuid, r))
+            .filter(|o| o["host_id"].as_str() == Some(user_id))
+            .filter(|o| started(o).is_some_and(|d| (from..=to).contains(&d)))
+            .cloned()
             .collect())
     }
 }

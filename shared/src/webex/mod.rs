@@ -11,6 +11,7 @@ pub mod ingest;
 pub mod links;
 pub mod normalise;
 pub mod signature;
+pub mod webhooks;
 
 use crate::config::Connection;
 use crate::error::Error;
