@@ -8,8 +8,11 @@
 //! 8 MiB, a refused webhook token replaced through the Zoom API, a 429 with `Retry-After`, a failed file
 //! reopened by `archiver-admin retry`, and a dead-lettered download re-driven by the sweeper. Then the deletion
 //! scenes (`deletions`): a recording deleted at the simulated Zoom after verification, and one refused because
-//! our copy was damaged, with the dry run and the audit.
+//! our copy was damaged, with the dry run and the audit. Last, the back catalogue (`backfill`): past
+//! recordings imported with `archiver-admin backfill`, a rerun that lists nothing, and the reconcile sweep.
 
+#[path = "demo/backfill.rs"]
+mod backfill;
 #[path = "demo/deletions.rs"]
 mod deletions;
 #[path = "demo/transfers.rs"]
@@ -257,12 +260,17 @@ async fn main() -> Result<()> {
         .run()
         .await?;
     let deletions_ok = deletions::run(&stack, &catalog, &conf).await?;
+    let backfill_ok = backfill::run(&stack, &catalog, &conf).await?;
     stack.shutdown().await;
     anyhow::ensure!(zoom_ok && webex_ok, "a file did not match");
     anyhow::ensure!(scenes_ok, "a transfer scene did not show what it should");
     anyhow::ensure!(
         deletions_ok,
         "the deletion scenes did not show what they should"
+    );
+    anyhow::ensure!(
+        backfill_ok,
+        "the backfill scene did not show what it should"
     );
     Ok(())
 }

@@ -50,7 +50,7 @@ impl Observer for Bar {
         self.0.set_message(counts_line(totals));
     }
     fn note(&self, line: &str) {
-        self.0.println(format!("unreadable: {line}"));
+        self.0.suspend(|| eprintln!("unreadable: {line}"));
     }
 }
 

@@ -353,7 +353,8 @@ pub fn changed_then_disconnected(w: &World) -> Run<'_> {
         let conf = &w.conf;
         let config_table = w.stack.physical("ConfigTable").unwrap();
         // One Zoom account belongs to one tenant: this scenario's tenant gets an account of its own.
-        w.sim.set_s2s_account(&archiver_tests::unique("acct-changed"));
+        w.sim
+            .set_s2s_account(&archiver_tests::unique("acct-changed"));
         let tenant =
             apply_tenant_with_zoom_api(conf, config_table, &w.sim, None, due_at_once("trash"))
                 .await
