@@ -184,6 +184,21 @@ where
     .await
 }
 
+/// A scheduled function's input: the schedule sends `{}` (or nothing), which is `T::default()`; an admin's
+/// invocation may name more. Anything that does not read as `T` is refused (never taken for the default).
+pub fn scheduled_input<T: serde::de::DeserializeOwned + Default>(
+    event: serde_json::Value,
+    function: &str,
+) -> Result<T, crate::error::Error> {
+    match event {
+        serde_json::Value::Null => Ok(T::default()),
+        other => serde_json::from_value(other).map_err(|e| {
+            crate::error::Error::permanent(format!("{function} input: {e}"))
+                .kind_of(crate::error::Kind::Data)
+        }),
+    }
+}
+
 /// Runs a scheduled function (an EventBridge schedule's event, whatever its shape) on Lambda: the handler's
 /// report is the result; an error fails the invocation, and the next schedule runs it again.
 pub async fn serve_scheduled<H, T>(handler: &H) -> Result<(), lambda_runtime::Error>

@@ -24,6 +24,27 @@ struct World {
 }
 
 impl World {
+    /// A stack of its own with a tenant whose Zoom connection has the simulator's API credentials.
+    async fn zoom(sim: &ZoomSim, name: &str) -> World {
+        let (conf, res) = provision(&unique(name)).await.unwrap();
+        let plan = serde_json::json!({"mode": "retain"});
+        let tenant = apply_tenant_with_zoom_api(&conf, &res["ConfigTable"], sim, None, plan)
+            .await
+            .unwrap();
+        World::new(conf, res, tenant)
+    }
+
+    /// A stack of its own with a tenant whose Webex connection is the simulator's org.
+    async fn webex(sim: &webex_sim::WebexSim, host: &str, name: &str) -> World {
+        let (conf, res) = provision(&unique(name)).await.unwrap();
+        let plan = serde_json::json!({"mode": "retain"});
+        let tenant =
+            archiver_tests::apply_webex_tenant(&conf, &res["ConfigTable"], sim, host, None, plan)
+                .await
+                .unwrap();
+        World::new(conf, res, tenant)
+    }
+
     fn new(
         conf: aws_config::SdkConfig,
         res: BTreeMap<String, String>,
@@ -123,17 +144,7 @@ fn day(s: &str) -> NaiveDate {
 #[tokio::test]
 async fn zoom_backfill_archives_every_recording_once_continues_after_a_stop_and_waits_out_a_429() {
     let sim = ZoomSim::start().await.unwrap();
-    let (conf, res) = provision(&unique("bf")).await.unwrap();
-    let tenant = apply_tenant_with_zoom_api(
-        &conf,
-        &res["ConfigTable"],
-        &sim,
-        None,
-        serde_json::json!({"mode": "retain"}),
-    )
-    .await
-    .unwrap();
-    let w = World::new(conf, res, tenant);
+    let w = World::zoom(&sim, "bf").await;
     let account = sim.s2s_app().account_id;
     let ann = sim.add_user(UserSpec::realistic(&unique("ann")));
     let bob = sim.add_user(UserSpec::realistic(&unique("bob")));
@@ -306,18 +317,7 @@ async fn zoom_backfill_archives_every_recording_once_continues_after_a_stop_and_
 async fn webex_backfill_walks_every_site_in_30_day_windows_and_ingests_each_recording_once() {
     let sim = webex_sim::WebexSim::start().await.unwrap();
     let host = format!("{}@uni.example.edu", unique("prof"));
-    let (conf, res) = provision(&unique("bfw")).await.unwrap();
-    let tenant = archiver_tests::apply_webex_tenant(
-        &conf,
-        &res["ConfigTable"],
-        &sim,
-        &host,
-        None,
-        serde_json::json!({"mode": "retain"}),
-    )
-    .await
-    .unwrap();
-    let w = World::new(conf, res, tenant);
+    let w = World::webex(&sim, &host, "bfw").await;
     let law = sim.add_site("law.webex.com");
     let mut meetings = Vec::new();
     for (i, (at, site, segments)) in [
@@ -427,17 +427,7 @@ impl World {
 #[tokio::test]
 async fn reconcile_queues_a_zoom_recording_whose_webhook_never_came_and_counts_it_once() {
     let sim = ZoomSim::start().await.unwrap();
-    let (conf, res) = provision(&unique("rc")).await.unwrap();
-    let tenant = apply_tenant_with_zoom_api(
-        &conf,
-        &res["ConfigTable"],
-        &sim,
-        None,
-        serde_json::json!({"mode": "retain"}),
-    )
-    .await
-    .unwrap();
-    let w = World::new(conf, res, tenant);
+    let w = World::zoom(&sim, "rc").await;
     let ann = sim.add_user(UserSpec::realistic(&unique("ann")));
     let mut spec = RecordingSpec::realistic(&unique("silent"), 2048)
         .hosted_by(&ann)
@@ -464,32 +454,21 @@ async fn reconcile_queues_a_zoom_recording_whose_webhook_never_came_and_counts_i
 async fn reconcile_reactivates_an_inactive_webex_webhook_and_queues_a_missed_meeting() {
     let sim = webex_sim::WebexSim::start().await.unwrap();
     let host = format!("{}@uni.example.edu", unique("prof"));
-    let (conf, res) = provision(&unique("rcw")).await.unwrap();
-    let tenant = archiver_tests::apply_webex_tenant(
-        &conf,
-        &res["ConfigTable"],
-        &sim,
-        &host,
-        None,
-        serde_json::json!({"mode": "retain"}),
-    )
-    .await
-    .unwrap();
+    let w = World::webex(&sim, &host, "rcw").await;
     let cli = archiver_admin::Cli {
-        config_table: res["ConfigTable"].clone(),
-        catalog_table: res["CatalogTable"].clone(),
+        config_table: w.res["ConfigTable"].clone(),
+        catalog_table: w.res["CatalogTable"].clone(),
         owner_queue_url: String::new(),
         media_bucket: String::new(),
-        events_queue_url: res["EventsQueue"].clone(),
+        events_queue_url: w.res["EventsQueue"].clone(),
         command: archiver_admin::Command::WebexWebhooks {
             action: archiver_admin::WebhookAction::Ensure {
-                connection: tenant.connection.clone(),
+                connection: w.tenant.connection.clone(),
                 webhook_base_url: "https://hooks.example.test/webhooks".into(),
             },
         },
     };
     assert_eq!(archiver_admin::run(cli).await.unwrap(), 0);
-    let w = World::new(conf, res, tenant);
     let hooks = sim.webhooks();
     let rec_hook = hooks.iter().find(|h| h.resource == "recordings").unwrap();
     // Webex gave up on it after failed deliveries.

@@ -118,12 +118,7 @@ where
     async fn handle(&self, event: serde_json::Value, at: &Invocation) -> Result<Report, Error> {
         // The schedule sends `{}` (or nothing); an admin's run may name one connection. A name that is not a
         // connection id is refused rather than taken for "every connection".
-        let req: Request = match event {
-            serde_json::Value::Null => Request::default(),
-            other => serde_json::from_value(other).map_err(|e| {
-                Error::permanent(format!("deleter input: {e}")).kind_of(shared::error::Kind::Data)
-            })?,
-        };
+        let req: Request = shared::batch::scheduled_input(event, "deleter")?;
         let mut report = Report::default();
         for conn in self.connections(req.connection.as_ref()).await? {
             report.connections += 1;

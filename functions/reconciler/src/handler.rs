@@ -87,12 +87,7 @@ where
     type Output = Result<Report, Error>;
 
     async fn handle(&self, event: serde_json::Value, at: &Invocation) -> Result<Report, Error> {
-        let req: Request = match event {
-            serde_json::Value::Null => Request::default(),
-            other => serde_json::from_value(other).map_err(|e| {
-                Error::permanent(format!("reconciler input: {e}")).kind_of(Kind::Data)
-            })?,
-        };
+        let req: Request = shared::batch::scheduled_input(event, "reconciler")?;
         let mut conns = self.config.connections().await?;
         if let Some(id) = &req.connection {
             conns.retain(|c| &c.id == id);
