@@ -12,15 +12,27 @@ use shared::ids::ConnectionId;
 use std::sync::Arc;
 
 /// What to import.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct Options {
+    /// The connection to import (its id in the tenant file).
+    #[arg(long)]
     pub connection: String,
+    /// First day (YYYY-MM-DD, UTC).
+    #[arg(long)]
     pub from: String,
+    /// Last day, included (default: today).
+    #[arg(long)]
     pub to: Option<String>,
+    /// List and count (recordings, already archived, would be queued, bytes) without queuing or
+    /// recording anything.
+    #[arg(long)]
     pub dry_run: bool,
     /// Items per list page (default: the vendor's largest, 300 for Zoom and 100 for Webex).
+    #[arg(long)]
     pub page_size: Option<u32>,
-    /// At most this many API requests a second, on top of the vendor's own limits (default: only theirs).
+    /// At most this many vendor API requests a second, to leave room for everything else that shares
+    /// the account's API quota (Zoom's and Webex's own limits and Retry-After are always honoured).
+    #[arg(long)]
     pub max_rate: Option<f64>,
 }
 

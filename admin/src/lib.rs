@@ -133,27 +133,7 @@ pub enum Command {
     /// every user, active and deactivated, a calendar month at a time; Webex: every site, 30 days at a time)
     /// and queue what the catalog lacks through the same path as a webhook, so nothing is created twice.
     /// Finished windows are recorded: the same command again continues where a crash or Ctrl-C stopped it.
-    Backfill {
-        #[arg(long)]
-        connection: String,
-        /// First day (YYYY-MM-DD, UTC).
-        #[arg(long)]
-        from: String,
-        /// Last day, included (default: today).
-        #[arg(long)]
-        to: Option<String>,
-        /// List and count (recordings, already archived, would be queued, bytes) without queuing or
-        /// recording anything.
-        #[arg(long)]
-        dry_run: bool,
-        /// Items per list page (default: the vendor's largest).
-        #[arg(long)]
-        page_size: Option<u32>,
-        /// At most this many vendor API requests a second, to leave room for everything else that shares
-        /// the account's API quota (Zoom's and Webex's own limits and Retry-After are always honoured).
-        #[arg(long)]
-        max_rate: Option<f64>,
-    },
+    Backfill(backfill::Options),
     /// Print the audit records of a recording's deletion attempts: evidence checked, vendor answers.
     Audit {
         #[command(flatten)]
@@ -696,31 +676,20 @@ pub async fn run(cli: Cli) -> Result<i32> {
             }
             Ok(0)
         }
-        Command::Backfill {
-            connection,
-            from,
-            to,
-            dry_run,
-            page_size,
-            max_rate,
-        } => {
+        Command::Backfill(opts) => {
             need("config-table", &cli.config_table)?;
             need("catalog-table", &cli.catalog_table)?;
-            let opts = backfill::Options {
-                connection,
-                from,
-                to,
-                dry_run,
-                page_size,
-                max_rate,
-            };
             let places = backfill::Places {
                 config_table: &cli.config_table,
                 catalog_table: &cli.catalog_table,
                 events_queue_url: &cli.events_queue_url,
             };
             let counts = backfill::run(&aws, places, &opts).await?;
-            let verb = if dry_run { "would be queued" } else { "queued" };
+            let verb = if opts.dry_run {
+                "would be queued"
+            } else {
+                "queued"
+            };
             println!(
                 "{} unit(s) listed: {} recording(s) found, {} already archived, {} {verb} ({})",
                 counts.units,

@@ -56,13 +56,15 @@ pub async fn run(
     let from = (Utc::now() - Days::days(100))
         .format("%Y-%m-%d")
         .to_string();
-    let backfill = |dry_run: bool| archiver_admin::Command::Backfill {
-        connection: tenant.connection.clone(),
-        from: from.clone(),
-        to: None,
-        dry_run,
-        page_size: None,
-        max_rate: Some(10.0),
+    let backfill = |dry_run: bool| {
+        archiver_admin::Command::Backfill(archiver_admin::backfill::Options {
+            connection: tenant.connection.clone(),
+            from: from.clone(),
+            to: None,
+            dry_run,
+            page_size: None,
+            max_rate: Some(10.0),
+        })
     };
     let connection = &tenant.connection;
     println!("\n$ archiver-admin backfill --connection {connection} --from {from} --dry-run");

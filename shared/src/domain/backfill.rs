@@ -62,7 +62,7 @@ pub struct DateRange {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RangeError {
-    #[error("{field}: {value:?} is not a date (YYYY-MM-DD)")]
+    #[error("--{field} {value:?} is not a date (YYYY-MM-DD)")]
     NotADate { field: &'static str, value: String },
     #[error("--from {from} is after --to {to}")]
     Reversed { from: NaiveDate, to: NaiveDate },
