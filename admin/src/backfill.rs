@@ -75,6 +75,9 @@ pub fn counts_line(c: &Counts) -> String {
         c.queued,
         HumanBytes(c.bytes_queued)
     );
+    if c.skipped > 0 {
+        line.push_str(&format!(", skipped by filters {}", c.skipped));
+    }
     if c.unreadable > 0 {
         line.push_str(&format!(", unreadable {}", c.unreadable));
     }

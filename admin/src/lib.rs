@@ -686,17 +686,14 @@ pub async fn run(cli: Cli) -> Result<i32> {
             };
             let counts = backfill::run(&aws, places, &opts).await?;
             let verb = if opts.dry_run {
-                "would be queued"
+                "a dry run: nothing was queued"
             } else {
-                "queued"
+                "queued to the events queue"
             };
             println!(
-                "{} unit(s) listed: {} recording(s) found, {} already archived, {} {verb} ({})",
+                "{} unit(s) listed: {} ({verb})",
                 counts.units,
-                counts.found,
-                counts.archived,
-                counts.queued,
-                indicatif::HumanBytes(counts.bytes_queued)
+                backfill::counts_line(&counts)
             );
             if counts.unreadable > 0 {
                 println!(

@@ -51,6 +51,8 @@ pub struct ConnectionEntry {
     pub delete_plan: Option<DeletePlan>,
     pub default_owner: String,
     pub enabled: Option<bool>,
+    /// Which recordings are archived at all ([`crate::config::Filters`]); absent: every one.
+    pub filters: Option<crate::config::Filters>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -215,6 +217,9 @@ impl ConfigFile {
                         format!("{late_file_hours} is more than 720 (30 days)"),
                     );
                 }
+            }
+            for (field, reason) in c.filters.as_ref().map(|x| x.problems()).unwrap_or_default() {
+                p.add(f(&format!("filters.{field}")), reason);
             }
             let Some(vendor) = vendor else { continue };
             let (api, oauth, hosts) = vendor_defaults(vendor);
@@ -390,6 +395,7 @@ impl ConfigFile {
                     delete_plan: c.delete_plan.clone().unwrap_or(DeletePlan::Retain),
                     default_owner: owner,
                     enabled: c.enabled.unwrap_or(true),
+                    filters: c.filters.clone().unwrap_or_default(),
                 });
             }
         }
@@ -631,6 +637,30 @@ mod tests {
         assert!(fields.contains(&"connections[0].vendor"), "{problems:?}");
         assert!(fields.contains(&"users[0].email"), "{problems:?}");
         assert!(fields.contains(&"users[1].id"), "{problems:?}");
+    }
+
+    #[test]
+    fn filters_are_checked_and_stored_on_the_connection() {
+        let mut v = good();
+        v["connections"][0]["filters"] = serde_json::json!({"min_minutes": 5, "kinds": ["meeting"], "exclude_topics": ["^test"]});
+        let cfg = file(v.clone()).validate("archiver/", env).unwrap();
+        let f = &cfg.connections[0].filters;
+        assert_eq!((f.min_minutes, f.exclude_topics.len()), (Some(5), 1));
+        v["connections"][0]["filters"] = serde_json::json!({"kinds": [], "exclude_topics": ["(x"]});
+        let problems = file(v.clone()).validate("archiver/", env).unwrap_err();
+        let fields: Vec<_> = problems.iter().map(|p| p.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "connections[0].filters.kinds",
+                "connections[0].filters.exclude_topics[0]"
+            ]
+        );
+        v["connections"][0]["filters"] = serde_json::json!({"min_minute": 5});
+        assert!(
+            serde_json::from_value::<super::ConfigFile>(v).is_err(),
+            "a misspelt option is refused"
+        );
     }
 
     #[test]

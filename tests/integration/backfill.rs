@@ -501,3 +501,61 @@ async fn reconcile_reactivates_an_inactive_webex_webhook_and_queues_a_missed_mee
     let report = w.reconcile().await;
     assert!(report.connections[0].webhooks.is_empty(), "{report:?}");
 }
+
+#[tokio::test]
+async fn filters_skip_a_recording_with_its_reason_and_the_sweep_does_not_queue_it_again() {
+    let sim = ZoomSim::start().await.unwrap();
+    let mut w = World::zoom(&sim, "flt").await;
+    w.tenant.config.connections[0].filters = shared::config::Filters {
+        exclude_topics: vec!["^test call".into()],
+        ..Default::default()
+    };
+    DynamoConfig::new(
+        aws_sdk_dynamodb::Client::new(&w.conf),
+        &w.res["ConfigTable"],
+    )
+    .apply(&w.tenant.config)
+    .await
+    .unwrap();
+    let ann = sim.add_user(UserSpec::realistic(&unique("ann")));
+    let mut recs = Vec::new();
+    for topic in ["Test call (please ignore)", "CHEM 101 Lecture 4"] {
+        let mut spec = RecordingSpec::realistic(&unique("f"), 2048)
+            .hosted_by(&ann)
+            .starting_at(Utc::now() - chrono::Duration::hours(5));
+        spec.account_id = sim.s2s_app().account_id;
+        spec.topic = topic.into();
+        recs.push(sim.add_recording(spec));
+    }
+    let report = w.reconcile().await;
+    assert_eq!(report.missed, 2);
+    let created = w.ingest(w.drain().await).await;
+    assert_eq!(created, recs[1].files().len(), "only the lecture's files");
+    let key = |r: &zoom_sim::SimRecording| shared::model::RecordingKey {
+        vendor: shared::ids::Vendor::Zoom,
+        account: shared::ids::AccountId::parse(&r.account_id).unwrap(),
+        instance: shared::ids::InstanceId::parse(&r.uuid).unwrap(),
+    };
+    let skipped = w
+        .catalog
+        .get_recording(&key(&recs[0]))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(skipped.state, shared::model::RecordingState::Skipped);
+    assert_eq!(
+        skipped.skip_reason.as_deref(),
+        Some("topic matches exclude_topics \"^test call\"")
+    );
+    let listed = w
+        .catalog
+        .list_by_state(&skipped.tenant, shared::model::RecordingState::Skipped, 10)
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 1, "list --state skipped shows it");
+    // The next sweep counts it as skipped and does not queue it again.
+    let c = w.reconcile().await.connections[0].counts;
+    assert_eq!((c.found, c.skipped, c.new), (2, 1, 0), "{c:?}");
+    let again = w.drain().await;
+    assert!(again.iter().all(|m| !m.body.contains(&recs[0].uuid)));
+}

@@ -36,6 +36,8 @@ pub struct Summary {
     pub removal: Option<RemovalOutcome>,
     /// The connection was turned off (`app_deauthorized`).
     pub disabled: bool,
+    /// Excluded by the connection's filters, and why (recorded as a `skipped` entry).
+    pub skipped: Option<String>,
 }
 
 #[async_trait]
@@ -95,6 +97,15 @@ impl<C: ConfigStore, K: IngestCatalog, Q: Queue, W: WebexConnections, S: Connect
             );
         }
         let entry = RecordingEntry::new(&rec, conn.tenant.clone(), conn.id.clone(), at.now);
+        if let Some(reason) = conn.filters.skip(&rec) {
+            // Recorded, never silent: `list --state skipped` and `show` say why.
+            let recorded = self.catalog.record_skip(&entry, &reason).await?;
+            tracing::info!(recording = %key, event = msg.event, reason, recorded, "skipped by the connection's filters");
+            return Ok(Summary {
+                skipped: Some(reason),
+                ..Summary::default()
+            });
+        }
         let ids: Vec<_> = rec.files.iter().map(|f| f.id.clone()).collect();
         let stored = self.catalog.upsert_recording(&entry, &ids).await?;
         let mut summary = Summary::default();
@@ -718,6 +729,49 @@ mod tests {
                 .len(),
             1
         );
+    }
+
+    #[tokio::test]
+    async fn a_recording_the_filters_exclude_is_recorded_as_skipped_and_archived_once_they_let_it_through()
+     {
+        let mut e = enqueue(FakeWebex::default());
+        let topic = shared::zoom::event::normalise(ZOOM.as_bytes())
+            .unwrap()
+            .topic;
+        let word = topic.split_whitespace().next().unwrap().to_uppercase();
+        e.config.connections[1].filters = shared::config::Filters {
+            exclude_topics: vec![format!("^{}", regex_escape(&word))],
+            ..Default::default()
+        };
+        let s = e.handle(message(Vendor::Zoom, ZOOM), &at()).await.unwrap();
+        let reason = s.skipped.unwrap();
+        assert!(reason.contains("exclude_topics"), "{reason}");
+        assert_eq!((s.created, s.handed_over), (0, 0));
+        assert!(e.owners.bodies().is_empty(), "nothing handed over");
+        let rec = &e.catalog.recordings()[0];
+        assert_eq!(rec.state, RecordingState::Skipped);
+        assert_eq!(rec.skip_reason.as_deref(), Some(reason.as_str()));
+        assert!(e.catalog.files(&rec.key()).is_empty());
+        // A redelivery is skipped again and changes nothing.
+        let again = e.handle(message(Vendor::Zoom, ZOOM), &at()).await.unwrap();
+        assert!(again.skipped.is_some());
+        // The admin changes the filters: the next delivery archives it after all.
+        e.config.connections[1].filters = shared::config::Filters::default();
+        let s = e.handle(message(Vendor::Zoom, ZOOM), &at()).await.unwrap();
+        assert!(s.skipped.is_none() && s.created > 0);
+        assert_eq!(
+            e.catalog.recordings()[0].state,
+            RecordingState::PendingOwner
+        );
+    }
+
+    fn regex_escape(s: &str) -> String {
+        s.chars()
+            .flat_map(|c| {
+                let special = "\\.+*?()|[]{}^$#&-~".contains(c);
+                special.then_some('\\').into_iter().chain([c])
+            })
+            .collect()
     }
 
     #[tokio::test]

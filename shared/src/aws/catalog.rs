@@ -397,6 +397,46 @@ impl IngestCatalog for DynamoCatalog {
         Ok(rec)
     }
 
+    async fn record_skip(&self, entry: &RecordingEntry, reason: &str) -> Result<bool, Error> {
+        let step = RecordingStep::Skip;
+        let skipped = RecordingEntry {
+            state: step.to(),
+            skip_reason: Some(reason.to_owned()),
+            file_ids: Default::default(),
+            ..entry.clone()
+        };
+        let key = skipped.key();
+        let mut item = serde_dynamo::to_item::<_, Item>(&skipped).map_err(Error::data)?;
+        item.extend(self.key(key.partition_key(), META));
+        item.insert(
+            "gsi1pk".into(),
+            s(gsi_pk(skipped.tenant.as_str(), step.to())),
+        );
+        item.insert(
+            "gsi1sk".into(),
+            s(format!(
+                "{}#{}",
+                skipped
+                    .start_time
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                key.partition_key()
+            )),
+        );
+        match self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(recording_condition(step, 0)?.0)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e) if is_conditional(&e) => Ok(false),
+            Err(e) => Err(sdk_error("PutItem(skipped recording)", e)),
+        }
+    }
+
     async fn create_file(&self, key: &RecordingKey, file: &FileEntry) -> Result<bool, Error> {
         let mut item = serde_dynamo::to_item::<_, Item>(file).map_err(Error::data)?;
         item.extend(self.key(key.partition_key(), file_sk(&file.file_id)));
@@ -1107,6 +1147,7 @@ impl crate::backfill::BackfillStore for DynamoCatalog {
             ("units", counts.units),
             ("found", counts.found),
             ("archived", counts.archived),
+            ("skipped", counts.skipped),
             ("queued", counts.queued),
             ("new", counts.new),
             ("bytes_queued", counts.bytes_queued),

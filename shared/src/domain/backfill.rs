@@ -190,12 +190,15 @@ pub enum Known {
     Incomplete,
     /// Every listed file is archived: nothing to do.
     Archived,
+    /// The connection's filters excluded it (recorded with the reason): not queued again.
+    Skipped,
 }
 
 /// Whether a listed recording must be queued, from its catalog entry (`None`: absent).
 pub fn known(listed: &Listed, entry: Option<&RecordingEntry>) -> Known {
     match entry {
         None => Known::New,
+        Some(e) if e.state == crate::model::RecordingState::Skipped => Known::Skipped,
         Some(e) if e.all_done() && listed.file_ids.is_subset(&e.done_ids) => Known::Archived,
         Some(_) => Known::Incomplete,
     }
@@ -210,6 +213,9 @@ pub struct Counts {
     pub found: u64,
     /// Of those, already archived whole.
     pub archived: u64,
+    /// Of those, skipped by the connection's filters before (with the reason on the entry).
+    #[serde(default)]
+    pub skipped: u64,
     /// Queued for enqueue (new, or with files still missing); on a dry run, what would be.
     pub queued: u64,
     /// Of the queued, those the catalog did not know at all: what no webhook brought.
@@ -227,6 +233,7 @@ impl Counts {
         self.units += other.units;
         self.found += other.found;
         self.archived += other.archived;
+        self.skipped += other.skipped;
         self.queued += other.queued;
         self.new += other.new;
         self.bytes_queued += other.bytes_queued;
@@ -379,6 +386,7 @@ pub async fn walk(
             counts.new += u64::from(k == Known::New);
             match k {
                 Known::Archived => counts.archived += 1,
+                Known::Skipped => counts.skipped += 1,
                 Known::New | Known::Incomplete => {
                     counts.queued += 1;
                     counts.bytes_queued += l.bytes;

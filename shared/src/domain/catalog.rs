@@ -63,6 +63,9 @@ pub struct RecordingEntry {
     /// Removed at the vendor by someone else than the deletion sweep (a person, the vendor's retention).
     #[serde(default)]
     pub removed_at_vendor: Option<VendorRemoval>,
+    /// Why the connection's filters exclude it (state `skipped`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skip_reason: Option<String>,
 }
 
 /// A recording removed at the vendor by someone else than our deletion sweep, as its event said.
@@ -145,6 +148,7 @@ impl RecordingEntry {
             archived_at: None,
             deletion: None,
             removed_at_vendor: None,
+            skip_reason: None,
         }
     }
 
@@ -496,6 +500,10 @@ pub trait IngestCatalog: RemovalCatalog {
         entry: &RecordingEntry,
         file_ids: &[FileId],
     ) -> Result<RecordingEntry, Error>;
+    /// Records a new recording the connection's filters exclude: `entry` as given, state `skipped`, with its
+    /// reason and no files; only if the catalog does not know it yet (a recording being archived is never
+    /// turned into a skipped one). `true` if this call recorded it.
+    async fn record_skip(&self, entry: &RecordingEntry, reason: &str) -> Result<bool, Error>;
     /// Creates a file entry only if absent. `true` if this call created it.
     async fn create_file(&self, key: &RecordingKey, file: &FileEntry) -> Result<bool, Error>;
     /// Replaces the download source of a still-pending file if `issued_at_ms` is fresher. `true` if replaced.

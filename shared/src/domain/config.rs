@@ -253,6 +253,104 @@ pub struct Connection {
     pub delete_plan: DeletePlan,
     pub default_owner: UserId,
     pub enabled: bool,
+    /// Which recordings are archived at all (default: every one).
+    #[serde(default)]
+    pub filters: Filters,
+}
+
+/// Which recordings a connection archives, applied the same way to webhooks, backfill and reconcile (all go
+/// through enqueue). A recording a filter excludes is recorded as skipped with the reason, never dropped
+/// silently.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Filters {
+    /// Recordings shorter than this many minutes are skipped (test calls, accidental starts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_minutes: Option<u32>,
+    /// Only these kinds (`meeting`, `webinar`); absent: both.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kinds: Option<Vec<crate::model::MeetingKind>>,
+    /// Topics matching any of these regular expressions (case-insensitive) are skipped.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exclude_topics: Vec<String>,
+}
+
+impl Filters {
+    /// Why the recording is not archived, or `None` to archive it. A recording whose length is unknown is
+    /// never skipped for its length.
+    pub fn skip(&self, rec: &crate::model::Recording) -> Option<String> {
+        if let Some(kinds) = &self.kinds
+            && !kinds.contains(&rec.kind)
+        {
+            let name = |k: &crate::model::MeetingKind| match k {
+                crate::model::MeetingKind::Meeting => "meetings",
+                crate::model::MeetingKind::Webinar => "webinars",
+            };
+            let only: Vec<&str> = kinds.iter().map(name).collect();
+            return Some(format!(
+                "{}: this connection archives only {}",
+                name(&rec.kind),
+                only.join(" and ")
+            ));
+        }
+        if let (Some(min), Some(minutes)) = (self.min_minutes, recorded_minutes(rec))
+            && minutes < min
+        {
+            return Some(format!(
+                "recorded for {minutes} minute(s), shorter than min_minutes {min}"
+            ));
+        }
+        for pattern in &self.exclude_topics {
+            if topic_pattern(pattern).is_ok_and(|re| re.is_match(&rec.topic)) {
+                return Some(format!("topic matches exclude_topics {pattern:?}"));
+            }
+        }
+        None
+    }
+
+    /// What is wrong with the filters (field below `filters`, reason); empty when they can work.
+    pub fn problems(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        if let Some(m) = self.min_minutes
+            && m > 1440
+        {
+            out.push((
+                "min_minutes".into(),
+                format!("{m} is more than a day (1440)"),
+            ));
+        }
+        if self.kinds.as_ref().is_some_and(Vec::is_empty) {
+            out.push((
+                "kinds".into(),
+                "is empty: nothing would be archived (omit it for both)".into(),
+            ));
+        }
+        for (i, p) in self.exclude_topics.iter().enumerate() {
+            if let Err(e) = topic_pattern(p) {
+                out.push((
+                    format!("exclude_topics[{i}]"),
+                    format!("{p:?} is not a regular expression: {e}"),
+                ));
+            }
+        }
+        out
+    }
+}
+
+fn topic_pattern(p: &str) -> Result<regex_lite::Regex, regex_lite::Error> {
+    regex_lite::RegexBuilder::new(p)
+        .case_insensitive(true)
+        .build()
+}
+
+/// How long the recording ran: its segments' span (first start to last end), else the vendor's duration.
+fn recorded_minutes(rec: &crate::model::Recording) -> Option<u32> {
+    let start = rec.files.iter().map(|f| f.segment_start).min();
+    let end = rec.files.iter().filter_map(|f| f.recording_end).max();
+    match (start, end) {
+        (Some(s), Some(e)) if e >= s => Some(((e - s).num_seconds() / 60) as u32),
+        _ => rec.duration_minutes,
+    }
 }
 
 impl Connection {
@@ -312,6 +410,119 @@ impl std::fmt::Debug for SecretToWrite {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn recording(
+        kind: crate::model::MeetingKind,
+        topic: &str,
+        minutes: i64,
+    ) -> crate::model::Recording {
+        use crate::model::*;
+        let start: chrono::DateTime<chrono::Utc> = "2026-11-02T09:00:00Z".parse().unwrap();
+        Recording {
+            vendor: Vendor::Zoom,
+            account: AccountId::parse("acct").unwrap(),
+            instance: crate::ids::InstanceId::parse("i-1").unwrap(),
+            meeting_id: "1".into(),
+            topic: topic.into(),
+            kind,
+            host: Host {
+                vendor_user_id: None,
+                email: None,
+            },
+            start_time: start,
+            timezone: None,
+            duration_minutes: Some(90),
+            vendor_recording_ids: vec![],
+            files: vec![RecordingFile {
+                id: crate::ids::FileId::parse("f").unwrap(),
+                kind: FileKind::Audio,
+                vendor_type: "M4A".into(),
+                extension: "m4a".into(),
+                segment_start: start,
+                recording_end: Some(start + chrono::Duration::minutes(minutes)),
+                expected_size: None,
+                source: DownloadSource::WebexTranscript {
+                    transcript_id: "t".into(),
+                    url: "https://x".into(),
+                },
+                file_name: None,
+                recording_type: None,
+                status: None,
+            }],
+            notes: vec![],
+        }
+    }
+
+    #[test]
+    fn filters_skip_with_a_reason_and_each_option_alone_decides() {
+        use crate::model::MeetingKind::{Meeting, Webinar};
+        let lecture = recording(Meeting, "CHEM 101 Lecture 3", 50);
+        let none = Filters::default();
+        let short = Filters {
+            min_minutes: Some(60),
+            ..Filters::default()
+        };
+        let meetings_only = Filters {
+            kinds: Some(vec![Meeting]),
+            ..Filters::default()
+        };
+        let no_tests = Filters {
+            exclude_topics: vec!["^test\\b".into(), "office hours".into()],
+            ..Filters::default()
+        };
+        let cases = [
+            (&none, &lecture, None),
+            (
+                &short,
+                &lecture,
+                Some("recorded for 50 minute(s), shorter than min_minutes 60"),
+            ),
+            (&short, &recording(Meeting, "x", 60), None),
+            (&meetings_only, &lecture, None),
+            (
+                &meetings_only,
+                &recording(Webinar, "x", 50),
+                Some("webinars: this connection archives only meetings"),
+            ),
+            (&no_tests, &lecture, None),
+            (
+                &no_tests,
+                &recording(Meeting, "Test call", 5),
+                Some("topic matches exclude_topics \"^test\\\\b\""),
+            ),
+            (
+                &no_tests,
+                &recording(Meeting, "CHEM Office Hours", 5),
+                Some("topic matches exclude_topics \"office hours\""),
+            ),
+            (&no_tests, &recording(Meeting, "Testing 101", 5), None),
+        ];
+        for (f, rec, want) in cases {
+            assert_eq!(f.skip(rec).as_deref(), want, "{f:?} on {:?}", rec.topic);
+        }
+        // Without any end time the vendor's duration counts; an unknown length is never skipped for it.
+        let mut unknown = recording(Meeting, "x", 5);
+        unknown.files[0].recording_end = None;
+        assert_eq!(
+            short.skip(&unknown),
+            None,
+            "90 minutes by the vendor's duration"
+        );
+        unknown.duration_minutes = None;
+        assert_eq!(short.skip(&unknown), None);
+    }
+
+    #[test]
+    fn filters_that_cannot_work_are_refused_with_their_field() {
+        let bad = Filters {
+            min_minutes: Some(2000),
+            kinds: Some(vec![]),
+            exclude_topics: vec!["ok".into(), "(unclosed".into()],
+        };
+        let fields: Vec<String> = bad.problems().into_iter().map(|(f, _)| f).collect();
+        assert_eq!(fields, ["min_minutes", "kinds", "exclude_topics[1]"]);
+        assert!(Filters::default().problems().is_empty());
+    }
 
     #[test]
     fn base_urls_join_with_one_slash_and_refuse_non_http() {

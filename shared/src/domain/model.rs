@@ -223,14 +223,17 @@ pub enum RecordingState {
     Archived,
     /// At least one file failed permanently; needs an admin.
     Failed,
+    /// Not archived: the connection's filters exclude it (`skip_reason` says which).
+    Skipped,
 }
 
 impl RecordingState {
-    pub const ALL: [RecordingState; 4] = [
+    pub const ALL: [RecordingState; 5] = [
         RecordingState::PendingOwner,
         RecordingState::Archiving,
         RecordingState::Archived,
         RecordingState::Failed,
+        RecordingState::Skipped,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -238,6 +241,7 @@ impl RecordingState {
             RecordingState::Archiving => "archiving",
             RecordingState::Archived => "archived",
             RecordingState::Failed => "failed",
+            RecordingState::Skipped => "skipped",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {

@@ -188,22 +188,32 @@ pub enum RecordingStep {
     Fail,
     /// Its last failed file was reopened: the recording goes through owner resolution again.
     Retry,
+    /// The connection's filters exclude a new recording: recorded as skipped, with the reason, and nothing
+    /// else (no file entries).
+    Skip,
+    /// A skipped recording delivered again that the filters no longer exclude: archived after all.
+    Unskip,
 }
 
 impl RecordingStep {
-    pub const ALL: [RecordingStep; 6] = [
+    pub const ALL: [RecordingStep; 8] = [
         RecordingStep::Create,
         RecordingStep::OwnerSet,
         RecordingStep::Archive,
         RecordingStep::Reopen,
         RecordingStep::Fail,
         RecordingStep::Retry,
+        RecordingStep::Skip,
+        RecordingStep::Unskip,
     ];
 
     /// The catalog operation that takes this step.
     pub fn operation(self) -> &'static str {
         match self {
-            RecordingStep::Create | RecordingStep::Reopen => "upsert_recording",
+            RecordingStep::Create | RecordingStep::Reopen | RecordingStep::Unskip => {
+                "upsert_recording"
+            }
+            RecordingStep::Skip => "record_skip",
             RecordingStep::OwnerSet => "set_owner",
             RecordingStep::Archive => "mark_archived",
             RecordingStep::Fail => "fail",
@@ -213,7 +223,10 @@ impl RecordingStep {
 
     pub fn stage(self) -> &'static str {
         match self {
-            RecordingStep::Create | RecordingStep::Reopen => "enqueue",
+            RecordingStep::Create
+            | RecordingStep::Reopen
+            | RecordingStep::Skip
+            | RecordingStep::Unskip => "enqueue",
             RecordingStep::Retry => "enqueue, admin",
             RecordingStep::OwnerSet => "owner-resolver",
             RecordingStep::Archive | RecordingStep::Fail => "downloader",
@@ -224,7 +237,8 @@ impl RecordingStep {
     /// A `failed` recording is not reopened by a late file: it waits for its failed files to be retried.
     pub fn from(self) -> &'static [RecordingState] {
         match self {
-            RecordingStep::Create => &[],
+            RecordingStep::Create | RecordingStep::Skip => &[],
+            RecordingStep::Unskip => &[RecordingState::Skipped],
             RecordingStep::OwnerSet => &[RecordingState::PendingOwner],
             RecordingStep::Archive => &[RecordingState::Archiving],
             RecordingStep::Reopen => &[RecordingState::Archived],
@@ -239,7 +253,8 @@ impl RecordingStep {
             RecordingStep::OwnerSet | RecordingStep::Reopen => RecordingState::Archiving,
             RecordingStep::Archive => RecordingState::Archived,
             RecordingStep::Fail => RecordingState::Failed,
-            RecordingStep::Retry => RecordingState::PendingOwner,
+            RecordingStep::Retry | RecordingStep::Unskip => RecordingState::PendingOwner,
+            RecordingStep::Skip => RecordingState::Skipped,
         }
     }
 
@@ -262,15 +277,17 @@ pub fn recording_allows(
     all_done: bool,
 ) -> bool {
     let Some(state) = current else {
-        return step == RecordingStep::Create;
+        return matches!(step, RecordingStep::Create | RecordingStep::Skip);
     };
     step.from().contains(&state) && step.needs_all_done().is_none_or(|want| want == all_done)
 }
 
-/// What a delivery does to a stored recording once its file ids are added: reopen an archived one that
-/// now has a file not done; otherwise nothing.
+/// What a delivery (that the filters let through) does to a stored recording once its file ids are added:
+/// reopen an archived one that now has a file not done, archive a skipped one after all; otherwise nothing.
 pub fn after_delivery(state: RecordingState, all_done: bool) -> Option<RecordingStep> {
-    recording_allows(RecordingStep::Reopen, Some(state), all_done).then_some(RecordingStep::Reopen)
+    [RecordingStep::Reopen, RecordingStep::Unskip]
+        .into_iter()
+        .find(|step| recording_allows(*step, Some(state), all_done))
 }
 
 fn states<S: Copy>(list: &[S], name: impl Fn(S) -> &'static str) -> String {

@@ -232,6 +232,24 @@ impl IngestCatalog for MemoryCatalog {
         Ok(self.entry(&key).expect("just stored"))
     }
 
+    async fn record_skip(&self, entry: &RecordingEntry, reason: &str) -> Result<bool, Error> {
+        self.check("record_skip")?;
+        let key = entry.key();
+        let mut store = self.store.lock().unwrap();
+        let known = store.recordings.get(&key).map(|r| r.state);
+        if !state::recording_allows(RecordingStep::Skip, known, false) {
+            return Ok(false);
+        }
+        let skipped = RecordingEntry {
+            state: RecordingStep::Skip.to(),
+            skip_reason: Some(reason.to_owned()),
+            file_ids: Default::default(),
+            ..entry.clone()
+        };
+        store.recordings.insert(key, skipped);
+        Ok(true)
+    }
+
     async fn create_file(&self, key: &RecordingKey, file: &FileEntry) -> Result<bool, Error> {
         self.check("create_file")?;
         let mut store = self.store.lock().unwrap();

@@ -344,6 +344,14 @@ where
                 .upsert_recording(&entry, &[FileId::parse("late").unwrap()])
                 .await?;
         }
+        RecordingStep::Skip => {
+            let entry = sample_recording(key, RecordingState::PendingOwner, &[], false);
+            catalog.record_skip(&entry, "contract").await?;
+        }
+        RecordingStep::Unskip => {
+            let entry = sample_recording(key, RecordingState::PendingOwner, &[], false);
+            catalog.upsert_recording(&entry, &[]).await?;
+        }
         RecordingStep::OwnerSet => {
             catalog
                 .set_owner(key, &crate::ids::UserId::parse("media").unwrap(), "test")
@@ -376,8 +384,12 @@ fn expected_recording_state(
 ) -> Option<RecordingState> {
     match (step, start) {
         // An upsert creates what is absent; on an existing entry it only adds ids (and may reopen).
-        (RecordingStep::Create | RecordingStep::Reopen, None) => Some(RecordingStep::Create.to()),
-        (RecordingStep::Create, Some(s)) => {
+        (RecordingStep::Create | RecordingStep::Reopen | RecordingStep::Unskip, None) => {
+            Some(RecordingStep::Create.to())
+        }
+        (RecordingStep::Skip, None) => Some(RecordingStep::Skip.to()),
+        (RecordingStep::Skip, Some(s)) => Some(s),
+        (RecordingStep::Create | RecordingStep::Unskip, Some(s)) => {
             Some(state::after_delivery(s, all_done).map_or(s, RecordingStep::to))
         }
         // A late file is never done yet.

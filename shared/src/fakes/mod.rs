@@ -60,6 +60,7 @@ pub fn connection(vendor: Vendor) -> Connection {
         delete_plan: DeletePlan::Retain,
         default_owner: UserId::parse("media").unwrap(),
         enabled: true,
+        filters: Default::default(),
     }
 }
 
