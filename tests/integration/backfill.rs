@@ -314,7 +314,8 @@ async fn zoom_backfill_archives_every_recording_once_continues_after_a_stop_and_
 }
 
 #[tokio::test]
-async fn webex_backfill_walks_every_site_in_30_day_windows_and_ingests_each_recording_once() {
+async fn webex_backfill_walks_every_site_in_30_day_windows_continues_after_a_stop_and_ingests_each_recording_once()
+ {
     let sim = webex_sim::WebexSim::start().await.unwrap();
     let host = format!("{}@uni.example.edu", unique("prof"));
     let w = World::webex(&sim, &host, "bfw").await;
@@ -342,6 +343,13 @@ async fn webex_backfill_walks_every_site_in_30_day_windows_and_ingests_each_reco
         }
         meetings.push(sim.add_meeting(spec));
     }
+    let (from, to) = ("2026-08-01", "2026-11-30");
+    // Webex keeps failing after a few list calls (503s past every retry): the run stops.
+    sim.fail_list_calls(webex_sim::ListFault::ServerError { status: 503 }, 4, 50);
+    let stopped = w.backfill(from, to, false).await.unwrap_err();
+    assert!(format!("{stopped:#}").contains("run the same command again"));
+    sim.clear_list_fault();
+    // Run again: a 429 with Retry-After in the middle is waited out, and the run completes.
     sim.fail_list_calls(
         webex_sim::ListFault::RateLimited {
             retry_after_secs: 1,
@@ -349,12 +357,31 @@ async fn webex_backfill_walks_every_site_in_30_day_windows_and_ingests_each_reco
         3,
         1,
     );
-    let (from, to) = ("2026-08-01", "2026-11-30");
     let c = w.backfill(from, to, false).await.unwrap();
+    assert!(c.units > 0 && c.units < 10, "{c:?}");
     // 122 days: five windows of at most 30 days, on each of the two sites.
-    assert_eq!((c.units, c.found, c.queued), (10, 5, 5), "{c:?}");
+    let id = shared::ids::ConnectionId::parse(&w.tenant.connection).unwrap();
+    let range =
+        shared::backfill::DateRange::parse(from, Some(to), Utc::now().date_naive()).unwrap();
+    let run = shared::backfill::BackfillStore::load(&w.catalog, &id, &range)
+        .await
+        .unwrap();
+    assert_eq!((run.done.len(), run.counts.found), (10, 5), "{run:?}");
     let asked = sim.list_requests();
     assert!(asked.iter().any(|r| r.status == 429), "the fault was hit");
+    let mut first_pages: BTreeMap<(Option<String>, Option<chrono::DateTime<Utc>>), usize> =
+        BTreeMap::new();
+    for r in asked
+        .iter()
+        .filter(|r| r.meeting_id.is_none() && !r.had_cursor && r.status == 200)
+    {
+        *first_pages.entry((r.site_url.clone(), r.from)).or_default() += 1;
+    }
+    assert_eq!(first_pages.len(), 10, "{first_pages:?}");
+    assert!(
+        first_pages.values().filter(|n| **n > 1).count() <= 1,
+        "finished windows were listed again: {first_pages:?}"
+    );
     for r in asked.iter().filter(|r| r.meeting_id.is_none()) {
         let (f, t) = (r.from.unwrap(), r.to.unwrap());
         assert!(t - f <= chrono::Duration::days(30), "{r:?}");

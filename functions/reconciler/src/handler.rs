@@ -179,13 +179,13 @@ where
                 Vendor::Zoom => {
                     "check the app's event subscription (recording.completed, recording.transcript_completed) and its secret token"
                 }
-                Vendor::Webex => "the webhooks were repaired where needed; check the list above",
+                Vendor::Webex => "see `webhooks` for what was repaired",
             };
             r.warning = Some(format!(
-                "{} recording(s) of {} had not reached the catalog through the webhooks (queued now; {} since {}); {check}",
+                "{} recording(s) of {} had not reached the catalog through the webhooks (queued at {}): the \
+                 webhooks may have stopped arriving; {check}",
                 r.counts.new,
                 range.id(),
-                "the webhooks may have stopped arriving",
                 at.now.format("%Y-%m-%d %H:%M UTC")
             ));
         }

@@ -1,6 +1,6 @@
 //! Backfill and reconcile: which windows of a vendor's recording lists are walked, how a run remembers what it
-//! finished, and what becomes of each recording found. Pure rules and the ports they need; the walk itself is
-//! [`crate::backfill`], the listings are the vendor modules'.
+//! finished, and what becomes of each recording found. Pure rules, the ports they need, and the walk over
+//! those ports ([`walk`]); the listings are the vendor modules' (`zoom::backfill`, `webex::backfill`).
 //!
 //! A run covers a date range for one connection. The range is cut into windows no longer than the vendor
 //! allows (Zoom: one calendar month, dates inclusive; Webex: 30 days), and each window is listed per *scope*
