@@ -728,7 +728,8 @@ pub async fn run(cli: Cli) -> Result<i32> {
             need("catalog-table", &cli.catalog_table)?;
             let tenant = TenantId::parse(tenant)?;
             let Some(state) = RecordingState::parse(&state) else {
-                eprintln!("state must be one of pending_owner, archiving, archived, failed");
+                let all: Vec<&str> = RecordingState::ALL.iter().map(|s| s.as_str()).collect();
+                eprintln!("state must be one of {}", all.join(", "));
                 return Ok(2);
             };
             let catalog = DynamoCatalog::new(ddb, cli.catalog_table);
@@ -747,7 +748,10 @@ pub async fn run(cli: Cli) -> Result<i32> {
                                 format!("{} ({why})", d.status.as_str()),
                             _ => d.status.as_str().to_owned(),
                         }),
-                    r.topic
+                    match &r.skip_reason {
+                        Some(why) => format!("{}\tskipped: {why}", r.topic),
+                        None => r.topic.clone(),
+                    }
                 );
             }
             Ok(0)
