@@ -1,9 +1,7 @@
-//! `archiver-admin webex-webhooks`: the org-wide Webex webhooks of a connection.
-//!
-//! `ensure` creates what is missing (`recordings`/`created` and `meetingTranscripts`/`created`, `ownedBy:
-//! org`), reactivates an `inactive` one, and puts our secret back on one whose secret differs. The secret is
-//! generated once, stored in Secrets Manager *before* Webex learns it (so the validator never sees a
-//! signature it cannot check for long), and reused afterwards.
+//! `archiver-admin webex-webhooks`: the org-wide Webex webhooks of a connection. `ensure` and `list` are
+//! `shared::webex::webhooks` (the reconcile sweep runs the same repair); what is the CLI's alone is the
+//! webhook secret: generated once, stored in Secrets Manager *before* Webex learns it (so the validator never
+//! sees a signature it cannot check for long), and reused afterwards.
 
 use anyhow::{Context, Result};
 use shared::config::Connection;

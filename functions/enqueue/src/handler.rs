@@ -740,7 +740,7 @@ mod tests {
             .topic;
         let word = topic.split_whitespace().next().unwrap().to_uppercase();
         e.config.connections[1].filters = shared::config::Filters {
-            exclude_topics: vec![format!("^{}", regex_escape(&word))],
+            exclude_topics: vec![format!("^{}", regex_lite::escape(&word))],
             ..Default::default()
         };
         let s = e.handle(message(Vendor::Zoom, ZOOM), &at()).await.unwrap();
@@ -763,15 +763,6 @@ mod tests {
             e.catalog.recordings()[0].state,
             RecordingState::PendingOwner
         );
-    }
-
-    fn regex_escape(s: &str) -> String {
-        s.chars()
-            .flat_map(|c| {
-                let special = "\\.+*?()|[]{}^$#&-~".contains(c);
-                special.then_some('\\').into_iter().chain([c])
-            })
-            .collect()
     }
 
     #[tokio::test]
