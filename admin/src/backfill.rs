@@ -7,7 +7,10 @@ use anyhow::{Context, Result, bail};
 use indicatif::{HumanBytes, ProgressBar, ProgressStyle};
 use shared::aws::catalog::DynamoCatalog;
 use shared::aws::config::DynamoConfig;
-use shared::backfill::{Counts, DateRange, Observer, Walk};
+use shared::backfill::{
+    BackfillRequest, BackfillRun, BackfillStore, Counts, DateRange, Observer, RunState, RunUpdate,
+    Walk,
+};
 use shared::ids::ConnectionId;
 use std::sync::Arc;
 
@@ -34,6 +37,24 @@ pub struct Options {
     /// the account's API quota (Zoom's and Webex's own limits and Retry-After are always honoured).
     #[arg(long)]
     pub max_rate: Option<f64>,
+    /// Hand the run to the deployment (the backfill function, over the backfill queue) and show its progress
+    /// here: for large imports, which then proceed in the account whether or not this command keeps running.
+    /// The function's pace is the stack's `BackfillMaxRate` parameter.
+    #[arg(long, conflicts_with_all = ["dry_run", "page_size", "max_rate"])]
+    pub remote: bool,
+    /// With `--remote`: hand the run over and return without showing progress.
+    #[arg(long, requires = "remote")]
+    pub detach: bool,
+    /// Only show the progress of the run over this range (one handed to the deployment, or a CLI run in
+    /// another shell) until it finishes or stops.
+    #[arg(long, conflicts_with_all = ["dry_run", "page_size", "max_rate", "remote"])]
+    pub watch: bool,
+    /// The backfill queue (stack output `BackfillQueueUrl`), for `--remote`.
+    #[arg(long, env = "BACKFILL_QUEUE_URL", default_value = "")]
+    pub backfill_queue_url: String,
+    /// With `--remote` or `--watch`: seconds between two looks at the run's record.
+    #[arg(long, default_value_t = 2.0)]
+    pub poll_secs: f64,
 }
 
 /// The tables and queue a backfill works with.
@@ -84,26 +105,37 @@ pub fn counts_line(c: &Counts) -> String {
     line
 }
 
-/// Runs the backfill; what this run counted. A dry run lists everything and queues and records nothing.
-pub async fn run(
+/// The connection and range of a run, as the admin typed them, checked against the stored configuration.
+async fn request(
     aws: &aws_config::SdkConfig,
-    places: Places<'_>,
+    places: &Places<'_>,
     opts: &Options,
-) -> Result<Counts> {
+) -> Result<(shared::config::Connection, DateRange)> {
     let range = DateRange::parse(
         &opts.from,
         opts.to.as_deref(),
         chrono::Utc::now().date_naive(),
     )?;
     let id = ConnectionId::parse(&opts.connection)?;
-    let ddb = aws_sdk_dynamodb::Client::new(aws);
-    let config = DynamoConfig::new(ddb.clone(), places.config_table);
+    let config = DynamoConfig::new(aws_sdk_dynamodb::Client::new(aws), places.config_table);
     let Some(conn) = shared::ports::ConfigStore::connection(&config, &id).await? else {
         bail!("no connection {id}");
     };
     if !conn.enabled {
         bail!("connection {id} is disabled; apply its tenant file to reconnect it first");
     }
+    Ok((conn, range))
+}
+
+/// Runs the backfill here; what this run counted. A dry run lists everything and queues and records nothing.
+pub async fn run(
+    aws: &aws_config::SdkConfig,
+    places: Places<'_>,
+    opts: &Options,
+) -> Result<Counts> {
+    let (conn, range) = request(aws, &places, opts).await?;
+    let id = conn.id.clone();
+    let ddb = aws_sdk_dynamodb::Client::new(aws);
     if !opts.dry_run && places.events_queue_url.is_empty() {
         bail!("--events-queue-url (or EVENTS_QUEUE_URL) is required unless --dry-run");
     }
@@ -125,13 +157,14 @@ pub async fn run(
         connection: id.clone(),
         range,
         dry_run: opts.dry_run,
+        until: None,
     };
     let bar = ProgressBar::new(0).with_style(
         ProgressStyle::with_template("{bar:30} {pos}/{len} units  {msg}  [{elapsed}, ETA {eta}]")
             .context("progress style")?,
     );
     let observer = Arc::new(Bar(bar.clone()));
-    let counts = shared::backfill::walk(
+    let walked = shared::backfill::walk(
         lister.as_ref(),
         &catalog,
         Some(&catalog),
@@ -139,13 +172,111 @@ pub async fn run(
         &walk,
         observer.as_ref(),
     )
-    .await
-    .with_context(|| {
-        format!(
-            "backfill of {id} over {} stopped; finished units are recorded, run the same command again to continue",
-            range.id()
-        )
-    })?;
+    .await;
     bar.finish_and_clear();
-    Ok(counts)
+    match walked {
+        Ok(w) => Ok(w.counts),
+        Err(e) => {
+            let context = format!(
+                "backfill of {id} over {} stopped; finished units are recorded, run the same command again to continue",
+                range.id()
+            );
+            if !opts.dry_run {
+                // Nothing retries a run of the CLI by itself: whoever watches it reads that it stopped.
+                let stop = RunUpdate {
+                    state: RunState::Stopped,
+                    units: None,
+                    reason: Some(format!(
+                        "{e} (run from the CLI: run the same command again)"
+                    )),
+                };
+                if let Err(u) = catalog.update(&id, &range, &stop).await {
+                    tracing::warn!(error = %u, "could not record that the run stopped");
+                }
+            }
+            Err(anyhow::Error::new(e).context(context))
+        }
+    }
+}
+
+/// Hands the run to the deployment: one message on the backfill queue, which the backfill function walks
+/// (continuing itself before its deadline). A run already finished is not asked for again; its record is
+/// returned instead.
+pub async fn hand_over(
+    aws: &aws_config::SdkConfig,
+    places: Places<'_>,
+    opts: &Options,
+) -> Result<Handed> {
+    if opts.backfill_queue_url.is_empty() {
+        bail!(
+            "--backfill-queue-url (or BACKFILL_QUEUE_URL; stack output BackfillQueueUrl) is required with --remote"
+        );
+    }
+    let (conn, range) = request(aws, &places, opts).await?;
+    let catalog = DynamoCatalog::new(aws_sdk_dynamodb::Client::new(aws), places.catalog_table);
+    let run = catalog.load(&conn.id, &range).await?;
+    if run.state == RunState::Finished {
+        return Ok(Handed::AlreadyFinished(run));
+    }
+    let queue =
+        shared::aws::sqs::SqsQueue::new(aws_sdk_sqs::Client::new(aws), &opts.backfill_queue_url);
+    let req = BackfillRequest {
+        connection: conn.id.clone(),
+        range,
+    };
+    shared::ports::send_json(&queue, &req).await?;
+    Ok(Handed::Queued(req))
+}
+
+/// What [`hand_over`] did.
+#[derive(Debug)]
+pub enum Handed {
+    Queued(BackfillRequest),
+    AlreadyFinished(BackfillRun),
+}
+
+/// Shows a run's progress from its record until it finishes or stops (or, with `patience`, until that long
+/// passed without any change); its last record. Watching changes nothing: Ctrl-C leaves the run going.
+pub async fn watch(
+    store: &dyn BackfillStore,
+    req: &BackfillRequest,
+    poll: std::time::Duration,
+    patience: Option<std::time::Duration>,
+) -> Result<BackfillRun> {
+    let bar = ProgressBar::new(0).with_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} units  {msg}  [{elapsed}]")
+            .context("progress style")?,
+    );
+    let mut last = (std::time::Instant::now(), None::<BackfillRun>);
+    loop {
+        let run = store.load(&req.connection, &req.range).await?;
+        bar.set_length(run.units);
+        bar.set_position(run.done.len() as u64);
+        bar.set_message(status_line(&run));
+        if run.state.is_final() {
+            bar.finish_and_clear();
+            return Ok(run);
+        }
+        if last.1.as_ref() != Some(&run) {
+            last = (std::time::Instant::now(), Some(run));
+        } else if patience.is_some_and(|p| last.0.elapsed() >= p) {
+            bar.finish_and_clear();
+            return Ok(run);
+        }
+        tokio::time::sleep(poll).await;
+    }
+}
+
+/// `running: found 12, already archived 3, queued 9 (1.2 GiB)`, and why it waits or stopped.
+pub fn status_line(run: &BackfillRun) -> String {
+    let mut line = format!("{}: {}", run.state.as_str(), counts_line(&run.counts));
+    match (run.state, &run.reason) {
+        (RunState::Queued, _) => line.push_str(" (waiting for the backfill function to take it)"),
+        (RunState::Waiting, Some(r)) => {
+            line.push_str(&format!(" (waiting to try again by itself: {r})"))
+        }
+        (_, Some(r)) => line.push_str(&format!(" ({r})")),
+        _ => {}
+    }
+    line
 }

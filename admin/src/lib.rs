@@ -321,6 +321,58 @@ pub type AdminDeleter = deleter::handler::Deleter<
 >;
 
 /// Builds [`AdminDeleter`]; `limit` bounds the recordings taken per connection. `events_queue_url` is where
+/// `backfill --remote` and `--watch`: hand the run to the deployment (unless only watching), then show its
+/// progress until it finishes (0) or stops (1, with the reason).
+async fn backfill_remote(
+    aws: &aws_config::SdkConfig,
+    places: backfill::Places<'_>,
+    opts: &backfill::Options,
+) -> Result<i32> {
+    let catalog = places.catalog_table.to_owned();
+    let req = if opts.watch {
+        shared::backfill::BackfillRequest {
+            connection: shared::ids::ConnectionId::parse(&opts.connection)?,
+            range: shared::backfill::DateRange::parse(
+                &opts.from,
+                opts.to.as_deref(),
+                chrono::Utc::now().date_naive(),
+            )?,
+        }
+    } else {
+        match backfill::hand_over(aws, places, opts).await? {
+            backfill::Handed::AlreadyFinished(run) => {
+                println!(
+                    "this range was imported already ({} units): {}",
+                    run.units,
+                    backfill::counts_line(&run.counts)
+                );
+                return Ok(0);
+            }
+            backfill::Handed::Queued(req) => {
+                println!(
+                    "handed to the deployment: {} over {}; it goes on without this command (Ctrl-C stops \
+                     only the view; `backfill --watch` with the same range shows it again)",
+                    req.connection,
+                    req.range.id()
+                );
+                if opts.detach {
+                    return Ok(0);
+                }
+                req
+            }
+        }
+    };
+    let store = DynamoCatalog::new(aws_sdk_dynamodb::Client::new(aws), catalog);
+    let poll = std::time::Duration::from_secs_f64(opts.poll_secs.clamp(0.1, 300.0));
+    let run = backfill::watch(&store, &req, poll, None).await?;
+    println!("{}", backfill::status_line(&run));
+    Ok(if run.state == shared::backfill::RunState::Finished {
+        0
+    } else {
+        1
+    })
+}
+
 /// a recording with files never archived goes back to enqueue (used by `--execute` only).
 pub fn deleter(
     aws: &aws_config::SdkConfig,
@@ -684,6 +736,9 @@ pub async fn run(cli: Cli) -> Result<i32> {
                 catalog_table: &cli.catalog_table,
                 events_queue_url: &cli.events_queue_url,
             };
+            if opts.remote || opts.watch {
+                return backfill_remote(&aws, places, &opts).await;
+            }
             let counts = backfill::run(&aws, places, &opts).await?;
             let verb = if opts.dry_run {
                 "a dry run: nothing was queued"

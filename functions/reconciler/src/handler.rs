@@ -155,6 +155,7 @@ where
             connection: conn.id.clone(),
             range,
             dry_run: false,
+            until: None,
         };
         match self.vendors.lister(conn).await {
             Ok(lister) => {
@@ -168,7 +169,7 @@ where
                 )
                 .await
                 {
-                    Ok(c) => r.counts = c,
+                    Ok(w) => r.counts = w.counts,
                     Err(e) => errors.push(format!("listing: {e}")),
                 }
             }

@@ -1115,6 +1115,13 @@ struct BackfillItem {
     done: std::collections::BTreeSet<String>,
     #[serde(flatten)]
     counts: crate::backfill::Counts,
+    /// Units in all (`units` is the sum of the units listed, a counter).
+    #[serde(default)]
+    units_total: u64,
+    #[serde(default)]
+    state: crate::backfill::RunState,
+    #[serde(default)]
+    reason: Option<String>,
 }
 
 #[async_trait]
@@ -1132,7 +1139,46 @@ impl crate::backfill::BackfillStore for DynamoCatalog {
         Ok(crate::backfill::BackfillRun {
             done: item.done,
             counts: item.counts,
+            units: item.units_total,
+            state: item.state,
+            reason: item.reason,
         })
+    }
+
+    async fn update(
+        &self,
+        connection: &crate::ids::ConnectionId,
+        range: &crate::backfill::DateRange,
+        update: &crate::backfill::RunUpdate,
+    ) -> Result<(), Error> {
+        let (pk, sk) = backfill_key(connection, range);
+        let mut set = vec!["#state = :state", "updated_at = :now"];
+        let mut req = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(self.key(pk, sk)))
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_names("#reason", "reason")
+            .expression_attribute_values(":state", s(update.state.as_str()))
+            .expression_attribute_values(":now", now_str(Utc::now()));
+        if let Some(n) = update.units {
+            set.push("units_total = :total");
+            req = req.expression_attribute_values(":total", AttributeValue::N(n.to_string()));
+        }
+        let expr = match &update.reason {
+            Some(r) => {
+                set.push("#reason = :reason");
+                req = req.expression_attribute_values(":reason", s(r));
+                format!("SET {}", set.join(", "))
+            }
+            None => format!("SET {} REMOVE #reason", set.join(", ")),
+        };
+        req.update_expression(expr)
+            .send()
+            .await
+            .map_err(|e| sdk_error("UpdateItem(backfill state)", e))?;
+        Ok(())
     }
 
     async fn unit_done(

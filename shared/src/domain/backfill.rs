@@ -14,7 +14,7 @@ use crate::ids::ConnectionId;
 use crate::messages::IngestMessage;
 use crate::model::RecordingKey;
 use async_trait::async_trait;
-use chrono::{Days, Months, NaiveDate};
+use chrono::{DateTime, Days, Months, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -247,6 +247,92 @@ impl Counts {
 pub struct BackfillRun {
     pub done: BTreeSet<String>,
     pub counts: Counts,
+    /// Units in all, as the last walk counted them (0: no walk began).
+    #[serde(default)]
+    pub units: u64,
+    #[serde(default)]
+    pub state: RunState,
+    /// Why the run waits or stopped (no token or URL in it).
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+impl BackfillRun {
+    /// Units done of the units in all.
+    pub fn progress(&self) -> (u64, u64) {
+        (self.done.len() as u64, self.units)
+    }
+}
+
+/// Where a run stands: what an admin watching it (`backfill --remote`) reads.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunState {
+    /// Asked for, no walk has begun yet (or nothing is recorded).
+    #[default]
+    Queued,
+    /// A walk is listing it.
+    Running,
+    /// A walk failed in a way that heals (throttling, an outage); the deployment tries again by itself.
+    Waiting,
+    /// A walk failed in a way retrying cannot mend (the connection is gone or off, credentials refused):
+    /// fix the cause and ask again; finished units stay recorded.
+    Stopped,
+    /// Every unit is done.
+    Finished,
+}
+
+impl RunState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunState::Queued => "queued",
+            RunState::Running => "running",
+            RunState::Waiting => "waiting",
+            RunState::Stopped => "stopped",
+            RunState::Finished => "finished",
+        }
+    }
+    /// Nothing more happens to the run by itself.
+    pub fn is_final(self) -> bool {
+        matches!(self, RunState::Stopped | RunState::Finished)
+    }
+}
+
+/// A change of a run's state; `units` when the walk counted them, `reason` for `Waiting` and `Stopped`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunUpdate {
+    pub state: RunState,
+    pub units: Option<u64>,
+    pub reason: Option<String>,
+}
+
+impl RunUpdate {
+    pub fn state(state: RunState, units: Option<u64>) -> Self {
+        Self {
+            state,
+            units,
+            reason: None,
+        }
+    }
+    /// After a failed walk: `Waiting` when the error heals, else `Stopped`, with the error as the reason.
+    pub fn failed(e: &Error) -> Self {
+        let state = match e.class() {
+            crate::error::Class::Retryable => RunState::Waiting,
+            crate::error::Class::Permanent => RunState::Stopped,
+        };
+        Self {
+            state,
+            units: None,
+            reason: Some(e.to_string()),
+        }
+    }
+}
+
+/// What to backfill, as the CLI hands it to the deployment (the backfill queue's message).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackfillRequest {
+    pub connection: ConnectionId,
+    pub range: DateRange,
 }
 
 /// Where runs are remembered.
@@ -265,6 +351,13 @@ pub trait BackfillStore: Send + Sync {
         range: &DateRange,
         unit: &str,
         counts: &Counts,
+    ) -> Result<(), Error>;
+    /// Records where the run stands (its units in all when given; the reason, cleared when `None`).
+    async fn update(
+        &self,
+        connection: &ConnectionId,
+        range: &DateRange,
+        update: &RunUpdate,
     ) -> Result<(), Error>;
 }
 
@@ -334,13 +427,28 @@ pub struct Walk {
     pub range: DateRange,
     /// Count only: nothing is queued and nothing recorded (every unit is listed, done or not).
     pub dry_run: bool,
+    /// Begin no unit after this (a function's deadline, less the time one unit may take); at least one unit
+    /// is walked in every call, so that each call makes progress.
+    pub until: Option<DateTime<Utc>>,
+}
+
+/// What a walk did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Walked {
+    /// This walk's counts.
+    pub counts: Counts,
+    /// Units in all, and of them done after this walk.
+    pub units: u64,
+    pub done: u64,
+    /// Every unit is done (`false`: `until` came first; walk again to continue).
+    pub finished: bool,
 }
 
 /// Walks every unit of the range that is not done yet: lists it to its last page, queues what the catalog
 /// lacks (the same message a webhook would bring, so a recording already queued or archived is not created
 /// twice), and records the unit as done in `store`. A failure stops the walk with everything before it
 /// recorded: a rerun continues at the unit that failed. Without a store (the reconcile sweep, which looks again
-/// each time) nothing is recorded. The counts are this walk's.
+/// each time) nothing is recorded. Past `walk.until` it stops between two units, with `finished` false.
 pub async fn walk(
     lister: &dyn RecordingLister,
     catalog: &dyn crate::catalog::CatalogReader,
@@ -348,7 +456,7 @@ pub async fn walk(
     queue: &dyn crate::ports::Queue,
     walk: &Walk,
     observer: &dyn Observer,
-) -> Result<Counts, Error> {
+) -> Result<Walked, Error> {
     let store = store.filter(|_| !walk.dry_run);
     let record = match store {
         Some(st) => st.load(&walk.connection, &walk.range).await?,
@@ -364,12 +472,24 @@ pub async fn walk(
         .iter()
         .filter(|(w, s)| record.done.contains(&unit_id(s, w)))
         .count();
-    observer.begin(units.len() as u64, done as u64);
-    let mut totals = Counts::default();
+    let total = units.len() as u64;
+    if let Some(st) = store {
+        let update = RunUpdate::state(RunState::Running, Some(total));
+        st.update(&walk.connection, &walk.range, &update).await?;
+    }
+    observer.begin(total, done as u64);
+    let mut out = Walked {
+        units: total,
+        done: done as u64,
+        ..Walked::default()
+    };
     for (window, scope) in units {
         let unit = unit_id(scope, &window);
         if record.done.contains(&unit) {
             continue;
+        }
+        if out.counts.units > 0 && walk.until.is_some_and(|t| Utc::now() >= t) {
+            return Ok(out);
         }
         let page = lister.list(scope, &window).await?;
         let mut counts = Counts {
@@ -400,10 +520,16 @@ pub async fn walk(
             st.unit_done(&walk.connection, &walk.range, &unit, &counts)
                 .await?;
         }
-        totals.add(&counts);
-        observer.unit(&unit, &counts, &totals);
+        out.counts.add(&counts);
+        out.done += 1;
+        observer.unit(&unit, &counts, &out.counts);
     }
-    Ok(totals)
+    out.finished = true;
+    if let Some(st) = store {
+        let update = RunUpdate::state(RunState::Finished, Some(total));
+        st.update(&walk.connection, &walk.range, &update).await?;
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -569,6 +695,7 @@ mod tests {
                 to: d("2026-03-31"),
             },
             dry_run: false,
+            until: None,
         }
     }
 
@@ -582,7 +709,8 @@ mod tests {
         );
         let c = walk(&v, &catalog, Some(&store), &queue, &spring(), &Quiet)
             .await
-            .unwrap();
+            .unwrap()
+            .counts;
         assert_eq!(
             (c.units, c.found, c.queued, c.bytes_queued),
             (6, 4, 4, 1000)
@@ -601,7 +729,8 @@ mod tests {
         assert_eq!(got, want);
         let again = walk(&v, &catalog, Some(&store), &queue, &spring(), &Quiet)
             .await
-            .unwrap();
+            .unwrap()
+            .counts;
         assert_eq!(again, Counts::default(), "every unit was done");
         assert_eq!(v.listed.lock().unwrap().len(), 6, "nothing listed twice");
         assert_eq!(queue.bodies().len(), 4);
@@ -623,7 +752,8 @@ mod tests {
         *v.fail_at.lock().unwrap() = None;
         let c = walk(&v, &catalog, Some(&store), &queue, &spring(), &Quiet)
             .await
-            .unwrap();
+            .unwrap()
+            .counts;
         assert_eq!(c.units, 3, "the failed unit and the two after it");
         let log = v.listed.lock().unwrap().clone();
         assert_eq!(
@@ -670,7 +800,8 @@ mod tests {
         };
         let c = walk(&v, &catalog, Some(&store), &queue, &dry, &Quiet)
             .await
-            .unwrap();
+            .unwrap()
+            .counts;
         assert_eq!(
             (c.found, c.archived, c.queued, c.bytes_queued),
             (4, 1, 3, 800)
@@ -680,7 +811,57 @@ mod tests {
         assert!(run.done.is_empty(), "and records nothing");
         let c = walk(&v, &catalog, Some(&store), &queue, &spring(), &Quiet)
             .await
-            .unwrap();
+            .unwrap()
+            .counts;
         assert_eq!((c.archived, c.queued), (1, 3));
+    }
+
+    #[tokio::test]
+    async fn a_walk_past_its_deadline_stops_between_units_and_the_record_tells_where_the_run_stands()
+     {
+        let (v, catalog, store, queue) = (
+            lister(),
+            crate::fakes::MemoryCatalog::default(),
+            crate::fakes::MemoryBackfill::default(),
+            crate::fakes::MemoryQueue::default(),
+        );
+        let (conn, range) = (spring().connection, spring().range);
+        assert_eq!(
+            store.load(&conn, &range).await.unwrap().state,
+            RunState::Queued
+        );
+        // A deadline passed already: each call walks one unit, then hands back.
+        let hurried = Walk {
+            until: Some(Utc::now() - chrono::Duration::seconds(1)),
+            ..spring()
+        };
+        let mut calls = 0;
+        loop {
+            calls += 1;
+            let w = walk(&v, &catalog, Some(&store), &queue, &hurried, &Quiet)
+                .await
+                .unwrap();
+            assert_eq!((w.units, w.done), (6, calls));
+            if w.finished {
+                break;
+            }
+            assert_eq!(w.counts.units, 1);
+            let run = store.load(&conn, &range).await.unwrap();
+            assert_eq!((run.state, run.progress()), (RunState::Running, (calls, 6)));
+        }
+        assert_eq!(calls, 6);
+        assert_eq!(v.listed.lock().unwrap().len(), 6, "no unit listed twice");
+        assert_eq!(queue.bodies().len(), 4);
+        let run = store.load(&conn, &range).await.unwrap();
+        assert_eq!((run.state, run.counts.queued), (RunState::Finished, 4));
+        assert!(run.state.is_final());
+
+        // A failure is told apart by whether it heals.
+        let e = Error::transient("Zoom answered 429");
+        assert_eq!(RunUpdate::failed(&e).state, RunState::Waiting);
+        let e = Error::permanent("no connection zoom-main");
+        let u = RunUpdate::failed(&e);
+        assert_eq!(u.state, RunState::Stopped);
+        assert!(u.reason.unwrap().contains("no connection zoom-main"));
     }
 }

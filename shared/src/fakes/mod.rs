@@ -113,6 +113,21 @@ impl crate::backfill::BackfillStore for MemoryBackfill {
         }
         Ok(())
     }
+
+    async fn update(
+        &self,
+        connection: &crate::ids::ConnectionId,
+        range: &crate::backfill::DateRange,
+        update: &crate::backfill::RunUpdate,
+    ) -> Result<(), Error> {
+        let key = format!("{connection} {}", range.id());
+        let mut runs = self.runs.lock().unwrap();
+        let run = runs.entry(key).or_default();
+        run.state = update.state;
+        run.units = update.units.unwrap_or(run.units);
+        run.reason = update.reason.clone();
+        Ok(())
+    }
 }
 
 /// A queue that keeps what it was sent; `fail` makes every send fail transiently.
