@@ -8,8 +8,8 @@
 //! queue again, which continues with the next unit not done. A crash or timeout mid-unit loses nothing
 //! either: the message comes back, and the unit is listed again (enqueue's keys make a second queuing
 //! harmless). A failure that heals (throttling past every retry, an outage) leaves the run `waiting` and the
-//! message is retried (after its `Retry-After` when the vendor named one; then the dead-letter queue, which
-//! the sweeper re-drives); one that cannot (the connection is gone or disabled, credentials refused) marks
+//! message is retried (after its `Retry-After` when the vendor named one, else after [`RETRY_DELAY`]; after
+//! five receives it goes to the dead-letter queue, which the sweeper re-drives); one that cannot (the connection is gone or disabled, credentials refused) marks
 //! the run `stopped` with the reason and drops the message: the admin mends the cause and asks again.
 
 use async_trait::async_trait;
@@ -22,6 +22,9 @@ use shared::vendors::Vendors;
 use shared::webex::WebexConnections;
 use shared::zoom::api::ZoomConnections;
 use std::time::Duration;
+
+/// When a walk that failed in a way that heals, without a `Retry-After`, is tried again.
+pub const RETRY_DELAY: Duration = Duration::from_secs(300);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rules {
@@ -63,7 +66,12 @@ where
             Err(e) => {
                 tracing::warn!(connection = %req.connection, range = %req.range.id(), error = %e, "backfill walk failed");
                 self.record(&req, &RunUpdate::failed(&e)).await;
-                return Err(Outcome::from(e));
+                // The queue's visibility timeout is 90 minutes (six times the function's): a walk that failed
+                // without a Retry-After is tried again after a few minutes instead.
+                return Err(match Outcome::from(e) {
+                    Outcome::Retry(reason) => Outcome::retry_after(reason, RETRY_DELAY),
+                    other => other,
+                });
             }
         };
         tracing::info!(
@@ -260,7 +268,10 @@ mod tests {
         let (conn, range) = (request().connection, request().range);
         *b.vendors.zoom.fail.lock().unwrap() = Some((Class::Retryable, Kind::Status(429)));
         let o = b.handle(request(), &Invocation::now()).await.unwrap_err();
-        assert!(o.is_retry(), "{o:?}");
+        assert!(
+            matches!(o, Outcome::RetryAfter(_, d) if d == RETRY_DELAY),
+            "tried again in minutes, not after the queue's 90: {o:?}"
+        );
         let run = b.runs.load(&conn, &range).await.unwrap();
         assert_eq!(run.state, RunState::Waiting);
         assert!(run.reason.is_some());

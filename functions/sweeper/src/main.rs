@@ -24,6 +24,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             dlq("events", &s.events_dlq_url, &s.events_queue_url),
             dlq("owner", &s.owner_dlq_url, &s.owner_queue_url),
             dlq("archived", &s.archived_dlq_url, &s.archived_queue_url),
+            dlq("backfill", &s.backfill_dlq_url, &s.backfill_queue_url),
         ],
         uploads: S3Uploads::new(aws.s3.clone(), s.media_bucket.clone()),
         rules: s.rules,

@@ -17,6 +17,8 @@ pub struct Settings {
     pub download_dlq_url: String,
     pub archived_dlq_url: String,
     pub archived_queue_url: String,
+    pub backfill_dlq_url: String,
+    pub backfill_queue_url: String,
     pub rules: crate::handler::Rules,
 }
 
@@ -37,6 +39,8 @@ impl Settings {
             download_dlq_url: env.required("DOWNLOAD_DLQ_URL")?,
             archived_dlq_url: env.required("ARCHIVED_DLQ_URL")?,
             archived_queue_url: env.required("ARCHIVED_QUEUE_URL")?,
+            backfill_dlq_url: env.required("BACKFILL_DLQ_URL")?,
+            backfill_queue_url: env.required("BACKFILL_QUEUE_URL")?,
             rules: crate::handler::Rules {
                 stuck_after: env.secs("STUCK_AFTER_SECS", 6 * 3600, 60..=30 * 86_400)?,
                 abandoned_after: env.secs(
@@ -71,12 +75,16 @@ mod tests {
             ("DOWNLOAD_DLQ_URL", "dd"),
             ("ARCHIVED_DLQ_URL", "ad"),
             ("ARCHIVED_QUEUE_URL", "a"),
+            ("BACKFILL_DLQ_URL", "bd"),
+            ("BACKFILL_QUEUE_URL", "bq"),
         ];
         let s = Settings::from_env(&Env::from_pairs(&pairs)).unwrap();
         assert_eq!(s.rules.stuck_after, Duration::from_secs(6 * 3600));
         assert_eq!(s.rules.max_attempts, 50);
         let e = Settings::from_env(&Env::from_pairs(&pairs[..10])).unwrap_err();
         assert_eq!(e.name, "ARCHIVED_QUEUE_URL");
+        let e = Settings::from_env(&Env::from_pairs(&pairs[..12])).unwrap_err();
+        assert_eq!(e.name, "BACKFILL_QUEUE_URL");
         let mut bad = pairs.to_vec();
         bad.push(("STUCK_AFTER_SECS", "1"));
         assert_eq!(

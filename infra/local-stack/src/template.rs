@@ -1414,12 +1414,13 @@ mod tests {
 
         // Every DLQ comes before the queue that redrives into it.
         let queues: Vec<_> = plan.queues().map(|q| q.logical_id.as_str()).collect();
-        assert_eq!(queues.len(), 8);
+        assert_eq!(queues.len(), 10);
         for (main, dlq, max) in [
             ("EventsQueue", "EventsDLQ", 5),
             ("OwnerQueue", "OwnerDLQ", 5),
             ("DownloadQueue", "DownloadDLQ", 8),
             ("ArchivedQueue", "ArchivedDLQ", 5),
+            ("BackfillQueue", "BackfillDLQ", 5),
         ] {
             let pos = |id: &str| queues.iter().position(|q| *q == id).unwrap();
             assert!(pos(dlq) < pos(main), "{dlq} must be created before {main}");
@@ -1469,6 +1470,7 @@ mod tests {
         assert_eq!(
             bins,
             [
+                "backfiller",
                 "deleter",
                 "deletion-scheduler",
                 "downloader",
@@ -1485,6 +1487,19 @@ mod tests {
         assert_eq!(
             sweeper.environment["DOWNLOAD_DLQ_URL"],
             "http://moto/123456789012/archiver-local-download-dlq"
+        );
+        assert_eq!(
+            sweeper.environment["BACKFILL_DLQ_URL"],
+            "http://moto/123456789012/archiver-local-backfill-dlq"
+        );
+        // The backfill function walks one run at a time, for up to 15 minutes, and continues itself.
+        let backfill = by_bin("backfiller");
+        assert_eq!(backfill.timeout_secs, 900);
+        assert_eq!(backfill.sqs_events.len(), 1);
+        assert_eq!(backfill.sqs_events[0].batch_size, 1);
+        assert_eq!(
+            backfill.environment["BACKFILL_QUEUE_URL"],
+            "http://moto/123456789012/archiver-local-backfill"
         );
 
         let hook = by_bin("webhook-validator");
