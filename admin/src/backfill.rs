@@ -57,6 +57,25 @@ pub struct Options {
     pub poll_secs: f64,
 }
 
+impl Options {
+    /// `backfill --connection C --from F [--to T]`, every other option at its default.
+    pub fn new(connection: &str, from: &str, to: Option<&str>) -> Self {
+        Self {
+            connection: connection.into(),
+            from: from.into(),
+            to: to.map(Into::into),
+            dry_run: false,
+            page_size: None,
+            max_rate: None,
+            remote: false,
+            detach: false,
+            watch: false,
+            backfill_queue_url: String::new(),
+            poll_secs: 2.0,
+        }
+    }
+}
+
 /// The tables and queue a backfill works with.
 pub struct Places<'a> {
     pub config_table: &'a str,

@@ -58,12 +58,9 @@ pub async fn run(
         .to_string();
     let backfill = |dry_run: bool| {
         archiver_admin::Command::Backfill(archiver_admin::backfill::Options {
-            connection: tenant.connection.clone(),
-            from: from.clone(),
-            to: None,
             dry_run,
-            page_size: None,
             max_rate: Some(10.0),
+            ..archiver_admin::backfill::Options::new(&tenant.connection, &from, None)
         })
     };
     let connection = &tenant.connection;

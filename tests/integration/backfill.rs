@@ -76,21 +76,26 @@ impl World {
         to: &str,
         dry_run: bool,
     ) -> anyhow::Result<shared::backfill::Counts> {
-        let places = archiver_admin::backfill::Places {
-            config_table: &self.res["ConfigTable"],
-            catalog_table: &self.res["CatalogTable"],
-            events_queue_url: &self.res["EventsQueue"],
-        };
         let opts = archiver_admin::backfill::Options {
-            connection: self.tenant.connection.clone(),
-            from: from.into(),
-            to: Some(to.into()),
             dry_run,
             page_size: Some(1),
             // Our own pace on top of the vendor's: 50 requests a second.
             max_rate: Some(50.0),
+            ..self.options(from, to)
         };
-        archiver_admin::backfill::run(&self.conf, places, &opts).await
+        archiver_admin::backfill::run(&self.conf, self.places(), &opts).await
+    }
+
+    fn places(&self) -> archiver_admin::backfill::Places<'_> {
+        archiver_admin::backfill::Places {
+            config_table: &self.res["ConfigTable"],
+            catalog_table: &self.res["CatalogTable"],
+            events_queue_url: &self.res["EventsQueue"],
+        }
+    }
+
+    fn options(&self, from: &str, to: &str) -> archiver_admin::backfill::Options {
+        archiver_admin::backfill::Options::new(&self.tenant.connection, from, Some(to))
     }
 
     /// Everything on the events queue, taken off it.
@@ -585,4 +590,249 @@ async fn filters_skip_a_recording_with_its_reason_and_the_sweep_does_not_queue_i
     assert_eq!((c.found, c.skipped, c.new), (2, 1, 0), "{c:?}");
     let again = w.drain().await;
     assert!(again.iter().all(|m| !m.body.contains(&recs[0].uuid)));
+}
+
+type AwsBackfiller = backfiller::handler::Backfiller<
+    DynamoConfig,
+    DynamoCatalog,
+    DynamoCatalog,
+    shared::zoom::api::HttpZoomConnections,
+    shared::webex::HttpWebexConnections,
+    SqsQueue,
+    SqsQueue,
+>;
+
+impl World {
+    /// The backfill function as deployed, with pages of one item.
+    fn backfiller(&self) -> AwsBackfiller {
+        let (ddb, sqs) = (
+            aws_sdk_dynamodb::Client::new(&self.conf),
+            aws_sdk_sqs::Client::new(&self.conf),
+        );
+        backfiller::handler::Backfiller {
+            config: DynamoConfig::new(ddb, &self.res["ConfigTable"]),
+            catalog: self.catalog.clone(),
+            runs: self.catalog.clone(),
+            vendors: shared::vendors::Vendors {
+                zoom: shared::aws::zoom_connections(&self.conf).with_page_size(1),
+                webex: shared::aws::webex_connections(&self.conf).with_page_size(1),
+            },
+            events: SqsQueue::new(sqs.clone(), &self.res["EventsQueue"]),
+            backfills: SqsQueue::new(sqs, &self.res["BackfillQueue"]),
+            rules: backfiller::handler::Rules {
+                margin: std::time::Duration::from_secs(300),
+            },
+        }
+    }
+}
+
+/// What the deployment did for one run: invocations, and the failures that were retried.
+#[derive(Debug, Default)]
+struct Deployment {
+    invocations: usize,
+    retried: Vec<String>,
+    waiting_seen: Vec<String>,
+}
+
+/// Plays Lambda's SQS event source for the backfill queue: takes each message, invokes the function with one
+/// second left (so each invocation walks one unit and continues itself), deletes it on success and makes it
+/// visible again on a retry, until the queue stays empty.
+async fn deploy(w: &World, f: &AwsBackfiller) -> Deployment {
+    let sqs = aws_sdk_sqs::Client::new(&w.conf);
+    let queue = &w.res["BackfillQueue"];
+    let mut d = Deployment::default();
+    let mut empty = 0;
+    while empty < 3 && d.invocations < 100 {
+        let got = sqs
+            .receive_message()
+            .queue_url(queue)
+            .max_number_of_messages(1)
+            .send()
+            .await
+            .unwrap()
+            .messages
+            .unwrap_or_default();
+        let Some(m) = got.into_iter().next() else {
+            empty += 1;
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            continue;
+        };
+        empty = 0;
+        d.invocations += 1;
+        let req: shared::backfill::BackfillRequest =
+            serde_json::from_str(m.body().unwrap()).unwrap();
+        let soon = Invocation {
+            now: Utc::now(),
+            deadline: Some(Utc::now() + chrono::Duration::seconds(1)),
+        };
+        let handle = m.receipt_handle().unwrap();
+        match f.handle(req.clone(), &soon).await {
+            Ok(_) => {
+                sqs.delete_message()
+                    .queue_url(queue)
+                    .receipt_handle(handle)
+                    .send()
+                    .await
+                    .unwrap();
+            }
+            Err(o) => {
+                assert!(o.is_retry(), "{o:?}");
+                d.retried.push(format!("{o:?}"));
+                let run =
+                    shared::backfill::BackfillStore::load(&w.catalog, &req.connection, &req.range)
+                        .await
+                        .unwrap();
+                d.waiting_seen.push(format!(
+                    "{} {}",
+                    run.state.as_str(),
+                    run.reason.unwrap_or_default()
+                ));
+                // Lambda would wait for the Retry-After; the simulator's fault is spent already.
+                sqs.change_message_visibility()
+                    .queue_url(queue)
+                    .receipt_handle(handle)
+                    .visibility_timeout(0)
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        }
+    }
+    d
+}
+
+#[tokio::test]
+async fn a_remote_backfill_runs_in_the_deployment_continuing_itself_waits_out_the_daily_limit_and_the_cli_shows_it()
+ {
+    let sim = ZoomSim::start().await.unwrap();
+    let w = World::zoom(&sim, "bfr").await;
+    let account = sim.s2s_app().account_id;
+    let ann = sim.add_user(UserSpec::realistic(&unique("ann")));
+    let bob = sim.add_user(UserSpec::realistic(&unique("bob")).with_status(UserStatus::Inactive));
+    let mut recs = Vec::new();
+    for (i, (user, at)) in [
+        (&ann, "2026-09-03T09:00:00Z"),
+        (&bob, "2026-09-28T12:00:00Z"),
+        (&ann, "2026-10-30T16:00:00Z"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut spec = RecordingSpec::realistic(&unique(&format!("far-{i}")), 2048)
+            .hosted_by(user)
+            .starting_at(at.parse().unwrap());
+        spec.account_id = account.clone();
+        recs.push(sim.add_recording(spec));
+    }
+    let (from, to) = ("2026-09-01", "2026-10-31");
+    let opts = archiver_admin::backfill::Options {
+        remote: true,
+        backfill_queue_url: w.res["BackfillQueue"].clone(),
+        ..w.options(from, to)
+    };
+
+    // The CLI hands the run over: one message, nothing listed by the CLI itself.
+    let listed_before = sim.list_requests().len();
+    let archiver_admin::backfill::Handed::Queued(req) =
+        archiver_admin::backfill::hand_over(&w.conf, w.places(), &opts)
+            .await
+            .unwrap()
+    else {
+        panic!("a new run is queued");
+    };
+    assert_eq!(sim.list_requests().len(), listed_before);
+    let run = shared::backfill::BackfillStore::load(&w.catalog, &req.connection, &req.range)
+        .await
+        .unwrap();
+    assert_eq!(run.state, shared::backfill::RunState::Queued);
+
+    // Zoom's daily limit strikes on the fourth list call: the run waits, and the deployment tries again.
+    sim.fail_list_calls(ApiFault::DailyLimit { times: 1 }, 4);
+    let f = w.backfiller();
+    let watcher = archiver_admin::backfill::watch(
+        &w.catalog,
+        &req,
+        std::time::Duration::from_millis(50),
+        Some(std::time::Duration::from_secs(60)),
+    );
+    let (d, seen) = tokio::join!(deploy(&w, &f), watcher);
+    let seen = seen.unwrap();
+    assert_eq!(
+        seen.state,
+        shared::backfill::RunState::Finished,
+        "{seen:?} {d:?}"
+    );
+    assert_eq!(seen.progress(), (4, 4), "2 users × 2 months");
+    assert_eq!(d.retried.len(), 1, "{d:?}");
+    assert!(
+        d.retried[0].contains("RetryAfter"),
+        "the daily limit's Retry-After: {d:?}"
+    );
+    assert!(d.waiting_seen[0].starts_with("waiting "), "{d:?}");
+    assert_eq!(
+        d.invocations, 5,
+        "one unit each, and the retried one: {d:?}"
+    );
+    assert_eq!(
+        seen.reason, None,
+        "the reason is cleared once the run goes on"
+    );
+    assert_eq!(seen.counts.queued, 3);
+
+    // Each recording queued once, for enqueue; no unit listed twice but the one the limit cut.
+    let queued = w.drain().await;
+    let uuids: BTreeSet<String> = queued
+        .iter()
+        .map(|m| {
+            serde_json::from_str::<serde_json::Value>(&m.body).unwrap()["uuid"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(
+        (queued.len(), uuids),
+        (3, recs.iter().map(|r| r.uuid.clone()).collect())
+    );
+    let first_pages = sim.list_requests()[listed_before..]
+        .iter()
+        .filter(|r| r.endpoint == ListEndpoint::UserRecordings && !r.had_token && r.status == 200)
+        .count();
+    assert_eq!(first_pages, 4);
+
+    // Asked again, a finished run is not handed over a second time.
+    let again = archiver_admin::backfill::hand_over(&w.conf, w.places(), &opts)
+        .await
+        .unwrap();
+    assert!(
+        matches!(again, archiver_admin::backfill::Handed::AlreadyFinished(ref r) if r.counts.queued == 3),
+        "{again:?}"
+    );
+    let line = archiver_admin::backfill::status_line(&seen);
+    assert!(line.starts_with("finished: found 3"), "{line}");
+
+    // A run the deployment cannot do (the connection was removed since) stops with the reason, which the
+    // CLI shows; the message is dropped, not retried for ever.
+    let gone = shared::backfill::BackfillRequest {
+        connection: shared::ids::ConnectionId::parse("zoom-removed").unwrap(),
+        range: req.range,
+    };
+    let o = f
+        .handle(gone.clone(), &Invocation::now())
+        .await
+        .unwrap_err();
+    assert!(matches!(o, shared::batch::Outcome::Dropped(_)), "{o:?}");
+    let stopped = archiver_admin::backfill::watch(
+        &w.catalog,
+        &gone,
+        std::time::Duration::from_millis(50),
+        Some(std::time::Duration::from_secs(5)),
+    )
+    .await
+    .unwrap();
+    assert_eq!(stopped.state, shared::backfill::RunState::Stopped);
+    assert!(
+        archiver_admin::backfill::status_line(&stopped).contains("no connection zoom-removed"),
+        "{stopped:?}"
+    );
 }

@@ -206,6 +206,7 @@ pub fn known(listed: &Listed, entry: Option<&RecordingEntry>) -> Known {
 
 /// What a run found and did, added up over its units.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Counts {
     /// Units listed (a scope over a window).
     pub units: u64,
