@@ -47,10 +47,20 @@ impl RecordingLister for ZoomLister {
     }
 
     async fn list(&self, scope: &Scope, window: &Window) -> Result<Page, Error> {
-        let items = self
+        let items = match self
             .api
             .user_recordings(&scope.id, window.from, window.to)
-            .await?;
+            .await
+        {
+            Ok(items) => items,
+            // Deleted since the users were listed (Zoom: 404, code 1001): their recordings were deleted or
+            // transferred with them (a new host's listing has them), so nothing is left to list here.
+            Err(e) if e.kind() == crate::error::Kind::NotFound => {
+                tracing::warn!(user = %scope.label, window = %window, "the user no longer exists at Zoom; nothing to list");
+                return Ok(Page::default());
+            }
+            Err(e) => return Err(e),
+        };
         let now = chrono::Utc::now().timestamp_millis();
         let mut page = Page::default();
         for item in items {
@@ -88,4 +98,33 @@ pub fn listed(conn: &Connection, item: &serde_json::Value, now_ms: i64) -> Resul
             body,
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::{Class, Kind};
+
+    #[tokio::test]
+    async fn a_user_deleted_since_the_users_were_listed_has_nothing_left_and_does_not_stop_the_run()
+    {
+        let zoom = crate::fakes::FakeZoom::default();
+        let lister = ZoomLister {
+            api: Arc::new(zoom.clone()),
+            conn: crate::fakes::connection(crate::ids::Vendor::Zoom),
+        };
+        let scope = Scope {
+            id: "u-gone".into(),
+            label: "gone@uni.example.edu (active)".into(),
+        };
+        let window = Window {
+            from: "2026-09-01".parse().unwrap(),
+            to: "2026-09-30".parse().unwrap(),
+        };
+        *zoom.fail.lock().unwrap() = Some((Class::Permanent, Kind::NotFound));
+        assert_eq!(lister.list(&scope, &window).await.unwrap(), Page::default());
+        // Any other refusal still stops the walk (it is recorded and the unit listed again on the next run).
+        *zoom.fail.lock().unwrap() = Some((Class::Retryable, Kind::Status(503)));
+        assert!(lister.list(&scope, &window).await.is_err());
+    }
 }
