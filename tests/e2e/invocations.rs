@@ -26,6 +26,8 @@ type Run<'a> = Pin<Box<dyn Future<Output = Result<(), String>> + 'a>>;
 const TIMEOUT_SECS: u64 = 10;
 /// `LEASE_SECS`: longer than the timeout (the template's 960 s against 900 s).
 const LEASE_SECS: u64 = 15;
+/// The backfill function's `Timeout` and `BACKFILL_UNIT_MARGIN_SECS` on this stack.
+const BACKFILL_TIMEOUT_SECS: u64 = 20;
 /// The download queue's `VisibilityTimeout`, longer than the lease (the template's 5400 s).
 const VISIBILITY_SECS: u64 = 25;
 /// The throttled CDN's rate: about 22 MiB in the three quarters of an invocation before the downloader
@@ -51,6 +53,13 @@ pub(super) fn short_invocations(opts: StackOptions) -> StackOptions {
                 VISIBILITY_SECS.to_string(),
             ),
             PropertyOverride::new("DownloadQueue", "VisibilityTimeout", VISIBILITY_SECS),
+            // The backfill function keeps as much time for a unit as it has: one unit per invocation.
+            PropertyOverride::new("BackfillFunction", "Timeout", BACKFILL_TIMEOUT_SECS),
+            PropertyOverride::new(
+                "BackfillFunction",
+                "Environment.Variables.BACKFILL_UNIT_MARGIN_SECS",
+                BACKFILL_TIMEOUT_SECS.to_string(),
+            ),
         ],
         retry_delay: None,
         ..opts

@@ -7,6 +7,7 @@
 //! selected scenario needs it. It prints `N passed, N failed` and exits non-zero on a failure. Needs
 //! `.venv-aws` (infra/bootstrap.sh); uses `AWS_ENDPOINT_URL` when set, else starts moto (one per stack).
 
+mod backfill;
 mod deletion;
 mod invocations;
 mod webex;
@@ -641,6 +642,11 @@ fn main() {
                 "killed_download_resumes_from_its_checkpoint_after_the_lease",
                 On::ShortInvocations,
                 invocations::killed_download_resumes,
+            ),
+            (
+                "remote_backfill_runs_in_the_deployment_one_unit_per_invocation",
+                On::ShortInvocations,
+                backfill::remote,
             ),
         ];
         let selected: Vec<_> = scenarios
