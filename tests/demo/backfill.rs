@@ -1,6 +1,7 @@
 //! The demo's back-catalogue scene: a simulated Zoom account with recordings from the past months (one of a
 //! deactivated user) that no webhook will ever announce. `archiver-admin backfill --dry-run` counts them,
-//! `backfill` queues them and the pipeline archives them; a second run finds nothing new, and the reconcile
+//! `backfill --remote` hands the import to the deployment (the backfill function queues them, the CLI shows
+//! the run's progress) and the pipeline archives them; a second run finds nothing new, and the reconcile
 //! sweep (invoked once) counts what the vendor lists against the catalog.
 
 use super::{admin_cli, entry, invoke, key_of, wait_archived};
@@ -66,14 +67,26 @@ pub async fn run(
     let connection = &tenant.connection;
     println!("\n$ archiver-admin backfill --connection {connection} --from {from} --dry-run");
     archiver_admin::run(admin_cli(stack, backfill(true))?).await?;
-    println!("\n$ archiver-admin backfill --connection {connection} --from {from} --max-rate 10");
-    archiver_admin::run(admin_cli(stack, backfill(false))?).await?;
+    println!(
+        "\nHanded to the deployment (for large imports: the backfill function walks it, the CLI only shows \
+         its record):\n$ archiver-admin backfill --connection {connection} --from {from} --remote"
+    );
+    let remote = archiver_admin::Command::Backfill(archiver_admin::backfill::Options {
+        remote: true,
+        backfill_queue_url: stack
+            .physical("BackfillQueue")
+            .context("no BackfillQueue")?
+            .to_owned(),
+        poll_secs: 0.5,
+        ..archiver_admin::backfill::Options::new(&tenant.connection, &from, None)
+    });
+    let code = archiver_admin::run(admin_cli(stack, remote)?).await?;
+    let mut ok = code == 0;
 
     println!("\nThe pipeline archives what the backfill queued:");
     for rec in &recs {
         wait_archived(catalog, &key_of(rec)?, rec.files().len()).await?;
     }
-    let mut ok = true;
     for rec in &recs {
         let e = entry(catalog, &key_of(rec)?).await?.context("no entry")?;
         println!(
@@ -87,7 +100,8 @@ pub async fn run(
     }
 
     println!(
-        "\nRun again (e.g. after a Ctrl-C): finished windows are recorded, nothing is listed or queued twice."
+        "\nRun again, from the CLI this time (as after a Ctrl-C): the run's record is the same, finished windows \
+         are not listed again and nothing is queued twice."
     );
     println!("$ archiver-admin backfill --connection {connection} --from {from} --max-rate 10");
     let before = sim.list_requests().len();
