@@ -10,7 +10,8 @@
 
 pub mod domain;
 pub use domain::{
-    backfill, catalog, config, deletion, error, ids, keys, messages, model, owner, ports, state,
+    backfill, catalog, changes, config, deletion, error, ids, keys, messages, model, owner, ports,
+    state,
 };
 
 pub mod webex;

@@ -42,6 +42,8 @@ pub enum Kind {
     Config,
     /// Something that should exist does not.
     NotFound,
+    /// A record changed since it was read (another admin's write): read again and decide again.
+    Conflict,
     /// The vendor no longer has the recording: deleted (or in its recycle bin) by someone at the vendor.
     GoneAtVendor,
     /// The vendor says the thing is not ready yet (a transcript not listed, links still expiring).

@@ -4,6 +4,7 @@
 
 pub mod backfill;
 pub mod catalog;
+pub mod changes;
 pub mod config;
 pub mod deletion;
 pub mod error;
@@ -18,9 +19,10 @@ pub mod state;
 #[cfg(test)]
 mod layering {
     /// The domain's sources, read at compile time so the check needs no file system.
-    const SOURCES: [(&str, &str); 12] = [
+    const SOURCES: [(&str, &str); 13] = [
         ("backfill", include_str!("backfill.rs")),
         ("catalog", include_str!("catalog.rs")),
+        ("changes", include_str!("changes.rs")),
         ("config", include_str!("config.rs")),
         ("deletion", include_str!("deletion.rs")),
         ("error", include_str!("error.rs")),
