@@ -1,4 +1,5 @@
-//! The admin CLI's commands. Exit codes: 0 ok, 1 not found, 2 invalid input.
+//! The admin CLI's commands. Exit codes: 0 ok, 1 not found, 2 invalid input, 3 changed by someone else since
+//! it was read (nothing written: run the command again).
 
 pub mod backfill;
 pub mod deletions;
@@ -52,9 +53,14 @@ pub enum Command {
         /// Where webhook secrets are stored (must match the template's SecretsPrefix).
         #[arg(long, default_value = "archiver/")]
         secrets_prefix: String,
-        /// Only validate; write nothing.
+        /// Validate and print what would change against what is stored (with a config table; otherwise only
+        /// validate); write nothing.
         #[arg(long)]
         dry_run: bool,
+        /// Remove stored connections and users the file leaves out (without it they are kept, and shown). An
+        /// enabled connection is never removed: disconnect it first.
+        #[arg(long)]
+        prune: bool,
     },
     /// Print one recording's catalog entry and files as JSON.
     Show {
@@ -414,6 +420,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
             file,
             secrets_prefix,
             dry_run,
+            prune,
         } => {
             let cfg = match load(&file, &secrets_prefix)? {
                 Ok(cfg) => cfg,
@@ -425,24 +432,58 @@ pub async fn run(cli: Cli) -> Result<i32> {
                     return Ok(2);
                 }
             };
-            if dry_run {
+            let valid = format!(
+                "{} is valid: tenant {}, {} connection(s), {} user(s); {}",
+                file.display(),
+                cfg.tenant.id,
+                cfg.connections.len(),
+                cfg.users.len(),
+                describe_retention(&cfg.tenant)
+            );
+            if dry_run && cli.config_table.is_empty() {
+                println!("{valid}");
                 println!(
-                    "{} is valid: tenant {}, {} connection(s), {} user(s); {}",
-                    file.display(),
-                    cfg.tenant.id,
-                    cfg.connections.len(),
-                    cfg.users.len(),
-                    describe_retention(&cfg.tenant)
+                    "(no --config-table: not compared with what is stored; nothing was written)"
                 );
                 return Ok(0);
             }
             need("config-table", &cli.config_table)?;
-            if cfg.tenant.retention.is_some() && cli.media_bucket.is_empty() {
+            if cfg.tenant.retention.is_some() && cli.media_bucket.is_empty() && !dry_run {
                 eprintln!(
                     "tenant.retention needs --media-bucket (or MEDIA_BUCKET): apply writes the tenant's lifecycle rule into the bucket; nothing was written"
                 );
                 return Ok(2);
             }
+            let store = DynamoConfig::new(ddb, cli.config_table);
+            let plan = shared::changes::plan(&store.snapshot(&cfg.tenant.id).await?, &cfg);
+            println!("{valid}");
+            for line in plan.lines(prune) {
+                println!("{line}");
+            }
+            if plan.is_empty() {
+                println!("no changes: the stored records are as in the file");
+            }
+            let problems = if prune { plan.prune_problems() } else { vec![] };
+            for p in &problems {
+                eprintln!("refused: {p}");
+            }
+            if dry_run {
+                println!("dry run: nothing was written");
+                return Ok(if problems.is_empty() { 0 } else { 2 });
+            }
+            if !problems.is_empty() {
+                eprintln!("nothing was written");
+                return Ok(2);
+            }
+            let applied = match store.apply_plan(&cfg, &plan, prune).await {
+                Ok(a) => a,
+                Err(e) if e.kind() == shared::error::Kind::Conflict => {
+                    eprintln!("{e}");
+                    return Ok(3);
+                }
+                Err(e) => return Err(e.into()),
+            };
+            // Secret values only once the records are ours to write (a refused apply writes none).
             let secrets = SecretsManager::new(aws_sdk_secretsmanager::Client::new(&aws));
             for s in &cfg.secrets {
                 secrets
@@ -451,7 +492,6 @@ pub async fn run(cli: Cli) -> Result<i32> {
                     .with_context(|| format!("writing secret {}", s.secret_id))?;
                 println!("secret {} stored", s.secret_id);
             }
-            DynamoConfig::new(ddb, cli.config_table).apply(&cfg).await?;
             if !cli.media_bucket.is_empty() {
                 let rules = shared::aws::s3::sync_tenant_retention(
                     &shared::aws::s3_client(&aws),
@@ -467,10 +507,8 @@ pub async fn run(cli: Cli) -> Result<i32> {
                 );
             }
             println!(
-                "tenant {} applied: {} connection(s), {} user(s)",
-                cfg.tenant.id,
-                cfg.connections.len(),
-                cfg.users.len()
+                "tenant {} applied (revision {}): {} record(s) written, {} removed, {} unchanged",
+                cfg.tenant.id, applied.rev, applied.written, applied.removed, plan.unchanged
             );
             for c in &cfg.connections {
                 println!(

@@ -30,6 +30,7 @@ async fn apply_validates_then_writes_secrets_and_config() {
         file: file.clone(),
         secrets_prefix: "archiver/".into(),
         dry_run,
+        prune: false,
     };
     // The secret's variable is not set yet: invalid, exit 2, nothing written.
     assert_eq!(run(cli(apply(false))).await.unwrap(), 2);
@@ -224,6 +225,7 @@ async fn a_tenants_retention_becomes_its_own_lifecycle_rule_and_keeps_the_others
             file: file.clone(),
             secrets_prefix: "archiver/".into(),
             dry_run: false,
+            prune: false,
         },
     };
     let s3 = shared::aws::s3_client(&conf);
@@ -323,4 +325,232 @@ async fn a_tenants_retention_becomes_its_own_lifecycle_rule_and_keeps_the_others
     write("");
     assert_eq!(run(cli(&bucket)).await.unwrap(), 0);
     assert_eq!(rules().await, before);
+}
+
+#[tokio::test]
+async fn apply_shows_its_diff_keeps_what_the_file_leaves_out_unless_pruned_and_of_two_concurrent_applies_one_wins()
+ {
+    use shared::changes::{Change, plan};
+    use shared::ports::UserDirectory;
+    let (conf, res) = provision(&unique("cfg")).await.unwrap();
+    let dir = std::env::temp_dir().join(unique("apply"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let tenant = unique("uni");
+    let yaml = |owner: &str, users: &[(&str, &str)], zoom: bool| {
+        let mut y = format!("tenant: {{id: {tenant}, name: Test}}\nconnections:\n");
+        if zoom {
+            y.push_str(&format!(
+                "  - {{id: {tenant}-zoom, vendor: zoom, account_id: {tenant}-ACC, webhook_secret_ref: archiver/z, default_owner: {owner}}}\n"
+            ));
+        }
+        y.push_str(&format!(
+            "  - {{id: {tenant}-webex, vendor: webex, account_id: {tenant}-ORG, webhook_secret_ref: archiver/w, credentials_ref: archiver/w/credentials, default_owner: {owner}}}\nusers:\n"
+        ));
+        for (id, email) in users {
+            y.push_str(&format!("  - {{id: {id}, email: {email}}}\n"));
+        }
+        y
+    };
+    let write = |name: &str, text: String| {
+        let f = dir.join(name);
+        std::fs::write(&f, text).unwrap();
+        f
+    };
+    let cli = |file: &std::path::Path, dry_run, prune| Cli {
+        config_table: res["ConfigTable"].clone(),
+        catalog_table: String::new(),
+        owner_queue_url: String::new(),
+        media_bucket: String::new(),
+        events_queue_url: String::new(),
+        command: Command::Apply {
+            file: file.to_owned(),
+            secrets_prefix: "archiver/".into(),
+            dry_run,
+            prune,
+        },
+    };
+    let store = shared::aws::config::DynamoConfig::new(
+        aws_sdk_dynamodb::Client::new(&conf),
+        &res["ConfigTable"],
+    );
+    let tid = shared::ids::TenantId::parse(&tenant).unwrap();
+    let zoom = ConnectionId::parse(format!("{tenant}-zoom")).unwrap();
+    let email = |e: &str| shared::ids::Email::parse(e).unwrap();
+    let both = [("media", "media@uni.edu"), ("ann", "ann@uni.edu")];
+    let v1 = write("v1.yaml", yaml("media", &both, true));
+    assert_eq!(run(cli(&v1, false, false)).await.unwrap(), 0);
+
+    // The dry run compares with what is stored and writes nothing.
+    let v2 = write("v2.yaml", yaml("ann", &both, true));
+    let cfg2 = archiver_admin::load(&v2, "archiver/").unwrap().unwrap();
+    let p = plan(&store.snapshot(&tid).await.unwrap(), &cfg2);
+    assert_eq!(
+        (p.connections.len(), p.users.len(), p.unchanged),
+        (2, 0, 3),
+        "{p:?}"
+    );
+    assert!(
+        p.lines(false)
+            .contains(&"    default_owner: \"media\" → \"ann\"".to_owned()),
+        "{:?}",
+        p.lines(false)
+    );
+    assert_eq!(run(cli(&v2, true, false)).await.unwrap(), 0);
+    let stored = store.connection(&zoom).await.unwrap().unwrap();
+    assert_eq!(
+        stored.default_owner.as_str(),
+        "media",
+        "a dry run writes nothing"
+    );
+
+    // Two admins apply at once from the same stored state: one goes through, the other is told and writes
+    // nothing (its other change is not stored either).
+    let mut other = yaml("media", &both, true);
+    other = other.replace("name: Test", "name: Other name");
+    let v3 = write("v3.yaml", other);
+    let cfg3 = archiver_admin::load(&v3, "archiver/").unwrap().unwrap();
+    let snap = store.snapshot(&tid).await.unwrap();
+    let (p2, p3) = (plan(&snap, &cfg2), plan(&snap, &cfg3));
+    let (a, b) = tokio::join!(
+        store.apply_plan(&cfg2, &p2, false),
+        store.apply_plan(&cfg3, &p3, false)
+    );
+    let (won, lost) = match (a, b) {
+        (Ok(w), Err(l)) => ("v2", (w, l)),
+        (Err(l), Ok(w)) => ("v3", (w, l)),
+        other => panic!("exactly one apply goes through: {other:?}"),
+    };
+    let (applied, refused) = lost;
+    assert_eq!(refused.kind(), shared::error::Kind::Conflict);
+    assert!(
+        refused.to_string().contains("changed by another apply")
+            && refused.to_string().contains("nothing was"),
+        "{refused}"
+    );
+    assert_eq!(applied.rev, snap.tenant.as_ref().unwrap().rev + 1);
+    let now = store.snapshot(&tid).await.unwrap();
+    let t = &now.tenant.as_ref().unwrap().value;
+    let c = store.connection(&zoom).await.unwrap().unwrap();
+    match won {
+        "v2" => assert_eq!((t.name.as_str(), c.default_owner.as_str()), ("Test", "ann")),
+        _ => assert_eq!(
+            (t.name.as_str(), c.default_owner.as_str()),
+            ("Other name", "media")
+        ),
+    }
+
+    // A disconnect between an apply's read and its write is not written over: the record is refused.
+    let snap = store.snapshot(&tid).await.unwrap();
+    let owner = if c.default_owner.as_str() == "ann" {
+        "media"
+    } else {
+        "ann"
+    };
+    let v4 = write("v4.yaml", yaml(owner, &both, true));
+    let cfg4 = archiver_admin::load(&v4, "archiver/").unwrap().unwrap();
+    let p4 = plan(&snap, &cfg4);
+    assert!(
+        p4.connections
+            .iter()
+            .any(|c| matches!(c, Change::Changed { .. })),
+        "{p4:?}"
+    );
+    assert!(
+        shared::ports::ConnectionSwitch::set_enabled(&store, &zoom, false)
+            .await
+            .unwrap()
+    );
+    let e = store.apply_plan(&cfg4, &p4, false).await.unwrap_err();
+    assert_eq!(e.kind(), shared::error::Kind::Conflict, "{e}");
+    assert!(e.to_string().contains(&format!("connection {zoom}")), "{e}");
+    assert!(
+        !store.connection(&zoom).await.unwrap().unwrap().enabled,
+        "the disconnect stands"
+    );
+
+    // A user left out of the file is kept (and shown); with --prune it goes, and its e-mail finds nobody.
+    // An e-mail changed in the file no longer finds the user under the old one.
+    let v5 = write(
+        "v5.yaml",
+        yaml("media", &[("media", "media-team@uni.edu")], true),
+    );
+    assert_eq!(run(cli(&v5, false, false)).await.unwrap(), 0);
+    assert!(
+        store
+            .by_email(&tid, &email("ann@uni.edu"))
+            .await
+            .unwrap()
+            .is_some(),
+        "kept"
+    );
+    assert!(
+        store
+            .by_email(&tid, &email("media@uni.edu"))
+            .await
+            .unwrap()
+            .is_none(),
+        "old e-mail"
+    );
+    assert!(
+        store
+            .by_email(&tid, &email("media-team@uni.edu"))
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(run(cli(&v5, false, true)).await.unwrap(), 0);
+    assert!(
+        store
+            .by_email(&tid, &email("ann@uni.edu"))
+            .await
+            .unwrap()
+            .is_none(),
+        "pruned"
+    );
+    let users = store.snapshot(&tid).await.unwrap().users;
+    assert_eq!(users.len(), 1);
+
+    // Pruning an enabled connection is refused, and nothing is written.
+    let v6 = write(
+        "v6.yaml",
+        yaml("media", &[("media", "media-team@uni.edu")], false),
+    );
+    let cfg6 = archiver_admin::load(&v6, "archiver/").unwrap().unwrap();
+    let p6 = plan(&store.snapshot(&tid).await.unwrap(), &cfg6);
+    assert_eq!(p6.prune_problems().len(), 1, "{p6:?}");
+    let webex = ConnectionId::parse(format!("{tenant}-webex")).unwrap();
+    let before = store.snapshot(&tid).await.unwrap();
+    assert_eq!(run(cli(&v6, false, true)).await.unwrap(), 2);
+    assert_eq!(
+        store.snapshot(&tid).await.unwrap(),
+        before,
+        "nothing written"
+    );
+    // Once disconnected, the Zoom connection may go; the Webex one is changed.
+    assert!(
+        shared::ports::ConnectionSwitch::set_enabled(&store, &zoom, false)
+            .await
+            .unwrap()
+    );
+    let v7 = v6;
+    assert_eq!(run(cli(&v7, false, false)).await.unwrap(), 0);
+    assert!(
+        store.connection(&zoom).await.unwrap().is_some(),
+        "kept without --prune"
+    );
+    let mut zoom_off = store.snapshot(&tid).await.unwrap();
+    zoom_off.connections.retain(|c| c.value.id == zoom);
+    assert!(!zoom_off.connections[0].value.enabled);
+    assert_eq!(run(cli(&v7, false, true)).await.unwrap(), 0);
+    assert!(store.connection(&zoom).await.unwrap().is_none(), "pruned");
+    assert_eq!(
+        store
+            .connection(&webex)
+            .await
+            .unwrap()
+            .unwrap()
+            .default_owner
+            .as_str(),
+        "media"
+    );
 }
