@@ -53,6 +53,8 @@ pub struct ConnectionEntry {
     pub enabled: Option<bool>,
     /// Which recordings are archived at all ([`crate::config::Filters`]); absent: every one.
     pub filters: Option<crate::config::Filters>,
+    /// How the owner is found ([`crate::config::OwnerPolicy`]); absent: vendor user id, e-mail, default owner.
+    pub owner: Option<crate::config::OwnerPolicy>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -66,6 +68,11 @@ pub struct UserEntry {
     pub zoom_user_ids: Vec<String>,
     #[serde(default)]
     pub webex_person_ids: Vec<String>,
+    /// The institution's id of the user (SSO, student system), for `owner.lookup: external_id`.
+    pub external_id: Option<String>,
+    /// `active` (default) or `blocked`: a blocked user is given no recordings.
+    #[serde(default)]
+    pub status: crate::config::UserStatus,
 }
 
 /// One problem in an admin's file.
@@ -220,6 +227,9 @@ impl ConfigFile {
             }
             for (field, reason) in c.filters.as_ref().map(|x| x.problems()).unwrap_or_default() {
                 p.add(f(&format!("filters.{field}")), reason);
+            }
+            for (field, reason) in c.owner.as_ref().map(|x| x.problems()).unwrap_or_default() {
+                p.add(f(&format!("owner.{field}")), reason);
             }
             let Some(vendor) = vendor else { continue };
             let (api, oauth, hosts) = vendor_defaults(vendor);
@@ -396,6 +406,7 @@ impl ConfigFile {
                     default_owner: owner,
                     enabled: c.enabled.unwrap_or(true),
                     filters: c.filters.clone().unwrap_or_default(),
+                    owner: c.owner.clone().unwrap_or_default(),
                 });
             }
         }
@@ -469,6 +480,7 @@ fn validate_users(
     let mut users = Vec::new();
     let mut ids = HashSet::new();
     let mut emails = HashSet::new();
+    let mut externals = HashSet::new();
     for (i, u) in entries.iter().enumerate() {
         let f = |n: &str| format!("users[{i}].{n}");
         let id = UserId::parse(&u.id)
@@ -500,6 +512,16 @@ fn validate_users(
         if vendor_ids.iter().any(|v| v.id.is_empty()) {
             p.add(f("zoom_user_ids"), "vendor user ids must not be empty");
         }
+        let external_id = u.external_id.as_deref().map(str::trim).map(str::to_owned);
+        match &external_id {
+            Some(x) if x.is_empty() || x.contains(char::is_whitespace) => {
+                p.add(f("external_id"), "must be non-empty, without spaces");
+            }
+            Some(x) if !externals.insert(x.clone()) => {
+                p.add(f("external_id"), format!("'{x}' is used by another user"));
+            }
+            _ => {}
+        }
         if let (Some(id), Some(email), Some(tenant)) = (id, email, tenant) {
             users.push(User {
                 id,
@@ -507,6 +529,8 @@ fn validate_users(
                 email,
                 name: u.name.clone(),
                 vendor_ids,
+                external_id,
+                status: u.status,
             });
         }
     }
@@ -661,6 +685,55 @@ mod tests {
             serde_json::from_value::<super::ConfigFile>(v).is_err(),
             "a misspelt option is refused"
         );
+    }
+
+    #[test]
+    fn owner_policies_and_directory_fields_are_checked_and_stored() {
+        let mut v = good();
+        v["connections"][0]["owner"] =
+            serde_json::json!({"postfix": {"remove": "@uni.edu"}, "lookup": "external_id"});
+        v["users"][0]["external_id"] = "mt-01".into();
+        v["users"][0]["status"] = "blocked".into();
+        let cfg = file(v.clone()).validate("archiver/", env).unwrap();
+        let owner = &cfg.connections[0].owner;
+        assert_eq!(
+            (&owner.postfix, owner.lookup),
+            (
+                &crate::config::Postfix::Remove("@uni.edu".into()),
+                crate::config::Lookup::ExternalId
+            )
+        );
+        assert_eq!(cfg.users[0].external_id.as_deref(), Some("mt-01"));
+        assert_eq!(cfg.users[0].status, crate::config::UserStatus::Blocked);
+        // Defaults reproduce the rules before policies: vendor id, e-mail, default owner.
+        let plain = file(good()).validate("archiver/", env).unwrap();
+        assert_eq!(
+            plain.connections[0].owner,
+            crate::config::OwnerPolicy::default()
+        );
+        assert_eq!(plain.users[0].status, crate::config::UserStatus::Active);
+
+        v["connections"][0]["owner"] = serde_json::json!({"postfix": {"add": ""}});
+        v["users"][0]["external_id"] = "mt 01".into();
+        let problems = file(v.clone()).validate("archiver/", env).unwrap_err();
+        let fields: Vec<_> = problems.iter().map(|p| p.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            ["users[0].external_id", "connections[0].owner.postfix"],
+            "{problems:?}"
+        );
+        for bad in [
+            serde_json::json!({"postfix": {"strip": "@uni.edu"}}),
+            serde_json::json!({"lookup": "phone"}),
+            serde_json::json!({"match": "email"}),
+        ] {
+            let mut v = good();
+            v["connections"][0]["owner"] = bad.clone();
+            assert!(
+                serde_json::from_value::<super::ConfigFile>(v).is_err(),
+                "{bad} is refused"
+            );
+        }
     }
 
     #[test]

@@ -67,7 +67,6 @@ impl Pipeline {
                 config: config.clone(),
                 catalog: catalog.clone(),
                 downloads: SqsQueue::new(sqs.clone(), r("DownloadQueue")),
-                rules: shared::owner::default_rules(),
                 attendees: WebexAttendees(webex.clone()),
             },
             downloader: Downloader {

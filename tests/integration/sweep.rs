@@ -56,6 +56,7 @@ async fn a_killed_transfer_a_dead_letter_and_an_abandoned_upload_are_swept() {
         &key,
         &shared::ids::UserId::parse("media-team").unwrap(),
         "test",
+        &[],
     )
     .await
     .unwrap();

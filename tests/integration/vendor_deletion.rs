@@ -124,7 +124,7 @@ impl World {
         let stored = self.catalog.upsert_recording(&entry, &ids).await.unwrap();
         if stored.state == shared::model::RecordingState::PendingOwner {
             let owner = shared::ids::UserId::parse("media-team").unwrap();
-            shared::catalog::OwnerCatalog::set_owner(&self.catalog, &key, &owner, "test")
+            shared::catalog::OwnerCatalog::set_owner(&self.catalog, &key, &owner, "test", &[])
                 .await
                 .unwrap();
         }

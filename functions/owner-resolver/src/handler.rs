@@ -9,7 +9,7 @@ use shared::error::Class;
 use shared::ids::Vendor;
 use shared::messages::{DownloadMessage, ResolveOwnerMessage};
 use shared::model::FileState;
-use shared::owner::{AttendeeSource, OwnerRule, resolve, resolve_co_users};
+use shared::owner::{AttendeeSource, decide, resolve_co_users};
 use shared::ports::{ConfigStore, Queue, UserDirectory, send_json};
 
 pub struct OwnerResolver<C, K, Q, A> {
@@ -17,7 +17,6 @@ pub struct OwnerResolver<C, K, Q, A> {
     pub config: C,
     pub catalog: K,
     pub downloads: Q,
-    pub rules: Vec<Box<dyn OwnerRule>>,
     /// The meeting's people at the vendor (Webex participants; Zoom's are not read yet).
     pub attendees: A,
 }
@@ -44,16 +43,16 @@ impl<C: ConfigStore + UserDirectory, K: OwnerCatalog, Q: Queue, A: AttendeeSourc
             Some(o) => o.clone(),
             None => {
                 self.load_attendees(&conn, &mut rec).await?;
-                let found = resolve(&self.rules, &rec, &conn, &self.config).await?;
-                let found =
-                    found.ok_or_else(|| Outcome::Dropped("no owner rule matched".into()))?;
-                tracing::info!(recording = %msg.recording, owner = %found.owner, rule = found.rule, "owner resolved");
+                let mut found = decide(&rec, &conn, &self.config).await?;
+                tracing::info!(recording = %msg.recording, owner = %found.owner, rule = found.rule, trace = found.trace.join("; "), "owner resolved");
                 if let Some(mut people) = rec.attendees.clone() {
-                    resolve_co_users(&mut people, &conn, Some(&found.owner), &self.config).await?;
+                    let co = resolve_co_users(&mut people, &conn, Some(&found.owner), &self.config)
+                        .await?;
+                    found.trace.extend(co);
                     self.catalog.set_attendees(&msg.recording, &people).await?;
                 }
                 self.catalog
-                    .set_owner(&msg.recording, &found.owner, found.rule)
+                    .set_owner(&msg.recording, &found.owner, found.rule, &found.trace)
                     .await?;
                 found.owner
             }
@@ -62,7 +61,7 @@ impl<C: ConfigStore + UserDirectory, K: OwnerCatalog, Q: Queue, A: AttendeeSourc
             // Idempotent: moves a recording left in `pending_owner` on.
             let rule = rec.owner_rule.clone().unwrap_or_default();
             self.catalog
-                .set_owner(&msg.recording, &owner, &rule)
+                .set_owner(&msg.recording, &owner, &rule, &rec.owner_trace)
                 .await?;
         }
         let mut sent = 0;
@@ -154,7 +153,6 @@ mod tests {
             },
             catalog: MemoryCatalog::default(),
             downloads: MemoryQueue::default(),
-            rules: shared::owner::default_rules(),
             attendees: People::default(),
         }
     }
@@ -207,6 +205,32 @@ mod tests {
         assert_eq!(
             (rec.owner.unwrap().as_str(), rec.owner_rule.as_deref()),
             ("media", Some("default_owner"))
+        );
+        assert!(
+            rec.owner_trace
+                .iter()
+                .any(|l| l == "host_email: host e-mail visitor@else.org → no directory user"),
+            "{:#?}",
+            rec.owner_trace
+        );
+    }
+
+    #[tokio::test]
+    async fn the_connections_owner_policy_decides_and_the_decision_is_stored_with_its_trace() {
+        let mut r = resolver();
+        r.config.connections[0].owner.postfix = shared::config::Postfix::Remove("@uni.edu".into());
+        // The directory knows prof by id only: another e-mail on file.
+        r.config.users = vec![user("prof", "p.rofessor@uni.edu")];
+        let msg = waiting(&r, "prof@uni.edu");
+        r.handle(msg.clone(), &Invocation::now()).await.unwrap();
+        let rec = r.catalog.entry(&msg.recording).unwrap();
+        assert_eq!(
+            (rec.owner.unwrap().as_str(), rec.owner_rule.as_deref()),
+            ("prof", Some("user_id"))
+        );
+        assert_eq!(
+            rec.owner_trace.last().unwrap(),
+            "user_id: host e-mail prof@uni.edu with @uni.edu removed: prof, as user id → prof (chosen)"
         );
     }
 

@@ -14,7 +14,6 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         config: aws.config(&settings.config_table),
         catalog: aws.catalog(&settings.catalog_table),
         downloads: aws.queue(&settings.download_queue_url),
-        rules: shared::owner::default_rules(),
         attendees: shared::webex::attendees::WebexAttendees(aws.webex()),
     };
     shared::batch::serve(&resolver, &aws.visibility()).await

@@ -582,17 +582,25 @@ impl OwnerCatalog for DynamoCatalog {
         self.recording(key).await
     }
 
-    async fn set_owner(&self, key: &RecordingKey, owner: &UserId, rule: &str) -> Result<(), Error> {
+    async fn set_owner(
+        &self,
+        key: &RecordingKey,
+        owner: &UserId,
+        rule: &str,
+        trace: &[String],
+    ) -> Result<(), Error> {
+        let lines = AttributeValue::L(trace.iter().map(|l| s(l)).collect());
         let out = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(self.key(key.partition_key(), META)))
-            .update_expression("SET #o = :o, owner_rule = :r, updated_at = :now")
+            .update_expression("SET #o = :o, owner_rule = :r, owner_trace = :t, updated_at = :now")
             .condition_expression("attribute_exists(pk)")
             .expression_attribute_names("#o", "owner")
             .expression_attribute_values(":o", s(owner.as_str()))
             .expression_attribute_values(":r", s(rule))
+            .expression_attribute_values(":t", lines)
             .expression_attribute_values(":now", now_str(Utc::now()))
             .return_values(ReturnValue::AllNew)
             .send()

@@ -7,10 +7,13 @@
 //! | user | `TENANT#<tenant>` | `USER#<user>` |
 //! | e-mail alias | `TENANT#<tenant>` | `EMAIL#<email>` → `user_id` |
 //! | vendor id alias | `TENANT#<tenant>` | `VENDOR#<vendor>#<id>` → `user_id` |
+//! | external id alias | `TENANT#<tenant>` | `EXT#<external_id>` → `user_id` |
 //! | account claim | `ACCOUNT#<vendor>#<account>` | `ACCOUNT` → `tenant`, `connection_id` |
 //!
 //! The catalog keys recordings by vendor account, so one account belongs to one tenant: `apply` claims each
-//! connection's account with a conditional write and refuses an account another tenant holds.
+//! connection's account with a conditional write and refuses an account another tenant holds. Tenant,
+//! connection and user records carry a revision (`rev`), and `apply` writes each conditional on the
+//! revision it read ([`DynamoConfig::apply_plan`]).
 
 use crate::aws::error::{is_conditional, sdk_error};
 use crate::changes::{self, Change, Plan, Snapshot, Stored};
@@ -77,7 +80,7 @@ fn stored<T: serde::de::DeserializeOwned>(item: Item) -> Result<Stored<T>, Error
     })
 }
 
-/// The sort keys of a user's aliases: their e-mail and each vendor id.
+/// The sort keys of a user's aliases: their e-mail, each vendor id and their external id.
 fn alias_keys(u: &User) -> Vec<String> {
     std::iter::once(format!("EMAIL#{}", u.email))
         .chain(
@@ -85,6 +88,7 @@ fn alias_keys(u: &User) -> Vec<String> {
                 .iter()
                 .map(|v| format!("VENDOR#{}#{}", v.vendor, v.id)),
         )
+        .chain(u.external_id.iter().map(|x| format!("EXT#{x}")))
         .collect()
 }
 
@@ -501,5 +505,12 @@ impl UserDirectory for DynamoConfig {
     }
     async fn by_email(&self, tenant: &TenantId, email: &Email) -> Result<Option<User>, Error> {
         self.alias(tenant, format!("EMAIL#{email}")).await
+    }
+    async fn by_id(&self, tenant: &TenantId, id: &UserId) -> Result<Option<User>, Error> {
+        self.get(format!("TENANT#{tenant}"), format!("USER#{id}"))
+            .await
+    }
+    async fn by_external_id(&self, tenant: &TenantId, id: &str) -> Result<Option<User>, Error> {
+        self.alias(tenant, format!("EXT#{id}")).await
     }
 }

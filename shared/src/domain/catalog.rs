@@ -38,8 +38,13 @@ pub struct RecordingEntry {
     /// The S3 folder of this recording (see [`crate::keys`]).
     pub s3_prefix: String,
     pub owner: Option<UserId>,
-    /// Which owner rule decided (`host_vendor_id`, `host_email`, `default_owner`).
+    /// Which owner rule decided (`host_vendor_id`, `user_id`, `host_email`, `external_id`,
+    /// `participant_host`, `default_owner`; see `shared::owner`).
     pub owner_rule: Option<String>,
+    /// Every rule tried and what it found, one line each, and what became of each co-host
+    /// (`archiver-admin explain`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub owner_trace: Vec<String>,
     /// The vendor's ids of the recording: the Zoom meeting uuid, or every Webex recording (segment) id.
     #[serde(default)]
     pub vendor_recording_ids: BTreeSet<String>,
@@ -139,6 +144,7 @@ impl RecordingEntry {
             s3_prefix,
             owner: None,
             owner_rule: None,
+            owner_trace: Vec::new(),
             file_ids: BTreeSet::new(),
             done_ids: BTreeSet::new(),
             failed_ids: BTreeSet::new(),
@@ -545,8 +551,15 @@ pub trait IngestCatalog: RemovalCatalog {
 #[async_trait]
 pub trait OwnerCatalog: Send + Sync {
     async fn get_recording(&self, key: &RecordingKey) -> Result<Option<RecordingEntry>, Error>;
-    /// Sets the owner and moves `pending_owner` → `archiving`.
-    async fn set_owner(&self, key: &RecordingKey, owner: &UserId, rule: &str) -> Result<(), Error>;
+    /// Sets the owner, the rule that chose them and the decision's trace, and moves `pending_owner` →
+    /// `archiving`.
+    async fn set_owner(
+        &self,
+        key: &RecordingKey,
+        owner: &UserId,
+        rule: &str,
+        trace: &[String],
+    ) -> Result<(), Error>;
     async fn get_file(
         &self,
         key: &RecordingKey,

@@ -256,6 +256,84 @@ pub struct Connection {
     /// Which recordings are archived at all (default: every one).
     #[serde(default)]
     pub filters: Filters,
+    /// How the owner is found in the directory (default: vendor user id, then e-mail, then `default_owner`).
+    #[serde(default)]
+    pub owner: OwnerPolicy,
+}
+
+/// How a connection finds a recording's owner in the tenant's directory (`shared::owner::decide` applies it).
+/// The host is looked up by their vendor user id, then by a *name* made from their e-mail: a directory user
+/// with that id, else a user found by e-mail or external id (`lookup`). Nobody found: `default_owner`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OwnerPolicy {
+    /// How the host's e-mail becomes the name looked for (default: as it is).
+    #[serde(default)]
+    pub postfix: Postfix,
+    /// Where the name is looked for when no directory user has it as id (default: `email`).
+    #[serde(default)]
+    pub lookup: Lookup,
+}
+
+/// `jdoe@uni.edu` ↔ `jdoe`: what is done to the end of the host's e-mail (compared case-insensitively).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Postfix {
+    /// The e-mail as it is.
+    #[default]
+    Keep,
+    /// Appended unless the name ends with it already (`jdoe` → `jdoe@uni.edu`).
+    Add(String),
+    /// Removed when the name ends with it (`jdoe@uni.edu` → `jdoe`).
+    Remove(String),
+}
+
+impl Postfix {
+    /// The name `host` becomes.
+    pub fn apply(&self, host: &str) -> String {
+        let ends = |p: &str| {
+            host.len() >= p.len()
+                && host.is_char_boundary(host.len() - p.len())
+                && host[host.len() - p.len()..].eq_ignore_ascii_case(p)
+        };
+        match self {
+            Postfix::Keep => host.to_owned(),
+            Postfix::Add(p) if ends(p) => host.to_owned(),
+            Postfix::Add(p) => format!("{host}{p}"),
+            Postfix::Remove(p) if ends(p) && host.len() > p.len() => {
+                host[..host.len() - p.len()].to_owned()
+            }
+            Postfix::Remove(_) => host.to_owned(),
+        }
+    }
+}
+
+/// Where a host's name is looked for after the directory's user ids.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Lookup {
+    /// The users' e-mail: the host's e-mail as it is, then the name if it is another e-mail.
+    #[default]
+    Email,
+    /// The users' `external_id` (an SSO or student-system id): the name, then the e-mail as it is.
+    ExternalId,
+}
+
+impl OwnerPolicy {
+    /// What is wrong with the policy (field below `owner`, reason); empty when it can work.
+    pub fn problems(&self) -> Vec<(String, String)> {
+        match &self.postfix {
+            Postfix::Add(p) | Postfix::Remove(p)
+                if p.trim().is_empty() || p.contains(char::is_whitespace) =>
+            {
+                vec![(
+                    "postfix".into(),
+                    format!("{p:?} must be a non-empty postfix without spaces (e.g. \"@uni.edu\")"),
+                )]
+            }
+            _ => vec![],
+        }
+    }
 }
 
 /// Which recordings a connection archives, applied the same way to webhooks, backfill and reconcile (all go
@@ -375,6 +453,22 @@ pub struct User {
     pub name: String,
     /// The user's ids at the vendors (Zoom user id, Webex person id).
     pub vendor_ids: Vec<VendorUserId>,
+    /// An id of the institution's (SSO, student system), for `owner.lookup: external_id`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    /// A blocked user owns nothing new: owner rules pass over them as if not found.
+    #[serde(default)]
+    pub status: UserStatus,
+}
+
+/// Whether a directory user may be given recordings.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UserStatus {
+    #[default]
+    Active,
+    /// Left, suspended or deactivated: counts as not found.
+    Blocked,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

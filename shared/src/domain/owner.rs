@@ -1,132 +1,176 @@
-//! Owner resolution: an ordered chain of rules; the first that finds a user wins. The full option set
-//! (categories, opt-in/out) plugs in here as further rules.
+//! Owner resolution: who owns a recording, decided by the connection's [`OwnerPolicy`] over the tenant's
+//! directory, with a trace of every rule tried (stored on the entry as `owner_trace`, printed by
+//! `archiver-admin explain`), so that any decision can be explained.
+//!
+//! The rules, in order; the first that finds an active user wins (a blocked user counts as not found):
+//! 1. `host_vendor_id`: the host's vendor user id (Zoom `host_id`), among the users' vendor ids.
+//! 2. For the host's e-mail, then (Webex) the participant the vendor flags as host: the *name* made of it by
+//!    `owner.postfix` is looked for as a user id (`user_id`), then by `owner.lookup`: the users' e-mail
+//!    (`host_email`) or their external id (`external_id`).
+//! 3. `default_owner`: the connection's.
 //!
 //! Where the vendor lists a meeting's people ([`AttendeeSource`]; Webex `meetingParticipants`), they are
 //! recorded on the entry: the host (a fallback when the recording itself names none), the co-hosts (those in
 //! the directory become co-users) and the participants.
 
 use crate::catalog::{Attendees, RecordingEntry};
-use crate::config::Connection;
+use crate::config::{Connection, Lookup, Postfix, User, UserStatus};
 use crate::error::Error;
 use crate::ids::{Email, UserId};
 use crate::ports::UserDirectory;
 use async_trait::async_trait;
 
-/// The owner found and the rule that found it.
+pub use crate::config::OwnerPolicy;
+
+/// Who owns a recording, which rule chose them, and every rule tried on the way (one line each).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Resolved {
+pub struct Decision {
     pub owner: UserId,
     pub rule: &'static str,
+    pub trace: Vec<String>,
 }
 
-/// One way to find an owner.
-#[async_trait]
-pub trait OwnerRule: Send + Sync {
-    fn name(&self) -> &'static str;
-    async fn resolve(
-        &self,
-        rec: &RecordingEntry,
-        conn: &Connection,
-        users: &dyn UserDirectory,
-    ) -> Result<Option<UserId>, Error>;
-}
-
-/// The host's vendor user id, mapped through the directory.
-pub struct HostVendorId;
-/// The host's e-mail, mapped through the directory.
-pub struct HostEmail;
-/// The participant the vendor flags as host (Webex `meetingParticipants` `host: true`), by e-mail.
-pub struct ParticipantHost;
-/// The connection's default owner.
-pub struct DefaultOwner;
-
-#[async_trait]
-impl OwnerRule for HostVendorId {
-    fn name(&self) -> &'static str {
-        "host_vendor_id"
-    }
-    async fn resolve(
-        &self,
-        rec: &RecordingEntry,
-        conn: &Connection,
-        users: &dyn UserDirectory,
-    ) -> Result<Option<UserId>, Error> {
-        let Some(id) = &rec.host_id else {
-            return Ok(None);
-        };
-        Ok(users
-            .by_vendor_id(&conn.tenant, rec.vendor, id)
-            .await?
-            .map(|u| u.id))
+/// A directory user a rule found: taken if active; a blocked one is passed over, and the trace says so.
+fn take(rule: &str, looked: &str, found: Option<User>, trace: &mut Vec<String>) -> Option<UserId> {
+    match found {
+        None => {
+            trace.push(format!("{rule}: {looked} → no directory user"));
+            None
+        }
+        Some(u) if u.status == UserStatus::Blocked => {
+            trace.push(format!(
+                "{rule}: {looked} → {} is blocked: counts as not found",
+                u.id
+            ));
+            None
+        }
+        Some(u) => {
+            trace.push(format!("{rule}: {looked} → {} (chosen)", u.id));
+            Some(u.id)
+        }
     }
 }
 
-/// The directory user with this e-mail in the connection's tenant, if any.
-async fn user_by_email(
-    users: &dyn UserDirectory,
+/// Decides the owner of `rec` by the connection's policy.
+pub async fn decide(
+    rec: &RecordingEntry,
     conn: &Connection,
-    email: Option<&Email>,
-) -> Result<Option<UserId>, Error> {
-    let Some(email) = email else {
-        return Ok(None);
+    users: &dyn UserDirectory,
+) -> Result<Decision, Error> {
+    let t = &conn.tenant;
+    let mut trace = Vec::new();
+    let done = |owner, rule, trace| Ok(Decision { owner, rule, trace });
+    match &rec.host_id {
+        Some(id) => {
+            let found = users.by_vendor_id(t, rec.vendor, id).await?;
+            let looked = format!("{} user id {id}", rec.vendor);
+            if let Some(owner) = take("host_vendor_id", &looked, found, &mut trace) {
+                return done(owner, "host_vendor_id", trace);
+            }
+        }
+        None => trace.push("host_vendor_id: the recording names no host id".into()),
+    }
+    let host = rec.host_email.as_ref();
+    let flagged = rec.attendees.as_ref().and_then(|a| a.host.as_ref());
+    for (whose, email) in [("host", host), ("participant_host", flagged)] {
+        let Some(email) = email else {
+            trace.push(format!("{whose}: no e-mail"));
+            continue;
+        };
+        if whose == "participant_host" && Some(email) == host {
+            continue;
+        }
+        if let Some(found) = by_name(whose, email, conn, users, &mut trace).await? {
+            return done(found.0, found.1, trace);
+        }
+    }
+    trace.push(format!(
+        "default_owner: {} (chosen: no rule above found an active user)",
+        conn.default_owner
+    ));
+    done(conn.default_owner.clone(), "default_owner", trace)
+}
+
+/// The e-mail's name (`owner.postfix`) as a user id, then by `owner.lookup`.
+async fn by_name(
+    whose: &str,
+    email: &Email,
+    conn: &Connection,
+    users: &dyn UserDirectory,
+    trace: &mut Vec<String>,
+) -> Result<Option<(UserId, &'static str)>, Error> {
+    let t = &conn.tenant;
+    let name = conn.owner.postfix.apply(email.as_str());
+    let shown = if name == email.as_str() {
+        format!("{whose} e-mail {email}")
+    } else {
+        let how = match &conn.owner.postfix {
+            Postfix::Add(p) => format!("{p} added"),
+            Postfix::Remove(p) => format!("{p} removed"),
+            Postfix::Keep => String::new(),
+        };
+        format!("{whose} e-mail {email} with {how}: {name}")
     };
-    Ok(users.by_email(&conn.tenant, email).await?.map(|u| u.id))
-}
-
-#[async_trait]
-impl OwnerRule for HostEmail {
-    fn name(&self) -> &'static str {
-        "host_email"
+    let rule = |r: &'static str| {
+        if whose == "host" {
+            r
+        } else {
+            "participant_host"
+        }
+    };
+    match UserId::parse(name.to_ascii_lowercase()) {
+        Ok(id) => {
+            let found = users.by_id(t, &id).await?;
+            if let Some(o) = take(
+                rule("user_id"),
+                &format!("{shown}, as user id"),
+                found,
+                trace,
+            ) {
+                return Ok(Some((o, rule("user_id"))));
+            }
+        }
+        Err(_) => trace.push(format!("{}: {shown} is not a user id", rule("user_id"))),
     }
-    async fn resolve(
-        &self,
-        rec: &RecordingEntry,
-        conn: &Connection,
-        users: &dyn UserDirectory,
-    ) -> Result<Option<UserId>, Error> {
-        user_by_email(users, conn, rec.host_email.as_ref()).await
+    let other = Email::parse(&name).ok().filter(|e| e != email);
+    let tries: Vec<(&'static str, String, Option<User>)> = match conn.owner.lookup {
+        Lookup::Email => {
+            let mut v = vec![(
+                rule("host_email"),
+                format!("{whose} e-mail {email}"),
+                users.by_email(t, email).await?,
+            )];
+            if let Some(o) = &other {
+                v.push((
+                    rule("host_email"),
+                    format!("{shown}, as e-mail"),
+                    users.by_email(t, o).await?,
+                ));
+            }
+            v
+        }
+        Lookup::ExternalId => {
+            let mut v = vec![(
+                rule("external_id"),
+                format!("{shown}, as external id"),
+                users.by_external_id(t, &name).await?,
+            )];
+            if name != email.as_str() {
+                v.push((
+                    rule("external_id"),
+                    format!("{whose} e-mail {email}, as external id"),
+                    users.by_external_id(t, email.as_str()).await?,
+                ));
+            }
+            v
+        }
+    };
+    for (r, looked, found) in tries {
+        if let Some(o) = take(r, &looked, found, trace) {
+            return Ok(Some((o, r)));
+        }
     }
-}
-
-#[async_trait]
-impl OwnerRule for ParticipantHost {
-    fn name(&self) -> &'static str {
-        "participant_host"
-    }
-    async fn resolve(
-        &self,
-        rec: &RecordingEntry,
-        conn: &Connection,
-        users: &dyn UserDirectory,
-    ) -> Result<Option<UserId>, Error> {
-        let host = rec.attendees.as_ref().and_then(|a| a.host.as_ref());
-        user_by_email(users, conn, host).await
-    }
-}
-
-#[async_trait]
-impl OwnerRule for DefaultOwner {
-    fn name(&self) -> &'static str {
-        "default_owner"
-    }
-    async fn resolve(
-        &self,
-        _: &RecordingEntry,
-        conn: &Connection,
-        _: &dyn UserDirectory,
-    ) -> Result<Option<UserId>, Error> {
-        Ok(Some(conn.default_owner.clone()))
-    }
-}
-
-/// The default chain: host id → host e-mail → participant flagged host → the connection's default owner.
-pub fn default_rules() -> Vec<Box<dyn OwnerRule>> {
-    vec![
-        Box::new(HostVendorId),
-        Box::new(HostEmail),
-        Box::new(ParticipantHost),
-        Box::new(DefaultOwner),
-    ]
+    Ok(None)
 }
 
 /// Lists a meeting's people at the vendor.
@@ -140,60 +184,48 @@ pub trait AttendeeSource: Send + Sync {
     ) -> Result<Option<Attendees>, Error>;
 }
 
-/// Fills `co_users`: the co-hosts who are users of the tenant's directory (never the owner).
+/// Fills `co_users`: the co-hosts who are active users of the tenant's directory (never the owner); what
+/// became of each co-host, one trace line each.
 pub async fn resolve_co_users(
     attendees: &mut Attendees,
     conn: &Connection,
     owner: Option<&UserId>,
     users: &dyn UserDirectory,
-) -> Result<(), Error> {
+) -> Result<Vec<String>, Error> {
     attendees.co_users.clear();
+    let mut trace = Vec::new();
     for email in &attendees.co_hosts {
-        if let Some(u) = users.by_email(&conn.tenant, email).await?
-            && Some(&u.id) != owner
-            && !attendees.co_users.contains(&u.id)
-        {
-            attendees.co_users.push(u.id);
-        }
+        let line = match users.by_email(&conn.tenant, email).await? {
+            None => "not in the directory: kept as an e-mail".to_owned(),
+            Some(u) if Some(&u.id) == owner => format!("{} is the owner", u.id),
+            Some(u) if u.status == UserStatus::Blocked => format!("{} is blocked: not added", u.id),
+            Some(u) if attendees.co_users.contains(&u.id) => format!("{} already added", u.id),
+            Some(u) => {
+                let line = format!("{} added as co-user", u.id);
+                attendees.co_users.push(u.id);
+                line
+            }
+        };
+        trace.push(format!("co_host {email}: {line}"));
     }
-    Ok(())
-}
-
-/// Runs the rules in order.
-pub async fn resolve(
-    rules: &[Box<dyn OwnerRule>],
-    rec: &RecordingEntry,
-    conn: &Connection,
-    users: &dyn UserDirectory,
-) -> Result<Option<Resolved>, Error> {
-    for rule in rules {
-        if let Some(owner) = rule.resolve(rec, conn, users).await? {
-            return Ok(Some(Resolved {
-                owner,
-                rule: rule.name(),
-            }));
-        }
-    }
-    Ok(None)
+    Ok(trace)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{User, VendorUserId};
+    use crate::config::VendorUserId;
     use crate::fakes::MemoryConfig;
-    use crate::ids::{Email, TenantId, Vendor};
+    use crate::ids::{TenantId, Vendor};
 
-    fn conn() -> Connection {
-        crate::fakes::connection(Vendor::Zoom)
+    fn conn(postfix: Postfix, lookup: Lookup) -> Connection {
+        let mut c = crate::fakes::connection(Vendor::Zoom);
+        c.owner = OwnerPolicy { postfix, lookup };
+        c
     }
 
     fn user(id: &str, email: &str, zoom: &[&str]) -> User {
         User {
-            id: UserId::parse(id).unwrap(),
-            tenant: TenantId::parse("uni").unwrap(),
-            email: Email::parse(email).unwrap(),
-            name: String::new(),
             vendor_ids: zoom
                 .iter()
                 .map(|z| VendorUserId {
@@ -201,6 +233,7 @@ mod tests {
                     id: z.to_string(),
                 })
                 .collect(),
+            ..crate::fakes::user(id, email)
         }
     }
 
@@ -210,7 +243,7 @@ mod tests {
         let mut e = RecordingEntry::new(
             &rec,
             TenantId::parse("uni").unwrap(),
-            conn().id,
+            crate::fakes::connection(Vendor::Zoom).id,
             chrono::Utc::now(),
         );
         e.host_id = host_id.map(str::to_owned);
@@ -218,45 +251,231 @@ mod tests {
         e
     }
 
-    #[tokio::test]
-    async fn rules_apply_in_order() {
-        let dir = MemoryConfig {
+    fn directory() -> MemoryConfig {
+        let mut blocked = user("carl", "carl@uni.edu", &["Z3"]);
+        blocked.status = UserStatus::Blocked;
+        let mut dana = user("dana", "dana.k@uni.edu", &[]);
+        dana.external_id = Some("dk42@uni.edu".into());
+        MemoryConfig {
             connections: vec![],
             users: vec![
                 user("alice", "alice@uni.edu", &["Z1"]),
                 user("bob", "bob@uni.edu", &[]),
+                blocked,
+                dana,
+                user("jdoe", "john.doe@uni.edu", &[]),
             ],
-        };
-        let rules = default_rules();
-        let c = conn();
-        let cases = [
-            (Some("Z1"), Some("bob@uni.edu"), "alice", "host_vendor_id"),
-            (Some("unknown"), Some("BOB@uni.edu"), "bob", "host_email"),
-            (None, Some("nobody@uni.edu"), "media", "default_owner"),
-            (None, None, "media", "default_owner"),
-        ];
-        for (host, email, owner, rule) in cases {
-            let got = resolve(&rules, &recording(host, email), &c, &dir)
-                .await
-                .unwrap()
-                .unwrap();
-            assert_eq!(
-                (got.owner.as_str(), got.rule),
-                (owner, rule),
-                "{host:?} {email:?}"
-            );
         }
-        // A user of another tenant never matches.
+    }
+
+    #[tokio::test]
+    async fn each_option_decides_as_documented_and_says_why() {
+        let remove = || Postfix::Remove("@uni.edu".into());
+        let add = || Postfix::Add("@uni.edu".into());
+        use Lookup::{Email as ByEmail, ExternalId};
+        let cases: Vec<(Postfix, Lookup, Option<&str>, Option<&str>, &str, &str)> = vec![
+            // Today's defaults: vendor id, then e-mail, then the default owner.
+            (
+                Postfix::Keep,
+                ByEmail,
+                Some("Z1"),
+                Some("bob@uni.edu"),
+                "alice",
+                "host_vendor_id",
+            ),
+            (
+                Postfix::Keep,
+                ByEmail,
+                Some("unknown"),
+                Some("BOB@uni.edu"),
+                "bob",
+                "host_email",
+            ),
+            (
+                Postfix::Keep,
+                ByEmail,
+                None,
+                Some("nobody@uni.edu"),
+                "media",
+                "default_owner",
+            ),
+            (Postfix::Keep, ByEmail, None, None, "media", "default_owner"),
+            // A blocked user counts as not found, by vendor id and by e-mail.
+            (
+                Postfix::Keep,
+                ByEmail,
+                Some("Z3"),
+                Some("carl@uni.edu"),
+                "media",
+                "default_owner",
+            ),
+            // Removing the postfix makes the e-mail a user id: jdoe@uni.edu → jdoe.
+            (
+                remove(),
+                ByEmail,
+                None,
+                Some("jdoe@uni.edu"),
+                "jdoe",
+                "user_id",
+            ),
+            (
+                Postfix::Keep,
+                ByEmail,
+                None,
+                Some("jdoe@uni.edu"),
+                "media",
+                "default_owner",
+            ),
+            // A name that is no user id (`dana.k`) falls through to the e-mail as it is.
+            (
+                remove(),
+                ByEmail,
+                None,
+                Some("dana.k@uni.edu"),
+                "dana",
+                "host_email",
+            ),
+            // Adding a postfix the e-mail has already changes nothing.
+            (
+                add(),
+                ByEmail,
+                None,
+                Some("bob@uni.edu"),
+                "bob",
+                "host_email",
+            ),
+            (
+                add(),
+                ExternalId,
+                None,
+                Some("dk42@uni.edu"),
+                "dana",
+                "external_id",
+            ),
+            // External ids: the name first, then the e-mail as it is.
+            (
+                Postfix::Keep,
+                ExternalId,
+                None,
+                Some("dk42@uni.edu"),
+                "dana",
+                "external_id",
+            ),
+            (
+                Postfix::Keep,
+                ExternalId,
+                None,
+                Some("dana.k@uni.edu"),
+                "media",
+                "default_owner",
+            ),
+            (
+                Postfix::Keep,
+                ByEmail,
+                None,
+                Some("dana.k@uni.edu"),
+                "dana",
+                "host_email",
+            ),
+        ];
+        let dir = directory();
+        for (postfix, lookup, host, email, owner, rule) in cases {
+            let c = conn(postfix.clone(), lookup);
+            let d = decide(&recording(host, email), &c, &dir).await.unwrap();
+            assert_eq!(
+                (d.owner.as_str(), d.rule),
+                (owner, rule),
+                "{postfix:?} {lookup:?} {host:?} {email:?}: {:#?}",
+                d.trace
+            );
+            let last = d.trace.last().unwrap();
+            assert!(last.starts_with(rule) && last.contains("(chosen"), "{last}");
+        }
+        let c = conn(Postfix::Keep, ByEmail);
+        let d = decide(&recording(Some("Z3"), Some("carl@uni.edu")), &c, &dir)
+            .await
+            .unwrap();
+        assert_eq!(
+            d.trace[0],
+            "host_vendor_id: zoom user id Z3 → carl is blocked: counts as not found"
+        );
+        assert!(
+            d.trace
+                .iter()
+                .any(|l| l == "user_id: host e-mail carl@uni.edu is not a user id")
+        );
+    }
+
+    #[tokio::test]
+    async fn the_participant_flagged_host_is_tried_after_the_host_and_users_of_other_tenants_never_match()
+     {
+        let c = conn(Postfix::Keep, Lookup::Email);
+        let mut rec = recording(None, Some("stranger@else.edu"));
+        rec.attendees = Some(Attendees {
+            host: Some(Email::parse("alice@uni.edu").unwrap()),
+            ..Attendees::default()
+        });
+        let d = decide(&rec, &c, &directory()).await.unwrap();
+        assert_eq!((d.owner.as_str(), d.rule), ("alice", "participant_host"));
         let mut other = user("eve", "eve@uni.edu", &["Z9"]);
         other.tenant = TenantId::parse("other").unwrap();
         let dir = MemoryConfig {
             connections: vec![],
             users: vec![other],
         };
-        let got = resolve(&rules, &recording(Some("Z9"), None), &c, &dir)
+        let d = decide(&recording(Some("Z9"), Some("eve@uni.edu")), &c, &dir)
             .await
-            .unwrap()
             .unwrap();
-        assert_eq!(got.owner.as_str(), "media");
+        assert_eq!(d.owner.as_str(), "media");
+    }
+
+    #[tokio::test]
+    async fn co_hosts_become_co_users_unless_blocked_the_owner_or_unknown_and_each_says_so() {
+        let c = conn(Postfix::Keep, Lookup::Email);
+        let mut people = Attendees {
+            co_hosts: [
+                "bob@uni.edu",
+                "carl@uni.edu",
+                "alice@uni.edu",
+                "guest@else.edu",
+                "bob@uni.edu",
+            ]
+            .iter()
+            .map(|e| Email::parse(*e).unwrap())
+            .collect(),
+            ..Attendees::default()
+        };
+        let alice = UserId::parse("alice").unwrap();
+        let trace = resolve_co_users(&mut people, &c, Some(&alice), &directory())
+            .await
+            .unwrap();
+        assert_eq!(people.co_users, [UserId::parse("bob").unwrap()]);
+        assert_eq!(
+            trace,
+            [
+                "co_host bob@uni.edu: bob added as co-user",
+                "co_host carl@uni.edu: carl is blocked: not added",
+                "co_host alice@uni.edu: alice is the owner",
+                "co_host guest@else.edu: not in the directory: kept as an e-mail",
+                "co_host bob@uni.edu: bob already added",
+            ]
+        );
+    }
+
+    #[test]
+    fn postfixes_are_added_once_removed_only_at_the_end_and_checked() {
+        let add = Postfix::Add("@uni.edu".into());
+        assert_eq!(add.apply("jdoe"), "jdoe@uni.edu");
+        assert_eq!(add.apply("jdoe@UNI.edu"), "jdoe@UNI.edu");
+        let rm = Postfix::Remove("@uni.edu".into());
+        assert_eq!(rm.apply("jdoe@Uni.Edu"), "jdoe");
+        assert_eq!(rm.apply("jdoe@uni.edu.au"), "jdoe@uni.edu.au");
+        assert_eq!(rm.apply("@uni.edu"), "@uni.edu", "never to nothing");
+        let bad = OwnerPolicy {
+            postfix: Postfix::Add(" ".into()),
+            lookup: Lookup::Email,
+        };
+        assert_eq!(bad.problems()[0].0, "postfix");
+        assert!(OwnerPolicy::default().problems().is_empty());
     }
 }

@@ -4,7 +4,7 @@
 use crate::catalog::PartDone;
 use crate::config::{Connection, User};
 use crate::error::Error;
-use crate::ids::{ConnectionId, Email, TenantId, Vendor};
+use crate::ids::{ConnectionId, Email, TenantId, UserId, Vendor};
 use async_trait::async_trait;
 use bytes::Bytes;
 use std::fmt;
@@ -38,6 +38,9 @@ pub trait UserDirectory: Send + Sync {
         id: &str,
     ) -> Result<Option<User>, Error>;
     async fn by_email(&self, tenant: &TenantId, email: &Email) -> Result<Option<User>, Error>;
+    async fn by_id(&self, tenant: &TenantId, id: &UserId) -> Result<Option<User>, Error>;
+    /// The user with this `external_id` (SSO, student system).
+    async fn by_external_id(&self, tenant: &TenantId, id: &str) -> Result<Option<User>, Error>;
 }
 
 /// A secret value that never prints.

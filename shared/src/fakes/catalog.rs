@@ -210,6 +210,7 @@ impl IngestCatalog for MemoryCatalog {
                     state: RecordingStep::Create.to(),
                     owner: None,
                     owner_rule: None,
+                    owner_trace: Vec::new(),
                     attendees: None,
                     file_ids: Default::default(),
                     done_ids: Default::default(),
@@ -364,11 +365,18 @@ impl OwnerCatalog for MemoryCatalog {
         Ok(self.entry(key))
     }
 
-    async fn set_owner(&self, key: &RecordingKey, owner: &UserId, rule: &str) -> Result<(), Error> {
+    async fn set_owner(
+        &self,
+        key: &RecordingKey,
+        owner: &UserId,
+        rule: &str,
+        trace: &[String],
+    ) -> Result<(), Error> {
         self.check("set_owner")?;
         self.update_recording(key, |r| {
             r.owner = Some(owner.clone());
             r.owner_rule = Some(rule.to_owned());
+            r.owner_trace = trace.to_vec();
         })?;
         self.recording_step(key, RecordingStep::OwnerSet, Utc::now());
         Ok(())

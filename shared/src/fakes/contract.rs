@@ -354,7 +354,12 @@ where
         }
         RecordingStep::OwnerSet => {
             catalog
-                .set_owner(key, &crate::ids::UserId::parse("media").unwrap(), "test")
+                .set_owner(
+                    key,
+                    &crate::ids::UserId::parse("media").unwrap(),
+                    "test",
+                    &["default_owner: media (chosen)".to_owned()],
+                )
                 .await?
         }
         RecordingStep::Archive => {

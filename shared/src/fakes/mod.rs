@@ -61,6 +61,7 @@ pub fn connection(vendor: Vendor) -> Connection {
         default_owner: UserId::parse("media").unwrap(),
         enabled: true,
         filters: Default::default(),
+        owner: Default::default(),
     }
 }
 
@@ -72,6 +73,8 @@ pub fn user(id: &str, email: &str) -> User {
         email: Email::parse(email).unwrap(),
         name: String::new(),
         vendor_ids: vec![],
+        external_id: None,
+        status: Default::default(),
     }
 }
 
@@ -264,6 +267,20 @@ impl UserDirectory for MemoryConfig {
             .users
             .iter()
             .find(|u| &u.tenant == tenant && &u.email == email)
+            .cloned())
+    }
+    async fn by_id(&self, tenant: &TenantId, id: &UserId) -> Result<Option<User>, Error> {
+        Ok(self
+            .users
+            .iter()
+            .find(|u| &u.tenant == tenant && &u.id == id)
+            .cloned())
+    }
+    async fn by_external_id(&self, tenant: &TenantId, id: &str) -> Result<Option<User>, Error> {
+        Ok(self
+            .users
+            .iter()
+            .find(|u| &u.tenant == tenant && u.external_id.as_deref() == Some(id))
             .cloned())
     }
 }

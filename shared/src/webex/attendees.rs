@@ -52,7 +52,7 @@ mod tests {
     use super::*;
     use crate::fakes::{FakeWebex, MemoryConfig, user};
     use crate::ids::{TenantId, UserId, Vendor};
-    use crate::owner::{default_rules, resolve, resolve_co_users};
+    use crate::owner::{decide, resolve_co_users};
 
     #[tokio::test]
     async fn participants_give_host_fallback_and_co_users() {
@@ -94,10 +94,7 @@ mod tests {
         assert_eq!(people.co_hosts.len(), 2, "unique co-hosts");
         assert_eq!(people.participants.len(), 4);
         rec.attendees = Some(people.clone());
-        let got = resolve(&default_rules(), &rec, &c, &dir)
-            .await
-            .unwrap()
-            .unwrap();
+        let got = decide(&rec, &c, &dir).await.unwrap();
         assert_eq!((got.owner.as_str(), got.rule), ("bob", "participant_host"));
         resolve_co_users(&mut people, &c, Some(&got.owner), &dir)
             .await
