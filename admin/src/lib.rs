@@ -140,6 +140,23 @@ pub enum Command {
     /// and queue what the catalog lacks through the same path as a webhook, so nothing is created twice.
     /// Finished windows are recorded: the same command again continues where a crash or Ctrl-C stopped it.
     Backfill(backfill::Options),
+    /// Why a recording goes where it goes. With `--event` (and `--connection`): the connection's rules
+    /// replayed now over a recording event as the vendor sends it (a Zoom webhook body or a recording object
+    /// as the API lists it; a Webex webhook body, whose recording is read from the Webex API) — the filters,
+    /// every owner rule tried, the S3 folder, the files. With `--account` and `--instance`: what was decided
+    /// for a recording in the catalog, as recorded. Writes nothing.
+    Explain {
+        #[arg(long, requires = "connection", conflicts_with_all = ["account", "instance"])]
+        event: Option<PathBuf>,
+        #[arg(long)]
+        connection: Option<String>,
+        #[arg(long, default_value = "zoom")]
+        vendor: String,
+        #[arg(long, requires = "instance")]
+        account: Option<String>,
+        #[arg(long, requires = "account")]
+        instance: Option<String>,
+    },
     /// Print the audit records of a recording's deletion attempts: evidence checked, vendor answers.
     Audit {
         #[command(flatten)]
@@ -377,6 +394,31 @@ async fn backfill_remote(
     } else {
         1
     })
+}
+
+/// The recording an event file describes, read as enqueue reads it: a Zoom webhook body (with `event`) or a
+/// recording object as Zoom's API lists it; a Webex webhook body, whose recording the Webex API is asked for.
+async fn event_recording(
+    aws: &aws_config::SdkConfig,
+    conn: &shared::config::Connection,
+    body: &[u8],
+) -> Result<shared::model::Recording, shared::error::Error> {
+    match conn.vendor {
+        Vendor::Zoom => {
+            let v: serde_json::Value = serde_json::from_slice(body)
+                .map_err(|e| shared::error::Error::data(format!("not JSON: {e}")))?;
+            if v.get("event").is_some() {
+                shared::zoom::ingest::recording(body)
+            } else {
+                let now = chrono::Utc::now().timestamp_millis();
+                shared::zoom::ingest::api_recording(body, &conn.account_id, now)
+            }
+        }
+        Vendor::Webex => {
+            let webex = shared::aws::webex_connections(aws);
+            shared::webex::ingest::recording(&webex, conn, body).await
+        }
+    }
 }
 
 /// a recording with files never archived goes back to enqueue (used by `--execute` only).
@@ -794,6 +836,62 @@ pub async fn run(cli: Cli) -> Result<i32> {
                     counts.unreadable
                 );
                 return Ok(1);
+            }
+            Ok(0)
+        }
+        Command::Explain {
+            event,
+            connection,
+            vendor,
+            account,
+            instance,
+        } => {
+            need("config-table", &cli.config_table)?;
+            let config = DynamoConfig::new(ddb.clone(), cli.config_table);
+            let lines = match (event, connection, account, instance) {
+                (Some(file), Some(conn), _, _) => {
+                    let id = shared::ids::ConnectionId::parse(&conn)?;
+                    let Some(conn) = shared::ports::ConfigStore::connection(&config, &id).await?
+                    else {
+                        eprintln!("no connection {id}");
+                        return Ok(1);
+                    };
+                    let body = std::fs::read(&file)
+                        .with_context(|| format!("reading {}", file.display()))?;
+                    let rec = match event_recording(&aws, &conn, &body).await {
+                        Ok(r) => r,
+                        Err(e) => {
+                            eprintln!("{}: {e}", file.display());
+                            return Ok(2);
+                        }
+                    };
+                    shared::explain::replay(&rec, &conn, &config, chrono::Utc::now()).await?
+                }
+                (None, _, Some(account), Some(instance)) => {
+                    need("catalog-table", &cli.catalog_table)?;
+                    let key = RecordingArgs {
+                        vendor,
+                        account,
+                        instance,
+                    }
+                    .key()?;
+                    let catalog = DynamoCatalog::new(ddb, cli.catalog_table);
+                    let Some(entry) = catalog.get_recording(&key).await? else {
+                        eprintln!("no recording {key} in the catalog");
+                        return Ok(1);
+                    };
+                    let files = catalog.list_files(&key).await?;
+                    shared::explain::recorded(&entry, &files)
+                }
+                _ => {
+                    eprintln!(
+                        "give --event FILE with --connection, or --account and --instance of a catalogued recording"
+                    );
+                    return Ok(2);
+                }
+            };
+            for line in lines {
+                println!("{line}");
             }
             Ok(0)
         }

@@ -724,6 +724,7 @@ mod tests {
         );
         for bad in [
             serde_json::json!({"postfix": {"strip": "@uni.edu"}}),
+            serde_json::json!({"postfix": {"add": "@a.edu", "remove": "@b.edu"}}),
             serde_json::json!({"lookup": "phone"}),
             serde_json::json!({"match": "email"}),
         ] {

@@ -10,8 +10,8 @@
 
 pub mod domain;
 pub use domain::{
-    backfill, catalog, changes, config, deletion, error, ids, keys, messages, model, owner, ports,
-    state,
+    backfill, catalog, changes, config, deletion, error, explain, ids, keys, messages, model,
+    owner, ports, state,
 };
 
 pub mod webex;

@@ -554,3 +554,126 @@ async fn apply_shows_its_diff_keeps_what_the_file_leaves_out_unless_pruned_and_o
         "media"
     );
 }
+
+#[tokio::test]
+async fn explain_replays_a_connections_owner_policy_over_the_stored_directory_and_reads_back_decisions()
+ {
+    use shared::ports::UserDirectory;
+    let (conf, res) = provision(&unique("expl")).await.unwrap();
+    let dir = std::env::temp_dir().join(unique("explain"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let tenant = unique("uni");
+    let file = dir.join("tenant.yaml");
+    let lines = [
+        format!("tenant: {{id: {tenant}, name: Test}}"),
+        "connections:".into(),
+        format!(
+            "  - {{id: {tenant}-zoom, vendor: zoom, account_id: {tenant}-ACC, webhook_secret_ref: archiver/z, \
+             default_owner: media, owner: {{postfix: {{remove: '@uni.edu'}}, lookup: external_id}}}}"
+        ),
+        "users:".into(),
+        "  - {id: media, email: media@uni.edu}".into(),
+        "  - {id: jdoe, email: john.doe@uni.edu}".into(),
+        "  - {id: carl, email: carl@uni.edu, status: blocked}".into(),
+        "  - {id: dana, email: dana@uni.edu, external_id: dk42}".into(),
+    ];
+    std::fs::write(&file, lines.join("\n")).unwrap();
+    let cli = |command| Cli {
+        config_table: res["ConfigTable"].clone(),
+        catalog_table: res["CatalogTable"].clone(),
+        owner_queue_url: String::new(),
+        media_bucket: String::new(),
+        events_queue_url: String::new(),
+        command,
+    };
+    let apply = Command::Apply {
+        file: file.clone(),
+        secrets_prefix: "archiver/".into(),
+        dry_run: false,
+        prune: false,
+    };
+    assert_eq!(run(cli(apply)).await.unwrap(), 0);
+    let store = shared::aws::config::DynamoConfig::new(
+        aws_sdk_dynamodb::Client::new(&conf),
+        &res["ConfigTable"],
+    );
+    let tid = shared::ids::TenantId::parse(&tenant).unwrap();
+    let dana = store.by_external_id(&tid, "dk42").await.unwrap().unwrap();
+    assert_eq!(dana.id.as_str(), "dana");
+    let conn_id = ConnectionId::parse(format!("{tenant}-zoom")).unwrap();
+    let conn = store.connection(&conn_id).await.unwrap().unwrap();
+
+    // Host e-mails through the stored policy: the postfix removed gives a user id; an external id; a
+    // blocked user passed over.
+    let raw = include_str!("../../events/zoom/recording.completed.json");
+    let event = |host: &str| {
+        let mut v: serde_json::Value = serde_json::from_str(raw).unwrap();
+        v["payload"]["object"]["host_email"] = host.into();
+        v["payload"]["object"]["host_id"] = "not-in-the-directory".into();
+        v["payload"]["account_id"] = format!("{tenant}-ACC").into();
+        v["payload"]["object"]["account_id"] = format!("{tenant}-ACC").into();
+        v.to_string()
+    };
+    for (host, owner, rule) in [
+        ("jdoe@uni.edu", "jdoe", "user_id"),
+        ("dk42@uni.edu", "dana", "external_id"),
+        ("carl@uni.edu", "media", "default_owner"),
+    ] {
+        let rec = shared::zoom::ingest::recording(event(host).as_bytes()).unwrap();
+        let lines = shared::explain::replay(&rec, &conn, &store, chrono::Utc::now())
+            .await
+            .unwrap();
+        assert!(
+            lines.contains(&format!("owner: {owner} (rule {rule})")),
+            "{host}: {lines:#?}"
+        );
+        if host.starts_with("carl") {
+            assert!(
+                lines
+                    .iter()
+                    .any(|l| l.ends_with("carl is blocked: counts as not found")),
+                "{lines:#?}"
+            );
+        }
+    }
+
+    // The CLI: an event file (0), a file that is no event (2), an unknown connection (1), a recording not
+    // in the catalog (1).
+    let good = dir.join("event.json");
+    std::fs::write(&good, event("jdoe@uni.edu")).unwrap();
+    let bad = dir.join("bad.json");
+    std::fs::write(&bad, "{\"event\": \"recording.completed\"}").unwrap();
+    let explain = |event: Option<&std::path::Path>, connection: &str| Command::Explain {
+        event: event.map(|p| p.to_owned()),
+        connection: Some(connection.to_owned()),
+        vendor: "zoom".into(),
+        account: None,
+        instance: None,
+    };
+    assert_eq!(
+        run(cli(explain(Some(&good), conn_id.as_str())))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        run(cli(explain(Some(&bad), conn_id.as_str())))
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        run(cli(explain(Some(&good), "zoom-nowhere")))
+            .await
+            .unwrap(),
+        1
+    );
+    let stored = Command::Explain {
+        event: None,
+        connection: None,
+        vendor: "zoom".into(),
+        account: Some(format!("{tenant}-ACC")),
+        instance: Some("/none//x==".into()),
+    };
+    assert_eq!(run(cli(stored)).await.unwrap(), 1);
+}

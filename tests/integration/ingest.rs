@@ -272,6 +272,16 @@ async fn a_late_transcript_joins_the_entry_and_the_owner_is_the_host() {
     assert_eq!(first.state, RecordingState::Archived);
     assert_eq!(first.owner.as_ref().map(|o| o.as_str()), Some("host-user"));
     assert_eq!(first.owner_rule.as_deref(), Some("host_vendor_id"));
+    // The decision's trace is stored on the entry in DynamoDB, for `explain`.
+    assert!(
+        first
+            .owner_trace
+            .last()
+            .is_some_and(|l| l.starts_with("host_vendor_id: zoom user id ")
+                && l.ends_with("→ host-user (chosen)")),
+        "{:?}",
+        first.owner_trace
+    );
     let deletion = first.deletion.clone().expect("deletion planned");
     assert_eq!(deletion.status.as_str(), "scheduled");
     assert_eq!(

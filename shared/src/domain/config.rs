@@ -276,8 +276,9 @@ pub struct OwnerPolicy {
 }
 
 /// `jdoe@uni.edu` ↔ `jdoe`: what is done to the end of the host's e-mail (compared case-insensitively).
+/// Written `{add: "@uni.edu"}` or `{remove: "@uni.edu"}`; `{}` or absent keeps the e-mail.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(try_from = "PostfixSpec", into = "PostfixSpec")]
 pub enum Postfix {
     /// The e-mail as it is.
     #[default]
@@ -286,6 +287,44 @@ pub enum Postfix {
     Add(String),
     /// Removed when the name ends with it (`jdoe@uni.edu` → `jdoe`).
     Remove(String),
+}
+
+/// How a [`Postfix`] is written in a tenant file and stored.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PostfixSpec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    add: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    remove: Option<String>,
+}
+
+impl TryFrom<PostfixSpec> for Postfix {
+    type Error = String;
+    fn try_from(s: PostfixSpec) -> Result<Self, String> {
+        match (s.add, s.remove) {
+            (None, None) => Ok(Postfix::Keep),
+            (Some(p), None) => Ok(Postfix::Add(p)),
+            (None, Some(p)) => Ok(Postfix::Remove(p)),
+            (Some(_), Some(_)) => Err("give add or remove, not both".into()),
+        }
+    }
+}
+
+impl From<Postfix> for PostfixSpec {
+    fn from(p: Postfix) -> Self {
+        match p {
+            Postfix::Keep => PostfixSpec::default(),
+            Postfix::Add(p) => PostfixSpec {
+                add: Some(p),
+                remove: None,
+            },
+            Postfix::Remove(p) => PostfixSpec {
+                add: None,
+                remove: Some(p),
+            },
+        }
+    }
 }
 
 impl Postfix {

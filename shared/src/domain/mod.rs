@@ -8,6 +8,7 @@ pub mod changes;
 pub mod config;
 pub mod deletion;
 pub mod error;
+pub mod explain;
 pub mod ids;
 pub mod keys;
 pub mod messages;
@@ -19,13 +20,14 @@ pub mod state;
 #[cfg(test)]
 mod layering {
     /// The domain's sources, read at compile time so the check needs no file system.
-    const SOURCES: [(&str, &str); 13] = [
+    const SOURCES: [(&str, &str); 14] = [
         ("backfill", include_str!("backfill.rs")),
         ("catalog", include_str!("catalog.rs")),
         ("changes", include_str!("changes.rs")),
         ("config", include_str!("config.rs")),
         ("deletion", include_str!("deletion.rs")),
         ("error", include_str!("error.rs")),
+        ("explain", include_str!("explain.rs")),
         ("ids", include_str!("ids.rs")),
         ("keys", include_str!("keys.rs")),
         ("messages", include_str!("messages.rs")),

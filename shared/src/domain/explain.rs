@@ -1,0 +1,176 @@
+//! Why a recording goes where it goes: the connection's rules replayed over a recording (what an event would
+//! do now) or read back from its catalog entry (what was decided). `archiver-admin explain` prints these
+//! lines; nothing here writes.
+
+use crate::catalog::{FileEntry, RecordingEntry};
+use crate::config::Connection;
+use crate::error::Error;
+use crate::model::Recording;
+use crate::ports::UserDirectory;
+
+/// What the connection's rules decide for `rec` now: the filters, the owner (every rule tried), the S3
+/// folder and the files. The directory is read, nothing is written.
+pub async fn replay(
+    rec: &Recording,
+    conn: &Connection,
+    users: &dyn UserDirectory,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<String>, Error> {
+    let mut out = vec![format!(
+        "recording {} \"{}\" ({:?}, {}) on connection {}",
+        rec.instance,
+        rec.topic,
+        rec.kind,
+        rec.filed_at().format("%Y-%m-%d %H:%M UTC"),
+        conn.id
+    )];
+    if !conn.enabled {
+        out.push(format!(
+            "connection: {} is disabled: its webhooks are refused and nothing is archived",
+            conn.id
+        ));
+    }
+    match conn.filters.skip(rec) {
+        Some(reason) => {
+            out.push(format!("filters: skipped: {reason}"));
+            out.push("nothing is archived; the entry records the skip with this reason".into());
+            return Ok(out);
+        }
+        None => out.push("filters: archived (no filter excludes it)".into()),
+    }
+    let entry = RecordingEntry::new(rec, conn.tenant.clone(), conn.id.clone(), now);
+    let d = crate::owner::decide(&entry, conn, users).await?;
+    out.push(format!("owner: {} (rule {})", d.owner, d.rule));
+    out.extend(d.trace.iter().map(|l| format!("  {l}")));
+    out.push(format!("folder: {}", entry.s3_prefix));
+    for f in &rec.files {
+        let size = f
+            .expected_size
+            .map_or_else(|| "size unknown".to_owned(), |b| format!("{b} bytes"));
+        out.push(format!(
+            "file {}: {:?} .{} ({}), archived",
+            f.id, f.kind, f.extension, size
+        ));
+    }
+    out.extend(rec.notes.iter().map(|n| format!("left out: {n}")));
+    Ok(out)
+}
+
+/// What was decided for an archived (or skipped) recording, as its entry records it.
+pub fn recorded(entry: &RecordingEntry, files: &[FileEntry]) -> Vec<String> {
+    let mut out = vec![format!(
+        "recording {} \"{}\" ({:?}, {}) on connection {}: {:?}",
+        entry.instance_id,
+        entry.topic,
+        entry.kind,
+        entry.start_time.format("%Y-%m-%d %H:%M UTC"),
+        entry.connection_id,
+        entry.state
+    )];
+    if let Some(reason) = &entry.skip_reason {
+        out.push(format!("filters: skipped: {reason}"));
+    }
+    match (&entry.owner, &entry.owner_rule) {
+        (Some(o), rule) => out.push(format!(
+            "owner: {o} (rule {})",
+            rule.as_deref().unwrap_or("unknown")
+        )),
+        (None, _) if entry.skip_reason.is_none() => out.push("owner: not decided yet".into()),
+        (None, _) => {}
+    }
+    if entry.owner.is_some() && entry.owner_trace.is_empty() {
+        out.push("  (decided before decisions were traced)".into());
+    }
+    out.extend(entry.owner_trace.iter().map(|l| format!("  {l}")));
+    if let Some(people) = &entry.attendees
+        && !people.co_users.is_empty()
+    {
+        let co: Vec<&str> = people.co_users.iter().map(|u| u.as_str()).collect();
+        out.push(format!("co-users: {}", co.join(", ")));
+    }
+    if entry.skip_reason.is_none() {
+        out.push(format!("folder: {}", entry.s3_prefix));
+    }
+    for f in files {
+        let why = f
+            .last_error
+            .as_deref()
+            .map(|e| format!(": {e}"))
+            .unwrap_or_default();
+        out.push(format!(
+            "file {}: {:?} .{}, {:?}{why}",
+            f.file_id, f.kind, f.extension, f.state
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fakes::{MemoryConfig, connection, user};
+    use crate::ids::{Email, Vendor};
+
+    fn zoom_recording() -> Recording {
+        let raw = include_bytes!("../../../events/zoom/recording.completed.json");
+        crate::zoom::event::normalise(raw).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_replay_names_the_filters_the_owner_rule_with_its_trace_the_folder_and_each_file() {
+        let mut rec = zoom_recording();
+        rec.host.vendor_user_id = None;
+        rec.host.email = Some(Email::parse("prof@uni.edu").unwrap());
+        let dir = MemoryConfig {
+            connections: vec![],
+            users: vec![user("prof", "prof@uni.edu")],
+        };
+        let conn = connection(Vendor::Zoom);
+        let lines = replay(&rec, &conn, &dir, chrono::Utc::now()).await.unwrap();
+        assert!(lines[1].starts_with("filters: archived"), "{lines:#?}");
+        assert_eq!(lines[2], "owner: prof (rule host_email)");
+        assert!(
+            lines
+                .iter()
+                .any(|l| l == "  host_email: host e-mail prof@uni.edu → prof (chosen)")
+        );
+        let files = lines.iter().filter(|l| l.starts_with("file ")).count();
+        assert_eq!(files, rec.files.len());
+
+        let mut skipping = conn.clone();
+        skipping.filters.exclude_topics = vec![regex_lite::escape(&rec.topic)];
+        let lines = replay(&rec, &skipping, &dir, chrono::Utc::now())
+            .await
+            .unwrap();
+        assert!(
+            lines[1].starts_with("filters: skipped: topic matches"),
+            "{lines:#?}"
+        );
+        assert!(
+            !lines.iter().any(|l| l.starts_with("owner:")),
+            "a skip decides nothing else"
+        );
+    }
+
+    #[test]
+    fn a_recorded_decision_is_read_back_as_stored() {
+        let rec = zoom_recording();
+        let conn = connection(Vendor::Zoom);
+        let mut entry = RecordingEntry::new(&rec, conn.tenant.clone(), conn.id, chrono::Utc::now());
+        assert!(recorded(&entry, &[]).contains(&"owner: not decided yet".to_owned()));
+        entry.owner = Some(crate::ids::UserId::parse("media").unwrap());
+        entry.owner_rule = Some("default_owner".into());
+        entry.owner_trace =
+            vec!["default_owner: media (chosen: no rule above found an active user)".into()];
+        let lines = recorded(&entry, &[]);
+        assert!(
+            lines.contains(&"owner: media (rule default_owner)".to_owned()),
+            "{lines:#?}"
+        );
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("  default_owner: media"))
+        );
+    }
+}
