@@ -1,8 +1,9 @@
 //! The demo's back-catalogue scene: a simulated Zoom account with recordings from the past months (one of a
 //! deactivated user) that no webhook will ever announce. `archiver-admin backfill --dry-run` counts them,
 //! `backfill --remote` hands the import to the deployment (the backfill function queues them, the CLI shows
-//! the run's progress) and the pipeline archives them; a second run finds nothing new, and the reconcile
-//! sweep (invoked once) counts what the vendor lists against the catalog.
+//! the run's progress) and the pipeline archives them; `explain` shows why one of them went to its owner; a
+//! second run finds nothing new, and the reconcile sweep (invoked once) counts what the vendor lists against
+//! the catalog.
 
 use super::{admin_cli, entry, invoke, key_of, wait_archived};
 use anyhow::{Context, Result};
@@ -98,6 +99,25 @@ pub async fn run(
         );
         ok &= e.state == shared::model::RecordingState::Archived;
     }
+
+    let faculty = &recs[2];
+    println!(
+        "\nWhy did the faculty meeting go to its owner? (the decision is stored with every rule tried)\n\
+         $ archiver-admin explain --account {} --instance '{}'",
+        faculty.account_id, faculty.uuid
+    );
+    let explain = archiver_admin::Command::Explain {
+        event: None,
+        connection: None,
+        vendor: "zoom".into(),
+        account: Some(faculty.account_id.clone()),
+        instance: Some(faculty.uuid.clone()),
+    };
+    ok &= archiver_admin::run(admin_cli(stack, explain)?).await? == 0;
+    let explained = entry(catalog, &key_of(faculty)?)
+        .await?
+        .context("no entry")?;
+    ok &= !explained.owner_trace.is_empty();
 
     println!(
         "\nRun again, from the CLI this time (as after a Ctrl-C): the run's record is the same, finished windows \
