@@ -589,7 +589,7 @@ impl OwnerCatalog for DynamoCatalog {
         rule: &str,
         trace: &[String],
     ) -> Result<(), Error> {
-        let lines = AttributeValue::L(trace.iter().map(|l| s(l)).collect());
+        let lines = AttributeValue::L(trace.iter().map(s).collect());
         let out = self
             .client
             .update_item()

@@ -17,10 +17,10 @@ pub async fn replay(
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Vec<String>, Error> {
     let mut out = vec![format!(
-        "recording {} \"{}\" ({:?}, {}) on connection {}",
+        "recording {} \"{}\" ({}, {}) on connection {}",
         rec.instance,
         rec.topic,
-        rec.kind,
+        format!("{:?}", rec.kind).to_lowercase(),
         rec.filed_at().format("%Y-%m-%d %H:%M UTC"),
         conn.id
     )];
@@ -48,8 +48,11 @@ pub async fn replay(
             .expected_size
             .map_or_else(|| "size unknown".to_owned(), |b| format!("{b} bytes"));
         out.push(format!(
-            "file {}: {:?} .{} ({}), archived",
-            f.id, f.kind, f.extension, size
+            "file {}: {} .{} ({}), archived",
+            f.id,
+            kind_name(&f.kind),
+            f.extension,
+            size
         ));
     }
     out.extend(rec.notes.iter().map(|n| format!("left out: {n}")));
@@ -59,13 +62,13 @@ pub async fn replay(
 /// What was decided for an archived (or skipped) recording, as its entry records it.
 pub fn recorded(entry: &RecordingEntry, files: &[FileEntry]) -> Vec<String> {
     let mut out = vec![format!(
-        "recording {} \"{}\" ({:?}, {}) on connection {}: {:?}",
+        "recording {} \"{}\" ({}, {}) on connection {}: {}",
         entry.instance_id,
         entry.topic,
-        entry.kind,
+        format!("{:?}", entry.kind).to_lowercase(),
         entry.start_time.format("%Y-%m-%d %H:%M UTC"),
         entry.connection_id,
-        entry.state
+        entry.state.as_str()
     )];
     if let Some(reason) = &entry.skip_reason {
         out.push(format!("filters: skipped: {reason}"));
@@ -98,11 +101,23 @@ pub fn recorded(entry: &RecordingEntry, files: &[FileEntry]) -> Vec<String> {
             .map(|e| format!(": {e}"))
             .unwrap_or_default();
         out.push(format!(
-            "file {}: {:?} .{}, {:?}{why}",
-            f.file_id, f.kind, f.extension, f.state
+            "file {}: {} .{}, {}{why}",
+            f.file_id,
+            kind_name(&f.kind),
+            f.extension,
+            f.state.as_str()
         ));
     }
     out
+}
+
+/// `video (gallery_view)`, `transcript`, `other (TIMELINE_V2)`.
+fn kind_name(k: &crate::model::FileKind) -> String {
+    match k {
+        crate::model::FileKind::Video { layout } => format!("video ({layout})"),
+        crate::model::FileKind::Other { vendor_type } => format!("other ({vendor_type})"),
+        other => other.slug().to_owned(),
+    }
 }
 
 #[cfg(test)]

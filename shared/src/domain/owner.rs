@@ -74,7 +74,10 @@ pub async fn decide(
     let flagged = rec.attendees.as_ref().and_then(|a| a.host.as_ref());
     for (whose, email) in [("host", host), ("participant_host", flagged)] {
         let Some(email) = email else {
-            trace.push(format!("{whose}: no e-mail"));
+            // Only where the vendor lists the meeting's people is there a flagged host to miss.
+            if whose == "host" || rec.attendees.is_some() {
+                trace.push(format!("{whose}: no e-mail"));
+            }
             continue;
         };
         if whose == "participant_host" && Some(email) == host {
@@ -273,7 +276,16 @@ mod tests {
         let remove = || Postfix::Remove("@uni.edu".into());
         let add = || Postfix::Add("@uni.edu".into());
         use Lookup::{Email as ByEmail, ExternalId};
-        let cases: Vec<(Postfix, Lookup, Option<&str>, Option<&str>, &str, &str)> = vec![
+        // Policy, vendor host id, host e-mail → owner and the rule that chose them.
+        type Case<'a> = (
+            Postfix,
+            Lookup,
+            Option<&'a str>,
+            Option<&'a str>,
+            &'a str,
+            &'a str,
+        );
+        let cases: Vec<Case> = vec![
             // Today's defaults: vendor id, then e-mail, then the default owner.
             (
                 Postfix::Keep,
