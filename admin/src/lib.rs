@@ -157,6 +157,12 @@ pub enum Command {
         #[arg(long, requires = "account")]
         instance: Option<String>,
     },
+    /// The tenant's user directory as stored: id, e-mail, status, external id, vendor ids (what the owner
+    /// rules look up).
+    Users {
+        #[command(subcommand)]
+        action: UsersAction,
+    },
     /// Print the audit records of a recording's deletion attempts: evidence checked, vendor answers.
     Audit {
         #[command(flatten)]
@@ -215,6 +221,30 @@ pub enum WebhookAction {
         #[arg(long)]
         webhook_base_url: String,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UsersAction {
+    /// Every user of a tenant, one line each, blocked ones marked.
+    List {
+        #[arg(long)]
+        tenant: String,
+    },
+}
+
+/// One directory user as `users list` prints it.
+pub fn user_line(u: &shared::config::User) -> String {
+    let mut line = format!("{}  {}", u.id, u.email);
+    if u.status == shared::config::UserStatus::Blocked {
+        line.push_str("  BLOCKED (owns no new recordings)");
+    }
+    if let Some(x) = &u.external_id {
+        line.push_str(&format!("  external_id={x}"));
+    }
+    for v in &u.vendor_ids {
+        line.push_str(&format!("  {}={}", v.vendor, v.id));
+    }
+    line
 }
 
 /// Reads and validates a tenant file; every problem is returned with its field.
@@ -893,6 +923,28 @@ pub async fn run(cli: Cli) -> Result<i32> {
             for line in lines {
                 println!("{line}");
             }
+            Ok(0)
+        }
+        Command::Users {
+            action: UsersAction::List { tenant },
+        } => {
+            need("config-table", &cli.config_table)?;
+            let tenant = TenantId::parse(&tenant)?;
+            let store = DynamoConfig::new(ddb, cli.config_table);
+            let snap = store.snapshot(&tenant).await?;
+            if snap.tenant.is_none() {
+                eprintln!("no tenant {tenant}");
+                return Ok(1);
+            }
+            for u in &snap.users {
+                println!("{}", user_line(&u.value));
+            }
+            let blocked = snap
+                .users
+                .iter()
+                .filter(|u| u.value.status == shared::config::UserStatus::Blocked)
+                .count();
+            println!("{} user(s), {blocked} blocked", snap.users.len());
             Ok(0)
         }
         Command::Audit { recording } => {

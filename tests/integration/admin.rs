@@ -676,4 +676,23 @@ async fn explain_replays_a_connections_owner_policy_over_the_stored_directory_an
         instance: Some("/none//x==".into()),
     };
     assert_eq!(run(cli(stored)).await.unwrap(), 1);
+
+    // The directory as the owner rules see it.
+    let list = |tenant: &str| Command::Users {
+        action: archiver_admin::UsersAction::List {
+            tenant: tenant.to_owned(),
+        },
+    };
+    assert_eq!(run(cli(list(&tenant))).await.unwrap(), 0);
+    assert_eq!(run(cli(list("no-such-tenant"))).await.unwrap(), 1);
+    let carl = store
+        .by_email(&tid, &shared::ids::Email::parse("carl@uni.edu").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        archiver_admin::user_line(&carl),
+        "carl  carl@uni.edu  BLOCKED (owns no new recordings)"
+    );
+    assert!(archiver_admin::user_line(&dana).ends_with("external_id=dk42"));
 }
