@@ -142,6 +142,26 @@ impl World {
     }
 }
 
+/// Recordings of the simulator's account, each hosted by its user and started at its time (RFC 3339).
+fn past_recordings(
+    sim: &ZoomSim,
+    name: &str,
+    hosts: &[(&UserSpec, &str)],
+) -> Vec<zoom_sim::SimRecording> {
+    let account = sim.s2s_app().account_id;
+    hosts
+        .iter()
+        .enumerate()
+        .map(|(i, (user, at))| {
+            let mut spec = RecordingSpec::realistic(&unique(&format!("{name}-{i}")), 2048)
+                .hosted_by(user)
+                .starting_at(at.parse().unwrap());
+            spec.account_id = account.clone();
+            sim.add_recording(spec)
+        })
+        .collect()
+}
+
 fn day(s: &str) -> NaiveDate {
     s.parse().unwrap()
 }
@@ -154,26 +174,20 @@ async fn zoom_backfill_archives_every_recording_once_continues_after_a_stop_and_
     let ann = sim.add_user(UserSpec::realistic(&unique("ann")));
     let bob = sim.add_user(UserSpec::realistic(&unique("bob")));
     let cleo = sim.add_user(UserSpec::realistic(&unique("cleo")).with_status(UserStatus::Inactive));
-    let mut recs = Vec::new();
-    for (i, (user, at)) in [
-        (&ann, "2026-08-03T09:00:00Z"),
-        (&ann, "2026-08-31T23:30:00Z"),
-        (&bob, "2026-09-01T00:10:00Z"),
-        (&cleo, "2026-09-15T14:00:00Z"),
-        (&ann, "2026-10-02T10:00:00Z"),
-        (&cleo, "2026-10-30T16:00:00Z"),
-        (&bob, "2026-11-11T11:00:00Z"),
-        (&bob, "2026-11-30T08:00:00Z"),
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        let mut spec = RecordingSpec::realistic(&unique(&format!("past-{i}")), 2048)
-            .hosted_by(user)
-            .starting_at(at.parse().unwrap());
-        spec.account_id = account.clone();
-        recs.push(sim.add_recording(spec));
-    }
+    let recs = past_recordings(
+        &sim,
+        "past",
+        &[
+            (&ann, "2026-08-03T09:00:00Z"),
+            (&ann, "2026-08-31T23:30:00Z"),
+            (&bob, "2026-09-01T00:10:00Z"),
+            (&cleo, "2026-09-15T14:00:00Z"),
+            (&ann, "2026-10-02T10:00:00Z"),
+            (&cleo, "2026-10-30T16:00:00Z"),
+            (&bob, "2026-11-11T11:00:00Z"),
+            (&bob, "2026-11-30T08:00:00Z"),
+        ],
+    );
     // Before it: outside the range, never listed.
     let mut old = RecordingSpec::realistic(&unique("too-old"), 2048)
         .hosted_by(&ann)
@@ -706,24 +720,17 @@ async fn a_remote_backfill_runs_in_the_deployment_continuing_itself_waits_out_th
  {
     let sim = ZoomSim::start().await.unwrap();
     let w = World::zoom(&sim, "bfr").await;
-    let account = sim.s2s_app().account_id;
     let ann = sim.add_user(UserSpec::realistic(&unique("ann")));
     let bob = sim.add_user(UserSpec::realistic(&unique("bob")).with_status(UserStatus::Inactive));
-    let mut recs = Vec::new();
-    for (i, (user, at)) in [
-        (&ann, "2026-09-03T09:00:00Z"),
-        (&bob, "2026-09-28T12:00:00Z"),
-        (&ann, "2026-10-30T16:00:00Z"),
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        let mut spec = RecordingSpec::realistic(&unique(&format!("far-{i}")), 2048)
-            .hosted_by(user)
-            .starting_at(at.parse().unwrap());
-        spec.account_id = account.clone();
-        recs.push(sim.add_recording(spec));
-    }
+    let recs = past_recordings(
+        &sim,
+        "far",
+        &[
+            (&ann, "2026-09-03T09:00:00Z"),
+            (&bob, "2026-09-28T12:00:00Z"),
+            (&ann, "2026-10-30T16:00:00Z"),
+        ],
+    );
     let (from, to) = ("2026-09-01", "2026-10-31");
     let opts = archiver_admin::backfill::Options {
         remote: true,
