@@ -740,7 +740,10 @@ pub async fn run(cli: Cli) -> Result<i32> {
             for r in &report {
                 println!("{}\t{}\t{}", r.recording, r.file, r.outcome);
             }
-            let reopened = report.iter().filter(|r| r.outcome == "reopened").count();
+            let reopened = report
+                .iter()
+                .filter(|r| r.outcome.starts_with("reopened"))
+                .count();
             println!("{reopened} file(s) reopened");
             Ok(if report.is_empty() { 1 } else { 0 })
         }

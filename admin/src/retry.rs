@@ -1,5 +1,7 @@
 //! `archiver-admin retry`: failed files are reopened (`failed` → `planned`) and handed to the owner resolver
-//! again, through the owner queue — the same path a webhook's files take, so nothing is reached around.
+//! again, through the owner queue — the same path a webhook's files take, so nothing is reached around. A
+//! recording skipped for want of an owner (`owner.unmatched: skip`) goes back to owner resolution the same
+//! way, with its planned files (once its host is in the directory, it is archived).
 
 use shared::catalog::{CatalogReader, IngestCatalog};
 use shared::config::Connection;
@@ -27,6 +29,12 @@ pub struct Retried {
     pub outcome: String,
 }
 
+/// Whether a recording was skipped because no owner was found (not by the filters).
+fn unowned(r: &shared::catalog::RecordingEntry) -> bool {
+    r.state == RecordingState::Skipped
+        && r.owner_rule.as_deref() == Some(shared::owner::UNMATCHED_SKIP)
+}
+
 /// Reopens the failed files in `scope` and hands each recording's reopened files over again.
 pub async fn retry<K: IngestCatalog + CatalogReader>(
     catalog: &K,
@@ -41,17 +49,59 @@ pub async fn retry<K: IngestCatalog + CatalogReader>(
             account: conn.account_id.clone(),
             instance: instance.clone(),
         }],
-        None => catalog
-            .list_by_state(&conn.tenant, RecordingState::Failed, scope.limit)
-            .await?
-            .into_iter()
-            .filter(|r| r.connection_id == conn.id)
-            .map(|r| r.key())
-            .collect(),
+        None => {
+            let mut keys = Vec::new();
+            for state in [RecordingState::Failed, RecordingState::Skipped] {
+                keys.extend(
+                    catalog
+                        .list_by_state(&conn.tenant, state, scope.limit)
+                        .await?
+                        .into_iter()
+                        .filter(|r| r.connection_id == conn.id)
+                        .filter(|r| state == RecordingState::Failed || unowned(r))
+                        .map(|r| r.key()),
+                );
+            }
+            keys
+        }
     };
     let mut report = Vec::new();
     for key in keys {
         let mut reopened = Vec::new();
+        let rec = catalog.get_recording(&key).await?;
+        if let Some(rec) = rec.filter(unowned) {
+            let planned: Vec<FileId> = catalog
+                .list_files(&key)
+                .await?
+                .into_iter()
+                .filter(|f| f.state == FileState::Planned)
+                .filter(|f| scope.file.as_ref().is_none_or(|id| *id == f.file_id))
+                .map(|f| f.file_id)
+                .collect();
+            let outcome = if catalog.retry_owner(&rec.key(), now).await? {
+                reopened = planned.clone();
+                "reopened (owner resolution again)"
+            } else {
+                "changed meanwhile; not reopened"
+            };
+            report.extend(planned.iter().map(|file| Retried {
+                recording: key.clone(),
+                file: file.clone(),
+                outcome: outcome.to_owned(),
+            }));
+            if !reopened.is_empty() {
+                send_json(
+                    owners,
+                    &ResolveOwnerMessage {
+                        connection_id: conn.id.clone(),
+                        recording: key.clone(),
+                        file_ids: reopened,
+                    },
+                )
+                .await?;
+            }
+            continue;
+        }
         for f in catalog.list_files(&key).await? {
             if scope.file.as_ref().is_some_and(|id| *id != f.file_id) {
                 continue;
@@ -156,6 +206,67 @@ mod tests {
             .unwrap();
         assert!(again.iter().all(|r| r.outcome != "reopened"), "{again:?}");
         assert_eq!(owners.bodies().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_recording_skipped_for_want_of_an_owner_goes_back_to_owner_resolution_with_its_planned_files()
+     {
+        let catalog = MemoryCatalog::default();
+        let owners = MemoryQueue::default();
+        let conn = connection(Vendor::Zoom);
+        let key = failed_recording(
+            &catalog,
+            "unowned",
+            &[("v1", FileState::Planned), ("t1", FileState::Planned)],
+        );
+        let mut rec = catalog.entry(&key).unwrap();
+        (rec.state, rec.failed_ids) = (RecordingState::PendingOwner, Default::default());
+        catalog.put_recording(rec);
+        let trace = ["unmatched_skip: nobody".to_owned()];
+        assert!(
+            shared::catalog::OwnerCatalog::skip_unowned(&catalog, &key, "no owner", &trace)
+                .await
+                .unwrap()
+        );
+        // A recording the filters skipped is not retried: a delivery the filters let through archives it.
+        let mut filtered = sample_recording(
+            &sample_key("filtered"),
+            RecordingState::PendingOwner,
+            &[],
+            false,
+        );
+        (filtered.connection_id, filtered.tenant) = (conn.id.clone(), conn.tenant.clone());
+        filtered.account_id = conn.account_id.clone();
+        assert!(
+            IngestCatalog::record_skip(&catalog, &filtered, "topic matches")
+                .await
+                .unwrap()
+        );
+        let scope = Scope {
+            instance: None,
+            file: None,
+            limit: 50,
+        };
+        let report = retry(&catalog, &owners, &conn, &scope, chrono::Utc::now())
+            .await
+            .unwrap();
+        assert_eq!(report.len(), 2, "{report:?}");
+        assert!(report.iter().all(|r| r.outcome.starts_with("reopened")));
+        let rec = catalog.entry(&key).unwrap();
+        assert_eq!(
+            (rec.state, rec.skip_reason),
+            (RecordingState::PendingOwner, None)
+        );
+        let sent: Vec<ResolveOwnerMessage> = owners
+            .bodies()
+            .iter()
+            .map(|b| serde_json::from_str(b).unwrap())
+            .collect();
+        assert_eq!((sent.len(), sent[0].file_ids.len()), (1, 2));
+        let again = retry(&catalog, &owners, &conn, &scope, chrono::Utc::now())
+            .await
+            .unwrap();
+        assert!(again.is_empty(), "not skipped any more: {again:?}");
     }
 
     #[tokio::test]

@@ -690,8 +690,7 @@ mod tests {
     #[test]
     fn owner_policies_and_directory_fields_are_checked_and_stored() {
         let mut v = good();
-        v["connections"][0]["owner"] =
-            serde_json::json!({"postfix": {"remove": "@uni.edu"}, "lookup": "external_id"});
+        v["connections"][0]["owner"] = serde_json::json!({"postfix": {"remove": "@uni.edu"}, "lookup": "external_id", "unmatched": "skip"});
         v["users"][0]["external_id"] = "mt-01".into();
         v["users"][0]["status"] = "blocked".into();
         let cfg = file(v.clone()).validate("archiver/", env).unwrap();
@@ -703,6 +702,7 @@ mod tests {
                 crate::config::Lookup::ExternalId
             )
         );
+        assert_eq!(owner.unmatched, crate::config::Unmatched::Skip);
         assert_eq!(cfg.users[0].external_id.as_deref(), Some("mt-01"));
         assert_eq!(cfg.users[0].status, crate::config::UserStatus::Blocked);
         // Defaults reproduce the rules before policies: vendor id, e-mail, default owner.
@@ -726,6 +726,7 @@ mod tests {
             serde_json::json!({"postfix": {"strip": "@uni.edu"}}),
             serde_json::json!({"postfix": {"add": "@a.edu", "remove": "@b.edu"}}),
             serde_json::json!({"lookup": "phone"}),
+            serde_json::json!({"unmatched": "quarantine"}),
             serde_json::json!({"match": "email"}),
         ] {
             let mut v = good();

@@ -14,6 +14,7 @@ use shared::catalog::CatalogReader;
 use shared::ids::{AccountId, ConnectionId, InstanceId, Vendor};
 use shared::messages::IngestMessage;
 use shared::model::{FileState, RecordingKey, RecordingState};
+use shared::ports::ConfigStore;
 use shared::webex::attendees::WebexAttendees;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -253,6 +254,93 @@ async fn concurrent_duplicates_create_each_file_once_and_one_object_each() {
             .unwrap()
             .starts_with(&format!("tenants/{}/zoom/", p.tenant.tenant))
     }));
+}
+
+#[tokio::test]
+async fn a_host_not_in_the_directory_under_unmatched_skip_is_skipped_with_its_reason_then_archived_on_retry()
+ {
+    let sim = ZoomSim::start().await.unwrap();
+    let rec = sim.add_recording(RecordingSpec::realistic(&unique("unowned"), MIB));
+    let p = Pipeline::new(&rec, serde_json::json!({"mode": "retain"})).await;
+    let store = p.owner.config.clone();
+    // The connection skips strangers, and the host is not in the directory (yet).
+    let full = p.tenant.config.clone();
+    let mut strict = full.clone();
+    strict.connections[0].owner.unmatched = shared::config::Unmatched::Skip;
+    let host_user = strict
+        .users
+        .iter()
+        .position(|u| u.id.as_str() == "host-user")
+        .unwrap();
+    strict.users.remove(host_user);
+    let plan = shared::changes::plan(&store.snapshot(&strict.tenant.id).await.unwrap(), &strict);
+    store.apply_plan(&strict, &plan, true).await.unwrap();
+
+    p.ingest("recording.completed", rec.recording_completed_body())
+        .await;
+    p.drain().await;
+    let key = key_of(&rec);
+    let skipped = p.entry(&key).await;
+    assert_eq!(
+        (skipped.state, skipped.owner.clone()),
+        (RecordingState::Skipped, None)
+    );
+    assert!(
+        skipped
+            .skip_reason
+            .as_deref()
+            .unwrap()
+            .contains("owner.unmatched: skip")
+    );
+    assert!(
+        skipped
+            .owner_trace
+            .iter()
+            .any(|l| l.starts_with("unmatched_skip")),
+        "{:?}",
+        skipped.owner_trace
+    );
+    let files = CatalogReader::list_files(&p.catalog, &key).await.unwrap();
+    assert!(
+        files.iter().all(|f| f.state == FileState::Planned),
+        "nothing downloaded"
+    );
+    for f in rec.files() {
+        assert_eq!(sim.stats(&f.id).complete_bodies, 0);
+    }
+
+    // The host joins the directory; the admin's retry sends the recording through owner resolution again.
+    let mut back = full.clone();
+    back.connections[0].owner.unmatched = shared::config::Unmatched::Skip;
+    let plan = shared::changes::plan(&store.snapshot(&back.tenant.id).await.unwrap(), &back);
+    store.apply_plan(&back, &plan, false).await.unwrap();
+    let conn = store
+        .connection(&ConnectionId::parse(&p.tenant.connection).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let scope = archiver_admin::retry::Scope {
+        instance: None,
+        file: None,
+        limit: 50,
+    };
+    let owners = SqsQueue::new(p.sqs.clone(), &p.res["OwnerQueue"]);
+    let report =
+        archiver_admin::retry::retry(&p.catalog, &owners, &conn, &scope, chrono::Utc::now())
+            .await
+            .unwrap();
+    assert_eq!(report.len(), files.len(), "{report:?}");
+    p.drain().await;
+    let archived = p.entry(&key).await;
+    assert_eq!(archived.state, RecordingState::Archived);
+    assert_eq!(
+        (
+            archived.owner.unwrap().as_str(),
+            archived.owner_rule.as_deref(),
+            archived.skip_reason
+        ),
+        ("host-user", Some("host_vendor_id"), None)
+    );
 }
 
 #[tokio::test]

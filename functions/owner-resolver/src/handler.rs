@@ -44,17 +44,27 @@ impl<C: ConfigStore + UserDirectory, K: OwnerCatalog, Q: Queue, A: AttendeeSourc
             None => {
                 self.load_attendees(&conn, &mut rec).await?;
                 let mut found = decide(&rec, &conn, &self.config).await?;
-                tracing::info!(recording = %msg.recording, owner = %found.owner, rule = found.rule, trace = found.trace.join("; "), "owner resolved");
-                if let Some(mut people) = rec.attendees.clone() {
-                    let co = resolve_co_users(&mut people, &conn, Some(&found.owner), &self.config)
+                let Some(owner) = found.owner.clone() else {
+                    // `owner.unmatched: skip`: recorded with the reason, nothing is downloaded.
+                    let reason = found.skip_reason().unwrap_or_default();
+                    let recorded = self
+                        .catalog
+                        .skip_unowned(&msg.recording, &reason, &found.trace)
                         .await?;
+                    tracing::info!(recording = %msg.recording, recorded, trace = found.trace.join("; "), "no owner found: skipped");
+                    return Ok(0);
+                };
+                tracing::info!(recording = %msg.recording, owner = %owner, rule = found.rule, trace = found.trace.join("; "), "owner resolved");
+                if let Some(mut people) = rec.attendees.clone() {
+                    let co =
+                        resolve_co_users(&mut people, &conn, Some(&owner), &self.config).await?;
                     found.trace.extend(co);
                     self.catalog.set_attendees(&msg.recording, &people).await?;
                 }
                 self.catalog
-                    .set_owner(&msg.recording, &found.owner, found.rule, &found.trace)
+                    .set_owner(&msg.recording, &owner, found.rule, &found.trace)
                     .await?;
-                found.owner
+                owner
             }
         };
         if rec.owner.is_some() {
@@ -213,6 +223,31 @@ mod tests {
             "{:#?}",
             rec.owner_trace
         );
+    }
+
+    #[tokio::test]
+    async fn a_stranger_under_unmatched_skip_is_recorded_as_skipped_and_nothing_is_downloaded() {
+        let mut r = resolver();
+        r.config.connections[0].owner.unmatched = shared::config::Unmatched::Skip;
+        let msg = waiting(&r, "visitor@else.org");
+        assert_eq!(r.handle(msg.clone(), &Invocation::now()).await.unwrap(), 0);
+        let rec = r.catalog.entry(&msg.recording).unwrap();
+        assert_eq!((rec.state, rec.owner), (RecordingState::Skipped, None));
+        assert!(rec.skip_reason.unwrap().contains("owner.unmatched: skip"));
+        assert_eq!(
+            rec.owner_rule.as_deref(),
+            Some(shared::owner::UNMATCHED_SKIP)
+        );
+        assert!(r.downloads.bodies().is_empty());
+        let a = r.catalog.files(&msg.recording)[0].clone();
+        assert_eq!(
+            a.state,
+            FileState::Planned,
+            "kept for a retry once the host is known"
+        );
+        // A redelivery of the same message changes nothing.
+        assert_eq!(r.handle(msg, &Invocation::now()).await.unwrap(), 0);
+        assert!(r.downloads.bodies().is_empty());
     }
 
     #[tokio::test]

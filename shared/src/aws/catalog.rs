@@ -211,6 +211,50 @@ impl DynamoCatalog {
         }
     }
 
+    /// Takes a recording step under its condition, setting `set` and removing `remove` (attribute lists, may be
+    /// empty) in the same write; `false` if the recording's state did not allow it.
+    async fn step_with(
+        &self,
+        key: &RecordingKey,
+        step: RecordingStep,
+        set: &str,
+        remove: &str,
+        values: Values,
+        now: DateTime<Utc>,
+    ) -> Result<bool, Error> {
+        let Some(rec) = CatalogReader::get_recording(self, key).await? else {
+            return Ok(false);
+        };
+        let (cond, mut cond_values) = recording_condition(step, 0)?;
+        cond_values.extend(values);
+        let mut update = "SET #st = :to, gsi1pk = :g, updated_at = :now".to_owned();
+        if !set.is_empty() {
+            update.push_str(", ");
+            update.push_str(set);
+        }
+        if !remove.is_empty() {
+            update.push_str(" REMOVE ");
+            update.push_str(remove);
+        }
+        let req = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(self.key(key.partition_key(), META)))
+            .update_expression(update)
+            .condition_expression(cond)
+            .expression_attribute_names("#st", "state")
+            .set_expression_attribute_values(Some(cond_values.into_iter().collect()))
+            .expression_attribute_values(":to", to_av(&step.to())?)
+            .expression_attribute_values(":g", s(gsi_pk(rec.tenant.as_str(), step.to())))
+            .expression_attribute_values(":now", now_str(now));
+        match req.send().await {
+            Ok(_) => Ok(true),
+            Err(e) if is_conditional(&e) => Ok(false),
+            Err(e) => Err(sdk_error("UpdateItem(state)", e)),
+        }
+    }
+
     /// Takes a file step: `update` (which may use `:to`, the step's target state) under the step's condition.
     /// `None` if the file's state did not allow it.
     async fn file_step(
@@ -397,6 +441,18 @@ impl IngestCatalog for DynamoCatalog {
         Ok(rec)
     }
 
+    async fn retry_owner(&self, key: &RecordingKey, now: DateTime<Utc>) -> Result<bool, Error> {
+        self.step_with(
+            key,
+            RecordingStep::OwnerRetry,
+            "",
+            "skip_reason",
+            vec![],
+            now,
+        )
+        .await
+    }
+
     async fn record_skip(&self, entry: &RecordingEntry, reason: &str) -> Result<bool, Error> {
         let step = RecordingStep::Skip;
         let skipped = RecordingEntry {
@@ -580,6 +636,31 @@ impl IngestCatalog for DynamoCatalog {
 impl OwnerCatalog for DynamoCatalog {
     async fn get_recording(&self, key: &RecordingKey) -> Result<Option<RecordingEntry>, Error> {
         self.recording(key).await
+    }
+
+    async fn skip_unowned(
+        &self,
+        key: &RecordingKey,
+        reason: &str,
+        trace: &[String],
+    ) -> Result<bool, Error> {
+        let values = vec![
+            (":why".to_owned(), s(reason)),
+            (":r".to_owned(), s(crate::owner::UNMATCHED_SKIP)),
+            (
+                ":t".to_owned(),
+                AttributeValue::L(trace.iter().map(s).collect()),
+            ),
+        ];
+        self.step_with(
+            key,
+            RecordingStep::OwnerSkip,
+            "skip_reason = :why, owner_rule = :r, owner_trace = :t",
+            "",
+            values,
+            Utc::now(),
+        )
+        .await
     }
 
     async fn set_owner(

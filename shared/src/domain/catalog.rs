@@ -510,6 +510,9 @@ pub trait IngestCatalog: RemovalCatalog {
     /// reason and no files; only if the catalog does not know it yet (a recording being archived is never
     /// turned into a skipped one). `true` if this call recorded it.
     async fn record_skip(&self, entry: &RecordingEntry, reason: &str) -> Result<bool, Error>;
+    /// Sends a recording skipped for want of an owner back to owner resolution (`skipped` →
+    /// `pending_owner`, the reason removed). `false` if it is not skipped (any more).
+    async fn retry_owner(&self, key: &RecordingKey, now: DateTime<Utc>) -> Result<bool, Error>;
     /// Creates a file entry only if absent. `true` if this call created it.
     async fn create_file(&self, key: &RecordingKey, file: &FileEntry) -> Result<bool, Error>;
     /// Replaces the download source of a still-pending file if `issued_at_ms` is fresher. `true` if replaced.
@@ -560,6 +563,14 @@ pub trait OwnerCatalog: Send + Sync {
         rule: &str,
         trace: &[String],
     ) -> Result<(), Error>;
+    /// Records that no owner was found and the policy skips (`pending_owner` → `skipped`), with the reason
+    /// and the decision's trace; the files stay planned. `false` if the recording was not pending its owner.
+    async fn skip_unowned(
+        &self,
+        key: &RecordingKey,
+        reason: &str,
+        trace: &[String],
+    ) -> Result<bool, Error>;
     async fn get_file(
         &self,
         key: &RecordingKey,

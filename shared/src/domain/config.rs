@@ -273,6 +273,21 @@ pub struct OwnerPolicy {
     /// Where the name is looked for when no directory user has it as id (default: `email`).
     #[serde(default)]
     pub lookup: Lookup,
+    /// What becomes of a recording whose host no rule finds (default: `default_owner`).
+    #[serde(default)]
+    pub unmatched: Unmatched,
+}
+
+/// A recording whose host is not in the directory.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Unmatched {
+    /// Owned by the connection's `default_owner`.
+    #[default]
+    DefaultOwner,
+    /// Not archived: recorded as skipped with the reason (`list --state skipped`); once the host is in the
+    /// directory, `archiver-admin retry --instance` archives it.
+    Skip,
 }
 
 /// `jdoe@uni.edu` ↔ `jdoe`: what is done to the end of the host's e-mail (compared case-insensitively).

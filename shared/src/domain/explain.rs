@@ -40,8 +40,15 @@ pub async fn replay(
     }
     let entry = RecordingEntry::new(rec, conn.tenant.clone(), conn.id.clone(), now);
     let d = crate::owner::decide(&entry, conn, users).await?;
-    out.push(format!("owner: {} (rule {})", d.owner, d.rule));
+    match (&d.owner, d.skip_reason()) {
+        (Some(o), _) => out.push(format!("owner: {o} (rule {})", d.rule)),
+        (None, reason) => out.push(format!("owner: none: {}", reason.unwrap_or_default())),
+    }
     out.extend(d.trace.iter().map(|l| format!("  {l}")));
+    if d.owner.is_none() {
+        out.push("nothing is archived; the entry records the skip with this reason".into());
+        return Ok(out);
+    }
     out.push(format!("folder: {}", entry.s3_prefix));
     for f in &rec.files {
         let size = f

@@ -22,12 +22,27 @@ use async_trait::async_trait;
 
 pub use crate::config::OwnerPolicy;
 
-/// Who owns a recording, which rule chose them, and every rule tried on the way (one line each).
+/// Who owns a recording, which rule chose them, and every rule tried on the way (one line each). No owner:
+/// nobody was found and the policy is `unmatched: skip`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decision {
-    pub owner: UserId,
+    pub owner: Option<UserId>,
     pub rule: &'static str,
     pub trace: Vec<String>,
+}
+
+/// The rule name of a decision that found nobody under `unmatched: skip`.
+pub const UNMATCHED_SKIP: &str = "unmatched_skip";
+
+impl Decision {
+    /// Why the recording is skipped (`None`: it has an owner).
+    pub fn skip_reason(&self) -> Option<String> {
+        self.owner.is_none().then(|| {
+            "no owner: no rule found an active directory user for the host (owner.unmatched: skip); add \
+             the user, then archiver-admin retry --instance archives it"
+                .to_owned()
+        })
+    }
 }
 
 /// A directory user a rule found: taken if active; a blocked one is passed over, and the trace says so.
@@ -59,7 +74,13 @@ pub async fn decide(
 ) -> Result<Decision, Error> {
     let t = &conn.tenant;
     let mut trace = Vec::new();
-    let done = |owner, rule, trace| Ok(Decision { owner, rule, trace });
+    let done = |owner, rule, trace| {
+        Ok(Decision {
+            owner: Some(owner),
+            rule,
+            trace,
+        })
+    };
     match &rec.host_id {
         Some(id) => {
             let found = users.by_vendor_id(t, rec.vendor, id).await?;
@@ -86,6 +107,16 @@ pub async fn decide(
         if let Some(found) = by_name(whose, email, conn, users, &mut trace).await? {
             return done(found.0, found.1, trace);
         }
+    }
+    if conn.owner.unmatched == crate::config::Unmatched::Skip {
+        trace.push(format!(
+            "{UNMATCHED_SKIP}: no rule above found an active user: not archived, recorded as skipped"
+        ));
+        return Ok(Decision {
+            owner: None,
+            rule: UNMATCHED_SKIP,
+            trace,
+        });
     }
     trace.push(format!(
         "default_owner: {} (chosen: no rule above found an active user)",
@@ -223,7 +254,11 @@ mod tests {
 
     fn conn(postfix: Postfix, lookup: Lookup) -> Connection {
         let mut c = crate::fakes::connection(Vendor::Zoom);
-        c.owner = OwnerPolicy { postfix, lookup };
+        c.owner = OwnerPolicy {
+            postfix,
+            lookup,
+            ..OwnerPolicy::default()
+        };
         c
     }
 
@@ -395,7 +430,7 @@ mod tests {
             let c = conn(postfix.clone(), lookup);
             let d = decide(&recording(host, email), &c, &dir).await.unwrap();
             assert_eq!(
-                (d.owner.as_str(), d.rule),
+                (d.owner.as_ref().unwrap().as_str(), d.rule),
                 (owner, rule),
                 "{postfix:?} {lookup:?} {host:?} {email:?}: {:#?}",
                 d.trace
@@ -419,6 +454,26 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn unmatched_skip_leaves_a_stranger_without_owner_and_says_why_and_a_match_still_wins() {
+        let mut c = conn(Postfix::Keep, Lookup::Email);
+        c.owner.unmatched = crate::config::Unmatched::Skip;
+        let d = decide(&recording(None, Some("visitor@else.org")), &c, &directory())
+            .await
+            .unwrap();
+        assert_eq!((d.owner.as_ref(), d.rule), (None, UNMATCHED_SKIP));
+        assert!(
+            d.trace.last().unwrap().contains("recorded as skipped"),
+            "{:#?}",
+            d.trace
+        );
+        assert!(d.skip_reason().unwrap().contains("owner.unmatched: skip"));
+        let d = decide(&recording(None, Some("bob@uni.edu")), &c, &directory())
+            .await
+            .unwrap();
+        assert_eq!(d.owner.unwrap().as_str(), "bob");
+    }
+
+    #[tokio::test]
     async fn the_participant_flagged_host_is_tried_after_the_host_and_users_of_other_tenants_never_match()
      {
         let c = conn(Postfix::Keep, Lookup::Email);
@@ -428,7 +483,10 @@ mod tests {
             ..Attendees::default()
         });
         let d = decide(&rec, &c, &directory()).await.unwrap();
-        assert_eq!((d.owner.as_str(), d.rule), ("alice", "participant_host"));
+        assert_eq!(
+            (d.owner.unwrap().as_str(), d.rule),
+            ("alice", "participant_host")
+        );
         let mut other = user("eve", "eve@uni.edu", &["Z9"]);
         other.tenant = TenantId::parse("other").unwrap();
         let dir = MemoryConfig {
@@ -438,7 +496,7 @@ mod tests {
         let d = decide(&recording(Some("Z9"), Some("eve@uni.edu")), &c, &dir)
             .await
             .unwrap();
-        assert_eq!(d.owner.as_str(), "media");
+        assert_eq!(d.owner.unwrap().as_str(), "media");
     }
 
     #[tokio::test]
@@ -485,7 +543,7 @@ mod tests {
         assert_eq!(rm.apply("@uni.edu"), "@uni.edu", "never to nothing");
         let bad = OwnerPolicy {
             postfix: Postfix::Add(" ".into()),
-            lookup: Lookup::Email,
+            ..OwnerPolicy::default()
         };
         assert_eq!(bad.problems()[0].0, "postfix");
         assert!(OwnerPolicy::default().problems().is_empty());

@@ -193,10 +193,16 @@ pub enum RecordingStep {
     Skip,
     /// A skipped recording delivered again that the filters no longer exclude: archived after all.
     Unskip,
+    /// No rule found the host in the directory and the connection's policy is `owner.unmatched: skip`:
+    /// recorded as skipped with the reason; its files stay planned, nothing is downloaded.
+    OwnerSkip,
+    /// An admin asks again for a recording skipped for want of an owner (`archiver-admin retry`): it goes
+    /// through owner resolution again.
+    OwnerRetry,
 }
 
 impl RecordingStep {
-    pub const ALL: [RecordingStep; 8] = [
+    pub const ALL: [RecordingStep; 10] = [
         RecordingStep::Create,
         RecordingStep::OwnerSet,
         RecordingStep::Archive,
@@ -205,6 +211,8 @@ impl RecordingStep {
         RecordingStep::Retry,
         RecordingStep::Skip,
         RecordingStep::Unskip,
+        RecordingStep::OwnerSkip,
+        RecordingStep::OwnerRetry,
     ];
 
     /// The catalog operation that takes this step.
@@ -218,6 +226,8 @@ impl RecordingStep {
             RecordingStep::Archive => "mark_archived",
             RecordingStep::Fail => "fail",
             RecordingStep::Retry => "reopen_file",
+            RecordingStep::OwnerSkip => "skip_unowned",
+            RecordingStep::OwnerRetry => "retry_owner",
         }
     }
 
@@ -228,7 +238,8 @@ impl RecordingStep {
             | RecordingStep::Skip
             | RecordingStep::Unskip => "enqueue",
             RecordingStep::Retry => "enqueue, admin",
-            RecordingStep::OwnerSet => "owner-resolver",
+            RecordingStep::OwnerSet | RecordingStep::OwnerSkip => "owner-resolver",
+            RecordingStep::OwnerRetry => "admin",
             RecordingStep::Archive | RecordingStep::Fail => "downloader",
         }
     }
@@ -244,6 +255,8 @@ impl RecordingStep {
             RecordingStep::Reopen => &[RecordingState::Archived],
             RecordingStep::Fail => &[RecordingState::PendingOwner, RecordingState::Archiving],
             RecordingStep::Retry => &[RecordingState::Failed],
+            RecordingStep::OwnerSkip => &[RecordingState::PendingOwner],
+            RecordingStep::OwnerRetry => &[RecordingState::Skipped],
         }
     }
 
@@ -253,8 +266,10 @@ impl RecordingStep {
             RecordingStep::OwnerSet | RecordingStep::Reopen => RecordingState::Archiving,
             RecordingStep::Archive => RecordingState::Archived,
             RecordingStep::Fail => RecordingState::Failed,
-            RecordingStep::Retry | RecordingStep::Unskip => RecordingState::PendingOwner,
-            RecordingStep::Skip => RecordingState::Skipped,
+            RecordingStep::Retry | RecordingStep::Unskip | RecordingStep::OwnerRetry => {
+                RecordingState::PendingOwner
+            }
+            RecordingStep::Skip | RecordingStep::OwnerSkip => RecordingState::Skipped,
         }
     }
 

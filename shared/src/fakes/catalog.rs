@@ -233,6 +233,15 @@ impl IngestCatalog for MemoryCatalog {
         Ok(self.entry(&key).expect("just stored"))
     }
 
+    async fn retry_owner(&self, key: &RecordingKey, now: DateTime<Utc>) -> Result<bool, Error> {
+        self.check("retry_owner")?;
+        if !self.recording_step(key, RecordingStep::OwnerRetry, now) {
+            return Ok(false);
+        }
+        self.update_recording(key, |r| r.skip_reason = None)?;
+        Ok(true)
+    }
+
     async fn record_skip(&self, entry: &RecordingEntry, reason: &str) -> Result<bool, Error> {
         self.check("record_skip")?;
         let key = entry.key();
@@ -363,6 +372,24 @@ impl OwnerCatalog for MemoryCatalog {
     async fn get_recording(&self, key: &RecordingKey) -> Result<Option<RecordingEntry>, Error> {
         self.check("get_recording")?;
         Ok(self.entry(key))
+    }
+
+    async fn skip_unowned(
+        &self,
+        key: &RecordingKey,
+        reason: &str,
+        trace: &[String],
+    ) -> Result<bool, Error> {
+        self.check("skip_unowned")?;
+        if !self.recording_step(key, RecordingStep::OwnerSkip, Utc::now()) {
+            return Ok(false);
+        }
+        self.update_recording(key, |r| {
+            r.skip_reason = Some(reason.to_owned());
+            r.owner_rule = Some(crate::owner::UNMATCHED_SKIP.to_owned());
+            r.owner_trace = trace.to_vec();
+        })?;
+        Ok(true)
     }
 
     async fn set_owner(

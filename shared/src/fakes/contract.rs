@@ -377,6 +377,24 @@ where
                 .reopen_file(key, &f.file_id, None, Utc::now())
                 .await?;
         }
+        RecordingStep::OwnerSkip => {
+            let trace = ["unmatched_skip: contract".to_owned()];
+            let done = catalog.skip_unowned(key, "contract", &trace).await?;
+            if done {
+                let rec = OwnerCatalog::get_recording(catalog, key).await?;
+                let rec = rec.expect("skipped, so present");
+                assert_eq!(
+                    (rec.skip_reason.as_deref(), rec.owner_trace.as_slice()),
+                    (Some("contract"), trace.as_slice())
+                );
+            }
+        }
+        RecordingStep::OwnerRetry => {
+            if catalog.retry_owner(key, Utc::now()).await? {
+                let rec = OwnerCatalog::get_recording(catalog, key).await?;
+                assert_eq!(rec.and_then(|r| r.skip_reason), None, "the reason goes");
+            }
+        }
     }
     Ok(())
 }

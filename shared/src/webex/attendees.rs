@@ -95,8 +95,9 @@ mod tests {
         assert_eq!(people.participants.len(), 4);
         rec.attendees = Some(people.clone());
         let got = decide(&rec, &c, &dir).await.unwrap();
-        assert_eq!((got.owner.as_str(), got.rule), ("bob", "participant_host"));
-        resolve_co_users(&mut people, &c, Some(&got.owner), &dir)
+        let owner = got.owner.unwrap();
+        assert_eq!((owner.as_str(), got.rule), ("bob", "participant_host"));
+        resolve_co_users(&mut people, &c, Some(&owner), &dir)
             .await
             .unwrap();
         assert_eq!(people.co_users, vec![UserId::parse("alice").unwrap()]);
