@@ -77,8 +77,11 @@ pub fn recorded(entry: &RecordingEntry, files: &[FileEntry]) -> Vec<String> {
         entry.connection_id,
         entry.state.as_str()
     )];
-    if let Some(reason) = &entry.skip_reason {
-        out.push(format!("filters: skipped: {reason}"));
+    let unowned = entry.owner_rule.as_deref() == Some(crate::owner::UNMATCHED_SKIP);
+    match &entry.skip_reason {
+        Some(reason) if unowned => out.push(format!("owner: none: {reason}")),
+        Some(reason) => out.push(format!("filters: skipped: {reason}")),
+        None => {}
     }
     match (&entry.owner, &entry.owner_rule) {
         (Some(o), rule) => out.push(format!(
@@ -189,6 +192,10 @@ mod tests {
             lines.contains(&"owner: media (rule default_owner)".to_owned()),
             "{lines:#?}"
         );
+        let mut unowned = entry.clone();
+        (unowned.owner, unowned.owner_rule) = (None, Some(crate::owner::UNMATCHED_SKIP.into()));
+        unowned.skip_reason = Some("no owner: …".into());
+        assert_eq!(recorded(&unowned, &[])[1], "owner: none: no owner: …");
         assert!(
             lines
                 .iter()
