@@ -543,6 +543,22 @@ async fn apply_shows_its_diff_keeps_what_the_file_leaves_out_unless_pruned_and_o
     assert!(!zoom_off.connections[0].value.enabled);
     assert_eq!(run(cli(&v7, false, true)).await.unwrap(), 0);
     assert!(store.connection(&zoom).await.unwrap().is_none(), "pruned");
+    // Its account is free again.
+    let claim = aws_sdk_dynamodb::Client::new(&conf)
+        .get_item()
+        .table_name(&res["ConfigTable"])
+        .key(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("ACCOUNT#zoom#{tenant}-ACC")),
+        )
+        .key(
+            "sk",
+            aws_sdk_dynamodb::types::AttributeValue::S("ACCOUNT".into()),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(claim.item.is_none(), "the account claim is released");
     assert_eq!(
         store
             .connection(&webex)

@@ -308,6 +308,7 @@ impl DynamoConfig {
                     self.delete_if(keyed(format!("CONN#{}", s.value.id), "CONN".into()), s.rev)
                         .await
                         .map_err(|e| conflict(e, later(format!("connection {}", s.value.id))))?;
+                    self.release_account(&s.value).await?;
                     done.removed += 1;
                     continue;
                 }
@@ -396,6 +397,28 @@ impl DynamoConfig {
             Ok(_) => Ok(()),
             Err(e) if is_conditional(&e) => Err(ConditionError::Changed),
             Err(e) => Err(ConditionError::Other(sdk_error("DeleteItem(config)", e))),
+        }
+    }
+
+    /// Releases a pruned connection's claim on its vendor account (only if it is still this connection's),
+    /// so that the account may be connected again, by this tenant or another.
+    async fn release_account(&self, c: &Connection) -> Result<(), Error> {
+        let res = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(keyed(
+                format!("ACCOUNT#{}#{}", c.vendor, c.account_id),
+                "ACCOUNT".into(),
+            )))
+            .condition_expression("connection_id = :c")
+            .expression_attribute_values(":c", AttributeValue::S(c.id.to_string()))
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(()),
+            Err(e) if is_conditional(&e) => Ok(()),
+            Err(e) => Err(sdk_error("DeleteItem(account claim)", e)),
         }
     }
 
