@@ -237,6 +237,11 @@ pub async fn hand_over(
     if run.state == RunState::Finished {
         return Ok(Handed::AlreadyFinished(run));
     }
+    // Asked for again (after a stop, say): queued until a walk takes it, the old reason gone, so that the
+    // watch does not end on the stop before the function has begun.
+    catalog
+        .update(&conn.id, &range, &RunUpdate::state(RunState::Queued, None))
+        .await?;
     let queue =
         shared::aws::sqs::SqsQueue::new(aws_sdk_sqs::Client::new(aws), &opts.backfill_queue_url);
     let req = BackfillRequest {

@@ -738,7 +738,21 @@ async fn a_remote_backfill_runs_in_the_deployment_continuing_itself_waits_out_th
         ..w.options(from, to)
     };
 
-    // The CLI hands the run over: one message, nothing listed by the CLI itself.
+    // An earlier run of this range from the CLI stopped; the deployment is asked now.
+    let id = shared::ids::ConnectionId::parse(&w.tenant.connection).unwrap();
+    let range =
+        shared::backfill::DateRange::parse(from, Some(to), Utc::now().date_naive()).unwrap();
+    let earlier = shared::backfill::RunUpdate {
+        state: shared::backfill::RunState::Stopped,
+        units: None,
+        reason: Some("Zoom refused the credentials (run from the CLI)".into()),
+    };
+    shared::backfill::BackfillStore::update(&w.catalog, &id, &range, &earlier)
+        .await
+        .unwrap();
+
+    // The CLI hands the run over: one message, nothing listed by the CLI itself; the record says queued
+    // (the earlier stop and its reason gone, so that the watch waits for the function).
     let listed_before = sim.list_requests().len();
     let archiver_admin::backfill::Handed::Queued(req) =
         archiver_admin::backfill::hand_over(&w.conf, w.places(), &opts)
@@ -751,7 +765,10 @@ async fn a_remote_backfill_runs_in_the_deployment_continuing_itself_waits_out_th
     let run = shared::backfill::BackfillStore::load(&w.catalog, &req.connection, &req.range)
         .await
         .unwrap();
-    assert_eq!(run.state, shared::backfill::RunState::Queued);
+    assert_eq!(
+        (run.state, run.reason),
+        (shared::backfill::RunState::Queued, None)
+    );
 
     // Zoom's daily limit strikes on the fourth list call: the run waits, and the deployment tries again.
     sim.fail_list_calls(ApiFault::DailyLimit { times: 1 }, 4);
