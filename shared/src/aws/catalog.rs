@@ -186,29 +186,13 @@ impl DynamoCatalog {
         known_files: usize,
         now: DateTime<Utc>,
     ) -> Result<bool, Error> {
-        let (cond, values) = recording_condition(step, known_files)?;
-        let update = if step == RecordingStep::Archive {
-            "SET #st = :to, gsi1pk = :g, archived_at = :now, updated_at = :now"
+        let set = if step == RecordingStep::Archive {
+            "archived_at = :now"
         } else {
-            "SET #st = :to, gsi1pk = :g, updated_at = :now"
+            ""
         };
-        let req = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(self.key(key.partition_key(), META)))
-            .update_expression(update)
-            .condition_expression(cond)
-            .expression_attribute_names("#st", "state")
-            .set_expression_attribute_values(Some(values.into_iter().collect()))
-            .expression_attribute_values(":to", to_av(&step.to())?)
-            .expression_attribute_values(":g", s(gsi_pk(tenant, step.to())))
-            .expression_attribute_values(":now", now_str(now));
-        match req.send().await {
-            Ok(_) => Ok(true),
-            Err(e) if is_conditional(&e) => Ok(false),
-            Err(e) => Err(sdk_error("UpdateItem(state)", e)),
-        }
+        self.recording_step(key, tenant, step, known_files, set, "", vec![], now)
+            .await
     }
 
     /// Takes a recording step under its condition, setting `set` and removing `remove` (attribute lists, may be
@@ -225,7 +209,25 @@ impl DynamoCatalog {
         let Some(rec) = CatalogReader::get_recording(self, key).await? else {
             return Ok(false);
         };
-        let (cond, mut cond_values) = recording_condition(step, 0)?;
+        self.recording_step(key, rec.tenant.as_str(), step, 0, set, remove, values, now)
+            .await
+    }
+
+    /// The one conditional write of a recording step: the state and its GSI key, `updated_at`, and the
+    /// step's own `set` and `remove` clauses (with their `values`).
+    #[allow(clippy::too_many_arguments)]
+    async fn recording_step(
+        &self,
+        key: &RecordingKey,
+        tenant: &str,
+        step: RecordingStep,
+        known_files: usize,
+        set: &str,
+        remove: &str,
+        values: Values,
+        now: DateTime<Utc>,
+    ) -> Result<bool, Error> {
+        let (cond, mut cond_values) = recording_condition(step, known_files)?;
         cond_values.extend(values);
         let mut update = "SET #st = :to, gsi1pk = :g, updated_at = :now".to_owned();
         if !set.is_empty() {
@@ -246,7 +248,7 @@ impl DynamoCatalog {
             .expression_attribute_names("#st", "state")
             .set_expression_attribute_values(Some(cond_values.into_iter().collect()))
             .expression_attribute_values(":to", to_av(&step.to())?)
-            .expression_attribute_values(":g", s(gsi_pk(rec.tenant.as_str(), step.to())))
+            .expression_attribute_values(":g", s(gsi_pk(tenant, step.to())))
             .expression_attribute_values(":now", now_str(now));
         match req.send().await {
             Ok(_) => Ok(true),
