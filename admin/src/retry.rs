@@ -89,17 +89,7 @@ pub async fn retry<K: IngestCatalog + CatalogReader>(
                 file: file.clone(),
                 outcome: outcome.to_owned(),
             }));
-            if !reopened.is_empty() {
-                send_json(
-                    owners,
-                    &ResolveOwnerMessage {
-                        connection_id: conn.id.clone(),
-                        recording: key.clone(),
-                        file_ids: reopened,
-                    },
-                )
-                .await?;
-            }
+            hand_over(owners, conn, &key, reopened).await?;
             continue;
         }
         for f in catalog.list_files(&key).await? {
@@ -120,19 +110,27 @@ pub async fn retry<K: IngestCatalog + CatalogReader>(
                 outcome,
             });
         }
-        if !reopened.is_empty() {
-            send_json(
-                owners,
-                &ResolveOwnerMessage {
-                    connection_id: conn.id.clone(),
-                    recording: key.clone(),
-                    file_ids: reopened,
-                },
-            )
-            .await?;
-        }
+        hand_over(owners, conn, &key, reopened).await?;
     }
     Ok(report)
+}
+
+/// Hands a recording's reopened files to the owner resolver (nothing if there are none).
+async fn hand_over(
+    owners: &dyn Queue,
+    conn: &Connection,
+    key: &RecordingKey,
+    file_ids: Vec<FileId>,
+) -> Result<(), Error> {
+    if file_ids.is_empty() {
+        return Ok(());
+    }
+    let msg = ResolveOwnerMessage {
+        connection_id: conn.id.clone(),
+        recording: key.clone(),
+        file_ids,
+    };
+    send_json(owners, &msg).await
 }
 
 #[cfg(test)]
