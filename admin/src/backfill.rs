@@ -58,6 +58,18 @@ pub struct Options {
 }
 
 impl Options {
+    /// The run these options name: the connection and range as typed (checked, not looked up).
+    pub fn request(&self) -> Result<BackfillRequest> {
+        Ok(BackfillRequest {
+            connection: ConnectionId::parse(&self.connection)?,
+            range: DateRange::parse(
+                &self.from,
+                self.to.as_deref(),
+                chrono::Utc::now().date_naive(),
+            )?,
+        })
+    }
+
     /// `backfill --connection C --from F [--to T]`, every other option at its default.
     pub fn new(connection: &str, from: &str, to: Option<&str>) -> Self {
         Self {
@@ -125,17 +137,15 @@ pub fn counts_line(c: &Counts) -> String {
 }
 
 /// The connection and range of a run, as the admin typed them, checked against the stored configuration.
-async fn request(
+async fn checked_request(
     aws: &aws_config::SdkConfig,
     places: &Places<'_>,
     opts: &Options,
 ) -> Result<(shared::config::Connection, DateRange)> {
-    let range = DateRange::parse(
-        &opts.from,
-        opts.to.as_deref(),
-        chrono::Utc::now().date_naive(),
-    )?;
-    let id = ConnectionId::parse(&opts.connection)?;
+    let BackfillRequest {
+        connection: id,
+        range,
+    } = opts.request()?;
     let config = DynamoConfig::new(aws_sdk_dynamodb::Client::new(aws), places.config_table);
     let Some(conn) = shared::ports::ConfigStore::connection(&config, &id).await? else {
         bail!("no connection {id}");
@@ -152,7 +162,7 @@ pub async fn run(
     places: Places<'_>,
     opts: &Options,
 ) -> Result<Counts> {
-    let (conn, range) = request(aws, &places, opts).await?;
+    let (conn, range) = checked_request(aws, &places, opts).await?;
     let id = conn.id.clone();
     let ddb = aws_sdk_dynamodb::Client::new(aws);
     if !opts.dry_run && places.events_queue_url.is_empty() {
@@ -231,7 +241,7 @@ pub async fn hand_over(
             "--backfill-queue-url (or BACKFILL_QUEUE_URL; stack output BackfillQueueUrl) is required with --remote"
         );
     }
-    let (conn, range) = request(aws, &places, opts).await?;
+    let (conn, range) = checked_request(aws, &places, opts).await?;
     let catalog = DynamoCatalog::new(aws_sdk_dynamodb::Client::new(aws), places.catalog_table);
     let run = catalog.load(&conn.id, &range).await?;
     if run.state == RunState::Finished {

@@ -383,14 +383,7 @@ async fn backfill_remote(
 ) -> Result<i32> {
     let catalog = places.catalog_table.to_owned();
     let req = if opts.watch {
-        shared::backfill::BackfillRequest {
-            connection: shared::ids::ConnectionId::parse(&opts.connection)?,
-            range: shared::backfill::DateRange::parse(
-                &opts.from,
-                opts.to.as_deref(),
-                chrono::Utc::now().date_naive(),
-            )?,
-        }
+        opts.request()?
     } else {
         match backfill::hand_over(aws, places, opts).await? {
             backfill::Handed::AlreadyFinished(run) => {
