@@ -253,7 +253,9 @@ impl DynamoConfig {
         plan: &Plan,
         prune: bool,
     ) -> Result<Applied, Error> {
-        for c in &cfg.connections {
+        // A changed or removed connection was read among this tenant's; only an added one may be another's.
+        for change in &plan.connections {
+            let Change::Added(c) = change else { continue };
             if let Some(existing) = self.connection(&c.id).await?
                 && existing.tenant != cfg.tenant.id
             {
