@@ -104,7 +104,39 @@ pub async fn apply_tenant(
     host: Option<(&str, &str)>,
     delete_plan: serde_json::Value,
 ) -> Result<TestTenant> {
-    apply_zoom_tenant(conf, config_table, account_id, host, delete_plan, None).await
+    apply_zoom_tenant(
+        conf,
+        config_table,
+        account_id,
+        host,
+        delete_plan,
+        None,
+        |_| (),
+    )
+    .await
+}
+
+/// A [`TestTenant`] like [`apply_tenant`]'s whose file `shape` changes before it is applied (groups,
+/// categories, routing, filters…): the file has the tenant, one connection (`connections[0]`) and the users
+/// `media-team` and, with `host`, `host-user` (`users[1]`).
+pub async fn apply_tenant_shaped(
+    conf: &aws_config::SdkConfig,
+    config_table: &str,
+    account_id: &str,
+    host: Option<(&str, &str)>,
+    delete_plan: serde_json::Value,
+    shape: impl FnOnce(&mut serde_json::Value),
+) -> Result<TestTenant> {
+    apply_zoom_tenant(
+        conf,
+        config_table,
+        account_id,
+        host,
+        delete_plan,
+        None,
+        shape,
+    )
+    .await
 }
 
 /// A [`TestTenant`] whose Zoom connection also has API credentials: the simulator's Server-to-Server OAuth
@@ -119,7 +151,16 @@ pub async fn apply_tenant_with_zoom_api(
     delete_plan: serde_json::Value,
 ) -> Result<TestTenant> {
     let account = sim.s2s_app().account_id;
-    apply_zoom_tenant(conf, config_table, &account, host, delete_plan, Some(sim)).await
+    apply_zoom_tenant(
+        conf,
+        config_table,
+        &account,
+        host,
+        delete_plan,
+        Some(sim),
+        |_| (),
+    )
+    .await
 }
 
 async fn apply_zoom_tenant(
@@ -129,6 +170,7 @@ async fn apply_zoom_tenant(
     host: Option<(&str, &str)>,
     delete_plan: serde_json::Value,
     api: Option<&zoom_sim::ZoomSim>,
+    shape: impl FnOnce(&mut serde_json::Value),
 ) -> Result<TestTenant> {
     let tenant = unique("uni");
     let connection = unique("zoom");
@@ -159,11 +201,12 @@ async fn apply_zoom_tenant(
         conn["api_base_url"] = format!("{}/v2", sim.api_base()).into();
         conn["oauth_base_url"] = sim.api_base().into();
     }
-    let file = serde_json::json!({
+    let mut file = serde_json::json!({
         "tenant": {"id": tenant, "name": "Test University"},
         "connections": [conn],
         "users": users,
     });
+    shape(&mut file);
     let env = |v: &str| match v {
         "TEST_WEBHOOK_SECRET" => Some(secret.clone()),
         "TEST_ZOOM_CREDENTIALS" => credentials.clone(),

@@ -238,8 +238,15 @@ pub fn user_line(u: &shared::config::User) -> String {
     if u.status == shared::config::UserStatus::Blocked {
         line.push_str("  BLOCKED (owns no new recordings)");
     }
+    if u.opt_out {
+        line.push_str("  OPTED OUT (recordings they host are not archived)");
+    }
     if let Some(x) = &u.external_id {
         line.push_str(&format!("  external_id={x}"));
+    }
+    if !u.groups.is_empty() {
+        let groups: Vec<&str> = u.groups.iter().map(|g| g.as_str()).collect();
+        line.push_str(&format!("  groups={}", groups.join(",")));
     }
     for v in &u.vendor_ids {
         line.push_str(&format!("  {}={}", v.vendor, v.id));

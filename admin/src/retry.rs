@@ -29,12 +29,6 @@ pub struct Retried {
     pub outcome: String,
 }
 
-/// Whether a recording was skipped because no owner was found (not by the filters).
-fn unowned(r: &shared::catalog::RecordingEntry) -> bool {
-    r.state == RecordingState::Skipped
-        && r.owner_rule.as_deref() == Some(shared::owner::UNMATCHED_SKIP)
-}
-
 /// Reopens the failed files in `scope` and hands each recording's reopened files over again.
 pub async fn retry<K: IngestCatalog + CatalogReader>(
     catalog: &K,
@@ -58,7 +52,7 @@ pub async fn retry<K: IngestCatalog + CatalogReader>(
                         .await?
                         .into_iter()
                         .filter(|r| r.connection_id == conn.id)
-                        .filter(|r| state == RecordingState::Failed || unowned(r))
+                        .filter(|r| state == RecordingState::Failed || r.skipped_at_owner())
                         .map(|r| r.key()),
                 );
             }
@@ -69,7 +63,7 @@ pub async fn retry<K: IngestCatalog + CatalogReader>(
     for key in keys {
         let mut reopened = Vec::new();
         let rec = catalog.get_recording(&key).await?;
-        if let Some(rec) = rec.filter(unowned) {
+        if let Some(rec) = rec.filter(|r| r.skipped_at_owner()) {
             let planned: Vec<FileId> = catalog
                 .list_files(&key)
                 .await?
@@ -222,9 +216,15 @@ mod tests {
         catalog.put_recording(rec);
         let trace = ["unmatched_skip: nobody".to_owned()];
         assert!(
-            shared::catalog::OwnerCatalog::skip_unowned(&catalog, &key, "no owner", &trace)
-                .await
-                .unwrap()
+            shared::catalog::OwnerCatalog::skip_at_owner(
+                &catalog,
+                &key,
+                shared::owner::UNMATCHED_SKIP,
+                "no owner",
+                &trace
+            )
+            .await
+            .unwrap()
         );
         // A recording the filters skipped is not retried: a delivery the filters let through archives it.
         let mut filtered = sample_recording(

@@ -77,6 +77,7 @@ pub async fn transfer(
             ("file-id".into(), "bench-file".into()),
             ("file-kind".into(), "video".into()),
         ],
+        tags: vec![],
     };
     let job = Job {
         sink: &sink,

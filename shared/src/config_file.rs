@@ -4,7 +4,7 @@
 //! domain, so the records themselves stay vendor-neutral.
 
 use crate::config::*;
-use crate::ids::{AccountId, ConnectionId, Email, TenantId, UserId, Vendor};
+use crate::ids::{AccountId, Category, ConnectionId, Email, GroupId, TenantId, UserId, Vendor};
 use serde::Deserialize;
 use std::collections::HashSet;
 
@@ -27,6 +27,12 @@ pub struct TenantEntry {
     /// This tenant's retention of its archive (a lifecycle rule on its prefix), if it has its own.
     #[serde(default)]
     pub retention: Option<crate::config::Retention>,
+    /// The directory's groups (users' `groups`, connections' `routing`).
+    #[serde(default)]
+    pub groups: Vec<String>,
+    /// The categories connections may file recordings under.
+    #[serde(default)]
+    pub categories: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -55,6 +61,8 @@ pub struct ConnectionEntry {
     pub filters: Option<crate::config::Filters>,
     /// How the owner is found ([`crate::config::OwnerPolicy`]); absent: vendor user id, e-mail, default owner.
     pub owner: Option<crate::config::OwnerPolicy>,
+    /// Opt-in / opt-out groups and categories ([`crate::routing::Routing`]); absent: everyone's, no category.
+    pub routing: Option<crate::routing::Routing>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -73,6 +81,12 @@ pub struct UserEntry {
     /// `active` (default) or `blocked`: a blocked user is given no recordings.
     #[serde(default)]
     pub status: crate::config::UserStatus,
+    /// Groups the user is in (declared in `tenant.groups`).
+    #[serde(default)]
+    pub groups: Vec<String>,
+    /// The user's own opt-out: recordings they host are not archived.
+    #[serde(default)]
+    pub opt_out: bool,
 }
 
 /// One problem in an admin's file.
@@ -142,7 +156,14 @@ impl ConfigFile {
         if let Some(r) = &self.tenant.retention {
             validate_retention(r, &mut p);
         }
-        let (users, user_ids) = validate_users(&self.users, tenant_id.as_ref(), &mut p);
+        let groups = declared(&self.tenant.groups, "tenant.groups", GroupId::parse, &mut p);
+        let categories = declared(
+            &self.tenant.categories,
+            "tenant.categories",
+            Category::parse,
+            &mut p,
+        );
+        let (users, user_ids) = validate_users(&self.users, tenant_id.as_ref(), &groups, &mut p);
         let mut connections = Vec::new();
         let mut secrets = Vec::new();
         let mut seen = HashSet::new();
@@ -230,6 +251,10 @@ impl ConfigFile {
             }
             for (field, reason) in c.owner.as_ref().map(|x| x.problems()).unwrap_or_default() {
                 p.add(f(&format!("owner.{field}")), reason);
+            }
+            let routing = c.routing.clone().unwrap_or_default();
+            for (field, reason) in routing.problems(&groups, &categories) {
+                p.add(f(&format!("routing.{field}")), reason);
             }
             let Some(vendor) = vendor else { continue };
             let (api, oauth, hosts) = vendor_defaults(vendor);
@@ -407,6 +432,7 @@ impl ConfigFile {
                     enabled: c.enabled.unwrap_or(true),
                     filters: c.filters.clone().unwrap_or_default(),
                     owner: c.owner.clone().unwrap_or_default(),
+                    routing,
                 });
             }
         }
@@ -416,6 +442,8 @@ impl ConfigFile {
                     id,
                     name: self.tenant.name.trim().to_owned(),
                     retention: self.tenant.retention.clone(),
+                    groups,
+                    categories,
                 },
                 connections,
                 users,
@@ -472,9 +500,30 @@ fn validate_retention(r: &crate::config::Retention, p: &mut Problems) {
     }
 }
 
+/// The names a tenant declares (groups, categories), each parsed; a repeated or malformed one is a problem.
+fn declared<T: PartialEq>(
+    names: &[String],
+    field: &str,
+    parse: impl Fn(String) -> Result<T, crate::ids::InvalidId>,
+    p: &mut Problems,
+) -> Vec<T> {
+    let mut out = Vec::new();
+    for (i, n) in names.iter().enumerate() {
+        match parse(n.trim().to_owned()) {
+            Ok(v) if out.contains(&v) => {
+                p.add(format!("{field}[{i}]"), format!("'{n}' is declared twice"))
+            }
+            Ok(v) => out.push(v),
+            Err(e) => p.add(format!("{field}[{i}]"), e.reason),
+        }
+    }
+    out
+}
+
 fn validate_users(
     entries: &[UserEntry],
     tenant: Option<&TenantId>,
+    declared_groups: &[GroupId],
     p: &mut Problems,
 ) -> (Vec<User>, HashSet<UserId>) {
     let mut users = Vec::new();
@@ -522,6 +571,18 @@ fn validate_users(
             }
             _ => {}
         }
+        let mut groups = Vec::new();
+        for (j, g) in u.groups.iter().enumerate() {
+            match GroupId::parse(g.trim()) {
+                Ok(g) if !declared_groups.contains(&g) => p.add(
+                    f(&format!("groups[{j}]")),
+                    format!("group '{g}' is not declared in tenant.groups"),
+                ),
+                Ok(g) if !groups.contains(&g) => groups.push(g),
+                Ok(_) => {}
+                Err(e) => p.add(f(&format!("groups[{j}]")), e.reason),
+            }
+        }
         if let (Some(id), Some(email), Some(tenant)) = (id, email, tenant) {
             users.push(User {
                 id,
@@ -531,6 +592,8 @@ fn validate_users(
                 vendor_ids,
                 external_id,
                 status: u.status,
+                groups,
+                opt_out: u.opt_out,
             });
         }
     }
@@ -731,6 +794,79 @@ mod tests {
         ] {
             let mut v = good();
             v["connections"][0]["owner"] = bad.clone();
+            assert!(
+                serde_json::from_value::<super::ConfigFile>(v).is_err(),
+                "{bad} is refused"
+            );
+        }
+    }
+
+    #[test]
+    fn groups_categories_routing_and_file_kinds_are_checked_against_the_tenant_and_stored() {
+        let mut v = good();
+        v["tenant"]["groups"] = serde_json::json!(["staff", "students"]);
+        v["tenant"]["categories"] = serde_json::json!(["Lectures", "Events/Open day"]);
+        v["users"][1]["groups"] = serde_json::json!(["staff"]);
+        v["users"][1]["opt_out"] = true.into();
+        v["connections"][0]["routing"] = serde_json::json!({
+            "opt_out": ["students"], "co_hosts": true,
+            "categories": {"meetings": ["Lectures"], "webinars": ["Events/Open day"],
+                "rules": [{"host_group": "staff", "add": ["Lectures"]}]}
+        });
+        v["connections"][0]["filters"] = serde_json::json!({"files": {"transcripts": false}});
+        let cfg = file(v.clone()).validate("archiver/", env).unwrap();
+        assert_eq!(cfg.tenant.groups.len(), 2);
+        assert_eq!(cfg.tenant.categories[1].as_str(), "Events/Open day");
+        assert_eq!(cfg.users[1].groups[0].as_str(), "staff");
+        assert!(cfg.users[1].opt_out);
+        let routing = &cfg.connections[0].routing;
+        assert!(routing.co_hosts);
+        assert_eq!(routing.categories.rules.len(), 1);
+        let kinds = cfg.connections[0].filters.files;
+        assert!(!kinds.transcripts && kinds.chat && kinds.audio_only);
+        // Defaults: no group, no category, every kind of file.
+        let plain = file(good()).validate("archiver/", env).unwrap();
+        assert_eq!(
+            plain.connections[0].routing,
+            crate::routing::Routing::default()
+        );
+        assert!(plain.connections[0].filters.files.is_all());
+
+        // Each class of mistake is refused with its field, and nothing is returned to store.
+        v["tenant"]["groups"] = serde_json::json!(["staff", "staff", "Bad Group"]);
+        v["tenant"]["categories"] = serde_json::json!(["Lectures", "a+b"]);
+        v["users"][1]["groups"] = serde_json::json!(["ghosts"]);
+        v["connections"][0]["routing"] = serde_json::json!({
+            "opt_in": ["nobody"],
+            "categories": {"meetings": ["Typo"], "rules": [{"topic": "(", "add": ["Lectures"]}]}
+        });
+        let problems = file(v.clone()).validate("archiver/", env).unwrap_err();
+        let fields: Vec<_> = problems.iter().map(|p| p.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "tenant.groups[1]",
+                "tenant.groups[2]",
+                "tenant.categories[1]",
+                "users[1].groups[0]",
+                "connections[0].routing.opt_in[0]",
+                "connections[0].routing.categories.meetings[0]",
+                "connections[0].routing.categories.rules[0].topic",
+            ],
+            "{problems:?}"
+        );
+        assert!(problems[4].reason.contains("not declared in tenant.groups"));
+        assert!(
+            problems[5]
+                .reason
+                .contains("not declared in tenant.categories")
+        );
+        for bad in [
+            serde_json::json!({"files": {"video": false}}),
+            serde_json::json!({"files": {"chat": "no"}}),
+        ] {
+            let mut v = good();
+            v["connections"][0]["filters"] = bad.clone();
             assert!(
                 serde_json::from_value::<super::ConfigFile>(v).is_err(),
                 "{bad} is refused"

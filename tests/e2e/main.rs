@@ -10,6 +10,7 @@
 mod backfill;
 mod deletion;
 mod invocations;
+mod routing;
 mod webex;
 
 use archiver_tests::{TestTenant, apply_tenant, repo_root, unique};
@@ -617,6 +618,11 @@ fn main() {
                 "webex_rejections_and_duplicates",
                 On::Template,
                 webex::rejections_and_duplicates,
+            ),
+            (
+                "routing_opt_out_group_skipped_kinds_left_out_and_categories_tagged",
+                On::Template,
+                routing::opt_out_kinds_and_categories,
             ),
             (
                 "zoom_deleted_after_verification_and_a_tampered_copy_refused",

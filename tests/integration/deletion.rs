@@ -232,6 +232,7 @@ async fn evidence_is_read_from_the_object_and_its_tag_not_from_the_catalog() {
         key: key.clone(),
         content_type: "video/mp4".into(),
         metadata: vec![],
+        tags: vec![],
     };
     sink.record_sha256(&target, &"ab".repeat(32)).await.unwrap();
     assert_eq!(

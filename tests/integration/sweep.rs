@@ -51,12 +51,11 @@ async fn a_killed_transfer_a_dead_letter_and_an_abandoned_upload_are_swept() {
     let ids = [shared::ids::FileId::parse("f1").unwrap()];
     catalog.upsert_recording(&rec, &ids).await.unwrap();
     // The entry is created `pending_owner`; the owner was set since (as the resolver would).
+    let owner = shared::ids::UserId::parse("media-team").unwrap();
     shared::catalog::OwnerCatalog::set_owner(
         &catalog,
         &key,
-        &shared::ids::UserId::parse("media-team").unwrap(),
-        "test",
-        &[],
+        &shared::catalog::Placement::new(owner, "test"),
     )
     .await
     .unwrap();

@@ -49,6 +49,7 @@ fn target(key: &str) -> ObjectTarget {
             ("tenant".into(), "uni".into()),
             ("file-id".into(), "f1".into()),
         ],
+        tags: vec![],
     }
 }
 

@@ -124,7 +124,8 @@ impl World {
         let stored = self.catalog.upsert_recording(&entry, &ids).await.unwrap();
         if stored.state == shared::model::RecordingState::PendingOwner {
             let owner = shared::ids::UserId::parse("media-team").unwrap();
-            shared::catalog::OwnerCatalog::set_owner(&self.catalog, &key, &owner, "test", &[])
+            let placement = shared::catalog::Placement::new(owner, "test");
+            shared::catalog::OwnerCatalog::set_owner(&self.catalog, &key, &placement)
                 .await
                 .unwrap();
         }
@@ -186,6 +187,7 @@ impl World {
             key: key.into(),
             content_type: "application/octet-stream".into(),
             metadata: vec![],
+            tags: vec![],
         };
         self.sink.record_sha256(&target, sha).await.unwrap();
     }

@@ -329,7 +329,8 @@ where
             Ok(l) => l,
             Err(e) => return end(deletion::unreadable("vendor listing", &e)),
         };
-        let verdict = deletion::verify(&chosen, &stored, &listing, scope == DeleteScope::Recording);
+        let whole = (scope == DeleteScope::Recording).then_some(&rec.skipped_files);
+        let verdict = deletion::verify(&chosen, &stored, &listing, whole);
         let (evidence, next) = match verdict {
             Verdict::Delete(ev) => {
                 let ids = ev.iter().map(|e| e.file_id.clone()).collect();

@@ -182,7 +182,11 @@ where
                 ("meeting-instance".into(), rec.instance_id.to_string()),
                 ("file-id".into(), file.file_id.to_string()),
                 ("file-kind".into(), file.kind.slug().into()),
-            ],
+            ]
+            .into_iter()
+            .chain(placement_tags(&rec))
+            .collect(),
+            tags: placement_tags(&rec),
         };
         tracing::info!(
             recording = %msg.recording, file = %msg.file_id, key = target.key, attempt = file.attempts,
@@ -518,6 +522,23 @@ where
         }
         Ok(())
     }
+}
+
+/// Who owns the object and where it is filed, as object tags and metadata (`owner`, `categories` joined by
+/// [`shared::routing::TAG_JOIN`]; both are written unchanged: ids and category names are tag-safe).
+fn placement_tags(rec: &shared::catalog::RecordingEntry) -> Vec<(String, String)> {
+    let mut tags = Vec::new();
+    if let Some(owner) = &rec.owner {
+        tags.push(("owner".to_owned(), owner.to_string()));
+    }
+    if !rec.categories.is_empty() {
+        let names: Vec<&str> = rec.categories.iter().map(|c| c.as_str()).collect();
+        tags.push((
+            "categories".to_owned(),
+            names.join(shared::routing::TAG_JOIN),
+        ));
+    }
+    tags
 }
 
 #[cfg(test)]

@@ -38,6 +38,8 @@ pub struct Summary {
     pub disabled: bool,
     /// Excluded by the connection's filters, and why (recorded as a `skipped` entry).
     pub skipped: Option<String>,
+    /// Files of kinds the connection does not archive (`filters.files`), recorded on the entry.
+    pub skipped_files: usize,
 }
 
 #[async_trait]
@@ -96,7 +98,7 @@ impl<C: ConfigStore, K: IngestCatalog, Q: Queue, W: WebexConnections, S: Connect
                 "recording ingested with parts of the event left out"
             );
         }
-        let entry = RecordingEntry::new(&rec, conn.tenant.clone(), conn.id.clone(), at.now);
+        let mut entry = RecordingEntry::new(&rec, conn.tenant.clone(), conn.id.clone(), at.now);
         if let Some(reason) = conn.filters.skip(&rec) {
             // Recorded, never silent: `list --state skipped` and `show` say why.
             let recorded = self.catalog.record_skip(&entry, &reason).await?;
@@ -106,9 +108,40 @@ impl<C: ConfigStore, K: IngestCatalog, Q: Queue, W: WebexConnections, S: Connect
                 ..Summary::default()
             });
         }
+        // Kinds of file switched off (`filters.files`) are recorded on the entry, each with its line, and never
+        // planned.
+        let mut rec = rec;
+        let left_out = conn.filters.take_skipped_files(&mut rec);
+        for s in &left_out {
+            entry.skipped_files.insert(s.id.to_string());
+            entry.ingest_notes.insert(s.line.clone());
+        }
+        if rec.files.is_empty() && !left_out.is_empty() {
+            let reason = format!(
+                "every file announced is of a kind this connection does not archive ({})",
+                left_out
+                    .iter()
+                    .map(|s| s.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            // A recording already known (its video archived, a late transcript switched off) only records the
+            // left-out files; a new one is recorded as skipped, which a later delivery with video undoes.
+            if !self.catalog.record_skip(&entry, &reason).await? {
+                self.catalog.upsert_recording(&entry, &[]).await?;
+            }
+            tracing::info!(recording = %key, event = msg.event, reason, "nothing to archive in this delivery");
+            return Ok(Summary {
+                skipped_files: left_out.len(),
+                ..Summary::default()
+            });
+        }
         let ids: Vec<_> = rec.files.iter().map(|f| f.id.clone()).collect();
         let stored = self.catalog.upsert_recording(&entry, &ids).await?;
-        let mut summary = Summary::default();
+        let mut summary = Summary {
+            skipped_files: left_out.len(),
+            ..Summary::default()
+        };
         let mut waiting = Vec::new();
         for file in &rec.files {
             let fe = FileEntry::new(file, &stored.s3_prefix);
@@ -181,6 +214,7 @@ impl<C: ConfigStore, K: IngestCatalog, Q: Queue, W: WebexConnections, S: Connect
         }
         tracing::info!(
             recording = %key, event = msg.event, created = summary.created, refreshed = summary.refreshed,
+            skipped_files = summary.skipped_files,
             superseded = summary.superseded, handed_over = summary.handed_over, "event ingested"
         );
         Ok(summary)
@@ -762,6 +796,67 @@ mod tests {
         assert_eq!(
             e.catalog.recordings()[0].state,
             RecordingState::PendingOwner
+        );
+    }
+
+    #[tokio::test]
+    async fn kinds_switched_off_are_recorded_on_the_entry_and_a_late_transcript_alone_reopens_nothing()
+     {
+        let mut e = enqueue(FakeWebex::default());
+        e.config.connections[1].filters.files = shared::config::FileKinds {
+            chat: false,
+            timeline: false,
+            transcripts: false,
+            ..Default::default()
+        };
+        let s = e.handle(message(Vendor::Zoom, ZOOM), &at()).await.unwrap();
+        // 3 videos and 2 audio files are archived; chat and timeline are left out, each with its line.
+        assert_eq!((s.created, s.skipped_files), (5, 2));
+        let rec = e.catalog.recordings()[0].clone();
+        assert_eq!((rec.file_ids.len(), rec.skipped_files.len()), (5, 2));
+        assert!(rec.file_ids.is_disjoint(&rec.skipped_files));
+        for kind in ["chat", "timeline"] {
+            assert!(
+                rec.ingest_notes
+                    .iter()
+                    .any(|n| n.contains(&format!("({kind} "))
+                        && n.ends_with(&format!("not archived: filters.files.{kind} is off"))),
+                "{:#?}",
+                rec.ingest_notes
+            );
+        }
+        // Everything archived; the late transcript is of a kind switched off: recorded, nothing reopens.
+        let mut done = rec.clone();
+        done.state = RecordingState::Archived;
+        done.done_ids = done.file_ids.clone();
+        e.catalog.put_recording(done);
+        let late = e
+            .handle(message(Vendor::Zoom, ZOOM_TRANSCRIPT), &at())
+            .await
+            .unwrap();
+        assert_eq!((late.created, late.skipped_files), (0, 1));
+        let rec = e.catalog.entry(&rec.key()).unwrap();
+        assert_eq!(rec.state, RecordingState::Archived);
+        assert_eq!(rec.skipped_files.len(), 3);
+        assert_eq!(
+            e.owners.bodies().len(),
+            1,
+            "only the first delivery handed files over"
+        );
+        // A recording that brings only switched-off kinds and was never seen is recorded as skipped.
+        let mut fresh = enqueue(FakeWebex::default());
+        fresh.config.connections[1].filters.files.transcripts = false;
+        let s = fresh
+            .handle(message(Vendor::Zoom, ZOOM_TRANSCRIPT), &at())
+            .await
+            .unwrap();
+        assert_eq!((s.created, s.skipped_files), (0, 1));
+        let rec = fresh.catalog.recordings()[0].clone();
+        assert_eq!(rec.state, RecordingState::Skipped);
+        assert!(
+            rec.skip_reason
+                .unwrap()
+                .starts_with("every file announced is of a kind")
         );
     }
 

@@ -3,14 +3,15 @@
 
 use async_trait::async_trait;
 use shared::batch::{Handler, Invocation, Outcome, require};
-use shared::catalog::{OwnerCatalog, RecordingEntry};
+use shared::catalog::{OwnerCatalog, Placement, RecordingEntry};
 use shared::config::Connection;
 use shared::error::Class;
 use shared::ids::Vendor;
 use shared::messages::{DownloadMessage, ResolveOwnerMessage};
 use shared::model::FileState;
-use shared::owner::{AttendeeSource, decide, resolve_co_users};
+use shared::owner::AttendeeSource;
 use shared::ports::{ConfigStore, Queue, UserDirectory, send_json};
+use shared::routing::route;
 
 pub struct OwnerResolver<C, K, Q, A> {
     /// Connections and the user directory.
@@ -39,41 +40,37 @@ impl<C: ConfigStore + UserDirectory, K: OwnerCatalog, Q: Queue, A: AttendeeSourc
             format!("recording {}", msg.recording),
         )?;
         let mut rec = rec;
-        let owner = match &rec.owner {
-            Some(o) => o.clone(),
+        let placement = match Placement::recorded(&rec) {
+            // Idempotent: moves a recording left in `pending_owner` on with what was decided.
+            Some(p) => p,
             None => {
                 self.load_attendees(&conn, &mut rec).await?;
-                let mut found = decide(&rec, &conn, &self.config).await?;
-                let Some(owner) = found.owner.clone() else {
-                    // `owner.unmatched: skip`: recorded with the reason, nothing is downloaded.
-                    let reason = found.skip_reason().unwrap_or_default();
+                let route = route(&rec, &conn, &self.config).await?;
+                let trace = route.trace.join("; ");
+                let Some(owner) = route.owner else {
+                    // No owner under `unmatched: skip`, an opt-out, not opted in: recorded with the reason,
+                    // nothing is downloaded.
+                    let reason = route.skip.unwrap_or_default();
                     let recorded = self
                         .catalog
-                        .skip_unowned(&msg.recording, &reason, &found.trace)
+                        .skip_at_owner(&msg.recording, route.rule, &reason, &route.trace)
                         .await?;
-                    tracing::info!(recording = %msg.recording, recorded, trace = found.trace.join("; "), "no owner found: skipped");
+                    tracing::info!(recording = %msg.recording, rule = route.rule, recorded, trace, "not archived: skipped");
                     return Ok(0);
                 };
-                tracing::info!(recording = %msg.recording, owner = %owner, rule = found.rule, trace = found.trace.join("; "), "owner resolved");
-                if let Some(mut people) = rec.attendees.clone() {
-                    let co =
-                        resolve_co_users(&mut people, &conn, Some(&owner), &self.config).await?;
-                    found.trace.extend(co);
-                    self.catalog.set_attendees(&msg.recording, &people).await?;
+                tracing::info!(recording = %msg.recording, owner = %owner, rule = route.rule, trace, "owner resolved");
+                if let Some(people) = &route.attendees {
+                    self.catalog.set_attendees(&msg.recording, people).await?;
                 }
-                self.catalog
-                    .set_owner(&msg.recording, &owner, found.rule, &found.trace)
-                    .await?;
-                owner
+                Placement {
+                    owner,
+                    rule: route.rule.to_owned(),
+                    trace: route.trace,
+                    categories: route.categories,
+                }
             }
         };
-        if rec.owner.is_some() {
-            // Idempotent: moves a recording left in `pending_owner` on.
-            let rule = rec.owner_rule.clone().unwrap_or_default();
-            self.catalog
-                .set_owner(&msg.recording, &owner, &rule, &rec.owner_trace)
-                .await?;
-        }
+        self.catalog.set_owner(&msg.recording, &placement).await?;
         let mut sent = 0;
         for file_id in &msg.file_ids {
             let Some(file) = self.catalog.get_file(&msg.recording, file_id).await? else {
@@ -204,6 +201,59 @@ mod tests {
         // A redelivery sends nothing again: `a` is queued now.
         assert_eq!(r.handle(msg, &Invocation::now()).await.unwrap(), 0);
         assert_eq!(r.downloads.bodies().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn an_opted_out_host_is_skipped_with_the_reason_and_archived_with_categories_once_they_leave()
+     {
+        use shared::ids::{Category, GroupId};
+        use shared::routing::{Categories, OPT_OUT_GROUP, Routing};
+        let mut r = resolver();
+        let students = GroupId::parse("students").unwrap();
+        let lectures = Category::parse("Lectures").unwrap();
+        r.config.users[0].groups = vec![students.clone()];
+        r.config.connections[0].routing = Routing {
+            opt_out: vec![students],
+            categories: Categories {
+                meetings: vec![lectures.clone()],
+                ..Categories::default()
+            },
+            ..Routing::default()
+        };
+        let msg = waiting(&r, "prof@uni.edu");
+        assert_eq!(r.handle(msg.clone(), &Invocation::now()).await.unwrap(), 0);
+        let rec = r.catalog.entry(&msg.recording).unwrap();
+        assert_eq!(
+            (rec.state, rec.owner.as_ref()),
+            (RecordingState::Skipped, None)
+        );
+        assert_eq!(rec.owner_rule.as_deref(), Some(OPT_OUT_GROUP));
+        assert_eq!(
+            rec.skip_reason.as_deref(),
+            Some("prof (host) is in opt-out group students; recorded as skipped")
+        );
+        assert!(rec.skipped_at_owner(), "admin retry takes it back");
+        assert!(r.downloads.bodies().is_empty(), "nothing downloaded");
+        // They leave the group; the admin's retry sends it back, and it is archived and filed.
+        r.config.users[0].groups.clear();
+        assert!(
+            shared::catalog::IngestCatalog::retry_owner(
+                &r.catalog,
+                &msg.recording,
+                Invocation::now().now
+            )
+            .await
+            .unwrap()
+        );
+        assert_eq!(r.handle(msg.clone(), &Invocation::now()).await.unwrap(), 1);
+        let rec = r.catalog.entry(&msg.recording).unwrap();
+        assert_eq!(rec.state, RecordingState::Archiving);
+        assert_eq!(rec.owner.unwrap().as_str(), "prof");
+        assert_eq!(rec.categories, [lectures]);
+        assert!(
+            rec.owner_trace
+                .contains(&"categories.meetings: Lectures".to_owned())
+        );
     }
 
     #[tokio::test]

@@ -11,7 +11,7 @@
 use crate::aws::error::{is_conditional, sdk_error};
 use crate::catalog::*;
 use crate::error::Error;
-use crate::ids::{FileId, TenantId, UserId};
+use crate::ids::{FileId, TenantId};
 use crate::model::{DownloadSource, FileState, RecordingKey, RecordingState};
 use crate::state::{self, FileStep, RecordingStep};
 use async_trait::async_trait;
@@ -31,8 +31,10 @@ pub struct DynamoCatalog {
 
 const META: &str = "META";
 /// Attributes of a recording that the update expressions manage themselves.
-const MANAGED: [&str; 14] = [
+const MANAGED: [&str; 16] = [
     "file_ids",
+    "skipped_files",
+    "categories",
     "vendor_recording_ids",
     "ingest_notes",
     "attendees",
@@ -409,6 +411,11 @@ impl IngestCatalog for DynamoCatalog {
                 ":notes",
                 string_set(entry.ingest_notes.iter().cloned()),
             ),
+            (
+                "skipped_files :skipped",
+                ":skipped",
+                string_set(entry.skipped_files.iter().cloned()),
+            ),
         ] {
             if let Some(set) = set {
                 adds.push(add);
@@ -640,15 +647,16 @@ impl OwnerCatalog for DynamoCatalog {
         self.recording(key).await
     }
 
-    async fn skip_unowned(
+    async fn skip_at_owner(
         &self,
         key: &RecordingKey,
+        rule: &str,
         reason: &str,
         trace: &[String],
     ) -> Result<bool, Error> {
         let values = vec![
             (":why".to_owned(), s(reason)),
-            (":r".to_owned(), s(crate::owner::UNMATCHED_SKIP)),
+            (":r".to_owned(), s(rule)),
             (
                 ":t".to_owned(),
                 AttributeValue::L(trace.iter().map(s).collect()),
@@ -665,25 +673,24 @@ impl OwnerCatalog for DynamoCatalog {
         .await
     }
 
-    async fn set_owner(
-        &self,
-        key: &RecordingKey,
-        owner: &UserId,
-        rule: &str,
-        trace: &[String],
-    ) -> Result<(), Error> {
-        let lines = AttributeValue::L(trace.iter().map(s).collect());
+    async fn set_owner(&self, key: &RecordingKey, placement: &Placement) -> Result<(), Error> {
+        let lines = AttributeValue::L(placement.trace.iter().map(s).collect());
+        let categories =
+            AttributeValue::L(placement.categories.iter().map(|c| s(c.as_str())).collect());
         let out = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(self.key(key.partition_key(), META)))
-            .update_expression("SET #o = :o, owner_rule = :r, owner_trace = :t, updated_at = :now")
+            .update_expression(
+                "SET #o = :o, owner_rule = :r, owner_trace = :t, categories = :c, updated_at = :now",
+            )
             .condition_expression("attribute_exists(pk)")
             .expression_attribute_names("#o", "owner")
-            .expression_attribute_values(":o", s(owner.as_str()))
-            .expression_attribute_values(":r", s(rule))
+            .expression_attribute_values(":o", s(placement.owner.as_str()))
+            .expression_attribute_values(":r", s(&placement.rule))
             .expression_attribute_values(":t", lines)
+            .expression_attribute_values(":c", categories)
             .expression_attribute_values(":now", now_str(Utc::now()))
             .return_values(ReturnValue::AllNew)
             .send()

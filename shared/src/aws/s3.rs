@@ -223,18 +223,25 @@ impl ObjectSink for S3Sink {
     }
 
     async fn record_sha256(&self, target: &ObjectTarget, sha256: &str) -> Result<(), Error> {
-        let tag = Tag::builder()
-            .key("sha256")
-            .value(sha256)
-            .build()
-            .map_err(Error::permanent)?;
+        let mut tags = Vec::new();
+        for (k, v) in std::iter::once(("sha256", sha256))
+            .chain(target.tags.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        {
+            tags.push(
+                Tag::builder()
+                    .key(k)
+                    .value(v)
+                    .build()
+                    .map_err(Error::permanent)?,
+            );
+        }
         self.client
             .put_object_tagging()
             .bucket(&self.bucket)
             .key(&target.key)
             .tagging(
                 Tagging::builder()
-                    .tag_set(tag)
+                    .set_tag_set(Some(tags))
                     .build()
                     .map_err(Error::permanent)?,
             )

@@ -199,7 +199,16 @@ pub fn known(listed: &Listed, entry: Option<&RecordingEntry>) -> Known {
     match entry {
         None => Known::New,
         Some(e) if e.state == crate::model::RecordingState::Skipped => Known::Skipped,
-        Some(e) if e.all_done() && listed.file_ids.is_subset(&e.done_ids) => Known::Archived,
+        // Files left out on purpose (`filters.files`) are not missing.
+        Some(e)
+            if e.all_done()
+                && listed
+                    .file_ids
+                    .iter()
+                    .all(|f| e.done_ids.contains(f) || e.skipped_files.contains(f)) =>
+        {
+            Known::Archived
+        }
         Some(_) => Known::Incomplete,
     }
 }
@@ -636,6 +645,32 @@ mod tests {
             listed: Default::default(),
             fail_at: Default::default(),
         }
+    }
+
+    #[test]
+    fn a_file_left_out_on_purpose_is_not_missing() {
+        let mut l = listed("r9", 10);
+        l.file_ids.insert("r9-transcript".into());
+        let key = l.key.clone();
+        let mut e = crate::fakes::contract::sample_recording(
+            &key,
+            crate::model::RecordingState::Archived,
+            &["r9-f"],
+            false,
+        );
+        e.done_ids = ["r9-f".to_owned()].into();
+        assert_eq!(
+            known(&l, Some(&e)),
+            Known::Incomplete,
+            "the transcript is missing"
+        );
+        e.skipped_files.insert("r9-transcript".into());
+        assert_eq!(
+            known(&l, Some(&e)),
+            Known::Archived,
+            "switched off, so not missing"
+        );
+        assert_eq!(known(&l, None), Known::New);
     }
 
     fn listed(instance: &str, bytes: u64) -> Listed {

@@ -8,7 +8,9 @@
 
 use crate::config::DeletePlan;
 use crate::error::Error;
-use crate::ids::{AccountId, ConnectionId, Email, FileId, InstanceId, TenantId, UserId, Vendor};
+use crate::ids::{
+    AccountId, Category, ConnectionId, Email, FileId, InstanceId, TenantId, UserId, Vendor,
+};
 use crate::model::{
     DownloadSource, FileKind, FileState, MeetingKind, Recording, RecordingFile, RecordingKey,
     RecordingState,
@@ -68,9 +70,17 @@ pub struct RecordingEntry {
     /// Removed at the vendor by someone else than the deletion sweep (a person, the vendor's retention).
     #[serde(default)]
     pub removed_at_vendor: Option<VendorRemoval>,
-    /// Why the connection's filters exclude it (state `skipped`).
+    /// Why it is not archived (state `skipped`): the connection's filters, or (with `owner_rule` naming the
+    /// rule) the owner stage's routing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skip_reason: Option<String>,
+    /// Where the recording is filed (`routing.categories`), decided with the owner.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub categories: Vec<Category>,
+    /// Files the vendor has that are not archived on purpose (a kind switched off in `filters.files`; the
+    /// reason is among `ingest_notes`): never counted as missing, by backfill or by the deletion checks.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub skipped_files: BTreeSet<String>,
 }
 
 /// A recording removed at the vendor by someone else than our deletion sweep, as its event said.
@@ -155,7 +165,19 @@ impl RecordingEntry {
             deletion: None,
             removed_at_vendor: None,
             skip_reason: None,
+            categories: Vec::new(),
+            skipped_files: BTreeSet::new(),
         }
+    }
+
+    /// Whether the owner stage kept it out (no owner under `unmatched: skip`, an opt-out, not opted in):
+    /// `archiver-admin retry` sends such a recording back to the owner stage.
+    pub fn skipped_at_owner(&self) -> bool {
+        self.state == RecordingState::Skipped
+            && self
+                .owner_rule
+                .as_deref()
+                .is_some_and(crate::routing::skipped_by)
     }
 
     /// The title is the vendor's topic; this is the description that goes with it: meeting id, instance,
@@ -550,24 +572,51 @@ pub trait IngestCatalog: RemovalCatalog {
     ) -> Result<bool, Error>;
 }
 
+/// What the owner stage decided for a recording it archives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Placement {
+    pub owner: UserId,
+    /// The owner rule that chose them.
+    pub rule: String,
+    pub trace: Vec<String>,
+    pub categories: Vec<Category>,
+}
+
+impl Placement {
+    /// `owner` chosen by `rule`, with no trace and no category.
+    pub fn new(owner: UserId, rule: &str) -> Self {
+        Self {
+            owner,
+            rule: rule.to_owned(),
+            trace: vec![],
+            categories: vec![],
+        }
+    }
+    /// What an entry already records (a redelivery moves a recording left in `pending_owner` on with it).
+    pub fn recorded(entry: &RecordingEntry) -> Option<Self> {
+        Some(Self {
+            owner: entry.owner.clone()?,
+            rule: entry.owner_rule.clone().unwrap_or_default(),
+            trace: entry.owner_trace.clone(),
+            categories: entry.categories.clone(),
+        })
+    }
+}
+
 /// The owner resolver's view.
 #[async_trait]
 pub trait OwnerCatalog: Send + Sync {
     async fn get_recording(&self, key: &RecordingKey) -> Result<Option<RecordingEntry>, Error>;
-    /// Sets the owner, the rule that chose them and the decision's trace, and moves `pending_owner` →
-    /// `archiving`.
-    async fn set_owner(
+    /// Sets the owner, the rule that chose them, the decision's trace and the categories, and moves
+    /// `pending_owner` → `archiving`.
+    async fn set_owner(&self, key: &RecordingKey, placement: &Placement) -> Result<(), Error>;
+    /// Records that the owner stage keeps the recording out (`pending_owner` → `skipped`): the rule (no owner
+    /// under `unmatched: skip`, an opt-out, not opted in), the reason and the decision's trace; the files
+    /// stay planned. `false` if the recording was not pending its owner.
+    async fn skip_at_owner(
         &self,
         key: &RecordingKey,
-        owner: &UserId,
         rule: &str,
-        trace: &[String],
-    ) -> Result<(), Error>;
-    /// Records that no owner was found and the policy skips (`pending_owner` → `skipped`), with the reason
-    /// and the decision's trace; the files stay planned. `false` if the recording was not pending its owner.
-    async fn skip_unowned(
-        &self,
-        key: &RecordingKey,
         reason: &str,
         trace: &[String],
     ) -> Result<bool, Error>;

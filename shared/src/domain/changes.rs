@@ -275,6 +275,8 @@ mod tests {
                 id: zoom.tenant.clone(),
                 name: "University".into(),
                 retention: None,
+                groups: vec![],
+                categories: vec![],
             },
             connections: vec![zoom, connection(Vendor::Webex)],
             users: vec![user("ann", "ann@uni.edu"), user("bob", "bob@uni.edu")],

@@ -1,7 +1,7 @@
 //! Tenant configuration records: tenants, vendor connections and users, as stored. Only records validated by
 //! [`crate::config_file`] are ever stored; nothing here knows a vendor's protocol.
 
-use crate::ids::{AccountId, ConnectionId, Email, TenantId, UserId, Vendor};
+use crate::ids::{AccountId, Category, ConnectionId, Email, GroupId, TenantId, UserId, Vendor};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -191,6 +191,13 @@ pub struct Tenant {
     /// for the tenant's prefix (`tenants/<id>/`). `None`: only the deployment's rules apply.
     #[serde(default)]
     pub retention: Option<Retention>,
+    /// The groups of the directory: users belong to them, and connections opt in or out and choose
+    /// categories by them. Naming an undeclared group anywhere is refused at `apply`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<GroupId>,
+    /// The categories recordings may be filed under; a connection naming another one is refused at `apply`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub categories: Vec<Category>,
 }
 
 /// A tenant's retention of its own archive.
@@ -259,6 +266,10 @@ pub struct Connection {
     /// How the owner is found in the directory (default: vendor user id, then e-mail, then `default_owner`).
     #[serde(default)]
     pub owner: OwnerPolicy,
+    /// Whose recordings are archived (opt-in / opt-out groups) and where they are filed (categories); default:
+    /// everyone's, no category.
+    #[serde(default)]
+    pub routing: crate::routing::Routing,
 }
 
 /// How a connection finds a recording's owner in the tenant's directory (`shared::owner::decide` applies it).
@@ -405,9 +416,99 @@ pub struct Filters {
     /// Topics matching any of these regular expressions (case-insensitive) are skipped.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub exclude_topics: Vec<String>,
+    /// Which kinds of file are archived besides video (default: all). A file of a kind switched off is
+    /// recorded on the entry as not archived, with the reason, and never counts as missing.
+    #[serde(default, skip_serializing_if = "FileKinds::is_all")]
+    pub files: FileKinds,
+}
+
+/// Per-kind switches for the files of a recording. Videos and kinds we do not know are always archived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileKinds {
+    /// Transcripts and closed captions.
+    #[serde(default = "on")]
+    pub transcripts: bool,
+    #[serde(default = "on")]
+    pub chat: bool,
+    /// Audio-only files (Zoom `audio_only` M4A, Webex audio links, participant audio).
+    #[serde(default = "on")]
+    pub audio_only: bool,
+    #[serde(default = "on")]
+    pub timeline: bool,
+    #[serde(default = "on")]
+    pub poll: bool,
+    /// Meeting summaries (Zoom AI Companion).
+    #[serde(default = "on")]
+    pub summary: bool,
+}
+
+fn on() -> bool {
+    true
+}
+
+impl Default for FileKinds {
+    fn default() -> Self {
+        Self {
+            transcripts: true,
+            chat: true,
+            audio_only: true,
+            timeline: true,
+            poll: true,
+            summary: true,
+        }
+    }
+}
+
+impl FileKinds {
+    pub fn is_all(&self) -> bool {
+        *self == Self::default()
+    }
+    /// Why a file of `kind` is not archived (the switch that is off), or `None` to archive it.
+    pub fn skip(&self, kind: &crate::model::FileKind) -> Option<String> {
+        use crate::model::FileKind as K;
+        let (on, name) = match kind {
+            K::Transcript | K::ClosedCaptions => (self.transcripts, "transcripts"),
+            K::Chat => (self.chat, "chat"),
+            K::Audio => (self.audio_only, "audio_only"),
+            K::Timeline => (self.timeline, "timeline"),
+            K::Poll => (self.poll, "poll"),
+            K::Summary => (self.summary, "summary"),
+            K::Video { .. } | K::Other { .. } => (true, ""),
+        };
+        (!on).then(|| format!("filters.files.{name} is off"))
+    }
+}
+
+/// A file the connection's [`FileKinds`] leave out: its id and one line saying why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkippedFile {
+    pub id: crate::ids::FileId,
+    pub line: String,
 }
 
 impl Filters {
+    /// Takes the files of kinds switched off out of `rec`, returning each with the line recorded for it.
+    pub fn take_skipped_files(&self, rec: &mut crate::model::Recording) -> Vec<SkippedFile> {
+        let mut out = Vec::new();
+        rec.files.retain(|f| match self.files.skip(&f.kind) {
+            Some(why) => {
+                out.push(SkippedFile {
+                    id: f.id.clone(),
+                    line: format!(
+                        "file {} ({} .{}) not archived: {why}",
+                        f.id,
+                        f.kind.slug(),
+                        f.extension
+                    ),
+                });
+                false
+            }
+            None => true,
+        });
+        out
+    }
+
     /// Why the recording is not archived, or `None` to archive it. A recording whose length is unknown is
     /// never skipped for its length.
     pub fn skip(&self, rec: &crate::model::Recording) -> Option<String> {
@@ -513,6 +614,13 @@ pub struct User {
     /// A blocked user owns nothing new: owner rules pass over them as if not found.
     #[serde(default)]
     pub status: UserStatus,
+    /// The directory groups the user is in (declared on the tenant).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<GroupId>,
+    /// The user asked not to be archived: recordings they host (and, with `routing.co_hosts`, co-host) are
+    /// skipped with the reason.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub opt_out: bool,
 }
 
 /// Whether a directory user may be given recordings.
@@ -666,6 +774,7 @@ mod tests {
             min_minutes: Some(2000),
             kinds: Some(vec![]),
             exclude_topics: vec!["ok".into(), "(unclosed".into()],
+            files: FileKinds::default(),
         };
         let fields: Vec<String> = bad.problems().into_iter().map(|(f, _)| f).collect();
         assert_eq!(fields, ["min_minutes", "kinds", "exclude_topics[1]"]);

@@ -22,7 +22,7 @@ use crate::error::{Class, Error, Kind};
 use crate::ids::{ConnectionId, TenantId};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The calls the execution stage will make at the vendor, and what it must know or check first.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -229,12 +229,14 @@ pub enum Verdict {
 /// that each is archived in the catalog, that its object exists in S3 with the catalogued size and SHA-256,
 /// and that the vendor still lists the same files with the same sizes (a file at the vendor that we did not
 /// archive means the recording changed after we copied it: refused, to be archived first). `stored` is keyed
-/// by S3 key; a missing key is a missing object.
+/// by S3 key; a missing key is a missing object. `whole`: the deletion removes the whole recording, and these
+/// files are not archived on purpose (a kind switched off): the vendor may list them, and they go with it.
+/// `None`: a per-file deletion.
 pub fn verify(
     files: &[CatalogFile],
     stored: &BTreeMap<String, StoredEvidence>,
     vendor: &VendorListing,
-    whole_recording: bool,
+    whole: Option<&BTreeSet<String>>,
 ) -> Verdict {
     let listed: BTreeMap<&str, &VendorFile> = match vendor {
         VendorListing::Listed(v) => v.iter().map(|f| (f.file_id.as_str(), f)).collect(),
@@ -251,7 +253,7 @@ pub fn verify(
             vendor_bytes: listed.get(f.file_id.as_str()).and_then(|v| v.bytes),
         })
         .collect();
-    match first_refusal(files, &evidence, &listed, whole_recording) {
+    match first_refusal(files, &evidence, &listed, whole) {
         Some(r) => Verdict::Refused(r, evidence),
         None if *vendor == VendorListing::Gone => Verdict::AlreadyGone(evidence),
         None => Verdict::Delete(evidence),
@@ -262,7 +264,7 @@ fn first_refusal(
     files: &[CatalogFile],
     evidence: &[FileEvidence],
     listed: &BTreeMap<&str, &VendorFile>,
-    whole_recording: bool,
+    whole: Option<&BTreeSet<String>>,
 ) -> Option<Refusal> {
     for (f, e) in files.iter().zip(evidence) {
         let file_id = f.file_id.clone();
@@ -303,10 +305,12 @@ fn first_refusal(
             });
         }
     }
-    if whole_recording {
-        let ours: std::collections::BTreeSet<&str> =
-            files.iter().map(|f| f.file_id.as_str()).collect();
-        if let Some(extra) = listed.keys().find(|id| !ours.contains(*id)) {
+    if let Some(left_out) = whole {
+        let ours: BTreeSet<&str> = files.iter().map(|f| f.file_id.as_str()).collect();
+        if let Some(extra) = listed
+            .keys()
+            .find(|id| !ours.contains(*id) && !left_out.contains(**id))
+        {
             return Some(Refusal::VendorFileNotArchived {
                 file_id: (*extra).to_owned(),
             });
@@ -700,15 +704,24 @@ mod tests {
     #[test]
     fn a_whole_copy_still_listed_unchanged_at_the_vendor_may_be_deleted() {
         let files = vec![file("a", 10), file("b", 20)];
-        let Verdict::Delete(evidence) = verify(&files, &in_s3(&files), &at_vendor(&files), true)
-        else {
+        let Verdict::Delete(evidence) = verify(
+            &files,
+            &in_s3(&files),
+            &at_vendor(&files),
+            Some(&BTreeSet::new()),
+        ) else {
             panic!("expected delete")
         };
         assert_eq!(evidence.len(), 2);
         assert_eq!(evidence[1].stored.as_ref().unwrap().bytes, 20);
         assert_eq!(evidence[1].vendor_bytes, Some(20));
         assert!(matches!(
-            verify(&files, &in_s3(&files), &VendorListing::Gone, true),
+            verify(
+                &files,
+                &in_s3(&files),
+                &VendorListing::Gone,
+                Some(&BTreeSet::new())
+            ),
             Verdict::AlreadyGone(_)
         ));
     }
@@ -722,7 +735,7 @@ mod tests {
         let mut not_done = files.clone();
         not_done[1].archived = false;
         assert_eq!(
-            refusal(verify(&not_done, &s3, &vendor, true)),
+            refusal(verify(&not_done, &s3, &vendor, Some(&BTreeSet::new()))),
             Refusal::NotArchived {
                 file_id: "b".into()
             }
@@ -731,14 +744,14 @@ mod tests {
         let mut missing = s3.clone();
         missing.remove("k/a");
         assert!(matches!(
-            refusal(verify(&files, &missing, &vendor, true)),
+            refusal(verify(&files, &missing, &vendor, Some(&BTreeSet::new()))),
             Refusal::ObjectMissing { .. }
         ));
 
         let mut shorter = s3.clone();
         shorter.get_mut("k/b").unwrap().bytes = 19;
         assert!(matches!(
-            refusal(verify(&files, &shorter, &vendor, true)),
+            refusal(verify(&files, &shorter, &vendor, Some(&BTreeSet::new()))),
             Refusal::SizeMismatch {
                 catalog: 20,
                 stored: 19,
@@ -749,13 +762,13 @@ mod tests {
         let mut other_sum = s3.clone();
         other_sum.get_mut("k/a").unwrap().sha256 = Some("f".repeat(64));
         assert!(matches!(
-            refusal(verify(&files, &other_sum, &vendor, true)),
+            refusal(verify(&files, &other_sum, &vendor, Some(&BTreeSet::new()))),
             Refusal::ChecksumMismatch { .. }
         ));
         let mut no_sum = s3.clone();
         no_sum.get_mut("k/a").unwrap().sha256 = None;
         assert!(matches!(
-            refusal(verify(&files, &no_sum, &vendor, true)),
+            refusal(verify(&files, &no_sum, &vendor, Some(&BTreeSet::new()))),
             Refusal::ChecksumUnknown { .. }
         ));
 
@@ -763,21 +776,33 @@ mod tests {
         grown.push(file("c", 5));
         let changed = at_vendor(&grown);
         assert_eq!(
-            refusal(verify(&files, &s3, &changed, true)),
+            refusal(verify(&files, &s3, &changed, Some(&BTreeSet::new()))),
             Refusal::VendorFileNotArchived {
                 file_id: "c".into()
             }
         );
         // Deleting one file alone does not need the others archived.
         assert!(matches!(
-            verify(&files[..1], &s3, &changed, false),
+            verify(&files[..1], &s3, &changed, None),
+            Verdict::Delete(_)
+        ));
+        // A file the vendor lists that the connection does not archive on purpose (`filters.files`) goes
+        // with the recording.
+        let left_out: BTreeSet<String> = ["c".to_owned()].into();
+        assert!(matches!(
+            verify(&files, &s3, &changed, Some(&left_out)),
             Verdict::Delete(_)
         ));
 
         let mut resized = files.clone();
         resized[0].bytes = Some(11);
         assert!(matches!(
-            refusal(verify(&files, &s3, &at_vendor(&resized), true)),
+            refusal(verify(
+                &files,
+                &s3,
+                &at_vendor(&resized),
+                Some(&BTreeSet::new())
+            )),
             Refusal::VendorSizeChanged {
                 vendor: 11,
                 ours: 10,

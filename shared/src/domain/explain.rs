@@ -39,23 +39,32 @@ pub async fn replay(
         None => out.push("filters: archived (no filter excludes it)".into()),
     }
     let entry = RecordingEntry::new(rec, conn.tenant.clone(), conn.id.clone(), now);
-    let d = crate::owner::decide(&entry, conn, users).await?;
-    match (&d.owner, d.skip_reason()) {
-        (Some(o), _) => out.push(format!("owner: {o} (rule {})", d.rule)),
-        (None, reason) => out.push(format!("owner: none: {}", reason.unwrap_or_default())),
+    let r = crate::routing::route(&entry, conn, users).await?;
+    match (&r.owner, &r.skip) {
+        (Some(o), _) => out.push(format!("owner: {o} (rule {})", r.rule)),
+        (None, reason) => out.push(format!(
+            "not archived (rule {}): {}",
+            r.rule,
+            reason.as_deref().unwrap_or_default()
+        )),
     }
-    out.extend(d.trace.iter().map(|l| format!("  {l}")));
-    if d.owner.is_none() {
+    out.extend(r.trace.iter().map(|l| format!("  {l}")));
+    if r.owner.is_none() {
         out.push("nothing is archived; the entry records the skip with this reason".into());
         return Ok(out);
     }
+    out.push(categories_line(&r.categories));
     out.push(format!("folder: {}", entry.s3_prefix));
     for f in &rec.files {
         let size = f
             .expected_size
             .map_or_else(|| "size unknown".to_owned(), |b| format!("{b} bytes"));
+        let fate = match conn.filters.files.skip(&f.kind) {
+            Some(why) => format!("not archived: {why}"),
+            None => "archived".to_owned(),
+        };
         out.push(format!(
-            "file {}: {} .{} ({}), archived",
+            "file {}: {} .{} ({}), {fate}",
             f.id,
             kind_name(&f.kind),
             f.extension,
@@ -77,9 +86,11 @@ pub fn recorded(entry: &RecordingEntry, files: &[FileEntry]) -> Vec<String> {
         entry.connection_id,
         entry.state.as_str()
     )];
-    let unowned = entry.owner_rule.as_deref() == Some(crate::owner::UNMATCHED_SKIP);
     match &entry.skip_reason {
-        Some(reason) if unowned => out.push(format!("owner: none: {reason}")),
+        Some(reason) if entry.skipped_at_owner() => out.push(format!(
+            "not archived (rule {}): {reason}",
+            entry.owner_rule.as_deref().unwrap_or_default()
+        )),
         Some(reason) => out.push(format!("filters: skipped: {reason}")),
         None => {}
     }
@@ -102,8 +113,13 @@ pub fn recorded(entry: &RecordingEntry, files: &[FileEntry]) -> Vec<String> {
         out.push(format!("co-users: {}", co.join(", ")));
     }
     if entry.skip_reason.is_none() {
+        if entry.owner.is_some() {
+            out.push(categories_line(&entry.categories));
+        }
         out.push(format!("folder: {}", entry.s3_prefix));
     }
+    // What normalisation left out, and the files left out on purpose (`filters.files`).
+    out.extend(entry.ingest_notes.iter().map(|n| format!("left out: {n}")));
     for f in files {
         let why = f
             .last_error
@@ -119,6 +135,15 @@ pub fn recorded(entry: &RecordingEntry, files: &[FileEntry]) -> Vec<String> {
         ));
     }
     out
+}
+
+fn categories_line(c: &[crate::ids::Category]) -> String {
+    if c.is_empty() {
+        "categories: none".into()
+    } else {
+        let names: Vec<&str> = c.iter().map(|c| c.as_str()).collect();
+        format!("categories: {}", names.join(", "))
+    }
 }
 
 /// `video (gallery_view)`, `transcript`, `other (TIMELINE_V2)`.
@@ -195,7 +220,11 @@ mod tests {
         let mut unowned = entry.clone();
         (unowned.owner, unowned.owner_rule) = (None, Some(crate::owner::UNMATCHED_SKIP.into()));
         unowned.skip_reason = Some("no owner: …".into());
-        assert_eq!(recorded(&unowned, &[])[1], "owner: none: no owner: …");
+        unowned.state = crate::model::RecordingState::Skipped;
+        assert_eq!(
+            recorded(&unowned, &[])[1],
+            "not archived (rule unmatched_skip): no owner: …"
+        );
         assert!(
             lines
                 .iter()

@@ -97,6 +97,46 @@ checked_id!(
     check_slug
 );
 
+checked_id!(
+    /// A group of the tenant's directory (`staff`, `chemistry`), declared on the tenant: users belong to
+    /// groups, and connections opt recordings in or out and choose categories by them.
+    GroupId,
+    "group",
+    check_slug
+);
+
+/// A category name as admins read it: 1 to 64 characters of letters, digits, spaces and `. _ - /` (`/`
+/// nests: `Lectures/Chemistry`), not starting or ending with a space or `/`. These characters are safe in
+/// S3 keys, object tags and metadata alike, so a category is written unchanged wherever it appears.
+fn check_category(field: &'static str, s: &str) -> Result<(), InvalidId> {
+    if s.is_empty() || s.len() > 64 {
+        return Err(invalid(field, "must be 1 to 64 characters"));
+    }
+    if !s
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, ' ' | '.' | '_' | '-' | '/'))
+    {
+        return Err(invalid(
+            field,
+            format!("'{s}' may only hold letters, digits, spaces and . _ - /"),
+        ));
+    }
+    if s.starts_with([' ', '/']) || s.ends_with([' ', '/']) || s.contains("//") {
+        return Err(invalid(
+            field,
+            format!("'{s}' must not start or end with a space or '/', nor hold '//'"),
+        ));
+    }
+    Ok(())
+}
+
+checked_id!(
+    /// Where a recording is filed for the people who browse the archive (`Lectures`, `Events/Open day`).
+    Category,
+    "category",
+    check_category
+);
+
 /// Opaque ids chosen by a vendor (account ids, meeting instance uuids, file ids). Non-empty, at most 512 bytes,
 /// no control characters. Zoom uuids may contain `/`, `//`, `+` and `=`: they are kept byte-exact here and
 /// encoded only where they are used (URL paths, S3 keys).

@@ -15,6 +15,7 @@ pub mod messages;
 pub mod model;
 pub mod owner;
 pub mod ports;
+pub mod routing;
 pub mod state;
 
 #[cfg(test)]

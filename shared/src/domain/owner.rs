@@ -27,6 +27,9 @@ pub use crate::config::OwnerPolicy;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decision {
     pub owner: Option<UserId>,
+    /// The directory user a rule matched for the host (`None` when the default owner or nobody was chosen):
+    /// whose groups and opt-out the routing rules read.
+    pub host: Option<User>,
     pub rule: &'static str,
     pub trace: Vec<String>,
 }
@@ -46,7 +49,7 @@ impl Decision {
 }
 
 /// A directory user a rule found: taken if active; a blocked one is passed over, and the trace says so.
-fn take(rule: &str, looked: &str, found: Option<User>, trace: &mut Vec<String>) -> Option<UserId> {
+fn take(rule: &str, looked: &str, found: Option<User>, trace: &mut Vec<String>) -> Option<User> {
     match found {
         None => {
             trace.push(format!("{rule}: {looked} → no directory user"));
@@ -61,7 +64,7 @@ fn take(rule: &str, looked: &str, found: Option<User>, trace: &mut Vec<String>) 
         }
         Some(u) => {
             trace.push(format!("{rule}: {looked} → {} (chosen)", u.id));
-            Some(u.id)
+            Some(u)
         }
     }
 }
@@ -74,9 +77,10 @@ pub async fn decide(
 ) -> Result<Decision, Error> {
     let t = &conn.tenant;
     let mut trace = Vec::new();
-    let done = |owner, rule, trace| {
+    let done = |host: User, rule, trace| {
         Ok(Decision {
-            owner: Some(owner),
+            owner: Some(host.id.clone()),
+            host: Some(host),
             rule,
             trace,
         })
@@ -114,6 +118,7 @@ pub async fn decide(
         ));
         return Ok(Decision {
             owner: None,
+            host: None,
             rule: UNMATCHED_SKIP,
             trace,
         });
@@ -122,7 +127,12 @@ pub async fn decide(
         "default_owner: {} (chosen: no rule above found an active user)",
         conn.default_owner
     ));
-    done(conn.default_owner.clone(), "default_owner", trace)
+    Ok(Decision {
+        owner: Some(conn.default_owner.clone()),
+        host: None,
+        rule: "default_owner",
+        trace,
+    })
 }
 
 /// The e-mail's name (`owner.postfix`) as a user id, then by `owner.lookup`.
@@ -132,7 +142,7 @@ async fn by_name(
     conn: &Connection,
     users: &dyn UserDirectory,
     trace: &mut Vec<String>,
-) -> Result<Option<(UserId, &'static str)>, Error> {
+) -> Result<Option<(User, &'static str)>, Error> {
     let t = &conn.tenant;
     let name = conn.owner.postfix.apply(email.as_str());
     let shown = if name == email.as_str() {

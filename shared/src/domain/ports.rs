@@ -123,6 +123,8 @@ pub struct ObjectTarget {
     pub content_type: String,
     /// `x-amz-meta-*` pairs.
     pub metadata: Vec<(String, String)>,
+    /// Object tags (besides `sha256`), for lifecycle rules and access policies by owner or category.
+    pub tags: Vec<(String, String)>,
 }
 
 /// One part's bytes with their CRC32 (ISO-HDLC, S3's `CRC32`).
@@ -201,8 +203,8 @@ pub trait ObjectSink: Send + Sync {
     ) -> Result<Option<Box<dyn MultipartUpload>>, Error>;
     /// The size and ETag of the stored object at `key`, if there is one.
     async fn stored(&self, key: &str) -> Result<Option<(u64, String)>, Error>;
-    /// Records the SHA-256, known only at the end of the stream, on the finished object as its tag `sha256`
-    /// (tagging neither copies the bytes nor changes the ETag).
+    /// Records the SHA-256, known only at the end of the stream, on the finished object as its tag `sha256`,
+    /// beside the target's own tags (tagging neither copies the bytes nor changes the ETag).
     async fn record_sha256(&self, target: &ObjectTarget, sha256: &str) -> Result<(), Error>;
 }
 

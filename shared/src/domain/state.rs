@@ -226,7 +226,7 @@ impl RecordingStep {
             RecordingStep::Archive => "mark_archived",
             RecordingStep::Fail => "fail",
             RecordingStep::Retry => "reopen_file",
-            RecordingStep::OwnerSkip => "skip_unowned",
+            RecordingStep::OwnerSkip => "skip_at_owner",
             RecordingStep::OwnerRetry => "retry_owner",
         }
     }

@@ -4,7 +4,7 @@
 
 use crate::catalog::*;
 use crate::error::{Class, Error, Kind};
-use crate::ids::{FileId, TenantId, UserId};
+use crate::ids::{FileId, TenantId};
 use crate::model::{DownloadSource, RecordingKey, RecordingState};
 use crate::state::{self, FileFacts, FileStep, RecordingStep, StepInput};
 use async_trait::async_trait;
@@ -224,6 +224,8 @@ impl IngestCatalog for MemoryCatalog {
             rec.vendor_recording_ids
                 .extend(entry.vendor_recording_ids.iter().cloned());
             rec.ingest_notes.extend(entry.ingest_notes.iter().cloned());
+            rec.skipped_files
+                .extend(entry.skipped_files.iter().cloned());
             rec.updated_at = entry.updated_at;
             rec.clone()
         };
@@ -374,36 +376,32 @@ impl OwnerCatalog for MemoryCatalog {
         Ok(self.entry(key))
     }
 
-    async fn skip_unowned(
+    async fn skip_at_owner(
         &self,
         key: &RecordingKey,
+        rule: &str,
         reason: &str,
         trace: &[String],
     ) -> Result<bool, Error> {
-        self.check("skip_unowned")?;
+        self.check("skip_at_owner")?;
         if !self.recording_step(key, RecordingStep::OwnerSkip, Utc::now()) {
             return Ok(false);
         }
         self.update_recording(key, |r| {
             r.skip_reason = Some(reason.to_owned());
-            r.owner_rule = Some(crate::owner::UNMATCHED_SKIP.to_owned());
+            r.owner_rule = Some(rule.to_owned());
             r.owner_trace = trace.to_vec();
         })?;
         Ok(true)
     }
 
-    async fn set_owner(
-        &self,
-        key: &RecordingKey,
-        owner: &UserId,
-        rule: &str,
-        trace: &[String],
-    ) -> Result<(), Error> {
+    async fn set_owner(&self, key: &RecordingKey, placement: &Placement) -> Result<(), Error> {
         self.check("set_owner")?;
         self.update_recording(key, |r| {
-            r.owner = Some(owner.clone());
-            r.owner_rule = Some(rule.to_owned());
-            r.owner_trace = trace.to_vec();
+            r.owner = Some(placement.owner.clone());
+            r.owner_rule = Some(placement.rule.clone());
+            r.owner_trace = placement.trace.clone();
+            r.categories = placement.categories.clone();
         })?;
         self.recording_step(key, RecordingStep::OwnerSet, Utc::now());
         Ok(())

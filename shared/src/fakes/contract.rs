@@ -353,14 +353,21 @@ where
             catalog.upsert_recording(&entry, &[]).await?;
         }
         RecordingStep::OwnerSet => {
-            catalog
-                .set_owner(
-                    key,
-                    &crate::ids::UserId::parse("media").unwrap(),
-                    "test",
-                    &["default_owner: media (chosen)".to_owned()],
-                )
-                .await?
+            let placement = crate::catalog::Placement {
+                owner: crate::ids::UserId::parse("media").unwrap(),
+                rule: "test".into(),
+                trace: vec!["default_owner: media (chosen)".to_owned()],
+                categories: vec![crate::ids::Category::parse("Lectures").unwrap()],
+            };
+            catalog.set_owner(key, &placement).await?;
+            let rec = OwnerCatalog::get_recording(catalog, key).await?;
+            if let Some(rec) = rec.filter(|r| r.owner.is_some()) {
+                assert_eq!(
+                    Placement::recorded(&rec).as_ref(),
+                    Some(&placement),
+                    "every part of the placement is stored"
+                );
+            }
         }
         RecordingStep::Archive => {
             catalog.mark_archived(key, Utc::now()).await?;
@@ -378,8 +385,10 @@ where
                 .await?;
         }
         RecordingStep::OwnerSkip => {
-            let trace = ["unmatched_skip: contract".to_owned()];
-            let done = catalog.skip_unowned(key, "contract", &trace).await?;
+            let trace = ["opt_out_group: contract".to_owned()];
+            let done = catalog
+                .skip_at_owner(key, crate::routing::OPT_OUT_GROUP, "contract", &trace)
+                .await?;
             if done {
                 let rec = OwnerCatalog::get_recording(catalog, key).await?;
                 let rec = rec.expect("skipped, so present");
@@ -387,6 +396,7 @@ where
                     (rec.skip_reason.as_deref(), rec.owner_trace.as_slice()),
                     (Some("contract"), trace.as_slice())
                 );
+                assert!(rec.skipped_at_owner());
             }
         }
         RecordingStep::OwnerRetry => {

@@ -62,6 +62,7 @@ pub fn connection(vendor: Vendor) -> Connection {
         enabled: true,
         filters: Default::default(),
         owner: Default::default(),
+        routing: Default::default(),
     }
 }
 
@@ -75,6 +76,8 @@ pub fn user(id: &str, email: &str) -> User {
         vendor_ids: vec![],
         external_id: None,
         status: Default::default(),
+        groups: vec![],
+        opt_out: false,
     }
 }
 

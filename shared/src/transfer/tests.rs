@@ -123,6 +123,7 @@ fn target() -> ObjectTarget {
         key: "t/a.mp4".into(),
         content_type: "video/mp4".into(),
         metadata: vec![],
+        tags: vec![],
     }
 }
 
