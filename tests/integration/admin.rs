@@ -712,3 +712,167 @@ async fn explain_replays_a_connections_owner_policy_over_the_stored_directory_an
     );
     assert!(archiver_admin::user_line(&dana).ends_with("external_id=dk42"));
 }
+
+#[tokio::test]
+async fn routing_round_trips_explain_replays_it_and_each_class_of_bad_routing_is_refused_writing_nothing()
+ {
+    let (conf, res) = provision(&unique("route")).await.unwrap();
+    let dir = std::env::temp_dir().join(unique("routing"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let tenant = unique("uni");
+    let file = dir.join("tenant.yaml");
+    let write = |groups: &str, routing: &str, stu_groups: &str| {
+        let lines = [
+            format!(
+                "tenant: {{id: {tenant}, name: Test, groups: {groups}, \
+                 categories: [Lectures, Events, Staff]}}"
+            ),
+            "connections:".into(),
+            format!(
+                "  - {{id: {tenant}-zoom, vendor: zoom, account_id: {tenant}-ACC, webhook_secret_ref: archiver/z, \
+                 default_owner: media, filters: {{files: {{chat: false}}}}, routing: {routing}}}"
+            ),
+            "users:".into(),
+            "  - {id: media, email: media@uni.edu}".into(),
+            "  - {id: prof, email: prof@uni.edu, groups: [staff]}".into(),
+            format!("  - {{id: stu, email: stu@uni.edu, groups: {stu_groups}}}"),
+            "  - {id: shy, email: shy@uni.edu, opt_out: true}".into(),
+        ];
+        std::fs::write(&file, lines.join("\n")).unwrap();
+    };
+    let good = "{opt_out: [students], categories: {meetings: [Lectures], webinars: [Events], \
+                rules: [{host_group: staff, add: [Staff]}]}}";
+    let groups = "[staff, students]";
+    let stu = "[students]";
+    write(groups, good, stu);
+    let cli = |command| Cli {
+        config_table: res["ConfigTable"].clone(),
+        catalog_table: res["CatalogTable"].clone(),
+        owner_queue_url: String::new(),
+        media_bucket: String::new(),
+        events_queue_url: String::new(),
+        command,
+    };
+    let apply = || Command::Apply {
+        file: file.clone(),
+        secrets_prefix: "archiver/".into(),
+        dry_run: false,
+        prune: false,
+    };
+    assert_eq!(run(cli(apply())).await.unwrap(), 0);
+    let store = shared::aws::config::DynamoConfig::new(
+        aws_sdk_dynamodb::Client::new(&conf),
+        &res["ConfigTable"],
+    );
+    let conn_id = ConnectionId::parse(format!("{tenant}-zoom")).unwrap();
+    let conn = store.connection(&conn_id).await.unwrap().unwrap();
+    let names = |v: &[shared::ids::GroupId]| v.iter().map(|g| g.to_string()).collect::<Vec<_>>();
+    assert_eq!(names(&conn.routing.opt_out), ["students"]);
+    assert_eq!(conn.routing.categories.rules[0].add[0].as_str(), "Staff");
+    assert!(!conn.filters.files.chat && conn.filters.files.transcripts);
+    let tid = shared::ids::TenantId::parse(&tenant).unwrap();
+    let by = |e: &str| {
+        let store = store.clone();
+        let tid = tid.clone();
+        let e = shared::ids::Email::parse(e).unwrap();
+        async move {
+            shared::ports::UserDirectory::by_email(&store, &tid, &e)
+                .await
+                .unwrap()
+                .unwrap()
+        }
+    };
+    assert_eq!(names(&by("prof@uni.edu").await.groups), ["staff"]);
+    assert!(by("shy@uni.edu").await.opt_out);
+    assert!(
+        archiver_admin::user_line(&by("shy@uni.edu").await).contains("OPTED OUT"),
+        "users list says so"
+    );
+
+    // The rules replayed over the stored directory: each host's fate with its rule.
+    let raw = include_str!("../../events/zoom/recording.completed.json");
+    let event = |host: &str| {
+        let mut v: serde_json::Value = serde_json::from_str(raw).unwrap();
+        v["payload"]["object"]["host_email"] = host.into();
+        v["payload"]["object"]["host_id"] = "not-in-the-directory".into();
+        v["payload"]["account_id"] = format!("{tenant}-ACC").into();
+        v["payload"]["object"]["account_id"] = format!("{tenant}-ACC").into();
+        shared::zoom::ingest::recording(v.to_string().as_bytes()).unwrap()
+    };
+    let replay = |host: &'static str| {
+        let conn = conn.clone();
+        let store = store.clone();
+        let rec = event(host);
+        async move {
+            shared::explain::replay(&rec, &conn, &store, chrono::Utc::now())
+                .await
+                .unwrap()
+        }
+    };
+    let prof = replay("prof@uni.edu").await;
+    assert!(
+        prof.contains(&"owner: prof (rule host_email)".to_owned()),
+        "{prof:#?}"
+    );
+    assert!(
+        prof.contains(&"categories: Lectures, Staff".to_owned()),
+        "{prof:#?}"
+    );
+    assert!(
+        prof.iter()
+            .any(|l| l.starts_with("file ")
+                && l.ends_with("not archived: filters.files.chat is off")),
+        "{prof:#?}"
+    );
+    for (host, rule) in [
+        ("stu@uni.edu", "opt_out_group"),
+        ("shy@uni.edu", "user_opt_out"),
+    ] {
+        let lines = replay(host).await;
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with(&format!("not archived (rule {rule}): "))),
+            "{host}: {lines:#?}"
+        );
+        assert!(
+            !lines.iter().any(|l| l.starts_with("folder:")),
+            "{lines:#?}"
+        );
+    }
+    // A stranger goes to the default owner, who is in no group: archived under opt-out, filed by kind only.
+    let stranger = replay("visitor@else.org").await;
+    assert!(
+        stranger.contains(&"categories: Lectures".to_owned()),
+        "{stranger:#?}"
+    );
+
+    // Each class of bad routing is refused with its field (exit 2) and nothing is written.
+    let classes = [
+        (groups, "{opt_in: [staf]}", stu, "connections[0].routing.opt_in[0]"),
+        (groups, "{categories: {meetings: [Lecture]}}", stu, "connections[0].routing.categories.meetings[0]"),
+        (groups, "{categories: {rules: [{add: [Staff]}]}}", stu, "connections[0].routing.categories.rules[0]"),
+        (groups, "{categories: {rules: [{topic: '(', add: [Staff]}]}}", stu, "connections[0].routing.categories.rules[0].topic"),
+        (groups, "{opt_in: [staff], opt_out: [staff]}", stu, "connections[0].routing.opt_out[0]"),
+        (groups, good, "[students, alumni]", "users[2].groups[1]"),
+        ("[staff, students, Staff Members]", good, stu, "tenant.groups[2]"),
+    ];
+    for (groups, routing, stu_groups, field) in classes {
+        write(groups, routing, stu_groups);
+        let problems = archiver_admin::load(&file, "archiver/")
+            .unwrap()
+            .unwrap_err();
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.field == field && !p.reason.is_empty()),
+            "{routing}: {problems:?}"
+        );
+        assert_eq!(run(cli(apply())).await.unwrap(), 2, "{routing}");
+        assert_eq!(
+            store.connection(&conn_id).await.unwrap().unwrap(),
+            conn,
+            "{routing}: nothing written"
+        );
+    }
+}
