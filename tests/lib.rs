@@ -150,6 +150,18 @@ pub async fn apply_tenant_with_zoom_api(
     host: Option<(&str, &str)>,
     delete_plan: serde_json::Value,
 ) -> Result<TestTenant> {
+    apply_tenant_with_zoom_api_shaped(conf, config_table, sim, host, delete_plan, |_| ()).await
+}
+
+/// [`apply_tenant_with_zoom_api`] with the file changed by `shape` first (see [`apply_tenant_shaped`]).
+pub async fn apply_tenant_with_zoom_api_shaped(
+    conf: &aws_config::SdkConfig,
+    config_table: &str,
+    sim: &zoom_sim::ZoomSim,
+    host: Option<(&str, &str)>,
+    delete_plan: serde_json::Value,
+    shape: impl FnOnce(&mut serde_json::Value),
+) -> Result<TestTenant> {
     let account = sim.s2s_app().account_id;
     apply_zoom_tenant(
         conf,
@@ -158,7 +170,7 @@ pub async fn apply_tenant_with_zoom_api(
         host,
         delete_plan,
         Some(sim),
-        |_| (),
+        shape,
     )
     .await
 }

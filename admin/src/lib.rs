@@ -5,6 +5,7 @@ pub mod backfill;
 pub mod deletions;
 pub mod disconnect;
 pub mod retry;
+pub mod users;
 pub mod webex;
 
 use anyhow::{Context, Result};
@@ -230,6 +231,21 @@ pub enum UsersAction {
         #[arg(long)]
         tenant: String,
     },
+    /// Adds and updates a tenant's users from a CSV file (columns: id, email, name, external_id, status,
+    /// groups, opt_out, zoom_user_ids, webex_person_ids; lists separated by `;`), with the diff `apply`
+    /// prints. Users not in the file are kept unless `--prune`.
+    Import {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        file: PathBuf,
+        /// Print the diff only; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Remove the users the file leaves out (never a connection's default owner).
+        #[arg(long)]
+        prune: bool,
+    },
 }
 
 /// One directory user as `users list` prints it.
@@ -252,6 +268,48 @@ pub fn user_line(u: &shared::config::User) -> String {
         line.push_str(&format!("  {}={}", v.vendor, v.id));
     }
     line
+}
+
+/// Prints the diff of `cfg` against what is stored (`snap`) and, unless `dry_run` or refused (`problems`, or
+/// pruning an enabled connection), writes it: the plan and what was written, or the exit code to end with
+/// (0 after a dry run, 2 refused, 3 another admin wrote first).
+async fn write_plan(
+    store: &DynamoConfig,
+    snap: &shared::changes::Snapshot,
+    cfg: &TenantConfig,
+    dry_run: bool,
+    prune: bool,
+    mut problems: Vec<String>,
+) -> Result<Result<(shared::changes::Plan, shared::aws::config::Applied), i32>> {
+    let plan = shared::changes::plan(snap, cfg);
+    for line in plan.lines(prune) {
+        println!("{line}");
+    }
+    if plan.is_empty() {
+        println!("no changes: the stored records are as in the file");
+    }
+    if prune {
+        problems.extend(plan.prune_problems());
+    }
+    for p in &problems {
+        eprintln!("refused: {p}");
+    }
+    if dry_run {
+        println!("dry run: nothing was written");
+        return Ok(Err(if problems.is_empty() { 0 } else { 2 }));
+    }
+    if !problems.is_empty() {
+        eprintln!("nothing was written");
+        return Ok(Err(2));
+    }
+    match store.apply_plan(cfg, &plan, prune).await {
+        Ok(applied) => Ok(Ok((plan, applied))),
+        Err(e) if e.kind() == shared::error::Kind::Conflict => {
+            eprintln!("{e}");
+            Ok(Err(3))
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Reads and validates a tenant file; every problem is returned with its field.
@@ -527,34 +585,13 @@ pub async fn run(cli: Cli) -> Result<i32> {
                 return Ok(2);
             }
             let store = DynamoConfig::new(ddb, cli.config_table);
-            let plan = shared::changes::plan(&store.snapshot(&cfg.tenant.id).await?, &cfg);
+            let snap = store.snapshot(&cfg.tenant.id).await?;
             println!("{valid}");
-            for line in plan.lines(prune) {
-                println!("{line}");
-            }
-            if plan.is_empty() {
-                println!("no changes: the stored records are as in the file");
-            }
-            let problems = if prune { plan.prune_problems() } else { vec![] };
-            for p in &problems {
-                eprintln!("refused: {p}");
-            }
-            if dry_run {
-                println!("dry run: nothing was written");
-                return Ok(if problems.is_empty() { 0 } else { 2 });
-            }
-            if !problems.is_empty() {
-                eprintln!("nothing was written");
-                return Ok(2);
-            }
-            let applied = match store.apply_plan(&cfg, &plan, prune).await {
-                Ok(a) => a,
-                Err(e) if e.kind() == shared::error::Kind::Conflict => {
-                    eprintln!("{e}");
-                    return Ok(3);
-                }
-                Err(e) => return Err(e.into()),
-            };
+            let (plan, applied) =
+                match write_plan(&store, &snap, &cfg, dry_run, prune, vec![]).await? {
+                    Ok(done) => done,
+                    Err(code) => return Ok(code),
+                };
             // Secret values only once the records are ours to write (a refused apply writes none).
             let secrets = SecretsManager::new(aws_sdk_secretsmanager::Client::new(&aws));
             for s in &cfg.secrets {
@@ -926,6 +963,78 @@ pub async fn run(cli: Cli) -> Result<i32> {
             for line in lines {
                 println!("{line}");
             }
+            Ok(0)
+        }
+        Command::Users {
+            action:
+                UsersAction::Import {
+                    tenant,
+                    file,
+                    dry_run,
+                    prune,
+                },
+        } => {
+            need("config-table", &cli.config_table)?;
+            let tenant = TenantId::parse(&tenant)?;
+            let store = DynamoConfig::new(ddb, cli.config_table);
+            let snap = store.snapshot(&tenant).await?;
+            let Some(stored) = &snap.tenant else {
+                eprintln!("no tenant {tenant}: apply its file first (archiver-admin apply)");
+                return Ok(1);
+            };
+            let refused = |problems: Vec<ConfigProblem>| {
+                eprintln!("{} is not valid:", file.display());
+                for p in problems {
+                    eprintln!("  {}: {}", p.field, p.reason);
+                }
+                eprintln!("nothing was written");
+                Ok(2)
+            };
+            let entries = match users::read(&file)? {
+                Ok(e) => e,
+                Err(problems) => return refused(problems),
+            };
+            let imported = match shared::config_file::validate_directory(
+                &entries,
+                &tenant,
+                &stored.value.groups,
+                users::line_name,
+            ) {
+                Ok(u) => u,
+                Err(problems) => return refused(problems),
+            };
+            println!(
+                "{} is valid: {} user(s) for tenant {tenant}",
+                file.display(),
+                imported.len()
+            );
+            // The tenant and its connections as stored: only the directory changes.
+            let cfg = TenantConfig {
+                tenant: stored.value.clone(),
+                connections: snap.connections.iter().map(|c| c.value.clone()).collect(),
+                users: imported,
+                secrets: vec![],
+            };
+            let mut problems = Vec::new();
+            if prune {
+                for c in &cfg.connections {
+                    if !cfg.users.iter().any(|u| u.id == c.default_owner) {
+                        problems.push(format!(
+                            "user {} is the default owner of connection {}: keep them in the file (or change                              the connection's default_owner first)",
+                            c.default_owner, c.id
+                        ));
+                    }
+                }
+            }
+            let (plan, applied) =
+                match write_plan(&store, &snap, &cfg, dry_run, prune, problems).await? {
+                    Ok(done) => done,
+                    Err(code) => return Ok(code),
+                };
+            println!(
+                "directory of tenant {tenant} imported (revision {}): {} record(s) written, {} removed, {} unchanged",
+                applied.rev, applied.written, applied.removed, plan.unchanged
+            );
             Ok(0)
         }
         Command::Users {

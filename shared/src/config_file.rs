@@ -520,18 +520,43 @@ fn declared<T: PartialEq>(
     out
 }
 
+/// Validates a directory brought in on its own (`archiver-admin users import`) for `tenant`, whose declared
+/// groups are `groups`: the users, or every problem, each named `<name(i)>.<field>` for the `i`-th entry.
+pub fn validate_directory(
+    entries: &[UserEntry],
+    tenant: &TenantId,
+    groups: &[GroupId],
+    name: impl Fn(usize) -> String,
+) -> Result<Vec<User>, Vec<ConfigProblem>> {
+    let mut p = Problems::default();
+    let (users, _) = users_named(entries, Some(tenant), groups, &mut p, name);
+    if p.0.is_empty() { Ok(users) } else { Err(p.0) }
+}
+
 fn validate_users(
     entries: &[UserEntry],
     tenant: Option<&TenantId>,
     declared_groups: &[GroupId],
     p: &mut Problems,
 ) -> (Vec<User>, HashSet<UserId>) {
+    users_named(entries, tenant, declared_groups, p, |i| {
+        format!("users[{i}]")
+    })
+}
+
+fn users_named(
+    entries: &[UserEntry],
+    tenant: Option<&TenantId>,
+    declared_groups: &[GroupId],
+    p: &mut Problems,
+    name: impl Fn(usize) -> String,
+) -> (Vec<User>, HashSet<UserId>) {
     let mut users = Vec::new();
     let mut ids = HashSet::new();
     let mut emails = HashSet::new();
     let mut externals = HashSet::new();
     for (i, u) in entries.iter().enumerate() {
-        let f = |n: &str| format!("users[{i}].{n}");
+        let f = |n: &str| format!("{}.{n}", name(i));
         let id = UserId::parse(&u.id)
             .map_err(|e| p.add(f("id"), e.reason))
             .ok();

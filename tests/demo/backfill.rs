@@ -7,7 +7,7 @@
 
 use super::{admin_cli, entry, invoke, key_of, wait_archived};
 use anyhow::{Context, Result};
-use archiver_tests::{apply_tenant_with_zoom_api, unique};
+use archiver_tests::{apply_tenant_with_zoom_api_shaped, unique};
 use chrono::{Duration as Days, Utc};
 use local_stack::LocalStack;
 use shared::aws::catalog::DynamoCatalog;
@@ -22,23 +22,41 @@ pub async fn run(
     println!("\n――― Importing the back catalogue: recordings no webhook will announce ―――\n");
     // A Zoom account of its own (one account belongs to one tenant).
     let sim = ZoomSim::start().await?;
-    let tenant = apply_tenant_with_zoom_api(
+    let ann = sim.add_user(UserSpec::realistic(&unique("ann.lee")));
+    let bob =
+        sim.add_user(UserSpec::realistic(&unique("bob.ross")).with_status(UserStatus::Inactive));
+    let stu = sim.add_user(UserSpec::realistic(&unique("sam.student")));
+    // The directory: Ann is staff, Sam a student; students' own meetings are not archived (an opt-out
+    // group), lectures are filed under Lectures, chemistry ones also under Chemistry.
+    let tenant = apply_tenant_with_zoom_api_shaped(
         conf,
         stack.physical("ConfigTable").context("no ConfigTable")?,
         &sim,
         None,
         serde_json::json!({"mode": "retain"}),
+        |f| {
+            f["tenant"]["groups"] = serde_json::json!(["staff", "students"]);
+            f["tenant"]["categories"] = serde_json::json!(["Lectures", "Chemistry"]);
+            let users = f["users"].as_array_mut().expect("users");
+            users.push(serde_json::json!({"id": "ann", "email": ann.email, "groups": ["staff"]}));
+            users.push(serde_json::json!({"id": "sam", "email": stu.email, "groups": ["students"]}));
+            f["connections"][0]["routing"] = serde_json::json!({
+                "opt_out": ["students"],
+                "categories": {"meetings": ["Lectures"], "rules": [{"topic": "^CHEM", "add": ["Chemistry"]}]}
+            });
+        },
     )
     .await?;
-    let ann = sim.add_user(UserSpec::realistic(&unique("ann.lee")));
-    let bob =
-        sim.add_user(UserSpec::realistic(&unique("bob.ross")).with_status(UserStatus::Inactive));
+    println!(
+        "Routing: group students opted out; meetings filed under Lectures, topics ^CHEM also under Chemistry."
+    );
     let mut recs = Vec::new();
     for (user, days_ago, topic) in [
         (&ann, 80, "CHEM 101 Lecture 1"),
         (&ann, 45, "CHEM 101 Lecture 6"),
         (&bob, 30, "Faculty meeting (host since deactivated)"),
         (&ann, 1, "CHEM 101 Lecture 12"),
+        (&stu, 20, "Student club social"),
     ] {
         let mut spec = RecordingSpec::single_mp4(&unique("past"), 2 * 1024 * 1024)
             .hosted_by(user)
@@ -85,6 +103,7 @@ pub async fn run(
     let mut ok = code == 0;
 
     println!("\nThe pipeline archives what the backfill queued:");
+    let student = recs.pop().context("the student's recording")?;
     for rec in &recs {
         wait_archived(catalog, &key_of(rec)?, rec.files().len()).await?;
     }
@@ -120,6 +139,31 @@ pub async fn run(
     ok &= !explained.owner_trace.is_empty();
 
     println!(
+        "\nAnd why was the student's recording not archived? (nothing of it was downloaded)\n\
+         $ archiver-admin explain --account {} --instance '{}'",
+        student.account_id, student.uuid
+    );
+    let skipped = wait_skipped(catalog, &key_of(&student)?).await?;
+    let explain = archiver_admin::Command::Explain {
+        event: None,
+        connection: None,
+        vendor: "zoom".into(),
+        account: Some(student.account_id.clone()),
+        instance: Some(student.uuid.clone()),
+    };
+    ok &= archiver_admin::run(admin_cli(stack, explain)?).await? == 0;
+    ok &= skipped.owner_rule.as_deref() == Some(shared::routing::OPT_OUT_GROUP);
+    ok &= student
+        .files()
+        .iter()
+        .all(|f| sim.stats(&f.id).complete_bodies == 0);
+    let lecture = entry(catalog, &key_of(&recs[0])?)
+        .await?
+        .context("no entry")?;
+    let filed: Vec<&str> = lecture.categories.iter().map(|c| c.as_str()).collect();
+    ok &= filed == ["Lectures", "Chemistry"];
+
+    println!(
         "\nRun again, from the CLI this time (as after a Ctrl-C): the run's record is the same, finished windows \
          are not listed again and nothing is queued twice."
     );
@@ -153,4 +197,24 @@ pub async fn run(
         if ok { "yes" } else { "NO" }
     );
     Ok(ok)
+}
+
+/// Waits until the recording is recorded as skipped (by the owner stage's routing, here).
+async fn wait_skipped(
+    catalog: &DynamoCatalog,
+    key: &shared::model::RecordingKey,
+) -> Result<shared::catalog::RecordingEntry> {
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(e) = entry(catalog, key).await?
+            && e.state == shared::model::RecordingState::Skipped
+        {
+            return Ok(e);
+        }
+        anyhow::ensure!(
+            start.elapsed() < std::time::Duration::from_secs(900),
+            "not skipped after 15 minutes"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
 }

@@ -849,13 +849,43 @@ async fn routing_round_trips_explain_replays_it_and_each_class_of_bad_routing_is
 
     // Each class of bad routing is refused with its field (exit 2) and nothing is written.
     let classes = [
-        (groups, "{opt_in: [staf]}", stu, "connections[0].routing.opt_in[0]"),
-        (groups, "{categories: {meetings: [Lecture]}}", stu, "connections[0].routing.categories.meetings[0]"),
-        (groups, "{categories: {rules: [{add: [Staff]}]}}", stu, "connections[0].routing.categories.rules[0]"),
-        (groups, "{categories: {rules: [{topic: '(', add: [Staff]}]}}", stu, "connections[0].routing.categories.rules[0].topic"),
-        (groups, "{opt_in: [staff], opt_out: [staff]}", stu, "connections[0].routing.opt_out[0]"),
+        (
+            groups,
+            "{opt_in: [staf]}",
+            stu,
+            "connections[0].routing.opt_in[0]",
+        ),
+        (
+            groups,
+            "{categories: {meetings: [Lecture]}}",
+            stu,
+            "connections[0].routing.categories.meetings[0]",
+        ),
+        (
+            groups,
+            "{categories: {rules: [{add: [Staff]}]}}",
+            stu,
+            "connections[0].routing.categories.rules[0]",
+        ),
+        (
+            groups,
+            "{categories: {rules: [{topic: '(', add: [Staff]}]}}",
+            stu,
+            "connections[0].routing.categories.rules[0].topic",
+        ),
+        (
+            groups,
+            "{opt_in: [staff], opt_out: [staff]}",
+            stu,
+            "connections[0].routing.opt_out[0]",
+        ),
         (groups, good, "[students, alumni]", "users[2].groups[1]"),
-        ("[staff, students, Staff Members]", good, stu, "tenant.groups[2]"),
+        (
+            "[staff, students, Staff Members]",
+            good,
+            stu,
+            "tenant.groups[2]",
+        ),
     ];
     for (groups, routing, stu_groups, field) in classes {
         write(groups, routing, stu_groups);
@@ -875,4 +905,140 @@ async fn routing_round_trips_explain_replays_it_and_each_class_of_bad_routing_is
             "{routing}: nothing written"
         );
     }
+}
+
+#[tokio::test]
+async fn users_import_adds_and_updates_from_csv_keeps_the_rest_unless_pruned_and_refuses_bad_rows_writing_nothing()
+ {
+    use shared::ports::UserDirectory;
+    let (conf, res) = provision(&unique("imp")).await.unwrap();
+    let dir = std::env::temp_dir().join(unique("import"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let tenant = unique("uni");
+    let file = dir.join("tenant.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "tenant: {{id: {tenant}, name: Test, groups: [staff, students]}}\nconnections:\n  - {{id: {tenant}-zoom, \
+             vendor: zoom, account_id: {tenant}-ACC, webhook_secret_ref: archiver/z, default_owner: media}}\n\
+             users:\n  - {{id: media, email: media@uni.edu}}\n  - {{id: old, email: old@uni.edu}}\n"
+        ),
+    )
+    .unwrap();
+    let cli = |command| Cli {
+        config_table: res["ConfigTable"].clone(),
+        catalog_table: String::new(),
+        owner_queue_url: String::new(),
+        media_bucket: String::new(),
+        events_queue_url: String::new(),
+        command,
+    };
+    let apply = Command::Apply {
+        file,
+        secrets_prefix: "archiver/".into(),
+        dry_run: false,
+        prune: false,
+    };
+    assert_eq!(run(cli(apply)).await.unwrap(), 0);
+    let store = shared::aws::config::DynamoConfig::new(
+        aws_sdk_dynamodb::Client::new(&conf),
+        &res["ConfigTable"],
+    );
+    let tid = shared::ids::TenantId::parse(&tenant).unwrap();
+    let csv = dir.join("users.csv");
+    let import = |dry_run, prune| Command::Users {
+        action: archiver_admin::UsersAction::Import {
+            tenant: tenant.clone(),
+            file: csv.clone(),
+            dry_run,
+            prune,
+        },
+    };
+    let ids = || async {
+        let mut v: Vec<String> = store
+            .snapshot(&tid)
+            .await
+            .unwrap()
+            .users
+            .into_iter()
+            .map(|u| u.value.id.to_string())
+            .collect();
+        v.sort();
+        v
+    };
+    std::fs::write(
+        &csv,
+        "id,email,name,groups,opt_out,zoom_user_ids,external_id\n\
+         prof,prof@uni.edu,Prof Essor,staff,,ZOOMprof,E100\n\
+         stu,stu@uni.edu,Stu Dent,students;staff,yes,,\n\
+         media,media@uni.edu,Media team,,,,\n",
+    )
+    .unwrap();
+    // A dry run shows the diff and writes nothing.
+    assert_eq!(run(cli(import(true, false))).await.unwrap(), 0);
+    assert_eq!(ids().await, ["media", "old"]);
+    assert_eq!(run(cli(import(false, false))).await.unwrap(), 0);
+    assert_eq!(ids().await, ["media", "old", "prof", "stu"], "old is kept");
+    let prof = store
+        .by_vendor_id(&tid, shared::ids::Vendor::Zoom, "ZOOMprof")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(prof.id.as_str(), "prof");
+    assert_eq!(
+        store
+            .by_external_id(&tid, "E100")
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        prof.id
+    );
+    let stu = store
+        .by_id(&tid, &shared::ids::UserId::parse("stu").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(stu.opt_out);
+    assert_eq!(stu.groups.len(), 2);
+    // Importing the same file again changes nothing.
+    assert_eq!(run(cli(import(false, false))).await.unwrap(), 0);
+
+    // Bad rows: every problem named by its line, exit 2, nothing written.
+    for bad in [
+        "id,email,groups\nann,ann@uni.edu,alumni\n",
+        "id,email\nann,not-an-email\n",
+        "id,email,phone\nann,ann@uni.edu,123\n",
+        "id,email,status\nann,ann@uni.edu,gone\n",
+        "id,email\nann,ann@uni.edu\nann,other@uni.edu\n",
+    ] {
+        std::fs::write(&csv, bad).unwrap();
+        assert_eq!(run(cli(import(false, false))).await.unwrap(), 2, "{bad}");
+        assert_eq!(ids().await, ["media", "old", "prof", "stu"], "{bad}");
+    }
+    // --prune makes the file the whole directory, but never removes a connection's default owner.
+    std::fs::write(&csv, "id,email\nprof,prof@uni.edu\n").unwrap();
+    assert_eq!(run(cli(import(false, true))).await.unwrap(), 2);
+    assert_eq!(ids().await, ["media", "old", "prof", "stu"]);
+    std::fs::write(&csv, "id,email\nprof,prof@uni.edu\nmedia,media@uni.edu\n").unwrap();
+    assert_eq!(run(cli(import(false, true))).await.unwrap(), 0);
+    assert_eq!(ids().await, ["media", "prof"]);
+    assert!(
+        store
+            .by_email(&tid, &shared::ids::Email::parse("old@uni.edu").unwrap())
+            .await
+            .unwrap()
+            .is_none(),
+        "a pruned user's e-mail finds nobody"
+    );
+    // An unknown tenant.
+    let nowhere = Command::Users {
+        action: archiver_admin::UsersAction::Import {
+            tenant: "no-such-tenant".into(),
+            file: csv.clone(),
+            dry_run: false,
+            prune: false,
+        },
+    };
+    assert_eq!(run(cli(nowhere)).await.unwrap(), 1);
 }

@@ -1,0 +1,190 @@
+//! `archiver-admin users import`: a directory from a CSV file, as student systems and identity providers
+//! export one. The header names the columns (any order; only `id` and `email` are required):
+//!
+//! `id,email,name,external_id,status,groups,opt_out,zoom_user_ids,webex_person_ids`
+//!
+//! Lists (`groups`, `zoom_user_ids`, `webex_person_ids`) are separated by `;`. `status` is `active` (default)
+//! or `blocked`; `opt_out` is `true`/`yes`/`1` or `false`/`no`/`0`/empty. Every row is then validated like the
+//! `users:` of a tenant file, each problem named by its line.
+
+use anyhow::{Context, Result};
+use serde::Deserialize;
+use shared::config::UserStatus;
+use shared::config_file::{ConfigProblem, UserEntry};
+use std::path::Path;
+
+/// The columns a file may have.
+pub const COLUMNS: [&str; 9] = [
+    "id",
+    "email",
+    "name",
+    "external_id",
+    "status",
+    "groups",
+    "opt_out",
+    "zoom_user_ids",
+    "webex_person_ids",
+];
+
+#[derive(Debug, Deserialize)]
+struct Row {
+    id: String,
+    email: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    external_id: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    groups: String,
+    #[serde(default)]
+    opt_out: String,
+    #[serde(default)]
+    zoom_user_ids: String,
+    #[serde(default)]
+    webex_person_ids: String,
+}
+
+/// The name of the entry on data line `i` (0-based) in problems: the header is line 1.
+pub fn line_name(i: usize) -> String {
+    format!("line {}", i + 2)
+}
+
+fn list(s: &str) -> Vec<String> {
+    s.split(';')
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Reads `path` into directory entries; a file that is not such a CSV, or a cell that cannot be read, is a
+/// list of problems (each naming its line and column). Fails only when the file cannot be read.
+pub fn read(path: &Path) -> Result<Result<Vec<UserEntry>, Vec<ConfigProblem>>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(parse(&text))
+}
+
+/// [`read`] over the file's text.
+pub fn parse(text: &str) -> Result<Vec<UserEntry>, Vec<ConfigProblem>> {
+    let problem = |field: String, reason: String| ConfigProblem { field, reason };
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    let headers = match reader.headers() {
+        Ok(h) => h.clone(),
+        Err(e) => return Err(vec![problem("line 1".into(), e.to_string())]),
+    };
+    let mut problems = Vec::new();
+    for h in headers.iter() {
+        if !COLUMNS.contains(&h) {
+            problems.push(problem(
+                format!("line 1: column {h:?}"),
+                format!("unknown column; the columns are {}", COLUMNS.join(", ")),
+            ));
+        }
+    }
+    for required in ["id", "email"] {
+        if !headers.iter().any(|h| h == required) {
+            problems.push(problem("line 1".into(), format!("no {required} column")));
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let mut entries = Vec::new();
+    for (i, row) in reader.deserialize::<Row>().enumerate() {
+        let at = line_name(i);
+        let row = match row {
+            Ok(r) => r,
+            Err(e) => {
+                problems.push(problem(at, e.to_string()));
+                continue;
+            }
+        };
+        let status = match row.status.to_ascii_lowercase().as_str() {
+            "" | "active" => UserStatus::Active,
+            "blocked" => UserStatus::Blocked,
+            other => {
+                problems.push(problem(
+                    format!("{at}.status"),
+                    format!("{other:?} is not active or blocked"),
+                ));
+                UserStatus::Active
+            }
+        };
+        let opt_out = match row.opt_out.to_ascii_lowercase().as_str() {
+            "" | "false" | "no" | "0" => false,
+            "true" | "yes" | "1" => true,
+            other => {
+                problems.push(problem(
+                    format!("{at}.opt_out"),
+                    format!("{other:?} is not true or false"),
+                ));
+                false
+            }
+        };
+        entries.push(UserEntry {
+            id: row.id,
+            email: row.email,
+            name: row.name,
+            zoom_user_ids: list(&row.zoom_user_ids),
+            webex_person_ids: list(&row.webex_person_ids),
+            external_id: Some(row.external_id).filter(|x| !x.is_empty()),
+            status,
+            groups: list(&row.groups),
+            opt_out,
+        });
+    }
+    if problems.is_empty() {
+        Ok(entries)
+    } else {
+        Err(problems)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_become_entries_in_any_column_order_with_lists_and_switches() {
+        let csv = "email,id,groups,opt_out,status,zoom_user_ids\n\
+                   prof@uni.edu,prof,staff; chemistry,,,Zx1;Zx2\n\
+                   \"stu@uni.edu\",stu,students,yes,blocked,\n";
+        let got = parse(csv).unwrap();
+        assert_eq!(got.len(), 2);
+        assert_eq!(
+            (got[0].id.as_str(), got[0].email.as_str()),
+            ("prof", "prof@uni.edu")
+        );
+        assert_eq!(got[0].groups, ["staff", "chemistry"]);
+        assert_eq!(got[0].zoom_user_ids, ["Zx1", "Zx2"]);
+        assert!(!got[0].opt_out && got[0].external_id.is_none());
+        assert_eq!(got[1].status, UserStatus::Blocked);
+        assert!(got[1].opt_out);
+    }
+
+    #[test]
+    fn a_bad_file_names_each_line_and_column() {
+        let fields = |csv: &str| -> Vec<String> {
+            parse(csv)
+                .unwrap_err()
+                .into_iter()
+                .map(|p| p.field)
+                .collect()
+        };
+        assert_eq!(
+            fields("id,mail\na,b\n"),
+            ["line 1: column \"mail\"", "line 1"]
+        );
+        assert_eq!(
+            fields("id,email,status,opt_out\na,a@x.edu,gone,\nb,b@x.edu,,maybe\n"),
+            ["line 2.status", "line 3.opt_out"]
+        );
+        // A row with a missing cell is refused with its line.
+        assert_eq!(fields("id,email\nonly-one\n"), ["line 2"]);
+    }
+}
