@@ -63,6 +63,8 @@ pub struct ConnectionEntry {
     pub owner: Option<crate::config::OwnerPolicy>,
     /// Opt-in / opt-out groups and categories ([`crate::routing::Routing`]); absent: everyone's, no category.
     pub routing: Option<crate::routing::Routing>,
+    /// The folder template of each recording ([`crate::keys::FolderLayout`]); absent: today's layout.
+    pub layout: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -252,6 +254,14 @@ impl ConfigFile {
             for (field, reason) in c.owner.as_ref().map(|x| x.problems()).unwrap_or_default() {
                 p.add(f(&format!("owner.{field}")), reason);
             }
+            let layout = match c.layout.as_deref().map(crate::keys::FolderLayout::parse) {
+                None => Some(crate::keys::FolderLayout::default()),
+                Some(Ok(l)) => Some(l),
+                Some(Err(e)) => {
+                    p.add(f("layout"), e);
+                    None
+                }
+            };
             let routing = c.routing.clone().unwrap_or_default();
             for (field, reason) in routing.problems(&groups, &categories) {
                 p.add(f(&format!("routing.{field}")), reason);
@@ -406,6 +416,7 @@ impl ConfigFile {
                 Some(secret),
                 Some(api_base_url),
                 Some(oauth_base_url),
+                Some(layout),
             ) = (
                 id,
                 account,
@@ -414,6 +425,7 @@ impl ConfigFile {
                 secret_ref,
                 api_base_url,
                 oauth_base_url,
+                layout,
             ) {
                 connections.push(Connection {
                     id,
@@ -433,6 +445,7 @@ impl ConfigFile {
                     filters: c.filters.clone().unwrap_or_default(),
                     owner: c.owner.clone().unwrap_or_default(),
                     routing,
+                    layout,
                 });
             }
         }
@@ -839,7 +852,13 @@ mod tests {
                 "rules": [{"host_group": "staff", "add": ["Lectures"]}]}
         });
         v["connections"][0]["filters"] = serde_json::json!({"files": {"transcripts": false}});
+        v["connections"][0]["layout"] =
+            "{category}/{owner}/{yyyy}-{mm}-{dd}_{topic}_{instance_hash}".into();
         let cfg = file(v.clone()).validate("archiver/", env).unwrap();
+        assert_eq!(
+            cfg.connections[0].layout.to_string(),
+            "{category}/{owner}/{yyyy}-{mm}-{dd}_{topic}_{instance_hash}"
+        );
         assert_eq!(cfg.tenant.groups.len(), 2);
         assert_eq!(cfg.tenant.categories[1].as_str(), "Events/Open day");
         assert_eq!(cfg.users[1].groups[0].as_str(), "staff");
@@ -865,6 +884,7 @@ mod tests {
             "opt_in": ["nobody"],
             "categories": {"meetings": ["Typo"], "rules": [{"topic": "(", "add": ["Lectures"]}]}
         });
+        v["connections"][0]["layout"] = "{owner}/{yyyy}".into();
         let problems = file(v.clone()).validate("archiver/", env).unwrap_err();
         let fields: Vec<_> = problems.iter().map(|p| p.field.as_str()).collect();
         assert_eq!(
@@ -874,15 +894,16 @@ mod tests {
                 "tenant.groups[2]",
                 "tenant.categories[1]",
                 "users[1].groups[0]",
+                "connections[0].layout",
                 "connections[0].routing.opt_in[0]",
                 "connections[0].routing.categories.meetings[0]",
                 "connections[0].routing.categories.rules[0].topic",
             ],
             "{problems:?}"
         );
-        assert!(problems[4].reason.contains("not declared in tenant.groups"));
+        assert!(problems[5].reason.contains("not declared in tenant.groups"));
         assert!(
-            problems[5]
+            problems[6]
                 .reason
                 .contains("not declared in tenant.categories")
         );

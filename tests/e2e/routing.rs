@@ -1,5 +1,6 @@
 //! Routing through the local stack: a tenant with groups and categories, a connection that opts a group
-//! out, files its recordings by kind and host group, and leaves chat, timeline and transcripts at Zoom.
+//! out, files its recordings by kind and host group in a folder layout of its own, and leaves chat,
+//! timeline and transcripts at Zoom.
 
 use super::{MIB, World, check};
 use archiver_tests::{apply_tenant_shaped, unique};
@@ -43,6 +44,8 @@ pub fn opt_out_kinds_and_categories(w: &World) -> Run<'_> {
                     "categories": {"meetings": ["Lectures"],
                         "rules": [{"host_group": "staff", "add": ["Staff/Teaching"]}]}
                 });
+                f["connections"][0]["layout"] =
+                    "{category}/{owner}/{yyyy}-{mm}-{dd}_{topic}_{instance_hash}".into();
                 f["connections"][0]["filters"] =
                     serde_json::json!({"files": {"chat": false, "timeline": false, "transcripts": false}});
             },
@@ -82,6 +85,12 @@ pub fn opt_out_kinds_and_categories(w: &World) -> Run<'_> {
         check(
             names == ["Lectures", "Staff/Teaching"],
             format!("categories {names:?}"),
+        )?;
+        // Filed by the connection's layout: category, owner, date and topic, no percent-encoding.
+        let folder = format!("tenants/{}/Lectures/host-user/", t.tenant);
+        check(
+            entry.s3_prefix.starts_with(&folder) && !entry.s3_prefix.contains('%'),
+            format!("folder {} (wanted under {folder})", entry.s3_prefix),
         )?;
         check(
             left.iter().all(|id| entry.skipped_files.contains(id)),

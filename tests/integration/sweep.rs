@@ -55,7 +55,7 @@ async fn a_killed_transfer_a_dead_letter_and_an_abandoned_upload_are_swept() {
     shared::catalog::OwnerCatalog::set_owner(
         &catalog,
         &key,
-        &shared::catalog::Placement::new(owner, "test"),
+        &shared::catalog::Placement::new(owner, "test", &rec.s3_prefix),
     )
     .await
     .unwrap();

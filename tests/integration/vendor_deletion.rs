@@ -124,7 +124,7 @@ impl World {
         let stored = self.catalog.upsert_recording(&entry, &ids).await.unwrap();
         if stored.state == shared::model::RecordingState::PendingOwner {
             let owner = shared::ids::UserId::parse("media-team").unwrap();
-            let placement = shared::catalog::Placement::new(owner, "test");
+            let placement = shared::catalog::Placement::new(owner, "test", &stored.s3_prefix);
             shared::catalog::OwnerCatalog::set_owner(&self.catalog, &key, &placement)
                 .await
                 .unwrap();

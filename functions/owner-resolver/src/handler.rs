@@ -62,11 +62,14 @@ impl<C: ConfigStore + UserDirectory, K: OwnerCatalog, Q: Queue, A: AttendeeSourc
                 if let Some(people) = &route.attendees {
                     self.catalog.set_attendees(&msg.recording, people).await?;
                 }
+                // The folder by the connection's layout, now that owner and categories are known.
+                let s3_prefix = rec.folder(&conn.layout, Some(&owner), &route.categories);
                 Placement {
                     owner,
                     rule: route.rule.to_owned(),
                     trace: route.trace,
                     categories: route.categories,
+                    s3_prefix,
                 }
             }
         };
@@ -91,7 +94,10 @@ impl<C: ConfigStore + UserDirectory, K: OwnerCatalog, Q: Queue, A: AttendeeSourc
                 },
             )
             .await?;
-            self.catalog.mark_queued(&msg.recording, file_id).await?;
+            let s3_key = file.key_in_folder(&placement.s3_prefix);
+            self.catalog
+                .mark_queued(&msg.recording, file_id, &s3_key)
+                .await?;
             sent += 1;
         }
         Ok(sent)
@@ -254,6 +260,35 @@ mod tests {
             rec.owner_trace
                 .contains(&"categories.meetings: Lectures".to_owned())
         );
+    }
+
+    #[tokio::test]
+    async fn the_connections_layout_files_the_recording_under_its_owner_before_anything_is_downloaded()
+     {
+        let mut r = resolver();
+        r.config.connections[0].layout =
+            shared::keys::FolderLayout::parse("{owner}/{yyyy}/{topic}_{instance_hash}").unwrap();
+        let msg = waiting(&r, "prof@uni.edu");
+        let before = r.catalog.entry(&msg.recording).unwrap().s3_prefix;
+        assert_eq!(r.handle(msg.clone(), &Invocation::now()).await.unwrap(), 1);
+        let rec = r.catalog.entry(&msg.recording).unwrap();
+        assert_ne!(rec.s3_prefix, before);
+        assert!(
+            rec.s3_prefix.starts_with("tenants/uni/prof/"),
+            "{}",
+            rec.s3_prefix
+        );
+        let files = r.catalog.files(&msg.recording);
+        let a = files.iter().find(|f| f.file_id.as_str() == "a").unwrap();
+        assert!(
+            a.s3_key.starts_with(&rec.s3_prefix),
+            "{} under {}",
+            a.s3_key,
+            rec.s3_prefix
+        );
+        // The file queued before (`b`) was not this call's to move.
+        let b = files.iter().find(|f| f.file_id.as_str() == "b").unwrap();
+        assert_eq!(b.state, FileState::Queued);
     }
 
     #[tokio::test]

@@ -683,7 +683,8 @@ impl OwnerCatalog for DynamoCatalog {
             .table_name(&self.table)
             .set_key(Some(self.key(key.partition_key(), META)))
             .update_expression(
-                "SET #o = :o, owner_rule = :r, owner_trace = :t, categories = :c, updated_at = :now",
+                "SET #o = :o, owner_rule = :r, owner_trace = :t, categories = :c, s3_prefix = :p, \
+                 updated_at = :now",
             )
             .condition_expression("attribute_exists(pk)")
             .expression_attribute_names("#o", "owner")
@@ -691,6 +692,7 @@ impl OwnerCatalog for DynamoCatalog {
             .expression_attribute_values(":r", s(&placement.rule))
             .expression_attribute_values(":t", lines)
             .expression_attribute_values(":c", categories)
+            .expression_attribute_values(":p", s(&placement.s3_prefix))
             .expression_attribute_values(":now", now_str(Utc::now()))
             .return_values(ReturnValue::AllNew)
             .send()
@@ -731,9 +733,20 @@ impl OwnerCatalog for DynamoCatalog {
         Ok(())
     }
 
-    async fn mark_queued(&self, key: &RecordingKey, file_id: &FileId) -> Result<bool, Error> {
+    async fn mark_queued(
+        &self,
+        key: &RecordingKey,
+        file_id: &FileId,
+        s3_key: &str,
+    ) -> Result<bool, Error> {
         Ok(self
-            .file_step(key, file_id, FileStep::Queue, "SET #st = :to", vec![])
+            .file_step(
+                key,
+                file_id,
+                FileStep::Queue,
+                "SET #st = :to, s3_key = :k",
+                vec![(":k", s(s3_key))],
+            )
             .await?
             .is_some())
     }

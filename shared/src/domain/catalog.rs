@@ -37,8 +37,13 @@ pub struct RecordingEntry {
     pub timezone: Option<String>,
     pub duration_minutes: Option<u32>,
     pub state: RecordingState,
-    /// The S3 folder of this recording (see [`crate::keys`]).
+    /// The S3 folder of this recording (see [`crate::keys`]): by the default layout when created, by the
+    /// connection's layout once the owner is decided (before anything is downloaded).
     pub s3_prefix: String,
+    /// The recording's UTC start that dates its folder ([`Recording::filed_at`]); absent on entries made
+    /// before layouts, whose folder is kept.
+    #[serde(default)]
+    pub filed_at: Option<DateTime<Utc>>,
     pub owner: Option<UserId>,
     /// Which owner rule decided (`host_vendor_id`, `user_id`, `host_email`, `external_id`,
     /// `participant_host`, `default_owner`; see `shared::owner`).
@@ -152,6 +157,7 @@ impl RecordingEntry {
             attendees: None,
             state: RecordingState::PendingOwner,
             s3_prefix,
+            filed_at: Some(rec.filed_at()),
             owner: None,
             owner_rule: None,
             owner_trace: Vec::new(),
@@ -168,6 +174,30 @@ impl RecordingEntry {
             categories: Vec::new(),
             skipped_files: BTreeSet::new(),
         }
+    }
+
+    /// The folder of this recording by `layout` for `owner` and `categories`; an entry made before layouts
+    /// keeps its own.
+    pub fn folder(
+        &self,
+        layout: &crate::keys::FolderLayout,
+        owner: Option<&UserId>,
+        categories: &[Category],
+    ) -> String {
+        let Some(filed_at) = self.filed_at else {
+            return self.s3_prefix.clone();
+        };
+        layout.prefix(&crate::keys::Placed {
+            tenant: &self.tenant,
+            vendor: self.vendor,
+            account: &self.account_id,
+            filed_at,
+            meeting_id: &self.meeting_id,
+            instance: &self.instance_id,
+            topic: &self.topic,
+            owner,
+            categories,
+        })
     }
 
     /// Whether the owner stage kept it out (no owner under `unmatched: skip`, an opt-out, not opted in):
@@ -390,6 +420,21 @@ pub struct FileEntry {
 }
 
 impl FileEntry {
+    /// Where this file goes in the recording's folder `s3_prefix` (decided with the owner): its key there; a
+    /// later version of an archived file keeps its own key (`.v2`…), beside the first.
+    pub fn key_in_folder(&self, s3_prefix: &str) -> String {
+        if !self.superseded.is_empty() {
+            return self.s3_key.clone();
+        }
+        crate::keys::key_of(
+            s3_prefix,
+            &self.kind,
+            self.segment_start,
+            &self.file_id,
+            &self.extension,
+        )
+    }
+
     pub fn new(file: &RecordingFile, s3_prefix: &str) -> Self {
         let issued = match &file.source {
             DownloadSource::ZoomUrl { issued_at_ms, .. } => *issued_at_ms,
@@ -580,16 +625,19 @@ pub struct Placement {
     pub rule: String,
     pub trace: Vec<String>,
     pub categories: Vec<Category>,
+    /// The recording's folder by the connection's layout.
+    pub s3_prefix: String,
 }
 
 impl Placement {
-    /// `owner` chosen by `rule`, with no trace and no category.
-    pub fn new(owner: UserId, rule: &str) -> Self {
+    /// `owner` chosen by `rule` for a recording in `s3_prefix`, with no trace and no category.
+    pub fn new(owner: UserId, rule: &str, s3_prefix: &str) -> Self {
         Self {
             owner,
             rule: rule.to_owned(),
             trace: vec![],
             categories: vec![],
+            s3_prefix: s3_prefix.to_owned(),
         }
     }
     /// What an entry already records (a redelivery moves a recording left in `pending_owner` on with it).
@@ -599,6 +647,7 @@ impl Placement {
             rule: entry.owner_rule.clone().unwrap_or_default(),
             trace: entry.owner_trace.clone(),
             categories: entry.categories.clone(),
+            s3_prefix: entry.s3_prefix.clone(),
         })
     }
 }
@@ -627,8 +676,14 @@ pub trait OwnerCatalog: Send + Sync {
     ) -> Result<Option<FileEntry>, Error>;
     /// Records who took part in the meeting.
     async fn set_attendees(&self, key: &RecordingKey, attendees: &Attendees) -> Result<(), Error>;
-    /// `planned` → `queued`; `false` if the file was not `planned`.
-    async fn mark_queued(&self, key: &RecordingKey, file_id: &FileId) -> Result<bool, Error>;
+    /// `planned` → `queued`, with the file's key under the recording's folder (set with the owner); `false`
+    /// if the file was not `planned`.
+    async fn mark_queued(
+        &self,
+        key: &RecordingKey,
+        file_id: &FileId,
+        s3_key: &str,
+    ) -> Result<bool, Error>;
 }
 
 /// The downloader's view.

@@ -270,6 +270,10 @@ pub struct Connection {
     /// everyone's, no category.
     #[serde(default)]
     pub routing: crate::routing::Routing,
+    /// The folder of each recording below the tenant's prefix (default: today's
+    /// [`crate::keys::DEFAULT_LAYOUT`]).
+    #[serde(default)]
+    pub layout: crate::keys::FolderLayout,
 }
 
 /// How a connection finds a recording's owner in the tenant's directory (`shared::owner::decide` applies it).

@@ -54,7 +54,11 @@ pub async fn replay(
         return Ok(out);
     }
     out.push(categories_line(&r.categories));
-    out.push(format!("folder: {}", entry.s3_prefix));
+    out.push(format!(
+        "folder: {} (layout {})",
+        entry.folder(&conn.layout, r.owner.as_ref(), &r.categories),
+        conn.layout
+    ));
     for f in &rec.files {
         let size = f
             .expected_size

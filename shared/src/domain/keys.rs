@@ -1,15 +1,20 @@
 //! The S3 layout. Keys are deterministic (the same file always lands at the same key, so a repeated
 //! download overwrites rather than duplicates), readable, and under a per-tenant prefix:
 //!
-//! `tenants/<tenant>/<vendor>/<account>/<yyyy>/<mm>/<dd>/<meeting>/<instance>/<segment>_<kind>[-<layout>]_<file>.<ext>`
+//! `tenants/<tenant>/<folder>/<segment>_<kind>[-<layout>]_<file>.<ext>`
+//!
+//! where `<folder>` is the connection's [`FolderLayout`], by default
+//! `<vendor>/<account>/<yyyy>/<mm>/<dd>/<meeting>/<instance>`:
 //!
 //! where the date is the recording's UTC start ([`crate::model::Recording::filed_at`]: its earliest segment, not
 //! the meeting's `start_time`, which for a recurring meeting can be weeks earlier), `<segment>` the UTC start of the file's segment
 //! (`20260101T090110Z`), and vendor ids are made key-safe with [`crate::ids::InstanceId::key_safe`].
 
-use crate::ids::{AccountId, InstanceId, TenantId, Vendor};
+use crate::ids::{AccountId, Category, InstanceId, TenantId, UserId, Vendor};
 use crate::model::{FileKind, RecordingFile};
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::fmt;
 
 /// Keeps `[a-z0-9_-]` of a vendor label (layouts such as `shared_screen_with_speaker_view(CC)`).
 fn label(s: &str) -> String {
@@ -40,7 +45,7 @@ pub fn tenant_prefix(tenant: &TenantId) -> String {
     format!("tenants/{tenant}")
 }
 
-/// The folder of one recording (meeting instance).
+/// The folder of one recording (meeting instance) by the default layout.
 pub fn recording_prefix(
     tenant: &TenantId,
     vendor: Vendor,
@@ -49,35 +54,280 @@ pub fn recording_prefix(
     meeting_id: &str,
     instance: &InstanceId,
 ) -> String {
-    let account = InstanceId::parse(account.as_str())
-        .map(|a| a.key_safe())
-        .unwrap_or_else(|_| "account".into());
-    let meeting = if meeting_id.is_empty() {
-        "meeting".into()
-    } else {
-        label(meeting_id)
-    };
-    format!(
-        "{}/{vendor}/{account}/{}/{meeting}/{}/",
-        tenant_prefix(tenant),
-        start.format("%Y/%m/%d"),
-        instance.key_safe()
-    )
+    FolderLayout::default().prefix(&Placed {
+        tenant,
+        vendor,
+        account,
+        filed_at: start,
+        meeting_id,
+        instance,
+        topic: "",
+        owner: None,
+        categories: &[],
+    })
 }
 
 /// The key of one file under its recording's prefix.
 pub fn file_key(recording_prefix: &str, file: &RecordingFile) -> String {
-    let kind = match &file.kind {
+    key_of(
+        recording_prefix,
+        &file.kind,
+        file.segment_start,
+        &file.id,
+        &file.extension,
+    )
+}
+
+/// The key of a file of `kind` in the segment started at `segment`, under `recording_prefix`.
+pub fn key_of(
+    recording_prefix: &str,
+    kind: &FileKind,
+    segment: DateTime<Utc>,
+    id: &crate::ids::FileId,
+    extension: &str,
+) -> String {
+    let kind = match kind {
         FileKind::Video { layout } => format!("video-{}", label(layout)),
         FileKind::Other { vendor_type } => format!("other-{}", label(vendor_type)),
         k => k.slug().to_owned(),
     };
     format!(
         "{recording_prefix}{}_{kind}_{}.{}",
-        file.segment_start.format("%Y%m%dT%H%M%SZ"),
-        file.id.key_safe(),
-        label(&file.extension)
+        segment.format("%Y%m%dT%H%M%SZ"),
+        id.key_safe(),
+        label(extension)
     )
+}
+
+/// What a folder of the layout is made of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Field {
+    Vendor,
+    Account,
+    Year,
+    Month,
+    Day,
+    Meeting,
+    Instance,
+    InstanceHash,
+    Owner,
+    Category,
+    Topic,
+}
+
+impl Field {
+    const ALL: [(&'static str, Field); 11] = [
+        ("vendor", Field::Vendor),
+        ("account", Field::Account),
+        ("yyyy", Field::Year),
+        ("mm", Field::Month),
+        ("dd", Field::Day),
+        ("meeting", Field::Meeting),
+        ("instance", Field::Instance),
+        ("instance_hash", Field::InstanceHash),
+        ("owner", Field::Owner),
+        ("category", Field::Category),
+        ("topic", Field::Topic),
+    ];
+    fn name(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(_, f)| *f == self)
+            .map_or("", |(n, _)| n)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Part {
+    Text(String),
+    Field(Field),
+}
+
+/// The folder of each recording below `tenants/<tenant>/`, as a template of `{placeholders}` and literal
+/// text (letters, digits, `-`, `_`, `.`, and `/` between folders). The placeholders: `{vendor}`,
+/// `{account}`, `{yyyy}`, `{mm}`, `{dd}` (the recording's UTC start), `{meeting}` (the meeting number),
+/// `{instance}` (the meeting instance, key-safe), `{instance_hash}` (12 hex digits of its SHA-256: short, and
+/// as unique), `{owner}`, `{category}` (the first category, its `/` nesting kept; `uncategorised`) and
+/// `{topic}` (the topic with spaces and signs as `-`). It must hold `{instance}` or `{instance_hash}`, so that
+/// two recordings never share a folder.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct FolderLayout(Vec<Part>);
+
+/// Today's layout, and the default: `{vendor}/{account}/{yyyy}/{mm}/{dd}/{meeting}/{instance}`.
+pub const DEFAULT_LAYOUT: &str = "{vendor}/{account}/{yyyy}/{mm}/{dd}/{meeting}/{instance}";
+
+impl Default for FolderLayout {
+    fn default() -> Self {
+        Self::parse(DEFAULT_LAYOUT).expect("the default layout parses")
+    }
+}
+
+impl FolderLayout {
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let mut parts = Vec::new();
+        let mut rest = s.trim();
+        if rest.is_empty() {
+            return Err("is empty".into());
+        }
+        if rest.starts_with('/') || rest.ends_with('/') || rest.contains("//") {
+            return Err(format!(
+                "{s:?} must not start or end with '/', nor hold '//'"
+            ));
+        }
+        while !rest.is_empty() {
+            match rest.find('{') {
+                Some(0) => {
+                    let end = rest
+                        .find('}')
+                        .ok_or_else(|| format!("{s:?} has a '{{' without its '}}'"))?;
+                    let name = &rest[1..end];
+                    let field = Field::ALL
+                        .iter()
+                        .find(|(n, _)| *n == name)
+                        .map(|(_, f)| *f)
+                        .ok_or_else(|| {
+                            let known: Vec<&str> = Field::ALL.iter().map(|(n, _)| *n).collect();
+                            format!(
+                                "{{{name}}} is not a placeholder; they are {}",
+                                known.join(", ")
+                            )
+                        })?;
+                    parts.push(Part::Field(field));
+                    rest = &rest[end + 1..];
+                }
+                found => {
+                    let end = found.unwrap_or(rest.len());
+                    let text = &rest[..end];
+                    if let Some(c) = text.chars().find(|c| {
+                        !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'))
+                    }) {
+                        return Err(format!(
+                            "{c:?} in {s:?}: literal text may only hold letters, digits, - _ . and /"
+                        ));
+                    }
+                    parts.push(Part::Text(text.to_owned()));
+                    rest = &rest[end..];
+                }
+            }
+        }
+        if !parts
+            .iter()
+            .any(|p| matches!(p, Part::Field(Field::Instance | Field::InstanceHash)))
+        {
+            return Err(format!(
+                "{s:?} holds neither {{instance}} nor {{instance_hash}}: two recordings could share a folder"
+            ));
+        }
+        Ok(Self(parts))
+    }
+
+    /// The prefix (ending in `/`) of a recording by this layout.
+    pub fn prefix(&self, r: &Placed<'_>) -> String {
+        let mut out = format!("{}/", tenant_prefix(r.tenant));
+        for p in &self.0 {
+            match p {
+                Part::Text(t) => out.push_str(t),
+                Part::Field(f) => out.push_str(&value(*f, r)),
+            }
+        }
+        out.push('/');
+        out
+    }
+}
+
+impl fmt::Display for FolderLayout {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for p in &self.0 {
+            match p {
+                Part::Text(t) => f.write_str(t)?,
+                Part::Field(x) => write!(f, "{{{}}}", x.name())?,
+            }
+        }
+        Ok(())
+    }
+}
+impl fmt::Debug for FolderLayout {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "FolderLayout({self})")
+    }
+}
+impl TryFrom<String> for FolderLayout {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        Self::parse(&s)
+    }
+}
+impl From<FolderLayout> for String {
+    fn from(l: FolderLayout) -> String {
+        l.to_string()
+    }
+}
+
+/// What a recording's folder is made of.
+#[derive(Debug, Clone, Copy)]
+pub struct Placed<'a> {
+    pub tenant: &'a TenantId,
+    pub vendor: Vendor,
+    pub account: &'a AccountId,
+    /// The recording's UTC start ([`crate::model::Recording::filed_at`]).
+    pub filed_at: DateTime<Utc>,
+    pub meeting_id: &'a str,
+    pub instance: &'a InstanceId,
+    pub topic: &'a str,
+    pub owner: Option<&'a UserId>,
+    pub categories: &'a [Category],
+}
+
+fn value(f: Field, r: &Placed<'_>) -> String {
+    match f {
+        Field::Vendor => r.vendor.to_string(),
+        Field::Account => InstanceId::parse(r.account.as_str())
+            .map(|a| a.key_safe())
+            .unwrap_or_else(|_| "account".into()),
+        Field::Year => r.filed_at.format("%Y").to_string(),
+        Field::Month => r.filed_at.format("%m").to_string(),
+        Field::Day => r.filed_at.format("%d").to_string(),
+        Field::Meeting if r.meeting_id.is_empty() => "meeting".into(),
+        Field::Meeting => label(r.meeting_id),
+        Field::Instance => r.instance.key_safe(),
+        Field::InstanceHash => {
+            use sha2::Digest;
+            hex::encode(sha2::Sha256::digest(r.instance.as_str().as_bytes()))[..12].to_owned()
+        }
+        Field::Owner => r.owner.map_or_else(|| "unowned".into(), |o| o.to_string()),
+        Field::Category => r.categories.first().map_or_else(
+            || "uncategorised".into(),
+            |c| {
+                c.as_str()
+                    .split('/')
+                    .map(slug)
+                    .collect::<Vec<_>>()
+                    .join("/")
+            },
+        ),
+        Field::Topic => {
+            let s = slug(r.topic);
+            if s.is_empty() { "untitled".into() } else { s }
+        }
+    }
+}
+
+/// Readable in a key and safe in it: letters and digits (any script) kept, `-`, `_` and `.` kept, anything
+/// else (spaces, signs) one `-`; at most 60 characters.
+fn slug(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.trim().chars() {
+        if c.is_alphanumeric() || matches!(c, '_' | '.') {
+            out.push(c);
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+        if out.chars().count() >= 60 {
+            break;
+        }
+    }
+    out.trim_matches(['-', '.']).to_owned()
 }
 
 /// The key of version `n` (2, 3, …) of a file whose first version is at `key`: `.v<n>` before the extension,
@@ -160,6 +410,84 @@ mod tests {
         );
         assert_ne!(file_key("p/", &a), file_key("p/", &b));
         assert!(file_key("p/", &c).contains("other-something_new"));
+    }
+
+    #[test]
+    fn a_layout_files_by_owner_category_date_and_topic_without_encoding() {
+        let tenant = TenantId::parse("uni").unwrap();
+        let account = AccountId::parse("ACCT123").unwrap();
+        let instance = InstanceId::parse("/Ab+cd//EfGh==").unwrap();
+        let owner = UserId::parse("jdoe").unwrap();
+        let cats = [Category::parse("Lectures/Spring term").unwrap()];
+        let placed = Placed {
+            tenant: &tenant,
+            vendor: Vendor::Zoom,
+            account: &account,
+            filed_at: "2026-03-16T09:00:00Z".parse().unwrap(),
+            meeting_id: "81234567890",
+            instance: &instance,
+            topic: "CHEM 101: Lecture #3 (Acids & Bases) — Müller",
+            owner: Some(&owner),
+            categories: &cats,
+        };
+        let layout =
+            FolderLayout::parse("{category}/{owner}/{yyyy}-{mm}-{dd}_{topic}_{instance_hash}")
+                .unwrap();
+        let prefix = layout.prefix(&placed);
+        assert_eq!(
+            prefix,
+            format!(
+                "tenants/uni/Lectures/Spring-term/jdoe/2026-03-16_CHEM-101-Lecture-3-Acids-Bases-Müller_{}/",
+                &prefix[prefix.len() - 13..prefix.len() - 1]
+            )
+        );
+        assert!(
+            prefix[prefix.len() - 13..prefix.len() - 1]
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit())
+        );
+        assert_eq!(
+            layout.to_string(),
+            "{category}/{owner}/{yyyy}-{mm}-{dd}_{topic}_{instance_hash}"
+        );
+        // The default reproduces the layout before templates.
+        assert_eq!(
+            FolderLayout::default().prefix(&placed),
+            "tenants/uni/zoom/ACCT123/2026/03/16/81234567890/_Ab.cd__EfGh/"
+        );
+        // Without owner or category yet, and with an empty topic, the words say so.
+        let bare = Placed {
+            owner: None,
+            categories: &[],
+            topic: " ?! ",
+            ..placed
+        };
+        assert_eq!(
+            FolderLayout::parse("{owner}/{category}/{topic}/{instance}")
+                .unwrap()
+                .prefix(&bare),
+            "tenants/uni/unowned/uncategorised/untitled/_Ab.cd__EfGh/"
+        );
+        // Round trip as stored.
+        let json = serde_json::to_string(&layout).unwrap();
+        assert_eq!(serde_json::from_str::<FolderLayout>(&json).unwrap(), layout);
+    }
+
+    #[test]
+    fn a_layout_that_could_mix_recordings_or_names_nothing_known_is_refused() {
+        for (bad, why) in [
+            ("{owner}/{yyyy}", "neither {instance}"),
+            ("{owner}/{instanceid}", "not a placeholder"),
+            ("/{instance}", "must not start"),
+            ("{owner}//{instance}", "'//'"),
+            ("{owner} x/{instance}", "literal text"),
+            ("{owner/{instance}", "not a placeholder"),
+            ("{instance", "without its"),
+            ("", "is empty"),
+        ] {
+            let e = FolderLayout::parse(bad).unwrap_err();
+            assert!(e.contains(why), "{bad:?}: {e}");
+        }
     }
 
     #[test]

@@ -402,6 +402,7 @@ impl OwnerCatalog for MemoryCatalog {
             r.owner_rule = Some(placement.rule.clone());
             r.owner_trace = placement.trace.clone();
             r.categories = placement.categories.clone();
+            r.s3_prefix = placement.s3_prefix.clone();
         })?;
         self.recording_step(key, RecordingStep::OwnerSet, Utc::now());
         Ok(())
@@ -420,10 +421,17 @@ impl OwnerCatalog for MemoryCatalog {
         self.update_recording(key, |r| r.attendees = Some(attendees.clone()))
     }
 
-    async fn mark_queued(&self, key: &RecordingKey, file_id: &FileId) -> Result<bool, Error> {
+    async fn mark_queued(
+        &self,
+        key: &RecordingKey,
+        file_id: &FileId,
+        s3_key: &str,
+    ) -> Result<bool, Error> {
         self.check("mark_queued")?;
         Ok(self
-            .file_step(key, file_id, FileStep::Queue, StepInput::default(), |_| {})
+            .file_step(key, file_id, FileStep::Queue, StepInput::default(), |f| {
+                f.s3_key = s3_key.to_owned()
+            })
             .is_some())
     }
 }

@@ -271,7 +271,15 @@ where
                 .refresh_source(key, id, &source, FRESH_ISSUED)
                 .await?
         }
-        FileStep::Queue => catalog.mark_queued(key, id).await?,
+        FileStep::Queue => {
+            let moved = format!("tenants/uni/moved/{id}.mp4");
+            let done = catalog.mark_queued(key, id, &moved).await?;
+            if done {
+                let f = OwnerCatalog::get_file(catalog, key, id).await?;
+                assert_eq!(f.map(|f| f.s3_key), Some(moved), "queued under its folder");
+            }
+            done
+        }
         FileStep::Acquire => matches!(
             catalog.acquire(key, id, NOW_MS, 1_000).await?,
             Lease::Acquired(_)
@@ -358,6 +366,7 @@ where
                 rule: "test".into(),
                 trace: vec!["default_owner: media (chosen)".to_owned()],
                 categories: vec![crate::ids::Category::parse("Lectures").unwrap()],
+                s3_prefix: "tenants/uni/Lectures/media/".into(),
             };
             catalog.set_owner(key, &placement).await?;
             let rec = OwnerCatalog::get_recording(catalog, key).await?;

@@ -63,6 +63,7 @@ pub fn connection(vendor: Vendor) -> Connection {
         filters: Default::default(),
         owner: Default::default(),
         routing: Default::default(),
+        layout: Default::default(),
     }
 }
 
