@@ -12,6 +12,7 @@
 
 use crate::ids::{AccountId, Category, InstanceId, TenantId, UserId, Vendor};
 use crate::model::{FileKind, RecordingFile};
+use crate::template::Template;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -99,49 +100,20 @@ pub fn key_of(
     )
 }
 
-/// What a folder of the layout is made of.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Field {
-    Vendor,
-    Account,
-    Year,
-    Month,
-    Day,
-    Meeting,
-    Instance,
-    InstanceHash,
-    Owner,
-    Category,
-    Topic,
-}
-
-impl Field {
-    const ALL: [(&'static str, Field); 11] = [
-        ("vendor", Field::Vendor),
-        ("account", Field::Account),
-        ("yyyy", Field::Year),
-        ("mm", Field::Month),
-        ("dd", Field::Day),
-        ("meeting", Field::Meeting),
-        ("instance", Field::Instance),
-        ("instance_hash", Field::InstanceHash),
-        ("owner", Field::Owner),
-        ("category", Field::Category),
-        ("topic", Field::Topic),
-    ];
-    fn name(self) -> &'static str {
-        Self::ALL
-            .iter()
-            .find(|(_, f)| *f == self)
-            .map_or("", |(n, _)| n)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Part {
-    Text(String),
-    Field(Field),
-}
+/// The placeholders of a [`FolderLayout`].
+const FOLDER_FIELDS: [&str; 11] = [
+    "vendor",
+    "account",
+    "yyyy",
+    "mm",
+    "dd",
+    "meeting",
+    "instance",
+    "instance_hash",
+    "owner",
+    "category",
+    "topic",
+];
 
 /// The folder of each recording below `tenants/<tenant>/`, as a template of `{placeholders}` and literal
 /// text (letters, digits, `-`, `_`, `.`, and `/` between folders). The placeholders: `{vendor}`,
@@ -152,7 +124,7 @@ enum Part {
 /// two recordings never share a folder.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-pub struct FolderLayout(Vec<Part>);
+pub struct FolderLayout(Template);
 
 /// Today's layout, and the default: `{vendor}/{account}/{yyyy}/{mm}/{dd}/{meeting}/{instance}`.
 pub const DEFAULT_LAYOUT: &str = "{vendor}/{account}/{yyyy}/{mm}/{dd}/{meeting}/{instance}";
@@ -165,86 +137,46 @@ impl Default for FolderLayout {
 
 impl FolderLayout {
     pub fn parse(s: &str) -> Result<Self, String> {
-        let mut parts = Vec::new();
-        let mut rest = s.trim();
-        if rest.is_empty() {
+        let s = s.trim();
+        if s.is_empty() {
             return Err("is empty".into());
         }
-        if rest.starts_with('/') || rest.ends_with('/') || rest.contains("//") {
+        if s.starts_with('/') || s.ends_with('/') || s.contains("//") {
             return Err(format!(
                 "{s:?} must not start or end with '/', nor hold '//'"
             ));
         }
-        while !rest.is_empty() {
-            match rest.find('{') {
-                Some(0) => {
-                    let end = rest
-                        .find('}')
-                        .ok_or_else(|| format!("{s:?} has a '{{' without its '}}'"))?;
-                    let name = &rest[1..end];
-                    let field = Field::ALL
-                        .iter()
-                        .find(|(n, _)| *n == name)
-                        .map(|(_, f)| *f)
-                        .ok_or_else(|| {
-                            let known: Vec<&str> = Field::ALL.iter().map(|(n, _)| *n).collect();
-                            format!(
-                                "{{{name}}} is not a placeholder; they are {}",
-                                known.join(", ")
-                            )
-                        })?;
-                    parts.push(Part::Field(field));
-                    rest = &rest[end + 1..];
-                }
-                found => {
-                    let end = found.unwrap_or(rest.len());
-                    let text = &rest[..end];
-                    if let Some(c) = text.chars().find(|c| {
-                        !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'))
-                    }) {
-                        return Err(format!(
-                            "{c:?} in {s:?}: literal text may only hold letters, digits, - _ . and /"
-                        ));
-                    }
-                    parts.push(Part::Text(text.to_owned()));
-                    rest = &rest[end..];
-                }
-            }
-        }
-        if !parts
-            .iter()
-            .any(|p| matches!(p, Part::Field(Field::Instance | Field::InstanceHash)))
+        let t = Template::parse(s, &FOLDER_FIELDS)?;
+        if let Some(c) = t
+            .texts()
+            .flat_map(str::chars)
+            .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/')))
         {
+            return Err(format!(
+                "{c:?} in {s:?}: literal text may only hold letters, digits, - _ . and /"
+            ));
+        }
+        if !t.uses("instance") && !t.uses("instance_hash") {
             return Err(format!(
                 "{s:?} holds neither {{instance}} nor {{instance_hash}}: two recordings could share a folder"
             ));
         }
-        Ok(Self(parts))
+        Ok(Self(t))
     }
 
     /// The prefix (ending in `/`) of a recording by this layout.
     pub fn prefix(&self, r: &Placed<'_>) -> String {
-        let mut out = format!("{}/", tenant_prefix(r.tenant));
-        for p in &self.0 {
-            match p {
-                Part::Text(t) => out.push_str(t),
-                Part::Field(f) => out.push_str(&value(*f, r)),
-            }
-        }
-        out.push('/');
-        out
+        format!(
+            "{}/{}/",
+            tenant_prefix(r.tenant),
+            self.0.render(|f| value(f, r))
+        )
     }
 }
 
 impl fmt::Display for FolderLayout {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for p in &self.0 {
-            match p {
-                Part::Text(t) => f.write_str(t)?,
-                Part::Field(x) => write!(f, "{{{}}}", x.name())?,
-            }
-        }
-        Ok(())
+        self.0.fmt(f)
     }
 }
 impl fmt::Debug for FolderLayout {
@@ -279,24 +211,24 @@ pub struct Placed<'a> {
     pub categories: &'a [Category],
 }
 
-fn value(f: Field, r: &Placed<'_>) -> String {
+fn value(f: &str, r: &Placed<'_>) -> String {
     match f {
-        Field::Vendor => r.vendor.to_string(),
-        Field::Account => InstanceId::parse(r.account.as_str())
+        "vendor" => r.vendor.to_string(),
+        "account" => InstanceId::parse(r.account.as_str())
             .map(|a| a.key_safe())
             .unwrap_or_else(|_| "account".into()),
-        Field::Year => r.filed_at.format("%Y").to_string(),
-        Field::Month => r.filed_at.format("%m").to_string(),
-        Field::Day => r.filed_at.format("%d").to_string(),
-        Field::Meeting if r.meeting_id.is_empty() => "meeting".into(),
-        Field::Meeting => label(r.meeting_id),
-        Field::Instance => r.instance.key_safe(),
-        Field::InstanceHash => {
+        "yyyy" => r.filed_at.format("%Y").to_string(),
+        "mm" => r.filed_at.format("%m").to_string(),
+        "dd" => r.filed_at.format("%d").to_string(),
+        "meeting" if r.meeting_id.is_empty() => "meeting".into(),
+        "meeting" => label(r.meeting_id),
+        "instance" => r.instance.key_safe(),
+        "instance_hash" => {
             use sha2::Digest;
             hex::encode(sha2::Sha256::digest(r.instance.as_str().as_bytes()))[..12].to_owned()
         }
-        Field::Owner => r.owner.map_or_else(|| "unowned".into(), |o| o.to_string()),
-        Field::Category => r.categories.first().map_or_else(
+        "owner" => r.owner.map_or_else(|| "unowned".into(), |o| o.to_string()),
+        "category" => r.categories.first().map_or_else(
             || "uncategorised".into(),
             |c| {
                 c.as_str()
@@ -306,10 +238,11 @@ fn value(f: Field, r: &Placed<'_>) -> String {
                     .join("/")
             },
         ),
-        Field::Topic => {
+        "topic" => {
             let s = slug(r.topic);
             if s.is_empty() { "untitled".into() } else { s }
         }
+        _ => String::new(),
     }
 }
 

@@ -17,6 +17,7 @@ pub mod owner;
 pub mod ports;
 pub mod routing;
 pub mod state;
+pub mod template;
 
 #[cfg(test)]
 mod layering {
