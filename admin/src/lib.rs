@@ -396,9 +396,10 @@ pub fn entry_json(rec: &RecordingEntry, files: &[FileEntry]) -> serde_json::Valu
     let mut segments: Vec<_> = files.iter().map(|f| f.segment_start).collect();
     segments.sort();
     segments.dedup();
+    let titled = rec.titled();
     serde_json::json!({
-        "title": rec.topic,
-        "description": rec.description(),
+        "title": titled.title,
+        "description": titled.description,
         "recording": rec,
         "segments": segments.len(),
         "files": views,

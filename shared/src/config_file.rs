@@ -33,6 +33,8 @@ pub struct TenantEntry {
     /// The categories connections may file recordings under.
     #[serde(default)]
     pub categories: Vec<String>,
+    /// The institution's IANA time zone, for titles (default UTC).
+    pub timezone: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -65,6 +67,18 @@ pub struct ConnectionEntry {
     pub routing: Option<crate::routing::Routing>,
     /// The folder template of each recording ([`crate::keys::FolderLayout`]); absent: today's layout.
     pub layout: Option<String>,
+    /// Title and description templates ([`crate::naming::Titles`]); absent: today's.
+    pub titles: Option<TitlesEntry>,
+}
+
+/// `titles:` of a connection; each part optional.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TitlesEntry {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    /// Overrides `tenant.timezone` for this connection.
+    pub timezone: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -158,6 +172,11 @@ impl ConfigFile {
         if let Some(r) = &self.tenant.retention {
             validate_retention(r, &mut p);
         }
+        let timezone = self.tenant.timezone.as_deref().and_then(|z| {
+            crate::naming::TimeZone::parse(z)
+                .map_err(|e| p.add("tenant.timezone", e))
+                .ok()
+        });
         let groups = declared(&self.tenant.groups, "tenant.groups", GroupId::parse, &mut p);
         let categories = declared(
             &self.tenant.categories,
@@ -262,6 +281,7 @@ impl ConfigFile {
                     None
                 }
             };
+            let titles = titles(c.titles.as_ref(), timezone, &mut p, &f);
             let routing = c.routing.clone().unwrap_or_default();
             for (field, reason) in routing.problems(&groups, &categories) {
                 p.add(f(&format!("routing.{field}")), reason);
@@ -446,6 +466,7 @@ impl ConfigFile {
                     owner: c.owner.clone().unwrap_or_default(),
                     routing,
                     layout,
+                    titles,
                 });
             }
         }
@@ -457,6 +478,7 @@ impl ConfigFile {
                     retention: self.tenant.retention.clone(),
                     groups,
                     categories,
+                    timezone,
                 },
                 connections,
                 users,
@@ -511,6 +533,41 @@ fn validate_retention(r: &crate::config::Retention, p: &mut Problems) {
             "names neither transition_after_days nor expire_after_days",
         );
     }
+}
+
+/// A connection's titles: each template given parsed, the rest the defaults; the time zone its own, else the
+/// tenant's, else UTC.
+fn titles(
+    t: Option<&TitlesEntry>,
+    tenant_zone: Option<crate::naming::TimeZone>,
+    p: &mut Problems,
+    f: &dyn Fn(&str) -> String,
+) -> crate::naming::Titles {
+    use crate::naming::{TimeZone, TitleTemplate, Titles};
+    let mut out = Titles {
+        timezone: tenant_zone.unwrap_or_default(),
+        ..Titles::default()
+    };
+    let Some(t) = t else { return out };
+    if let Some(s) = &t.title {
+        match TitleTemplate::parse(s) {
+            Ok(v) => out.title = v,
+            Err(e) => p.add(f("titles.title"), e),
+        }
+    }
+    if let Some(s) = &t.description {
+        match TitleTemplate::parse(s) {
+            Ok(v) => out.description = v,
+            Err(e) => p.add(f("titles.description"), e),
+        }
+    }
+    if let Some(z) = &t.timezone {
+        match TimeZone::parse(z) {
+            Ok(v) => out.timezone = v,
+            Err(e) => p.add(f("titles.timezone"), e),
+        }
+    }
+    out
 }
 
 /// The names a tenant declares (groups, categories), each parsed; a repeated or malformed one is a problem.
@@ -918,6 +975,54 @@ mod tests {
                 "{bad} is refused"
             );
         }
+    }
+
+    #[test]
+    fn titles_take_the_tenants_time_zone_unless_the_connection_names_its_own() {
+        let mut v = good();
+        v["tenant"]["timezone"] = "Europe/Berlin".into();
+        v["connections"][0]["titles"] = serde_json::json!({"title": "{topic} ({date})"});
+        let cfg = file(v.clone()).validate("archiver/", env).unwrap();
+        let t = &cfg.connections[0].titles;
+        assert_eq!(
+            (
+                t.title.to_string().as_str(),
+                t.timezone.to_string().as_str()
+            ),
+            ("{topic} ({date})", "Europe/Berlin")
+        );
+        assert_eq!(
+            t.description.to_string(),
+            crate::naming::DEFAULT_DESCRIPTION
+        );
+        assert_eq!(cfg.tenant.timezone.unwrap().to_string(), "Europe/Berlin");
+        v["connections"][0]["titles"]["timezone"] = "America/New_York".into();
+        let cfg = file(v.clone()).validate("archiver/", env).unwrap();
+        assert_eq!(
+            cfg.connections[0].titles.timezone.to_string(),
+            "America/New_York"
+        );
+        let plain = file(good()).validate("archiver/", env).unwrap();
+        assert_eq!(
+            plain.connections[0].titles,
+            crate::naming::Titles::default()
+        );
+
+        v["tenant"]["timezone"] = "Mars/Olympus".into();
+        v["connections"][0]["titles"] =
+            serde_json::json!({"title": "{speaker}", "description": "", "timezone": "CEST+2"});
+        let problems = file(v).validate("archiver/", env).unwrap_err();
+        let fields: Vec<_> = problems.iter().map(|p| p.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "tenant.timezone",
+                "connections[0].titles.title",
+                "connections[0].titles.description",
+                "connections[0].titles.timezone",
+            ],
+            "{problems:?}"
+        );
     }
 
     #[test]

@@ -11,7 +11,7 @@
 pub mod domain;
 pub use domain::{
     backfill, catalog, changes, config, deletion, error, explain, ids, keys, messages, model,
-    owner, ports, routing, state, template,
+    naming, owner, ports, routing, state, template,
 };
 
 pub mod webex;

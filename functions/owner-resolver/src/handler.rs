@@ -64,7 +64,9 @@ impl<C: ConfigStore + UserDirectory, K: OwnerCatalog, Q: Queue, A: AttendeeSourc
                 }
                 // The folder by the connection's layout, now that owner and categories are known.
                 let s3_prefix = rec.folder(&conn.layout, Some(&owner), &route.categories);
+                let titled = Some(conn.titles.render(&rec, Some(&owner), &route.categories));
                 Placement {
+                    titled,
                     owner,
                     rule: route.rule.to_owned(),
                     trace: route.trace,

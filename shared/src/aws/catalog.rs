@@ -31,7 +31,8 @@ pub struct DynamoCatalog {
 
 const META: &str = "META";
 /// Attributes of a recording that the update expressions manage themselves.
-const MANAGED: [&str; 16] = [
+const MANAGED: [&str; 17] = [
+    "titled",
     "file_ids",
     "skipped_files",
     "categories",
@@ -677,15 +678,19 @@ impl OwnerCatalog for DynamoCatalog {
         let lines = AttributeValue::L(placement.trace.iter().map(s).collect());
         let categories =
             AttributeValue::L(placement.categories.iter().map(|c| s(c.as_str())).collect());
-        let out = self
-            .client
-            .update_item()
+        let mut set =
+            "SET #o = :o, owner_rule = :r, owner_trace = :t, categories = :c, s3_prefix = :p, \
+                       updated_at = :now"
+                .to_owned();
+        let mut req = self.client.update_item();
+        if let Some(t) = &placement.titled {
+            set.push_str(", titled = :ti");
+            req = req.expression_attribute_values(":ti", to_av(t)?);
+        }
+        let out = req
             .table_name(&self.table)
             .set_key(Some(self.key(key.partition_key(), META)))
-            .update_expression(
-                "SET #o = :o, owner_rule = :r, owner_trace = :t, categories = :c, s3_prefix = :p, \
-                 updated_at = :now",
-            )
+            .update_expression(set)
             .condition_expression("attribute_exists(pk)")
             .expression_attribute_names("#o", "owner")
             .expression_attribute_values(":o", s(placement.owner.as_str()))

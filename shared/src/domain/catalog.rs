@@ -86,6 +86,9 @@ pub struct RecordingEntry {
     /// reason is among `ingest_notes`): never counted as missing, by backfill or by the deletion checks.
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub skipped_files: BTreeSet<String>,
+    /// Title and description by the connection's templates, rendered with the owner.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub titled: Option<crate::naming::Titled>,
 }
 
 /// A recording removed at the vendor by someone else than our deletion sweep, as its event said.
@@ -173,6 +176,7 @@ impl RecordingEntry {
             skip_reason: None,
             categories: Vec::new(),
             skipped_files: BTreeSet::new(),
+            titled: None,
         }
     }
 
@@ -210,34 +214,18 @@ impl RecordingEntry {
                 .is_some_and(crate::routing::skipped_by)
     }
 
-    /// The title is the vendor's topic; this is the description that goes with it: meeting id, instance,
-    /// the vendor's recording ids and when recording started, in UTC.
+    /// The title and description: as rendered with the owner by the connection's templates, else (not yet
+    /// decided, or decided before templates) the defaults: the topic, and meeting, instance, the vendor's
+    /// recording ids and when recording started, in UTC.
+    pub fn titled(&self) -> crate::naming::Titled {
+        self.titled.clone().unwrap_or_else(|| {
+            crate::naming::Titles::default().render(self, self.owner.as_ref(), &self.categories)
+        })
+    }
+
+    /// The default description ([`Self::titled`]).
     pub fn description(&self) -> String {
-        let ids: Vec<&str> = self
-            .vendor_recording_ids
-            .iter()
-            .map(String::as_str)
-            .collect();
-        let label = if ids.len() == 1 {
-            "recording"
-        } else {
-            "recordings"
-        };
-        format!(
-            "{vendor} meeting {meeting} (instance {instance}); {label} {ids}; recorded {start} UTC",
-            vendor = match self.vendor {
-                Vendor::Zoom => "Zoom",
-                Vendor::Webex => "Webex",
-            },
-            meeting = self.meeting_id,
-            instance = self.instance_id,
-            ids = if ids.is_empty() {
-                "-".to_owned()
-            } else {
-                ids.join(", ")
-            },
-            start = self.start_time.format("%Y-%m-%d %H:%M:%S"),
-        )
+        self.titled().description
     }
 
     /// Whether every known file is archived.
@@ -627,6 +615,8 @@ pub struct Placement {
     pub categories: Vec<Category>,
     /// The recording's folder by the connection's layout.
     pub s3_prefix: String,
+    /// Title and description by the connection's templates (`None`: keep what is stored).
+    pub titled: Option<crate::naming::Titled>,
 }
 
 impl Placement {
@@ -638,6 +628,7 @@ impl Placement {
             trace: vec![],
             categories: vec![],
             s3_prefix: s3_prefix.to_owned(),
+            titled: None,
         }
     }
     /// What an entry already records (a redelivery moves a recording left in `pending_owner` on with it).
@@ -648,6 +639,7 @@ impl Placement {
             trace: entry.owner_trace.clone(),
             categories: entry.categories.clone(),
             s3_prefix: entry.s3_prefix.clone(),
+            titled: entry.titled.clone(),
         })
     }
 }

@@ -277,6 +277,7 @@ mod tests {
                 retention: None,
                 groups: vec![],
                 categories: vec![],
+                timezone: None,
             },
             connections: vec![zoom, connection(Vendor::Webex)],
             users: vec![user("ann", "ann@uni.edu"), user("bob", "bob@uni.edu")],

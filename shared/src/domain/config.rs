@@ -198,6 +198,9 @@ pub struct Tenant {
     /// The categories recordings may be filed under; a connection naming another one is refused at `apply`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub categories: Vec<Category>,
+    /// The institution's time zone: titles are written in it unless a connection names another.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<crate::naming::TimeZone>,
 }
 
 /// A tenant's retention of its own archive.
@@ -274,6 +277,10 @@ pub struct Connection {
     /// [`crate::keys::DEFAULT_LAYOUT`]).
     #[serde(default)]
     pub layout: crate::keys::FolderLayout,
+    /// Title and description templates, and their time zone (default: the topic, today's description, UTC
+    /// or the tenant's time zone).
+    #[serde(default)]
+    pub titles: crate::naming::Titles,
 }
 
 /// How a connection finds a recording's owner in the tenant's directory (`shared::owner::decide` applies it).

@@ -54,6 +54,9 @@ pub async fn replay(
         return Ok(out);
     }
     out.push(categories_line(&r.categories));
+    let titled = conn.titles.render(&entry, r.owner.as_ref(), &r.categories);
+    out.push(format!("title: {}", titled.title));
+    out.push(format!("description: {}", titled.description));
     out.push(format!(
         "folder: {} (layout {})",
         entry.folder(&conn.layout, r.owner.as_ref(), &r.categories),
@@ -119,6 +122,7 @@ pub fn recorded(entry: &RecordingEntry, files: &[FileEntry]) -> Vec<String> {
     if entry.skip_reason.is_none() {
         if entry.owner.is_some() {
             out.push(categories_line(&entry.categories));
+            out.push(format!("title: {}", entry.titled().title));
         }
         out.push(format!("folder: {}", entry.s3_prefix));
     }

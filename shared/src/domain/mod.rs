@@ -13,6 +13,7 @@ pub mod ids;
 pub mod keys;
 pub mod messages;
 pub mod model;
+pub mod naming;
 pub mod owner;
 pub mod ports;
 pub mod routing;

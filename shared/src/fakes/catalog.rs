@@ -403,6 +403,9 @@ impl OwnerCatalog for MemoryCatalog {
             r.owner_trace = placement.trace.clone();
             r.categories = placement.categories.clone();
             r.s3_prefix = placement.s3_prefix.clone();
+            if placement.titled.is_some() {
+                r.titled = placement.titled.clone();
+            }
         })?;
         self.recording_step(key, RecordingStep::OwnerSet, Utc::now());
         Ok(())

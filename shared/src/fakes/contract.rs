@@ -367,6 +367,10 @@ where
                 trace: vec!["default_owner: media (chosen)".to_owned()],
                 categories: vec![crate::ids::Category::parse("Lectures").unwrap()],
                 s3_prefix: "tenants/uni/Lectures/media/".into(),
+                titled: Some(crate::naming::Titled {
+                    title: "CHEM 101 – 2026-03-16".into(),
+                    description: "Lectures, by media".into(),
+                }),
             };
             catalog.set_owner(key, &placement).await?;
             let rec = OwnerCatalog::get_recording(catalog, key).await?;

@@ -64,6 +64,7 @@ pub fn connection(vendor: Vendor) -> Connection {
         owner: Default::default(),
         routing: Default::default(),
         layout: Default::default(),
+        titles: Default::default(),
     }
 }
 
