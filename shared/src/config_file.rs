@@ -63,6 +63,9 @@ pub struct ConnectionEntry {
     pub filters: Option<crate::config::Filters>,
     /// How the owner is found ([`crate::config::OwnerPolicy`]); absent: vendor user id, e-mail, default owner.
     pub owner: Option<crate::config::OwnerPolicy>,
+    /// Co-owners by group of the meeting's people ([`crate::config::CoOwnerPolicy`]); absent: co-hosts as
+    /// co-publishers.
+    pub co_owners: Option<crate::config::CoOwnerPolicy>,
     /// Opt-in / opt-out groups and categories ([`crate::routing::Routing`]); absent: everyone's, no category.
     pub routing: Option<crate::routing::Routing>,
     /// The folder template of each recording ([`crate::keys::FolderLayout`]); absent: today's layout.
@@ -464,6 +467,7 @@ impl ConfigFile {
                     enabled: c.enabled.unwrap_or(true),
                     filters: c.filters.clone().unwrap_or_default(),
                     owner: c.owner.clone().unwrap_or_default(),
+                    co_owners: c.co_owners.unwrap_or_default(),
                     routing,
                     layout,
                     titles,

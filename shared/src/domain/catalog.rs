@@ -234,15 +234,35 @@ impl RecordingEntry {
     }
 }
 
-/// The people of a meeting as the vendor lists them (e-mails lower-cased), and the co-hosts found in the
-/// tenant's directory.
+/// The people of a meeting as the vendor lists them (e-mails lower-cased), the co-hosts found in the
+/// tenant's directory, and the recording's co-owners by the connection's `co_owners` mapping.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Attendees {
     pub host: Option<Email>,
     pub co_hosts: Vec<Email>,
     pub participants: Vec<Email>,
-    /// Directory users among the co-hosts: the recording's co-owners.
+    /// Zoom: the meeting's alternative hosts (not read yet).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alternative_hosts: Vec<Email>,
+    /// Zoom webinars: the panelists (not read yet).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub panelists: Vec<Email>,
+    /// Directory users among the co-hosts (whose wishes count with `routing.co_hosts`).
     pub co_users: Vec<UserId>,
+    /// Who else the recording belongs to, and how: directory users, and the e-mails of people not in it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub co_owners: Vec<CoOwner>,
+}
+
+/// One co-owner of a recording.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CoOwner {
+    pub role: crate::config::CoRole,
+    /// Which of the meeting's people they are (`co_host`, `alternative_host`, `panelist`, `participant`).
+    pub from: String,
+    pub email: Email,
+    /// The directory user; `None`: not in the directory, kept as the e-mail.
+    pub user: Option<UserId>,
 }
 
 /// What became of the vendor copy: the plan, where its execution stands ([`DeletionStatus`], whose moves are

@@ -269,6 +269,10 @@ pub struct Connection {
     /// How the owner is found in the directory (default: vendor user id, then e-mail, then `default_owner`).
     #[serde(default)]
     pub owner: OwnerPolicy,
+    /// What each group of the meeting's people becomes on the recording (default: co-hosts co-publishers,
+    /// the others ignored).
+    #[serde(default)]
+    pub co_owners: CoOwnerPolicy,
     /// Whose recordings are archived (opt-in / opt-out groups) and where they are filed (categories); default:
     /// everyone's, no category.
     #[serde(default)]
@@ -298,6 +302,63 @@ pub struct OwnerPolicy {
     /// What becomes of a recording whose host no rule finds (default: `default_owner`).
     #[serde(default)]
     pub unmatched: Unmatched,
+}
+
+/// What a group of a meeting's people becomes on the archived recording (Kaltura's `handleParticipantsMode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CoRole {
+    /// May publish it (Kaltura `entitledUsersPublish`).
+    CoPublisher,
+    /// May watch it (`entitledUsersView`).
+    CoViewer,
+    /// May edit it (`entitledUsersEdit`).
+    CoEditor,
+    /// Not a co-owner.
+    Ignore,
+}
+
+impl CoRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CoRole::CoPublisher => "co_publisher",
+            CoRole::CoViewer => "co_viewer",
+            CoRole::CoEditor => "co_editor",
+            CoRole::Ignore => "ignore",
+        }
+    }
+}
+
+/// Each group of a meeting's people mapped to a [`CoRole`] (`co_owners:` in the tenant file).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CoOwnerPolicy {
+    #[serde(default = "co_publisher")]
+    pub co_hosts: CoRole,
+    #[serde(default = "ignore")]
+    pub alternative_hosts: CoRole,
+    #[serde(default = "ignore")]
+    pub panelists: CoRole,
+    #[serde(default = "ignore")]
+    pub participants: CoRole,
+}
+
+fn co_publisher() -> CoRole {
+    CoRole::CoPublisher
+}
+fn ignore() -> CoRole {
+    CoRole::Ignore
+}
+
+impl Default for CoOwnerPolicy {
+    fn default() -> Self {
+        Self {
+            co_hosts: CoRole::CoPublisher,
+            alternative_hosts: CoRole::Ignore,
+            panelists: CoRole::Ignore,
+            participants: CoRole::Ignore,
+        }
+    }
 }
 
 /// A recording whose host is not in the directory.

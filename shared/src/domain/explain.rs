@@ -113,11 +113,21 @@ pub fn recorded(entry: &RecordingEntry, files: &[FileEntry]) -> Vec<String> {
         out.push("  (decided before decisions were traced)".into());
     }
     out.extend(entry.owner_trace.iter().map(|l| format!("  {l}")));
-    if let Some(people) = &entry.attendees
-        && !people.co_users.is_empty()
-    {
-        let co: Vec<&str> = people.co_users.iter().map(|u| u.as_str()).collect();
-        out.push(format!("co-users: {}", co.join(", ")));
+    if let Some(people) = &entry.attendees {
+        if !people.co_owners.is_empty() {
+            let co: Vec<String> = people
+                .co_owners
+                .iter()
+                .map(|c| match &c.user {
+                    Some(u) => format!("{u} ({})", c.role.as_str()),
+                    None => format!("{} ({}, not in the directory)", c.email, c.role.as_str()),
+                })
+                .collect();
+            out.push(format!("co-owners: {}", co.join(", ")));
+        } else if !people.co_users.is_empty() {
+            let co: Vec<&str> = people.co_users.iter().map(|u| u.as_str()).collect();
+            out.push(format!("co-users: {}", co.join(", ")));
+        }
     }
     if entry.skip_reason.is_none() {
         if entry.owner.is_some() {

@@ -228,31 +228,125 @@ pub trait AttendeeSource: Send + Sync {
     ) -> Result<Option<Attendees>, Error>;
 }
 
-/// Fills `co_users`: the co-hosts who are active users of the tenant's directory (never the owner); what
-/// became of each co-host, one trace line each.
+/// Fills `co_users` (the co-hosts who are active directory users, never the owner) and `co_owners` (each
+/// group of the meeting's people by the connection's `co_owners` mapping: directory users, and the e-mails
+/// of people not in it); one trace line per person. A person is looked up by e-mail, then by the name
+/// `owner.postfix` and `owner.lookup` make of it; the first group that names someone decides their role
+/// (co-hosts, alternative hosts, panelists, participants, in this order).
 pub async fn resolve_co_users(
     attendees: &mut Attendees,
     conn: &Connection,
     owner: Option<&UserId>,
     users: &dyn UserDirectory,
 ) -> Result<Vec<String>, Error> {
+    use crate::catalog::CoOwner;
+    use crate::config::CoRole;
     attendees.co_users.clear();
+    attendees.co_owners.clear();
+    let p = conn.co_owners;
+    let groups = [
+        ("co_host", attendees.co_hosts.clone(), p.co_hosts),
+        (
+            "alternative_host",
+            attendees.alternative_hosts.clone(),
+            p.alternative_hosts,
+        ),
+        ("panelist", attendees.panelists.clone(), p.panelists),
+        (
+            "participant",
+            attendees.participants.clone(),
+            p.participants,
+        ),
+    ];
     let mut trace = Vec::new();
-    for email in &attendees.co_hosts {
-        let line = match users.by_email(&conn.tenant, email).await? {
-            None => "not in the directory: kept as an e-mail".to_owned(),
-            Some(u) if Some(&u.id) == owner => format!("{} is the owner", u.id),
-            Some(u) if u.status == UserStatus::Blocked => format!("{} is blocked: not added", u.id),
-            Some(u) if attendees.co_users.contains(&u.id) => format!("{} already added", u.id),
-            Some(u) => {
-                let line = format!("{} added as co-user", u.id);
-                attendees.co_users.push(u.id);
-                line
+    for (from, emails, role) in groups {
+        // Co-hosts are looked up even when ignored: `routing.co_hosts` counts their wishes.
+        if role == CoRole::Ignore && from != "co_host" {
+            if !emails.is_empty() {
+                trace.push(format!(
+                    "{from}s: {} ignored (co_owners.{from}s: ignore)",
+                    emails.len()
+                ));
             }
-        };
-        trace.push(format!("co_host {email}: {line}"));
+            continue;
+        }
+        for email in emails {
+            if let Some(known) = attendees.co_owners.iter().find(|c| c.email == email) {
+                trace.push(format!("{from} {email}: already a {}", known.role.as_str()));
+                continue;
+            }
+            let line = match person(&email, conn, users).await? {
+                None if role == CoRole::Ignore => "not in the directory; ignored".to_owned(),
+                None => {
+                    attendees.co_owners.push(CoOwner {
+                        role,
+                        from: from.to_owned(),
+                        email: email.clone(),
+                        user: None,
+                    });
+                    format!(
+                        "not in the directory: kept as an e-mail ({})",
+                        role.as_str()
+                    )
+                }
+                Some(u) if Some(&u.id) == owner => format!("{} is the owner", u.id),
+                Some(u) if u.status == UserStatus::Blocked => {
+                    format!("{} is blocked: not added", u.id)
+                }
+                Some(u) => {
+                    if from == "co_host" && !attendees.co_users.contains(&u.id) {
+                        attendees.co_users.push(u.id.clone());
+                    }
+                    if role == CoRole::Ignore {
+                        format!("{} (co_owners.co_hosts: ignore)", u.id)
+                    } else if attendees
+                        .co_owners
+                        .iter()
+                        .any(|c| c.user.as_ref() == Some(&u.id))
+                    {
+                        format!("{} already added", u.id)
+                    } else {
+                        attendees.co_owners.push(CoOwner {
+                            role,
+                            from: from.to_owned(),
+                            email: email.clone(),
+                            user: Some(u.id.clone()),
+                        });
+                        format!("{} added as {}", u.id, role.as_str())
+                    }
+                }
+            };
+            trace.push(format!("{from} {email}: {line}"));
+        }
     }
     Ok(trace)
+}
+
+/// A meeting's person in the directory: by e-mail, else the name the owner policy makes of it as a user id,
+/// else (`lookup: external_id`) the name, then the e-mail, as an external id.
+async fn person(
+    email: &Email,
+    conn: &Connection,
+    users: &dyn UserDirectory,
+) -> Result<Option<User>, Error> {
+    let t = &conn.tenant;
+    if let Some(u) = users.by_email(t, email).await? {
+        return Ok(Some(u));
+    }
+    let name = conn.owner.postfix.apply(email.as_str());
+    if let Ok(id) = UserId::parse(name.to_ascii_lowercase())
+        && let Some(u) = users.by_id(t, &id).await?
+    {
+        return Ok(Some(u));
+    }
+    if conn.owner.lookup == Lookup::ExternalId {
+        for x in [name.as_str(), email.as_str()] {
+            if let Some(u) = users.by_external_id(t, x).await? {
+                return Ok(Some(u));
+            }
+        }
+    }
+    Ok(None)
 }
 
 #[cfg(test)]
@@ -533,13 +627,103 @@ mod tests {
         assert_eq!(
             trace,
             [
-                "co_host bob@uni.edu: bob added as co-user",
+                "co_host bob@uni.edu: bob added as co_publisher",
                 "co_host carl@uni.edu: carl is blocked: not added",
                 "co_host alice@uni.edu: alice is the owner",
-                "co_host guest@else.edu: not in the directory: kept as an e-mail",
-                "co_host bob@uni.edu: bob already added",
+                "co_host guest@else.edu: not in the directory: kept as an e-mail (co_publisher)",
+                "co_host bob@uni.edu: already a co_publisher",
             ]
         );
+    }
+
+    /// Each group mapped on and off: who becomes what, the e-mails of strangers kept, the first group wins.
+    #[tokio::test]
+    async fn each_group_of_people_is_mapped_to_its_role_or_ignored() {
+        use crate::config::{CoOwnerPolicy, CoRole};
+        let emails =
+            |v: &[&str]| -> Vec<Email> { v.iter().map(|e| Email::parse(*e).unwrap()).collect() };
+        // As Webex lists them: everyone is a participant, the co-hosts too.
+        let people = Attendees {
+            co_hosts: emails(&["bob@uni.edu"]),
+            participants: emails(&[
+                "alice@uni.edu",
+                "bob@uni.edu",
+                "jdoe@uni.edu",
+                "guest@else.edu",
+            ]),
+            alternative_hosts: emails(&["dk42@uni.edu"]),
+            ..Attendees::default()
+        };
+        let alice = UserId::parse("alice").unwrap();
+        let roles = |a: &Attendees| -> Vec<(String, &'static str, Option<String>)> {
+            a.co_owners
+                .iter()
+                .map(|c| {
+                    (
+                        c.email.to_string(),
+                        c.role.as_str(),
+                        c.user.as_ref().map(|u| u.to_string()),
+                    )
+                })
+                .collect()
+        };
+        let run = |policy: CoOwnerPolicy, lookup: Lookup| {
+            let mut c = conn(Postfix::Remove("@uni.edu".into()), lookup);
+            c.co_owners = policy;
+            let mut p = people.clone();
+            let alice = alice.clone();
+            async move {
+                let trace = resolve_co_users(&mut p, &c, Some(&alice), &directory())
+                    .await
+                    .unwrap();
+                (p, trace)
+            }
+        };
+        // The default: co-hosts co-publish; nobody else.
+        let (p, trace) = run(CoOwnerPolicy::default(), Lookup::Email).await;
+        assert_eq!(
+            roles(&p),
+            [("bob@uni.edu".into(), "co_publisher", Some("bob".into()))]
+        );
+        assert!(
+            trace.contains(&"participants: 4 ignored (co_owners.participants: ignore)".to_owned()),
+            "{trace:#?}"
+        );
+        // Everyone mapped: participants co-view, alternative hosts co-edit (found by external id).
+        let all = CoOwnerPolicy {
+            co_hosts: CoRole::CoEditor,
+            alternative_hosts: CoRole::CoEditor,
+            panelists: CoRole::CoViewer,
+            participants: CoRole::CoViewer,
+        };
+        let (p, trace) = run(all, Lookup::ExternalId).await;
+        assert_eq!(
+            roles(&p),
+            [
+                ("bob@uni.edu".into(), "co_editor", Some("bob".into())),
+                ("dk42@uni.edu".into(), "co_editor", Some("dana".into())),
+                ("jdoe@uni.edu".into(), "co_viewer", Some("jdoe".into())),
+                ("guest@else.edu".into(), "co_viewer", None),
+            ]
+        );
+        assert!(trace.contains(&"participant alice@uni.edu: alice is the owner".to_owned()));
+        assert!(trace.contains(&"participant bob@uni.edu: already a co_editor".to_owned()));
+        assert_eq!(
+            p.co_users,
+            [UserId::parse("bob").unwrap()],
+            "co-hosts in the directory"
+        );
+        // Co-hosts ignored as co-owners still count for routing.
+        let (p, _) = run(
+            CoOwnerPolicy {
+                co_hosts: CoRole::Ignore,
+                ..CoOwnerPolicy::default()
+            },
+            Lookup::Email,
+        )
+        .await;
+        assert!(p.co_owners.is_empty());
+        assert_eq!(p.co_users, [UserId::parse("bob").unwrap()]);
     }
 
     #[test]

@@ -62,6 +62,7 @@ pub fn connection(vendor: Vendor) -> Connection {
         enabled: true,
         filters: Default::default(),
         owner: Default::default(),
+        co_owners: Default::default(),
         routing: Default::default(),
         layout: Default::default(),
         titles: Default::default(),
