@@ -271,7 +271,16 @@ pub fn archive(w: &World) -> Run<'_> {
             a.host.as_ref().map(|e| e.as_str()) == Some(host.as_str())
                 && a.co_hosts.len() == 2
                 && a.participants.len() == 23
-                && a.co_users.iter().map(|u| u.as_str()).collect::<Vec<_>>() == ["cohost-user"],
+                && a.co_users.iter().map(|u| u.as_str()).collect::<Vec<_>>() == ["cohost-user"]
+                // By default co-hosts co-publish: the directory's user, and the other as an e-mail.
+                && a.co_owners.len() == 2
+                && a.co_owners
+                    .iter()
+                    .all(|c| c.role == shared::config::CoRole::CoPublisher && c.from == "co_host")
+                && a.co_owners
+                    .iter()
+                    .filter_map(|c| c.user.as_ref().map(|u| u.as_str()))
+                    .eq(["cohost-user"]),
             format!(
                 "attendees {a:?} (co-host {} is the directory's cohost-user)",
                 cohost_email(&host)
