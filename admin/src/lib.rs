@@ -246,6 +246,16 @@ pub enum UsersAction {
         #[arg(long)]
         prune: bool,
     },
+    /// Brings a Zoom connection's users (active and deactivated) into its tenant's directory: matched by
+    /// Zoom user id, then e-mail; deactivated ones blocked; new ones with an id made of their e-mail. Needs the
+    /// connection's API credentials (scope `user:read:list_users:admin`).
+    Sync {
+        #[arg(long)]
+        connection: String,
+        /// Print the diff only; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 /// One directory user as `users list` prints it.
@@ -1035,6 +1045,86 @@ pub async fn run(cli: Cli) -> Result<i32> {
             println!(
                 "directory of tenant {tenant} imported (revision {}): {} record(s) written, {} removed, {} unchanged",
                 applied.rev, applied.written, applied.removed, plan.unchanged
+            );
+            Ok(0)
+        }
+        Command::Users {
+            action:
+                UsersAction::Sync {
+                    connection,
+                    dry_run,
+                },
+        } => {
+            need("config-table", &cli.config_table)?;
+            let store = DynamoConfig::new(ddb, cli.config_table);
+            let id = shared::ids::ConnectionId::parse(&connection)?;
+            let Some(conn) = shared::ports::ConfigStore::connection(&store, &id).await? else {
+                eprintln!("no connection {id}");
+                return Ok(1);
+            };
+            if conn.vendor != Vendor::Zoom {
+                eprintln!(
+                    "users sync reads Zoom's user list; for {} export the people to CSV and use users import",
+                    conn.vendor
+                );
+                return Ok(2);
+            }
+            let api = shared::zoom::api::ZoomConnections::api(
+                &shared::aws::zoom_connections(&aws),
+                &conn,
+            )
+            .await?;
+            let mut listed = Vec::new();
+            let mut notes = Vec::new();
+            for status in shared::zoom::backfill::USER_STATUSES {
+                for u in api.users(status).await? {
+                    let name = [u.first_name.as_deref(), u.last_name.as_deref()]
+                        .into_iter()
+                        .flatten()
+                        .collect::<Vec<_>>()
+                        .join(" ");
+                    match u.email.as_deref().map(shared::ids::Email::parse) {
+                        Some(Ok(email)) => listed.push(shared::directory::ListedPerson {
+                            vendor_id: u.id,
+                            email,
+                            name,
+                            active: status == "active",
+                        }),
+                        _ => notes.push(format!(
+                            "zoom user {} has no usable e-mail: not taken",
+                            u.id
+                        )),
+                    }
+                }
+            }
+            let snap = store.snapshot(&conn.tenant).await?;
+            let Some(stored) = &snap.tenant else {
+                eprintln!("no tenant {}", conn.tenant);
+                return Ok(1);
+            };
+            let current: Vec<_> = snap.users.iter().map(|u| u.value.clone()).collect();
+            let synced = shared::directory::merge(&conn.tenant, Vendor::Zoom, &current, &listed);
+            println!(
+                "zoom lists {} user(s) on connection {id}",
+                listed.len() + notes.len()
+            );
+            for n in notes.iter().chain(&synced.notes) {
+                println!("  not taken: {n}");
+            }
+            let cfg = TenantConfig {
+                tenant: stored.value.clone(),
+                connections: snap.connections.iter().map(|c| c.value.clone()).collect(),
+                users: synced.users,
+                secrets: vec![],
+            };
+            let (plan, applied) =
+                match write_plan(&store, &snap, &cfg, dry_run, false, vec![]).await? {
+                    Ok(done) => done,
+                    Err(code) => return Ok(code),
+                };
+            println!(
+                "directory of tenant {} synced from {id} (revision {}): {} record(s) written, {} unchanged",
+                conn.tenant, applied.rev, applied.written, plan.unchanged
             );
             Ok(0)
         }

@@ -10,8 +10,8 @@
 
 pub mod domain;
 pub use domain::{
-    backfill, catalog, changes, config, deletion, error, explain, ids, keys, messages, model,
-    naming, owner, ports, routing, state, template,
+    backfill, catalog, changes, config, deletion, directory, error, explain, ids, keys, messages,
+    model, naming, owner, ports, routing, state, template,
 };
 
 pub mod webex;

@@ -1042,3 +1042,90 @@ async fn users_import_adds_and_updates_from_csv_keeps_the_rest_unless_pruned_and
     };
     assert_eq!(run(cli(nowhere)).await.unwrap(), 1);
 }
+
+#[tokio::test]
+async fn users_sync_brings_zoom_users_in_blocks_deactivated_ones_and_keeps_the_admins_fields() {
+    use shared::ports::UserDirectory;
+    use zoom_sim::{UserSpec, UserStatus, ZoomSim};
+    let sim = ZoomSim::start().await.unwrap();
+    sim.set_s2s_account(&unique("SYNCACCT"));
+    let (conf, res) = provision(&unique("sync")).await.unwrap();
+    let host = sim.add_user(UserSpec::realistic(&unique("ann.lee")));
+    let gone =
+        sim.add_user(UserSpec::realistic(&unique("bob.ross")).with_status(UserStatus::Inactive));
+    let new = sim.add_user(UserSpec::realistic(&unique("cy.new")));
+    let tenant = archiver_tests::apply_tenant_with_zoom_api_shaped(
+        &conf,
+        &res["ConfigTable"],
+        &sim,
+        Some((&host.id, &host.email)),
+        serde_json::json!({"mode": "retain"}),
+        |f| {
+            f["tenant"]["groups"] = serde_json::json!(["staff"]);
+            f["users"][1]["groups"] = serde_json::json!(["staff"]);
+        },
+    )
+    .await
+    .unwrap();
+    let cli = |command| Cli {
+        config_table: res["ConfigTable"].clone(),
+        catalog_table: String::new(),
+        owner_queue_url: String::new(),
+        media_bucket: String::new(),
+        events_queue_url: String::new(),
+        command,
+    };
+    let sync = |dry_run| Command::Users {
+        action: archiver_admin::UsersAction::Sync {
+            connection: tenant.connection.clone(),
+            dry_run,
+        },
+    };
+    let store = shared::aws::config::DynamoConfig::new(
+        aws_sdk_dynamodb::Client::new(&conf),
+        &res["ConfigTable"],
+    );
+    let tid = shared::ids::TenantId::parse(&tenant.tenant).unwrap();
+    let count = || async { store.snapshot(&tid).await.unwrap().users.len() };
+    assert_eq!(count().await, 2, "media-team and host-user");
+    assert_eq!(run(cli(sync(true))).await.unwrap(), 0);
+    assert_eq!(count().await, 2, "a dry run writes nothing");
+    assert_eq!(run(cli(sync(false))).await.unwrap(), 0);
+    assert_eq!(count().await, 4);
+    // The host was matched by Zoom id: id and groups kept.
+    let h = store
+        .by_vendor_id(&tid, shared::ids::Vendor::Zoom, &host.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((h.id.as_str(), h.groups.len()), ("host-user", 1));
+    // The deactivated user is blocked; the new one active, found by Zoom id and e-mail, named by Zoom.
+    let b = store
+        .by_vendor_id(&tid, shared::ids::Vendor::Zoom, &gone.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(b.status, shared::config::UserStatus::Blocked);
+    let c = store
+        .by_email(&tid, &shared::ids::Email::parse(&new.email).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(c.status, shared::config::UserStatus::Active);
+    assert_eq!(c.name, format!("{} {}", new.first_name, new.last_name));
+    assert_eq!(c.vendor_ids[0].id, new.id);
+    // Reactivated at Zoom: active again. A second sync otherwise changes nothing.
+    sim.set_user_status(&gone.id, UserStatus::Active);
+    assert_eq!(run(cli(sync(false))).await.unwrap(), 0);
+    let b = store.by_id(&tid, &b.id).await.unwrap().unwrap();
+    assert_eq!(b.status, shared::config::UserStatus::Active);
+    assert_eq!(count().await, 4);
+    // Not a connection.
+    let nowhere = Command::Users {
+        action: archiver_admin::UsersAction::Sync {
+            connection: "zoom-nowhere".into(),
+            dry_run: false,
+        },
+    };
+    assert_eq!(run(cli(nowhere)).await.unwrap(), 1);
+}

@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod changes;
 pub mod config;
 pub mod deletion;
+pub mod directory;
 pub mod error;
 pub mod explain;
 pub mod ids;

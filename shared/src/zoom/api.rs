@@ -110,6 +110,10 @@ pub struct ZoomUser {
     pub email: Option<String>,
     #[serde(default)]
     pub status: Option<String>,
+    #[serde(default)]
+    pub first_name: Option<String>,
+    #[serde(default)]
+    pub last_name: Option<String>,
 }
 
 /// The Zoom API of each Zoom connection.
