@@ -177,6 +177,7 @@ mod tests {
                     id: user.into(),
                     email: Some(format!("{user}@uni.example.edu")),
                     status: Some("active".into()),
+                    ..Default::default()
                 });
             let mut listed = event["payload"]["object"].clone();
             (listed["host_id"], listed["uuid"], listed["start_time"]) =

@@ -285,6 +285,7 @@ mod tests {
                 id: "u-ann".into(),
                 email: Some("ann@uni.example.edu".into()),
                 status: Some("active".into()),
+                ..Default::default()
             });
         let raw = include_str!("../../../events/zoom/recording.completed.json");
         let event: serde_json::Value = serde_json::from_str(raw).unwrap();

@@ -103,7 +103,7 @@ pub trait ZoomApi: Send + Sync {
 }
 
 /// A user of the account, as `GET /users` lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 pub struct ZoomUser {
     pub id: String,
     #[serde(default)]
