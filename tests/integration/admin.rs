@@ -6,6 +6,18 @@ use archiver_tests::{provision, unique};
 use shared::ids::ConnectionId;
 use shared::ports::{ConfigStore, SecretStore};
 
+/// The CLI against a provisioned stack: its tables, queues and bucket.
+fn cli_on(res: &std::collections::BTreeMap<String, String>, command: Command) -> Cli {
+    Cli {
+        config_table: res["ConfigTable"].clone(),
+        catalog_table: res["CatalogTable"].clone(),
+        owner_queue_url: res["OwnerQueue"].clone(),
+        media_bucket: res["MediaBucket"].clone(),
+        events_queue_url: res["EventsQueue"].clone(),
+        command,
+    }
+}
+
 #[tokio::test]
 async fn apply_validates_then_writes_secrets_and_config() {
     let (conf, res) = provision(&unique("adm")).await.unwrap();
@@ -18,14 +30,7 @@ async fn apply_validates_then_writes_secrets_and_config() {
         "tenant: {{id: {tenant}, name: Test}}\nconnections:\n  - {{id: {tenant}-zoom, vendor: zoom, account_id: ACC1, webhook_secret_env: {var}, default_owner: media}}\nusers:\n  - {{id: media, email: media@example.edu}}\n"
     );
     std::fs::write(&file, &yaml).unwrap();
-    let cli = |command| Cli {
-        config_table: res["ConfigTable"].clone(),
-        catalog_table: res["CatalogTable"].clone(),
-        owner_queue_url: res["OwnerQueue"].clone(),
-        media_bucket: res["MediaBucket"].clone(),
-        events_queue_url: res["EventsQueue"].clone(),
-        command,
-    };
+    let cli = |command| cli_on(&res, command);
     let apply = |dry_run| Command::Apply {
         file: file.clone(),
         secrets_prefix: "archiver/".into(),
@@ -102,14 +107,7 @@ async fn disconnect_turns_a_webex_connection_off_removes_its_webhooks_revokes_an
     )
     .await
     .unwrap();
-    let cli = |command| Cli {
-        config_table: res["ConfigTable"].clone(),
-        catalog_table: res["CatalogTable"].clone(),
-        owner_queue_url: res["OwnerQueue"].clone(),
-        media_bucket: res["MediaBucket"].clone(),
-        events_queue_url: res["EventsQueue"].clone(),
-        command,
-    };
+    let cli = |command| cli_on(&res, command);
     let ensure = || Command::WebexWebhooks {
         action: archiver_admin::WebhookAction::Ensure {
             connection: t.connection.clone(),
@@ -594,14 +592,7 @@ async fn explain_replays_a_connections_owner_policy_over_the_stored_directory_an
         "  - {id: dana, email: dana@uni.edu, external_id: dk42}".into(),
     ];
     std::fs::write(&file, lines.join("\n")).unwrap();
-    let cli = |command| Cli {
-        config_table: res["ConfigTable"].clone(),
-        catalog_table: res["CatalogTable"].clone(),
-        owner_queue_url: String::new(),
-        media_bucket: String::new(),
-        events_queue_url: String::new(),
-        command,
-    };
+    let cli = |command| cli_on(&res, command);
     let apply = Command::Apply {
         file: file.clone(),
         secrets_prefix: "archiver/".into(),
@@ -745,14 +736,7 @@ async fn routing_round_trips_explain_replays_it_and_each_class_of_bad_routing_is
     let groups = "[staff, students]";
     let stu = "[students]";
     write(groups, good, stu);
-    let cli = |command| Cli {
-        config_table: res["ConfigTable"].clone(),
-        catalog_table: res["CatalogTable"].clone(),
-        owner_queue_url: String::new(),
-        media_bucket: String::new(),
-        events_queue_url: String::new(),
-        command,
-    };
+    let cli = |command| cli_on(&res, command);
     let apply = || Command::Apply {
         file: file.clone(),
         secrets_prefix: "archiver/".into(),
@@ -925,14 +909,7 @@ async fn users_import_adds_and_updates_from_csv_keeps_the_rest_unless_pruned_and
         ),
     )
     .unwrap();
-    let cli = |command| Cli {
-        config_table: res["ConfigTable"].clone(),
-        catalog_table: String::new(),
-        owner_queue_url: String::new(),
-        media_bucket: String::new(),
-        events_queue_url: String::new(),
-        command,
-    };
+    let cli = |command| cli_on(&res, command);
     let apply = Command::Apply {
         file,
         secrets_prefix: "archiver/".into(),
@@ -1067,14 +1044,7 @@ async fn users_sync_brings_zoom_users_in_blocks_deactivated_ones_and_keeps_the_a
     )
     .await
     .unwrap();
-    let cli = |command| Cli {
-        config_table: res["ConfigTable"].clone(),
-        catalog_table: String::new(),
-        owner_queue_url: String::new(),
-        media_bucket: String::new(),
-        events_queue_url: String::new(),
-        command,
-    };
+    let cli = |command| cli_on(&res, command);
     let sync = |dry_run| Command::Users {
         action: archiver_admin::UsersAction::Sync {
             connection: tenant.connection.clone(),
