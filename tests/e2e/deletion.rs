@@ -266,21 +266,14 @@ pub fn zoom(w: &World) -> Run<'_> {
             status == 200,
             format!("trashed (a person's) answered {status}"),
         )?;
-        let start = Instant::now();
-        let removal = loop {
-            if let Some(r) = w
-                .entry_at(&key_of(tampered))
-                .await
-                .and_then(|e| e.removed_at_vendor)
-            {
-                break r;
-            }
-            check(
-                start.elapsed() < Duration::from_secs(30),
+        let removal = w
+            .poll(
+                &key_of(tampered),
+                Duration::from_secs(30),
                 "the person's removal was not recorded",
-            )?;
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        };
+                |e| e.removed_at_vendor.clone(),
+            )
+            .await?;
         check(
             removal.operator.as_deref() == Some("prof@uni.example.edu") && removal.archived_before,
             format!("{removal:?}"),

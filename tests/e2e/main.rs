@@ -88,6 +88,25 @@ impl World {
         }
     }
 
+    /// Reads the entry at `key` until `found` makes something of it, for at most `limit`; else the error says
+    /// that `what` never happened.
+    async fn poll<T>(
+        &self,
+        key: &RecordingKey,
+        limit: Duration,
+        what: &str,
+        found: impl Fn(&RecordingEntry) -> Option<T>,
+    ) -> Result<T, String> {
+        let start = Instant::now();
+        loop {
+            if let Some(t) = self.entry_at(key).await.as_ref().and_then(&found) {
+                return Ok(t);
+            }
+            check(start.elapsed() < limit, format!("{key}: {what}"))?;
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
     /// Waits until the recording is in `state` with `files` files known.
     async fn wait_for(
         &self,

@@ -2,12 +2,12 @@
 //! out, files its recordings by kind and host group in a folder layout of its own, and leaves chat,
 //! timeline and transcripts at Zoom.
 
-use super::{MIB, World, check};
+use super::{MIB, World, check, key_of};
 use archiver_tests::{apply_tenant_shaped, unique};
 use shared::model::RecordingState;
 use std::future::Future;
 use std::pin::Pin;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use zoom_sim::RecordingSpec;
 
 type Run<'a> = Pin<Box<dyn Future<Output = Result<(), String>> + 'a>>;
@@ -137,40 +137,32 @@ pub fn opt_out_kinds_and_categories(w: &World) -> Run<'_> {
         let (status, _) = w.post(&t, &staff.transcript_completed_body()).await;
         check(status == 200, format!("transcript delivery: {status}"))?;
         let transcript = staff.transcript_file().map(|f| f.id.clone()).unwrap();
-        let start = Instant::now();
-        loop {
-            let e = w.entry(&staff).await.unwrap();
-            if e.skipped_files.contains(&transcript) {
-                check(
-                    e.state == RecordingState::Archived && e.file_ids.len() == kept.len(),
-                    format!(
-                        "after the transcript: {:?} with {} files",
-                        e.state,
-                        e.file_ids.len()
-                    ),
-                )?;
-                break;
-            }
-            check(
-                start.elapsed() < Duration::from_secs(60),
+        let e = w
+            .poll(
+                &key_of(&staff),
+                Duration::from_secs(60),
                 "the transcript was never recorded as left out",
-            )?;
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        }
+                |e| e.skipped_files.contains(&transcript).then(|| e.clone()),
+            )
+            .await?;
+        check(
+            e.state == RecordingState::Archived && e.file_ids.len() == kept.len(),
+            format!(
+                "after the transcript: {:?} with {} files",
+                e.state,
+                e.file_ids.len()
+            ),
+        )?;
 
         // The student's recording: skipped by the opt-out group, with the reason; nothing fetched.
-        let start = Instant::now();
-        let skipped = loop {
-            let e = w.entry(&student).await;
-            if let Some(e) = e.filter(|e| e.state == RecordingState::Skipped) {
-                break e;
-            }
-            check(
-                start.elapsed() < Duration::from_secs(120),
+        let skipped = w
+            .poll(
+                &key_of(&student),
+                Duration::from_secs(120),
                 "the student's recording was never skipped",
-            )?;
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        };
+                |e| (e.state == RecordingState::Skipped).then(|| e.clone()),
+            )
+            .await?;
         check(
             skipped.owner_rule.as_deref() == Some(shared::routing::OPT_OUT_GROUP)
                 && skipped.owner.is_none()
