@@ -276,6 +276,16 @@ impl ConfigFile {
             for (field, reason) in c.owner.as_ref().map(|x| x.problems()).unwrap_or_default() {
                 p.add(f(&format!("owner.{field}")), reason);
             }
+            if c.owner
+                .as_ref()
+                .is_some_and(|o| o.name_from == NameFrom::CmsUserId)
+                && vendor.is_some_and(|v| v != Vendor::Zoom)
+            {
+                p.add(
+                    f("owner.name_from"),
+                    "cms_user_id is Zoom's (its SAML mapping); Webex has none",
+                );
+            }
             let layout = match c.layout.as_deref().map(crate::keys::FolderLayout::parse) {
                 None => Some(crate::keys::FolderLayout::default()),
                 Some(Ok(l)) => Some(l),
@@ -882,6 +892,27 @@ mod tests {
         assert_eq!(
             fields,
             ["users[0].external_id", "connections[0].owner.postfix"],
+            "{problems:?}"
+        );
+        // cms_user_id is Zoom's.
+        let mut w = good();
+        w["connections"][0]["owner"] = serde_json::json!({"name_from": "cms_user_id"});
+        assert_eq!(
+            file(w.clone())
+                .validate("archiver/", env)
+                .unwrap()
+                .connections[0]
+                .owner
+                .name_from,
+            crate::config::NameFrom::CmsUserId
+        );
+        w["connections"][0]["vendor"] = "webex".into();
+        w["connections"][0]["credentials_env"] = "NOPE".into();
+        let problems = file(w).validate("archiver/", env).unwrap_err();
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.field == "connections[0].owner.name_from"),
             "{problems:?}"
         );
         for bad in [

@@ -1021,7 +1021,8 @@ async fn users_import_adds_and_updates_from_csv_keeps_the_rest_unless_pruned_and
 }
 
 #[tokio::test]
-async fn users_sync_brings_zoom_users_in_blocks_deactivated_ones_and_keeps_the_admins_fields() {
+async fn users_sync_brings_zoom_users_in_blocks_deactivated_ones_keeps_the_admins_fields_and_cms_ids_are_read()
+ {
     use shared::ports::UserDirectory;
     use zoom_sim::{UserSpec, UserStatus, ZoomSim};
     let sim = ZoomSim::start().await.unwrap();
@@ -1090,6 +1091,41 @@ async fn users_sync_brings_zoom_users_in_blocks_deactivated_ones_and_keeps_the_a
     let b = store.by_id(&tid, &b.id).await.unwrap().unwrap();
     assert_eq!(b.status, shared::config::UserStatus::Active);
     assert_eq!(count().await, 4);
+    // The owner stage's question to Zoom: the host's SAML-mapped cms_user_id (GET /users/{id}).
+    use shared::owner::HostSource;
+    let mapped = sim.add_user(UserSpec::realistic(&unique("dee.saml")).with_cms_user_id("k-900"));
+    let id = ConnectionId::parse(&tenant.connection).unwrap();
+    let mut conn = store.connection(&id).await.unwrap().unwrap();
+    conn.owner.name_from = shared::config::NameFrom::CmsUserId;
+    let hosts = shared::zoom::hosts::ZoomHosts(shared::aws::zoom_connections(&conf));
+    let key = shared::fakes::contract::sample_key(&unique("cms"));
+    let mut rec = shared::fakes::contract::sample_recording(
+        &key,
+        shared::model::RecordingState::PendingOwner,
+        &[],
+        false,
+    );
+    rec.host_id = Some(mapped.id.clone());
+    let facts = hosts.host_facts(&conn, &rec).await.unwrap();
+    assert_eq!(
+        (facts.cms_user_id.as_deref(), facts.asked),
+        (Some("k-900"), true)
+    );
+    rec.host_id = Some(host.id.clone());
+    let facts = hosts.host_facts(&conn, &rec).await.unwrap();
+    assert_eq!(
+        (facts.cms_user_id, facts.asked),
+        (None, true),
+        "a user without one"
+    );
+    rec.host_id = Some("not-at-zoom".into());
+    let facts = hosts.host_facts(&conn, &rec).await.unwrap();
+    assert_eq!(
+        (facts.cms_user_id, facts.asked),
+        (None, true),
+        "an unknown user (404)"
+    );
+
     // Not a connection.
     let nowhere = Command::Users {
         action: archiver_admin::UsersAction::Sync {

@@ -32,7 +32,13 @@ struct Pipeline {
     s3: aws_sdk_s3::Client,
     catalog: DynamoCatalog,
     enqueue: Enqueue<DynamoConfig, DynamoCatalog, SqsQueue, Webex, DynamoConfig>,
-    owner: OwnerResolver<DynamoConfig, DynamoCatalog, SqsQueue, WebexAttendees<Webex>>,
+    owner: OwnerResolver<
+        DynamoConfig,
+        DynamoCatalog,
+        SqsQueue,
+        WebexAttendees<Webex>,
+        shared::zoom::hosts::ZoomHosts<shared::zoom::api::HttpZoomConnections>,
+    >,
     downloader: Downloader<DynamoConfig, DynamoCatalog, S3Sink, SqsQueue, Webex, Zoom>,
     deletion: DeletionScheduler<DynamoConfig, DynamoCatalog>,
 }
@@ -69,6 +75,7 @@ impl Pipeline {
                 catalog: catalog.clone(),
                 downloads: SqsQueue::new(sqs.clone(), r("DownloadQueue")),
                 attendees: WebexAttendees(webex.clone()),
+                hosts: shared::zoom::hosts::ZoomHosts(shared::aws::zoom_connections(&conf)),
             },
             downloader: Downloader {
                 config: config.clone(),

@@ -9,22 +9,24 @@ use shared::error::Class;
 use shared::ids::Vendor;
 use shared::messages::{DownloadMessage, ResolveOwnerMessage};
 use shared::model::FileState;
-use shared::owner::AttendeeSource;
+use shared::owner::{AttendeeSource, HostFacts, HostSource};
 use shared::ports::{ConfigStore, Queue, UserDirectory, send_json};
 use shared::routing::route;
 
-pub struct OwnerResolver<C, K, Q, A> {
+pub struct OwnerResolver<C, K, Q, A, H> {
     /// Connections and the user directory.
     pub config: C,
     pub catalog: K,
     pub downloads: Q,
     /// The meeting's people at the vendor (Webex participants; Zoom's are not read yet).
     pub attendees: A,
+    /// What the vendor says of the host (Zoom's `cms_user_id`, where the policy asks for it).
+    pub hosts: H,
 }
 
 #[async_trait]
-impl<C: ConfigStore + UserDirectory, K: OwnerCatalog, Q: Queue, A: AttendeeSource> Handler
-    for OwnerResolver<C, K, Q, A>
+impl<C: ConfigStore + UserDirectory, K: OwnerCatalog, Q: Queue, A: AttendeeSource, H: HostSource>
+    Handler for OwnerResolver<C, K, Q, A, H>
 {
     type Input = ResolveOwnerMessage;
     /// How many download jobs were sent.
@@ -45,7 +47,8 @@ impl<C: ConfigStore + UserDirectory, K: OwnerCatalog, Q: Queue, A: AttendeeSourc
             Some(p) => p,
             None => {
                 self.load_attendees(&conn, &mut rec).await?;
-                let route = route(&rec, &conn, &self.config).await?;
+                let facts = self.host_facts(&conn, &rec).await?;
+                let route = route(&rec, &conn, &self.config, &facts).await?;
                 let trace = route.trace.join("; ");
                 let Some(owner) = route.owner else {
                     // No owner under `unmatched: skip`, an opt-out, not opted in: recorded with the reason,
@@ -106,9 +109,26 @@ impl<C: ConfigStore + UserDirectory, K: OwnerCatalog, Q: Queue, A: AttendeeSourc
     }
 }
 
-impl<C: ConfigStore + UserDirectory, K: OwnerCatalog, Q: Queue, A: AttendeeSource>
-    OwnerResolver<C, K, Q, A>
+impl<C: ConfigStore + UserDirectory, K: OwnerCatalog, Q: Queue, A: AttendeeSource, H: HostSource>
+    OwnerResolver<C, K, Q, A, H>
 {
+    /// What the vendor says of the host. A refusal that cannot heal (no scope) is logged, and the owner rules
+    /// go on without it; one that can is retried.
+    async fn host_facts(
+        &self,
+        conn: &Connection,
+        rec: &RecordingEntry,
+    ) -> Result<HostFacts, Outcome> {
+        match self.hosts.host_facts(conn, rec).await {
+            Ok(f) => Ok(f),
+            Err(e) if e.class() == Class::Permanent => {
+                tracing::warn!(recording = %rec.key(), error = %e, "the host's profile is unavailable; resolving without it");
+                Ok(HostFacts::default())
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// Fetches the meeting's people once. A vendor refusal (no scope, personal room) is logged and skipped: the
     /// owner rules still work without it.
     async fn load_attendees(
@@ -136,9 +156,10 @@ mod tests {
     use shared::catalog::Attendees;
     use shared::error::Error;
     use shared::fakes::contract::{sample_file, sample_key, sample_recording};
-    use shared::fakes::{MemoryCatalog, MemoryConfig, MemoryQueue, connection, user};
+    use shared::fakes::{FakeZoom, MemoryCatalog, MemoryConfig, MemoryQueue, connection, user};
     use shared::ids::FileId;
     use shared::model::RecordingState;
+    use shared::zoom::hosts::ZoomHosts;
     use std::sync::Mutex;
 
     /// Attendees that answer as configured, counting the calls.
@@ -160,7 +181,8 @@ mod tests {
         }
     }
 
-    fn resolver() -> OwnerResolver<MemoryConfig, MemoryCatalog, MemoryQueue, People> {
+    fn resolver()
+    -> OwnerResolver<MemoryConfig, MemoryCatalog, MemoryQueue, People, ZoomHosts<FakeZoom>> {
         OwnerResolver {
             config: MemoryConfig {
                 connections: vec![connection(Vendor::Zoom), connection(Vendor::Webex)],
@@ -169,12 +191,13 @@ mod tests {
             catalog: MemoryCatalog::default(),
             downloads: MemoryQueue::default(),
             attendees: People::default(),
+            hosts: ZoomHosts(FakeZoom::default()),
         }
     }
 
     /// A recording waiting for its owner with files `a` (planned) and `b` (already queued).
     fn waiting(
-        r: &OwnerResolver<MemoryConfig, MemoryCatalog, MemoryQueue, People>,
+        r: &OwnerResolver<MemoryConfig, MemoryCatalog, MemoryQueue, People, ZoomHosts<FakeZoom>>,
         host: &str,
     ) -> ResolveOwnerMessage {
         let key = sample_key("owner-1");
@@ -291,6 +314,57 @@ mod tests {
         // The file queued before (`b`) was not this call's to move.
         let b = files.iter().find(|f| f.file_id.as_str() == "b").unwrap();
         assert_eq!(b.state, FileState::Queued);
+    }
+
+    #[tokio::test]
+    async fn with_name_from_cms_user_id_zoom_is_asked_and_its_answer_names_the_owner() {
+        let mut r = resolver();
+        r.config.connections[0].owner.name_from = shared::config::NameFrom::CmsUserId;
+        r.config.users.push(user("k-4711", "someone.else@uni.edu"));
+        r.hosts
+            .0
+            .users
+            .lock()
+            .unwrap()
+            .push(shared::zoom::api::ZoomUser {
+                id: "ZHOST".into(),
+                email: Some("prof@uni.edu".into()),
+                cms_user_id: Some("k-4711".into()),
+                ..Default::default()
+            });
+        let msg = waiting(&r, "prof@uni.edu");
+        r.handle(msg.clone(), &Invocation::now()).await.unwrap();
+        let rec = r.catalog.entry(&msg.recording).unwrap();
+        assert_eq!(
+            (rec.owner.unwrap().as_str(), rec.owner_rule.as_deref()),
+            ("k-4711", Some("user_id")),
+            "{:#?}",
+            rec.owner_trace
+        );
+        assert!(
+            rec.owner_trace
+                .contains(&"cms_user_id: Zoom maps the host to k-4711".to_owned())
+        );
+        // Zoom refusing the lookup for good (no scope) leaves the e-mail rules.
+        let mut r = resolver();
+        r.config.connections[0].owner.name_from = shared::config::NameFrom::CmsUserId;
+        *r.hosts.0.fail.lock().unwrap() = Some((
+            shared::error::Class::Permanent,
+            shared::error::Kind::Status(403),
+        ));
+        let msg = waiting(&r, "prof@uni.edu");
+        r.handle(msg.clone(), &Invocation::now()).await.unwrap();
+        let rec = r.catalog.entry(&msg.recording).unwrap();
+        assert_eq!(rec.owner.unwrap().as_str(), "prof");
+        // A throttled lookup is retried.
+        let mut r = resolver();
+        r.config.connections[0].owner.name_from = shared::config::NameFrom::CmsUserId;
+        *r.hosts.0.fail.lock().unwrap() = Some((
+            shared::error::Class::Retryable,
+            shared::error::Kind::Status(429),
+        ));
+        let msg = waiting(&r, "prof@uni.edu");
+        assert!(r.handle(msg, &Invocation::now()).await.is_err());
     }
 
     #[tokio::test]

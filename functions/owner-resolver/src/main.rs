@@ -15,6 +15,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         catalog: aws.catalog(&settings.catalog_table),
         downloads: aws.queue(&settings.download_queue_url),
         attendees: shared::webex::attendees::WebexAttendees(aws.webex()),
+        hosts: shared::zoom::hosts::ZoomHosts(aws.zoom()),
     };
     shared::batch::serve(&resolver, &aws.visibility()).await
 }

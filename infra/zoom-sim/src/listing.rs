@@ -88,6 +88,38 @@ pub(crate) async fn list_users(extract::State(sh): Sim, uri: Uri, headers: Heade
     finish(&sh, call, r)
 }
 
+/// `GET /v2/users/{userId}` (`userId`: an id, an e-mail or `me`): the user with `cms_user_id`; unknown:
+/// 404 code 1001.
+pub(crate) async fn get_user(
+    extract::State(sh): Sim,
+    extract::Path(named): extract::Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let query = parse_query(uri.query());
+    if let Some(r) =
+        api_fault_gate_in(&sh, crate::server::LIGHT).or_else(|| token_gate(&sh, &query, &headers))
+    {
+        return r;
+    }
+    let st = sh.lock();
+    let owner = st.users.first().map(|u| u.id.clone());
+    match resolve_user(&st.users, &named) {
+        Some(u) => {
+            let mut v =
+                serde_json::to_value(user_object(u, owner.as_deref() == Some(u.id.as_str())))
+                    .expect("serializes");
+            v["cms_user_id"] = u.cms_user_id.clone().into();
+            json_response(StatusCode::OK, v.to_string())
+        }
+        None => api_error(
+            StatusCode::NOT_FOUND,
+            1001,
+            &format!("User does not exist: {named}."),
+        ),
+    }
+}
+
 /// `GET /v2/users/{userId}/recordings?from=&to=&page_size=&next_page_token=`.
 pub(crate) async fn user_recordings(
     extract::State(sh): Sim,

@@ -319,6 +319,9 @@ pub struct UserSpec {
     pub dept: String,
     /// `user_created_at` / `created_at`.
     pub created_at: DateTime<Utc>,
+    /// `cms_user_id` of `GET /v2/users/{userId}`: the id a SAML mapping gave the user in a
+    /// content-management system (empty: none).
+    pub cms_user_id: String,
 }
 
 impl UserSpec {
@@ -351,6 +354,7 @@ impl UserSpec {
                 .with_ymd_and_hms(2025, 9, 1, 8, 0, 0)
                 .single()
                 .expect("valid date"),
+            cms_user_id: String::new(),
         }
     }
 
@@ -360,6 +364,12 @@ impl UserSpec {
     pub fn realistic(prefix: &str) -> UserSpec {
         let id = URL_SAFE_NO_PAD.encode(&digest(&[b"user", prefix.as_bytes()])[..16]);
         UserSpec::new(&id, &format!("{prefix}@example.edu"))
+    }
+
+    /// The same user with a SAML-mapped `cms_user_id`.
+    pub fn with_cms_user_id(mut self, id: &str) -> UserSpec {
+        self.cms_user_id = id.to_owned();
+        self
     }
 
     /// The same user with another status (e.g. [`UserStatus::Inactive`]: deactivated).

@@ -302,6 +302,21 @@ pub struct OwnerPolicy {
     /// What becomes of a recording whose host no rule finds (default: `default_owner`).
     #[serde(default)]
     pub unmatched: Unmatched,
+    /// Where the name looked for comes from (default: the host's e-mail with `postfix`).
+    #[serde(default)]
+    pub name_from: NameFrom,
+}
+
+/// Where the name the owner rules look for comes from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NameFrom {
+    /// The host's e-mail, with `postfix` applied.
+    #[default]
+    Email,
+    /// Zoom: the host's `cms_user_id` (the id a SAML mapping gave them, read with `GET /users/{id}`), else the
+    /// e-mail as it is.
+    CmsUserId,
 }
 
 /// What a group of a meeting's people becomes on the archived recording (Kaltura's `handleParticipantsMode`).

@@ -39,7 +39,7 @@ pub async fn replay(
         None => out.push("filters: archived (no filter excludes it)".into()),
     }
     let entry = RecordingEntry::new(rec, conn.tenant.clone(), conn.id.clone(), now);
-    let r = crate::routing::route(&entry, conn, users).await?;
+    let r = crate::routing::route(&entry, conn, users, &crate::owner::HostFacts::default()).await?;
     match (&r.owner, &r.skip) {
         (Some(o), _) => out.push(format!("owner: {o} (rule {})", r.rule)),
         (None, reason) => out.push(format!(

@@ -69,11 +69,28 @@ fn take(rule: &str, looked: &str, found: Option<User>, trace: &mut Vec<String>) 
     }
 }
 
+/// What the vendor says of the host beyond the recording, read at the owner stage ([`HostSource`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HostFacts {
+    /// Zoom's `cms_user_id` of the host (`owner.name_from: cms_user_id`); `None`: not read, or none.
+    pub cms_user_id: Option<String>,
+    /// Whether it was asked for (a replay does not ask).
+    pub asked: bool,
+}
+
+/// Reads what [`HostFacts`] holds from the vendor.
+#[async_trait]
+pub trait HostSource: Send + Sync {
+    async fn host_facts(&self, conn: &Connection, rec: &RecordingEntry)
+    -> Result<HostFacts, Error>;
+}
+
 /// Decides the owner of `rec` by the connection's policy.
 pub async fn decide(
     rec: &RecordingEntry,
     conn: &Connection,
     users: &dyn UserDirectory,
+    facts: &HostFacts,
 ) -> Result<Decision, Error> {
     let t = &conn.tenant;
     let mut trace = Vec::new();
@@ -108,7 +125,8 @@ pub async fn decide(
         if whose == "participant_host" && Some(email) == host {
             continue;
         }
-        if let Some(found) = by_name(whose, email, conn, users, &mut trace).await? {
+        let cms = (whose == "host").then_some(facts);
+        if let Some(found) = by_name(whose, email, cms, conn, users, &mut trace).await? {
             return done(found.0, found.1, trace);
         }
     }
@@ -135,18 +153,47 @@ pub async fn decide(
     })
 }
 
-/// The e-mail's name (`owner.postfix`) as a user id, then by `owner.lookup`.
+/// The e-mail's name (`owner.postfix`, or with `owner.name_from: cms_user_id` the host's `cms_user_id` in
+/// `cms`) as a user id, then by `owner.lookup`.
 async fn by_name(
     whose: &str,
     email: &Email,
+    cms: Option<&HostFacts>,
     conn: &Connection,
     users: &dyn UserDirectory,
     trace: &mut Vec<String>,
 ) -> Result<Option<(User, &'static str)>, Error> {
     let t = &conn.tenant;
-    let name = conn.owner.postfix.apply(email.as_str());
+    let cms_name = match cms {
+        Some(f) if conn.owner.name_from == crate::config::NameFrom::CmsUserId => {
+            match (&f.cms_user_id, f.asked) {
+                (Some(id), _) => {
+                    trace.push(format!("cms_user_id: Zoom maps the host to {id}"));
+                    Some(id.clone())
+                }
+                (None, true) => {
+                    trace.push(
+                        "cms_user_id: Zoom has none for the host: the e-mail as it is".into(),
+                    );
+                    Some(email.to_string())
+                }
+                (None, false) => {
+                    trace.push(
+                        "cms_user_id: not read here (the owner stage asks Zoom): the e-mail as it is".into(),
+                    );
+                    Some(email.to_string())
+                }
+            }
+        }
+        _ => None,
+    };
+    let name = cms_name
+        .clone()
+        .unwrap_or_else(|| conn.owner.postfix.apply(email.as_str()));
     let shown = if name == email.as_str() {
         format!("{whose} e-mail {email}")
+    } else if cms_name.is_some() {
+        format!("{whose}'s cms_user_id {name}")
     } else {
         let how = match &conn.owner.postfix {
             Postfix::Add(p) => format!("{p} added"),
@@ -532,7 +579,14 @@ mod tests {
         let dir = directory();
         for (postfix, lookup, host, email, owner, rule) in cases {
             let c = conn(postfix.clone(), lookup);
-            let d = decide(&recording(host, email), &c, &dir).await.unwrap();
+            let d = decide(
+                &recording(host, email),
+                &c,
+                &dir,
+                &crate::owner::HostFacts::default(),
+            )
+            .await
+            .unwrap();
             assert_eq!(
                 (d.owner.as_ref().unwrap().as_str(), d.rule),
                 (owner, rule),
@@ -543,9 +597,14 @@ mod tests {
             assert!(last.starts_with(rule) && last.contains("(chosen"), "{last}");
         }
         let c = conn(Postfix::Keep, ByEmail);
-        let d = decide(&recording(Some("Z3"), Some("carl@uni.edu")), &c, &dir)
-            .await
-            .unwrap();
+        let d = decide(
+            &recording(Some("Z3"), Some("carl@uni.edu")),
+            &c,
+            &dir,
+            &crate::owner::HostFacts::default(),
+        )
+        .await
+        .unwrap();
         assert_eq!(
             d.trace[0],
             "host_vendor_id: zoom user id Z3 → carl is blocked: counts as not found"
@@ -561,9 +620,14 @@ mod tests {
     async fn unmatched_skip_leaves_a_stranger_without_owner_and_says_why_and_a_match_still_wins() {
         let mut c = conn(Postfix::Keep, Lookup::Email);
         c.owner.unmatched = crate::config::Unmatched::Skip;
-        let d = decide(&recording(None, Some("visitor@else.org")), &c, &directory())
-            .await
-            .unwrap();
+        let d = decide(
+            &recording(None, Some("visitor@else.org")),
+            &c,
+            &directory(),
+            &crate::owner::HostFacts::default(),
+        )
+        .await
+        .unwrap();
         assert_eq!((d.owner.as_ref(), d.rule), (None, UNMATCHED_SKIP));
         assert!(
             d.trace.last().unwrap().contains("recorded as skipped"),
@@ -571,9 +635,14 @@ mod tests {
             d.trace
         );
         assert!(d.skip_reason().unwrap().contains("owner.unmatched: skip"));
-        let d = decide(&recording(None, Some("bob@uni.edu")), &c, &directory())
-            .await
-            .unwrap();
+        let d = decide(
+            &recording(None, Some("bob@uni.edu")),
+            &c,
+            &directory(),
+            &crate::owner::HostFacts::default(),
+        )
+        .await
+        .unwrap();
         assert_eq!(d.owner.unwrap().as_str(), "bob");
     }
 
@@ -586,7 +655,9 @@ mod tests {
             host: Some(Email::parse("alice@uni.edu").unwrap()),
             ..Attendees::default()
         });
-        let d = decide(&rec, &c, &directory()).await.unwrap();
+        let d = decide(&rec, &c, &directory(), &crate::owner::HostFacts::default())
+            .await
+            .unwrap();
         assert_eq!(
             (d.owner.unwrap().as_str(), d.rule),
             ("alice", "participant_host")
@@ -597,9 +668,14 @@ mod tests {
             connections: vec![],
             users: vec![other],
         };
-        let d = decide(&recording(Some("Z9"), Some("eve@uni.edu")), &c, &dir)
-            .await
-            .unwrap();
+        let d = decide(
+            &recording(Some("Z9"), Some("eve@uni.edu")),
+            &c,
+            &dir,
+            &crate::owner::HostFacts::default(),
+        )
+        .await
+        .unwrap();
         assert_eq!(d.owner.unwrap().as_str(), "media");
     }
 

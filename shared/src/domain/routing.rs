@@ -104,14 +104,15 @@ pub struct Route {
     pub trace: Vec<String>,
 }
 
-/// Decides owner, admission and categories for `rec` by the connection's rules over the directory. Reads
-/// only.
+/// Decides owner, admission and categories for `rec` by the connection's rules over the directory, with
+/// what the vendor said of the host (`facts`). Reads only.
 pub async fn route(
     rec: &RecordingEntry,
     conn: &Connection,
     users: &dyn UserDirectory,
+    facts: &crate::owner::HostFacts,
 ) -> Result<Route, Error> {
-    let d = decide(rec, conn, users).await?;
+    let d = decide(rec, conn, users, facts).await?;
     let mut trace = d.trace.clone();
     let Some(owner) = d.owner.clone() else {
         return Ok(Route {

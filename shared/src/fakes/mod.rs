@@ -579,6 +579,23 @@ impl crate::zoom::api::ZoomApi for FakeZoom {
         Ok(204)
     }
 
+    async fn user(&self, id: &str) -> Result<Option<crate::zoom::api::ZoomUser>, Error> {
+        *self.calls.lock().unwrap() += 1;
+        if let Some((class, kind)) = *self.fail.lock().unwrap() {
+            return Err(Error::new(class, kind, "zoom api (fake) refused"));
+        }
+        let users = self.users.lock().unwrap();
+        Ok(users
+            .iter()
+            .find(|u| {
+                u.id == id
+                    || u.email
+                        .as_deref()
+                        .is_some_and(|e| e.eq_ignore_ascii_case(id))
+            })
+            .cloned())
+    }
+
     async fn users(&self, status: &str) -> Result<Vec<crate::zoom::api::ZoomUser>, Error> {
         *self.calls.lock().unwrap() += 1;
         if let Some((class, kind)) = *self.fail.lock().unwrap() {

@@ -94,7 +94,9 @@ mod tests {
         assert_eq!(people.co_hosts.len(), 2, "unique co-hosts");
         assert_eq!(people.participants.len(), 4);
         rec.attendees = Some(people.clone());
-        let got = decide(&rec, &c, &dir).await.unwrap();
+        let got = decide(&rec, &c, &dir, &crate::owner::HostFacts::default())
+            .await
+            .unwrap();
         let owner = got.owner.unwrap();
         assert_eq!((owner.as_str(), got.rule), ("bob", "participant_host"));
         resolve_co_users(&mut people, &c, Some(&owner), &dir)

@@ -91,6 +91,9 @@ pub trait ZoomApi: Send + Sync {
     /// `GET /users?status=` to the last page: the account's users of one status (`active`, `inactive`,
     /// `pending`; Zoom lists only active ones unless asked).
     async fn users(&self, status: &str) -> Result<Vec<ZoomUser>, Error>;
+    /// `GET /users/{id}` (an id or e-mail): the user with their SAML-mapped `cms_user_id`; `None`: no such
+    /// user.
+    async fn user(&self, id: &str) -> Result<Option<ZoomUser>, Error>;
     /// `GET /users/{id}/recordings?from=&to=` to the last page, in one go (Zoom's page tokens expire after 15
     /// minutes, so none is kept): the recording objects as Zoom lists them, JSON. `from`..=`to` must lie within
     /// one calendar month.
@@ -114,6 +117,9 @@ pub struct ZoomUser {
     pub first_name: Option<String>,
     #[serde(default)]
     pub last_name: Option<String>,
+    /// The id a SAML mapping gave the user in a content-management system (`GET /users/{id}` only).
+    #[serde(default)]
+    pub cms_user_id: Option<String>,
 }
 
 /// The Zoom API of each Zoom connection.
@@ -462,6 +468,20 @@ impl ZoomApi for HttpZoom {
             Some(resp) => resp.status().as_u16(),
             None => 404,
         })
+    }
+
+    async fn user(&self, id: &str) -> Result<Option<ZoomUser>, Error> {
+        let what = "GET /users/{id}";
+        let path = format!(
+            "users/{}",
+            percent_encoding::utf8_percent_encode(id, super::PATH_SEGMENT)
+        );
+        match self.get(&path, what).await? {
+            None => Ok(None),
+            Some(body) => serde_json::from_slice(&body)
+                .map(Some)
+                .map_err(|e| Error::data(format!("{what}: {e}")).op(what)),
+        }
     }
 
     async fn users(&self, status: &str) -> Result<Vec<ZoomUser>, Error> {

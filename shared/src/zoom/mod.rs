@@ -4,6 +4,7 @@ pub mod api;
 pub mod backfill;
 pub mod deletion;
 pub mod event;
+pub mod hosts;
 pub mod ingest;
 pub mod links;
 pub mod signature;
