@@ -172,7 +172,9 @@ where
             return Err(Outcome::Dropped(reason.into()));
         };
         let target = ObjectTarget {
-            key: file.s3_key.clone(),
+            // In the recording's folder, decided with the owner before any job was sent (the file's own
+            // `s3_key` is set there when it is queued, which may come after this job arrives).
+            key: file.key_in_folder(&rec.s3_prefix),
             content_type: content_type(&file.extension).into(),
             metadata: vec![
                 ("tenant".into(), rec.tenant.to_string()),
@@ -678,6 +680,25 @@ mod tests {
         d.handle(msg, &Invocation::now()).await.unwrap();
         assert_eq!(d.archived.bodies().len(), 1);
         assert_eq!(d.sink.uploads.lock().unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_job_that_overtakes_its_queued_mark_still_files_the_object_in_the_recordings_folder()
+    {
+        let sim = ZoomSim::start().await.unwrap();
+        let d = downloader();
+        let (msg, _, _) = queued_sized(&d, &sim, "dl-folder", 16 * 1024);
+        // The owner stage moved the recording to its layout's folder; the file still has its first key.
+        let mut rec = d.catalog.entry(&msg.recording).unwrap();
+        rec.s3_prefix = "tenants/uni/Lectures/prof/2026-03-16_topic_0123456789ab/".into();
+        rec.owner = Some(shared::ids::UserId::parse("prof").unwrap());
+        d.catalog.put_recording(rec.clone());
+        d.handle(msg.clone(), &Invocation::now()).await.unwrap();
+        let f = file(&d, &msg).await;
+        let stored = f.stored.unwrap();
+        assert!(stored.key.starts_with(&rec.s3_prefix), "{}", stored.key);
+        assert_eq!(f.s3_key, stored.key, "the catalog says where it is");
+        assert!(d.sink.object(&stored.key).is_some());
     }
 
     #[tokio::test]

@@ -802,8 +802,8 @@ impl TransferCatalog for DynamoCatalog {
             key,
             file_id,
             FileStep::Complete,
-            "SET #st = :to, #sto = :s REMOVE #src, lease_until_ms, last_error, checkpoint",
-            vec![(":s", to_av(stored)?)],
+            "SET #st = :to, #sto = :s, s3_key = :k REMOVE #src, lease_until_ms, last_error, checkpoint",
+            vec![(":s", to_av(stored)?), (":k", s(&stored.key))],
         )
         .await?;
         Ok(())

@@ -481,6 +481,7 @@ impl TransferCatalog for MemoryCatalog {
             StepInput::default(),
             |f| {
                 f.stored = Some(stored.clone());
+                f.s3_key = stored.key.clone();
                 (f.source, f.lease_until_ms, f.last_error) = (None, None, None);
                 f.checkpoint = None;
             },
