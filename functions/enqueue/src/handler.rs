@@ -376,7 +376,8 @@ mod tests {
         assert_eq!(entry.vendor_recording_ids.len(), 2);
         assert!(
             entry
-                .description()
+                .titled()
+                .description
                 .contains("recorded 2026-11-20 10:00:00 UTC")
         );
         let calls = webex.calls.lock().unwrap().clone();

@@ -223,11 +223,6 @@ impl RecordingEntry {
         })
     }
 
-    /// The default description ([`Self::titled`]).
-    pub fn description(&self) -> String {
-        self.titled().description
-    }
-
     /// Whether every known file is archived.
     pub fn all_done(&self) -> bool {
         !self.file_ids.is_empty() && self.file_ids.is_subset(&self.done_ids)

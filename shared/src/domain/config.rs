@@ -657,7 +657,8 @@ impl Filters {
     }
 }
 
-fn topic_pattern(p: &str) -> Result<regex_lite::Regex, regex_lite::Error> {
+/// A topic pattern as admins write them (filters, category rules): a case-insensitive regular expression.
+pub(crate) fn topic_pattern(p: &str) -> Result<regex_lite::Regex, regex_lite::Error> {
     regex_lite::RegexBuilder::new(p)
         .case_insensitive(true)
         .build()

@@ -13,7 +13,7 @@
 //!    conditions all hold (topic, host group, kind) adds its own, in order, each once.
 
 use crate::catalog::{Attendees, RecordingEntry};
-use crate::config::{Connection, User};
+use crate::config::{Connection, User, topic_pattern};
 use crate::error::Error;
 use crate::ids::{Category, GroupId, UserId};
 use crate::model::MeetingKind;
@@ -308,12 +308,6 @@ fn rule_misses(
         return Some(format!("the host is not in group {g}"));
     }
     None
-}
-
-fn topic_pattern(p: &str) -> Result<regex_lite::Regex, regex_lite::Error> {
-    regex_lite::RegexBuilder::new(p)
-        .case_insensitive(true)
-        .build()
 }
 
 impl Routing {
