@@ -50,7 +50,7 @@ impl<C: ConfigStore + UserDirectory, K: OwnerCatalog, Q: Queue, A: AttendeeSourc
                 let facts = self.host_facts(&conn, &rec).await?;
                 let route = route(&rec, &conn, &self.config, &facts).await?;
                 let trace = route.trace.join("; ");
-                let Some(owner) = route.owner else {
+                let Some(placement) = route.placement(&rec, &conn) else {
                     // No owner under `unmatched: skip`, an opt-out, not opted in: recorded with the reason,
                     // nothing is downloaded.
                     let reason = route.skip.unwrap_or_default();
@@ -61,21 +61,11 @@ impl<C: ConfigStore + UserDirectory, K: OwnerCatalog, Q: Queue, A: AttendeeSourc
                     tracing::info!(recording = %msg.recording, rule = route.rule, recorded, trace, "not archived: skipped");
                     return Ok(0);
                 };
-                tracing::info!(recording = %msg.recording, owner = %owner, rule = route.rule, trace, "owner resolved");
+                tracing::info!(recording = %msg.recording, owner = %placement.owner, rule = route.rule, trace, "owner resolved");
                 if let Some(people) = &route.attendees {
                     self.catalog.set_attendees(&msg.recording, people).await?;
                 }
-                // The folder by the connection's layout, now that owner and categories are known.
-                let s3_prefix = rec.folder(&conn.layout, Some(&owner), &route.categories);
-                let titled = Some(conn.titles.render(&rec, Some(&owner), &route.categories));
-                Placement {
-                    titled,
-                    owner,
-                    rule: route.rule.to_owned(),
-                    trace: route.trace,
-                    categories: route.categories,
-                    s3_prefix,
-                }
+                placement
             }
         };
         self.catalog.set_owner(&msg.recording, &placement).await?;

@@ -49,18 +49,18 @@ pub async fn replay(
         )),
     }
     out.extend(r.trace.iter().map(|l| format!("  {l}")));
-    if r.owner.is_none() {
+    let Some(placed) = r.placement(&entry, conn) else {
         out.push("nothing is archived; the entry records the skip with this reason".into());
         return Ok(out);
+    };
+    out.push(categories_line(&placed.categories));
+    if let Some(titled) = &placed.titled {
+        out.push(format!("title: {}", titled.title));
+        out.push(format!("description: {}", titled.description));
     }
-    out.push(categories_line(&r.categories));
-    let titled = conn.titles.render(&entry, r.owner.as_ref(), &r.categories);
-    out.push(format!("title: {}", titled.title));
-    out.push(format!("description: {}", titled.description));
     out.push(format!(
         "folder: {} (layout {})",
-        entry.folder(&conn.layout, r.owner.as_ref(), &r.categories),
-        conn.layout
+        placed.s3_prefix, conn.layout
     ));
     for f in &rec.files {
         let size = f

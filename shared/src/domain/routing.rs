@@ -12,7 +12,7 @@
 //! 6. Categories: the kind's defaults (`categories.meetings` or `.webinars`), then every rule whose
 //!    conditions all hold (topic, host group, kind) adds its own, in order, each once.
 
-use crate::catalog::{Attendees, RecordingEntry};
+use crate::catalog::{Attendees, Placement, RecordingEntry};
 use crate::config::{Connection, User, topic_pattern};
 use crate::error::Error;
 use crate::ids::{Category, GroupId, UserId};
@@ -102,6 +102,22 @@ pub struct Route {
     pub attendees: Option<Attendees>,
     /// Every rule tried, one line each.
     pub trace: Vec<String>,
+}
+
+impl Route {
+    /// What the owner stage stores for `rec` when routing lets it in (`None`: kept out): owner, rule,
+    /// trace, categories, and the folder and titles the connection's layout and templates give them.
+    pub fn placement(&self, rec: &RecordingEntry, conn: &Connection) -> Option<Placement> {
+        let owner = self.owner.clone()?;
+        Some(Placement {
+            s3_prefix: rec.folder(&conn.layout, Some(&owner), &self.categories),
+            titled: Some(conn.titles.render(rec, Some(&owner), &self.categories)),
+            owner,
+            rule: self.rule.to_owned(),
+            trace: self.trace.clone(),
+            categories: self.categories.clone(),
+        })
+    }
 }
 
 /// Decides owner, admission and categories for `rec` by the connection's rules over the directory, with
