@@ -1019,13 +1019,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
                 file.display(),
                 imported.len()
             );
-            // The tenant and its connections as stored: only the directory changes.
-            let cfg = TenantConfig {
-                tenant: stored.value.clone(),
-                connections: snap.connections.iter().map(|c| c.value.clone()).collect(),
-                users: imported,
-                secrets: vec![],
-            };
+            let cfg = users::with_users(&snap, &stored.value, imported);
             let mut problems = Vec::new();
             if prune {
                 for c in &cfg.connections {
@@ -1074,29 +1068,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
                 &conn,
             )
             .await?;
-            let mut listed = Vec::new();
-            let mut notes = Vec::new();
-            for status in shared::zoom::backfill::USER_STATUSES {
-                for u in api.users(status).await? {
-                    let name = [u.first_name.as_deref(), u.last_name.as_deref()]
-                        .into_iter()
-                        .flatten()
-                        .collect::<Vec<_>>()
-                        .join(" ");
-                    match u.email.as_deref().map(shared::ids::Email::parse) {
-                        Some(Ok(email)) => listed.push(shared::directory::ListedPerson {
-                            vendor_id: u.id,
-                            email,
-                            name,
-                            active: status == "active",
-                        }),
-                        _ => notes.push(format!(
-                            "zoom user {} has no usable e-mail: not taken",
-                            u.id
-                        )),
-                    }
-                }
-            }
+            let (listed, notes) = users::zoom_people(api.as_ref()).await?;
             let snap = store.snapshot(&conn.tenant).await?;
             let Some(stored) = &snap.tenant else {
                 eprintln!("no tenant {}", conn.tenant);
@@ -1111,12 +1083,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
             for n in notes.iter().chain(&synced.notes) {
                 println!("  not taken: {n}");
             }
-            let cfg = TenantConfig {
-                tenant: stored.value.clone(),
-                connections: snap.connections.iter().map(|c| c.value.clone()).collect(),
-                users: synced.users,
-                secrets: vec![],
-            };
+            let cfg = users::with_users(&snap, &stored.value, synced.users);
             let (plan, applied) =
                 match write_plan(&store, &snap, &cfg, dry_run, false, vec![]).await? {
                     Ok(done) => done,

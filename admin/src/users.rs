@@ -145,6 +145,52 @@ pub fn parse(text: &str) -> Result<Vec<UserEntry>, Vec<ConfigProblem>> {
     }
 }
 
+/// The tenant and its connections as stored (`snap`), with `users`: what an import or a sync writes, so that
+/// only the directory changes.
+pub fn with_users(
+    snap: &shared::changes::Snapshot,
+    tenant: &shared::config::Tenant,
+    users: Vec<shared::config::User>,
+) -> shared::config::TenantConfig {
+    shared::config::TenantConfig {
+        tenant: tenant.clone(),
+        connections: snap.connections.iter().map(|c| c.value.clone()).collect(),
+        users,
+        secrets: vec![],
+    }
+}
+
+/// A Zoom account's users, active and deactivated, as the directory merge takes them, and one note for each
+/// user without a usable e-mail.
+pub async fn zoom_people(
+    api: &dyn shared::zoom::api::ZoomApi,
+) -> Result<(Vec<shared::directory::ListedPerson>, Vec<String>), shared::error::Error> {
+    let mut listed = Vec::new();
+    let mut notes = Vec::new();
+    for status in shared::zoom::backfill::USER_STATUSES {
+        for u in api.users(status).await? {
+            let name = [u.first_name.as_deref(), u.last_name.as_deref()]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" ");
+            match u.email.as_deref().map(shared::ids::Email::parse) {
+                Some(Ok(email)) => listed.push(shared::directory::ListedPerson {
+                    vendor_id: u.id,
+                    email,
+                    name,
+                    active: status == "active",
+                }),
+                _ => notes.push(format!(
+                    "zoom user {} has no usable e-mail: not taken",
+                    u.id
+                )),
+            }
+        }
+    }
+    Ok((listed, notes))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
