@@ -104,16 +104,7 @@ pub async fn apply_tenant(
     host: Option<(&str, &str)>,
     delete_plan: serde_json::Value,
 ) -> Result<TestTenant> {
-    apply_zoom_tenant(
-        conf,
-        config_table,
-        account_id,
-        host,
-        delete_plan,
-        None,
-        |_| (),
-    )
-    .await
+    apply_tenant_shaped(conf, config_table, account_id, host, delete_plan, |_| ()).await
 }
 
 /// A [`TestTenant`] like [`apply_tenant`]'s whose file `shape` changes before it is applied (groups,

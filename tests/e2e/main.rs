@@ -206,6 +206,19 @@ impl World {
             .collect()
     }
 
+    /// The object's tags, by key.
+    async fn tags(&self, key: &str) -> Result<std::collections::BTreeMap<String, String>, String> {
+        let out = self
+            .s3
+            .get_object_tagging()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| format!("tags of {key}: {e}"))?;
+        Ok(out.tag_set.into_iter().map(|t| (t.key, t.value)).collect())
+    }
+
     /// Checks every listed file of `rec` is in S3 with the simulator's SHA-256, once.
     async fn verify_archived(
         &self,
@@ -283,19 +296,10 @@ impl World {
                     f.s3_key, head.content_length
                 ));
             }
-            let tags = self
-                .s3
-                .get_object_tagging()
-                .bucket(&self.bucket)
-                .key(&f.s3_key)
-                .send()
-                .await
-                .map_err(|e| format!("{id}: {e}"))?;
+            let tags = self.tags(&f.s3_key).await?;
             check(
-                tags.tag_set
-                    .iter()
-                    .any(|t| t.key == "sha256" && t.value == want.sha256),
-                format!("object {} has tags {:?}", f.s3_key, tags.tag_set),
+                tags.get("sha256") == Some(&want.sha256),
+                format!("object {} has tags {tags:?}", f.s3_key),
             )?;
         }
         Ok(())

@@ -102,23 +102,12 @@ pub fn opt_out_kinds_and_categories(w: &World) -> Run<'_> {
         }
         // Owner and categories are on every object, as tags and as metadata.
         for key in w.objects_under(&entry.s3_prefix).await {
-            let tags =
-                w.s3.get_object_tagging()
-                    .bucket(&w.bucket)
-                    .key(&key)
-                    .send()
-                    .await
-                    .map_err(|e| format!("{key}: {e}"))?;
-            let tag = |k: &str| {
-                tags.tag_set
-                    .iter()
-                    .find(|t| t.key == k)
-                    .map(|t| t.value.clone())
-            };
+            let tags = w.tags(&key).await?;
             check(
-                tag("owner").as_deref() == Some("host-user")
-                    && tag("categories").as_deref() == Some("Lectures + Staff/Teaching"),
-                format!("{key}: tags {:?}", tags.tag_set),
+                tags.get("owner").map(String::as_str) == Some("host-user")
+                    && tags.get("categories").map(String::as_str)
+                        == Some("Lectures + Staff/Teaching"),
+                format!("{key}: tags {tags:?}"),
             )?;
             let head =
                 w.s3.head_object()

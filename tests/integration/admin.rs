@@ -6,6 +6,20 @@ use archiver_tests::{provision, unique};
 use shared::ids::ConnectionId;
 use shared::ports::{ConfigStore, SecretStore};
 
+/// A stack of its own and an empty folder for the test's files.
+async fn scratch(
+    name: &str,
+) -> (
+    aws_config::SdkConfig,
+    std::collections::BTreeMap<String, String>,
+    std::path::PathBuf,
+) {
+    let (conf, res) = provision(&unique(name)).await.unwrap();
+    let dir = std::env::temp_dir().join(unique(name));
+    std::fs::create_dir_all(&dir).unwrap();
+    (conf, res, dir)
+}
+
 /// The CLI against a provisioned stack: its tables, queues and bucket.
 fn cli_on(res: &std::collections::BTreeMap<String, String>, command: Command) -> Cli {
     Cli {
@@ -20,9 +34,7 @@ fn cli_on(res: &std::collections::BTreeMap<String, String>, command: Command) ->
 
 #[tokio::test]
 async fn apply_validates_then_writes_secrets_and_config() {
-    let (conf, res) = provision(&unique("adm")).await.unwrap();
-    let dir = std::env::temp_dir().join(unique("admin"));
-    std::fs::create_dir_all(&dir).unwrap();
+    let (conf, res, dir) = scratch("adm").await;
     let var = format!("ADMIN_TEST_SECRET_{}", std::process::id());
     let tenant = unique("uni");
     let file = dir.join("tenant.yaml");
@@ -330,9 +342,7 @@ async fn apply_shows_its_diff_keeps_what_the_file_leaves_out_unless_pruned_and_o
  {
     use shared::changes::{Change, plan};
     use shared::ports::UserDirectory;
-    let (conf, res) = provision(&unique("cfg")).await.unwrap();
-    let dir = std::env::temp_dir().join(unique("apply"));
-    std::fs::create_dir_all(&dir).unwrap();
+    let (conf, res, dir) = scratch("cfg").await;
     let tenant = unique("uni");
     let yaml = |owner: &str, users: &[(&str, &str)], zoom: bool| {
         let mut y = format!("tenant: {{id: {tenant}, name: Test}}\nconnections:\n");
@@ -573,9 +583,7 @@ async fn apply_shows_its_diff_keeps_what_the_file_leaves_out_unless_pruned_and_o
 async fn explain_replays_a_connections_owner_policy_over_the_stored_directory_and_reads_back_decisions()
  {
     use shared::ports::UserDirectory;
-    let (conf, res) = provision(&unique("expl")).await.unwrap();
-    let dir = std::env::temp_dir().join(unique("explain"));
-    std::fs::create_dir_all(&dir).unwrap();
+    let (conf, res, dir) = scratch("expl").await;
     let tenant = unique("uni");
     let file = dir.join("tenant.yaml");
     let lines = [
@@ -707,9 +715,7 @@ async fn explain_replays_a_connections_owner_policy_over_the_stored_directory_an
 #[tokio::test]
 async fn routing_round_trips_explain_replays_it_and_each_class_of_bad_routing_is_refused_writing_nothing()
  {
-    let (conf, res) = provision(&unique("route")).await.unwrap();
-    let dir = std::env::temp_dir().join(unique("routing"));
-    std::fs::create_dir_all(&dir).unwrap();
+    let (conf, res, dir) = scratch("route").await;
     let tenant = unique("uni");
     let file = dir.join("tenant.yaml");
     let write = |groups: &str, routing: &str, stu_groups: &str| {
@@ -895,9 +901,7 @@ async fn routing_round_trips_explain_replays_it_and_each_class_of_bad_routing_is
 async fn users_import_adds_and_updates_from_csv_keeps_the_rest_unless_pruned_and_refuses_bad_rows_writing_nothing()
  {
     use shared::ports::UserDirectory;
-    let (conf, res) = provision(&unique("imp")).await.unwrap();
-    let dir = std::env::temp_dir().join(unique("import"));
-    std::fs::create_dir_all(&dir).unwrap();
+    let (conf, res, dir) = scratch("imp").await;
     let tenant = unique("uni");
     let file = dir.join("tenant.yaml");
     std::fs::write(
