@@ -171,6 +171,7 @@ where
                 .await?;
             return Err(Outcome::Dropped(reason.into()));
         };
+        let placed = placement_tags(&rec);
         let target = ObjectTarget {
             // In the recording's folder, decided with the owner before any job was sent (the file's own
             // `s3_key` is set there when it is queued, which may come after this job arrives).
@@ -186,9 +187,9 @@ where
                 ("file-kind".into(), file.kind.slug().into()),
             ]
             .into_iter()
-            .chain(placement_tags(&rec))
+            .chain(placed.iter().cloned())
             .collect(),
-            tags: placement_tags(&rec),
+            tags: placed,
         };
         tracing::info!(
             recording = %msg.recording, file = %msg.file_id, key = target.key, attempt = file.attempts,
