@@ -894,6 +894,35 @@ mod tests {
             ["users[0].external_id", "connections[0].owner.postfix"],
             "{problems:?}"
         );
+        // A quarantine lasts 24 h unless told; 1 to 720 h, and only for `unmatched: quarantine`.
+        let mut q = good();
+        q["connections"][0]["owner"] = serde_json::json!({"unmatched": "quarantine"});
+        let cfg = file(q.clone()).validate("archiver/", env).unwrap();
+        assert_eq!(cfg.connections[0].owner.quarantine_for().num_hours(), 24);
+        for (owner, reason) in [
+            (
+                serde_json::json!({"unmatched": "quarantine", "quarantine_hours": 0}),
+                "from 1 to 720",
+            ),
+            (
+                serde_json::json!({"unmatched": "quarantine", "quarantine_hours": 721}),
+                "from 1 to 720",
+            ),
+            (
+                serde_json::json!({"quarantine_hours": 12}),
+                "only unmatched: quarantine",
+            ),
+        ] {
+            q["connections"][0]["owner"] = owner.clone();
+            let problems = file(q.clone()).validate("archiver/", env).unwrap_err();
+            assert!(
+                problems
+                    .iter()
+                    .any(|p| p.field == "connections[0].owner.quarantine_hours"
+                        && p.reason.contains(reason)),
+                "{owner}: {problems:?}"
+            );
+        }
         // cms_user_id is Zoom's.
         let mut w = good();
         w["connections"][0]["owner"] = serde_json::json!({"name_from": "cms_user_id"});
@@ -919,7 +948,8 @@ mod tests {
             serde_json::json!({"postfix": {"strip": "@uni.edu"}}),
             serde_json::json!({"postfix": {"add": "@a.edu", "remove": "@b.edu"}}),
             serde_json::json!({"lookup": "phone"}),
-            serde_json::json!({"unmatched": "quarantine"}),
+            serde_json::json!({"unmatched": "delete"}),
+            serde_json::json!({"unmatched": "quarantine", "quarantine_hours": -1}),
             serde_json::json!({"match": "email"}),
         ] {
             let mut v = good();

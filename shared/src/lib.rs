@@ -11,7 +11,7 @@
 pub mod domain;
 pub use domain::{
     backfill, catalog, changes, config, deletion, directory, error, explain, ids, keys, messages,
-    model, naming, owner, ports, routing, state, template,
+    model, naming, owner, ports, quarantine, routing, state, template,
 };
 
 pub mod webex;

@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use shared::batch::{Handler, Invocation, Outcome, require};
-use shared::catalog::{OwnerCatalog, Placement, RecordingEntry};
+use shared::catalog::{OwnerCatalog, Placement, QuarantineHold, RecordingEntry};
 use shared::config::Connection;
 use shared::error::Class;
 use shared::ids::Vendor;
@@ -32,7 +32,7 @@ impl<C: ConfigStore + UserDirectory, K: OwnerCatalog, Q: Queue, A: AttendeeSourc
     /// How many download jobs were sent.
     type Output = Result<usize, Outcome>;
 
-    async fn handle(&self, msg: ResolveOwnerMessage, _: &Invocation) -> Result<usize, Outcome> {
+    async fn handle(&self, msg: ResolveOwnerMessage, at: &Invocation) -> Result<usize, Outcome> {
         let conn = require(
             self.config.connection(&msg.connection_id).await?,
             format!("connection {}", msg.connection_id),
@@ -50,7 +50,7 @@ impl<C: ConfigStore + UserDirectory, K: OwnerCatalog, Q: Queue, A: AttendeeSourc
                 let facts = self.host_facts(&conn, &rec).await?;
                 let route = route(&rec, &conn, &self.config, &facts).await?;
                 let trace = route.trace.join("; ");
-                let Some(placement) = route.placement(&rec, &conn) else {
+                let Some(placement) = route.placement(&rec, &conn, at.now) else {
                     // No owner under `unmatched: skip`, an opt-out, not opted in: recorded with the reason,
                     // nothing is downloaded.
                     let reason = route.skip.unwrap_or_default();
@@ -64,6 +64,18 @@ impl<C: ConfigStore + UserDirectory, K: OwnerCatalog, Q: Queue, A: AttendeeSourc
                 tracing::info!(recording = %msg.recording, owner = %placement.owner, rule = route.rule, trace, "owner resolved");
                 if let Some(people) = &route.attendees {
                     self.catalog.set_attendees(&msg.recording, people).await?;
+                }
+                if let Some(until) = placement.quarantine_until {
+                    // Listed first: a crash before the owner is stored leaves a hold the sweeper waits on, never
+                    // a quarantine it cannot find.
+                    self.catalog
+                        .hold_quarantine(&QuarantineHold {
+                            recording: msg.recording.clone(),
+                            connection_id: conn.id.clone(),
+                            until,
+                        })
+                        .await?;
+                    tracing::info!(recording = %msg.recording, %until, "no owner found: archived in quarantine");
                 }
                 placement
             }
@@ -374,6 +386,45 @@ mod tests {
             "{:#?}",
             rec.owner_trace
         );
+    }
+
+    #[tokio::test]
+    async fn a_stranger_under_unmatched_quarantine_is_archived_in_quarantine_and_listed_for_the_sweeper()
+     {
+        let mut r = resolver();
+        r.config.connections[0].owner.unmatched = shared::config::Unmatched::Quarantine;
+        r.config.connections[0].owner.quarantine_hours = Some(48);
+        let msg = waiting(&r, "visitor@else.org");
+        let at = Invocation::now();
+        assert!(r.handle(msg.clone(), &at).await.unwrap() > 0, "downloaded");
+        let rec = r.catalog.entry(&msg.recording).unwrap();
+        assert_eq!(
+            (rec.owner.unwrap().as_str(), rec.owner_rule.as_deref()),
+            ("media", Some("quarantine"))
+        );
+        let until = at.now + r.config.connections[0].owner.quarantine_for();
+        assert_eq!(
+            r.config.connections[0].owner.quarantine_for().num_hours(),
+            48
+        );
+        assert_eq!(rec.quarantine_until, Some(until));
+        assert!(
+            rec.s3_prefix.starts_with("tenants/uni/quarantine/"),
+            "{}",
+            rec.s3_prefix
+        );
+        let holds = r.catalog.quarantine_holds();
+        assert_eq!(
+            holds
+                .iter()
+                .map(|h| (&h.recording, h.until))
+                .collect::<Vec<_>>(),
+            [(&msg.recording, until)]
+        );
+        // The file it queued goes under the quarantine folder.
+        let a = r.catalog.files(&msg.recording).remove(0);
+        assert_eq!(a.state, FileState::Queued);
+        assert!(a.s3_key.starts_with(&rec.s3_prefix), "{}", a.s3_key);
     }
 
     #[tokio::test]

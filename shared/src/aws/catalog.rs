@@ -3,7 +3,9 @@
 //! `gsi1sk = <start time>#<pk>`) lists a tenant's recordings by state; the sparse GSI `by-due`
 //! (`gsi2pk = DUE#<connection>`, `gsi2sk = <next look>#<pk>`) holds only recordings whose deletion is pending,
 //! by when the deletion sweep should look at them ([`DeletionEntry::next_look`]). Audit records of deletion
-//! attempts are items of the recording's partition (`sk = AUDIT#<time>#<attempt>`), written once.
+//! attempts are items of the recording's partition (`sk = AUDIT#<time>#<attempt>`), written once. A recording
+//! in quarantine has a hold item in its partition (`sk = QUARANTINE`) that `by-due` lists under
+//! `gsi2pk = QUARANTINE#<connection>` by when it ends (`gsi2sk = <until>#<pk>`), for the sweeper.
 //!
 //! The state machine is the domain's ([`crate::state`]): every condition expression here is translated from
 //! a [`FileStep`] or [`RecordingStep`] (`file_condition`, `recording_condition`), never written by hand.
@@ -30,9 +32,18 @@ pub struct DynamoCatalog {
 }
 
 const META: &str = "META";
+/// The sort key of a recording's quarantine hold, and the partition of the quarantine index in `by-due`
+/// (`gsi2pk = QUARANTINE#<connection>`, `gsi2sk = <until>#<pk>`).
+const QUARANTINE: &str = "QUARANTINE";
+
+/// A time as the sparse index sorts it (RFC 3339, seconds, UTC).
+fn secs(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
 /// Attributes of a recording that the update expressions manage themselves.
-const MANAGED: [&str; 17] = [
+const MANAGED: [&str; 18] = [
     "titled",
+    "quarantine_until",
     "file_ids",
     "skipped_files",
     "categories",
@@ -131,6 +142,10 @@ fn recording_condition(step: RecordingStep, known_files: usize) -> Result<(Strin
     if step.needs_all_done() == Some(true) {
         cond = format!("({cond}) AND size(file_ids) = :n AND size(done_ids) = :n");
         values.push((":n".into(), AttributeValue::N(known_files.to_string())));
+    }
+    if step.needs_quarantine_read() {
+        // `:q`, the quarantine's end the caller read, comes with the step's values.
+        cond = format!("({cond}) AND quarantine_until = :q");
     }
     Ok((cond, values))
 }
@@ -241,9 +256,13 @@ impl DynamoCatalog {
             update.push_str(" REMOVE ");
             update.push_str(remove);
         }
-        let req = self
-            .client
-            .update_item()
+        let mut req = self.client.update_item();
+        for (alias, name) in [("#o", "owner"), ("#del", "deletion")] {
+            if update.contains(alias) {
+                req = req.expression_attribute_names(alias, name);
+            }
+        }
+        let req = req
             .table_name(&self.table)
             .set_key(Some(self.key(key.partition_key(), META)))
             .update_expression(update)
@@ -643,6 +662,132 @@ impl IngestCatalog for DynamoCatalog {
 }
 
 #[async_trait]
+impl QuarantineCatalog for DynamoCatalog {
+    async fn quarantine_due(
+        &self,
+        connection: &crate::ids::ConnectionId,
+        now: DateTime<Utc>,
+        limit: i32,
+    ) -> Result<Vec<QuarantineHold>, Error> {
+        // `~` sorts after `#`: every hold ending in the second `now` falls in.
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("by-due")
+            .key_condition_expression("gsi2pk = :g AND gsi2sk <= :u")
+            .expression_attribute_values(":g", s(format!("{QUARANTINE}#{connection}")))
+            .expression_attribute_values(":u", s(format!("{}~", secs(now))))
+            .scan_index_forward(true)
+            .limit(limit.max(1))
+            .send()
+            .await
+            .map_err(|e| sdk_error("Query(by-due, quarantine)", e))?;
+        let hold = |item: &Item| -> Result<QuarantineHold, Error> {
+            let field = |n: &str| {
+                item.get(n)
+                    .cloned()
+                    .ok_or_else(|| Error::data(format!("quarantine hold without {n}")))
+            };
+            Ok(QuarantineHold {
+                recording: serde_dynamo::from_attribute_value(field("recording")?)
+                    .map_err(Error::data)?,
+                connection_id: serde_dynamo::from_attribute_value(field("connection_id")?)
+                    .map_err(Error::data)?,
+                until: serde_dynamo::from_attribute_value(field("until")?).map_err(Error::data)?,
+            })
+        };
+        out.items.unwrap_or_default().iter().map(hold).collect()
+    }
+
+    async fn expire_quarantine(
+        &self,
+        key: &RecordingKey,
+        until: DateTime<Utc>,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, Error> {
+        let values = vec![
+            (":q".to_owned(), to_av(&until)?),
+            (":why".to_owned(), s(reason)),
+            (":r".to_owned(), s(crate::routing::QUARANTINE_EXPIRED)),
+            (":line".to_owned(), AttributeValue::L(vec![s(reason)])),
+            (":empty".to_owned(), AttributeValue::L(vec![])),
+        ];
+        self.step_with(
+            key,
+            RecordingStep::QuarantineExpire,
+            "owner_rule = :r, skip_reason = :why, \
+             owner_trace = list_append(if_not_exists(owner_trace, :empty), :line)",
+            "#o, done_ids, failed_ids, archived_at, #del, gsi2pk, gsi2sk, quarantine_until",
+            values,
+            now,
+        )
+        .await
+    }
+
+    async fn expire_file(&self, key: &RecordingKey, file_id: &FileId) -> Result<bool, Error> {
+        Ok(self
+            .file_step(
+                key,
+                file_id,
+                FileStep::Expire,
+                "SET #st = :to, attempts = :zero \
+                 REMOVE #sto, last_error, lease_until_ms, checkpoint, not_before_ms",
+                vec![(":zero", to_av(&0u32)?)],
+            )
+            .await?
+            .is_some())
+    }
+
+    async fn end_quarantine(
+        &self,
+        key: &RecordingKey,
+        a: &Assignment,
+        now: DateTime<Utc>,
+    ) -> Result<bool, Error> {
+        let mut set = "SET #o = :o, owner_rule = :r, \
+                       owner_trace = list_append(if_not_exists(owner_trace, :empty), :line), updated_at = :now"
+            .to_owned();
+        let mut req = self.client.update_item();
+        if let Some(t) = &a.titled {
+            set.push_str(", titled = :ti");
+            req = req.expression_attribute_values(":ti", to_av(t)?);
+        }
+        set.push_str(" REMOVE quarantine_until");
+        let sent = req
+            .table_name(&self.table)
+            .set_key(Some(self.key(key.partition_key(), META)))
+            .update_expression(set)
+            .condition_expression("attribute_exists(quarantine_until)")
+            .expression_attribute_names("#o", "owner")
+            .expression_attribute_values(":o", s(a.owner.as_str()))
+            .expression_attribute_values(":r", s(&a.rule))
+            .expression_attribute_values(":line", AttributeValue::L(vec![s(&a.line)]))
+            .expression_attribute_values(":empty", AttributeValue::L(vec![]))
+            .expression_attribute_values(":now", now_str(now))
+            .send()
+            .await;
+        match sent {
+            Ok(_) => Ok(true),
+            Err(e) if is_conditional(&e) => Ok(false),
+            Err(e) => Err(sdk_error("UpdateItem(end quarantine)", e)),
+        }
+    }
+
+    async fn release_quarantine(&self, key: &RecordingKey) -> Result<(), Error> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(self.key(key.partition_key(), QUARANTINE)))
+            .send()
+            .await
+            .map_err(|e| sdk_error("DeleteItem(quarantine)", e))?;
+        Ok(())
+    }
+}
+
+#[async_trait]
 impl OwnerCatalog for DynamoCatalog {
     async fn get_recording(&self, key: &RecordingKey) -> Result<Option<RecordingEntry>, Error> {
         self.recording(key).await
@@ -687,6 +832,13 @@ impl OwnerCatalog for DynamoCatalog {
             set.push_str(", titled = :ti");
             req = req.expression_attribute_values(":ti", to_av(t)?);
         }
+        match &placement.quarantine_until {
+            Some(until) => {
+                set.push_str(", quarantine_until = :q");
+                req = req.expression_attribute_values(":q", to_av(until)?);
+            }
+            None => set.push_str(" REMOVE quarantine_until"),
+        }
         let out = req
             .table_name(&self.table)
             .set_key(Some(self.key(key.partition_key(), META)))
@@ -721,6 +873,27 @@ impl OwnerCatalog for DynamoCatalog {
         file_id: &FileId,
     ) -> Result<Option<FileEntry>, Error> {
         self.file(key, file_id).await
+    }
+
+    async fn hold_quarantine(&self, hold: &QuarantineHold) -> Result<(), Error> {
+        let pk = hold.recording.partition_key();
+        let mut item = self.key(pk.clone(), QUARANTINE);
+        item.insert(
+            "gsi2pk".into(),
+            s(format!("{QUARANTINE}#{}", hold.connection_id)),
+        );
+        item.insert("gsi2sk".into(), s(format!("{}#{pk}", secs(hold.until))));
+        item.insert("until".into(), to_av(&hold.until)?);
+        item.insert("connection_id".into(), s(hold.connection_id.as_str()));
+        item.insert("recording".into(), to_av(&hold.recording)?);
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|e| sdk_error("PutItem(quarantine)", e))?;
+        Ok(())
     }
 
     async fn set_attendees(&self, key: &RecordingKey, attendees: &Attendees) -> Result<(), Error> {

@@ -89,6 +89,11 @@ pub struct RecordingEntry {
     /// Title and description by the connection's templates, rendered with the owner.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub titled: Option<crate::naming::Titled>,
+    /// In quarantine until then (`owner.unmatched: quarantine`): archived under `quarantine/`, held by the
+    /// default owner, its vendor copy kept, until `archiver-admin assign-owner` gives it its owner or the
+    /// sweeper removes our copy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quarantine_until: Option<DateTime<Utc>>,
 }
 
 /// A recording removed at the vendor by someone else than our deletion sweep, as its event said.
@@ -177,6 +182,7 @@ impl RecordingEntry {
             categories: Vec::new(),
             skipped_files: BTreeSet::new(),
             titled: None,
+            quarantine_until: None,
         }
     }
 
@@ -632,6 +638,8 @@ pub struct Placement {
     pub s3_prefix: String,
     /// Title and description by the connection's templates (`None`: keep what is stored).
     pub titled: Option<crate::naming::Titled>,
+    /// In quarantine until then (`owner.unmatched: quarantine`): the owner only holds it.
+    pub quarantine_until: Option<DateTime<Utc>>,
 }
 
 impl Placement {
@@ -644,6 +652,7 @@ impl Placement {
             categories: vec![],
             s3_prefix: s3_prefix.to_owned(),
             titled: None,
+            quarantine_until: None,
         }
     }
     /// What an entry already records (a redelivery moves a recording left in `pending_owner` on with it).
@@ -655,8 +664,65 @@ impl Placement {
             categories: entry.categories.clone(),
             s3_prefix: entry.s3_prefix.clone(),
             titled: entry.titled.clone(),
+            quarantine_until: entry.quarantine_until,
         })
     }
+}
+
+/// A recording held in quarantine (`owner.unmatched: quarantine`), as the quarantine index lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuarantineHold {
+    pub recording: RecordingKey,
+    pub connection_id: ConnectionId,
+    pub until: DateTime<Utc>,
+}
+
+/// How a quarantine ends with an owner: assigned by an admin, or kept by its holder when ours is the only copy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assignment {
+    pub owner: UserId,
+    /// The rule stored as `owner_rule` (`assigned`, `quarantine_kept`).
+    pub rule: String,
+    /// Appended to the decision's trace: who decided, and why.
+    pub line: String,
+    /// The titles rendered with the new owner (`None`: keep what is stored).
+    pub titled: Option<crate::naming::Titled>,
+}
+
+/// The quarantine's view (the sweeper expires, `archiver-admin assign-owner` assigns).
+#[async_trait]
+pub trait QuarantineCatalog: Send + Sync {
+    /// The connection's quarantine holds due at or before `now`, soonest first, at most `limit`.
+    async fn quarantine_due(
+        &self,
+        connection: &ConnectionId,
+        now: DateTime<Utc>,
+        limit: i32,
+    ) -> Result<Vec<QuarantineHold>, Error>;
+    /// [`crate::state::RecordingStep::QuarantineExpire`] if the recording is still in the quarantine that
+    /// ends at `until`: `skipped` with `owner_rule` `quarantine_expired`, the reason (also appended to the
+    /// trace); the owner, the done and failed sets, `archived_at`, the deletion plan and the quarantine go.
+    /// `false` if not taken (an owner was assigned meanwhile, or another state).
+    async fn expire_quarantine(
+        &self,
+        key: &RecordingKey,
+        until: DateTime<Utc>,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, Error>;
+    /// [`crate::state::FileStep::Expire`]: `archived` or `failed` → `planned`, the stored object's record,
+    /// the attempts and the error dropped. `false` if the file was neither.
+    async fn expire_file(&self, key: &RecordingKey, file_id: &FileId) -> Result<bool, Error>;
+    /// Ends the quarantine with an owner if the recording is still in one (its state unchanged). `false`
+    /// otherwise.
+    async fn end_quarantine(
+        &self,
+        key: &RecordingKey,
+        assignment: &Assignment,
+        now: DateTime<Utc>,
+    ) -> Result<bool, Error>;
+    /// Removes the recording from the quarantine index (nothing if it is not there).
+    async fn release_quarantine(&self, key: &RecordingKey) -> Result<(), Error>;
 }
 
 /// The owner resolver's view.
@@ -683,6 +749,9 @@ pub trait OwnerCatalog: Send + Sync {
     ) -> Result<Option<FileEntry>, Error>;
     /// Records who took part in the meeting.
     async fn set_attendees(&self, key: &RecordingKey, attendees: &Attendees) -> Result<(), Error>;
+    /// Lists the recording in the quarantine index until `hold.until` (written before [`Self::set_owner`]
+    /// stores the quarantine, so the sweeper finds every recording in quarantine; replaces an earlier hold).
+    async fn hold_quarantine(&self, hold: &QuarantineHold) -> Result<(), Error>;
     /// `planned` → `queued`, with the file's key under the recording's folder (set with the owner); `false`
     /// if the file was not `planned`.
     async fn mark_queued(

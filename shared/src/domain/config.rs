@@ -305,7 +305,16 @@ pub struct OwnerPolicy {
     /// Where the name looked for comes from (default: the host's e-mail with `postfix`).
     #[serde(default)]
     pub name_from: NameFrom,
+    /// With `unmatched: quarantine`: how long a recording waits in quarantine for an owner before our copy
+    /// is removed (default [`QUARANTINE_HOURS`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quarantine_hours: Option<u32>,
 }
+
+/// How long a recording stays in quarantine unless the connection says otherwise.
+pub const QUARANTINE_HOURS: u32 = 24;
+/// The longest quarantine a connection may ask for (30 days).
+pub const QUARANTINE_HOURS_MAX: u32 = 720;
 
 /// Where the name the owner rules look for comes from.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -386,6 +395,10 @@ pub enum Unmatched {
     /// Not archived: recorded as skipped with the reason (`list --state skipped`); once the host is in the
     /// directory, `archiver-admin retry --instance` archives it.
     Skip,
+    /// Archived under `quarantine/`, held by the `default_owner`, for `quarantine_hours`: `archiver-admin
+    /// assign-owner` gives it its owner; otherwise the sweeper then removes our copy (the vendor's is kept,
+    /// and `archiver-admin retry` archives it again).
+    Quarantine,
 }
 
 /// `jdoe@uni.edu` ↔ `jdoe`: what is done to the end of the host's e-mail (compared case-insensitively).
@@ -472,19 +485,36 @@ pub enum Lookup {
 }
 
 impl OwnerPolicy {
+    /// How long a recording waits in quarantine for an owner.
+    pub fn quarantine_for(&self) -> chrono::Duration {
+        chrono::Duration::hours(i64::from(self.quarantine_hours.unwrap_or(QUARANTINE_HOURS)))
+    }
+
     /// What is wrong with the policy (field below `owner`, reason); empty when it can work.
     pub fn problems(&self) -> Vec<(String, String)> {
-        match &self.postfix {
-            Postfix::Add(p) | Postfix::Remove(p)
-                if p.trim().is_empty() || p.contains(char::is_whitespace) =>
-            {
-                vec![(
-                    "postfix".into(),
-                    format!("{p:?} must be a non-empty postfix without spaces (e.g. \"@uni.edu\")"),
-                )]
-            }
-            _ => vec![],
+        let mut out = Vec::new();
+        if let Postfix::Add(p) | Postfix::Remove(p) = &self.postfix
+            && (p.trim().is_empty() || p.contains(char::is_whitespace))
+        {
+            out.push((
+                "postfix".into(),
+                format!("{p:?} must be a non-empty postfix without spaces (e.g. \"@uni.edu\")"),
+            ));
         }
+        match self.quarantine_hours {
+            Some(h) if self.unmatched != Unmatched::Quarantine => out.push((
+                "quarantine_hours".into(),
+                format!(
+                    "{h} is given, but only unmatched: quarantine keeps recordings in quarantine"
+                ),
+            )),
+            Some(h) if h == 0 || h > QUARANTINE_HOURS_MAX => out.push((
+                "quarantine_hours".into(),
+                format!("{h} must be from 1 to {QUARANTINE_HOURS_MAX} (30 days)"),
+            )),
+            _ => {}
+        }
+        out
     }
 }
 

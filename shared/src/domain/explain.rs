@@ -49,7 +49,7 @@ pub async fn replay(
         )),
     }
     out.extend(r.trace.iter().map(|l| format!("  {l}")));
-    let Some(placed) = r.placement(&entry, conn) else {
+    let Some(placed) = r.placement(&entry, conn, now) else {
         out.push("nothing is archived; the entry records the skip with this reason".into());
         return Ok(out);
     };
@@ -62,6 +62,13 @@ pub async fn replay(
         "folder: {} (layout {})",
         placed.s3_prefix, conn.layout
     ));
+    if let Some(until) = placed.quarantine_until {
+        out.push(format!(
+            "quarantine: held by {} until {until} (archiver-admin assign-owner, or our copy is removed then; \
+             the vendor copy is kept meanwhile)",
+            placed.owner
+        ));
+    }
     for f in &rec.files {
         let size = f
             .expected_size

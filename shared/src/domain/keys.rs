@@ -46,6 +46,20 @@ pub fn tenant_prefix(tenant: &TenantId) -> String {
     format!("tenants/{tenant}")
 }
 
+/// The folder of the tenant's quarantine (without the trailing `/`): recordings no rule found an owner for,
+/// under `owner.unmatched: quarantine`, until one is assigned or the quarantine expires.
+pub fn quarantine_prefix(tenant: &TenantId) -> String {
+    format!("{}/quarantine", tenant_prefix(tenant))
+}
+
+/// `folder` (a recording's folder under the tenant's prefix) moved into the tenant's quarantine:
+/// `tenants/<t>/<rest>` → `tenants/<t>/quarantine/<rest>`.
+pub fn quarantine_folder(tenant: &TenantId, folder: &str) -> String {
+    let base = format!("{}/", tenant_prefix(tenant));
+    let rest = folder.strip_prefix(&base).unwrap_or(folder);
+    format!("{}/{rest}", quarantine_prefix(tenant))
+}
+
 /// The folder of one recording (meeting instance) by the default layout.
 pub fn recording_prefix(
     tenant: &TenantId,
@@ -300,6 +314,16 @@ mod tests {
             recording_type: None,
             status: None,
         }
+    }
+
+    #[test]
+    fn quarantine_takes_the_folder_below_the_tenant_into_its_own_prefix() {
+        let t = TenantId::parse("uni").unwrap();
+        assert_eq!(
+            quarantine_folder(&t, "tenants/uni/zoom/A/2026/01/01/m/i/"),
+            "tenants/uni/quarantine/zoom/A/2026/01/01/m/i/"
+        );
+        assert!(quarantine_folder(&t, "tenants/uni/x/").starts_with(&tenant_prefix(&t)));
     }
 
     #[test]

@@ -36,6 +36,9 @@ pub struct Decision {
 
 /// The rule name of a decision that found nobody under `unmatched: skip`.
 pub const UNMATCHED_SKIP: &str = "unmatched_skip";
+/// The rule name of a decision that found nobody under `unmatched: quarantine`: the default owner holds the
+/// recording, archived under `quarantine/`, until an owner is assigned or the quarantine expires.
+pub const QUARANTINE: &str = "quarantine";
 
 impl Decision {
     /// Why the recording is skipped (`None`: it has an owner).
@@ -141,14 +144,26 @@ pub async fn decide(
             trace,
         });
     }
-    trace.push(format!(
-        "default_owner: {} (chosen: no rule above found an active user)",
-        conn.default_owner
-    ));
+    let rule = if conn.owner.unmatched == crate::config::Unmatched::Quarantine {
+        trace.push(format!(
+            "{QUARANTINE}: no rule above found an active user: archived under quarantine/, held by {} for {} h \
+             (archiver-admin assign-owner gives it its owner; otherwise our copy is then removed, the vendor's \
+             kept)",
+            conn.default_owner,
+            conn.owner.quarantine_for().num_hours()
+        ));
+        QUARANTINE
+    } else {
+        trace.push(format!(
+            "default_owner: {} (chosen: no rule above found an active user)",
+            conn.default_owner
+        ));
+        "default_owner"
+    };
     Ok(Decision {
         owner: Some(conn.default_owner.clone()),
         host: None,
-        rule: "default_owner",
+        rule,
         trace,
     })
 }

@@ -17,7 +17,7 @@ use crate::config::{Connection, User, topic_pattern};
 use crate::error::Error;
 use crate::ids::{Category, GroupId, UserId};
 use crate::model::MeetingKind;
-use crate::owner::{UNMATCHED_SKIP, decide, resolve_co_users};
+use crate::owner::{QUARANTINE, UNMATCHED_SKIP, decide, resolve_co_users};
 use crate::ports::UserDirectory;
 use serde::{Deserialize, Serialize};
 
@@ -77,11 +77,21 @@ pub struct CategoryRule {
 pub const USER_OPT_OUT: &str = "user_opt_out";
 pub const OPT_OUT_GROUP: &str = "opt_out_group";
 pub const NOT_OPTED_IN: &str = "not_opted_in";
+/// The rule of a recording whose quarantine ran out with no owner assigned: our copy was removed (the
+/// vendor's is kept); `archiver-admin retry` archives it again.
+pub const QUARANTINE_EXPIRED: &str = "quarantine_expired";
 
 /// Whether `rule` (an entry's `owner_rule`) kept the recording out before anything was downloaded: such a
 /// recording goes back to the owner stage on `archiver-admin retry`.
 pub fn skipped_by(rule: &str) -> bool {
-    [UNMATCHED_SKIP, USER_OPT_OUT, OPT_OUT_GROUP, NOT_OPTED_IN].contains(&rule)
+    [
+        UNMATCHED_SKIP,
+        USER_OPT_OUT,
+        OPT_OUT_GROUP,
+        NOT_OPTED_IN,
+        QUARANTINE_EXPIRED,
+    ]
+    .contains(&rule)
 }
 
 /// The most a recording's categories may take up as one object tag value (S3 allows 256 characters).
@@ -105,12 +115,26 @@ pub struct Route {
 }
 
 impl Route {
-    /// What the owner stage stores for `rec` when routing lets it in (`None`: kept out): owner, rule,
-    /// trace, categories, and the folder and titles the connection's layout and templates give them.
-    pub fn placement(&self, rec: &RecordingEntry, conn: &Connection) -> Option<Placement> {
+    /// What the owner stage stores for `rec` when routing lets it in (`None`: kept out) at `now`: owner,
+    /// rule, trace, categories, and the folder and titles the connection's layout and templates give them. A
+    /// recording in quarantine ([`QUARANTINE`]) is filed under [`crate::keys::quarantine_folder`] until
+    /// `now` plus the connection's `owner.quarantine_hours`.
+    pub fn placement(
+        &self,
+        rec: &RecordingEntry,
+        conn: &Connection,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Option<Placement> {
         let owner = self.owner.clone()?;
+        let folder = rec.folder(&conn.layout, Some(&owner), &self.categories);
+        let quarantined = self.rule == QUARANTINE;
         Some(Placement {
-            s3_prefix: rec.folder(&conn.layout, Some(&owner), &self.categories),
+            s3_prefix: if quarantined {
+                crate::keys::quarantine_folder(&rec.tenant, &folder)
+            } else {
+                folder
+            },
+            quarantine_until: quarantined.then(|| now + conn.owner.quarantine_for()),
             titled: Some(conn.titles.render(rec, Some(&owner), &self.categories)),
             owner,
             rule: self.rule.to_owned(),

@@ -30,6 +30,9 @@ pub enum FileStep {
     /// The vendor now has another version of an archived file (its size changed): the new version is
     /// archived under a new key; the old object stays, listed on the entry as superseded (never overwritten).
     Supersede,
+    /// The recording's quarantine expired and our copy was removed: the file (archived, or failed) waits for
+    /// bytes again (the vendor copy is kept), for an admin's `retry`.
+    Expire,
 }
 
 /// Files that still wait for bytes.
@@ -41,7 +44,7 @@ const PENDING: [FileState; 4] = [
 ];
 
 impl FileStep {
-    pub const ALL: [FileStep; 10] = [
+    pub const ALL: [FileStep; 11] = [
         FileStep::Create,
         FileStep::RefreshSource,
         FileStep::Queue,
@@ -52,6 +55,7 @@ impl FileStep {
         FileStep::Fail,
         FileStep::Reopen,
         FileStep::Supersede,
+        FileStep::Expire,
     ];
 
     /// The catalog operation that takes this step.
@@ -67,6 +71,7 @@ impl FileStep {
             FileStep::Fail => "fail",
             FileStep::Reopen => "reopen_file",
             FileStep::Supersede => "supersede_file",
+            FileStep::Expire => "expire_file",
         }
     }
 
@@ -76,6 +81,7 @@ impl FileStep {
             FileStep::Create | FileStep::RefreshSource | FileStep::Supersede => "enqueue",
             FileStep::Reopen => "enqueue, admin",
             FileStep::Queue => "owner-resolver",
+            FileStep::Expire => "sweeper",
             _ => "downloader",
         }
     }
@@ -92,6 +98,7 @@ impl FileStep {
             }
             FileStep::Reopen => &[FileState::Failed],
             FileStep::Supersede => &[FileState::Archived],
+            FileStep::Expire => &[FileState::Archived, FileState::Failed],
         }
     }
 
@@ -127,7 +134,7 @@ impl FileStep {
             FileStep::Complete => Some(FileState::Archived),
             FileStep::RetryLater => Some(FileState::Retrying),
             FileStep::Fail => Some(FileState::Failed),
-            FileStep::Reopen | FileStep::Supersede => Some(FileState::Planned),
+            FileStep::Reopen | FileStep::Supersede | FileStep::Expire => Some(FileState::Planned),
         }
     }
 }
@@ -199,10 +206,15 @@ pub enum RecordingStep {
     /// An admin asks again for a recording skipped for want of an owner (`archiver-admin retry`): it goes
     /// through owner resolution again.
     OwnerRetry,
+    /// A recording's quarantine (`owner.unmatched: quarantine`) ran out with no owner assigned: recorded as
+    /// skipped (`quarantine_expired`) with the reason, its deletion plan dropped; our copy is then removed
+    /// and its files wait again (the vendor copy is kept, for `retry`). Only if still in the quarantine the
+    /// caller read, so that an owner assigned meanwhile wins.
+    QuarantineExpire,
 }
 
 impl RecordingStep {
-    pub const ALL: [RecordingStep; 10] = [
+    pub const ALL: [RecordingStep; 11] = [
         RecordingStep::Create,
         RecordingStep::OwnerSet,
         RecordingStep::Archive,
@@ -213,6 +225,7 @@ impl RecordingStep {
         RecordingStep::Unskip,
         RecordingStep::OwnerSkip,
         RecordingStep::OwnerRetry,
+        RecordingStep::QuarantineExpire,
     ];
 
     /// The catalog operation that takes this step.
@@ -228,6 +241,7 @@ impl RecordingStep {
             RecordingStep::Retry => "reopen_file",
             RecordingStep::OwnerSkip => "skip_at_owner",
             RecordingStep::OwnerRetry => "retry_owner",
+            RecordingStep::QuarantineExpire => "expire_quarantine",
         }
     }
 
@@ -240,6 +254,7 @@ impl RecordingStep {
             RecordingStep::Retry => "enqueue, admin",
             RecordingStep::OwnerSet | RecordingStep::OwnerSkip => "owner-resolver",
             RecordingStep::OwnerRetry => "admin",
+            RecordingStep::QuarantineExpire => "sweeper",
             RecordingStep::Archive | RecordingStep::Fail => "downloader",
         }
     }
@@ -257,6 +272,7 @@ impl RecordingStep {
             RecordingStep::Retry => &[RecordingState::Failed],
             RecordingStep::OwnerSkip => &[RecordingState::PendingOwner],
             RecordingStep::OwnerRetry => &[RecordingState::Skipped],
+            RecordingStep::QuarantineExpire => &[RecordingState::Archived, RecordingState::Failed],
         }
     }
 
@@ -269,8 +285,16 @@ impl RecordingStep {
             RecordingStep::Retry | RecordingStep::Unskip | RecordingStep::OwnerRetry => {
                 RecordingState::PendingOwner
             }
-            RecordingStep::Skip | RecordingStep::OwnerSkip => RecordingState::Skipped,
+            RecordingStep::Skip | RecordingStep::OwnerSkip | RecordingStep::QuarantineExpire => {
+                RecordingState::Skipped
+            }
         }
+    }
+
+    /// Whether the step also needs the recording to be in the quarantine the caller read (its
+    /// `quarantine_until` unchanged).
+    pub fn needs_quarantine_read(self) -> bool {
+        self == RecordingStep::QuarantineExpire
     }
 
     /// Whether the step needs every known file done ([`RecordingStep::Archive`]) or some file not done
@@ -348,6 +372,9 @@ pub fn recording_table() -> String {
             Some(true) => from.push_str(" (every known file archived)"),
             Some(false) => from.push_str(" (a known file not archived)"),
             None => {}
+        }
+        if step.needs_quarantine_read() {
+            from.push_str(" (in the quarantine the caller read)");
         }
         t.push_str(&format!(
             "| {:?} (`{}`) | {} | {from} | {} |\n",

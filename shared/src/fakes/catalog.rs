@@ -17,6 +17,7 @@ struct Store {
     recordings: HashMap<RecordingKey, RecordingEntry>,
     files: HashMap<RecordingKey, BTreeMap<String, FileEntry>>,
     audit: HashMap<RecordingKey, Vec<crate::deletion::AuditRecord>>,
+    quarantine: HashMap<RecordingKey, QuarantineHold>,
 }
 
 /// A catalog in memory. Clones share the same store. [`MemoryCatalog::fail`] makes an operation fail
@@ -369,6 +370,110 @@ impl IngestCatalog for MemoryCatalog {
     }
 }
 
+impl MemoryCatalog {
+    /// The quarantine index, soonest first.
+    pub fn quarantine_holds(&self) -> Vec<QuarantineHold> {
+        let mut all: Vec<QuarantineHold> = self
+            .store
+            .lock()
+            .unwrap()
+            .quarantine
+            .values()
+            .cloned()
+            .collect();
+        all.sort_by_key(|h| h.until);
+        all
+    }
+}
+
+#[async_trait]
+impl QuarantineCatalog for MemoryCatalog {
+    async fn quarantine_due(
+        &self,
+        connection: &crate::ids::ConnectionId,
+        now: DateTime<Utc>,
+        limit: i32,
+    ) -> Result<Vec<QuarantineHold>, Error> {
+        self.check("quarantine_due")?;
+        Ok(self
+            .quarantine_holds()
+            .into_iter()
+            .filter(|h| &h.connection_id == connection && h.until <= now)
+            .take(limit.max(1) as usize)
+            .collect())
+    }
+
+    async fn expire_quarantine(
+        &self,
+        key: &RecordingKey,
+        until: DateTime<Utc>,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, Error> {
+        self.check("expire_quarantine")?;
+        let step = RecordingStep::QuarantineExpire;
+        if self.entry(key).and_then(|r| r.quarantine_until) != Some(until)
+            || !self.recording_step(key, step, now)
+        {
+            return Ok(false);
+        }
+        self.update_recording(key, |r| {
+            r.owner = None;
+            r.owner_rule = Some(crate::routing::QUARANTINE_EXPIRED.into());
+            r.skip_reason = Some(reason.to_owned());
+            r.owner_trace.push(reason.to_owned());
+            r.done_ids.clear();
+            r.failed_ids.clear();
+            r.archived_at = None;
+            r.deletion = None;
+            r.quarantine_until = None;
+        })?;
+        Ok(true)
+    }
+
+    async fn expire_file(&self, key: &RecordingKey, file_id: &FileId) -> Result<bool, Error> {
+        self.check("expire_file")?;
+        Ok(self
+            .file_step(key, file_id, FileStep::Expire, StepInput::default(), |f| {
+                f.stored = None;
+                f.attempts = 0;
+                f.last_error = None;
+                f.checkpoint = None;
+                f.lease_until_ms = None;
+                f.not_before_ms = None;
+            })
+            .is_some())
+    }
+
+    async fn end_quarantine(
+        &self,
+        key: &RecordingKey,
+        a: &Assignment,
+        _now: DateTime<Utc>,
+    ) -> Result<bool, Error> {
+        self.check("end_quarantine")?;
+        if self.entry(key).is_none_or(|r| r.quarantine_until.is_none()) {
+            return Ok(false);
+        }
+        self.update_recording(key, |r| {
+            r.owner = Some(a.owner.clone());
+            r.owner_rule = Some(a.rule.clone());
+            r.owner_trace.push(a.line.clone());
+            if a.titled.is_some() {
+                r.titled = a.titled.clone();
+            }
+            r.quarantine_until = None;
+        })?;
+        Ok(true)
+    }
+
+    async fn release_quarantine(&self, key: &RecordingKey) -> Result<(), Error> {
+        self.check("release_quarantine")?;
+        self.store.lock().unwrap().quarantine.remove(key);
+        Ok(())
+    }
+}
+
 #[async_trait]
 impl OwnerCatalog for MemoryCatalog {
     async fn get_recording(&self, key: &RecordingKey) -> Result<Option<RecordingEntry>, Error> {
@@ -406,6 +511,7 @@ impl OwnerCatalog for MemoryCatalog {
             if placement.titled.is_some() {
                 r.titled = placement.titled.clone();
             }
+            r.quarantine_until = placement.quarantine_until;
         })?;
         self.recording_step(key, RecordingStep::OwnerSet, Utc::now());
         Ok(())
@@ -422,6 +528,16 @@ impl OwnerCatalog for MemoryCatalog {
     async fn set_attendees(&self, key: &RecordingKey, attendees: &Attendees) -> Result<(), Error> {
         self.check("set_attendees")?;
         self.update_recording(key, |r| r.attendees = Some(attendees.clone()))
+    }
+
+    async fn hold_quarantine(&self, hold: &QuarantineHold) -> Result<(), Error> {
+        self.check("hold_quarantine")?;
+        self.store
+            .lock()
+            .unwrap()
+            .quarantine
+            .insert(hold.recording.clone(), hold.clone());
+        Ok(())
     }
 
     async fn mark_queued(

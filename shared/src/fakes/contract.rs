@@ -132,7 +132,7 @@ fn file_starts() -> Vec<Option<(FileState, Option<i64>)>> {
 /// Runs every step from every state; returns one line per disagreement (empty: the catalog follows the rules).
 pub async fn check<C, S>(catalog: &C, seed: &S) -> Vec<String>
 where
-    C: IngestCatalog + OwnerCatalog + TransferCatalog,
+    C: IngestCatalog + OwnerCatalog + TransferCatalog + QuarantineCatalog,
     S: Seed,
 {
     let mut wrong = Vec::new();
@@ -253,7 +253,7 @@ async fn take_file_step<C>(
     step: FileStep,
 ) -> Result<bool, Error>
 where
-    C: IngestCatalog + OwnerCatalog + TransferCatalog,
+    C: IngestCatalog + OwnerCatalog + TransferCatalog + QuarantineCatalog,
 {
     Ok(match step {
         FileStep::Create => {
@@ -320,6 +320,14 @@ where
             let now = IngestCatalog::get_file(catalog, key, id).await?;
             !stale && applied && now.is_some_and(|f| f.s3_key == next.s3_key)
         }
+        FileStep::Expire => {
+            let applied = catalog.expire_file(key, id).await?;
+            let now = IngestCatalog::get_file(catalog, key, id).await?;
+            applied
+                && now.is_some_and(|f| {
+                    f.state == FileState::Planned && f.stored.is_none() && f.last_error.is_none()
+                })
+        }
         FileStep::Fail => {
             catalog.fail(key, id, "contract").await?;
             IngestCatalog::get_file(catalog, key, id)
@@ -338,7 +346,7 @@ async fn take_recording_step<C, S>(
     step: RecordingStep,
 ) -> Result<(), Error>
 where
-    C: IngestCatalog + OwnerCatalog + TransferCatalog,
+    C: IngestCatalog + OwnerCatalog + TransferCatalog + QuarantineCatalog,
     S: Seed,
 {
     match step {
@@ -371,6 +379,7 @@ where
                     title: "CHEM 101 – 2026-03-16".into(),
                     description: "Lectures, by media".into(),
                 }),
+                quarantine_until: Some("2026-03-17T09:00:00Z".parse().unwrap()),
             };
             catalog.set_owner(key, &placement).await?;
             let rec = OwnerCatalog::get_recording(catalog, key).await?;
@@ -410,6 +419,41 @@ where
                     (Some("contract"), trace.as_slice())
                 );
                 assert!(rec.skipped_at_owner());
+            }
+        }
+        RecordingStep::QuarantineExpire => {
+            // In a quarantine ending at `until`: another end (an owner assigned, then held again) is refused.
+            let until: chrono::DateTime<Utc> = "2026-03-17T09:00:00Z".parse().unwrap();
+            let Some(mut rec) = OwnerCatalog::get_recording(catalog, key).await? else {
+                return Ok(());
+            };
+            rec.quarantine_until = Some(until);
+            rec.owner = Some(crate::ids::UserId::parse("media").unwrap());
+            seed.seed_recording(&rec).await?;
+            let other = until + chrono::Duration::hours(1);
+            assert!(
+                !catalog
+                    .expire_quarantine(key, other, "contract", Utc::now())
+                    .await?,
+                "another quarantine is not expired"
+            );
+            if catalog
+                .expire_quarantine(key, until, "contract", Utc::now())
+                .await?
+            {
+                let rec = OwnerCatalog::get_recording(catalog, key).await?;
+                let rec = rec.expect("expired, so present");
+                assert_eq!(
+                    (
+                        rec.owner.as_ref(),
+                        rec.quarantine_until,
+                        rec.skip_reason.as_deref(),
+                        rec.deletion.as_ref(),
+                        rec.done_ids.len()
+                    ),
+                    (None, None, Some("contract"), None, 0)
+                );
+                assert!(rec.skipped_at_owner(), "retry archives it again");
             }
         }
         RecordingStep::OwnerRetry => {
