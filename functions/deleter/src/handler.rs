@@ -207,7 +207,7 @@ where
         {
             return Ok(None);
         }
-        let checked = self.check(conn, &rec).await;
+        let checked = self.check(conn, &rec, at.now).await;
         let (calls, settlement) = match (&checked.next, &conn.delete_plan) {
             (Next::Call(files), DeletePlan::DeleteAfter { action, scope, .. }) => {
                 let listed = match &checked.vendor {
@@ -300,13 +300,22 @@ where
         }
     }
 
-    /// Verifies a recording: catalog, S3 (re-read) and the vendor's listing. Nothing is written.
-    async fn check(&self, conn: &Connection, rec: &RecordingEntry) -> Checked {
+    /// Verifies a recording at `now`: catalog, S3 (re-read) and the vendor's listing; a recording in quarantine
+    /// is held first. Nothing is written.
+    async fn check(
+        &self,
+        conn: &Connection,
+        rec: &RecordingEntry,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Checked {
         let end = |s| Checked {
             evidence: vec![],
             vendor: None,
             next: Next::End(s),
         };
+        if let Some(held) = deletion::held_in_quarantine(rec.quarantine_until, now) {
+            return end(held);
+        }
         let DeletePlan::DeleteAfter { scope, .. } = conn.delete_plan else {
             return end(Settlement::NowRetained);
         };
@@ -365,7 +374,7 @@ where
                     vec![],
                 )
             } else {
-                match self.check(conn, &rec).await.next {
+                match self.check(conn, &rec, at.now).await.next {
                     Next::Call(files) => (Settlement::Deleted, files),
                     Next::End(s) => (s, vec![]),
                 }
@@ -566,6 +575,43 @@ mod tests {
 
         let later = sweep(&w, "2026-03-09T10:00:00Z").await;
         assert_eq!((later.due, deletes(&w).len()), (0, 1), "deleted once");
+    }
+
+    #[tokio::test]
+    async fn a_recording_in_quarantine_keeps_its_vendor_copy_until_an_owner_is_assigned() {
+        let w = world(trash_after_a_day());
+        let mut rec = w.d.catalog.entry(&w.key).unwrap();
+        rec.quarantine_until = Some(t("2026-03-02T22:00:00Z"));
+        w.d.catalog.put_recording(rec.clone());
+        let report = sweep(&w, DUE).await;
+        assert_eq!(report.ended.get("retrying"), Some(&1), "{report:?}");
+        assert!(deletes(&w).is_empty(), "no call while in quarantine");
+        let d = deletion(&w);
+        assert!(
+            d.reason.as_deref().unwrap().contains("in quarantine"),
+            "{d:?}"
+        );
+        assert_eq!(
+            d.due_at,
+            Some(t("2026-03-02T22:00:00Z")),
+            "due again when it ends"
+        );
+        // The dry run says so too.
+        let conn = w.d.config.connections[0].clone();
+        let preview =
+            w.d.preview(&conn, &Invocation::at(t("2026-03-02T22:00:00Z")))
+                .await
+                .unwrap();
+        assert!(
+            matches!(&preview[0].would, Settlement::Retry { reason, .. } if reason.contains("quarantine"))
+        );
+        // An owner assigned: deleted as planned on the next look.
+        rec = w.d.catalog.entry(&w.key).unwrap();
+        rec.quarantine_until = None;
+        w.d.catalog.put_recording(rec);
+        let report = sweep(&w, "2026-03-02T22:00:00Z").await;
+        assert_eq!(report.ended.get("deleted"), Some(&1), "{report:?}");
+        assert_eq!(deletes(&w).len(), 1);
     }
 
     #[tokio::test]

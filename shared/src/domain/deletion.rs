@@ -319,6 +319,19 @@ fn first_refusal(
     None
 }
 
+/// A recording in quarantine until `until` (no owner found yet) keeps its vendor copy: the attempt ends
+/// without a check or a call, due again when the quarantine ends (by then an owner is assigned and it is
+/// deleted as planned, or the quarantine expired and its deletion plan went with our copy). `None`: not held.
+pub fn held_in_quarantine(until: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Option<Settlement> {
+    let until = until?;
+    Some(Settlement::Retry {
+        reason: format!(
+            "held: in quarantine until {until} (no owner yet); the vendor copy stays until an owner is assigned"
+        ),
+        wait_secs: Some((until - now).num_seconds().max(0) as u64),
+    })
+}
+
 /// How a vendor's answer to a deletion call is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
