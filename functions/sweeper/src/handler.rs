@@ -11,15 +11,25 @@
 //!   dead-letter queue and reported.
 //! - **Abandoned uploads**: multipart uploads started longer ago than `abandoned_after` are aborted; a
 //!   transfer whose checkpoint pointed at one starts afresh.
+//! - **Quarantine** (`owner.unmatched: quarantine`): a recording whose quarantine ran out with no owner
+//!   assigned is recorded as skipped (`quarantine_expired`), our objects of it under the quarantine folder are
+//!   removed and its files wait again (the vendor copy is kept: `archiver-admin retry` archives it again).
+//!   The rules are [`shared::quarantine`]: one still in transfer waits, one whose vendor copy is gone is kept.
 
 use async_trait::async_trait;
 use serde::Serialize;
 use shared::batch::{Handler, Invocation};
-use shared::catalog::{CatalogReader, FileEntry, Lease, RecordingEntry, TransferCatalog};
+use shared::catalog::{
+    Assignment, CatalogReader, FileEntry, Lease, QuarantineCatalog, QuarantineHold, RecordingEntry,
+    TransferCatalog,
+};
 use shared::error::Error;
 use shared::messages::{DownloadMessage, ResolveOwnerMessage};
 use shared::model::{FileState, RecordingState};
-use shared::ports::{ConfigStore, ConnectionList, DeadLetters, Queue, Uploads, send_json};
+use shared::ports::{
+    ConfigStore, ConnectionList, DeadLetters, Queue, RemoveObjects, Uploads, send_json,
+};
+use shared::quarantine::Next;
 use std::time::Duration;
 
 /// When work counts as stuck, and when the sweep gives up.
@@ -46,6 +56,14 @@ pub struct Report {
     pub dead_letters_settled: usize,
     pub dead_letters_kept: usize,
     pub uploads_aborted: usize,
+    /// Quarantines that ran out with no owner: recorded as skipped, our copy removed.
+    pub quarantine_expired: usize,
+    /// Quarantines that ran out when the vendor copy was gone: ours kept, held by the default owner.
+    pub quarantine_kept: usize,
+    /// Quarantines due but left for a later sweep (files still in transfer).
+    pub quarantine_waiting: usize,
+    /// Objects removed from expired quarantines.
+    pub objects_removed: usize,
 }
 
 pub struct Sweeper<C, K, Q, U> {
@@ -57,6 +75,7 @@ pub struct Sweeper<C, K, Q, U> {
     pub download_dlq: Box<dyn DeadLetters>,
     /// The other dead-letter queues (re-driven a bounded number of times).
     pub other_dlqs: Vec<Box<dyn DeadLetters>>,
+    /// The media bucket: abandoned multipart uploads, and the objects of expired quarantines.
     pub uploads: U,
     pub rules: Rules,
 }
@@ -65,9 +84,9 @@ pub struct Sweeper<C, K, Q, U> {
 impl<C, K, Q, U> Handler for Sweeper<C, K, Q, U>
 where
     C: ConfigStore + ConnectionList,
-    K: CatalogReader + TransferCatalog,
+    K: CatalogReader + TransferCatalog + QuarantineCatalog,
     Q: Queue,
-    U: Uploads,
+    U: Uploads + RemoveObjects,
 {
     type Input = serde_json::Value;
     type Output = Result<Report, Error>;
@@ -86,6 +105,7 @@ where
             tracing::warn!(key, "abandoned multipart upload aborted");
             report.uploads_aborted += 1;
         }
+        self.quarantines(at, &mut report).await?;
         tracing::info!(
             checked = report.recordings_checked,
             owner_handoffs = report.owner_handoffs,
@@ -95,6 +115,10 @@ where
             dlq_settled = report.dead_letters_settled,
             dlq_kept = report.dead_letters_kept,
             uploads_aborted = report.uploads_aborted,
+            quarantine_expired = report.quarantine_expired,
+            quarantine_kept = report.quarantine_kept,
+            quarantine_waiting = report.quarantine_waiting,
+            objects_removed = report.objects_removed,
             "sweep done"
         );
         Ok(report)
@@ -113,9 +137,9 @@ enum Verdict {
 impl<C, K, Q, U> Sweeper<C, K, Q, U>
 where
     C: ConfigStore + ConnectionList,
-    K: CatalogReader + TransferCatalog,
+    K: CatalogReader + TransferCatalog + QuarantineCatalog,
     Q: Queue,
-    U: Uploads,
+    U: Uploads + RemoveObjects,
 {
     fn verdict(&self, f: &FileEntry, now_ms: i64) -> Verdict {
         let pending = match f.state {
@@ -282,6 +306,99 @@ where
         Ok(())
     }
 
+    /// Ends the quarantines that ran out ([`shared::quarantine::next`] decides each).
+    async fn quarantines(&self, at: &Invocation, report: &mut Report) -> Result<(), Error> {
+        for conn in self.config.connections().await? {
+            let due = self
+                .catalog
+                .quarantine_due(&conn.id, at.now, self.rules.batch)
+                .await?;
+            for hold in due {
+                self.end_quarantine(&hold, at, report).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn end_quarantine(
+        &self,
+        hold: &QuarantineHold,
+        at: &Invocation,
+        report: &mut Report,
+    ) -> Result<(), Error> {
+        let key = &hold.recording;
+        let rec = CatalogReader::get_recording(&self.catalog, key).await?;
+        match shared::quarantine::next(rec.as_ref(), at.now) {
+            Next::Wait(why) => {
+                tracing::info!(recording = %key, why, "quarantine: left for a later sweep");
+                report.quarantine_waiting += 1;
+            }
+            Next::Release => self.catalog.release_quarantine(key).await?,
+            Next::Keep { line } => {
+                let Some(holder) = rec.as_ref().and_then(|r| r.owner.clone()) else {
+                    return Ok(());
+                };
+                let kept = Assignment {
+                    owner: holder,
+                    rule: shared::quarantine::QUARANTINE_KEPT.into(),
+                    line: line.clone(),
+                    titled: None,
+                };
+                if self.catalog.end_quarantine(key, &kept, at.now).await? {
+                    tracing::warn!(recording = %key, line, "quarantine ran out with the vendor copy gone: ours kept");
+                    report.quarantine_kept += 1;
+                }
+                self.catalog.release_quarantine(key).await?;
+            }
+            Next::Expire { reason } => {
+                let until = rec.as_ref().and_then(|r| r.quarantine_until);
+                let Some(until) = until else {
+                    return Ok(());
+                };
+                // The one write that decides between this expiry and an owner assigned meanwhile.
+                if self
+                    .catalog
+                    .expire_quarantine(key, until, &reason, at.now)
+                    .await?
+                {
+                    tracing::info!(recording = %key, %until, "quarantine expired: removing our copy");
+                    report.quarantine_expired += 1;
+                    self.finish_expiry(key, report).await?;
+                }
+            }
+            Next::Finish => self.finish_expiry(key, report).await?,
+        }
+        Ok(())
+    }
+
+    /// After the expiry is recorded: our objects under the quarantine folder go, the files wait again, and the
+    /// hold goes last (a sweep that dies half way is finished by the next).
+    async fn finish_expiry(
+        &self,
+        key: &shared::model::RecordingKey,
+        report: &mut Report,
+    ) -> Result<(), Error> {
+        let Some(rec) = CatalogReader::get_recording(&self.catalog, key).await? else {
+            return self.catalog.release_quarantine(key).await;
+        };
+        let files = CatalogReader::list_files(&self.catalog, key).await?;
+        let (remove, kept) = shared::quarantine::objects_to_remove(&rec, &files);
+        for k in &remove {
+            self.uploads.remove(k).await?;
+            report.objects_removed += 1;
+        }
+        if !kept.is_empty() {
+            tracing::warn!(recording = %key, kept = kept.len(), "objects outside the quarantine folder kept");
+        }
+        for f in files
+            .iter()
+            .filter(|f| matches!(f.state, FileState::Archived | FileState::Failed))
+        {
+            self.catalog.expire_file(key, &f.file_id).await?;
+        }
+        self.catalog.release_quarantine(key).await
+    }
+
     async fn other_dead_letters(
         &self,
         dlq: &dyn DeadLetters,
@@ -345,6 +462,15 @@ mod tests {
     struct MemoryUploads {
         old: Arc<Mutex<Vec<(String, String)>>>,
         aborted: Arc<Mutex<Vec<String>>>,
+        removed: Arc<Mutex<Vec<String>>>,
+    }
+
+    #[async_trait]
+    impl RemoveObjects for MemoryUploads {
+        async fn remove(&self, key: &str) -> Result<(), Error> {
+            self.removed.lock().unwrap().push(key.to_owned());
+            Ok(())
+        }
     }
 
     #[async_trait]
@@ -572,5 +698,220 @@ mod tests {
         );
         assert_eq!(*w.sweeper.uploads.aborted.lock().unwrap(), ["u-old"]);
         assert_eq!(report.uploads_aborted, 1);
+    }
+
+    /// A recording archived in quarantine until `until`, with an archived file under the quarantine folder and
+    /// a deletion planned; listed in the quarantine index.
+    async fn quarantined(
+        w: &World,
+        name: &str,
+        until: chrono::DateTime<chrono::Utc>,
+    ) -> shared::model::RecordingKey {
+        use shared::catalog::OwnerCatalog;
+        let key = recording(
+            w,
+            name,
+            30,
+            vec![file("v", FileState::Archived, |f| {
+                f.s3_key = format!("tenants/uni/quarantine/zoom/{name}/v.mp4");
+                f.stored = None;
+            })],
+        );
+        let mut rec = w.sweeper.catalog.entry(&key).unwrap();
+        rec.state = RecordingState::Archived;
+        rec.done_ids = rec.file_ids.clone();
+        rec.owner = Some(shared::ids::UserId::parse("media").unwrap());
+        rec.owner_rule = Some(shared::owner::QUARANTINE.into());
+        rec.quarantine_until = Some(until);
+        rec.deletion = Some(shared::deletion::plan(
+            &shared::config::DeletePlan::Retain,
+            until,
+            until,
+            until,
+            |_| Default::default(),
+        ));
+        w.sweeper.catalog.put_recording(rec);
+        w.sweeper
+            .catalog
+            .hold_quarantine(&QuarantineHold {
+                recording: key.clone(),
+                connection_id: connection(Vendor::Zoom).id,
+                until,
+            })
+            .await
+            .unwrap();
+        key
+    }
+
+    #[tokio::test]
+    async fn an_expired_quarantine_removes_our_copy_only_and_an_owner_assigned_first_keeps_it() {
+        use shared::catalog::OwnerCatalog;
+        let w = world();
+        let now = chrono::Utc::now();
+        let expired = quarantined(&w, "q-expired", now - chrono::Duration::minutes(5)).await;
+        let assigned = quarantined(&w, "q-assigned", now - chrono::Duration::minutes(5)).await;
+        let running = quarantined(&w, "q-running", now + chrono::Duration::hours(3)).await;
+        // An admin assigns an owner to one before the sweep.
+        let a = Assignment {
+            owner: shared::ids::UserId::parse("prof").unwrap(),
+            rule: shared::quarantine::ASSIGNED.into(),
+            line: "assigned: prof, by an admin".into(),
+            titled: None,
+        };
+        assert!(
+            w.sweeper
+                .catalog
+                .end_quarantine(&assigned, &a, now)
+                .await
+                .unwrap()
+        );
+
+        let report = w
+            .sweeper
+            .handle(serde_json::json!({}), &Invocation::now())
+            .await
+            .unwrap();
+        assert_eq!(
+            (
+                report.quarantine_expired,
+                report.objects_removed,
+                report.quarantine_waiting
+            ),
+            (1, 1, 0),
+            "{report:?}"
+        );
+        assert_eq!(
+            *w.sweeper.uploads.removed.lock().unwrap(),
+            ["tenants/uni/quarantine/zoom/q-expired/v.mp4"],
+            "only the expired recording's object"
+        );
+        let rec = w.sweeper.catalog.entry(&expired).unwrap();
+        assert_eq!(
+            (
+                rec.state,
+                rec.owner_rule.as_deref(),
+                rec.owner.as_ref(),
+                rec.deletion.as_ref()
+            ),
+            (
+                RecordingState::Skipped,
+                Some("quarantine_expired"),
+                None,
+                None
+            )
+        );
+        assert!(rec.skip_reason.as_deref().unwrap().contains("retry --instance"));
+        assert!(rec.skipped_at_owner(), "retry archives it again");
+        let files = w.sweeper.catalog.files(&expired);
+        assert_eq!(
+            files[0].state,
+            FileState::Planned,
+            "waits for the vendor copy again"
+        );
+        // The assigned one keeps its copy and owner; the running one is untouched; the index keeps only it.
+        let kept = OwnerCatalog::get_recording(&w.sweeper.catalog, &assigned)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (
+                kept.state,
+                kept.owner.unwrap().as_str(),
+                kept.owner_rule.as_deref()
+            ),
+            (RecordingState::Archived, "prof", Some("assigned"))
+        );
+        assert_eq!(
+            w.sweeper.catalog.files(&assigned)[0].state,
+            FileState::Archived
+        );
+        assert_eq!(
+            w.sweeper
+                .catalog
+                .quarantine_holds()
+                .iter()
+                .map(|h| &h.recording)
+                .collect::<Vec<_>>(),
+            [&running]
+        );
+        // A second sweep does nothing more.
+        let again = w
+            .sweeper
+            .handle(serde_json::json!({}), &Invocation::now())
+            .await
+            .unwrap();
+        assert_eq!((again.quarantine_expired, again.objects_removed), (0, 0));
+    }
+
+    #[tokio::test]
+    async fn a_sweep_that_died_after_the_expiry_is_finished_and_one_in_transfer_waits() {
+        let w = world();
+        let past = chrono::Utc::now() - chrono::Duration::minutes(5);
+        let key = quarantined(&w, "q-half", past).await;
+        // The expiry was recorded, then the sweep died: objects and files are left.
+        assert!(
+            w.sweeper
+                .catalog
+                .expire_quarantine(&key, past, "expired", chrono::Utc::now())
+                .await
+                .unwrap()
+        );
+        let busy = quarantined(&w, "q-busy", past).await;
+        let mut rec = w.sweeper.catalog.entry(&busy).unwrap();
+        rec.state = RecordingState::Archiving;
+        w.sweeper.catalog.put_recording(rec);
+
+        let report = w
+            .sweeper
+            .handle(serde_json::json!({}), &Invocation::now())
+            .await
+            .unwrap();
+        assert_eq!(
+            (report.objects_removed, report.quarantine_waiting),
+            (1, 1),
+            "{report:?}"
+        );
+        assert_eq!(w.sweeper.catalog.files(&key)[0].state, FileState::Planned);
+        assert_eq!(
+            w.sweeper
+                .catalog
+                .quarantine_holds()
+                .iter()
+                .map(|h| &h.recording)
+                .collect::<Vec<_>>(),
+            [&busy],
+            "the finished hold is gone; the busy one stays"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_quarantine_whose_vendor_copy_is_gone_keeps_ours() {
+        let w = world();
+        let past = chrono::Utc::now() - chrono::Duration::minutes(5);
+        let key = quarantined(&w, "q-only", past).await;
+        let mut rec = w.sweeper.catalog.entry(&key).unwrap();
+        rec.removed_at_vendor = Some(shared::catalog::VendorRemoval {
+            event: "recording.deleted".into(),
+            operator: None,
+            at: past,
+            archived_before: true,
+        });
+        w.sweeper.catalog.put_recording(rec);
+        let report = w
+            .sweeper
+            .handle(serde_json::json!({}), &Invocation::now())
+            .await
+            .unwrap();
+        assert_eq!(
+            (report.quarantine_kept, report.objects_removed),
+            (1, 0),
+            "{report:?}"
+        );
+        let rec = w.sweeper.catalog.entry(&key).unwrap();
+        assert_eq!(
+            (rec.state, rec.owner_rule.as_deref(), rec.quarantine_until),
+            (RecordingState::Archived, Some("quarantine_kept"), None)
+        );
+        assert!(w.sweeper.uploads.removed.lock().unwrap().is_empty());
     }
 }

@@ -349,6 +349,20 @@ impl S3Uploads {
 }
 
 #[async_trait]
+impl crate::ports::RemoveObjects for S3Uploads {
+    async fn remove(&self, key: &str) -> Result<(), Error> {
+        self.client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| sdk_error("DeleteObject", e))?;
+        Ok(())
+    }
+}
+
+#[async_trait]
 impl crate::ports::Uploads for S3Uploads {
     async fn started_before(
         &self,

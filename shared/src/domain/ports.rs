@@ -249,6 +249,14 @@ pub trait Uploads: Send + Sync {
     async fn abort(&self, key: &str, upload_id: &str) -> Result<(), Error>;
 }
 
+/// Removes objects of ours: the sweeper, when a recording's quarantine expires. With the bucket's versioning,
+/// the removed object stays recoverable as a noncurrent version for the deployment's `NoncurrentVersionDays`.
+#[async_trait]
+pub trait RemoveObjects: Send + Sync {
+    /// Removes the object at `key` (nothing if there is none).
+    async fn remove(&self, key: &str) -> Result<(), Error>;
+}
+
 /// Re-reads what S3 holds for an archived file (the deletion sweep's evidence; never the catalog's memory).
 #[async_trait]
 pub trait StoredObjects: Send + Sync {
