@@ -4,6 +4,7 @@
 pub mod backfill;
 pub mod deletions;
 pub mod disconnect;
+pub mod quarantine;
 pub mod retry;
 pub mod users;
 pub mod webex;
@@ -105,6 +106,18 @@ pub enum Command {
         /// At most this many failed recordings of the connection.
         #[arg(long, default_value_t = 500)]
         limit: i32,
+    },
+    /// Give a recording in quarantine (`owner.unmatched: quarantine`) its owner before the quarantine runs
+    /// out: the copy is kept from then on, and the vendor copy's deletion goes ahead as planned.
+    AssignOwner {
+        #[arg(long)]
+        connection: String,
+        /// The meeting instance id of the recording (as `show` takes it).
+        #[arg(long)]
+        instance: String,
+        /// A user id of the tenant's directory (`users list`).
+        #[arg(long)]
+        owner: String,
     },
     /// What the deletion sweep would delete now and why (its own checks, run read-only: catalog, S3, the
     /// vendor's listing), what waits and until when, and what is blocked and why. `--execute` runs one sweep
@@ -794,6 +807,38 @@ pub async fn run(cli: Cli) -> Result<i32> {
                 .count();
             println!("{reopened} file(s) reopened");
             Ok(if report.is_empty() { 1 } else { 0 })
+        }
+        Command::AssignOwner {
+            connection,
+            instance,
+            owner,
+        } => {
+            need("config-table", &cli.config_table)?;
+            need("catalog-table", &cli.catalog_table)?;
+            let id = shared::ids::ConnectionId::parse(&connection)?;
+            let owner = shared::ids::UserId::parse(&owner)?;
+            let store = DynamoConfig::new(ddb.clone(), cli.config_table);
+            let Some(conn) = shared::ports::ConfigStore::connection(&store, &id).await? else {
+                eprintln!("no connection {connection}");
+                return Ok(1);
+            };
+            let key = RecordingKey {
+                vendor: conn.vendor,
+                account: conn.account_id.clone(),
+                instance: InstanceId::parse(&instance)?,
+            };
+            let catalog = DynamoCatalog::new(ddb, cli.catalog_table);
+            let now = chrono::Utc::now();
+            match quarantine::assign_owner(&catalog, &store, &conn, &key, &owner, now).await? {
+                Ok(line) => {
+                    println!("{line}");
+                    Ok(0)
+                }
+                Err(why) => {
+                    eprintln!("{why}");
+                    Ok(1)
+                }
+            }
         }
         Command::Deletions {
             connection,

@@ -64,15 +64,20 @@ pub async fn retry<K: IngestCatalog + CatalogReader>(
         let mut reopened = Vec::new();
         let rec = catalog.get_recording(&key).await?;
         if let Some(rec) = rec.filter(|r| r.skipped_at_owner()) {
-            let planned: Vec<FileId> = catalog
-                .list_files(&key)
-                .await?
+            let files = catalog.list_files(&key).await?;
+            // An expired quarantine whose sweep died half way still has archived files (objects removed or
+            // not): the next sweep finishes it first.
+            let unfinished = rec.owner_rule.as_deref() == Some(shared::routing::QUARANTINE_EXPIRED)
+                && files.iter().any(|f| f.state == FileState::Archived);
+            let planned: Vec<FileId> = files
                 .into_iter()
                 .filter(|f| f.state == FileState::Planned)
                 .filter(|f| scope.file.as_ref().is_none_or(|id| *id == f.file_id))
                 .map(|f| f.file_id)
                 .collect();
-            let outcome = if catalog.retry_owner(&rec.key(), now).await? {
+            let outcome = if unfinished {
+                "its quarantine's expiry is not finished yet (the next sweep finishes it); not reopened"
+            } else if catalog.retry_owner(&rec.key(), now).await? {
                 reopened = planned.clone();
                 "reopened (owner resolution again)"
             } else {

@@ -800,7 +800,12 @@ mod tests {
                 None
             )
         );
-        assert!(rec.skip_reason.as_deref().unwrap().contains("retry --instance"));
+        assert!(
+            rec.skip_reason
+                .as_deref()
+                .unwrap()
+                .contains("retry --instance")
+        );
         assert!(rec.skipped_at_owner(), "retry archives it again");
         let files = w.sweeper.catalog.files(&expired);
         assert_eq!(

@@ -1,0 +1,187 @@
+//! `archiver-admin assign-owner`: gives a recording in quarantine (`owner.unmatched: quarantine`) its owner
+//! before the quarantine runs out. The copy stays where it is (under the quarantine folder) and is kept from
+//! then on; the vendor copy's deletion, held while in quarantine, goes ahead as the connection plans. The
+//! decision is appended to the entry's trace (`explain` and `show` print it).
+
+use shared::catalog::{Assignment, CatalogReader, QuarantineCatalog};
+use shared::config::{Connection, UserStatus};
+use shared::error::Error;
+use shared::ids::UserId;
+use shared::model::RecordingKey;
+use shared::ports::UserDirectory;
+
+/// Assigns `owner` to the recording `key` of `conn` at `now`. `Ok(Ok(line))`: done, what was recorded;
+/// `Ok(Err(why))`: refused, nothing written (not in quarantine, no such active user).
+pub async fn assign_owner<K, D>(
+    catalog: &K,
+    users: &D,
+    conn: &Connection,
+    key: &RecordingKey,
+    owner: &UserId,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Result<String, String>, Error>
+where
+    K: CatalogReader + QuarantineCatalog,
+    D: UserDirectory,
+{
+    let Some(rec) = catalog.get_recording(key).await? else {
+        return Ok(Err(format!("no recording {key} in the catalog")));
+    };
+    let Some(until) = rec.quarantine_until else {
+        return Ok(Err(match rec.owner_rule.as_deref() {
+            Some(shared::routing::QUARANTINE_EXPIRED) => format!(
+                "{key} is no longer in quarantine: it expired and our copy was removed ({}); add {owner} as \
+                     the host's user (users import, or apply), then archiver-admin retry --instance archives it \
+                     again",
+                rec.skip_reason.as_deref().unwrap_or("no reason recorded")
+            ),
+            _ => format!(
+                "{key} is not in quarantine (owner {}, rule {})",
+                rec.owner.as_ref().map_or("none", |o| o.as_str()),
+                rec.owner_rule.as_deref().unwrap_or("none")
+            ),
+        }));
+    };
+    match users.by_id(&conn.tenant, owner).await? {
+        None => {
+            return Ok(Err(format!(
+                "no user {owner} in tenant {}'s directory (users list shows them)",
+                conn.tenant
+            )));
+        }
+        Some(u) if u.status == UserStatus::Blocked => {
+            return Ok(Err(format!("{owner} is blocked: choose an active user")));
+        }
+        Some(_) => {}
+    }
+    let holder = rec
+        .owner
+        .as_ref()
+        .map_or("nobody", |o| o.as_str())
+        .to_owned();
+    let line = format!(
+        "{}: {owner} by archiver-admin assign-owner at {now} (held by {holder} in quarantine until {until}); \
+         the copy stays in {}",
+        shared::quarantine::ASSIGNED,
+        rec.s3_prefix
+    );
+    let assignment = Assignment {
+        owner: owner.clone(),
+        rule: shared::quarantine::ASSIGNED.into(),
+        line: line.clone(),
+        titled: Some(conn.titles.render(&rec, Some(owner), &rec.categories)),
+    };
+    if !catalog.end_quarantine(key, &assignment, now).await? {
+        return Ok(Err(format!(
+            "{key} left the quarantine meanwhile (expired or assigned); nothing written"
+        )));
+    }
+    catalog.release_quarantine(key).await?;
+    Ok(Ok(line))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::catalog::{OwnerCatalog, QuarantineHold};
+    use shared::fakes::contract::{sample_key, sample_recording};
+    use shared::fakes::{MemoryCatalog, MemoryConfig, connection, user};
+    use shared::ids::Vendor;
+    use shared::model::RecordingState;
+
+    async fn quarantined(catalog: &MemoryCatalog) -> RecordingKey {
+        let key = sample_key("assign-1");
+        let mut rec = sample_recording(&key, RecordingState::Archived, &["a"], true);
+        rec.owner = Some(UserId::parse("media").unwrap());
+        rec.owner_rule = Some(shared::owner::QUARANTINE.into());
+        rec.quarantine_until = Some(chrono::Utc::now() + chrono::Duration::hours(3));
+        catalog.put_recording(rec.clone());
+        catalog
+            .hold_quarantine(&QuarantineHold {
+                recording: key.clone(),
+                connection_id: connection(Vendor::Zoom).id,
+                until: rec.quarantine_until.unwrap(),
+            })
+            .await
+            .unwrap();
+        key
+    }
+
+    #[tokio::test]
+    async fn an_owner_is_assigned_once_to_a_recording_in_quarantine_and_bad_asks_write_nothing() {
+        let catalog = MemoryCatalog::default();
+        let key = quarantined(&catalog).await;
+        let mut blocked = user("gone", "gone@uni.edu");
+        blocked.status = UserStatus::Blocked;
+        let users = MemoryConfig {
+            connections: vec![],
+            users: vec![user("prof", "prof@uni.edu"), blocked],
+        };
+        let conn = connection(Vendor::Zoom);
+        let now = chrono::Utc::now();
+        let id = |s: &str| UserId::parse(s).unwrap();
+        for (who, why) in [("nobody", "no user nobody"), ("gone", "blocked")] {
+            let refused = assign_owner(&catalog, &users, &conn, &key, &id(who), now)
+                .await
+                .unwrap()
+                .unwrap_err();
+            assert!(refused.contains(why), "{refused}");
+        }
+        assert_eq!(catalog.quarantine_holds().len(), 1, "nothing written");
+
+        let line = assign_owner(&catalog, &users, &conn, &key, &id("prof"), now)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(line.starts_with("assigned: prof"), "{line}");
+        let rec = catalog.entry(&key).unwrap();
+        assert_eq!(
+            (
+                rec.owner.unwrap().as_str(),
+                rec.owner_rule.as_deref(),
+                rec.quarantine_until
+            ),
+            ("prof", Some("assigned"), None)
+        );
+        assert_eq!(rec.owner_trace.last(), Some(&line));
+        assert!(rec.titled.is_some(), "titles rendered with the new owner");
+        assert!(
+            catalog.quarantine_holds().is_empty(),
+            "the sweeper has nothing left to expire"
+        );
+        let again = assign_owner(&catalog, &users, &conn, &key, &id("prof"), now)
+            .await
+            .unwrap()
+            .unwrap_err();
+        assert!(again.contains("not in quarantine"), "{again}");
+    }
+
+    #[tokio::test]
+    async fn an_expired_quarantine_says_how_to_archive_it_again() {
+        let catalog = MemoryCatalog::default();
+        let key = quarantined(&catalog).await;
+        let until = catalog.entry(&key).unwrap().quarantine_until.unwrap();
+        assert!(
+            catalog
+                .expire_quarantine(&key, until, "quarantine expired", chrono::Utc::now())
+                .await
+                .unwrap()
+        );
+        let users = MemoryConfig {
+            connections: vec![],
+            users: vec![user("prof", "prof@uni.edu")],
+        };
+        let refused = assign_owner(
+            &catalog,
+            &users,
+            &connection(Vendor::Zoom),
+            &key,
+            &UserId::parse("prof").unwrap(),
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap()
+        .unwrap_err();
+        assert!(refused.contains("retry --instance"), "{refused}");
+    }
+}
