@@ -32,8 +32,14 @@ type ZoomDeleter = Deleter<
     SqsQueue,
 >;
 
+type MotoSweeper =
+    sweeper::handler::Sweeper<DynamoConfig, DynamoCatalog, SqsQueue, shared::aws::s3::S3Uploads>;
+
 struct World {
     sim: ZoomSim,
+    /// The sweeper over the same tables and bucket: it expires quarantines.
+    sweeper: MotoSweeper,
+    config: DynamoConfig,
     sqs: aws_sdk_sqs::Client,
     events_queue: String,
     deleter: ZoomDeleter,
@@ -68,7 +74,38 @@ async fn world() -> World {
         max_wait: Duration::from_secs(5),
         backoff: Duration::from_millis(20),
     };
+    let sqs = aws_sdk_sqs::Client::new(&conf);
+    let dlq = |name: &str, dlq: &str, src: &str| -> Box<dyn shared::ports::DeadLetters> {
+        Box::new(shared::aws::dlq::SqsDeadLetters::new(
+            sqs.clone(),
+            name,
+            res[dlq].clone(),
+            res[src].clone(),
+        ))
+    };
+    let sweeper = sweeper::handler::Sweeper {
+        config: config.clone(),
+        catalog: catalog.clone(),
+        owners: SqsQueue::new(sqs.clone(), &res["OwnerQueue"]),
+        downloads: SqsQueue::new(sqs.clone(), &res["DownloadQueue"]),
+        download_dlq: dlq("download", "DownloadDLQ", "DownloadQueue"),
+        other_dlqs: vec![],
+        uploads: shared::aws::s3::S3Uploads::new(
+            shared::aws::s3_client(&conf),
+            res["MediaBucket"].clone(),
+        ),
+        rules: sweeper::handler::Rules {
+            stuck_after: Duration::from_secs(3600),
+            abandoned_after: Duration::from_secs(2 * 86_400),
+            max_attempts: 5,
+            max_redrives: 3,
+            batch: 50,
+            lease: Duration::from_secs(60),
+        },
+    };
     World {
+        sweeper,
+        config: config.clone(),
         deleter: Deleter {
             config: config.clone(),
             catalog: catalog.clone(),
@@ -113,6 +150,16 @@ impl World {
 
     /// [`World::archive`] of a normalised recording; files archived already are left as they are.
     async fn archive_recording(&self, rec: Recording) -> RecordingKey {
+        self.archive_placed(rec, None).await
+    }
+
+    /// [`World::archive_recording`], in quarantine until `quarantine` if given (listed in the quarantine
+    /// index, filed under the quarantine folder, held by the default owner), as the owner resolver does it.
+    async fn archive_placed(
+        &self,
+        rec: Recording,
+        quarantine: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> RecordingKey {
         let key = RecordingKey::of(&rec);
         let entry = RecordingEntry::new(
             &rec,
@@ -122,15 +169,32 @@ impl World {
         );
         let ids: Vec<_> = rec.files.iter().map(|f| f.id.clone()).collect();
         let stored = self.catalog.upsert_recording(&entry, &ids).await.unwrap();
+        let mut folder = stored.s3_prefix.clone();
         if stored.state == shared::model::RecordingState::PendingOwner {
             let owner = shared::ids::UserId::parse("media-team").unwrap();
-            let placement = shared::catalog::Placement::new(owner, "test", &stored.s3_prefix);
+            let mut placement = shared::catalog::Placement::new(owner, "test", &stored.s3_prefix);
+            if let Some(until) = quarantine {
+                placement.rule = shared::owner::QUARANTINE.into();
+                placement.s3_prefix = shared::keys::quarantine_folder(&self.tenant, &folder);
+                placement.quarantine_until = Some(until);
+                shared::catalog::OwnerCatalog::hold_quarantine(
+                    &self.catalog,
+                    &shared::catalog::QuarantineHold {
+                        recording: key.clone(),
+                        connection_id: self.conn.clone(),
+                        until,
+                    },
+                )
+                .await
+                .unwrap();
+            }
+            folder = placement.s3_prefix.clone();
             shared::catalog::OwnerCatalog::set_owner(&self.catalog, &key, &placement)
                 .await
                 .unwrap();
         }
         for f in &rec.files {
-            let file = FileEntry::new(f, &stored.s3_prefix);
+            let file = FileEntry::new(f, &folder);
             if !self.catalog.create_file(&key, &file).await.unwrap() {
                 continue;
             }
@@ -194,9 +258,13 @@ impl World {
 
     async fn sweep(&self) -> Report {
         // Due times are to the second; sweep a moment later.
-        let at = Invocation::at(chrono::Utc::now() + chrono::Duration::seconds(2));
+        self.sweep_at(chrono::Utc::now() + chrono::Duration::seconds(2))
+            .await
+    }
+
+    async fn sweep_at(&self, at: chrono::DateTime<chrono::Utc>) -> Report {
         self.deleter
-            .handle(serde_json::json!({}), &at)
+            .handle(serde_json::json!({}), &Invocation::at(at))
             .await
             .unwrap()
     }
@@ -441,4 +509,151 @@ async fn zoom_answers_404_is_done_429_is_retried_500_is_not_done() {
     assert_eq!(d.status, DeletionStatus::AlreadyGone, "{d:?}");
     assert_eq!(w.calls_for(&lost)[0].2, 500);
     assert_eq!(w.calls_for(&lost).last().unwrap().2, 404);
+}
+
+/// Quarantine over moto and the simulator: while in quarantine the vendor copy is held; an owner assigned in
+/// time keeps our copy and lets the planned deletion go ahead; a quarantine that runs out removes our copy,
+/// and only it (not the assigned recording's, not a recording filed elsewhere, not the vendor's).
+#[tokio::test]
+async fn quarantine_holds_the_vendor_copy_an_assigned_owner_keeps_ours_an_expired_one_removes_only_ours()
+ {
+    use shared::catalog::CatalogReader;
+    let w = world().await;
+    let s3 = shared::aws::s3_client(&archiver_tests::aws().await.unwrap());
+    let until = chrono::Utc::now() + chrono::Duration::hours(1);
+    let normalised = |r: &SimRecording| {
+        shared::zoom::event::normalise(r.recording_completed_body().as_bytes()).unwrap()
+    };
+    let (kept, expiring, filed) = (
+        w.recording("q-kept"),
+        w.recording("q-exp"),
+        w.recording("filed"),
+    );
+    let kept_key = w.archive_placed(normalised(&kept), Some(until)).await;
+    let exp_key = w.archive_placed(normalised(&expiring), Some(until)).await;
+    let filed_key = w.archive_placed(normalised(&filed), None).await;
+    for r in [&kept, &expiring, &filed] {
+        // The late transcript goes where its recording is (in quarantine or not).
+        w.archive(&r.transcript_completed_body()).await;
+    }
+    let objects = |key: RecordingKey| {
+        let catalog = w.catalog.clone();
+        async move {
+            CatalogReader::list_files(&catalog, &key)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|f| f.s3_key)
+                .collect::<Vec<_>>()
+        }
+    };
+    let exists = |k: String| {
+        let s3 = s3.clone();
+        let bucket = w.sink.bucket().to_owned();
+        async move { s3.head_object().bucket(bucket).key(k).send().await.is_ok() }
+    };
+    let exp_objects = objects(exp_key.clone()).await;
+    assert!(
+        exp_objects.iter().all(|k| k.contains("/quarantine/")),
+        "{exp_objects:?}"
+    );
+
+    // Due at once: the filed recording is deleted at Zoom, the two in quarantine are held.
+    let report = w.sweep().await;
+    assert_eq!(
+        (report.ended.get("deleted"), report.ended.get("retrying")),
+        (Some(&1), Some(&2)),
+        "{report:?}"
+    );
+    assert_eq!(w.calls_for(&filed).len(), 1);
+    assert!(w.calls_for(&kept).is_empty() && w.calls_for(&expiring).is_empty());
+    assert!(
+        w.deletion(&kept_key)
+            .await
+            .reason
+            .unwrap()
+            .contains("in quarantine"),
+        "the hold says why"
+    );
+
+    // An admin assigns an owner to one in time.
+    let conn = shared::ports::ConfigStore::connection(&w.config, &w.conn)
+        .await
+        .unwrap()
+        .unwrap();
+    let owner = shared::ids::UserId::parse("media-team").unwrap();
+    let line = archiver_admin::quarantine::assign_owner(
+        &w.catalog,
+        &w.config,
+        &conn,
+        &kept_key,
+        &owner,
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert!(line.starts_with("assigned: media-team"), "{line}");
+
+    // The quarantine runs out: the sweeper expires the other one.
+    let later = until + chrono::Duration::seconds(10);
+    let swept = w
+        .sweeper
+        .handle(serde_json::json!({}), &Invocation::at(later))
+        .await
+        .unwrap();
+    assert_eq!(
+        (swept.quarantine_expired, swept.objects_removed),
+        (1, exp_objects.len()),
+        "{swept:?}"
+    );
+    for k in exp_objects {
+        assert!(!exists(k.clone()).await, "{k} removed");
+    }
+    for k in objects(kept_key.clone())
+        .await
+        .into_iter()
+        .chain(objects(filed_key.clone()).await)
+    {
+        assert!(exists(k.clone()).await, "{k} kept");
+    }
+    let exp = CatalogReader::get_recording(&w.catalog, &exp_key)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (exp.state, exp.owner_rule.as_deref(), exp.deletion.is_none()),
+        (
+            shared::model::RecordingState::Skipped,
+            Some("quarantine_expired"),
+            true
+        )
+    );
+    assert!(
+        CatalogReader::list_files(&w.catalog, &exp_key)
+            .await
+            .unwrap()
+            .iter()
+            .all(|f| f.state == shared::model::FileState::Planned),
+        "its files wait for the vendor copy again"
+    );
+    let again = w
+        .sweeper
+        .handle(serde_json::json!({}), &Invocation::at(later))
+        .await
+        .unwrap();
+    assert_eq!(
+        (again.quarantine_expired, again.objects_removed),
+        (0, 0),
+        "{again:?}"
+    );
+
+    // The assigned one is deleted at Zoom as planned; the expired one's vendor copy is never touched.
+    let report = w.sweep_at(later).await;
+    assert_eq!(report.ended.get("deleted"), Some(&1), "{report:?}");
+    assert_eq!(w.calls_for(&kept).len(), 1);
+    assert!(
+        w.calls_for(&expiring).is_empty(),
+        "the vendor copy of the expired one is kept"
+    );
 }
