@@ -120,6 +120,13 @@ pub fn recorded(entry: &RecordingEntry, files: &[FileEntry]) -> Vec<String> {
         out.push("  (decided before decisions were traced)".into());
     }
     out.extend(entry.owner_trace.iter().map(|l| format!("  {l}")));
+    if let Some(until) = entry.quarantine_until {
+        out.push(format!(
+            "quarantine: until {until}, under {} (archiver-admin assign-owner gives it its owner; otherwise \
+             our copy is then removed and the vendor copy kept)",
+            entry.s3_prefix
+        ));
+    }
     if let Some(people) = &entry.attendees {
         if !people.co_owners.is_empty() {
             let co: Vec<String> = people
@@ -224,6 +231,26 @@ mod tests {
         assert!(
             !lines.iter().any(|l| l.starts_with("owner:")),
             "a skip decides nothing else"
+        );
+
+        // A stranger under `unmatched: quarantine`: held by the default owner, filed in quarantine, until when.
+        rec.host.email = Some(Email::parse("visitor@else.org").unwrap());
+        let mut strict = conn.clone();
+        strict.owner.unmatched = crate::config::Unmatched::Quarantine;
+        let now: chrono::DateTime<chrono::Utc> = "2026-03-02T09:00:00Z".parse().unwrap();
+        let lines = replay(&rec, &strict, &dir, now).await.unwrap();
+        assert_eq!(lines[2], "owner: media (rule quarantine)", "{lines:#?}");
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("folder: tenants/uni/quarantine/")),
+            "{lines:#?}"
+        );
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("quarantine: held by media until 2026-03-03 09:00:00 UTC")),
+            "{lines:#?}"
         );
     }
 
