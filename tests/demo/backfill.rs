@@ -1,7 +1,8 @@
 //! The demo's back-catalogue scene: a simulated Zoom account with recordings from the past months (one of a
 //! deactivated user) that no webhook will ever announce. `archiver-admin backfill --dry-run` counts them,
 //! `backfill --remote` hands the import to the deployment (the backfill function queues them, the CLI shows
-//! the run's progress) and the pipeline archives them; `explain` shows why one of them went to its owner; a
+//! the run's progress) and the pipeline archives them; `explain` shows why the deactivated user's one waits in
+//! quarantine, and `assign-owner` gives it its owner; a
 //! second run finds nothing new, and the reconcile sweep (invoked once) counts what the vendor lists against
 //! the catalog.
 
@@ -40,6 +41,9 @@ pub async fn run(
             let users = f["users"].as_array_mut().expect("users");
             users.push(serde_json::json!({"id": "ann", "email": ann.email, "groups": ["staff"]}));
             users.push(serde_json::json!({"id": "sam", "email": stu.email, "groups": ["students"]}));
+            // A host nobody in the directory matches waits a day in quarantine for an owner.
+            f["connections"][0]["owner"] =
+                serde_json::json!({"unmatched": "quarantine", "quarantine_hours": 24});
             f["connections"][0]["routing"] = serde_json::json!({
                 "opt_out": ["students"],
                 "categories": {"meetings": ["Lectures"], "rules": [{"topic": "^CHEM", "add": ["Chemistry"]}]}
@@ -48,7 +52,8 @@ pub async fn run(
     )
     .await?;
     println!(
-        "Routing: group students opted out; meetings filed under Lectures, topics ^CHEM also under Chemistry."
+        "Routing: group students opted out; meetings filed under Lectures, topics ^CHEM also under Chemistry;\n\
+         a host nobody in the directory matches: in quarantine for 24 h, held by the default owner."
     );
     let mut recs = Vec::new();
     for (user, days_ago, topic) in [
@@ -121,7 +126,7 @@ pub async fn run(
 
     let faculty = &recs[2];
     println!(
-        "\nWhy did the faculty meeting go to its owner? (the decision is stored with every rule tried)\n\
+        "\nWhy is the faculty meeting in quarantine? (the decision is stored with every rule tried)\n\
          $ archiver-admin explain --account {} --instance '{}'",
         faculty.account_id, faculty.uuid
     );
@@ -137,6 +142,26 @@ pub async fn run(
         .await?
         .context("no entry")?;
     ok &= !explained.owner_trace.is_empty();
+    ok &= explained.quarantine_until.is_some() && explained.s3_prefix.contains("/quarantine/");
+
+    println!(
+        "\nAnn chaired it: an admin assigns her as its owner before the quarantine runs out (otherwise our copy\n\
+         would be removed then, and the vendor's kept for a retry):\n\
+         $ archiver-admin assign-owner --connection {} --instance '{}' --owner ann",
+        tenant.connection, faculty.uuid
+    );
+    let assign = archiver_admin::Command::AssignOwner {
+        connection: tenant.connection.clone(),
+        instance: faculty.uuid.clone(),
+        owner: "ann".into(),
+    };
+    ok &= archiver_admin::run(admin_cli(stack, assign)?).await? == 0;
+    let assigned = entry(catalog, &key_of(faculty)?)
+        .await?
+        .context("no entry")?;
+    ok &= assigned.owner.as_ref().map(|o| o.as_str()) == Some("ann")
+        && assigned.owner_rule.as_deref() == Some(shared::quarantine::ASSIGNED)
+        && assigned.quarantine_until.is_none();
 
     println!(
         "\nAnd why was the student's recording not archived? (nothing of it was downloaded)\n\
