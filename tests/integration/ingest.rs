@@ -38,6 +38,7 @@ struct Pipeline {
         SqsQueue,
         WebexAttendees<Webex>,
         shared::zoom::hosts::ZoomHosts<shared::zoom::api::HttpZoomConnections>,
+        DynamoConfig,
     >,
     downloader: Downloader<DynamoConfig, DynamoCatalog, S3Sink, SqsQueue, Webex, Zoom>,
     deletion: DeletionScheduler<DynamoConfig, DynamoCatalog>,
@@ -72,6 +73,7 @@ impl Pipeline {
             },
             owner: OwnerResolver {
                 config: config.clone(),
+                directory: config.clone(),
                 catalog: catalog.clone(),
                 downloads: SqsQueue::new(sqs.clone(), r("DownloadQueue")),
                 attendees: WebexAttendees(webex.clone()),
@@ -261,6 +263,67 @@ async fn concurrent_duplicates_create_each_file_once_and_one_object_each() {
             .unwrap()
             .starts_with(&format!("tenants/{}/zoom/", p.tenant.tenant))
     }));
+}
+
+/// `owner.unmatched: create` over moto: the stranger host becomes a directory user (with their e-mail and Zoom
+/// user id as aliases) and owns the recording; their next recording finds them by their Zoom id.
+#[tokio::test]
+async fn a_host_not_in_the_directory_under_unmatched_create_becomes_a_user_who_owns_the_recording()
+{
+    use shared::ports::UserDirectory;
+    let sim = ZoomSim::start().await.unwrap();
+    let first = sim.add_recording(RecordingSpec::realistic(&unique("newhost"), MIB));
+    let p = Pipeline::new(&first, serde_json::json!({"mode": "retain"})).await;
+    let store = p.owner.config.clone();
+    let mut cfg = p.tenant.config.clone();
+    cfg.connections[0].owner.unmatched = shared::config::Unmatched::Create;
+    let host_user = cfg
+        .users
+        .iter()
+        .position(|u| u.id.as_str() == "host-user")
+        .unwrap();
+    let host = cfg.users.remove(host_user);
+    let plan = shared::changes::plan(&store.snapshot(&cfg.tenant.id).await.unwrap(), &cfg);
+    store.apply_plan(&cfg, &plan, true).await.unwrap();
+
+    p.ingest("recording.completed", first.recording_completed_body())
+        .await;
+    p.drain().await;
+    let rec = p.entry(&key_of(&first)).await;
+    let made = shared::ids::UserId::from_name(host.email.as_str()).unwrap();
+    assert_eq!(
+        (rec.state, rec.owner.as_ref(), rec.owner_rule.as_deref()),
+        (RecordingState::Archived, Some(&made), Some("created"))
+    );
+    let user = store
+        .by_email(&cfg.tenant.id, &host.email)
+        .await
+        .unwrap()
+        .expect("the host is in the directory now");
+    assert_eq!(user.id, made);
+    let zoom_id = &host.vendor_ids[0].id;
+    assert_eq!(
+        store
+            .by_vendor_id(&cfg.tenant.id, shared::ids::Vendor::Zoom, zoom_id)
+            .await
+            .unwrap()
+            .map(|u| u.id),
+        Some(made.clone())
+    );
+    // The next recording of the same host: found, not created again.
+    let mut spec = RecordingSpec::realistic(&unique("newhost2"), MIB);
+    spec.account_id = first.account_id.clone();
+    spec.host_id = first.host_id.clone();
+    spec.host_email = first.host_email.clone();
+    let second = sim.add_recording(spec);
+    p.ingest("recording.completed", second.recording_completed_body())
+        .await;
+    p.drain().await;
+    let rec = p.entry(&key_of(&second)).await;
+    assert_eq!(
+        (rec.owner.as_ref(), rec.owner_rule.as_deref()),
+        (Some(&made), Some("host_vendor_id"))
+    );
 }
 
 #[tokio::test]

@@ -10,12 +10,14 @@ use shared::ids::Vendor;
 use shared::messages::{DownloadMessage, ResolveOwnerMessage};
 use shared::model::FileState;
 use shared::owner::{AttendeeSource, HostFacts, HostSource};
-use shared::ports::{ConfigStore, Queue, UserDirectory, send_json};
-use shared::routing::route;
+use shared::ports::{ConfigStore, DirectoryWriter, Queue, UserDirectory, send_json};
+use shared::routing::{Route, route};
 
-pub struct OwnerResolver<C, K, Q, A, H> {
+pub struct OwnerResolver<C, K, Q, A, H, W> {
     /// Connections and the user directory.
     pub config: C,
+    /// Where a host becomes a directory user under `owner.unmatched: create`.
+    pub directory: W,
     pub catalog: K,
     pub downloads: Q,
     /// The meeting's people at the vendor (Webex participants; Zoom's are not read yet).
@@ -25,8 +27,14 @@ pub struct OwnerResolver<C, K, Q, A, H> {
 }
 
 #[async_trait]
-impl<C: ConfigStore + UserDirectory, K: OwnerCatalog, Q: Queue, A: AttendeeSource, H: HostSource>
-    Handler for OwnerResolver<C, K, Q, A, H>
+impl<C, K, Q, A, H, W> Handler for OwnerResolver<C, K, Q, A, H, W>
+where
+    C: ConfigStore + UserDirectory,
+    K: OwnerCatalog,
+    Q: Queue,
+    A: AttendeeSource,
+    H: HostSource,
+    W: DirectoryWriter,
 {
     type Input = ResolveOwnerMessage;
     /// How many download jobs were sent.
@@ -48,7 +56,8 @@ impl<C: ConfigStore + UserDirectory, K: OwnerCatalog, Q: Queue, A: AttendeeSourc
             None => {
                 self.load_attendees(&conn, &mut rec).await?;
                 let facts = self.host_facts(&conn, &rec).await?;
-                let route = route(&rec, &conn, &self.config, &facts).await?;
+                let mut route = route(&rec, &conn, &self.config, &facts).await?;
+                self.create_owner(&conn, &mut route).await?;
                 let trace = route.trace.join("; ");
                 let Some(placement) = route.placement(&rec, &conn, at.now) else {
                     // No owner under `unmatched: skip`, an opt-out, not opted in: recorded with the reason,
@@ -111,9 +120,40 @@ impl<C: ConfigStore + UserDirectory, K: OwnerCatalog, Q: Queue, A: AttendeeSourc
     }
 }
 
-impl<C: ConfigStore + UserDirectory, K: OwnerCatalog, Q: Queue, A: AttendeeSource, H: HostSource>
-    OwnerResolver<C, K, Q, A, H>
+impl<C, K, Q, A, H, W> OwnerResolver<C, K, Q, A, H, W>
+where
+    C: ConfigStore + UserDirectory,
+    K: OwnerCatalog,
+    Q: Queue,
+    A: AttendeeSource,
+    H: HostSource,
+    W: DirectoryWriter,
 {
+    /// Adds the host the route makes a user (`owner.unmatched: create`). A user id another person holds
+    /// already is not taken: the recording goes to the default owner, and the trace says why.
+    async fn create_owner(&self, conn: &Connection, route: &mut Route) -> Result<(), Outcome> {
+        let Some(user) = route.create.take() else {
+            return Ok(());
+        };
+        match self.directory.create_user(&user).await? {
+            None => {
+                tracing::info!(user = %user.id, "host added to the directory (owner.unmatched: create)");
+            }
+            Some(existing) if existing.email == user.email => {}
+            Some(_) => {
+                route.trace.push(format!(
+                    "{}: user id {} is another person's already: default_owner {} (chosen)",
+                    shared::owner::CREATED,
+                    user.id,
+                    conn.default_owner
+                ));
+                route.owner = Some(conn.default_owner.clone());
+                route.rule = "default_owner";
+            }
+        }
+        Ok(())
+    }
+
     /// What the vendor says of the host. A refusal that cannot heal (no scope) is logged, and the owner rules
     /// go on without it; one that can is retried.
     async fn host_facts(
@@ -158,7 +198,9 @@ mod tests {
     use shared::catalog::Attendees;
     use shared::error::Error;
     use shared::fakes::contract::{sample_file, sample_key, sample_recording};
-    use shared::fakes::{FakeZoom, MemoryCatalog, MemoryConfig, MemoryQueue, connection, user};
+    use shared::fakes::{
+        FakeZoom, MemoryCatalog, MemoryConfig, MemoryDirectory, MemoryQueue, connection, user,
+    };
     use shared::ids::FileId;
     use shared::model::RecordingState;
     use shared::zoom::hosts::ZoomHosts;
@@ -183,12 +225,24 @@ mod tests {
         }
     }
 
-    fn resolver()
-    -> OwnerResolver<MemoryConfig, MemoryCatalog, MemoryQueue, People, ZoomHosts<FakeZoom>> {
+    type TestResolver = OwnerResolver<
+        MemoryConfig,
+        MemoryCatalog,
+        MemoryQueue,
+        People,
+        ZoomHosts<FakeZoom>,
+        MemoryDirectory,
+    >;
+
+    fn resolver() -> TestResolver {
         OwnerResolver {
             config: MemoryConfig {
                 connections: vec![connection(Vendor::Zoom), connection(Vendor::Webex)],
                 users: vec![user("prof", "prof@uni.edu")],
+            },
+            directory: MemoryDirectory {
+                existing: vec![user("prof", "prof@uni.edu")],
+                ..Default::default()
             },
             catalog: MemoryCatalog::default(),
             downloads: MemoryQueue::default(),
@@ -198,10 +252,7 @@ mod tests {
     }
 
     /// A recording waiting for its owner with files `a` (planned) and `b` (already queued).
-    fn waiting(
-        r: &OwnerResolver<MemoryConfig, MemoryCatalog, MemoryQueue, People, ZoomHosts<FakeZoom>>,
-        host: &str,
-    ) -> ResolveOwnerMessage {
+    fn waiting(r: &TestResolver, host: &str) -> ResolveOwnerMessage {
         let key = sample_key("owner-1");
         let mut rec = sample_recording(&key, RecordingState::PendingOwner, &["a", "b"], false);
         rec.host_id = None;
@@ -425,6 +476,59 @@ mod tests {
         let a = r.catalog.files(&msg.recording).remove(0);
         assert_eq!(a.state, FileState::Queued);
         assert!(a.s3_key.starts_with(&rec.s3_prefix), "{}", a.s3_key);
+    }
+
+    #[tokio::test]
+    async fn a_stranger_under_unmatched_create_becomes_a_user_unless_the_id_is_someone_elses() {
+        let mut r = resolver();
+        r.config.connections[0].owner.unmatched = shared::config::Unmatched::Create;
+        r.config.connections[0].owner.postfix = shared::config::Postfix::Remove("@uni.edu".into());
+        let msg = waiting(&r, "New.Lecturer@uni.edu");
+        r.handle(msg.clone(), &Invocation::now()).await.unwrap();
+        let rec = r.catalog.entry(&msg.recording).unwrap();
+        assert_eq!(
+            (rec.owner.unwrap().as_str(), rec.owner_rule.as_deref()),
+            ("new-lecturer", Some("created"))
+        );
+        let created = r.directory.created.lock().unwrap().clone();
+        assert_eq!(
+            created
+                .iter()
+                .map(|u| (u.id.as_str(), u.email.as_str()))
+                .collect::<Vec<_>>(),
+            [("new-lecturer", "new.lecturer@uni.edu")]
+        );
+        assert!(
+            rec.owner_trace.last().unwrap().starts_with("created: "),
+            "{:?}",
+            rec.owner_trace
+        );
+
+        // `prof@other.org` makes the id `prof`, which is the directory's prof (another e-mail): not taken.
+        let r = {
+            let mut r = resolver();
+            r.config.connections[0].owner.unmatched = shared::config::Unmatched::Create;
+            r.config.connections[0].owner.postfix =
+                shared::config::Postfix::Remove("@other.org".into());
+            r.config.users.clear();
+            r
+        };
+        let msg = waiting(&r, "prof@other.org");
+        r.handle(msg.clone(), &Invocation::now()).await.unwrap();
+        let rec = r.catalog.entry(&msg.recording).unwrap();
+        assert_eq!(
+            (rec.owner.unwrap().as_str(), rec.owner_rule.as_deref()),
+            ("media", Some("default_owner"))
+        );
+        assert!(
+            rec.owner_trace
+                .last()
+                .unwrap()
+                .contains("another person's already"),
+            "{:?}",
+            rec.owner_trace
+        );
+        assert!(r.directory.created.lock().unwrap().is_empty());
     }
 
     #[tokio::test]

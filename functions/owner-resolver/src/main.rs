@@ -12,6 +12,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let aws = Clients::load().await;
     let resolver = OwnerResolver {
         config: aws.config(&settings.config_table),
+        directory: aws.config(&settings.config_table),
         catalog: aws.catalog(&settings.catalog_table),
         downloads: aws.queue(&settings.download_queue_url),
         attendees: shared::webex::attendees::WebexAttendees(aws.webex()),

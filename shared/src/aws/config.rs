@@ -519,6 +519,29 @@ impl crate::ports::ConnectionList for DynamoConfig {
 }
 
 #[async_trait]
+impl crate::ports::DirectoryWriter for DynamoConfig {
+    async fn create_user(&self, user: &User) -> Result<Option<User>, Error> {
+        let pk = format!("TENANT#{}", user.tenant);
+        let mut item = with_key(user, pk.clone(), format!("USER#{}", user.id))?;
+        item.insert("rev".into(), AttributeValue::N("1".into()));
+        match self.put_if(item, None).await {
+            Ok(()) => {}
+            Err(ConditionError::Changed) => return self.by_id(&user.tenant, &user.id).await,
+            Err(ConditionError::Other(e)) => return Err(e),
+        }
+        let alias = serde_json::json!({ "user_id": user.id });
+        for sk in alias_keys(user) {
+            // An alias another user holds stays theirs.
+            match self.put_if(with_key(&alias, pk.clone(), sk)?, None).await {
+                Ok(()) | Err(ConditionError::Changed) => {}
+                Err(ConditionError::Other(e)) => return Err(e),
+            }
+        }
+        Ok(None)
+    }
+}
+
+#[async_trait]
 impl UserDirectory for DynamoConfig {
     async fn by_vendor_id(
         &self,

@@ -395,6 +395,9 @@ pub enum Unmatched {
     /// Not archived: recorded as skipped with the reason (`list --state skipped`); once the host is in the
     /// directory, `archiver-admin retry --instance` archives it.
     Skip,
+    /// The host is added to the directory (id from the name the owner rules looked for, e-mail, vendor id)
+    /// and owns it; a host a rule found blocked is not created again (`default_owner` then).
+    Create,
     /// Archived under `quarantine/`, held by the `default_owner`, for `quarantine_hours`: `archiver-admin
     /// assign-owner` gives it its owner; otherwise the sweeper then removes our copy (the vendor's is kept,
     /// and `archiver-admin retry` archives it again).

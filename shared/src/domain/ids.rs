@@ -97,6 +97,25 @@ checked_id!(
     check_slug
 );
 
+impl UserId {
+    /// The user id a name becomes (`J.Doe` → `j-doe`, `jdoe@uni.edu` → `jdoe-uni-edu`): lower-cased, every
+    /// run of other characters than letters, digits and `-` one `-`, no `-` at either end, at most 64
+    /// characters. `None` if nothing is left.
+    pub fn from_name(name: &str) -> Option<Self> {
+        let mut out = String::new();
+        for c in name.chars().flat_map(char::to_lowercase) {
+            if c.is_ascii_lowercase() || c.is_ascii_digit() {
+                out.push(c);
+            } else if !out.is_empty() && !out.ends_with('-') {
+                out.push('-');
+            }
+        }
+        out.truncate(64);
+        let out = out.trim_end_matches('-');
+        Self::parse(out).ok()
+    }
+}
+
 checked_id!(
     /// A group of the tenant's directory (`staff`, `chemistry`), declared on the tenant: users belong to
     /// groups, and connections opt recordings in or out and choose categories by them.
@@ -284,6 +303,16 @@ impl fmt::Display for Vendor {
 mod tests {
     use super::*;
     use std::collections::HashSet;
+
+    #[test]
+    fn a_name_becomes_a_user_id() {
+        let id = |n: &str| UserId::from_name(n).map(|u| u.to_string());
+        assert_eq!(id("J.Doe").as_deref(), Some("j-doe"));
+        assert_eq!(id("jdoe@uni.edu").as_deref(), Some("jdoe-uni-edu"));
+        assert_eq!(id("--Ann  Lee--").as_deref(), Some("ann-lee"));
+        assert_eq!(id("..."), None);
+        assert_eq!(id(&"a".repeat(80)).map(|s| s.len()), Some(64));
+    }
 
     #[test]
     fn slugs_accept_and_reject() {

@@ -32,6 +32,8 @@ pub struct Decision {
     pub host: Option<User>,
     pub rule: &'static str,
     pub trace: Vec<String>,
+    /// Under `unmatched: create`: the directory user to add for the host (the owner stage writes it).
+    pub create: Option<User>,
 }
 
 /// The rule name of a decision that found nobody under `unmatched: skip`.
@@ -39,6 +41,10 @@ pub const UNMATCHED_SKIP: &str = "unmatched_skip";
 /// The rule name of a decision that found nobody under `unmatched: quarantine`: the default owner holds the
 /// recording, archived under `quarantine/`, until an owner is assigned or the quarantine expires.
 pub const QUARANTINE: &str = "quarantine";
+/// The rule name of a decision that found nobody under `unmatched: create`: the host becomes a user.
+pub const CREATED: &str = "created";
+/// How a trace line says a rule found a blocked user.
+const BLOCKED: &str = "is blocked: counts as not found";
 
 impl Decision {
     /// Why the recording is skipped (`None`: it has an owner).
@@ -59,10 +65,7 @@ fn take(rule: &str, looked: &str, found: Option<User>, trace: &mut Vec<String>) 
             None
         }
         Some(u) if u.status == UserStatus::Blocked => {
-            trace.push(format!(
-                "{rule}: {looked} → {} is blocked: counts as not found",
-                u.id
-            ));
+            trace.push(format!("{rule}: {looked} → {} {BLOCKED}", u.id));
             None
         }
         Some(u) => {
@@ -103,6 +106,7 @@ pub async fn decide(
             host: Some(host),
             rule,
             trace,
+            create: None,
         })
     };
     match &rec.host_id {
@@ -142,7 +146,32 @@ pub async fn decide(
             host: None,
             rule: UNMATCHED_SKIP,
             trace,
+            create: None,
         });
+    }
+    if conn.owner.unmatched == crate::config::Unmatched::Create {
+        let blocked = trace.iter().any(|l| l.contains(BLOCKED));
+        match new_user(rec, conn, facts) {
+            Some(u) if !blocked => {
+                trace.push(format!(
+                    "{CREATED}: no rule above found an active user: {} ({}) is added to the directory and owns it",
+                    u.id, u.email
+                ));
+                return Ok(Decision {
+                    owner: Some(u.id.clone()),
+                    host: Some(u.clone()),
+                    rule: CREATED,
+                    trace,
+                    create: Some(u),
+                });
+            }
+            Some(_) => trace.push(format!(
+                "{CREATED}: the host is blocked in the directory: not created again"
+            )),
+            None => trace.push(format!(
+                "{CREATED}: no host e-mail (or no usable name) to make a user of"
+            )),
+        }
     }
     let rule = if conn.owner.unmatched == crate::config::Unmatched::Quarantine {
         trace.push(format!(
@@ -165,6 +194,46 @@ pub async fn decide(
         host: None,
         rule,
         trace,
+        create: None,
+    })
+}
+
+/// The directory user `unmatched: create` adds for the host: its id from the name the rules looked for (the
+/// host's `cms_user_id` with `name_from: cms_user_id`, else the e-mail with `postfix`, made a user id by
+/// [`UserId::from_name`]), its e-mail, and its vendor user id. `None` without a host e-mail.
+fn new_user(rec: &RecordingEntry, conn: &Connection, facts: &HostFacts) -> Option<User> {
+    let email = rec
+        .host_email
+        .as_ref()
+        .or_else(|| rec.attendees.as_ref().and_then(|a| a.host.as_ref()))?
+        .clone();
+    let name = match (&facts.cms_user_id, conn.owner.name_from) {
+        (Some(c), crate::config::NameFrom::CmsUserId) => c.clone(),
+        _ => conn.owner.postfix.apply(email.as_str()),
+    };
+    let id = UserId::from_name(&name)?;
+    Some(User {
+        id,
+        tenant: conn.tenant.clone(),
+        name: email
+            .as_str()
+            .split('@')
+            .next()
+            .unwrap_or_default()
+            .to_owned(),
+        vendor_ids: rec
+            .host_id
+            .iter()
+            .map(|h| crate::config::VendorUserId {
+                vendor: rec.vendor,
+                id: h.clone(),
+            })
+            .collect(),
+        email,
+        external_id: None,
+        status: UserStatus::Active,
+        groups: vec![],
+        opt_out: false,
     })
 }
 
@@ -629,6 +698,58 @@ mod tests {
                 .iter()
                 .any(|l| l == "user_id: host e-mail carl@uni.edu is not a user id")
         );
+    }
+
+    /// `unmatched: create`: a stranger becomes a user (id from the name the rules looked for); a blocked host
+    /// or one with no e-mail goes to the default owner.
+    #[tokio::test]
+    async fn unmatched_create_makes_a_stranger_a_user_but_never_a_blocked_host_again() {
+        let mut c = conn(Postfix::Remove("@uni.edu".into()), Lookup::Email);
+        c.owner.unmatched = crate::config::Unmatched::Create;
+        let facts = crate::owner::HostFacts::default();
+        let d = decide(
+            &recording(Some("Z9"), Some("New.Person@uni.edu")),
+            &c,
+            &directory(),
+            &facts,
+        )
+        .await
+        .unwrap();
+        let made = d.create.as_ref().expect("a user to create");
+        assert_eq!(
+            (
+                made.id.as_str(),
+                made.email.as_str(),
+                made.vendor_ids[0].id.as_str(),
+                d.rule
+            ),
+            ("new-person", "new.person@uni.edu", "Z9", CREATED)
+        );
+        assert_eq!(d.owner.as_ref(), Some(&made.id));
+        // Carl is blocked (found by his Zoom id): not made a user again.
+        let d = decide(
+            &recording(Some("Z3"), Some("carl@uni.edu")),
+            &c,
+            &directory(),
+            &facts,
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            (d.owner.unwrap().as_str(), d.rule, d.create),
+            ("media", "default_owner", None)
+        );
+        assert!(
+            d.trace
+                .iter()
+                .any(|l| l.contains("blocked in the directory")),
+            "{:#?}",
+            d.trace
+        );
+        let d = decide(&recording(None, None), &c, &directory(), &facts)
+            .await
+            .unwrap();
+        assert_eq!((d.rule, d.create), ("default_owner", None));
     }
 
     #[tokio::test]

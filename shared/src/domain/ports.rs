@@ -43,6 +43,14 @@ pub trait UserDirectory: Send + Sync {
     async fn by_external_id(&self, tenant: &TenantId, id: &str) -> Result<Option<User>, Error>;
 }
 
+/// Adds users to the directory outside `apply`: the owner stage, under `owner.unmatched: create`.
+#[async_trait]
+pub trait DirectoryWriter: Send + Sync {
+    /// Adds `user` (and its e-mail and vendor-id aliases where no other user has them) if no user has its
+    /// id. `None`: added; `Some`: the user who has the id already (nothing written).
+    async fn create_user(&self, user: &User) -> Result<Option<User>, Error>;
+}
+
 /// A secret value that never prints.
 #[derive(Clone, PartialEq, Eq)]
 pub struct SecretString(String);

@@ -112,6 +112,8 @@ pub struct Route {
     pub attendees: Option<Attendees>,
     /// Every rule tried, one line each.
     pub trace: Vec<String>,
+    /// Under `unmatched: create`: the directory user the owner stage adds (the owner).
+    pub create: Option<User>,
 }
 
 impl Route {
@@ -162,6 +164,7 @@ pub async fn route(
             categories: vec![],
             attendees: None,
             trace,
+            create: None,
         });
     };
     let mut attendees = rec.attendees.clone();
@@ -182,6 +185,7 @@ pub async fn route(
             categories: vec![],
             attendees,
             trace,
+            create: None,
         });
     }
     let groups = d.host.as_ref().map_or(&[][..], |u| &u.groups[..]);
@@ -199,6 +203,7 @@ pub async fn route(
         categories,
         attendees,
         trace,
+        create: d.create,
     })
 }
 

@@ -291,6 +291,32 @@ impl UserDirectory for MemoryConfig {
     }
 }
 
+/// A directory the owner stage may add users to ([`crate::ports::DirectoryWriter`]): `existing` are there
+/// already; `created` is what was added.
+#[derive(Default, Clone)]
+pub struct MemoryDirectory {
+    pub existing: Vec<User>,
+    pub created: Arc<Mutex<Vec<User>>>,
+}
+
+#[async_trait]
+impl crate::ports::DirectoryWriter for MemoryDirectory {
+    async fn create_user(&self, user: &User) -> Result<Option<User>, Error> {
+        let mut created = self.created.lock().unwrap();
+        let same = |u: &&User| u.tenant == user.tenant && u.id == user.id;
+        if let Some(u) = self
+            .existing
+            .iter()
+            .find(same)
+            .or(created.iter().find(same))
+        {
+            return Ok(Some(u.clone()));
+        }
+        created.push(user.clone());
+        Ok(None)
+    }
+}
+
 /// What a [`MemorySink`] saw of one upload.
 #[derive(Debug, Default, Clone)]
 pub struct UploadRecord {
