@@ -1101,28 +1101,34 @@ pub async fn run(cli: Cli) -> Result<i32> {
                 eprintln!("no connection {id}");
                 return Ok(1);
             };
-            if conn.vendor != Vendor::Zoom {
-                eprintln!(
-                    "users sync reads Zoom's user list; for {} export the people to CSV and use users import",
-                    conn.vendor
-                );
-                return Ok(2);
-            }
-            let api = shared::zoom::api::ZoomConnections::api(
-                &shared::aws::zoom_connections(&aws),
-                &conn,
-            )
-            .await?;
-            let (listed, notes) = users::zoom_people(api.as_ref()).await?;
+            let (listed, notes) = match conn.vendor {
+                Vendor::Zoom => {
+                    let api = shared::zoom::api::ZoomConnections::api(
+                        &shared::aws::zoom_connections(&aws),
+                        &conn,
+                    )
+                    .await?;
+                    users::zoom_people(api.as_ref()).await?
+                }
+                Vendor::Webex => {
+                    let api = shared::webex::WebexConnections::api(
+                        &shared::aws::webex_connections(&aws),
+                        &conn,
+                    )
+                    .await?;
+                    users::webex_people(api.as_ref()).await?
+                }
+            };
             let snap = store.snapshot(&conn.tenant).await?;
             let Some(stored) = &snap.tenant else {
                 eprintln!("no tenant {}", conn.tenant);
                 return Ok(1);
             };
             let current: Vec<_> = snap.users.iter().map(|u| u.value.clone()).collect();
-            let synced = shared::directory::merge(&conn.tenant, Vendor::Zoom, &current, &listed);
+            let synced = shared::directory::merge(&conn.tenant, conn.vendor, &current, &listed);
             println!(
-                "zoom lists {} user(s) on connection {id}",
+                "{} lists {} user(s) on connection {id}",
+                conn.vendor,
                 listed.len() + notes.len()
             );
             for n in notes.iter().chain(&synced.notes) {

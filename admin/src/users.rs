@@ -191,9 +191,70 @@ pub async fn zoom_people(
     Ok((listed, notes))
 }
 
+/// Webex's people of the org (`GET /people`, every page) as the directory sync takes them: a person who
+/// cannot sign in (`loginEnabled: false`, deactivated in Control Hub) is listed as inactive, bots and app
+/// users are left out, and anyone without a usable e-mail is a note. (`status` is presence, never read.)
+pub async fn webex_people(
+    api: &dyn shared::webex::api::WebexApi,
+) -> Result<(Vec<shared::directory::ListedPerson>, Vec<String>), shared::error::Error> {
+    let mut listed = Vec::new();
+    let mut notes = Vec::new();
+    for p in api.people().await? {
+        if p.kind.as_deref().is_some_and(|k| k != "person") {
+            notes.push(format!(
+                "webex {} {} is not a person: not taken",
+                p.kind.as_deref().unwrap_or_default(),
+                p.id
+            ));
+            continue;
+        }
+        match p.emails.first().map(|e| shared::ids::Email::parse(e)) {
+            Some(Ok(email)) => listed.push(shared::directory::ListedPerson {
+                vendor_id: p.id,
+                email,
+                name: p.display_name.unwrap_or_default(),
+                active: p.login_enabled != Some(false),
+            }),
+            _ => notes.push(format!(
+                "webex person {} has no usable e-mail: not taken",
+                p.id
+            )),
+        }
+    }
+    Ok((listed, notes))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn webex_people_are_taken_with_their_sign_in_state_and_bots_left_out() {
+        use shared::webex::api::WebexPerson;
+        let webex = shared::fakes::FakeWebex::default();
+        let person = |id: &str, email: &str, kind: &str, login: Option<bool>| WebexPerson {
+            id: id.into(),
+            emails: vec![email.into()],
+            display_name: Some(id.to_uppercase()),
+            kind: Some(kind.into()),
+            login_enabled: login,
+        };
+        *webex.people.lock().unwrap() = vec![
+            person("p1", "Ann@Uni.edu", "person", Some(true)),
+            person("p2", "gone@uni.edu", "person", Some(false)),
+            person("p3", "bot@webex.bot", "bot", None),
+            person("p4", "not an e-mail", "person", None),
+        ];
+        let (listed, notes) = webex_people(&webex).await.unwrap();
+        assert_eq!(
+            listed
+                .iter()
+                .map(|p| (p.vendor_id.as_str(), p.email.as_str(), p.active))
+                .collect::<Vec<_>>(),
+            [("p1", "ann@uni.edu", true), ("p2", "gone@uni.edu", false)]
+        );
+        assert_eq!(notes.len(), 2, "{notes:?}");
+    }
 
     #[test]
     fn rows_become_entries_in_any_column_order_with_lists_and_switches() {

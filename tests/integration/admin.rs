@@ -1139,3 +1139,95 @@ async fn users_sync_brings_zoom_users_in_blocks_deactivated_ones_keeps_the_admin
     };
     assert_eq!(run(cli(nowhere)).await.unwrap(), 1);
 }
+
+/// `users sync` on a Webex connection: the org's people (every page of `GET /people`) come in; a host already
+/// in the directory gains their person id and keeps their fields; a person who cannot sign in is blocked; a
+/// bot is left out.
+#[tokio::test]
+async fn users_sync_brings_webex_people_in_and_blocks_the_deactivated() {
+    use shared::ports::UserDirectory;
+    use webex_sim::{PersonSpec, WebexSim};
+    let sim = WebexSim::start().await.unwrap();
+    let (conf, res) = provision(&unique("wsync")).await.unwrap();
+    let host_email = format!("{}@example.edu", unique("host"));
+    let tenant = archiver_tests::apply_webex_tenant(
+        &conf,
+        &res["ConfigTable"],
+        &sim,
+        &host_email,
+        None,
+        serde_json::json!({"mode": "retain"}),
+    )
+    .await
+    .unwrap();
+    let host = sim.add_person(PersonSpec {
+        email: host_email.clone(),
+        ..PersonSpec::realistic("host")
+    });
+    let gone = sim.add_person(PersonSpec {
+        login_enabled: false,
+        ..PersonSpec::realistic(&unique("left.uni"))
+    });
+    // Enough people for several pages.
+    let many: Vec<PersonSpec> = (0..12)
+        .map(|i| sim.add_person(PersonSpec::realistic(&unique(&format!("staff{i}")))))
+        .collect();
+    sim.add_person(PersonSpec {
+        kind: "bot".into(),
+        ..PersonSpec::realistic(&unique("bot"))
+    });
+    let sync = Command::Users {
+        action: archiver_admin::UsersAction::Sync {
+            connection: tenant.connection.clone(),
+            dry_run: false,
+        },
+    };
+    assert_eq!(run(cli_on(&res, sync)).await.unwrap(), 0);
+    let store = shared::aws::config::DynamoConfig::new(
+        aws_sdk_dynamodb::Client::new(&conf),
+        &res["ConfigTable"],
+    );
+    let tid = shared::ids::TenantId::parse(&tenant.tenant).unwrap();
+    let by_person = |id: String| {
+        let store = store.clone();
+        let tid = tid.clone();
+        async move {
+            store
+                .by_vendor_id(&tid, shared::ids::Vendor::Webex, &id)
+                .await
+                .unwrap()
+        }
+    };
+    let h = by_person(host.id.clone())
+        .await
+        .expect("the host, by person id");
+    assert_eq!(h.id.as_str(), "host-user", "matched by e-mail, its id kept");
+    let g = by_person(gone.id.clone())
+        .await
+        .expect("the deactivated one");
+    assert_eq!(g.status, shared::config::UserStatus::Blocked);
+    for p in &many {
+        let u = by_person(p.id.clone()).await.expect("every page read");
+        assert_eq!(u.status, shared::config::UserStatus::Active);
+    }
+    // media-team, host-user, cohost-user + the deactivated one + 12; the bot is not taken.
+    assert_eq!(store.snapshot(&tid).await.unwrap().users.len(), 3 + 1 + 12);
+    // Pages of 5: every page is followed.
+    let conn = shared::ports::ConfigStore::connection(
+        &store,
+        &ConnectionId::parse(&tenant.connection).unwrap(),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let api = shared::webex::WebexConnections::api(
+        &shared::aws::webex_connections(&conf).with_page_size(5),
+        &conn,
+    )
+    .await
+    .unwrap();
+    let (listed, notes) = archiver_admin::users::webex_people(api.as_ref())
+        .await
+        .unwrap();
+    assert_eq!((listed.len(), notes.len()), (14, 1), "{notes:?}");
+}

@@ -9,6 +9,7 @@
 //! - `GET /v1/recordings/{id}?hostEmail=` with `temporaryDirectDownloadLinks` that point to
 //!   a signed, expiring CDN URL; the CDN answers an HTML login page to a request that
 //!   carries a bearer token and 403 HTML to an expired or forged link;
+//! - `GET /v1/people` (the org's people, for the directory sync) with `Link` paging;
 //! - `GET /v1/admin/recordings`, `/v1/meetingParticipants`, `/v1/meetingTranscripts` (+
 //!   `/download`) with `Link: <…>; rel="next"` paging;
 //! - the admin list by site and window as Webex documents it: one site per call
@@ -362,6 +363,32 @@ pub struct SegmentSpec {
     /// Whether the recording has a `transcriptDownloadLink` (and the meeting instance a
     /// `meetingTranscripts` item).
     pub transcript: bool,
+}
+
+/// One person of the org, as `GET /v1/people` lists them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PersonSpec {
+    /// The person id (Webex's are base64 `ciscospark://us/PEOPLE/<uuid>`).
+    pub id: String,
+    pub email: String,
+    pub display_name: String,
+    /// `false`: deactivated in Control Hub (the person cannot sign in).
+    pub login_enabled: bool,
+    /// `person`, `bot` or `appuser`.
+    pub kind: String,
+}
+
+impl PersonSpec {
+    /// An active person `<name>@example.edu` with a new person id.
+    pub fn realistic(name: &str) -> Self {
+        Self {
+            id: spark_id("PEOPLE", &uuid()),
+            email: format!("{name}@example.edu"),
+            display_name: name.replace(['.', '-'], " "),
+            login_enabled: true,
+            kind: "person".into(),
+        }
+    }
 }
 
 /// One `meetingParticipants` item.
@@ -840,6 +867,8 @@ pub(crate) struct State {
     pub list_fault: Option<ListFaultState>,
     pub list_requests: Vec<ListRequest>,
     pub webhook_updates: Vec<WebhookUpdate>,
+    /// The org's people (`GET /v1/people`), in the order added.
+    pub people: Vec<PersonSpec>,
 }
 
 impl State {
@@ -968,6 +997,7 @@ impl WebexSim {
                 link_ttl: DEFAULT_LINK_TTL_SECS,
                 sites: vec![SITE_URL.to_owned()],
                 preferred_site: SITE_URL.to_owned(),
+                people: Vec::new(),
                 ..State::default()
             }),
             base_url: format!("http://127.0.0.1:{}", addr.port()),
@@ -1012,6 +1042,12 @@ impl WebexSim {
     /// unless their [`MeetingSpec::site_url`] says otherwise.
     pub fn site_url(&self) -> String {
         SITE_URL.to_owned()
+    }
+
+    /// Add a person to the org, listed by `GET /v1/people` (paged with `max`). Returns it.
+    pub fn add_person(&self, person: PersonSpec) -> PersonSpec {
+        self.shared.lock().people.push(person.clone());
+        person
     }
 
     /// Give the org a further Webex site (no-op for a known one; sites compare

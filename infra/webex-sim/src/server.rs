@@ -53,6 +53,7 @@ pub(crate) fn router(sh: Arc<Shared>) -> Router {
         .route("/v1/admin/recordings", get(admin_recordings))
         .route("/v1/meetingPreferences/sites", get(sites))
         .route("/v1/meetingParticipants", get(participants))
+        .route("/v1/people", get(people))
         .route("/v1/meetingTranscripts", get(transcripts))
         .route(
             "/v1/meetingTranscripts/{id}/download",
@@ -928,6 +929,35 @@ async fn participants(State(sh): Sim, uri: Uri) -> Response {
             }));
         }
     }
+    page(&sh, st.drop_filters, uri.path(), &q, items, max, cursor)
+}
+
+/// The org's people, as an admin token lists them (no filter: everyone; `email=` one).
+async fn people(State(sh): Sim, uri: Uri) -> Response {
+    let q = parse_query(uri.query());
+    let (max, cursor) = match paging(&q) {
+        Ok(p) => p,
+        Err(r) => return r.into_response(),
+    };
+    let email = q_get(&q, "email");
+    let st = sh.lock();
+    let items: Vec<Value> = st
+        .people
+        .iter()
+        .filter(|p| email.is_none_or(|e| p.email.eq_ignore_ascii_case(e)))
+        .map(|p| {
+            json!({
+                "id": p.id,
+                "emails": [p.email],
+                "displayName": p.display_name,
+                "orgId": sh.org_id,
+                "type": p.kind,
+                "loginEnabled": p.login_enabled,
+                "status": if p.login_enabled { "inactive" } else { "unknown" },
+                "created": "2024-09-01T08:00:00.000Z",
+            })
+        })
+        .collect();
     page(&sh, st.drop_filters, uri.path(), &q, items, max, cursor)
 }
 

@@ -678,6 +678,7 @@ pub struct FakeWebex {
     pub recordings: Arc<Mutex<Vec<crate::webex::api::WebexRecording>>>,
     pub transcripts: Arc<Mutex<Vec<crate::webex::api::WebexTranscript>>>,
     pub participants: Arc<Mutex<Vec<crate::webex::api::WebexParticipant>>>,
+    pub people: Arc<Mutex<Vec<crate::webex::api::WebexPerson>>>,
     pub calls: Arc<Mutex<Vec<String>>>,
 }
 
@@ -791,6 +792,10 @@ impl crate::webex::api::WebexApi for FakeWebex {
     ) -> Result<Vec<crate::webex::api::WebexParticipant>, Error> {
         self.log(format!("participants {meeting_id}"));
         Ok(self.participants.lock().unwrap().clone())
+    }
+    async fn people(&self) -> Result<Vec<crate::webex::api::WebexPerson>, Error> {
+        self.log("people".into());
+        Ok(self.people.lock().unwrap().clone())
     }
     async fn bearer(&self) -> Result<SecretString, Error> {
         Ok(SecretString::new("fake-bearer"))

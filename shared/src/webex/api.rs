@@ -117,6 +117,23 @@ pub struct WebexParticipant {
     pub display_name: Option<String>,
 }
 
+/// A `people` item: a person of the org (the directory sync's source).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WebexPerson {
+    pub id: String,
+    #[serde(default)]
+    pub emails: Vec<String>,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// `person`, `bot` or `appuser`.
+    #[serde(default, rename = "type")]
+    pub kind: Option<String>,
+    /// `false`: the person cannot sign in (deactivated in Control Hub). `status` is presence, not this.
+    #[serde(default)]
+    pub login_enabled: Option<bool>,
+}
+
 /// A webhook registration.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -199,6 +216,8 @@ pub trait WebexApi: Send + Sync {
         meeting_id: &str,
         host_email: Option<&Email>,
     ) -> Result<Vec<WebexParticipant>, Error>;
+    /// `GET /people` (all pages): the org's people, for an admin token (`spark-admin:people_read`).
+    async fn people(&self) -> Result<Vec<WebexPerson>, Error>;
     /// A valid bearer token, for API downloads (`meetingTranscripts/{id}/download`).
     async fn bearer(&self) -> Result<crate::ports::SecretString, Error>;
     /// `DELETE /recordings/{id}?hostEmail=` (permanent): the status of an answer that settles it (2xx, or 404:
@@ -470,6 +489,10 @@ impl WebexApi for HttpWebex {
         f.extend(host_filter(host_email));
         self.list("/meetingParticipants", &f, "GET /meetingParticipants")
             .await
+    }
+
+    async fn people(&self) -> Result<Vec<WebexPerson>, Error> {
+        self.list("/people", &[], "GET /people").await
     }
 
     async fn bearer(&self) -> Result<crate::ports::SecretString, Error> {
