@@ -119,6 +119,14 @@ pub enum Command {
         #[arg(long)]
         owner: String,
     },
+    /// The connection's recordings in quarantine, soonest end first: when each ends, its instance (for
+    /// `assign-owner`), holder, topic and folder.
+    Quarantine {
+        #[arg(long)]
+        connection: String,
+        #[arg(long, default_value_t = 100)]
+        limit: i32,
+    },
     /// What the deletion sweep would delete now and why (its own checks, run read-only: catalog, S3, the
     /// vendor's listing), what waits and until when, and what is blocked and why. `--execute` runs one sweep
     /// now instead and reports what it did.
@@ -839,6 +847,23 @@ pub async fn run(cli: Cli) -> Result<i32> {
                     Ok(1)
                 }
             }
+        }
+        Command::Quarantine { connection, limit } => {
+            need("config-table", &cli.config_table)?;
+            need("catalog-table", &cli.catalog_table)?;
+            let id = shared::ids::ConnectionId::parse(&connection)?;
+            let store = DynamoConfig::new(ddb.clone(), cli.config_table);
+            let Some(conn) = shared::ports::ConfigStore::connection(&store, &id).await? else {
+                eprintln!("no connection {connection}");
+                return Ok(1);
+            };
+            let catalog = DynamoCatalog::new(ddb, cli.catalog_table);
+            let lines = quarantine::list(&catalog, &conn, limit, chrono::Utc::now()).await?;
+            for l in &lines {
+                println!("{l}");
+            }
+            println!("{} recording(s) in quarantine on {id}", lines.len());
+            Ok(0)
         }
         Command::Deletions {
             connection,

@@ -80,6 +80,47 @@ where
     Ok(Ok(line))
 }
 
+/// The connection's recordings in quarantine, soonest end first (at most `limit`), one line each: when it
+/// ends, the instance (for `assign-owner --instance`), its holder, topic and folder.
+pub async fn list<K>(
+    catalog: &K,
+    conn: &Connection,
+    limit: i32,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<String>, Error>
+where
+    K: CatalogReader + QuarantineCatalog,
+{
+    // Every hold ends before this.
+    let far = now + chrono::Duration::days(3650);
+    let mut out = Vec::new();
+    for hold in catalog.quarantine_due(&conn.id, far, limit).await? {
+        let Some(rec) = catalog.get_recording(&hold.recording).await? else {
+            continue;
+        };
+        let left = hold.until - now;
+        let when = if left <= chrono::Duration::zero() {
+            "ended: the next sweep expires it".to_owned()
+        } else {
+            format!(
+                "{} h {} min left",
+                left.num_hours(),
+                left.num_minutes() % 60
+            )
+        };
+        out.push(format!(
+            "{}\t{}\t{}\theld by {}\t\"{}\"\t{}",
+            hold.until.to_rfc3339(),
+            when,
+            rec.instance_id,
+            rec.owner.as_ref().map_or("nobody", |o| o.as_str()),
+            rec.topic,
+            rec.s3_prefix
+        ));
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -154,6 +195,21 @@ mod tests {
             .unwrap()
             .unwrap_err();
         assert!(again.contains("not in quarantine"), "{again}");
+    }
+
+    #[tokio::test]
+    async fn the_quarantine_is_listed_with_what_is_left_of_it() {
+        let catalog = MemoryCatalog::default();
+        let key = quarantined(&catalog).await;
+        let lines = list(&catalog, &connection(Vendor::Zoom), 10, chrono::Utc::now())
+            .await
+            .unwrap();
+        assert_eq!(lines.len(), 1);
+        assert!(
+            lines[0].contains(key.instance.as_str()) && lines[0].contains("held by media"),
+            "{lines:?}"
+        );
+        assert!(lines[0].contains(" h "), "{lines:?}");
     }
 
     #[tokio::test]

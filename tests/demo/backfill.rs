@@ -145,6 +145,15 @@ pub async fn run(
     ok &= explained.quarantine_until.is_some() && explained.s3_prefix.contains("/quarantine/");
 
     println!(
+        "\nWhat waits in quarantine:\n$ archiver-admin quarantine --connection {}",
+        tenant.connection
+    );
+    let listing = archiver_admin::Command::Quarantine {
+        connection: tenant.connection.clone(),
+        limit: 20,
+    };
+    ok &= archiver_admin::run(admin_cli(stack, listing)?).await? == 0;
+    println!(
         "\nAnn chaired it: an admin assigns her as its owner before the quarantine runs out (otherwise our copy\n\
          would be removed then, and the vendor's kept for a retry):\n\
          $ archiver-admin assign-owner --connection {} --instance '{}' --owner ann",
