@@ -835,11 +835,18 @@ pub async fn run(cli: Cli) -> Result<i32> {
                 account: conn.account_id.clone(),
                 instance: InstanceId::parse(&instance)?,
             };
+            need("media-bucket", &cli.media_bucket)?;
             let catalog = DynamoCatalog::new(ddb, cli.catalog_table);
+            let objects =
+                shared::aws::s3::S3Sink::new(shared::aws::s3_client(&aws), cli.media_bucket);
             let now = chrono::Utc::now();
-            match quarantine::assign_owner(&catalog, &store, &conn, &key, &owner, now).await? {
-                Ok(line) => {
-                    println!("{line}");
+            match quarantine::assign_owner(&catalog, &store, &objects, &conn, &key, &owner, now)
+                .await?
+            {
+                Ok(lines) => {
+                    for l in lines {
+                        println!("{l}");
+                    }
                     Ok(0)
                 }
                 Err(why) => {

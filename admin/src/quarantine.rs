@@ -1,25 +1,28 @@
 //! `archiver-admin assign-owner`: gives a recording in quarantine (`owner.unmatched: quarantine`) its owner
 //! before the quarantine runs out. The copy stays where it is (under the quarantine folder) and is kept from
-//! then on; the vendor copy's deletion, held while in quarantine, goes ahead as the connection plans. The
+//! then on, its objects' `owner` tag set to the new owner (their metadata, written at upload, keeps the
+//! holder); the vendor copy's deletion, held while in quarantine, goes ahead as the connection plans. The
 //! decision is appended to the entry's trace (`explain` and `show` print it).
 
 use shared::catalog::{Assignment, CatalogReader, QuarantineCatalog};
 use shared::config::{Connection, UserStatus};
 use shared::error::Error;
 use shared::ids::UserId;
-use shared::model::RecordingKey;
-use shared::ports::UserDirectory;
+use shared::model::{FileState, RecordingKey};
+use shared::ports::{RetagObjects, UserDirectory};
 
-/// Assigns `owner` to the recording `key` of `conn` at `now`. `Ok(Ok(line))`: done, what was recorded;
-/// `Ok(Err(why))`: refused, nothing written (not in quarantine, no such active user).
+/// Assigns `owner` to the recording `key` of `conn` at `now`, and tags its objects with them.
+/// `Ok(Ok(lines))`: done, what was recorded (then how the objects were tagged); `Ok(Err(why))`: refused,
+/// nothing written (not in quarantine, no such active user).
 pub async fn assign_owner<K, D>(
     catalog: &K,
     users: &D,
+    objects: &dyn RetagObjects,
     conn: &Connection,
     key: &RecordingKey,
     owner: &UserId,
     now: chrono::DateTime<chrono::Utc>,
-) -> Result<Result<String, String>, Error>
+) -> Result<Result<Vec<String>, String>, Error>
 where
     K: CatalogReader + QuarantineCatalog,
     D: UserDirectory,
@@ -77,7 +80,24 @@ where
         )));
     }
     catalog.release_quarantine(key).await?;
-    Ok(Ok(line))
+    let mut out = vec![line];
+    let (mut tagged, mut untagged) = (0, Vec::new());
+    for f in catalog.list_files(key).await? {
+        if f.state != FileState::Archived {
+            continue;
+        }
+        match objects.set_tag(&f.s3_key, "owner", owner.as_str()).await {
+            Ok(()) => tagged += 1,
+            Err(e) => untagged.push(format!("{}: {e}", f.s3_key)),
+        }
+    }
+    out.push(format!("owner tag set on {tagged} object(s)"));
+    out.extend(
+        untagged
+            .into_iter()
+            .map(|u| format!("owner tag NOT set (the catalog is the record): {u}")),
+    );
+    Ok(Ok(out))
 }
 
 /// The connection's recordings in quarantine, soonest end first (at most `limit`), one line each: when it
@@ -129,10 +149,29 @@ mod tests {
     use shared::fakes::{MemoryCatalog, MemoryConfig, connection, user};
     use shared::ids::Vendor;
     use shared::model::RecordingState;
+    use std::sync::Mutex;
+
+    /// Tags set, by key.
+    #[derive(Default)]
+    struct Tags(Mutex<Vec<(String, String, String)>>);
+
+    #[async_trait::async_trait]
+    impl RetagObjects for Tags {
+        async fn set_tag(&self, key: &str, name: &str, value: &str) -> Result<(), Error> {
+            self.0
+                .lock()
+                .unwrap()
+                .push((key.into(), name.into(), value.into()));
+            Ok(())
+        }
+    }
 
     async fn quarantined(catalog: &MemoryCatalog) -> RecordingKey {
         let key = sample_key("assign-1");
         let mut rec = sample_recording(&key, RecordingState::Archived, &["a"], true);
+        let mut a = shared::fakes::contract::sample_file("a", FileState::Archived, None);
+        a.s3_key = "tenants/uni/quarantine/zoom/a.mp4".into();
+        catalog.put_file(&key, a);
         rec.owner = Some(UserId::parse("media").unwrap());
         rec.owner_rule = Some(shared::owner::QUARANTINE.into());
         rec.quarantine_until = Some(chrono::Utc::now() + chrono::Duration::hours(3));
@@ -161,8 +200,9 @@ mod tests {
         let conn = connection(Vendor::Zoom);
         let now = chrono::Utc::now();
         let id = |s: &str| UserId::parse(s).unwrap();
+        let tags = Tags::default();
         for (who, why) in [("nobody", "no user nobody"), ("gone", "blocked")] {
-            let refused = assign_owner(&catalog, &users, &conn, &key, &id(who), now)
+            let refused = assign_owner(&catalog, &users, &tags, &conn, &key, &id(who), now)
                 .await
                 .unwrap()
                 .unwrap_err();
@@ -170,11 +210,21 @@ mod tests {
         }
         assert_eq!(catalog.quarantine_holds().len(), 1, "nothing written");
 
-        let line = assign_owner(&catalog, &users, &conn, &key, &id("prof"), now)
+        let lines = assign_owner(&catalog, &users, &tags, &conn, &key, &id("prof"), now)
             .await
             .unwrap()
             .unwrap();
+        let line = &lines[0];
         assert!(line.starts_with("assigned: prof"), "{line}");
+        assert_eq!(lines[1], "owner tag set on 1 object(s)");
+        assert_eq!(
+            *tags.0.lock().unwrap(),
+            [(
+                "tenants/uni/quarantine/zoom/a.mp4".to_owned(),
+                "owner".to_owned(),
+                "prof".to_owned()
+            )]
+        );
         let rec = catalog.entry(&key).unwrap();
         assert_eq!(
             (
@@ -184,13 +234,13 @@ mod tests {
             ),
             ("prof", Some("assigned"), None)
         );
-        assert_eq!(rec.owner_trace.last(), Some(&line));
+        assert_eq!(rec.owner_trace.last(), Some(line));
         assert!(rec.titled.is_some(), "titles rendered with the new owner");
         assert!(
             catalog.quarantine_holds().is_empty(),
             "the sweeper has nothing left to expire"
         );
-        let again = assign_owner(&catalog, &users, &conn, &key, &id("prof"), now)
+        let again = assign_owner(&catalog, &users, &tags, &conn, &key, &id("prof"), now)
             .await
             .unwrap()
             .unwrap_err();
@@ -230,6 +280,7 @@ mod tests {
         let refused = assign_owner(
             &catalog,
             &users,
+            &Tags::default(),
             &connection(Vendor::Zoom),
             &key,
             &UserId::parse("prof").unwrap(),

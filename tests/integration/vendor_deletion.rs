@@ -582,9 +582,10 @@ async fn quarantine_holds_the_vendor_copy_an_assigned_owner_keeps_ours_an_expire
         .unwrap()
         .unwrap();
     let owner = shared::ids::UserId::parse("media-team").unwrap();
-    let line = archiver_admin::quarantine::assign_owner(
+    let lines = archiver_admin::quarantine::assign_owner(
         &w.catalog,
         &w.config,
+        &w.sink,
         &conn,
         &kept_key,
         &owner,
@@ -593,7 +594,29 @@ async fn quarantine_holds_the_vendor_copy_an_assigned_owner_keeps_ours_an_expire
     .await
     .unwrap()
     .unwrap();
-    assert!(line.starts_with("assigned: media-team"), "{line}");
+    assert!(lines[0].starts_with("assigned: media-team"), "{lines:?}");
+    let kept_objects = objects(kept_key.clone()).await;
+    assert_eq!(
+        lines[1],
+        format!("owner tag set on {} object(s)", kept_objects.len())
+    );
+    for k in &kept_objects {
+        let tags = s3
+            .get_object_tagging()
+            .bucket(w.sink.bucket())
+            .key(k)
+            .send()
+            .await
+            .unwrap();
+        let tag = |n: &str| {
+            tags.tag_set()
+                .iter()
+                .find(|t| t.key() == n)
+                .map(|t| t.value().to_owned())
+        };
+        assert_eq!(tag("owner").as_deref(), Some("media-team"), "{k}");
+        assert!(tag("sha256").is_some(), "the other tags are kept: {k}");
+    }
 
     // The quarantine runs out: the sweeper expires the other one.
     let later = until + chrono::Duration::seconds(10);

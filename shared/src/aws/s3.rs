@@ -49,6 +49,47 @@ impl crate::ports::StoredObjects for S3Sink {
     }
 }
 
+#[async_trait]
+impl crate::ports::RetagObjects for S3Sink {
+    async fn set_tag(&self, key: &str, name: &str, value: &str) -> Result<(), Error> {
+        let current = self
+            .client
+            .get_object_tagging()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| sdk_error("GetObjectTagging", e))?;
+        let mut tags: Vec<Tag> = current
+            .tag_set()
+            .iter()
+            .filter(|t| t.key() != name)
+            .cloned()
+            .collect();
+        tags.push(
+            Tag::builder()
+                .key(name)
+                .value(value)
+                .build()
+                .map_err(Error::permanent)?,
+        );
+        self.client
+            .put_object_tagging()
+            .bucket(&self.bucket)
+            .key(key)
+            .tagging(
+                Tagging::builder()
+                    .set_tag_set(Some(tags))
+                    .build()
+                    .map_err(Error::permanent)?,
+            )
+            .send()
+            .await
+            .map_err(|e| sdk_error("PutObjectTagging", e))?;
+        Ok(())
+    }
+}
+
 /// The id of a tenant's own lifecycle rule.
 pub fn tenant_rule_id(tenant: &crate::ids::TenantId) -> String {
     format!("tenant-{tenant}")

@@ -265,6 +265,12 @@ pub trait RemoveObjects: Send + Sync {
     async fn remove(&self, key: &str) -> Result<(), Error>;
 }
 
+/// Changes one tag of an archived object, keeping its others (`archiver-admin assign-owner` sets `owner`).
+#[async_trait]
+pub trait RetagObjects: Send + Sync {
+    async fn set_tag(&self, key: &str, name: &str, value: &str) -> Result<(), Error>;
+}
+
 /// Re-reads what S3 holds for an archived file (the deletion sweep's evidence; never the catalog's memory).
 #[async_trait]
 pub trait StoredObjects: Send + Sync {
