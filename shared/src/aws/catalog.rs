@@ -193,6 +193,30 @@ impl DynamoCatalog {
             .transpose()
     }
 
+    /// The items of the `by-due` partition `partition` due at or before `now`, soonest first, at most `limit`.
+    async fn due_items(
+        &self,
+        partition: String,
+        now: DateTime<Utc>,
+        limit: i32,
+    ) -> Result<Vec<Item>, Error> {
+        // `~` sorts after `#`: every item due in the second `now` falls in.
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("by-due")
+            .key_condition_expression("gsi2pk = :g AND gsi2sk <= :u")
+            .expression_attribute_values(":g", s(partition))
+            .expression_attribute_values(":u", s(format!("{}~", secs(now))))
+            .scan_index_forward(true)
+            .limit(limit.max(1))
+            .send()
+            .await
+            .map_err(|e| sdk_error("Query(by-due)", e))?;
+        Ok(out.items.unwrap_or_default())
+    }
+
     /// Takes a recording step at `now` (keeping the GSI in step; archiving also sets `archived_at`). `false`
     /// if the recording's state did not allow it. `known_files` is what the caller read, for a step that
     /// needs every file done.
@@ -669,20 +693,9 @@ impl QuarantineCatalog for DynamoCatalog {
         now: DateTime<Utc>,
         limit: i32,
     ) -> Result<Vec<QuarantineHold>, Error> {
-        // `~` sorts after `#`: every hold ending in the second `now` falls in.
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name("by-due")
-            .key_condition_expression("gsi2pk = :g AND gsi2sk <= :u")
-            .expression_attribute_values(":g", s(format!("{QUARANTINE}#{connection}")))
-            .expression_attribute_values(":u", s(format!("{}~", secs(now))))
-            .scan_index_forward(true)
-            .limit(limit.max(1))
-            .send()
-            .await
-            .map_err(|e| sdk_error("Query(by-due, quarantine)", e))?;
+        let items = self
+            .due_items(format!("{QUARANTINE}#{connection}"), now, limit)
+            .await?;
         let hold = |item: &Item| -> Result<QuarantineHold, Error> {
             let field = |n: &str| {
                 item.get(n)
@@ -697,7 +710,7 @@ impl QuarantineCatalog for DynamoCatalog {
                 until: serde_dynamo::from_attribute_value(field("until")?).map_err(Error::data)?,
             })
         };
-        out.items.unwrap_or_default().iter().map(hold).collect()
+        items.iter().map(hold).collect()
     }
 
     async fn expire_quarantine(
@@ -1181,26 +1194,8 @@ impl DeleterCatalog for DynamoCatalog {
         now: DateTime<Utc>,
         limit: i32,
     ) -> Result<Vec<RecordingEntry>, Error> {
-        // `~` sorts after `#`: every entry due in the second `now` falls in.
-        let upper = format!(
-            "{}~",
-            now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-        );
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name("by-due")
-            .key_condition_expression("gsi2pk = :g AND gsi2sk <= :u")
-            .expression_attribute_values(":g", s(format!("DUE#{connection}")))
-            .expression_attribute_values(":u", s(upper))
-            .scan_index_forward(true)
-            .limit(limit.max(1))
-            .send()
-            .await
-            .map_err(|e| sdk_error("Query(by-due)", e))?;
-        out.items
-            .unwrap_or_default()
+        self.due_items(format!("DUE#{connection}"), now, limit)
+            .await?
             .into_iter()
             .map(from_item)
             .collect()

@@ -66,13 +66,22 @@ impl crate::ports::RetagObjects for S3Sink {
             .filter(|t| t.key() != name)
             .cloned()
             .collect();
-        tags.push(
-            Tag::builder()
-                .key(name)
-                .value(value)
-                .build()
-                .map_err(Error::permanent)?,
-        );
+        tags.push(tag(name, value)?);
+        self.put_tags(key, tags).await
+    }
+}
+
+fn tag(key: &str, value: &str) -> Result<Tag, Error> {
+    Tag::builder()
+        .key(key)
+        .value(value)
+        .build()
+        .map_err(Error::permanent)
+}
+
+impl S3Sink {
+    /// Replaces the object's tag set with `tags`.
+    async fn put_tags(&self, key: &str, tags: Vec<Tag>) -> Result<(), Error> {
         self.client
             .put_object_tagging()
             .bucket(&self.bucket)
@@ -268,28 +277,9 @@ impl ObjectSink for S3Sink {
         for (k, v) in std::iter::once(("sha256", sha256))
             .chain(target.tags.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         {
-            tags.push(
-                Tag::builder()
-                    .key(k)
-                    .value(v)
-                    .build()
-                    .map_err(Error::permanent)?,
-            );
+            tags.push(tag(k, v)?);
         }
-        self.client
-            .put_object_tagging()
-            .bucket(&self.bucket)
-            .key(&target.key)
-            .tagging(
-                Tagging::builder()
-                    .set_tag_set(Some(tags))
-                    .build()
-                    .map_err(Error::permanent)?,
-            )
-            .send()
-            .await
-            .map_err(|e| sdk_error("PutObjectTagging", e))?;
-        Ok(())
+        self.put_tags(&target.key, tags).await
     }
 }
 

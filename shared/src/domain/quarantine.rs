@@ -184,7 +184,7 @@ mod tests {
         let planned = sample_file("c", FileState::Planned, None);
         inside.superseded = vec![crate::catalog::StoredObject {
             key: old.s3_key.clone(),
-            ..stored(&old.s3_key)
+            ..crate::fakes::contract::stored()
         }];
         let (remove, keep) = objects_to_remove(&rec, &[inside, outside, planned]);
         assert_eq!(
@@ -195,20 +195,5 @@ mod tests {
             ]
         );
         assert_eq!(keep, ["tenants/uni/zoom/x/b.mp4"]);
-    }
-
-    fn stored(key: &str) -> crate::catalog::StoredObject {
-        crate::catalog::StoredObject {
-            bucket: "b".into(),
-            key: key.into(),
-            bytes: 1,
-            sha256: "00".into(),
-            etag: "\"e\"".into(),
-            part_size: 1,
-            parts: 1,
-            started_at: Utc::now(),
-            finished_at: Utc::now(),
-            duration_ms: 0,
-        }
     }
 }

@@ -84,7 +84,8 @@ pub fn sample_file(id: &str, state: FileState, lease: Option<i64>) -> FileEntry 
     f
 }
 
-fn stored() -> StoredObject {
+/// A stored object's record (the contract's, and other tests').
+pub fn stored() -> StoredObject {
     StoredObject {
         bucket: "b".into(),
         key: "k".into(),
