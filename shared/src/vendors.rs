@@ -1,12 +1,14 @@
 //! Both vendors behind the domain's ports, each call going to the connection's vendor module over that
-//! connection's API client: the deletion sweep's [`VendorCopies`] (`zoom::deletion`, `webex::deletion`) and
-//! the recording lists of backfill and reconcile ([`Vendors::lister`]: `zoom::backfill`, `webex::backfill`).
+//! connection's API client: the deletion sweep's [`VendorCopies`] (`zoom::deletion`, `webex::deletion`),
+//! the recording lists of backfill and reconcile ([`Vendors::lister`]: `zoom::backfill`, `webex::backfill`)
+//! and the owner stage's [`AttendeeSource`] (`zoom::attendees`, `webex::attendees`).
 
-use crate::catalog::RecordingEntry;
+use crate::catalog::{Attendees, RecordingEntry};
 use crate::config::{Connection, DeleteAction, DeleteScope};
 use crate::deletion::{CallResult, VendorListing};
 use crate::error::Error;
 use crate::ids::Vendor;
+use crate::owner::AttendeeSource;
 use crate::ports::VendorCopies;
 use crate::webex::WebexConnections;
 use crate::zoom::api::ZoomConnections;
@@ -88,5 +90,19 @@ impl<Z: ZoomConnections, W: WebexConnections> VendorCopies for Vendors<Z, W> {
                     .await
             }
         })
+    }
+}
+
+#[async_trait]
+impl<Z: ZoomConnections, W: WebexConnections> AttendeeSource for Vendors<Z, W> {
+    async fn attendees(
+        &self,
+        conn: &Connection,
+        rec: &RecordingEntry,
+    ) -> Result<Option<Attendees>, Error> {
+        match conn.vendor {
+            Vendor::Zoom => crate::zoom::attendees::listed(&self.zoom, conn, rec).await,
+            Vendor::Webex => crate::webex::attendees::listed(&self.webex, conn, rec).await,
+        }
     }
 }

@@ -15,7 +15,6 @@ use shared::ids::{AccountId, ConnectionId, InstanceId, Vendor};
 use shared::messages::IngestMessage;
 use shared::model::{FileState, RecordingKey, RecordingState};
 use shared::ports::ConfigStore;
-use shared::webex::attendees::WebexAttendees;
 use std::collections::BTreeMap;
 use std::time::Duration;
 use zoom_sim::{Fault, RecordingSpec, SimRecording, ZoomSim};
@@ -36,8 +35,8 @@ struct Pipeline {
         DynamoConfig,
         DynamoCatalog,
         SqsQueue,
-        WebexAttendees<Webex>,
-        shared::zoom::hosts::ZoomHosts<shared::zoom::api::HttpZoomConnections>,
+        shared::vendors::Vendors<Zoom, Webex>,
+        shared::zoom::hosts::ZoomHosts<Zoom>,
         DynamoConfig,
     >,
     downloader: Downloader<DynamoConfig, DynamoCatalog, S3Sink, SqsQueue, Webex, Zoom>,
@@ -63,6 +62,7 @@ impl Pipeline {
         let config = DynamoConfig::new(ddb.clone(), r("ConfigTable"));
         let catalog = DynamoCatalog::new(ddb, r("CatalogTable"));
         let webex: Webex = std::sync::Arc::new(shared::aws::webex_connections(&conf));
+        let zoom: Zoom = std::sync::Arc::new(shared::aws::zoom_connections(&conf));
         Pipeline {
             enqueue: Enqueue {
                 config: config.clone(),
@@ -76,8 +76,11 @@ impl Pipeline {
                 directory: config.clone(),
                 catalog: catalog.clone(),
                 downloads: SqsQueue::new(sqs.clone(), r("DownloadQueue")),
-                attendees: WebexAttendees(webex.clone()),
-                hosts: shared::zoom::hosts::ZoomHosts(shared::aws::zoom_connections(&conf)),
+                attendees: shared::vendors::Vendors {
+                    zoom: zoom.clone(),
+                    webex: webex.clone(),
+                },
+                hosts: shared::zoom::hosts::ZoomHosts(zoom.clone()),
             },
             downloader: Downloader {
                 config: config.clone(),
@@ -91,7 +94,7 @@ impl Pipeline {
                 redelivery: Duration::from_secs(5400),
                 transfer: shared::transfer::Settings::default(),
                 webex,
-                zoom: std::sync::Arc::new(shared::aws::zoom_connections(&conf)),
+                zoom,
             },
             deletion: DeletionScheduler {
                 config,

@@ -6,7 +6,6 @@ use shared::batch::{Handler, Invocation, Outcome, require};
 use shared::catalog::{OwnerCatalog, Placement, QuarantineHold, RecordingEntry};
 use shared::config::Connection;
 use shared::error::Class;
-use shared::ids::Vendor;
 use shared::messages::{DownloadMessage, ResolveOwnerMessage};
 use shared::model::FileState;
 use shared::owner::{AttendeeSource, HostFacts, HostSource};
@@ -20,7 +19,8 @@ pub struct OwnerResolver<C, K, Q, A, H, W> {
     pub directory: W,
     pub catalog: K,
     pub downloads: Q,
-    /// The meeting's people at the vendor (Webex participants; Zoom's are not read yet).
+    /// The meeting's people at the vendor (Webex participants; Zoom's co-hosts, alternative hosts,
+    /// participants and panelists as far as the connection's policy uses them): `shared::vendors::Vendors`.
     pub attendees: A,
     /// What the vendor says of the host (Zoom's `cms_user_id`, where the policy asks for it).
     pub hosts: H,
@@ -172,13 +172,14 @@ where
     }
 
     /// Fetches the meeting's people once. A vendor refusal (no scope, personal room) is logged and skipped: the
-    /// owner rules still work without it.
+    /// owner rules still work without it. (Zoom's source records a refused list on the attendees itself and
+    /// keeps the others.)
     async fn load_attendees(
         &self,
         conn: &Connection,
         rec: &mut RecordingEntry,
     ) -> Result<(), Outcome> {
-        if rec.attendees.is_some() || rec.vendor != Vendor::Webex {
+        if rec.attendees.is_some() {
             return Ok(());
         }
         match self.attendees.attendees(conn, rec).await {
@@ -201,7 +202,7 @@ mod tests {
     use shared::fakes::{
         FakeZoom, MemoryCatalog, MemoryConfig, MemoryDirectory, MemoryQueue, connection, user,
     };
-    use shared::ids::FileId;
+    use shared::ids::{FileId, Vendor};
     use shared::model::RecordingState;
     use shared::zoom::hosts::ZoomHosts;
     use std::sync::Mutex;
@@ -252,7 +253,17 @@ mod tests {
     }
 
     /// A recording waiting for its owner with files `a` (planned) and `b` (already queued).
-    fn waiting(r: &TestResolver, host: &str) -> ResolveOwnerMessage {
+    fn waiting<A>(
+        r: &OwnerResolver<
+            MemoryConfig,
+            MemoryCatalog,
+            MemoryQueue,
+            A,
+            ZoomHosts<FakeZoom>,
+            MemoryDirectory,
+        >,
+        host: &str,
+    ) -> ResolveOwnerMessage {
         let key = sample_key("owner-1");
         let mut rec = sample_recording(&key, RecordingState::PendingOwner, &["a", "b"], false);
         rec.host_id = None;
@@ -280,8 +291,8 @@ mod tests {
         assert_eq!(rec.state, RecordingState::Archiving);
         let job: DownloadMessage = serde_json::from_str(&r.downloads.bodies()[0]).unwrap();
         assert_eq!(job.file_id.as_str(), "a");
-        // Zoom: no participant list is asked for.
-        assert_eq!(*r.attendees.calls.lock().unwrap(), 0);
+        // Zoom's people are asked for too (this source lists none).
+        assert_eq!(*r.attendees.calls.lock().unwrap(), 1);
         // A redelivery sends nothing again: `a` is queued now.
         assert_eq!(r.handle(msg, &Invocation::now()).await.unwrap(), 0);
         assert_eq!(r.downloads.bodies().len(), 1);
@@ -639,5 +650,83 @@ mod tests {
             r.handle(msg3, &Invocation::now()).await,
             Err(Outcome::Retry(_))
         ));
+    }
+
+    #[tokio::test]
+    async fn a_zoom_recordings_people_are_read_from_zoom_as_the_policy_asks_and_become_co_owners() {
+        use shared::catalog::CoOwner;
+        use shared::config::CoRole;
+        use shared::fakes::{FakePeople, FakeWebex};
+        use shared::ids::{Email, UserId};
+        use shared::zoom::api::ZoomParticipant;
+        let zoom = FakeZoom::default();
+        let mut r = OwnerResolver {
+            config: MemoryConfig {
+                connections: vec![connection(Vendor::Zoom), connection(Vendor::Webex)],
+                users: vec![user("prof", "prof@uni.edu"), user("ann", "ann@uni.edu")],
+            },
+            directory: MemoryDirectory::default(),
+            catalog: MemoryCatalog::default(),
+            downloads: MemoryQueue::default(),
+            attendees: shared::vendors::Vendors {
+                zoom: zoom.clone(),
+                webex: FakeWebex::default(),
+            },
+            hosts: ZoomHosts(zoom.clone()),
+        };
+        r.config.connections[0].co_owners.alternative_hosts = CoRole::CoEditor;
+        let msg = waiting(&r, "prof@uni.edu");
+        let rec = r.catalog.entry(&msg.recording).unwrap();
+        let row = |email: &str, role: &str| ZoomParticipant {
+            email: Some(email.into()),
+            role: Some(role.into()),
+        };
+        zoom.people.lock().unwrap().insert(
+            rec.instance_id.to_string(),
+            FakePeople {
+                metrics: vec![
+                    row("prof@uni.edu", "host"),
+                    row("Ann@uni.edu", "cohost"),
+                    row("student@uni.edu", "attendee"),
+                ],
+                alternative_hosts: "guest@else.org".into(),
+                ..FakePeople::default()
+            },
+        );
+        assert_eq!(r.handle(msg.clone(), &Invocation::now()).await.unwrap(), 1);
+        let got = r.catalog.entry(&msg.recording).unwrap();
+        assert_eq!(got.owner.unwrap().as_str(), "prof");
+        let people = got.attendees.expect("Zoom's people are recorded");
+        let ann = Email::parse("ann@uni.edu").unwrap();
+        assert_eq!(people.co_hosts, std::slice::from_ref(&ann));
+        assert_eq!(people.co_users, [UserId::parse("ann").unwrap()]);
+        assert_eq!(
+            people.co_owners,
+            [
+                CoOwner {
+                    role: CoRole::CoPublisher,
+                    from: "co_host".into(),
+                    email: ann,
+                    user: Some(UserId::parse("ann").unwrap()),
+                },
+                CoOwner {
+                    role: CoRole::CoEditor,
+                    from: "alternative_host".into(),
+                    email: Email::parse("guest@else.org").unwrap(),
+                    user: None,
+                },
+            ]
+        );
+        // Only what the policy uses was asked (no participant report), and a redelivery asks nothing again.
+        let asked = zoom.people_calls.lock().unwrap().clone();
+        assert_eq!(
+            asked,
+            [
+                format!("metrics {}", rec.instance_id),
+                format!("meeting {}", rec.meeting_id)
+            ]
+        );
+        r.handle(msg, &Invocation::now()).await.unwrap();
+        assert_eq!(zoom.people_calls.lock().unwrap().len(), 2);
     }
 }

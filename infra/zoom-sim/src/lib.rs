@@ -69,6 +69,14 @@
 //!   [`ZoomSim::expire_page_tokens`]): 400 code 300 "The next page token is invalid or
 //!   expired." otherwise. Every call is recorded ([`ZoomSim::list_requests`],
 //!   [`ListRequest`]); list-only faults hit the N-th next call ([`ZoomSim::fail_list_calls`]);
+//! - the people of a meeting ([`PeopleSpec`], [`RecordingSpec::with_people`],
+//!   [`ZoomSim::set_people`]): `GET /v2/metrics/{meetings|webinars}/{uuid}/participants?type=past`
+//!   (with `role`), `GET /v2/report/{meetings|webinars}/{uuid}/participants` (`user_email`),
+//!   `GET /v2/meetings/{meetingId}` / `GET /v2/webinars/{webinarId}` (`settings.alternative_hosts`)
+//!   and `GET /v2/webinars/{webinarId}/panelists`, paged like the listings; an unknown meeting (or
+//!   one of the other kind) is a 404 code 3001; the REST-wide [`ApiFault`]s apply, a scope can be
+//!   denied ([`ZoomSim::deny_people_scope`]: 400 code 4711), and every call is recorded
+//!   ([`ZoomSim::people_requests`], [`PeopleRequest`]);
 //! - cheap content for huge files: [`ZoomSim::add_recording_sparse`] serves binary files
 //!   as [`ContentKind::Sparse`], so a 4 GiB file streams at copy speed; its SHA-256 is
 //!   computed once at registration (about 3 s per 4 GiB in a dev build, cached per
@@ -94,6 +102,7 @@
 mod content;
 mod listing;
 mod payload;
+mod people;
 mod serve;
 mod server;
 mod signing;
@@ -110,13 +119,14 @@ use rand::Rng as _;
 
 pub use content::{ContentKind, Generator, content_type_for};
 pub use listing::within_a_month;
+pub use people::{PeopleEndpoint, PeopleRequest};
 pub use serve::{Server, query_pairs};
 pub use server::http_date;
 pub use signing::{
     ZOOM_USER_AGENT, deliver, expected_encrypted_token, jwt_claims, jwt_exp, random_plain_token,
     sign, test_vector, unix_now, url_validation_body,
 };
-pub use spec::{FileSpec, RecordingSpec, UserSpec, UserStatus};
+pub use spec::{FileSpec, PeopleSpec, PersonSpec, RecordingSpec, UserSpec, UserStatus};
 
 use payload::{Envelope, ObjectCtx, Payload};
 
@@ -569,6 +579,9 @@ pub(crate) struct State {
     /// [`ZoomSim::fail_list_calls`]: the fault and how many list calls still pass first.
     pub list_fault: Option<(ApiFault, u32)>,
     pub list_requests: Vec<ListRequest>,
+    /// [`ZoomSim::deny_people_scope`]: the calls about people answered "does not contain scopes".
+    pub people_denied: std::collections::HashSet<PeopleEndpoint>,
+    pub people_requests: Vec<PeopleRequest>,
 }
 
 impl State {
@@ -606,6 +619,8 @@ impl State {
             account_recordings_allowed: false,
             list_fault: None,
             list_requests: Vec::new(),
+            people_denied: std::collections::HashSet::new(),
+            people_requests: Vec::new(),
         }
     }
 }
@@ -735,6 +750,8 @@ pub struct SimRecording {
     /// Query on this delivery's `download_url`s (`None` for the first delivery).
     pub url_query: Option<String>,
     files: Vec<SimFile>,
+    /// The people as registered ([`ZoomSim::set_people`] changes what Zoom answers, not this).
+    people: PeopleSpec,
     api_base: String,
     shared: Arc<Shared>,
 }
@@ -788,6 +805,7 @@ impl SimRecording {
             start_time: self.start_time,
             timezone: self.timezone.clone(),
             files: self.files.iter().map(SimFile::spec).collect(),
+            people: self.people.clone(),
         }
     }
 
@@ -1131,6 +1149,7 @@ impl ZoomSim {
             recording_play_passcode: play_passcode,
             url_query: None,
             files,
+            people: spec.people,
             api_base,
             shared: self.shared.clone(),
         }
@@ -1495,6 +1514,34 @@ impl ZoomSim {
     /// Remove the list fault.
     pub fn clear_list_fault(&self) {
         self.shared.lock().list_fault = None;
+    }
+
+    /// Replace the people of a registered meeting instance (by uuid): what the calls about
+    /// them answer from now on. `false` for an unknown uuid.
+    pub fn set_people(&self, meeting_uuid: &str, people: PeopleSpec) -> bool {
+        match self.shared.lock().recordings.get_mut(meeting_uuid) {
+            Some(rec) => {
+                rec.spec.people = people;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Answer every later call of `endpoint` with 400
+    /// `{"code":4711,"message":"Invalid access token, does not contain scopes:[…]."}`, as
+    /// Zoom answers an app without the scope (the scope named is the classic one). Applied
+    /// after the API fault and the token check.
+    pub fn deny_people_scope(&self, endpoint: PeopleEndpoint) {
+        self.shared.lock().people_denied.insert(endpoint);
+    }
+
+    /// Every call about a meeting's people (`/v2/metrics/…/participants`,
+    /// `/v2/report/…/participants`, `GET /v2/meetings/{id}`, `GET /v2/webinars/{id}`,
+    /// `/v2/webinars/{id}/panelists`) received so far, in order, refused and faulted ones
+    /// included.
+    pub fn people_requests(&self) -> Vec<PeopleRequest> {
+        self.shared.lock().people_requests.clone()
     }
 
     /// A fresh download token for a recording, valid `ttl_secs` (negative = already

@@ -48,6 +48,12 @@ pub(crate) enum Bound {
         to: NaiveDate,
         page_size: usize,
     },
+    /// A list of a meeting's people (`crate::people`): which, of which instance or id.
+    People {
+        endpoint: crate::PeopleEndpoint,
+        key: String,
+        page_size: usize,
+    },
 }
 
 /// A `next_page_token` handed out: the query it continues, where, and until when.
@@ -527,7 +533,7 @@ fn date_param(
 
 /// `page_size`: [`DEFAULT_PAGE_SIZE`] when missing or empty, capped at [`MAX_PAGE_SIZE`];
 /// `None` when not a positive integer.
-fn page_size(query: &HashMap<String, String>) -> Option<usize> {
+pub(crate) fn page_size(query: &HashMap<String, String>) -> Option<usize> {
     match query.get("page_size").map(|v| v.trim()) {
         None | Some("") => Some(DEFAULT_PAGE_SIZE as usize),
         Some(v) => match v.parse::<u64>() {
@@ -539,7 +545,7 @@ fn page_size(query: &HashMap<String, String>) -> Option<usize> {
 
 /// Where a `next_page_token` continues `bound`: 0 without a token; `None` for a token that
 /// is unknown, expired or bound to another query (answered with [`bad_page_token`]).
-fn resume(st: &State, query: &HashMap<String, String>, bound: &Bound) -> Option<usize> {
+pub(crate) fn resume(st: &State, query: &HashMap<String, String>, bound: &Bound) -> Option<usize> {
     let Some(token) = query.get("next_page_token").filter(|t| !t.is_empty()) else {
         return Some(0);
     };
@@ -549,13 +555,13 @@ fn resume(st: &State, query: &HashMap<String, String>, bound: &Bound) -> Option<
         .map(|p| p.offset)
 }
 
-fn bad_page_token() -> Response {
+pub(crate) fn bad_page_token() -> Response {
     api_error(StatusCode::BAD_REQUEST, 300, BAD_PAGE_TOKEN)
 }
 
 /// A new token for the page of `bound` at `offset`, or `""` when `offset` is past the end.
 /// Expired tokens are dropped here.
-fn next_token(st: &mut State, bound: Bound, offset: usize, total: usize) -> String {
+pub(crate) fn next_token(st: &mut State, bound: Bound, offset: usize, total: usize) -> String {
     if offset >= total {
         return String::new();
     }
@@ -576,7 +582,7 @@ fn next_token(st: &mut State, bound: Bound, offset: usize, total: usize) -> Stri
     token
 }
 
-fn validation_failed(field: &str) -> Response {
+pub(crate) fn validation_failed(field: &str) -> Response {
     json_response(
         StatusCode::BAD_REQUEST,
         serde_json::json!({

@@ -26,6 +26,7 @@ use percent_encoding::percent_decode_str;
 use crate::content::{BLOCK, Generator, content_type_for};
 use crate::listing;
 use crate::payload::{self, ObjectCtx};
+use crate::people;
 use crate::signing::{hmac_sha256, unix_now};
 use crate::{
     ApiFault, DEFAULT_ACCESS_TOKEN_TTL_SECS, DeleteCall, DeleteFault, Fault, FileStatus, Grant,
@@ -43,6 +44,8 @@ const HTML_GONE: &str = "This recording does not exist.";
 /// `X-RateLimit-Category` of the endpoints labelled Light (recording get/delete, and the
 /// token endpoint here).
 pub(crate) const LIGHT: &str = "Light";
+/// `X-RateLimit-Category` of the dashboard and report calls.
+pub(crate) const HEAVY: &str = "Heavy";
 
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
@@ -63,6 +66,27 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route(
             "/v2/accounts/{account_id}/recordings",
             get(listing::account_recordings),
+        )
+        .route(
+            "/v2/metrics/meetings/{uuid}/participants",
+            get(people::metrics),
+        )
+        .route(
+            "/v2/metrics/webinars/{uuid}/participants",
+            get(people::metrics),
+        )
+        .route(
+            "/v2/report/meetings/{uuid}/participants",
+            get(people::report),
+        )
+        .route(
+            "/v2/report/webinars/{uuid}/participants",
+            get(people::report),
+        )
+        .route("/v2/webinars/{webinar_id}", get(people::meeting))
+        .route(
+            "/v2/webinars/{webinar_id}/panelists",
+            get(people::panelists),
         )
         .fallback(fallback)
         .with_state(shared)
@@ -260,8 +284,12 @@ fn rate_limited_in(retry_after: &RetryAfter, category: &'static str) -> Response
     }
     h.insert("x-ratelimit-type", HeaderValue::from_static("QPS"));
     h.insert("x-ratelimit-category", HeaderValue::from_static(category));
-    // Business+ per-second limits of the protocol reference (§7): Light 80, Medium 60.
-    let limit = if category == LIGHT { "80" } else { "60" };
+    // Business+ per-second limits of the protocol reference (§7): Light 80, Medium 60, Heavy 40.
+    let limit = match category {
+        LIGHT => "80",
+        HEAVY => "40",
+        _ => "60",
+    };
     h.insert("x-ratelimit-limit", HeaderValue::from_static(limit));
     h.insert("x-ratelimit-remaining", HeaderValue::from_static("0"));
     r
@@ -660,7 +688,7 @@ fn no_recording() -> Response {
 /// Zoom's rule: an instance UUID that starts with `/` or contains `//` must be double
 /// URL-encoded; others may be encoded once. Returns the meeting id or UUID, or `None`
 /// where Zoom would not find the recording.
-fn decode_meeting_id(raw: &str) -> Option<String> {
+pub(crate) fn decode_meeting_id(raw: &str) -> Option<String> {
     if raw.is_empty() || raw.contains('/') {
         // An unencoded `/` splits the path: no such recording.
         return None;
@@ -676,6 +704,14 @@ fn decode_meeting_id(raw: &str) -> Option<String> {
 }
 
 async fn meeting_recordings(extract::State(sh): Sim, uri: Uri, headers: HeaderMap) -> Response {
+    if uri
+        .path()
+        .strip_prefix("/v2/meetings/")
+        .is_some_and(|rest| !rest.contains('/'))
+    {
+        // `GET /v2/meetings/{meetingId}`: the meeting itself.
+        return people::meeting(extract::State(sh), uri, headers).await;
+    }
     let query = parse_query(uri.query());
     if let Some(refusal) = api_gate(&sh, &query, &headers) {
         return refusal;

@@ -1,5 +1,5 @@
-//! What a test asks the simulator to hold: one recording (one meeting instance) and
-//! its files, and the users of the account.
+//! What a test asks the simulator to hold: one recording (one meeting instance), its
+//! files and its people, and the users of the account.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -25,6 +25,47 @@ pub struct RecordingSpec {
     /// Every file, including a transcript (`file_type` `TRANSCRIPT`), which is delivered
     /// by `recording.transcript_completed` instead of `recording.completed`.
     pub files: Vec<FileSpec>,
+    /// Who took part and who may host: what the REST calls about the meeting's people
+    /// answer (none by default).
+    pub people: PeopleSpec,
+}
+
+/// The people of a meeting instance, as Zoom's calls about them list them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PeopleSpec {
+    /// Everyone who joined, in join order. The dashboard
+    /// (`GET /v2/metrics/{meetings|webinars}/{uuid}/participants?type=past`) lists them
+    /// with `email` and `role`; the report (`GET /v2/report/{meetings|webinars}/{uuid}/participants`)
+    /// with `user_email`.
+    pub participants: Vec<PersonSpec>,
+    /// `settings.alternative_hosts` of `GET /v2/meetings/{meetingId}` (webinars:
+    /// `GET /v2/webinars/{webinarId}`) exactly as Zoom holds it, e.g. `a@x.edu;b@x.edu`
+    /// (empty: none).
+    pub alternative_hosts: String,
+    /// Webinars: `GET /v2/webinars/{webinarId}/panelists`.
+    pub panelists: Vec<PersonSpec>,
+}
+
+/// One person of a meeting.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PersonSpec {
+    pub name: String,
+    /// Empty: listed without one (a guest who gave none; the report then says `""`, the
+    /// dashboard leaves `email` out).
+    pub email: String,
+    /// The dashboard's `role`: `host`, `cohost`, `attendee`, … (empty: left out).
+    pub role: String,
+}
+
+impl PersonSpec {
+    /// A person with this e-mail and role; the name is the e-mail's local part.
+    pub fn new(email: &str, role: &str) -> PersonSpec {
+        PersonSpec {
+            name: email.split('@').next().unwrap_or_default().to_owned(),
+            email: email.to_owned(),
+            role: role.to_owned(),
+        }
+    }
 }
 
 /// One recording file.
@@ -223,6 +264,7 @@ impl RecordingSpec {
             start_time: start,
             timezone: "Europe/Berlin".into(),
             files,
+            people: PeopleSpec::default(),
         }
     }
 
@@ -239,6 +281,18 @@ impl RecordingSpec {
     /// The same recording as a webinar (`object.type` 5).
     pub fn as_webinar(mut self) -> RecordingSpec {
         self.object_type = 5;
+        self
+    }
+
+    /// Whether it is a webinar (`object.type` 5, 6 or 9): the `/webinars/` calls find it,
+    /// the `/meetings/` calls about people do not (and the other way round).
+    pub fn is_webinar(&self) -> bool {
+        matches!(self.object_type, 5 | 6 | 9)
+    }
+
+    /// The same recording with these people.
+    pub fn with_people(mut self, people: PeopleSpec) -> RecordingSpec {
+        self.people = people;
         self
     }
 

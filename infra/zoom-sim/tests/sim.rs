@@ -8,8 +8,8 @@ use reqwest::header::{CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, LOCATION, RAN
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use zoom_sim::{
-    ApiFault, ContentKind, Fault, FileSpec, ListEndpoint, RecordingSpec, RetryAfter, SimRecording,
-    UserSpec, UserStatus, ZoomSim, encode_meeting_id,
+    ApiFault, ContentKind, Fault, FileSpec, ListEndpoint, PeopleEndpoint, PeopleSpec, PersonSpec,
+    RecordingSpec, RetryAfter, SimRecording, UserSpec, UserStatus, ZoomSim, encode_meeting_id,
 };
 
 const KIB: u64 = 1024;
@@ -962,6 +962,7 @@ async fn custom_spec_and_multi_mib_file() {
             size: 5 * 1024 * 1024 + 4_321,
             seed: 42,
         }],
+        people: Default::default(),
     };
     let rec = sim.add_recording(spec.clone());
     assert_eq!(rec.spec(), spec);
@@ -3383,5 +3384,242 @@ async fn list_fault_hits_the_nth_list_call_and_the_backfill_continues() {
     assert_eq!(st.api_rate_limited, 1 + 2 + 1 + 1);
     assert_eq!(st.api_daily_limited, 1);
     assert_eq!(st.api_server_errors, 2);
+    sim.shutdown().await;
+}
+
+/// `field` of every row, `""` where missing.
+fn texts(rows: &[Value], field: &str) -> Vec<String> {
+    rows.iter()
+        .map(|r| r[field].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_lists_of_a_meetings_people_page_by_token_and_honour_page_size() {
+    let sim = ZoomSim::start().await.unwrap();
+    let token = s2s_token(&sim).await;
+    // Eight people, a co-host every third row, one without an e-mail.
+    let mut participants: Vec<PersonSpec> = (0..7)
+        .map(|i| {
+            let role = if i % 3 == 1 { "cohost" } else { "attendee" };
+            PersonSpec::new(&format!("p{i}@x.edu"), role)
+        })
+        .collect();
+    participants.push(PersonSpec {
+        name: "Guest".into(),
+        email: String::new(),
+        role: "attendee".into(),
+    });
+    let people = PeopleSpec {
+        participants,
+        alternative_hosts: "a@x.edu;b@x.edu".into(),
+        panelists: vec![],
+    };
+    let rec =
+        sim.add_recording(RecordingSpec::realistic("people", KIB).with_people(people.clone()));
+    assert_eq!(rec.spec().people, people);
+    let uuid = encode_meeting_id(&rec.uuid);
+    let metrics = format!("/v2/metrics/meetings/{uuid}/participants");
+    let report = format!("/v2/report/meetings/{uuid}/participants");
+
+    // The dashboard: every row over pages of 3, with `email` (left out for the guest) and `role`.
+    let (rows, _) = walk(
+        &sim,
+        &token,
+        &metrics,
+        "type=past&page_size=3",
+        "participants",
+    )
+    .await;
+    let mut emails: Vec<String> = (0..7).map(|i| format!("p{i}@x.edu")).collect();
+    emails.push(String::new());
+    assert_eq!(texts(&rows, "email"), emails);
+    assert!(rows[7].get("email").is_none());
+    assert_eq!(
+        texts(&rows, "role")
+            .iter()
+            .filter(|r| *r == "cohost")
+            .count(),
+        2
+    );
+    // The report: the same people with `user_email` (`""` for none), default page size 30.
+    let (rows, _) = walk(&sim, &token, &report, "", "participants").await;
+    assert_eq!(texts(&rows, "user_email"), emails);
+    assert_eq!(rows[7]["user_email"], "");
+
+    // The log: three pages of the dashboard (the 2nd and 3rd with a token), one of the report.
+    let log = sim.people_requests();
+    let pages: Vec<_> = log
+        .iter()
+        .filter(|c| c.endpoint == PeopleEndpoint::Metrics)
+        .collect();
+    assert_eq!(
+        pages.iter().map(|c| c.had_token).collect::<Vec<_>>(),
+        [false, true, true]
+    );
+    assert!(pages.iter().all(|c| c.status == 200
+        && c.page_size == Some(3)
+        && c.meeting.as_deref() == Some(rec.uuid.as_str())
+        && !c.webinar));
+    assert_eq!(
+        log.iter()
+            .filter(|c| c.endpoint == PeopleEndpoint::Report)
+            .count(),
+        1
+    );
+
+    // A token continues only its own list.
+    let (_, first) = api_json(&sim, &format!("{metrics}?type=past&page_size=3"), &token).await;
+    let next = first["next_page_token"].as_str().unwrap();
+    let (status, v) = api_json(
+        &sim,
+        &format!("{report}?page_size=3&next_page_token={next}"),
+        &token,
+    )
+    .await;
+    assert_eq!(
+        (status, v["code"].as_u64()),
+        (StatusCode::BAD_REQUEST, Some(300))
+    );
+    let (status, _) = api_json(
+        &sim,
+        &format!("{metrics}?type=past&page_size=4&next_page_token={next}"),
+        &token,
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "bound to its page size too"
+    );
+
+    // The meeting itself, by number: its alternative hosts as Zoom holds them.
+    let (status, m) = api_json(&sim, &format!("/v2/meetings/{}", rec.meeting_id), &token).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(m["settings"]["alternative_hosts"], "a@x.edu;b@x.edu");
+    assert_eq!(m["uuid"], rec.uuid.as_str());
+
+    // Not found (404, code 3001): an unknown instance, a UUID encoded once, the webinar paths of a
+    // meeting, the dashboard without `type=past` (Zoom's default is live meetings).
+    let once = zoom_sim::encode_meeting_id("plain-uuid==");
+    for path in [
+        format!("/v2/metrics/meetings/{once}/participants?type=past"),
+        format!(
+            "/v2/report/meetings/{}/participants",
+            percent_encode_all(&rec.uuid)
+        ),
+        format!("/v2/report/webinars/{uuid}/participants"),
+        format!("/v2/webinars/{}", rec.meeting_id),
+        format!("/v2/webinars/{}/panelists", rec.meeting_id),
+        format!("/v2/meetings/1{}", rec.meeting_id),
+        metrics.clone(),
+        format!("{metrics}?type=live"),
+    ] {
+        let (status, v) = api_json(&sim, &path, &token).await;
+        assert_eq!(
+            (status, v["code"].as_u64()),
+            (StatusCode::NOT_FOUND, Some(3001)),
+            "{path}"
+        );
+    }
+    let (status, _) = api_json(&sim, &format!("{metrics}?type=sometimes"), &token).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    // A webinar's panelists, in pages of 2; its dashboard under /webinars/.
+    let panelists: Vec<PersonSpec> = (0..5)
+        .map(|i| PersonSpec::new(&format!("pan{i}@x.edu"), ""))
+        .collect();
+    let web = sim.add_recording(
+        RecordingSpec::realistic("webinar", KIB)
+            .as_webinar()
+            .with_people(PeopleSpec {
+                panelists,
+                ..PeopleSpec::default()
+            }),
+    );
+    let (rows, _) = walk(
+        &sim,
+        &token,
+        &format!("/v2/webinars/{}/panelists", web.meeting_id),
+        "page_size=2",
+        "panelists",
+    )
+    .await;
+    assert_eq!(
+        texts(&rows, "email"),
+        (0..5).map(|i| format!("pan{i}@x.edu")).collect::<Vec<_>>()
+    );
+    let panel_pages = sim
+        .people_requests()
+        .into_iter()
+        .filter(|c| c.endpoint == PeopleEndpoint::Panelists && c.status == 200)
+        .count();
+    assert_eq!(panel_pages, 3);
+    let (status, _) = api_json(
+        &sim,
+        &format!(
+            "/v2/metrics/webinars/{}/participants?type=past",
+            encode_meeting_id(&web.uuid)
+        ),
+        &token,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = api_json(&sim, &format!("/v2/meetings/{}", web.meeting_id), &token).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "a webinar is not a meeting");
+
+    // Changed people are answered from then on.
+    assert!(sim.set_people(
+        &rec.uuid,
+        PeopleSpec {
+            alternative_hosts: "c@x.edu".into(),
+            ..PeopleSpec::default()
+        }
+    ));
+    let (_, m) = api_json(&sim, &format!("/v2/meetings/{}", rec.meeting_id), &token).await;
+    assert_eq!(m["settings"]["alternative_hosts"], "c@x.edu");
+    assert!(!sim.set_people("unknown", PeopleSpec::default()));
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_people_calls_take_the_api_faults_a_token_and_their_scope() {
+    let sim = ZoomSim::start().await.unwrap();
+    let token = s2s_token(&sim).await;
+    let rec = sim.add_recording(RecordingSpec::realistic("faults", KIB));
+    let report = format!(
+        "/v2/report/meetings/{}/participants",
+        encode_meeting_id(&rec.uuid)
+    );
+    sim.set_api_fault(ApiFault::RateLimited {
+        times: 1,
+        retry_after: RetryAfter::Secs(2),
+    });
+    let r = api_get(&sim, &report, Some(&token)).await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(header(&r, "retry-after").as_deref(), Some("2"));
+    assert_eq!(header(&r, "x-ratelimit-category").as_deref(), Some("Heavy"));
+    assert_eq!(
+        api_get(&sim, &report, Some(&token)).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        api_get(&sim, &report, None).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    sim.deny_people_scope(PeopleEndpoint::Report);
+    let (status, v) = api_json(&sim, &report, &token).await;
+    assert_eq!(
+        (status, v["code"].as_u64()),
+        (StatusCode::BAD_REQUEST, Some(4711))
+    );
+    assert!(v["message"].as_str().unwrap().contains("report:read:admin"));
+    let log = sim.people_requests();
+    assert_eq!(
+        log.iter()
+            .map(|c| (c.status, c.injected))
+            .collect::<Vec<_>>(),
+        [(429, true), (200, false), (401, false), (400, false)]
+    );
     sim.shutdown().await;
 }

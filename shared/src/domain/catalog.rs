@@ -55,7 +55,9 @@ pub struct RecordingEntry {
     /// The vendor's ids of the recording: the Zoom meeting uuid, or every Webex recording (segment) id.
     #[serde(default)]
     pub vendor_recording_ids: BTreeSet<String>,
-    /// Who took part, when the vendor reports it (Webex `meetingParticipants`), for owner rules and admins.
+    /// Who took part, as the vendor lists them (Webex `meetingParticipants`; Zoom's co-hosts, alternative
+    /// hosts, participants and panelists, as far as the connection's policy uses them), for owner rules and
+    /// admins.
     #[serde(default)]
     pub attendees: Option<Attendees>,
     #[serde(default)]
@@ -239,15 +241,23 @@ impl RecordingEntry {
 /// tenant's directory, and the recording's co-owners by the connection's `co_owners` mapping.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Attendees {
+    /// Webex: the participant flagged as host (Zoom's recording names its host itself).
     pub host: Option<Email>,
+    /// Webex: participants flagged co-host; Zoom: the dashboard's past participants with role `cohost`.
     pub co_hosts: Vec<Email>,
+    /// Webex: everyone listed; Zoom: the participant report (read only where `co_owners.participants` maps
+    /// them).
     pub participants: Vec<Email>,
-    /// Zoom: the meeting's alternative hosts (not read yet).
+    /// Zoom: the meeting's alternative hosts (its `settings.alternative_hosts`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub alternative_hosts: Vec<Email>,
-    /// Zoom webinars: the panelists (not read yet).
+    /// Zoom webinars: the panelists.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub panelists: Vec<Email>,
+    /// The lists the vendor refused for good (no scope, not on the plan, the meeting gone), one line each:
+    /// `participants: not read: <why>`; the others were read. Never holds a token or URL.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unread: Vec<String>,
     /// Directory users among the co-hosts (whose wishes count with `routing.co_hosts`).
     pub co_users: Vec<UserId>,
     /// Who else the recording belongs to, and how: directory users, and the e-mails of people not in it.

@@ -142,6 +142,8 @@ pub fn recorded(entry: &RecordingEntry, files: &[FileEntry]) -> Vec<String> {
             let co: Vec<&str> = people.co_users.iter().map(|u| u.as_str()).collect();
             out.push(format!("co-users: {}", co.join(", ")));
         }
+        // The vendor's lists it refused (a missing scope, the plan): co-owners from them are missing.
+        out.extend(people.unread.iter().map(|u| format!("attendees: {u}")));
     }
     if entry.skip_reason.is_none() {
         if entry.owner.is_some() {
@@ -281,6 +283,16 @@ mod tests {
             lines
                 .iter()
                 .any(|l| l.starts_with("  default_owner: media"))
+        );
+        // A list the vendor refused is said so.
+        entry.attendees = Some(crate::catalog::Attendees {
+            unread: vec!["participants: not read: Zoom refused it (HTTP 400)".into()],
+            ..Default::default()
+        });
+        assert!(
+            recorded(&entry, &[]).contains(
+                &"attendees: participants: not read: Zoom refused it (HTTP 400)".to_owned()
+            )
         );
     }
 }

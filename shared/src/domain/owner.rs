@@ -9,9 +9,11 @@
 //!    (`host_email`) or their external id (`external_id`).
 //! 3. `default_owner`: the connection's.
 //!
-//! Where the vendor lists a meeting's people ([`AttendeeSource`]; Webex `meetingParticipants`), they are
-//! recorded on the entry: the host (a fallback when the recording itself names none), the co-hosts (those in
-//! the directory become co-users) and the participants.
+//! Where the vendor lists a meeting's people ([`AttendeeSource`]: Webex `meetingParticipants`; Zoom's
+//! co-hosts, alternative hosts, participants and panelists, each only where the connection's policy uses it),
+//! they are recorded on the entry: the host (Webex: a fallback when the recording itself names none), the
+//! co-hosts (those in the directory become co-users), the other groups, the co-owners `co_owners` makes of
+//! them ([`resolve_co_users`]), and any list the vendor refused (`unread`).
 
 use crate::catalog::{Attendees, RecordingEntry};
 use crate::config::{Connection, Lookup, Postfix, User, UserStatus};

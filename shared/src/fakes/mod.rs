@@ -515,9 +515,63 @@ pub struct FakeZoom {
     pub users: Arc<Mutex<Vec<crate::zoom::api::ZoomUser>>>,
     /// What `user_recordings` lists: recording objects as Zoom's list has them (`host_id`, `start_time`).
     pub listed: Arc<Mutex<Vec<serde_json::Value>>>,
+    /// The people of each meeting instance, by uuid; an unknown one is answered like Zoom's 404.
+    pub people: Arc<Mutex<HashMap<String, FakePeople>>>,
+    /// Every call about a meeting's people, in order: `metrics <uuid>`, `meeting <id>`, `report <uuid>`,
+    /// `panelists <id>`.
+    pub people_calls: Arc<Mutex<Vec<String>>>,
+    /// Answer one kind of those calls (`metrics`, `meeting`, `report`, `panelists`) with this error.
+    pub people_fail: Arc<Mutex<HashMap<&'static str, (crate::error::Class, crate::error::Kind)>>>,
+}
+
+/// What [`FakeZoom`] answers about one meeting instance's people.
+#[derive(Debug, Clone, Default)]
+pub struct FakePeople {
+    /// The dashboard's past participants, with their roles.
+    pub metrics: Vec<crate::zoom::api::ZoomParticipant>,
+    /// `settings.alternative_hosts` as Zoom holds it.
+    pub alternative_hosts: String,
+    /// The participant report.
+    pub report: Vec<crate::zoom::api::ZoomParticipant>,
+    pub panelists: Vec<crate::zoom::api::ZoomParticipant>,
 }
 
 impl FakeZoom {
+    /// One call about a meeting's people: logged, failed as told (`fail`, then `people_fail`), else `pick`
+    /// of the instance's people (unknown: permanent, not found).
+    fn people_call<T>(
+        &self,
+        call: &'static str,
+        m: &crate::zoom::api::MeetingRef<'_>,
+        pick: impl FnOnce(&FakePeople) -> T,
+    ) -> Result<T, Error> {
+        *self.calls.lock().unwrap() += 1;
+        let key = if matches!(call, "meeting" | "panelists") {
+            m.id
+        } else {
+            m.uuid
+        };
+        self.people_calls
+            .lock()
+            .unwrap()
+            .push(format!("{call} {key}"));
+        let everything = *self.fail.lock().unwrap();
+        let failed = everything.or_else(|| self.people_fail.lock().unwrap().get(call).copied());
+        if let Some((class, kind)) = failed {
+            return Err(Error::new(class, kind, "zoom api (fake) refused").op(call));
+        }
+        self.people
+            .lock()
+            .unwrap()
+            .get(m.uuid)
+            .map(pick)
+            .ok_or_else(|| {
+                Error::permanent("zoom api (fake): no such meeting")
+                    .kind_of(crate::error::Kind::NotFound)
+                    .op(call)
+            })
+    }
+
     /// The recording's files as a minimal API answer (`uuid`, `start_time`, `recording_files` with ids and
     /// sizes).
     fn api_object(uuid: &str, r: &crate::model::Recording) -> serde_json::Value {
@@ -661,6 +715,34 @@ impl crate::zoom::api::ZoomApi for FakeZoom {
             .filter(|o| started(o).is_some_and(|d| (from..=to).contains(&d)))
             .cloned()
             .collect())
+    }
+
+    async fn metrics_participants(
+        &self,
+        m: &crate::zoom::api::MeetingRef<'_>,
+    ) -> Result<Vec<crate::zoom::api::ZoomParticipant>, Error> {
+        self.people_call("metrics", m, |p| p.metrics.clone())
+    }
+
+    async fn alternative_hosts(
+        &self,
+        m: &crate::zoom::api::MeetingRef<'_>,
+    ) -> Result<String, Error> {
+        self.people_call("meeting", m, |p| p.alternative_hosts.clone())
+    }
+
+    async fn report_participants(
+        &self,
+        m: &crate::zoom::api::MeetingRef<'_>,
+    ) -> Result<Vec<crate::zoom::api::ZoomParticipant>, Error> {
+        self.people_call("report", m, |p| p.report.clone())
+    }
+
+    async fn panelists(
+        &self,
+        m: &crate::zoom::api::MeetingRef<'_>,
+    ) -> Result<Vec<crate::zoom::api::ZoomParticipant>, Error> {
+        self.people_call("panelists", m, |p| p.panelists.clone())
     }
 }
 

@@ -19,12 +19,21 @@ impl<W: WebexConnections> AttendeeSource for WebexAttendees<W> {
         conn: &Connection,
         rec: &RecordingEntry,
     ) -> Result<Option<Attendees>, Error> {
-        let api = self.0.api(conn).await?;
-        let people = api
-            .participants(rec.instance_id.as_str(), rec.host_email.as_ref())
-            .await?;
-        Ok(Some(attendees_of(&people)))
+        listed(&self.0, conn, rec).await
     }
+}
+
+/// The meeting's participants over the connection's API client, sorted by [`attendees_of`].
+pub async fn listed(
+    webex: &impl WebexConnections,
+    conn: &Connection,
+    rec: &RecordingEntry,
+) -> Result<Option<Attendees>, Error> {
+    let api = webex.api(conn).await?;
+    let people = api
+        .participants(rec.instance_id.as_str(), rec.host_email.as_ref())
+        .await?;
+    Ok(Some(attendees_of(&people)))
 }
 
 /// Sorts Webex participants into host, co-hosts and participants (unique e-mails, in listing order).

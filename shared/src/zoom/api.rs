@@ -1,13 +1,15 @@
 //! The Zoom REST API: Server-to-Server OAuth (`account_credentials`), tokens cached until shortly before they
 //! expire and refreshed on 401, per-connection API and OAuth base URLs (ZoomGov), rate limits (`Retry-After`
 //! in seconds or as an HTTP date, the daily limit) and 5xx back-off with jitter. The deletion and backfill
-//! work builds on [`HttpZoom::send`].
+//! work builds on [`HttpZoom::send`]. The owner stage asks about a meeting's people (co-hosts, alternative
+//! hosts, participants, panelists): extras it goes on without, so there a refusal for want of a scope or plan
+//! is permanent rather than kept for an admin.
 
 use crate::config::{BaseUrl, Connection, DeleteAction};
 use crate::deletion::VendorFile;
 use crate::error::{Class, Error, Kind};
 use crate::ids::AccountId;
-use crate::model::Recording;
+use crate::model::{MeetingKind, Recording};
 use crate::ports::{SecretStore, SecretString};
 use async_trait::async_trait;
 use base64::Engine as _;
@@ -103,6 +105,80 @@ pub trait ZoomApi: Send + Sync {
         from: NaiveDate,
         to: NaiveDate,
     ) -> Result<Vec<serde_json::Value>, Error>;
+    /// `GET /metrics/{meetings|webinars}/{uuid}/participants?type=past` to the last page: everyone the
+    /// dashboard lists for the instance, with their `role` (`host`, `cohost`, `attendee`, …).
+    async fn metrics_participants(
+        &self,
+        meeting: &MeetingRef<'_>,
+    ) -> Result<Vec<ZoomParticipant>, Error>;
+    /// `GET /{meetings|webinars}/{id}` → `settings.alternative_hosts` as Zoom holds it (e-mails separated
+    /// by `;`); empty: none.
+    async fn alternative_hosts(&self, meeting: &MeetingRef<'_>) -> Result<String, Error>;
+    /// `GET /report/{meetings|webinars}/{uuid}/participants` to the last page (a "Heavy" call).
+    async fn report_participants(
+        &self,
+        meeting: &MeetingRef<'_>,
+    ) -> Result<Vec<ZoomParticipant>, Error>;
+    /// `GET /webinars/{id}/panelists` (every page, where Zoom pages it).
+    async fn panelists(&self, meeting: &MeetingRef<'_>) -> Result<Vec<ZoomParticipant>, Error>;
+}
+
+/// A meeting (or webinar) instance as the calls about its people address it: the instance uuid (metrics
+/// and report), the meeting or webinar id (its settings, the panelists), and which of the two it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MeetingRef<'a> {
+    pub uuid: &'a str,
+    pub id: &'a str,
+    pub kind: MeetingKind,
+}
+
+impl<'a> MeetingRef<'a> {
+    pub fn of(rec: &'a crate::catalog::RecordingEntry) -> Self {
+        Self {
+            uuid: rec.instance_id.as_str(),
+            id: &rec.meeting_id,
+            kind: rec.kind,
+        }
+    }
+
+    fn webinar(&self) -> bool {
+        self.kind == MeetingKind::Webinar
+    }
+}
+
+/// One person of a meeting as one of Zoom's lists has them: the e-mail (`email` or `user_email`, by list)
+/// and, on the dashboard's list, the role. Only string values are read, so an odd field never fails a list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ZoomParticipant {
+    pub email: Option<String>,
+    pub role: Option<String>,
+}
+
+impl ZoomParticipant {
+    /// Reads a row of any of the lists: `email`, else `user_email`; `role`. Blank values are none.
+    pub fn of(row: &serde_json::Value) -> Self {
+        let text = |k: &str| {
+            row.get(k)
+                .and_then(|v| v.as_str())
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
+        };
+        Self {
+            email: text("email").or_else(|| text("user_email")),
+            role: text("role"),
+        }
+    }
+
+    /// Whether the dashboard says co-host (`cohost`; `co-host` and `co_host` too, in any case).
+    pub fn is_co_host(&self) -> bool {
+        self.role.as_deref().is_some_and(|r| {
+            r.chars()
+                .filter(|c| !matches!(c, '-' | '_' | ' '))
+                .collect::<String>()
+                .eq_ignore_ascii_case("cohost")
+        })
+    }
 }
 
 /// A user of the account, as `GET /users` lists it.
@@ -182,6 +258,18 @@ pub struct HttpZoom {
 /// Zoom's largest `page_size`.
 pub const PAGE_SIZE: u32 = 300;
 
+/// Whether the work in hand needs a call's answer, which decides how a refusal for want of a scope or plan is
+/// classed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Need {
+    /// The work cannot go on without it: a refusal an admin can fix (credentials, scopes) is retryable, so the
+    /// work is kept until they do.
+    Required,
+    /// An extra the work goes on without (the meeting's people): a refusal for want of a scope or plan (400,
+    /// 403, Zoom code 4711) is permanent, so the caller records it and carries on. 401 (credentials) is not.
+    Optional,
+}
+
 #[derive(Deserialize)]
 struct TokenAnswer {
     access_token: String,
@@ -218,13 +306,15 @@ impl HttpZoom {
         path: &str,
         field: &str,
         what: &str,
+        need: Need,
     ) -> Result<Vec<serde_json::Value>, Error> {
+        let sep = if path.contains('?') { '&' } else { '?' };
         let mut restarted = false;
         'list: loop {
             let mut out = Vec::new();
             let mut token = String::new();
             loop {
-                let mut url = format!("{path}&page_size={}", self.page_size);
+                let mut url = format!("{path}{sep}page_size={}", self.page_size);
                 if !token.is_empty() {
                     url.push_str("&next_page_token=");
                     url.push_str(
@@ -235,7 +325,7 @@ impl HttpZoom {
                         .to_string(),
                     );
                 }
-                let body = match self.get(&url, what).await {
+                let body = match self.get_as(&url, what, need).await {
                     Ok(Some(b)) => b,
                     Ok(None) => {
                         return Err(Error::permanent(format!("{what}: HTTP 404"))
@@ -296,7 +386,10 @@ impl HttpZoom {
                 .form(&form)
                 .send()
                 .await;
-            match self.judge(sent, attempt, "POST /oauth/token").await? {
+            match self
+                .judge(sent, attempt, "POST /oauth/token", Need::Required)
+                .await?
+            {
                 Some(resp) => break resp,
                 None => continue,
             }
@@ -325,11 +418,12 @@ impl HttpZoom {
         sent: Result<reqwest::Response, reqwest::Error>,
         attempt: u32,
         what: &str,
+        need: Need,
     ) -> Result<Option<reqwest::Response>, Error> {
         match self.retry.judge(&ZOOM, sent, attempt, what).await? {
             Verdict::Success(resp) => Ok(Some(resp)),
             Verdict::Again => Ok(None),
-            Verdict::Refused(resp) => Err(status_error(what, resp).await),
+            Verdict::Refused(resp) => Err(status_error(what, resp, need).await),
         }
     }
 
@@ -340,6 +434,16 @@ impl HttpZoom {
         method: Method,
         path: &str,
         what: &str,
+    ) -> Result<Option<reqwest::Response>, Error> {
+        self.send_as(method, path, what, Need::Required).await
+    }
+
+    async fn send_as(
+        &self,
+        method: Method,
+        path: &str,
+        what: &str,
+        need: Need,
     ) -> Result<Option<reqwest::Response>, Error> {
         let url = self.api_base.join(path);
         let mut refreshed = false;
@@ -365,7 +469,7 @@ impl HttpZoom {
                     _ => {}
                 }
             }
-            if let Some(resp) = self.judge(sent, attempt, what).await? {
+            if let Some(resp) = self.judge(sent, attempt, what, need).await? {
                 return Ok(Some(resp));
             }
         }
@@ -375,7 +479,16 @@ impl HttpZoom {
 impl HttpZoom {
     /// The body of a GET ([`HttpZoom::send`]); `None` on 404.
     async fn get(&self, path: &str, what: &str) -> Result<Option<bytes::Bytes>, Error> {
-        let Some(resp) = self.send(Method::GET, path, what).await? else {
+        self.get_as(path, what, Need::Required).await
+    }
+
+    async fn get_as(
+        &self,
+        path: &str,
+        what: &str,
+        need: Need,
+    ) -> Result<Option<bytes::Bytes>, Error> {
+        let Some(resp) = self.send_as(Method::GET, path, what, need).await? else {
             return Ok(None);
         };
         resp.bytes()
@@ -385,7 +498,7 @@ impl HttpZoom {
     }
 }
 
-async fn status_error(what: &str, resp: reqwest::Response) -> Error {
+async fn status_error(what: &str, resp: reqwest::Response, need: Need) -> Error {
     let status = resp.status().as_u16();
     // Zoom error bodies: {"code": 124, "message": "Invalid access token."}; they hold no secrets.
     let body: serde_json::Value = resp.json().await.unwrap_or_default();
@@ -402,10 +515,15 @@ async fn status_error(what: &str, resp: reqwest::Response) -> Error {
         Some(c) => format!("{what}: HTTP {status} (Zoom code {c}) {message}"),
         None => format!("{what}: HTTP {status} {message}"),
     };
-    let err = Error::status(status, text).op(what);
+    let err = Error::status(status, &text).op(what);
     if status == 400 && code == Some(300) {
         // "Invalid field" or "The next page token is invalid or expired": about the request, not credentials.
         err
+    } else if need == Need::Optional
+        && (matches!(status, 400 | 403) || (status == 401 && code == Some(4711)))
+    {
+        // No scope for it ("does not contain scopes", 4711) or not on this plan: the work goes on without it.
+        Error::new(Class::Permanent, Kind::Status(status), text).op(what)
     } else if matches!(status, 400 | 401 | 403) {
         // Wrong or missing credentials or scopes: fixed by an admin, not by time alone — but fixable, so the
         // work is kept (retryable) and the reason says what to fix.
@@ -486,13 +604,18 @@ impl ZoomApi for HttpZoom {
 
     async fn users(&self, status: &str) -> Result<Vec<ZoomUser>, Error> {
         let what = "GET /users";
-        self.pages(&format!("users?status={status}"), "users", what)
-            .await?
-            .into_iter()
-            .map(|u| {
-                serde_json::from_value(u).map_err(|e| Error::data(format!("{what}: {e}")).op(what))
-            })
-            .collect()
+        self.pages(
+            &format!("users?status={status}"),
+            "users",
+            what,
+            Need::Required,
+        )
+        .await?
+        .into_iter()
+        .map(|u| {
+            serde_json::from_value(u).map_err(|e| Error::data(format!("{what}: {e}")).op(what))
+        })
+        .collect()
     }
 
     async fn user_recordings(
@@ -507,8 +630,80 @@ impl ZoomApi for HttpZoom {
             &format!("users/{user}/recordings?from={from}&to={to}"),
             "meetings",
             "GET /users/{id}/recordings",
+            Need::Required,
         )
         .await
+    }
+
+    async fn metrics_participants(
+        &self,
+        meeting: &MeetingRef<'_>,
+    ) -> Result<Vec<ZoomParticipant>, Error> {
+        let (family, what) = if meeting.webinar() {
+            ("webinars", "GET /metrics/webinars/{uuid}/participants")
+        } else {
+            ("meetings", "GET /metrics/meetings/{uuid}/participants")
+        };
+        let uuid = super::encode_uuid_for_path(meeting.uuid);
+        let path = format!("metrics/{family}/{uuid}/participants?type=past");
+        let rows = self
+            .pages(&path, "participants", what, Need::Optional)
+            .await?;
+        Ok(rows.iter().map(ZoomParticipant::of).collect())
+    }
+
+    async fn alternative_hosts(&self, meeting: &MeetingRef<'_>) -> Result<String, Error> {
+        let (family, what) = if meeting.webinar() {
+            ("webinars", "GET /webinars/{id}")
+        } else {
+            ("meetings", "GET /meetings/{id}")
+        };
+        let id = percent_encoding::utf8_percent_encode(meeting.id, super::PATH_SEGMENT);
+        let Some(body) = self
+            .get_as(&format!("{family}/{id}"), what, Need::Optional)
+            .await?
+        else {
+            return Err(Error::permanent(format!("{what}: HTTP 404"))
+                .kind_of(Kind::NotFound)
+                .op(what));
+        };
+        let v: serde_json::Value = serde_json::from_slice(&body)
+            .map_err(|e| Error::data(format!("{what}: {e}")).op(what))?;
+        Ok(v.pointer("/settings/alternative_hosts")
+            .and_then(|h| h.as_str())
+            .unwrap_or_default()
+            .to_owned())
+    }
+
+    async fn report_participants(
+        &self,
+        meeting: &MeetingRef<'_>,
+    ) -> Result<Vec<ZoomParticipant>, Error> {
+        let (family, what) = if meeting.webinar() {
+            ("webinars", "GET /report/webinars/{uuid}/participants")
+        } else {
+            ("meetings", "GET /report/meetings/{uuid}/participants")
+        };
+        let uuid = super::encode_uuid_for_path(meeting.uuid);
+        let path = format!("report/{family}/{uuid}/participants");
+        let rows = self
+            .pages(&path, "participants", what, Need::Optional)
+            .await?;
+        Ok(rows.iter().map(ZoomParticipant::of).collect())
+    }
+
+    async fn panelists(&self, meeting: &MeetingRef<'_>) -> Result<Vec<ZoomParticipant>, Error> {
+        let what = "GET /webinars/{id}/panelists";
+        let id = percent_encoding::utf8_percent_encode(meeting.id, super::PATH_SEGMENT);
+        let rows = self
+            .pages(
+                &format!("webinars/{id}/panelists"),
+                "panelists",
+                what,
+                Need::Optional,
+            )
+            .await?;
+        Ok(rows.iter().map(ZoomParticipant::of).collect())
     }
 }
 

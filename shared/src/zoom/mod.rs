@@ -1,6 +1,7 @@
 //! Zoom: webhook signatures, events, the REST API and its path encoding.
 
 pub mod api;
+pub mod attendees;
 pub mod backfill;
 pub mod deletion;
 pub mod event;
