@@ -208,7 +208,7 @@ pub async fn webex_people(
             ));
             continue;
         }
-        match p.emails.first().map(|e| shared::ids::Email::parse(e)) {
+        match p.emails.first().map(shared::ids::Email::parse) {
             Some(Ok(email)) => listed.push(shared::directory::ListedPerson {
                 vendor_id: p.id,
                 email,
