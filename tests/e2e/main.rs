@@ -684,6 +684,9 @@ fn main() {
             .collect();
         println!("running {} end-to-end scenarios", selected.len());
         let (mut passed, mut failed) = (0, 0);
+        // Without an endpoint of the caller's, each stack starts its own moto; `world` exports the first
+        // one's for the scenarios, and it must not outlive that stack.
+        let own_endpoints = std::env::var_os("AWS_ENDPOINT_URL").is_none_or(|v| v.is_empty());
         for on in [On::Template, On::ShortInvocations] {
             let mine: Vec<_> = selected.iter().filter(|(_, o, _)| *o == on).collect();
             if mine.is_empty() {
@@ -715,6 +718,10 @@ fn main() {
             }
             world.sim.shutdown().await;
             world.stack.shutdown().await;
+            if own_endpoints {
+                // SAFETY: no scenario runs between stacks; the next stack and its scenarios read it anew.
+                unsafe { std::env::remove_var("AWS_ENDPOINT_URL") };
+            }
         }
         println!("{passed} passed, {failed} failed");
         i32::from(failed > 0)
