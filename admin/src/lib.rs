@@ -1133,14 +1133,19 @@ pub async fn run(cli: Cli) -> Result<i32> {
                 eprintln!("no connection {id}");
                 return Ok(1);
             };
-            let (listed, notes) = match conn.vendor {
+            let snap = store.snapshot(&conn.tenant).await?;
+            let Some(stored) = &snap.tenant else {
+                eprintln!("no tenant {}", conn.tenant);
+                return Ok(1);
+            };
+            let listed = match conn.vendor {
                 Vendor::Zoom => {
                     let api = shared::zoom::api::ZoomConnections::api(
                         &shared::aws::zoom_connections(&aws),
                         &conn,
                     )
                     .await?;
-                    users::zoom_people(api.as_ref()).await?
+                    users::zoom_people(api.as_ref(), &stored.value.groups).await?
                 }
                 Vendor::Webex => {
                     let api = shared::webex::WebexConnections::api(
@@ -1151,19 +1156,28 @@ pub async fn run(cli: Cli) -> Result<i32> {
                     users::webex_people(api.as_ref()).await?
                 }
             };
-            let snap = store.snapshot(&conn.tenant).await?;
-            let Some(stored) = &snap.tenant else {
-                eprintln!("no tenant {}", conn.tenant);
-                return Ok(1);
-            };
             let current: Vec<_> = snap.users.iter().map(|u| u.value.clone()).collect();
-            let synced = shared::directory::merge(&conn.tenant, conn.vendor, &current, &listed);
+            let synced = shared::directory::merge(
+                &conn.tenant,
+                conn.vendor,
+                &current,
+                &listed.people,
+                &listed.managed,
+            );
             println!(
                 "{} lists {} user(s) on connection {id}",
                 conn.vendor,
-                listed.len() + notes.len()
+                listed.people.len()
             );
-            for n in notes.iter().chain(&synced.notes) {
+            if !listed.managed.is_empty() {
+                let names: Vec<&str> = listed.managed.iter().map(|g| g.as_str()).collect();
+                println!(
+                    "  groups kept in step with {}: {}",
+                    conn.vendor,
+                    names.join(", ")
+                );
+            }
+            for n in listed.notes.iter().chain(&synced.notes) {
                 println!("  not taken: {n}");
             }
             let cfg = users::with_users(&snap, &stored.value, synced.users);

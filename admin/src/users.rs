@@ -160,13 +160,46 @@ pub fn with_users(
     }
 }
 
-/// A Zoom account's users, active and deactivated, as the directory merge takes them, and one note for each
-/// user without a usable e-mail.
+/// What a vendor lists for `users sync`: the people, the managed groups ([`shared::directory`]), and a note
+/// for each person or group that could not be taken.
+#[derive(Debug, Default)]
+pub struct Listed {
+    pub people: Vec<shared::directory::ListedPerson>,
+    pub managed: Vec<shared::ids::GroupId>,
+    pub notes: Vec<String>,
+}
+
+/// Zoom's users (active and deactivated, every page) as the directory sync takes them, with the groups Zoom
+/// has them in among the tenant's `declared` groups (a Zoom group counts when its name made an id is one of
+/// them). Groups unreadable (no `group:read:admin` scope) are a note: the users are still taken.
 pub async fn zoom_people(
     api: &dyn shared::zoom::api::ZoomApi,
-) -> Result<(Vec<shared::directory::ListedPerson>, Vec<String>), shared::error::Error> {
-    let mut listed = Vec::new();
-    let mut notes = Vec::new();
+    declared: &[shared::ids::GroupId],
+) -> Result<Listed, shared::error::Error> {
+    let mut out = Listed::default();
+    let mut group_of = std::collections::HashMap::new();
+    match api.groups().await {
+        Ok(groups) => {
+            for g in groups {
+                match shared::ids::GroupId::from_name(&g.name).filter(|id| declared.contains(id)) {
+                    Some(id) => {
+                        if !out.managed.contains(&id) {
+                            out.managed.push(id.clone());
+                        }
+                        group_of.insert(g.id, id);
+                    }
+                    None => out.notes.push(format!(
+                        "zoom group \"{}\" is no group of the tenant: its members keep their groups",
+                        g.name
+                    )),
+                }
+            }
+        }
+        Err(e) if e.class() == shared::error::Class::Permanent => out.notes.push(format!(
+            "zoom groups not read ({e}): users taken without their groups"
+        )),
+        Err(e) => return Err(e),
+    }
     for status in shared::zoom::backfill::USER_STATUSES {
         for u in api.users(status).await? {
             let name = [u.first_name.as_deref(), u.last_name.as_deref()]
@@ -175,20 +208,25 @@ pub async fn zoom_people(
                 .collect::<Vec<_>>()
                 .join(" ");
             match u.email.as_deref().map(shared::ids::Email::parse) {
-                Some(Ok(email)) => listed.push(shared::directory::ListedPerson {
+                Some(Ok(email)) => out.people.push(shared::directory::ListedPerson {
+                    groups: u
+                        .group_ids
+                        .iter()
+                        .filter_map(|g| group_of.get(g).cloned())
+                        .collect(),
                     vendor_id: u.id,
                     email,
                     name,
                     active: status == "active",
                 }),
-                _ => notes.push(format!(
+                _ => out.notes.push(format!(
                     "zoom user {} has no usable e-mail: not taken",
                     u.id
                 )),
             }
         }
     }
-    Ok((listed, notes))
+    Ok(out)
 }
 
 /// Webex's people of the org (`GET /people`, every page) as the directory sync takes them: a person who
@@ -196,7 +234,7 @@ pub async fn zoom_people(
 /// users are left out, and anyone without a usable e-mail is a note. (`status` is presence, never read.)
 pub async fn webex_people(
     api: &dyn shared::webex::api::WebexApi,
-) -> Result<(Vec<shared::directory::ListedPerson>, Vec<String>), shared::error::Error> {
+) -> Result<Listed, shared::error::Error> {
     let mut listed = Vec::new();
     let mut notes = Vec::new();
     for p in api.people().await? {
@@ -214,6 +252,7 @@ pub async fn webex_people(
                 email,
                 name: p.display_name.unwrap_or_default(),
                 active: p.login_enabled != Some(false),
+                groups: vec![],
             }),
             _ => notes.push(format!(
                 "webex person {} has no usable e-mail: not taken",
@@ -221,7 +260,11 @@ pub async fn webex_people(
             )),
         }
     }
-    Ok((listed, notes))
+    Ok(Listed {
+        people: listed,
+        managed: vec![],
+        notes,
+    })
 }
 
 #[cfg(test)]
@@ -245,7 +288,11 @@ mod tests {
             person("p3", "bot@webex.bot", "bot", None),
             person("p4", "not an e-mail", "person", None),
         ];
-        let (listed, notes) = webex_people(&webex).await.unwrap();
+        let Listed {
+            people: listed,
+            notes,
+            ..
+        } = webex_people(&webex).await.unwrap();
         assert_eq!(
             listed
                 .iter()

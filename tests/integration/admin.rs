@@ -1032,10 +1032,14 @@ async fn users_sync_brings_zoom_users_in_blocks_deactivated_ones_keeps_the_admin
     let sim = ZoomSim::start().await.unwrap();
     sim.set_s2s_account(&unique("SYNCACCT"));
     let (conf, res) = provision(&unique("sync")).await.unwrap();
-    let host = sim.add_user(UserSpec::realistic(&unique("ann.lee")));
+    // Zoom's groups: "Chemistry Faculty" is a tenant group (`chemistry-faculty`), "Admins" is not.
+    let host = sim.add_user(
+        UserSpec::realistic(&unique("ann.lee")).in_groups(&["Chemistry Faculty", "Admins"]),
+    );
     let gone =
         sim.add_user(UserSpec::realistic(&unique("bob.ross")).with_status(UserStatus::Inactive));
-    let new = sim.add_user(UserSpec::realistic(&unique("cy.new")));
+    let new =
+        sim.add_user(UserSpec::realistic(&unique("cy.new")).in_groups(&["Chemistry Faculty"]));
     let tenant = archiver_tests::apply_tenant_with_zoom_api_shaped(
         &conf,
         &res["ConfigTable"],
@@ -1043,7 +1047,7 @@ async fn users_sync_brings_zoom_users_in_blocks_deactivated_ones_keeps_the_admin
         Some((&host.id, &host.email)),
         serde_json::json!({"mode": "retain"}),
         |f| {
-            f["tenant"]["groups"] = serde_json::json!(["staff"]);
+            f["tenant"]["groups"] = serde_json::json!(["staff", "chemistry-faculty"]);
             f["users"][1]["groups"] = serde_json::json!(["staff"]);
         },
     )
@@ -1073,7 +1077,12 @@ async fn users_sync_brings_zoom_users_in_blocks_deactivated_ones_keeps_the_admin
         .await
         .unwrap()
         .unwrap();
-    assert_eq!((h.id.as_str(), h.groups.len()), ("host-user", 1));
+    // … and is in Zoom's group too, which the tenant has; the admin's own group stays.
+    let groups: Vec<&str> = h.groups.iter().map(|g| g.as_str()).collect();
+    assert_eq!(
+        (h.id.as_str(), groups),
+        ("host-user", vec!["staff", "chemistry-faculty"])
+    );
     // The deactivated user is blocked; the new one active, found by Zoom id and e-mail, named by Zoom.
     let b = store
         .by_vendor_id(&tid, shared::ids::Vendor::Zoom, &gone.id)
@@ -1089,6 +1098,10 @@ async fn users_sync_brings_zoom_users_in_blocks_deactivated_ones_keeps_the_admin
     assert_eq!(c.status, shared::config::UserStatus::Active);
     assert_eq!(c.name, format!("{} {}", new.first_name, new.last_name));
     assert_eq!(c.vendor_ids[0].id, new.id);
+    assert_eq!(
+        c.groups.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
+        ["chemistry-faculty"]
+    );
     // Reactivated at Zoom: active again. A second sync otherwise changes nothing.
     sim.set_user_status(&gone.id, UserStatus::Active);
     assert_eq!(run(cli(sync(false))).await.unwrap(), 0);
@@ -1226,8 +1239,13 @@ async fn users_sync_brings_webex_people_in_and_blocks_the_deactivated() {
     )
     .await
     .unwrap();
-    let (listed, notes) = archiver_admin::users::webex_people(api.as_ref())
+    let listed = archiver_admin::users::webex_people(api.as_ref())
         .await
         .unwrap();
-    assert_eq!((listed.len(), notes.len()), (14, 1), "{notes:?}");
+    assert_eq!(
+        (listed.people.len(), listed.notes.len()),
+        (14, 1),
+        "{:?}",
+        listed.notes
+    );
 }

@@ -56,7 +56,8 @@
 //!   [`UserStatus`]; a recording is a user's when its `host_id` is the user's id,
 //!   [`RecordingSpec::hosted_by`]) and `GET /v2/users?status=active|inactive|pending`
 //!   (default `active`: deactivated users are listed only with `status=inactive`),
-//!   `GET /v2/users/{userId}` (one user, with its SAML-mapped `cms_user_id`),
+//!   `GET /v2/users/{userId}` (one user, with its SAML-mapped `cms_user_id`), the users'
+//!   `group_ids` and `GET /v2/groups` (every group a user is in, [`UserSpec::in_groups`]),
 //!   `GET /v2/users/{userId}/recordings?from&to` (`userId` = id, e-mail or `me`, the first
 //!   user; unknown: 404 code 1001) and `GET /v2/accounts/me/recordings` (every recording;
 //!   off unless [`ZoomSim::set_account_recordings_allowed`], 400 code 4711 otherwise).

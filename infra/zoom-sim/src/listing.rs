@@ -267,6 +267,7 @@ struct UserObject {
     language: &'static str,
     status: &'static str,
     role_id: &'static str,
+    group_ids: Vec<String>,
 }
 
 fn user_object(u: &UserSpec, owner: bool) -> UserObject {
@@ -291,7 +292,35 @@ fn user_object(u: &UserSpec, owner: bool) -> UserObject {
         status: u.status.as_str(),
         // Owner, or member.
         role_id: if owner { "0" } else { "2" },
+        group_ids: u.groups.iter().map(|g| UserSpec::group_id(g)).collect(),
     }
+}
+
+/// `GET /v2/groups`: the account's groups (every name some user is in), by name, in one page.
+pub(crate) async fn list_groups(extract::State(sh): Sim, uri: Uri, headers: HeaderMap) -> Response {
+    let query = parse_query(uri.query());
+    if let Some(r) =
+        api_fault_gate_in(&sh, crate::server::LIGHT).or_else(|| token_gate(&sh, &query, &headers))
+    {
+        return r;
+    }
+    let st = sh.lock();
+    let mut names: Vec<&String> = st.users.iter().flat_map(|u| &u.groups).collect();
+    names.sort();
+    names.dedup();
+    let groups: Vec<serde_json::Value> = names
+        .iter()
+        .map(|n| {
+            let members = st.users.iter().filter(|u| u.groups.contains(n)).count();
+            serde_json::json!({"id": UserSpec::group_id(n), "name": n, "total_members": members})
+        })
+        .collect();
+    let body = serde_json::json!({
+        "total_records": groups.len(),
+        "next_page_token": "",
+        "groups": groups,
+    });
+    json_response(StatusCode::OK, body.to_string())
 }
 
 fn users_page(

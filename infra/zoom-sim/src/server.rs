@@ -58,6 +58,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             get(meeting_recordings).delete(delete_recordings),
         )
         .route("/v2/users", get(listing::list_users))
+        .route("/v2/groups", get(listing::list_groups))
         .route("/v2/users/{user_id}", get(listing::get_user))
         .route(
             "/v2/users/{user_id}/recordings",

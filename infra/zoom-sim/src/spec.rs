@@ -376,6 +376,9 @@ pub struct UserSpec {
     /// `cms_user_id` of `GET /v2/users/{userId}`: the id a SAML mapping gave the user in a
     /// content-management system (empty: none).
     pub cms_user_id: String,
+    /// The names of the account's groups the user is in (`group_ids` of `GET /v2/users`; the groups
+    /// themselves: `GET /v2/groups`).
+    pub groups: Vec<String>,
 }
 
 impl UserSpec {
@@ -409,6 +412,7 @@ impl UserSpec {
                 .single()
                 .expect("valid date"),
             cms_user_id: String::new(),
+            groups: Vec::new(),
         }
     }
 
@@ -424,6 +428,17 @@ impl UserSpec {
     pub fn with_cms_user_id(mut self, id: &str) -> UserSpec {
         self.cms_user_id = id.to_owned();
         self
+    }
+
+    /// The same user in these groups (by name).
+    pub fn in_groups(mut self, names: &[&str]) -> UserSpec {
+        self.groups = names.iter().map(|n| (*n).to_owned()).collect();
+        self
+    }
+
+    /// The id `GET /v2/groups` gives the group `name`.
+    pub fn group_id(name: &str) -> String {
+        URL_SAFE_NO_PAD.encode(&digest(&[b"group", name.as_bytes()])[..16])
     }
 
     /// The same user with another status (e.g. [`UserStatus::Inactive`]: deactivated).

@@ -3,9 +3,13 @@
 //! vendor id, else by e-mail; a match gains the vendor id and takes the vendor's status (deactivated at the
 //! vendor: blocked here; active: active); anyone else becomes a new user whose id is made from their e-mail.
 //! Stored users the vendor does not list are kept as they are.
+//!
+//! Groups: a tenant group whose id is a vendor group's name made an id (Zoom's `Chemistry Faculty` →
+//! `chemistry-faculty`) is *managed by the vendor*: every listed person is in it exactly when the vendor says
+//! so (added or removed). Other groups stay as the admin set them.
 
 use crate::config::{User, UserStatus, VendorUserId};
-use crate::ids::{Email, TenantId, UserId, Vendor};
+use crate::ids::{Email, GroupId, TenantId, UserId, Vendor};
 
 /// One person as the vendor lists them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,6 +19,8 @@ pub struct ListedPerson {
     pub name: String,
     /// Deactivated (Zoom `inactive`) people are listed too: they become blocked users.
     pub active: bool,
+    /// The managed groups (see the module) the vendor has them in.
+    pub groups: Vec<GroupId>,
 }
 
 /// The directory after a sync, and one line per person who could not be taken.
@@ -24,12 +30,14 @@ pub struct Synced {
     pub notes: Vec<String>,
 }
 
-/// `stored` (the tenant's users) with `listed` (from `vendor`) merged in.
+/// `stored` (the tenant's users) with `listed` (from `vendor`) merged in; `managed`: the tenant's groups the
+/// vendor has too, whose membership follows the vendor's.
 pub fn merge(
     tenant: &TenantId,
     vendor: Vendor,
     stored: &[User],
     listed: &[ListedPerson],
+    managed: &[GroupId],
 ) -> Synced {
     let mut users = stored.to_vec();
     let mut notes = Vec::new();
@@ -57,6 +65,12 @@ pub fn merge(
                     });
                 }
                 u.status = status;
+                u.groups.retain(|g| !managed.contains(g));
+                for g in &p.groups {
+                    if !u.groups.contains(g) {
+                        u.groups.push(g.clone());
+                    }
+                }
                 if u.name.is_empty() {
                     u.name = p.name.clone();
                 }
@@ -73,7 +87,7 @@ pub fn merge(
                     }],
                     external_id: None,
                     status,
-                    groups: vec![],
+                    groups: p.groups.clone(),
                     opt_out: false,
                 }),
                 None => notes.push(format!(
@@ -90,24 +104,7 @@ pub fn merge(
 /// another user has it.
 fn new_id(email: &Email, users: &[User]) -> Option<UserId> {
     let local = email.as_str().split('@').next().unwrap_or_default();
-    let mut base: String = local
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    while base.contains("--") {
-        base = base.replace("--", "-");
-    }
-    let base = base.trim_matches('-');
-    let base = &base[..base.len().min(58)];
-    if base.is_empty() {
-        return None;
-    }
+    let base = crate::ids::slug_of(local, 58)?;
     (1..1000).find_map(|n| {
         let id = if n == 1 {
             base.to_owned()
@@ -129,6 +126,7 @@ mod tests {
             email: Email::parse(email).unwrap(),
             name: format!("Name of {id}"),
             active,
+            groups: vec![],
         }
     }
 
@@ -151,7 +149,7 @@ mod tests {
             person("Zjane2", "jane_doe@uni.edu", true),
             person("Zodd", "...@uni.edu", true),
         ];
-        let got = merge(&tenant, Vendor::Zoom, &[ann, bob, taken], &listed);
+        let got = merge(&tenant, Vendor::Zoom, &[ann, bob, taken], &listed, &[]);
         let by = |id: &str| got.users.iter().find(|u| u.id.as_str() == id).unwrap();
         // Ann keeps her id and groups and gains the Zoom id.
         assert_eq!(by("ann").vendor_ids[0].id, "Zann");
@@ -167,7 +165,25 @@ mod tests {
         assert_eq!(got.notes.len(), 1, "{:?}", got.notes);
         assert!(got.notes[0].starts_with("...@uni.edu (zoom user Zodd)"));
         // A second sync of the same list changes nothing.
-        let again = merge(&tenant, Vendor::Zoom, &got.users, &listed);
+        let again = merge(&tenant, Vendor::Zoom, &got.users, &listed, &[]);
         assert_eq!(again.users, got.users);
+    }
+
+    #[test]
+    fn a_managed_group_follows_the_vendor_and_the_admins_own_groups_stay() {
+        let tenant = TenantId::parse("uni").unwrap();
+        let g = |s: &str| GroupId::parse(s).unwrap();
+        let mut ann = crate::fakes::user("ann", "ann@uni.edu");
+        // `chemistry` is Zoom's (managed); `staff` the admin's own.
+        ann.groups = vec![g("staff"), g("chemistry")];
+        let mut listed_ann = person("Zann", "ann@uni.edu", true);
+        listed_ann.groups = vec![g("physics")];
+        let mut new = person("Zcy", "cy@uni.edu", true);
+        new.groups = vec![g("chemistry")];
+        let managed = [g("chemistry"), g("physics")];
+        let got = merge(&tenant, Vendor::Zoom, &[ann], &[listed_ann, new], &managed);
+        let by = |id: &str| got.users.iter().find(|u| u.id.as_str() == id).unwrap();
+        assert_eq!(by("ann").groups, [g("staff"), g("physics")]);
+        assert_eq!(by("cy").groups, [g("chemistry")]);
     }
 }

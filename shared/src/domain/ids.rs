@@ -97,22 +97,27 @@ checked_id!(
     check_slug
 );
 
-impl UserId {
-    /// The user id a name becomes (`J.Doe` → `j-doe`, `jdoe@uni.edu` → `jdoe-uni-edu`): lower-cased, every
-    /// run of other characters than letters, digits and `-` one `-`, no `-` at either end, at most 64
-    /// characters. `None` if nothing is left.
-    pub fn from_name(name: &str) -> Option<Self> {
-        let mut out = String::new();
-        for c in name.chars().flat_map(char::to_lowercase) {
-            if c.is_ascii_lowercase() || c.is_ascii_digit() {
-                out.push(c);
-            } else if !out.is_empty() && !out.ends_with('-') {
-                out.push('-');
-            }
+/// A name as a slug (`J.Doe` → `j-doe`, `jdoe@uni.edu` → `jdoe-uni-edu`): lower-cased, every run of other
+/// characters than letters and digits one `-`, no `-` at either end, at most `max` characters. `None` if
+/// nothing is left.
+pub fn slug_of(name: &str, max: usize) -> Option<String> {
+    let mut out = String::new();
+    for c in name.chars().flat_map(char::to_lowercase) {
+        if c.is_ascii_lowercase() || c.is_ascii_digit() {
+            out.push(c);
+        } else if !out.is_empty() && !out.ends_with('-') {
+            out.push('-');
         }
-        out.truncate(64);
-        let out = out.trim_end_matches('-');
-        Self::parse(out).ok()
+    }
+    out.truncate(max);
+    let out = out.trim_end_matches('-');
+    (!out.is_empty()).then(|| out.to_owned())
+}
+
+impl UserId {
+    /// The user id a name becomes ([`slug_of`], at most 64 characters).
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::parse(slug_of(name, 64)?).ok()
     }
 }
 
@@ -123,6 +128,13 @@ checked_id!(
     "group",
     check_slug
 );
+
+impl GroupId {
+    /// The group id a vendor's group name becomes (`Chemistry Faculty` → `chemistry-faculty`).
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::parse(slug_of(name, 64)?).ok()
+    }
+}
 
 /// A category name as admins read it: 1 to 64 characters of letters, digits, spaces and `. _ - /` (`/`
 /// nests: `Lectures/Chemistry`), not starting or ending with a space or `/`. These characters are safe in

@@ -513,6 +513,8 @@ pub struct FakeZoom {
     pub fail: Arc<Mutex<Option<(crate::error::Class, crate::error::Kind)>>>,
     /// The account's users, for `users`.
     pub users: Arc<Mutex<Vec<crate::zoom::api::ZoomUser>>>,
+    /// The account's groups, for `groups`.
+    pub groups: Arc<Mutex<Vec<crate::zoom::api::ZoomGroup>>>,
     /// What `user_recordings` lists: recording objects as Zoom's list has them (`host_id`, `start_time`).
     pub listed: Arc<Mutex<Vec<serde_json::Value>>>,
     /// The people of each meeting instance, by uuid; an unknown one is answered like Zoom's 404.
@@ -676,6 +678,10 @@ impl crate::zoom::api::ZoomApi for FakeZoom {
             .cloned())
     }
 
+    async fn groups(&self) -> Result<Vec<crate::zoom::api::ZoomGroup>, Error> {
+        *self.calls.lock().unwrap() += 1;
+        Ok(self.groups.lock().unwrap().clone())
+    }
     async fn users(&self, status: &str) -> Result<Vec<crate::zoom::api::ZoomUser>, Error> {
         *self.calls.lock().unwrap() += 1;
         if let Some((class, kind)) = *self.fail.lock().unwrap() {

@@ -93,6 +93,8 @@ pub trait ZoomApi: Send + Sync {
     /// `GET /users?status=` to the last page: the account's users of one status (`active`, `inactive`,
     /// `pending`; Zoom lists only active ones unless asked).
     async fn users(&self, status: &str) -> Result<Vec<ZoomUser>, Error>;
+    /// `GET /groups` to the last page: the account's groups (scope `group:read:admin`).
+    async fn groups(&self) -> Result<Vec<ZoomGroup>, Error>;
     /// `GET /users/{id}` (an id or e-mail): the user with their SAML-mapped `cms_user_id`; `None`: no such
     /// user.
     async fn user(&self, id: &str) -> Result<Option<ZoomUser>, Error>;
@@ -196,6 +198,16 @@ pub struct ZoomUser {
     /// The id a SAML mapping gave the user in a content-management system (`GET /users/{id}` only).
     #[serde(default)]
     pub cms_user_id: Option<String>,
+    /// The ids of the groups the user is in (their names: [`ZoomApi::groups`]).
+    #[serde(default)]
+    pub group_ids: Vec<String>,
+}
+
+/// A group of the account (`GET /groups`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct ZoomGroup {
+    pub id: String,
+    pub name: String,
 }
 
 /// The Zoom API of each Zoom connection.
@@ -616,6 +628,17 @@ impl ZoomApi for HttpZoom {
             serde_json::from_value(u).map_err(|e| Error::data(format!("{what}: {e}")).op(what))
         })
         .collect()
+    }
+
+    async fn groups(&self) -> Result<Vec<ZoomGroup>, Error> {
+        let what = "GET /groups";
+        self.pages("groups", "groups", what, Need::Required)
+            .await?
+            .into_iter()
+            .map(|g| {
+                serde_json::from_value(g).map_err(|e| Error::data(format!("{what}: {e}")).op(what))
+            })
+            .collect()
     }
 
     async fn user_recordings(
