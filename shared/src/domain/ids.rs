@@ -220,6 +220,43 @@ impl FileId {
     }
 }
 
+/// The characters an opaque id is made of, which decides how S3 keys write it ([`InstanceId::key_safe_in`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdAlphabet {
+    /// Standard base64 (Zoom meeting uuids, Webex org ids): `+`→`.`, `/`→`_`, trailing `=` dropped.
+    Base64,
+    /// Word characters (Zoom account ids, Webex meeting ids): letters, digits, `-` and `_` as they are.
+    Word,
+}
+
+impl InstanceId {
+    /// [`InstanceId::key_safe`] for an id of `alphabet`: in either, only characters outside it are
+    /// percent-encoded, so the ids a vendor makes read unchanged (but for base64's `+` and `/`), and distinct
+    /// ids stay distinct.
+    pub fn key_safe_in(&self, alphabet: IdAlphabet) -> String {
+        match alphabet {
+            IdAlphabet::Base64 => key_safe(self.as_str()),
+            IdAlphabet::Word => {
+                let mut out = String::with_capacity(self.as_str().len());
+                for c in self.as_str().chars() {
+                    match c {
+                        'A'..='Z' | 'a'..='z' | '0'..='9' | '-' | '_' => out.push(c),
+                        other => percent(other, &mut out),
+                    }
+                }
+                out
+            }
+        }
+    }
+}
+
+fn percent(c: char, out: &mut String) {
+    let mut buf = [0u8; 4];
+    for b in c.encode_utf8(&mut buf).bytes() {
+        out.push_str(&format!("%{b:02X}"));
+    }
+}
+
 fn key_safe(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.trim_end_matches('=').chars() {
@@ -227,12 +264,7 @@ fn key_safe(s: &str) -> String {
             'A'..='Z' | 'a'..='z' | '0'..='9' | '-' => out.push(c),
             '+' => out.push('.'),
             '/' => out.push('_'),
-            other => {
-                let mut buf = [0u8; 4];
-                for b in other.encode_utf8(&mut buf).bytes() {
-                    out.push_str(&format!("%{b:02X}"));
-                }
-            }
+            other => percent(other, &mut out),
         }
     }
     out
@@ -345,6 +377,21 @@ mod tests {
         }
         assert!(InstanceId::parse("").is_err());
         assert!(InstanceId::parse("a\nb").is_err());
+    }
+
+    #[test]
+    fn word_ids_keep_their_underscores_and_stay_distinct() {
+        let word = |raw: &str| {
+            InstanceId::parse(raw)
+                .unwrap()
+                .key_safe_in(IdAlphabet::Word)
+        };
+        // A Webex meeting instance, a Zoom account id: as they are.
+        assert_eq!(word("4a4bb9fd_I_4641625905"), "4a4bb9fd_I_4641625905");
+        assert_eq!(word("r8j_zAez-gbj"), "r8j_zAez-gbj");
+        // Anything else is percent-encoded, `%` too, so distinct ids stay distinct.
+        assert_eq!(word("a/b"), "a%2Fb");
+        assert_ne!(word("a%2Fb"), word("a/b"));
     }
 
     #[test]

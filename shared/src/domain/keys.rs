@@ -8,9 +8,12 @@
 //!
 //! where the date is the recording's UTC start ([`crate::model::Recording::filed_at`]: its earliest segment, not
 //! the meeting's `start_time`, which for a recurring meeting can be weeks earlier), `<segment>` the UTC start of the file's segment
-//! (`20260101T090110Z`), and vendor ids are made key-safe with [`crate::ids::InstanceId::key_safe`].
+//! (`20260101T090110Z`), and vendor ids are made key-safe with [`crate::ids::InstanceId::key_safe_in`] by
+//! the alphabet the vendor writes them in (Zoom meeting uuids and Webex org ids are base64: `+`→`.`,
+//! `/`→`_`; Zoom account ids and Webex meeting ids keep their `_`), so no character a vendor uses is
+//! percent-encoded.
 
-use crate::ids::{AccountId, Category, InstanceId, TenantId, UserId, Vendor};
+use crate::ids::{AccountId, Category, IdAlphabet, InstanceId, TenantId, UserId, Vendor};
 use crate::model::{FileKind, RecordingFile};
 use crate::template::Template;
 use chrono::{DateTime, Utc};
@@ -229,14 +232,22 @@ fn value(f: &str, r: &Placed<'_>) -> String {
     match f {
         "vendor" => r.vendor.to_string(),
         "account" => InstanceId::parse(r.account.as_str())
-            .map(|a| a.key_safe())
+            .map(|a| {
+                a.key_safe_in(match r.vendor {
+                    Vendor::Zoom => IdAlphabet::Word,
+                    Vendor::Webex => IdAlphabet::Base64,
+                })
+            })
             .unwrap_or_else(|_| "account".into()),
         "yyyy" => r.filed_at.format("%Y").to_string(),
         "mm" => r.filed_at.format("%m").to_string(),
         "dd" => r.filed_at.format("%d").to_string(),
         "meeting" if r.meeting_id.is_empty() => "meeting".into(),
         "meeting" => label(r.meeting_id),
-        "instance" => r.instance.key_safe(),
+        "instance" => r.instance.key_safe_in(match r.vendor {
+            Vendor::Zoom => IdAlphabet::Base64,
+            Vendor::Webex => IdAlphabet::Word,
+        }),
         "instance_hash" => {
             use sha2::Digest;
             hex::encode(sha2::Sha256::digest(r.instance.as_str().as_bytes()))[..12].to_owned()
@@ -314,6 +325,37 @@ mod tests {
             recording_type: None,
             status: None,
         }
+    }
+
+    #[test]
+    fn nothing_a_vendor_puts_in_its_ids_is_percent_encoded_in_the_default_layout() {
+        let t = TenantId::parse("uni").unwrap();
+        let at = "2026-01-01T09:00:00Z".parse().unwrap();
+        let zoom = recording_prefix(
+            &t,
+            Vendor::Zoom,
+            &AccountId::parse("r8j_zAez-gbj").unwrap(),
+            at,
+            "81234567890",
+            &InstanceId::parse("/Ab+cd//EfGh==").unwrap(),
+        );
+        assert_eq!(
+            zoom,
+            "tenants/uni/zoom/r8j_zAez-gbj/2026/01/01/81234567890/_Ab.cd__EfGh/"
+        );
+        let webex = recording_prefix(
+            &t,
+            Vendor::Webex,
+            &AccountId::parse("Y2lzY29z+cGFy/a2").unwrap(),
+            at,
+            "4a4bb9fd",
+            &InstanceId::parse("4a4bb9fd_I_4641625905").unwrap(),
+        );
+        assert_eq!(
+            webex,
+            "tenants/uni/webex/Y2lzY29z.cGFy_a2/2026/01/01/4a4bb9fd/4a4bb9fd_I_4641625905/"
+        );
+        assert!(!zoom.contains('%') && !webex.contains('%'));
     }
 
     #[test]
