@@ -438,6 +438,19 @@ pub fn entry_json(rec: &RecordingEntry, files: &[FileEntry]) -> serde_json::Valu
 }
 
 /// A tenant's retention in words.
+/// The stored connection a command names; `None` (said on stderr) if there is none.
+async fn stored_connection(
+    store: &DynamoConfig,
+    name: &str,
+) -> Result<Option<shared::config::Connection>> {
+    let id = shared::ids::ConnectionId::parse(name)?;
+    let found = shared::ports::ConfigStore::connection(store, &id).await?;
+    if found.is_none() {
+        eprintln!("no connection {id}");
+    }
+    Ok(found)
+}
+
 pub fn describe_retention(t: &shared::config::Tenant) -> String {
     let Some(r) = &t.retention else {
         return "no retention rule of its own (the deployment's lifecycle applies)".into();
@@ -669,10 +682,8 @@ pub async fn run(cli: Cli) -> Result<i32> {
                 connection,
                 webhook_base_url,
             }) = action.clone();
-            let id = shared::ids::ConnectionId::parse(&connection)?;
             let store = DynamoConfig::new(ddb, cli.config_table);
-            let Some(conn) = shared::ports::ConfigStore::connection(&store, &id).await? else {
-                eprintln!("no connection {connection}");
+            let Some(conn) = stored_connection(&store, &connection).await? else {
                 return Ok(1);
             };
             if conn.vendor != Vendor::Webex {
@@ -731,10 +742,8 @@ pub async fn run(cli: Cli) -> Result<i32> {
                 Ok(shared::ports::SecretString::new(v.trim()))
             };
             let (secret, issuer) = (read(&client_secret_env)?, read(&issuer_token_env)?);
-            let id = shared::ids::ConnectionId::parse(&connection)?;
             let store = DynamoConfig::new(ddb, cli.config_table);
-            let Some(conn) = shared::ports::ConfigStore::connection(&store, &id).await? else {
-                eprintln!("no connection {connection}");
+            let Some(conn) = stored_connection(&store, &connection).await? else {
                 return Ok(1);
             };
             let Some(target) = conn
@@ -789,10 +798,8 @@ pub async fn run(cli: Cli) -> Result<i32> {
             need("config-table", &cli.config_table)?;
             need("catalog-table", &cli.catalog_table)?;
             need("owner-queue-url", &cli.owner_queue_url)?;
-            let id = shared::ids::ConnectionId::parse(&connection)?;
             let store = DynamoConfig::new(ddb.clone(), cli.config_table);
-            let Some(conn) = shared::ports::ConfigStore::connection(&store, &id).await? else {
-                eprintln!("no connection {connection}");
+            let Some(conn) = stored_connection(&store, &connection).await? else {
                 return Ok(1);
             };
             let scope = retry::Scope {
@@ -858,10 +865,8 @@ pub async fn run(cli: Cli) -> Result<i32> {
         Command::Quarantine { connection, limit } => {
             need("config-table", &cli.config_table)?;
             need("catalog-table", &cli.catalog_table)?;
-            let id = shared::ids::ConnectionId::parse(&connection)?;
             let store = DynamoConfig::new(ddb.clone(), cli.config_table);
-            let Some(conn) = shared::ports::ConfigStore::connection(&store, &id).await? else {
-                eprintln!("no connection {connection}");
+            let Some(conn) = stored_connection(&store, &connection).await? else {
                 return Ok(1);
             };
             let catalog = DynamoCatalog::new(ddb, cli.catalog_table);
@@ -869,7 +874,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
             for l in &lines {
                 println!("{l}");
             }
-            println!("{} recording(s) in quarantine on {id}", lines.len());
+            println!("{} recording(s) in quarantine on {}", lines.len(), conn.id);
             Ok(0)
         }
         Command::Deletions {
@@ -924,10 +929,8 @@ pub async fn run(cli: Cli) -> Result<i32> {
             recovery_days,
         } => {
             need("config-table", &cli.config_table)?;
-            let id = shared::ids::ConnectionId::parse(&connection)?;
             let store = DynamoConfig::new(ddb, cli.config_table);
-            let Some(conn) = shared::ports::ConfigStore::connection(&store, &id).await? else {
-                eprintln!("no connection {connection}");
+            let Some(conn) = stored_connection(&store, &connection).await? else {
                 return Ok(1);
             };
             let secrets = SecretsManager::new(aws_sdk_secretsmanager::Client::new(&aws));
@@ -1128,9 +1131,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
         } => {
             need("config-table", &cli.config_table)?;
             let store = DynamoConfig::new(ddb, cli.config_table);
-            let id = shared::ids::ConnectionId::parse(&connection)?;
-            let Some(conn) = shared::ports::ConfigStore::connection(&store, &id).await? else {
-                eprintln!("no connection {id}");
+            let Some(conn) = stored_connection(&store, &connection).await? else {
                 return Ok(1);
             };
             let snap = store.snapshot(&conn.tenant).await?;
@@ -1165,9 +1166,10 @@ pub async fn run(cli: Cli) -> Result<i32> {
                 &listed.managed,
             );
             println!(
-                "{} lists {} user(s) on connection {id}",
+                "{} lists {} user(s) on connection {}",
                 conn.vendor,
-                listed.people.len()
+                listed.people.len(),
+                conn.id
             );
             if !listed.managed.is_empty() {
                 let names: Vec<&str> = listed.managed.iter().map(|g| g.as_str()).collect();
@@ -1187,8 +1189,8 @@ pub async fn run(cli: Cli) -> Result<i32> {
                     Err(code) => return Ok(code),
                 };
             println!(
-                "directory of tenant {} synced from {id} (revision {}): {} record(s) written, {} unchanged",
-                conn.tenant, applied.rev, applied.written, plan.unchanged
+                "directory of tenant {} synced from {} (revision {}): {} record(s) written, {} unchanged",
+                conn.tenant, conn.id, applied.rev, applied.written, plan.unchanged
             );
             Ok(0)
         }
